@@ -1,0 +1,136 @@
+// checkpoint.c -- a small binary format, documented in README.md ("Checkpoint format").
+// All integers and floats little-endian (wasm and x86 are little-endian, so we copy bytes).
+//
+//   offset  size  field
+//   0       8     magic "DDPMCKPT"
+//   8       4     u32 version = 1
+//   12      4     u32 image_size   16      4  u32 hidden      20  4  u32 temb_dim
+//   24      4     u32 activation   28      4  u32 predict     32  4  u32 T
+//   36      4     u32 schedule     40      8  f64 beta_start  48  8  f64 beta_end
+//   56      4     u32 flags (bit 0: AdamW state present, bit 1: EMA weights present)
+//   60      4     u32 step (optimiser steps taken)
+//   64      ...   f32 parameters, tensor by tensor in Params order, each row-major (out, in)
+//           ...   if bit 0: f32 AdamW m then v (same order), if bit 1: f32 EMA weights
+//   end-4   4     u32 CRC-32 (IEEE 802.3, as zlib.crc32) of every byte before it
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ddpm.h"
+
+#define HEADER_BYTES 64
+#define FLAG_OPTIMIZER 1u
+#define FLAG_EMA 2u
+static const char MAGIC[8] = {'D', 'D', 'P', 'M', 'C', 'K', 'P', 'T'};
+
+uint32_t crc32(const uint8_t *data, size_t n) {
+    uint32_t crc = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= data[i];
+        for (int k = 0; k < 8; k++) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}
+
+static void put_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static uint32_t get_u32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static void put_f64(uint8_t *p, double v) { memcpy(p, &v, 8); }
+static double get_f64(const uint8_t *p) { double v; memcpy(&v, p, 8); return v; }
+
+static size_t size_for(size_t num_params, uint32_t flags) {
+    size_t arrays = 1 + ((flags & FLAG_OPTIMIZER) ? 2 : 0) + ((flags & FLAG_EMA) ? 1 : 0);
+    return HEADER_BYTES + arrays * num_params * sizeof(float) + 4;
+}
+
+static uint32_t flags_for(const DDPM *m, int with_optimizer) {
+    return (with_optimizer ? FLAG_OPTIMIZER : 0u) | (m->ema_memory ? FLAG_EMA : 0u);
+}
+
+size_t ddpm_checkpoint_size(const DDPM *m, int with_optimizer) {
+    return size_for(m->shape.num_params, flags_for(m, with_optimizer));
+}
+
+int ddpm_checkpoint_save(const DDPM *m, uint8_t *buf, size_t cap, int with_optimizer) {
+    uint32_t flags = flags_for(m, with_optimizer);
+    size_t need = size_for(m->shape.num_params, flags), bytes = m->shape.num_params * sizeof(float);
+    if (cap < need) return ddpm_set_error(DDPM_ERR_ARGUMENT, "checkpoint: buffer of %zu bytes, need %zu", cap, need);
+    if (m->batch_filled != 0 || m->update_pos >= 0)
+        return ddpm_set_error(DDPM_ERR_ARGUMENT, "checkpoint: a training step is half done; save between steps");
+    const DDPMConfig *c = &m->cfg;
+    memcpy(buf, MAGIC, 8);
+    put_u32(buf + 8, 1);
+    put_u32(buf + 12, (uint32_t)c->image_size); put_u32(buf + 16, (uint32_t)c->hidden);
+    put_u32(buf + 20, (uint32_t)c->temb_dim); put_u32(buf + 24, (uint32_t)c->activation);
+    put_u32(buf + 28, (uint32_t)c->predict); put_u32(buf + 32, (uint32_t)c->T);
+    put_u32(buf + 36, (uint32_t)c->schedule); put_f64(buf + 40, c->beta_start); put_f64(buf + 48, c->beta_end);
+    put_u32(buf + 56, flags); put_u32(buf + 60, (uint32_t)m->step);
+    uint8_t *p = buf + HEADER_BYTES;
+    memcpy(p, m->param_memory, bytes); p += bytes;
+    if (flags & FLAG_OPTIMIZER) { memcpy(p, m->m_memory, bytes); p += bytes; memcpy(p, m->v_memory, bytes); p += bytes; }
+    if (flags & FLAG_EMA) { memcpy(p, m->ema_memory, bytes); p += bytes; }
+    put_u32(p, crc32(buf, (size_t)(p - buf)));
+    return DDPM_OK;
+}
+
+#define REFUSE(...) ddpm_set_error(DDPM_ERR_CHECKPOINT, __VA_ARGS__)
+
+static int check_field(const char *name, uint32_t file, uint32_t model) {
+    if (file == model) return DDPM_OK;
+    return REFUSE("checkpoint: mismatched %s: the file has %u, this model has %u", name, file, model);
+}
+
+// Everything is checked before anything is copied, so a refused file leaves the model untouched.
+int ddpm_checkpoint_load(DDPM *m, const uint8_t *buf, size_t len) {
+    const DDPMConfig *c = &m->cfg;
+    if (len < HEADER_BYTES + 4) return REFUSE("checkpoint: truncated: %zu bytes is shorter than the %d-byte header", len, HEADER_BYTES + 4);
+    if (memcmp(buf, MAGIC, 8) != 0) return REFUSE("checkpoint: not a DDPM checkpoint (bad magic)");
+    if (get_u32(buf + 8) != 1) return REFUSE("checkpoint: unsupported version %u (this build reads version 1)", get_u32(buf + 8));
+    uint32_t flags = get_u32(buf + 56);
+    if (flags & ~(FLAG_OPTIMIZER | FLAG_EMA)) return REFUSE("checkpoint: unknown flags 0x%x", flags);
+    size_t need = size_for(m->shape.num_params, flags);
+    // the architecture first: a file for another model names the field that differs
+    int err;
+    if ((err = check_field("image_size", get_u32(buf + 12), (uint32_t)c->image_size))) return err;
+    if ((err = check_field("hidden", get_u32(buf + 16), (uint32_t)c->hidden))) return err;
+    if ((err = check_field("temb_dim", get_u32(buf + 20), (uint32_t)c->temb_dim))) return err;
+    if ((err = check_field("activation", get_u32(buf + 24), (uint32_t)c->activation))) return err;
+    if ((err = check_field("predict", get_u32(buf + 28), (uint32_t)c->predict))) return err;
+    if ((err = check_field("T", get_u32(buf + 32), (uint32_t)c->T))) return err;
+    if ((err = check_field("schedule", get_u32(buf + 36), (uint32_t)c->schedule))) return err;
+    if (get_f64(buf + 40) != c->beta_start || get_f64(buf + 48) != c->beta_end)
+        return REFUSE("checkpoint: mismatched betas: the file has %g..%g, this model has %g..%g",
+                      get_f64(buf + 40), get_f64(buf + 48), c->beta_start, c->beta_end);
+    if (len < need) return REFUSE("checkpoint: truncated: %zu bytes, expected %zu", len, need);
+    if (len > need) return REFUSE("checkpoint: %zu bytes, expected %zu (trailing data)", len, need);
+    uint32_t stored = get_u32(buf + need - 4), actual = crc32(buf, need - 4);
+    if (stored != actual) return REFUSE("checkpoint: corrupt: checksum 0x%08x does not match the data (0x%08x)", stored, actual);
+    uint32_t step = get_u32(buf + 60);
+    if (step > (uint32_t)c->steps)
+        return REFUSE("checkpoint: it has taken %u steps, more than this model's planned %d (raise steps)", step, c->steps);
+    size_t count = (need - HEADER_BYTES - 4) / sizeof(float);
+    for (size_t i = 0; i < count; i++) {
+        float v;
+        memcpy(&v, buf + HEADER_BYTES + i * sizeof(float), sizeof v);
+        if (!isfinite(v)) return REFUSE("checkpoint: value %zu is NaN or Inf", i);
+    }
+    // accepted: copy in
+    size_t bytes = m->shape.num_params * sizeof(float);
+    const uint8_t *p = buf + HEADER_BYTES;
+    memcpy(m->param_memory, p, bytes); p += bytes;
+    if (flags & FLAG_OPTIMIZER) {
+        memcpy(m->m_memory, p, bytes); p += bytes;
+        memcpy(m->v_memory, p, bytes); p += bytes;
+    } else {
+        memset(m->m_memory, 0, bytes);
+        memset(m->v_memory, 0, bytes);
+    }
+    if (m->ema_memory) {
+        if (flags & FLAG_EMA) memcpy(m->ema_memory, p, bytes);
+        else memcpy(m->ema_memory, m->param_memory, bytes);
+    }
+    m->step = (int)step;
+    m->batch_filled = 0;
+    m->update_pos = -1;
+    // the loss curve of the steps before the file is unknown: NaN marks "not recorded here"
+    for (uint32_t i = 0; i < step; i++) m->loss_history[i] = NAN;
+    return DDPM_OK;
+}

@@ -1,0 +1,160 @@
+// config.c -- defaults (the paper's table), validation, setting a field by name, and errors.
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ddpm.h"
+
+static char error_message[512] = "";
+
+const char *ddpm_last_error(void) { return error_message; }
+
+int ddpm_set_error(int code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(error_message, sizeof error_message, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+void ddpm_config_default(DDPMConfig *c) {
+    memset(c, 0, sizeof *c);
+    c->image_size = 16; c->hidden = 1024; c->temb_dim = 128;
+    c->activation = ACT_SILU; c->predict = PREDICT_EPS;
+    c->T = 100; c->schedule = SCHEDULE_LINEAR; c->beta_start = 1e-4; c->beta_end = 0.02;
+    c->batch = 1; c->max_batch = 64; c->steps = 200;
+    c->lr = 1e-3; c->beta1 = 0.9; c->beta2 = 0.999; c->adam_eps = 1e-8; c->weight_decay = 0.01;
+    c->lr_schedule = LR_CONSTANT; c->lr_min_frac = 0.0; c->ema_decay = 0.0;
+    c->sigma = SIGMA_BETA; c->clip_x0 = 0;
+    c->seed = 0;
+}
+
+#define CHECK(cond, ...) do { if (!(cond)) return ddpm_set_error(DDPM_ERR_CONFIG, __VA_ARGS__); } while (0)
+
+int ddpm_config_validate(const DDPMConfig *c) {
+    CHECK(c->T >= 2 && c->T <= 1000, "config: T must be in 2..1000 (got %d)", c->T);
+    CHECK(c->image_size >= 2 && c->image_size <= 64 && c->image_size % 2 == 0,
+          "config: image_size must be even, in 2..64 (got %d)", c->image_size);
+    CHECK(c->hidden >= 4 && c->hidden <= 8192 && c->hidden % 4 == 0,
+          "config: hidden must be a multiple of 4 in 4..8192 (got %d)", c->hidden);
+    CHECK(c->temb_dim >= 8 && c->temb_dim <= 1024 && c->temb_dim % 8 == 0,
+          "config: temb_dim must be a multiple of 8 in 8..1024 (got %d)", c->temb_dim);
+    CHECK(c->activation == ACT_SILU || c->activation == ACT_RELU, "config: unknown activation %d", c->activation);
+    CHECK(c->predict == PREDICT_EPS || c->predict == PREDICT_X0, "config: unknown predict %d", c->predict);
+    CHECK(c->schedule >= SCHEDULE_LINEAR && c->schedule <= SCHEDULE_COSINE, "config: unknown schedule %d", c->schedule);
+    CHECK(isfinite(c->beta_start) && isfinite(c->beta_end), "config: beta_start and beta_end must be finite numbers");
+    CHECK(c->max_batch >= 1 && c->max_batch <= 1024, "config: max_batch must be in 1..1024 (got %d)", c->max_batch);
+    // a batch larger than max_batch is fed in micro-batches of max_batch (same bits)
+    CHECK(c->batch >= 1 && c->batch <= 65536, "config: batch must be in 1..65536 (got %d)", c->batch);
+    CHECK(c->steps >= 0 && c->steps <= 1000000, "config: steps must be in 0..1000000 (got %d)", c->steps);
+    CHECK(isfinite(c->lr) && c->lr > 0, "config: lr must be a finite number > 0 (got %g)", c->lr);
+    CHECK(isfinite(c->beta1) && c->beta1 >= 0 && c->beta1 < 1, "config: beta1 must be in [0, 1) (got %g)", c->beta1);
+    CHECK(isfinite(c->beta2) && c->beta2 >= 0 && c->beta2 < 1, "config: beta2 must be in [0, 1) (got %g)", c->beta2);
+    CHECK(isfinite(c->adam_eps) && c->adam_eps > 0, "config: adam_eps must be a finite number > 0 (got %g)", c->adam_eps);
+    CHECK(isfinite(c->weight_decay) && c->weight_decay >= 0 && c->lr * c->weight_decay < 1,
+          "config: weight_decay must be >= 0 with lr * weight_decay < 1 (got %g)", c->weight_decay);
+    CHECK(c->lr_schedule == LR_CONSTANT || c->lr_schedule == LR_COSINE, "config: unknown lr_schedule %d", c->lr_schedule);
+    CHECK(isfinite(c->lr_min_frac) && c->lr_min_frac >= 0 && c->lr_min_frac <= 1,
+          "config: lr_min_frac must be in [0, 1] (got %g)", c->lr_min_frac);
+    CHECK(isfinite(c->ema_decay) && c->ema_decay >= 0 && c->ema_decay < 1,
+          "config: ema_decay must be in [0, 1) (got %g)", c->ema_decay);
+    CHECK(c->sigma == SIGMA_BETA || c->sigma == SIGMA_BETA_TILDE, "config: unknown sigma %d", c->sigma);
+    CHECK(c->clip_x0 == 0 || c->clip_x0 == 1, "config: clip_x0 must be 0 or 1 (got %d)", c->clip_x0);
+    // the betas themselves: build the schedule once and throw it away
+    Schedule s;
+    int err = schedule_init(&s, c);
+    if (err) return err;
+    schedule_free(&s);
+    return DDPM_OK;
+}
+
+// ---------------------------------------------------------------------------
+// setting a field by name from text: the one door for the CLI, the page and the tests
+
+typedef struct { const char *name; int value; } Name;
+static const Name SCHEDULES[] = { {"linear", SCHEDULE_LINEAR}, {"linear-scaled", SCHEDULE_LINEAR_SCALED},
+                                  {"cosine", SCHEDULE_COSINE}, {NULL, 0} };
+static const Name ACTIVATIONS[] = { {"silu", ACT_SILU}, {"relu", ACT_RELU}, {NULL, 0} };
+static const Name PREDICTS[] = { {"eps", PREDICT_EPS}, {"x0", PREDICT_X0}, {NULL, 0} };
+static const Name SIGMAS[] = { {"beta", SIGMA_BETA}, {"beta-tilde", SIGMA_BETA_TILDE}, {NULL, 0} };
+static const Name LR_SCHEDULES[] = { {"constant", LR_CONSTANT}, {"cosine", LR_COSINE}, {NULL, 0} };
+
+static int parse_name(const Name *names, const char *key, const char *text, int *out) {
+    for (const Name *n = names; n->name; n++)
+        if (strcmp(n->name, text) == 0) { *out = n->value; return DDPM_OK; }
+    char choices[160] = "";
+    for (const Name *n = names; n->name; n++) {
+        strncat(choices, n->name, sizeof choices - strlen(choices) - 1);
+        if (n[1].name) strncat(choices, ", ", sizeof choices - strlen(choices) - 1);
+    }
+    return ddpm_set_error(DDPM_ERR_CONFIG, "config: %s must be one of %s (got '%s')", key, choices, text);
+}
+
+static int parse_number(const char *key, const char *text, double *out) {
+    char *end;
+    double v = strtod(text, &end);
+    if (end == text || *end != '\0')
+        return ddpm_set_error(DDPM_ERR_CONFIG, "config: %s must be a number (got '%s')", key, text);
+    if (!isfinite(v))
+        return ddpm_set_error(DDPM_ERR_CONFIG, "config: %s must be a finite number (got '%s')", key, text);
+    *out = v;
+    return DDPM_OK;
+}
+
+static int parse_int(const char *key, const char *text, int *out) {
+    double v = 0;
+    int err = parse_number(key, text, &v);
+    if (err) return err;
+    if (v != floor(v) || v < -2147483647.0 || v > 2147483647.0)
+        return ddpm_set_error(DDPM_ERR_CONFIG, "config: %s must be an integer (got '%s')", key, text);
+    *out = (int)v;
+    return DDPM_OK;
+}
+
+int ddpm_config_set(DDPMConfig *c, const char *key, const char *text) {
+    struct { const char *name; int *field; } ints[] = {
+        {"image_size", &c->image_size}, {"hidden", &c->hidden}, {"temb_dim", &c->temb_dim},
+        {"T", &c->T}, {"batch", &c->batch}, {"max_batch", &c->max_batch}, {"steps", &c->steps},
+        {"clip_x0", &c->clip_x0},
+    };
+    struct { const char *name; double *field; } doubles[] = {
+        {"beta_start", &c->beta_start}, {"beta_end", &c->beta_end}, {"lr", &c->lr},
+        {"beta1", &c->beta1}, {"beta2", &c->beta2}, {"adam_eps", &c->adam_eps},
+        {"weight_decay", &c->weight_decay}, {"lr_min_frac", &c->lr_min_frac}, {"ema_decay", &c->ema_decay},
+    };
+    struct { const char *name; const Name *names; int *field; } enums[] = {
+        {"schedule", SCHEDULES, &c->schedule}, {"activation", ACTIVATIONS, &c->activation},
+        {"predict", PREDICTS, &c->predict}, {"sigma", SIGMAS, &c->sigma},
+        {"lr_schedule", LR_SCHEDULES, &c->lr_schedule},
+    };
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+        if (strcmp(key, ints[i].name) == 0) return parse_int(key, text, ints[i].field);
+    for (size_t i = 0; i < sizeof doubles / sizeof doubles[0]; i++)
+        if (strcmp(key, doubles[i].name) == 0) return parse_number(key, text, doubles[i].field);
+    for (size_t i = 0; i < sizeof enums / sizeof enums[0]; i++)
+        if (strcmp(key, enums[i].name) == 0) return parse_name(enums[i].names, key, text, enums[i].field);
+    if (strcmp(key, "seed") == 0) {
+        double v = 0;
+        int err = parse_number(key, text, &v);
+        if (err) return err;
+        if (v != floor(v) || v < 0 || v > 4294967295.0)
+            return ddpm_set_error(DDPM_ERR_CONFIG, "config: seed must be an integer in 0..4294967295 (got '%s')", text);
+        c->seed = (uint32_t)v;
+        return DDPM_OK;
+    }
+    return ddpm_set_error(DDPM_ERR_CONFIG, "config: unknown setting '%s'", key);
+}
+
+// the name of an enum value, for reports
+const char *ddpm_config_name(const DDPMConfig *c, const char *key) {
+    const Name *names = NULL; int value = 0;
+    if (strcmp(key, "schedule") == 0) { names = SCHEDULES; value = c->schedule; }
+    else if (strcmp(key, "activation") == 0) { names = ACTIVATIONS; value = c->activation; }
+    else if (strcmp(key, "predict") == 0) { names = PREDICTS; value = c->predict; }
+    else if (strcmp(key, "sigma") == 0) { names = SIGMAS; value = c->sigma; }
+    else if (strcmp(key, "lr_schedule") == 0) { names = LR_SCHEDULES; value = c->lr_schedule; }
+    if (names)
+        for (const Name *n = names; n->name; n++) if (n->value == value) return n->name;
+    return "";
+}

@@ -1,0 +1,116 @@
+// ddpm.c -- creating and freeing the whole state, and the training image.
+// Every buffer is allocated here, once: training and sampling never allocate, so the
+// memory budget is fixed when the model is made (ddpm_memory_bytes tells it beforehand).
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include "ddpm.h"
+
+// The list of buffers ddpm_create allocates, as (pointer to the field, number of floats).
+typedef struct { float **ptr; size_t count; } Buffer;
+
+static int list_buffers(Buffer *out, DDPM *m, const DDPMConfig *cfg) {
+    ModelShape s;
+    model_shape(&s, cfg);
+    size_t P = s.num_params, D = (size_t)s.D, H = (size_t)s.H, E = (size_t)s.E, B = (size_t)cfg->max_batch;
+    Acts *a = &m->acts;
+    Buffer list[] = {
+        {&m->param_memory, P}, {&m->grad_memory, P}, {&m->m_memory, P}, {&m->v_memory, P},
+        {&m->ema_memory, cfg->ema_decay > 0 ? P : 0},
+        {&a->emb, B * E}, {&a->h0, B * D}, {&a->a1, B * H}, {&a->h1, B * H}, {&a->a2, B * H},
+        {&a->h2, B * H}, {&a->out, B * D}, {&a->dout, B * D}, {&a->dh2, B * H}, {&a->da2, B * H},
+        {&a->dh1, B * H}, {&a->da1, B * H}, {&a->dh0, B * D},
+        {&m->x0, D}, {&m->xt_buf, B * D}, {&m->eps_buf, B * D}, {&m->target_buf, B * D},
+        {&m->x_buf, B * D}, {&m->x0_pred_buf, B * D}, {&m->z_buf, B * D},
+        {&m->loss_history, (size_t)(cfg->steps > 0 ? cfg->steps : 1)},
+    };
+    int n = (int)(sizeof list / sizeof list[0]);
+    if (out) memcpy(out, list, sizeof list);
+    return n;
+}
+
+size_t ddpm_memory_bytes(const DDPMConfig *cfg) {
+    DDPM scratch;
+    Buffer list[64];
+    int n = list_buffers(list, &scratch, cfg);
+    size_t bytes = sizeof(DDPM) + (size_t)cfg->max_batch * sizeof(int) + (size_t)(cfg->T + 1) * 10 * sizeof(float);
+    for (int i = 0; i < n; i++) bytes += list[i].count * sizeof(float);
+    return bytes;
+}
+
+void ddpm_free(DDPM *m) {
+    if (!m) return;
+    Buffer list[64];
+    int n = list_buffers(list, m, &m->cfg);
+    for (int i = 0; i < n; i++) free(*list[i].ptr);
+    free(m->t_buf);
+    schedule_free(&m->sched);
+    free(m);
+}
+
+DDPM *ddpm_create(const DDPMConfig *cfg) {
+    if (ddpm_config_validate(cfg)) return NULL;
+    DDPM *m = calloc(1, sizeof(DDPM));
+    if (!m) { ddpm_set_error(DDPM_ERR_MEMORY, "create: out of memory"); return NULL; }
+    m->cfg = *cfg;
+    model_shape(&m->shape, cfg);
+    if (schedule_init(&m->sched, cfg)) { free(m); return NULL; }
+    Buffer list[64];
+    int n = list_buffers(list, m, cfg);
+    int failed = 0;
+    for (int i = 0; i < n; i++) {
+        if (list[i].count == 0) continue;
+        *list[i].ptr = calloc(list[i].count, sizeof(float));
+        if (!*list[i].ptr) failed = 1;
+    }
+    m->t_buf = calloc((size_t)cfg->max_batch, sizeof(int));
+    if (failed || !m->t_buf) {
+        ddpm_free(m);
+        ddpm_set_error(DDPM_ERR_MEMORY, "create: out of memory (this configuration needs %zu bytes)",
+                       ddpm_memory_bytes(cfg));
+        return NULL;
+    }
+    m->bytes = ddpm_memory_bytes(cfg);
+    m->loss_capacity = cfg->steps > 0 ? cfg->steps : 1;
+    m->update_pos = -1;
+    params_point(&m->params, m->param_memory, &m->shape);
+    params_point(&m->grads, m->grad_memory, &m->shape);
+    // initialisation and training draws come from two streams of the same seed, so changing
+    // how many draws one of them makes never changes the other
+    Rng init_rng;
+    rng_seed(&init_rng, cfg->seed, 1);
+    params_init(&m->params, &m->shape, &init_rng);
+    if (m->ema_memory) {
+        params_point(&m->ema, m->ema_memory, &m->shape);
+        memcpy(m->ema_memory, m->param_memory, m->shape.num_params * sizeof(float));
+    }
+    rng_seed(&m->rng, cfg->seed, 2);
+    make_red_square(m->x0, cfg->image_size);
+    return m;
+}
+
+void make_red_square(float *img, int S) {
+    // black (-1) everywhere; a centred S/2 x S/2 square with R = 1, G = B = -1
+    int lo = S / 4, hi = S / 4 + S / 2;  // rows and columns lo..hi-1 (4..11 for S = 16)
+    for (int y = 0; y < S; y++)
+        for (int x = 0; x < S; x++) {
+            float *px = img + ((size_t)y * S + x) * 3;
+            int inside = y >= lo && y < hi && x >= lo && x < hi;
+            px[0] = inside ? 1.0f : -1.0f;
+            px[1] = -1.0f;
+            px[2] = -1.0f;
+        }
+}
+
+int ddpm_set_image(DDPM *m, const float *img, int n) {
+    int D = m->shape.D;
+    if (n != D)
+        return ddpm_set_error(DDPM_ERR_IMAGE, "image: expected %d floats (%dx%dx3), got %d",
+                              D, m->cfg.image_size, m->cfg.image_size, n);
+    for (int i = 0; i < D; i++)
+        if (!(img[i] >= -1.0f && img[i] <= 1.0f))
+            return ddpm_set_error(DDPM_ERR_IMAGE, "image: value %d is %g; every value must be in [-1, 1]",
+                                  i, (double)img[i]);
+    memcpy(m->x0, img, sizeof(float) * D);
+    return DDPM_OK;
+}

@@ -1,0 +1,271 @@
+// ddpm.h -- the one public header of a DDPM written from first principles.
+//
+// One training image, a 3-layer MLP denoiser with an additive sinusoidal
+// timestep embedding, a linear (or cosine) beta schedule, AdamW, and DDPM
+// ancestral sampling that keeps every state of the reverse chain.
+//
+// Conventions used everywhere:
+//   - an image is D = S*S*3 floats in [-1, 1], laid out HWC:
+//       index = (y * S + x) * 3 + channel,  channel 0 = R, 1 = G, 2 = B
+//   - Linear layers store W as (out, in) row-major and compute out = W inp + b
+//   - timesteps t run 1..T; arrays indexed by t have T+1 entries, entry 0
+//     being the "no noise" state (alpha_bar[0] = 1)
+//   - every function that can fail returns 0 on success or a DDPM_ERR_* code,
+//     and leaves a human-readable message in ddpm_last_error().
+#ifndef DDPM_H
+#define DDPM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+// ---------------------------------------------------------------------------
+// errors
+
+enum {
+    DDPM_OK = 0,
+    DDPM_ERR_CONFIG = 1,      // an invalid configuration value (named in the message)
+    DDPM_ERR_SCHEDULE = 2,    // a schedule whose betas leave (0, 1)
+    DDPM_ERR_MEMORY = 3,      // allocation failed
+    DDPM_ERR_IMAGE = 4,       // a training image of the wrong size or with values outside [-1, 1]
+    DDPM_ERR_DIVERGED = 5,    // loss or weights became NaN/Inf; training stopped, last good weights kept
+    DDPM_ERR_CHECKPOINT = 6,  // a corrupt, truncated or mismatched checkpoint; model untouched
+    DDPM_ERR_ARGUMENT = 7,    // a bad argument to an API call (t out of range, n too large, ...)
+};
+
+// The message of the last error (thread-local is not needed: one model, one thread).
+const char *ddpm_last_error(void);
+int ddpm_set_error(int code, const char *fmt, ...);
+
+// ---------------------------------------------------------------------------
+// configuration
+
+enum { SCHEDULE_LINEAR = 0, SCHEDULE_LINEAR_SCALED = 1, SCHEDULE_COSINE = 2 };
+enum { ACT_SILU = 0, ACT_RELU = 1 };
+enum { PREDICT_EPS = 0, PREDICT_X0 = 1 };
+enum { SIGMA_BETA = 0, SIGMA_BETA_TILDE = 1 };
+enum { LR_CONSTANT = 0, LR_COSINE = 1 };
+
+typedef struct {
+    // data and network
+    int image_size;       // S: the image is S x S x 3 (16)
+    int hidden;           // width of both hidden layers (1024)
+    int temb_dim;         // sinusoidal embedding size (128), even
+    int activation;       // ACT_SILU (default) or ACT_RELU
+    int predict;          // PREDICT_EPS (paper) or PREDICT_X0
+    // diffusion
+    int T;                // number of diffusion steps, 2..1000
+    int schedule;         // SCHEDULE_*
+    double beta_start;    // beta_1 of the linear schedules (1e-4)
+    double beta_end;      // beta_T of the linear schedules (0.02)
+    // training
+    int batch;            // (t, eps) draws per optimiser step (1 in the paper)
+    int max_batch;        // largest batch any call may use (sizes the activation buffers)
+    int steps;            // planned optimiser steps (for the cosine learning-rate decay)
+    double lr;            // AdamW learning rate (1e-3)
+    double beta1, beta2;  // AdamW moment decays (0.9, 0.999)
+    double adam_eps;      // AdamW epsilon (1e-8)
+    double weight_decay;  // decoupled weight decay (0.01)
+    int lr_schedule;      // LR_CONSTANT or LR_COSINE (decay to lr_min_frac * lr over `steps`)
+    double lr_min_frac;   // final fraction of lr under cosine decay (0.0)
+    double ema_decay;     // 0 = no EMA; else the EMA of the weights is kept and used for sampling
+    // sampling
+    int sigma;            // SIGMA_BETA (paper) or SIGMA_BETA_TILDE
+    int clip_x0;          // clip the predicted x0 to [-1, 1] in the reverse step
+    // randomness
+    uint32_t seed;        // seeds initialisation and training draws
+} DDPMConfig;
+
+void ddpm_config_default(DDPMConfig *cfg);           // the paper's table
+int  ddpm_config_validate(const DDPMConfig *cfg);     // DDPM_OK or DDPM_ERR_CONFIG/SCHEDULE
+// set one field from text, e.g. ("lr", "1e-3"), ("schedule", "cosine"); unknown keys and
+// unparsable or non-finite values are refused by name
+int  ddpm_config_set(DDPMConfig *cfg, const char *key, const char *text);
+const char *ddpm_config_name(const DDPMConfig *cfg, const char *key); // "cosine" for key "schedule"
+
+// ---------------------------------------------------------------------------
+// rng.c -- a seeded PCG32 generator with explicit state
+
+typedef struct { uint64_t state, inc; } Rng;
+
+void     rng_seed(Rng *rng, uint64_t seed, uint64_t stream);
+uint32_t rng_u32(Rng *rng);
+float    rng_uniform(Rng *rng);                 // [0, 1)
+int      rng_int(Rng *rng, int lo, int hi);     // uniform integer in [lo, hi]
+void     rng_normal(Rng *rng, float *out, int n); // N(0, 1) by Box-Muller, in pairs
+
+// ---------------------------------------------------------------------------
+// schedule.c -- betas and everything derived from them, computed in double, stored as float
+
+typedef struct {
+    int T;
+    float *beta;               // (T+1) beta[0] = 0
+    float *alpha;              // (T+1) 1 - beta
+    float *alpha_bar;          // (T+1) prod_{s<=t} alpha_s, alpha_bar[0] = 1
+    float *sqrt_alpha_bar;     // (T+1) signal coefficient of q(x_t | x_0)
+    float *sqrt_one_minus_alpha_bar; // (T+1) noise coefficient of q(x_t | x_0)
+    float *posterior_variance; // (T+1) beta_tilde_t = (1 - alpha_bar_{t-1}) / (1 - alpha_bar_t) * beta_t
+    float *posterior_coef_x0;  // (T+1) beta_t sqrt(alpha_bar_{t-1}) / (1 - alpha_bar_t)
+    float *posterior_coef_xt;  // (T+1) (1 - alpha_bar_{t-1}) sqrt(alpha_t) / (1 - alpha_bar_t)
+    float *eps_coef;           // (T+1) beta_t / sqrt(1 - alpha_bar_t), the paper's mean formula
+    float *inv_sqrt_alpha;     // (T+1) 1 / sqrt(alpha_t)
+} Schedule;
+
+int  schedule_init(Schedule *s, const DDPMConfig *cfg);
+void schedule_free(Schedule *s);
+
+// sinusoidal embedding of timestep t: out (dim): sin half then cos half,
+// frequency_i = 10000^(-i / (dim/2)) for i = 0 .. dim/2 - 1
+void timestep_embedding(float *out, int t, int dim);
+
+// ---------------------------------------------------------------------------
+// kernels.c -- the hot loops, each with a SIMD version and a plain scalar twin.
+// The twins use the same summation order, so they agree bit for bit.
+
+// out (B,OC) = inp (B,C) W^T (OC,C) + bias (OC)
+void matmul_forward(float *out, const float *inp, const float *W, const float *bias, int B, int C, int OC);
+// dinp (B,C) = dout (B,OC) W (OC,C)            (overwritten; skipped if dinp == NULL)
+// dW (OC,C) += dout^T inp, dbias (OC) += sum_b dout   (accumulated, b in order)
+void matmul_backward(float *dinp, float *dW, float *dbias, const float *dout, const float *inp,
+                     const float *W, int B, int C, int OC);
+// activation forward/backward over n values
+void act_forward(float *out, const float *inp, int n, int activation);
+void act_backward(float *dinp, const float *inp, const float *dout, int n, int activation);
+// one AdamW step over n parameters (bias-corrections precomputed by the caller)
+void adamw_update(float *param, const float *grad, float *m, float *v, int n, float lr,
+                  float beta1, float beta2, float eps, float weight_decay,
+                  float bias_correction1, float bias_correction2);
+// y = a*x + y
+void axpy(float *y, const float *x, float a, int n);
+
+// the scalar twins, always compiled; the SIMD versions exist when built with -msimd128
+void matmul_forward_scalar(float *out, const float *inp, const float *W, const float *bias, int B, int C, int OC);
+void matmul_backward_scalar(float *dinp, float *dW, float *dbias, const float *dout, const float *inp,
+                            const float *W, int B, int C, int OC);
+void act_forward_scalar(float *out, const float *inp, int n, int activation);
+void act_backward_scalar(float *dinp, const float *inp, const float *dout, int n, int activation);
+void adamw_update_scalar(float *param, const float *grad, float *m, float *v, int n, float lr,
+                         float beta1, float beta2, float eps, float weight_decay,
+                         float bias_correction1, float bias_correction2);
+int kernels_have_simd(void);  // 1 if the dispatching kernels above use SIMD
+void kernels_force_scalar(int on); // route the dispatchers to the scalar twins (for tests and benches)
+
+// ---------------------------------------------------------------------------
+// model.c -- the denoiser: parameters, activations, forward and backward
+
+// The parameters, in checkpoint order. W are (out, in) row-major.
+typedef struct {
+    float *temb_w;  // (D, E)   timestep embedding projection, E = temb_dim
+    float *temb_b;  // (D)
+    float *fc1_w;   // (H, D)
+    float *fc1_b;   // (H)
+    float *fc2_w;   // (H, H)
+    float *fc2_b;   // (H)
+    float *fc3_w;   // (D, H)
+    float *fc3_b;   // (D)
+} Params;
+#define NUM_PARAM_TENSORS 8
+
+typedef struct {
+    int D, H, E;                       // image floats, hidden width, embedding size
+    size_t sizes[NUM_PARAM_TENSORS];   // floats in each tensor
+    size_t num_params;
+} ModelShape;
+
+// Activations for a micro-batch of up to max_batch samples.
+typedef struct {
+    float *emb;   // (B, E)  sinusoidal embedding of each sample's t
+    float *h0;    // (B, D)  x_t + temb
+    float *a1;    // (B, H)  fc1 pre-activation
+    float *h1;    // (B, H)  act(a1)
+    float *a2;    // (B, H)
+    float *h2;    // (B, H)
+    float *out;   // (B, D)  network output (eps_pred or x0_pred)
+    // gradients
+    float *dout;  // (B, D)
+    float *dh2, *da2, *dh1, *da1, *dh0; // as above
+} Acts;
+
+void model_shape(ModelShape *shape, const DDPMConfig *cfg);
+void params_point(Params *p, float *memory, const ModelShape *shape); // carve tensors out of one block
+void params_init(Params *p, const ModelShape *shape, Rng *rng);       // PyTorch Linear default init
+// forward for B samples: x (B,D) noisy inputs, ts (B) timesteps; result in acts->out
+void model_forward(const Params *p, const ModelShape *shape, int activation, Acts *acts,
+                   const float *x, const int *ts, int B);
+// backward from acts->dout; gradients accumulated into grads (in sample order)
+void model_backward(const Params *p, Params *grads, const ModelShape *shape, int activation,
+                    Acts *acts, int B);
+
+// ---------------------------------------------------------------------------
+// the whole state: model.c owns the model, train.c trains it, sampler.c samples it
+
+typedef struct {
+    DDPMConfig cfg;
+    ModelShape shape;
+    Schedule sched;
+    float *param_memory, *grad_memory, *m_memory, *v_memory, *ema_memory; // num_params each
+    Params params, grads, ema;
+    Acts acts;
+    float *x0;           // (D) the training image
+    Rng rng;             // training draws (t, eps)
+    // the optimiser step in progress (a batch may be fed over several calls)
+    int step;            // completed optimiser steps
+    int batch_filled;    // samples of the current batch already accumulated
+    long update_pos;     // -1, or how many parameters the AdamW update of a complete batch has done
+    double batch_loss;   // their summed loss
+    float *loss_history; // (loss_capacity) mean loss of each completed step
+    int loss_capacity;
+    // scratch for a micro-batch of training draws
+    float *xt_buf, *eps_buf, *target_buf; // (max_batch, D)
+    int *t_buf;                           // (max_batch)
+    // scratch for sampling a batch of images
+    float *x_buf, *x0_pred_buf, *z_buf;   // (max_batch, D)
+    size_t bytes;        // total bytes allocated by ddpm_create
+} DDPM;
+
+DDPM *ddpm_create(const DDPMConfig *cfg);   // NULL on error (see ddpm_last_error)
+void  ddpm_free(DDPM *m);
+size_t ddpm_memory_bytes(const DDPMConfig *cfg); // what ddpm_create will allocate
+int   ddpm_set_image(DDPM *m, const float *img, int n); // n must be D; values in [-1, 1]
+void  make_red_square(float *img, int S);            // centred S/2 square: red on black
+
+// train.c
+// One slice of work on the current optimiser step, so a caller can bound the time of a call:
+//  - gathering phase: up to max_samples samples of the batch (forward + backward, gradients
+//    accumulated); when the batch is complete its loss is checked and the update phase begins
+//  - update phase (update_pos >= 0): AdamW on up to max_params parameters; the step counts
+//    as done when every parameter is updated
+// Returns the samples or parameters processed, or -error. Any split of a step gives
+// bit-identical weights.
+int ddpm_train_work(DDPM *m, int max_samples, int max_params);
+int ddpm_train_steps(DDPM *m, int steps);   // whole steps; DDPM_OK or an error
+// explicit-noise API, for checks against an independent implementation
+// loss and gradients (into m->grads, zeroed first) for B caller-given (x_t, t, target)
+int ddpm_loss_and_grad(DDPM *m, const float *xt, const int *ts, const float *target, int B, float *loss);
+// one full optimiser step on caller-given t and eps (x_t formed from the training image)
+int ddpm_train_step_explicit(DDPM *m, const int *ts, const float *eps, int B, float *loss);
+// forward process q(x_t | x_0): xt = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps
+void q_sample(const Schedule *s, float *xt, const float *x0, const float *eps, int t, int D);
+// denoiser output (B,D) for caller-given x_t, t (uses EMA weights if use_ema)
+int ddpm_denoise(DDPM *m, const float *xt, const int *ts, int B, float *out, int use_ema);
+float ddpm_current_lr(const DDPM *m);
+
+// sampler.c
+// One reverse step for one image: from x_t and the predicted noise, x_{t-1}.
+// Writes x0_pred (the implied clean image, clipped if clip) and x_prev. z is N(0,I) noise (ignored at t=1).
+void reverse_step(const Schedule *s, float *x_prev, float *x0_pred, const float *xt,
+                  const float *eps_pred, const float *z, int t, int D, int sigma, int clip);
+// Ancestral sampling of n images from x_T ~ N(0, I) with the given seed.
+// final (n, D) receives x_0. The trajectory of image 0 is written when traj_x != NULL:
+//   traj_x   (T+1, D)   traj_x[t] = x_t, t = T .. 0
+//   traj_eps (T+1, D)   predicted noise at step t (row 0 unused)
+//   traj_x0  (T+1, D)   predicted x0 at step t (row 0 = x_0)
+int ddpm_sample(DDPM *m, int n, uint32_t seed, int sigma, int clip, int use_ema, float *final,
+                float *traj_x, float *traj_eps, float *traj_x0);
+
+// checkpoint.c -- see README "Checkpoint format"
+size_t ddpm_checkpoint_size(const DDPM *m, int with_optimizer);
+int    ddpm_checkpoint_save(const DDPM *m, uint8_t *buf, size_t cap, int with_optimizer);
+int    ddpm_checkpoint_load(DDPM *m, const uint8_t *buf, size_t len);
+uint32_t crc32(const uint8_t *data, size_t n);
+
+#endif

@@ -1,0 +1,85 @@
+// model.c -- the denoiser, one function per layer's forward and backward.
+//
+//   emb  = sinusoidal(t)                    (E)      E = 128
+//   h0   = x_t + temb_w emb + temb_b        (D)      D = 768: the embedding is added to the input
+//   a1   = fc1_w h0 + fc1_b                 (H)      H = 1024
+//   h1   = act(a1)
+//   a2   = fc2_w h1 + fc2_b                 (H)
+//   h2   = act(a2)
+//   out  = fc3_w h2 + fc3_b                 (D)      eps_pred (or x0_pred)
+#include <math.h>
+#include <string.h>
+#include "ddpm.h"
+
+void model_shape(ModelShape *shape, const DDPMConfig *cfg) {
+    int D = cfg->image_size * cfg->image_size * 3, H = cfg->hidden, E = cfg->temb_dim;
+    shape->D = D; shape->H = H; shape->E = E;
+    size_t sizes[NUM_PARAM_TENSORS] = {
+        (size_t)D * E, (size_t)D,   // temb
+        (size_t)H * D, (size_t)H,   // fc1
+        (size_t)H * H, (size_t)H,   // fc2
+        (size_t)D * H, (size_t)D,   // fc3
+    };
+    shape->num_params = 0;
+    for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
+        shape->sizes[i] = sizes[i];
+        shape->num_params += sizes[i];
+    }
+}
+
+void params_point(Params *p, float *memory, const ModelShape *shape) {
+    float **ptrs[NUM_PARAM_TENSORS] = { &p->temb_w, &p->temb_b, &p->fc1_w, &p->fc1_b,
+                                        &p->fc2_w, &p->fc2_b, &p->fc3_w, &p->fc3_b };
+    for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
+        *ptrs[i] = memory;
+        memory += shape->sizes[i];
+    }
+}
+
+// PyTorch's nn.Linear default: W and b ~ U(-1/sqrt(in), 1/sqrt(in)).
+static void linear_init(float *W, float *b, int in, int out, Rng *rng) {
+    float bound = 1.0f / sqrtf((float)in);
+    for (size_t i = 0; i < (size_t)in * out; i++) W[i] = (2.0f * rng_uniform(rng) - 1.0f) * bound;
+    for (int i = 0; i < out; i++) b[i] = (2.0f * rng_uniform(rng) - 1.0f) * bound;
+}
+
+void params_init(Params *p, const ModelShape *s, Rng *rng) {
+    linear_init(p->temb_w, p->temb_b, s->E, s->D, rng);
+    linear_init(p->fc1_w, p->fc1_b, s->D, s->H, rng);
+    linear_init(p->fc2_w, p->fc2_b, s->H, s->H, rng);
+    linear_init(p->fc3_w, p->fc3_b, s->H, s->D, rng);
+}
+
+// emb (B,E) from ts (B)
+static void embedding_forward(float *emb, const int *ts, int B, int E) {
+    for (int b = 0; b < B; b++) timestep_embedding(emb + (size_t)b * E, ts[b], E);
+}
+
+// h0 (B,D) = x (B,D) + temb (B,D); temb is already in h0
+static void add_input_forward(float *h0, const float *x, int B, int D) {
+    for (size_t i = 0; i < (size_t)B * D; i++) h0[i] += x[i];
+}
+
+void model_forward(const Params *p, const ModelShape *s, int activation, Acts *a,
+                   const float *x, const int *ts, int B) {
+    int D = s->D, H = s->H, E = s->E;
+    embedding_forward(a->emb, ts, B, E);
+    matmul_forward(a->h0, a->emb, p->temb_w, p->temb_b, B, E, D);  // temb (B,D)
+    add_input_forward(a->h0, x, B, D);                               // h0 = x_t + temb
+    matmul_forward(a->a1, a->h0, p->fc1_w, p->fc1_b, B, D, H);
+    act_forward(a->h1, a->a1, B * H, activation);
+    matmul_forward(a->a2, a->h1, p->fc2_w, p->fc2_b, B, H, H);
+    act_forward(a->h2, a->a2, B * H, activation);
+    matmul_forward(a->out, a->h2, p->fc3_w, p->fc3_b, B, H, D);
+}
+
+void model_backward(const Params *p, Params *g, const ModelShape *s, int activation, Acts *a, int B) {
+    int D = s->D, H = s->H, E = s->E;
+    matmul_backward(a->dh2, g->fc3_w, g->fc3_b, a->dout, a->h2, p->fc3_w, B, H, D);
+    act_backward(a->da2, a->a2, a->dh2, B * H, activation);
+    matmul_backward(a->dh1, g->fc2_w, g->fc2_b, a->da2, a->h1, p->fc2_w, B, H, H);
+    act_backward(a->da1, a->a1, a->dh1, B * H, activation);
+    matmul_backward(a->dh0, g->fc1_w, g->fc1_b, a->da1, a->h0, p->fc1_w, B, D, H);
+    // h0 = x_t + temb: the gradient reaches temb unchanged; x_t is data, so it stops there
+    matmul_backward(NULL, g->temb_w, g->temb_b, a->dh0, a->emb, p->temb_w, B, E, D);
+}

@@ -1,0 +1,117 @@
+// native_main.c -- the native build's driver (gcc/clang, no wasm): a self-test run under
+// AddressSanitizer and UBSan by `make test`, and a plain run for comparing with the wasm build.
+//   ddpm_native --selftest
+//   ddpm_native [key=value ...]      e.g. steps=200 batch=1 schedule=linear-scaled predict=x0
+// prints one JSON line: loss_first, loss_final, mse, train_ms, sample_ms
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "ddpm.h"
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int passed = 0, failed = 0;
+static void expect(int ok, const char *what) {
+    if (ok) passed++;
+    else { failed++; printf("FAIL: %s (%s)\n", what, ddpm_last_error()); }
+}
+
+static double sample_mse(DDPM *m, const float *sample) {
+    double s = 0;
+    for (int i = 0; i < m->shape.D; i++) { double d = sample[i] - m->x0[i]; s += d * d; }
+    return s / m->shape.D;
+}
+
+// A short tour of every code path, so the sanitizers see them all.
+static int selftest(void) {
+    DDPMConfig cfg;
+    ddpm_config_default(&cfg);
+    cfg.steps = 6; cfg.batch = 3; cfg.max_batch = 2; cfg.ema_decay = 0.9;
+    DDPM *m = ddpm_create(&cfg);
+    expect(m != NULL, "create");
+    if (!m) return 1;
+    int D = m->shape.D, T = cfg.T;
+    expect(m->shape.num_params == 2723328, "parameter count 2723328");
+    expect(fabsf(m->sched.alpha_bar[T] - 0.36356f) < 1e-4f, "alpha_bar_T of the paper's schedule");
+    expect(ddpm_train_steps(m, 3) == DDPM_OK && m->step == 3, "three training steps");
+    // half a batch, then a sliced update
+    expect(ddpm_train_work(m, 1, 1000) == 1, "one sample of a batch");
+    while (m->step == 3) if (ddpm_train_work(m, 1, 1000) < 0) break;
+    expect(m->step == 4, "a step fed one sample and 1000 parameters at a time");
+    for (int i = 0; i < m->step; i++) expect(isfinite(m->loss_history[i]), "finite loss");
+    // sampling with every trajectory buffer
+    float *final = malloc(sizeof(float) * 2 * D), *tx = malloc(sizeof(float) * (T + 1) * D);
+    float *te = malloc(sizeof(float) * (T + 1) * D), *t0 = malloc(sizeof(float) * (T + 1) * D);
+    expect(ddpm_sample(m, 2, 7, SIGMA_BETA_TILDE, 1, 1, final, tx, te, t0) == DDPM_OK, "sample two images");
+    expect(memcmp(final, tx, sizeof(float) * D) == 0, "trajectory ends at the sample");
+    expect(ddpm_sample(m, 3, 7, SIGMA_BETA, 0, 0, final, NULL, NULL, NULL) == DDPM_ERR_ARGUMENT, "n > max_batch refused");
+    // checkpoint round trip and refusals
+    size_t size = ddpm_checkpoint_size(m, 1);
+    uint8_t *buf = malloc(size);
+    expect(ddpm_checkpoint_save(m, buf, size, 1) == DDPM_OK, "save");
+    float first = m->param_memory[0];
+    m->param_memory[0] += 1.0f;
+    expect(ddpm_checkpoint_load(m, buf, size) == DDPM_OK && m->param_memory[0] == first, "load restores");
+    expect(ddpm_checkpoint_load(m, buf, size - 1) == DDPM_ERR_CHECKPOINT, "truncated refused");
+    buf[100] ^= 0x40;
+    m->param_memory[0] = 5.0f;
+    expect(ddpm_checkpoint_load(m, buf, size) == DDPM_ERR_CHECKPOINT && m->param_memory[0] == 5.0f,
+           "corrupt refused, model untouched");
+    free(buf); free(final); free(tx); free(te); free(t0);
+    ddpm_free(m);
+    // invalid configurations
+    ddpm_config_default(&cfg); cfg.T = 0;
+    expect(ddpm_create(&cfg) == NULL, "T = 0 refused");
+    ddpm_config_default(&cfg); cfg.beta_end = 1.5;
+    expect(ddpm_create(&cfg) == NULL && strstr(ddpm_last_error(), "beta"), "beta >= 1 refused");
+    ddpm_config_default(&cfg);
+    expect(ddpm_config_set(&cfg, "lr", "nan") == DDPM_ERR_CONFIG, "lr = NaN refused");
+    expect(ddpm_config_set(&cfg, "nonsense", "1") == DDPM_ERR_CONFIG, "unknown key refused");
+    // divergence: an absurd learning rate must stop with a named error
+    ddpm_config_default(&cfg); cfg.lr = 1e30; cfg.weight_decay = 0; cfg.steps = 50; cfg.hidden = 64;
+    m = ddpm_create(&cfg);
+    int err = ddpm_train_steps(m, 50);
+    expect(err == DDPM_ERR_DIVERGED && strstr(ddpm_last_error(), "diverged at step"), "divergence stopped and named");
+    ddpm_free(m);
+    printf("selftest: %d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "--selftest") == 0) return selftest();
+    DDPMConfig cfg;
+    ddpm_config_default(&cfg);
+    for (int i = 1; i < argc; i++) {
+        char key[64];
+        const char *eq = strchr(argv[i], '=');
+        if (!eq || eq - argv[i] >= (long)sizeof key) { fprintf(stderr, "usage: %s [--selftest | key=value ...]\n", argv[0]); return 2; }
+        memcpy(key, argv[i], eq - argv[i]);
+        key[eq - argv[i]] = '\0';
+        if (ddpm_config_set(&cfg, key, eq + 1)) { fprintf(stderr, "%s\n", ddpm_last_error()); return 2; }
+    }
+    DDPM *m = ddpm_create(&cfg);
+    if (!m) { fprintf(stderr, "%s\n", ddpm_last_error()); return 2; }
+    double t0 = now_ms();
+    if (ddpm_train_steps(m, cfg.steps)) { fprintf(stderr, "%s\n", ddpm_last_error()); return 1; }
+    double train_ms = now_ms() - t0;
+    float *final = malloc(sizeof(float) * m->shape.D);
+    t0 = now_ms();
+    if (ddpm_sample(m, 1, cfg.seed, cfg.sigma, cfg.clip_x0, 1, final, NULL, NULL, NULL)) { fprintf(stderr, "%s\n", ddpm_last_error()); return 1; }
+    double sample_ms = now_ms() - t0;
+    int n = cfg.steps, tail = n - (int)(n * 0.9);
+    double loss_final = 0;
+    for (int i = n - tail; i < n; i++) loss_final += m->loss_history[i];
+    printf("{\"params\":%zu,\"alpha_bar_T\":%.6f,\"loss_first\":%.6f,\"loss_final\":%.6f,\"mse\":%.6g,"
+           "\"train_ms\":%.1f,\"sample_ms\":%.1f}\n",
+           m->shape.num_params, m->sched.alpha_bar[cfg.T], n ? m->loss_history[0] : 0.0, tail ? loss_final / tail : 0.0,
+           sample_mse(m, final), train_ms, sample_ms);
+    free(final);
+    ddpm_free(m);
+    return 0;
+}

@@ -1,0 +1,82 @@
+// sampler.c -- DDPM ancestral sampling (Ho et al. 2020, Algorithm 2), every state kept.
+#include <math.h>
+#include <string.h>
+#include "ddpm.h"
+
+void reverse_step(const Schedule *s, float *x_prev, float *x0_pred, const float *xt,
+                  const float *eps_pred, const float *z, int t, int D, int sigma, int clip) {
+    // the clean image the predicted noise implies: x0 = (x_t - sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_bar_t)
+    float c_noise = s->sqrt_one_minus_alpha_bar[t], inv_c_signal = 1.0f / s->sqrt_alpha_bar[t];
+    for (int i = 0; i < D; i++) {
+        float x0 = (xt[i] - c_noise * eps_pred[i]) * inv_c_signal;
+        if (clip) x0 = x0 < -1.0f ? -1.0f : (x0 > 1.0f ? 1.0f : x0);
+        x0_pred[i] = x0;
+    }
+    // sigma_t^2 = beta_t (the paper's choice) or beta_tilde_t (the true posterior variance);
+    // no noise is added on the last step
+    float variance = sigma == SIGMA_BETA ? s->beta[t] : s->posterior_variance[t];
+    float std = t > 1 ? sqrtf(variance) : 0.0f;
+    if (clip) {
+        // with a clipped x0 the mean is the posterior mean of q(x_{t-1} | x_t, x0)
+        float cx0 = s->posterior_coef_x0[t], cxt = s->posterior_coef_xt[t];
+        for (int i = 0; i < D; i++) x_prev[i] = cx0 * x0_pred[i] + cxt * xt[i] + (t > 1 ? std * z[i] : 0.0f);
+    } else {
+        // the paper's form: mu = (x_t - beta_t / sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_t)
+        float ce = s->eps_coef[t], inv_sqrt_alpha = s->inv_sqrt_alpha[t];
+        for (int i = 0; i < D; i++) x_prev[i] = inv_sqrt_alpha * (xt[i] - ce * eps_pred[i]) + (t > 1 ? std * z[i] : 0.0f);
+    }
+}
+
+// the network's output as predicted noise: itself (eps-prediction), or the noise implied by a
+// predicted x0: eps = (x_t - sqrt(alpha_bar_t) x0) / sqrt(1 - alpha_bar_t)
+static void output_to_eps(const Schedule *s, float *eps, const float *out, const float *xt, int t, int D, int predict) {
+    if (predict == PREDICT_EPS) { memcpy(eps, out, sizeof(float) * D); return; }
+    float a = s->sqrt_alpha_bar[t], inv_b = 1.0f / s->sqrt_one_minus_alpha_bar[t];
+    for (int i = 0; i < D; i++) eps[i] = (xt[i] - a * out[i]) * inv_b;
+}
+
+static int all_finite(const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) if (!isfinite(x[i])) return 0;
+    return 1;
+}
+
+int ddpm_sample(DDPM *m, int n, uint32_t seed, int sigma, int clip, int use_ema, float *final,
+                float *traj_x, float *traj_eps, float *traj_x0) {
+    int D = m->shape.D, T = m->cfg.T;
+    if (n < 1 || n > m->cfg.max_batch)
+        return ddpm_set_error(DDPM_ERR_ARGUMENT, "sample: n must be in 1..max_batch=%d (got %d)", m->cfg.max_batch, n);
+    if (sigma != SIGMA_BETA && sigma != SIGMA_BETA_TILDE)
+        return ddpm_set_error(DDPM_ERR_ARGUMENT, "sample: unknown sigma %d", sigma);
+    const Params *p = use_ema && m->ema_memory ? &m->ema : &m->params;
+    Rng rng;
+    rng_seed(&rng, seed, 3);  // a stream of its own: sampling never disturbs training draws
+    float *x = m->x_buf, *eps = m->eps_buf, *x0_pred = m->x0_pred_buf, *z = m->z_buf, *x_prev = m->xt_buf;
+    int *ts = m->t_buf;
+    rng_normal(&rng, x, n * D);  // x_T ~ N(0, I)
+    if (traj_x) memcpy(traj_x + (size_t)T * D, x, sizeof(float) * D);
+    for (int t = T; t >= 1; t--) {
+        for (int b = 0; b < n; b++) ts[b] = t;
+        model_forward(p, &m->shape, m->cfg.activation, &m->acts, x, ts, n);
+        if (t > 1) rng_normal(&rng, z, n * D);
+        for (int b = 0; b < n; b++) {
+            size_t off = (size_t)b * D;
+            output_to_eps(&m->sched, eps + off, m->acts.out + off, x + off, t, D, m->cfg.predict);
+            reverse_step(&m->sched, x_prev + off, x0_pred + off, x + off, eps + off, z + off, t, D, sigma, clip);
+        }
+        if (!all_finite(x_prev, (size_t)n * D))
+            return ddpm_set_error(DDPM_ERR_DIVERGED,
+                "sampling diverged at t=%d: x_%d holds NaN or Inf (the model's weights may be untrained or broken)", t, t - 1);
+        if (traj_x) {
+            memcpy(traj_x + (size_t)(t - 1) * D, x_prev, sizeof(float) * D);
+            memcpy(traj_eps + (size_t)t * D, eps, sizeof(float) * D);
+            memcpy(traj_x0 + (size_t)t * D, x0_pred, sizeof(float) * D);
+        }
+        memcpy(x, x_prev, sizeof(float) * n * D);
+    }
+    if (traj_x) {
+        memset(traj_eps, 0, sizeof(float) * D);           // no prediction at t = 0
+        memcpy(traj_x0, x, sizeof(float) * D);            // at t = 0 the sample is its own x0
+    }
+    memcpy(final, x, sizeof(float) * n * D);
+    return DDPM_OK;
+}

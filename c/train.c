@@ -1,0 +1,192 @@
+// train.c -- the training loop: draw (t, eps), form x_t in closed form, regress the network
+// output on its target with MSE, backpropagate, and apply AdamW once per batch.
+#include <math.h>
+#include <string.h>
+#include "ddpm.h"
+
+// x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps: the closed form of q(x_t | x_0),
+// which lets training visit any t in one step
+void q_sample(const Schedule *s, float *xt, const float *x0, const float *eps, int t, int D) {
+    float a = s->sqrt_alpha_bar[t], b = s->sqrt_one_minus_alpha_bar[t];
+    for (int i = 0; i < D; i++) xt[i] = a * x0[i] + b * eps[i];
+}
+
+float ddpm_current_lr(const DDPM *m) {
+    const DDPMConfig *c = &m->cfg;
+    if (c->lr_schedule == LR_CONSTANT || c->steps <= 1) return (float)c->lr;
+    // cosine decay from lr (step 0) to lr * lr_min_frac (last step)
+    double progress = (double)m->step / (double)(c->steps - 1);
+    if (progress > 1.0) progress = 1.0;
+    double frac = c->lr_min_frac + (1.0 - c->lr_min_frac) * 0.5 * (1.0 + cos(3.141592653589793 * progress));
+    return (float)(c->lr * frac);
+}
+
+// adds each of B samples' MSE to *total, in sample order (so any split of a batch sums the
+// same way), and writes dout = d(loss)/d(out) for the mean over all `batch` samples
+static void mse_forward_backward(double *total, float *dout, const float *out, const float *target,
+                                 int B, int D, int batch) {
+    float scale = 2.0f / ((float)D * (float)batch);
+    for (int b = 0; b < B; b++) {
+        const float *o = out + (size_t)b * D, *y = target + (size_t)b * D;
+        float *d = dout + (size_t)b * D;
+        double sum = 0.0;
+        for (int i = 0; i < D; i++) {
+            float diff = o[i] - y[i];
+            sum += (double)diff * diff;
+            d[i] = scale * diff;
+        }
+        *total += sum / D;
+    }
+}
+
+// AdamW (and the EMA) over parameters [lo, hi). Elementwise, so updating the parameters in
+// slices over several calls gives exactly the bits of one call over all of them.
+static void apply_adamw(DDPM *m, size_t lo, size_t hi) {
+    const DDPMConfig *c = &m->cfg;
+    double bc1 = 1.0 - pow(c->beta1, m->step + 1), bc2 = 1.0 - pow(c->beta2, m->step + 1);
+    adamw_update(m->param_memory + lo, m->grad_memory + lo, m->m_memory + lo, m->v_memory + lo, (int)(hi - lo),
+                 ddpm_current_lr(m), (float)c->beta1, (float)c->beta2, (float)c->adam_eps,
+                 (float)c->weight_decay, (float)bc1, (float)bc2);
+    if (m->ema_memory) {
+        // ema = decay * ema + (1 - decay) * param
+        float d = (float)c->ema_decay, one_minus_d = 1.0f - d;
+        for (size_t i = lo; i < hi; i++) m->ema_memory[i] = d * m->ema_memory[i] + one_minus_d * m->param_memory[i];
+    }
+}
+
+// form the network's inputs and targets for B samples whose t and eps are in t_buf/eps_buf
+static void make_inputs(DDPM *m, int B) {
+    int D = m->shape.D;
+    for (int b = 0; b < B; b++) {
+        float *xt = m->xt_buf + (size_t)b * D, *eps = m->eps_buf + (size_t)b * D;
+        q_sample(&m->sched, xt, m->x0, eps, m->t_buf[b], D);
+        // the regression target: the noise (paper) or the clean image
+        memcpy(m->target_buf + (size_t)b * D, m->cfg.predict == PREDICT_EPS ? eps : m->x0, sizeof(float) * D);
+    }
+}
+
+// forward + loss + backward for B samples of a batch of `batch`: losses added to *total,
+// gradients accumulated into m->grads
+static void accumulate(DDPM *m, double *total, const float *xt, const int *ts, const float *target,
+                       int B, int batch) {
+    model_forward(&m->params, &m->shape, m->cfg.activation, &m->acts, xt, ts, B);
+    mse_forward_backward(total, m->acts.dout, m->acts.out, target, B, m->shape.D, batch);
+    model_backward(&m->params, &m->grads, &m->shape, m->cfg.activation, &m->acts, B);
+}
+
+// a completed batch: record its loss, refuse a non-finite one, and start the update phase
+static int close_batch(DDPM *m, double loss) {
+    m->batch_filled = 0;
+    if (!isfinite(loss))
+        return ddpm_set_error(DDPM_ERR_DIVERGED,
+            "training diverged at step %d: the loss is %s; the weights of step %d are kept",
+            m->step + 1, isnan(loss) ? "NaN" : "Inf", m->step);
+    m->loss_history[m->step] = (float)loss;
+    m->update_pos = 0;
+    return DDPM_OK;
+}
+
+// update up to max_params parameters; the step is complete when all are done
+static int update_slice(DDPM *m, int max_params) {
+    size_t n = m->shape.num_params, lo = (size_t)m->update_pos;
+    // slices are whole groups of 4, so the SIMD kernel sees the same lanes as one big call
+    size_t count = ((size_t)max_params + 3) / 4 * 4;
+    if (count > n - lo) count = n - lo;
+    apply_adamw(m, lo, lo + count);
+    m->update_pos += (long)count;
+    if ((size_t)m->update_pos == n) {
+        m->update_pos = -1;
+        m->step++;
+    }
+    return (int)count;
+}
+
+int ddpm_train_work(DDPM *m, int max_samples, int max_params) {
+    const DDPMConfig *c = &m->cfg;
+    if (m->update_pos >= 0) {
+        if (max_params < 1) return -ddpm_set_error(DDPM_ERR_ARGUMENT, "training: max_params must be >= 1");
+        return update_slice(m, max_params);
+    }
+    if (m->step >= c->steps)
+        return -ddpm_set_error(DDPM_ERR_ARGUMENT, "training: all %d planned steps are done", c->steps);
+    if (max_samples < 1) return -ddpm_set_error(DDPM_ERR_ARGUMENT, "training: max_samples must be >= 1");
+    int remaining = c->batch - m->batch_filled;
+    int B = max_samples < remaining ? max_samples : remaining;
+    if (B > c->max_batch) B = c->max_batch;
+    if (m->batch_filled == 0) {
+        memset(m->grad_memory, 0, m->shape.num_params * sizeof(float));
+        m->batch_loss = 0.0;
+    }
+    // draws in sample order (t then eps, per sample), so any split of a batch draws the same
+    for (int b = 0; b < B; b++) {
+        m->t_buf[b] = rng_int(&m->rng, 1, c->T);
+        rng_normal(&m->rng, m->eps_buf + (size_t)b * m->shape.D, m->shape.D);
+    }
+    make_inputs(m, B);
+    accumulate(m, &m->batch_loss, m->xt_buf, m->t_buf, m->target_buf, B, c->batch);
+    m->batch_filled += B;
+    if (m->batch_filled == c->batch) {
+        int err = close_batch(m, m->batch_loss / c->batch);
+        if (err) return -err;
+    }
+    return B;
+}
+
+int ddpm_train_steps(DDPM *m, int steps) {
+    for (int i = 0; i < steps; i++) {
+        // finish a batch in progress first, then whole batches in micro-batches of max_batch
+        int start = m->step;
+        while (m->step == start) {
+            int r = ddpm_train_work(m, m->cfg.max_batch, (int)m->shape.num_params);
+            if (r < 0) return -r;
+        }
+    }
+    return DDPM_OK;
+}
+
+static int check_timesteps(const DDPM *m, const int *ts, int B) {
+    if (B < 1 || B > m->cfg.max_batch)
+        return ddpm_set_error(DDPM_ERR_ARGUMENT, "B must be in 1..max_batch=%d (got %d)", m->cfg.max_batch, B);
+    for (int b = 0; b < B; b++)
+        if (ts[b] < 1 || ts[b] > m->cfg.T)
+            return ddpm_set_error(DDPM_ERR_ARGUMENT, "t must be in 1..T=%d (got %d)", m->cfg.T, ts[b]);
+    return DDPM_OK;
+}
+
+int ddpm_loss_and_grad(DDPM *m, const float *xt, const int *ts, const float *target, int B, float *loss) {
+    int err = check_timesteps(m, ts, B);
+    if (err) return err;
+    memset(m->grad_memory, 0, m->shape.num_params * sizeof(float));
+    double total = 0.0;
+    accumulate(m, &total, xt, ts, target, B, B);
+    *loss = (float)(total / B);
+    return DDPM_OK;
+}
+
+int ddpm_train_step_explicit(DDPM *m, const int *ts, const float *eps, int B, float *loss) {
+    int err = check_timesteps(m, ts, B);
+    if (err) return err;
+    if (m->batch_filled != 0 || m->update_pos >= 0)
+        return ddpm_set_error(DDPM_ERR_ARGUMENT, "a training step is in progress; finish it first");
+    if (m->step >= m->cfg.steps)
+        return ddpm_set_error(DDPM_ERR_ARGUMENT, "training: all %d planned steps are done", m->cfg.steps);
+    memcpy(m->t_buf, ts, sizeof(int) * B);
+    memcpy(m->eps_buf, eps, sizeof(float) * B * m->shape.D);
+    make_inputs(m, B);
+    memset(m->grad_memory, 0, m->shape.num_params * sizeof(float));
+    double total = 0.0;
+    accumulate(m, &total, m->xt_buf, m->t_buf, m->target_buf, B, B);
+    *loss = (float)(total / B);
+    err = close_batch(m, total / B);
+    if (err) return err;
+    return update_slice(m, (int)m->shape.num_params) >= 0 ? DDPM_OK : DDPM_ERR_ARGUMENT;
+}
+
+int ddpm_denoise(DDPM *m, const float *xt, const int *ts, int B, float *out, int use_ema) {
+    int err = check_timesteps(m, ts, B);
+    if (err) return err;
+    const Params *p = use_ema && m->ema_memory ? &m->ema : &m->params;
+    model_forward(p, &m->shape, m->cfg.activation, &m->acts, xt, ts, B);
+    memcpy(out, m->acts.out, sizeof(float) * B * m->shape.D);
+    return DDPM_OK;
+}

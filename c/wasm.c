@@ -1,0 +1,107 @@
+// wasm.c -- the boundary: the functions the JS wrapper (web/ddpm.mjs) calls.
+// Plain pass-throughs plus getters for what JS reads out of wasm memory. No maths here.
+#include <stdlib.h>
+#include <string.h>
+#include "ddpm.h"
+#ifdef __EMSCRIPTEN__
+#include <emscripten.h>
+#else
+#define EMSCRIPTEN_KEEPALIVE
+#endif
+
+// configuration
+EMSCRIPTEN_KEEPALIVE DDPMConfig *w_config_new(void) {
+    DDPMConfig *c = malloc(sizeof *c);
+    if (c) ddpm_config_default(c);
+    return c;
+}
+EMSCRIPTEN_KEEPALIVE int w_config_set(DDPMConfig *c, const char *key, const char *value) { return ddpm_config_set(c, key, value); }
+EMSCRIPTEN_KEEPALIVE int w_config_validate(DDPMConfig *c) { return ddpm_config_validate(c); }
+EMSCRIPTEN_KEEPALIVE void w_config_free(DDPMConfig *c) { free(c); }
+EMSCRIPTEN_KEEPALIVE double w_memory_bytes(DDPMConfig *c) { return (double)ddpm_memory_bytes(c); }
+EMSCRIPTEN_KEEPALIVE const char *w_last_error(void) { return ddpm_last_error(); }
+
+// the model
+EMSCRIPTEN_KEEPALIVE DDPM *w_create(DDPMConfig *c) { return ddpm_create(c); }
+EMSCRIPTEN_KEEPALIVE void w_free(DDPM *m) { ddpm_free(m); }
+EMSCRIPTEN_KEEPALIVE int w_num_params(DDPM *m) { return (int)m->shape.num_params; }
+EMSCRIPTEN_KEEPALIVE int w_image_floats(DDPM *m) { return m->shape.D; }
+EMSCRIPTEN_KEEPALIVE int w_step(DDPM *m) { return m->step; }
+EMSCRIPTEN_KEEPALIVE int w_batch_filled(DDPM *m) { return m->batch_filled; }
+EMSCRIPTEN_KEEPALIVE float w_current_lr(DDPM *m) { return ddpm_current_lr(m); }
+EMSCRIPTEN_KEEPALIVE float *w_loss_history(DDPM *m) { return m->loss_history; }
+EMSCRIPTEN_KEEPALIVE float *w_image(DDPM *m) { return m->x0; }
+EMSCRIPTEN_KEEPALIVE float *w_params(DDPM *m) { return m->param_memory; }
+EMSCRIPTEN_KEEPALIVE float *w_grads(DDPM *m) { return m->grad_memory; }
+EMSCRIPTEN_KEEPALIVE float *w_adam_m(DDPM *m) { return m->m_memory; }
+EMSCRIPTEN_KEEPALIVE float *w_adam_v(DDPM *m) { return m->v_memory; }
+EMSCRIPTEN_KEEPALIVE float *w_ema(DDPM *m) { return m->ema_memory; }
+EMSCRIPTEN_KEEPALIVE double w_model_bytes(DDPM *m) { return (double)m->bytes; }
+// offsets (in floats) of each parameter tensor inside w_params, in checkpoint order
+EMSCRIPTEN_KEEPALIVE int w_tensor_size(DDPM *m, int i) { return (int)m->shape.sizes[i]; }
+EMSCRIPTEN_KEEPALIVE int w_set_image(DDPM *m, const float *img, int n) { return ddpm_set_image(m, img, n); }
+
+// schedule arrays, (T+1) floats each, by index in the order of the Schedule struct
+EMSCRIPTEN_KEEPALIVE float *w_schedule_array(DDPM *m, int i) {
+    const Schedule *s = &m->sched;
+    float *arrays[] = { s->beta, s->alpha, s->alpha_bar, s->sqrt_alpha_bar, s->sqrt_one_minus_alpha_bar,
+                        s->posterior_variance, s->posterior_coef_x0, s->posterior_coef_xt, s->eps_coef,
+                        s->inv_sqrt_alpha };
+    return i >= 0 && i < (int)(sizeof arrays / sizeof arrays[0]) ? arrays[i] : NULL;
+}
+EMSCRIPTEN_KEEPALIVE void w_timestep_embedding(float *out, int t, int dim) { timestep_embedding(out, t, dim); }
+EMSCRIPTEN_KEEPALIVE void w_q_sample(DDPM *m, float *xt, const float *x0, const float *eps, int t) {
+    q_sample(&m->sched, xt, x0, eps, t, m->shape.D);
+}
+
+// training
+EMSCRIPTEN_KEEPALIVE int w_train_work(DDPM *m, int max_samples, int max_params) { return ddpm_train_work(m, max_samples, max_params); }
+EMSCRIPTEN_KEEPALIVE int w_update_pos(DDPM *m) { return (int)m->update_pos; }
+EMSCRIPTEN_KEEPALIVE int w_train_steps(DDPM *m, int steps) { return ddpm_train_steps(m, steps); }
+EMSCRIPTEN_KEEPALIVE int w_loss_and_grad(DDPM *m, const float *xt, const int *ts, const float *target, int B, float *loss) {
+    return ddpm_loss_and_grad(m, xt, ts, target, B, loss);
+}
+EMSCRIPTEN_KEEPALIVE int w_train_step_explicit(DDPM *m, const int *ts, const float *eps, int B, float *loss) {
+    return ddpm_train_step_explicit(m, ts, eps, B, loss);
+}
+EMSCRIPTEN_KEEPALIVE int w_denoise(DDPM *m, const float *xt, const int *ts, int B, float *out, int use_ema) {
+    return ddpm_denoise(m, xt, ts, B, out, use_ema);
+}
+
+// sampling
+EMSCRIPTEN_KEEPALIVE int w_sample(DDPM *m, int n, double seed, int sigma, int clip, int use_ema, float *final,
+                                  float *traj_x, float *traj_eps, float *traj_x0) {
+    return ddpm_sample(m, n, (uint32_t)seed, sigma, clip, use_ema, final, traj_x, traj_eps, traj_x0);
+}
+EMSCRIPTEN_KEEPALIVE void w_reverse_step(DDPM *m, float *x_prev, float *x0_pred, const float *xt, const float *eps_pred,
+                                         const float *z, int t, int sigma, int clip) {
+    reverse_step(&m->sched, x_prev, x0_pred, xt, eps_pred, z, t, m->shape.D, sigma, clip);
+}
+
+// checkpoints
+EMSCRIPTEN_KEEPALIVE double w_checkpoint_size(DDPM *m, int with_optimizer) { return (double)ddpm_checkpoint_size(m, with_optimizer); }
+EMSCRIPTEN_KEEPALIVE int w_checkpoint_save(DDPM *m, uint8_t *buf, double cap, int with_optimizer) {
+    return ddpm_checkpoint_save(m, buf, (size_t)cap, with_optimizer);
+}
+EMSCRIPTEN_KEEPALIVE int w_checkpoint_load(DDPM *m, const uint8_t *buf, double len) {
+    return ddpm_checkpoint_load(m, buf, (size_t)len);
+}
+
+// kernels, for the tests that hold the SIMD versions and their scalar twins together
+EMSCRIPTEN_KEEPALIVE int w_have_simd(void) { return kernels_have_simd(); }
+EMSCRIPTEN_KEEPALIVE void w_force_scalar(int on) { kernels_force_scalar(on); }
+EMSCRIPTEN_KEEPALIVE void w_matmul_forward(float *out, const float *inp, const float *W, const float *bias, int B, int C, int OC) {
+    matmul_forward(out, inp, W, bias, B, C, OC);
+}
+EMSCRIPTEN_KEEPALIVE void w_matmul_backward(float *dinp, float *dW, float *dbias, const float *dout, const float *inp,
+                                            const float *W, int B, int C, int OC) {
+    matmul_backward(dinp, dW, dbias, dout, inp, W, B, C, OC);
+}
+EMSCRIPTEN_KEEPALIVE void w_act_forward(float *out, const float *inp, int n, int activation) { act_forward(out, inp, n, activation); }
+EMSCRIPTEN_KEEPALIVE void w_act_backward(float *dinp, const float *inp, const float *dout, int n, int activation) {
+    act_backward(dinp, inp, dout, n, activation);
+}
+EMSCRIPTEN_KEEPALIVE void w_adamw_update(float *param, const float *grad, float *m, float *v, int n, float lr, float beta1,
+                                         float beta2, float eps, float wd, float bc1, float bc2) {
+    adamw_update(param, grad, m, v, n, lr, beta1, beta2, eps, wd, bc1, bc2);
+}

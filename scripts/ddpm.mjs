@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+// ddpm.mjs -- the headless command line, on the same wasm module and wrapper as the page.
+//   node scripts/ddpm.mjs [--preset paper|recommended] [--steps N] [--batch B] [--lr X] [--seed S]
+//     [--schedule NAME] [--T N] [--sigma beta|beta-tilde] [--clip|--no-clip] [--predict eps|x0]
+//     [--ema DECAY] [--lr-schedule constant|cosine] [--activation silu|relu] [--sample-seed S]
+//     [--save FILE] [--load FILE] [--out DIR] [--scalar] [--json]
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { loadEngine, PRESETS, DDPMError, checkpointHeader } from '../web/ddpm.mjs';
+import { strip, upscale } from '../web/draw.mjs';
+import { runExperiment } from './lib/run.mjs';
+
+const USAGE = `usage: node scripts/ddpm.mjs [options]
+  --preset paper|recommended   start from a preset (default recommended)
+  --steps N  --batch B  --lr X  --seed S  --T N  --schedule linear|linear-scaled|cosine
+  --sigma beta|beta-tilde  --clip | --no-clip  --predict eps|x0  --activation silu|relu
+  --ema DECAY  --lr-schedule constant|cosine  --weight-decay X  --sample-seed S
+  --save FILE     write a checkpoint (weights + AdamW state) after training
+  --load FILE     start from a checkpoint (train on up to --steps, default: no more steps)
+  --out DIR       write sample.png, trajectory.png (x_T .. x_0), x0_pred.png and loss.csv
+  --scalar        use the scalar (no SIMD) wasm build
+  --json          print one JSON object on stdout and nothing else there`;
+
+// flag -> [config key, kind]
+const VALUE_FLAGS = {
+  '--steps': ['steps', 'int'], '--batch': ['batch', 'int'], '--lr': ['lr', 'num'], '--seed': ['seed', 'int'],
+  '--T': ['T', 'int'], '--schedule': ['schedule', 'str'], '--sigma': ['sigma', 'str'], '--predict': ['predict', 'str'],
+  '--activation': ['activation', 'str'], '--ema': ['ema_decay', 'num'], '--lr-schedule': ['lr_schedule', 'str'],
+  '--weight-decay': ['weight_decay', 'num'],
+};
+
+function fail(message) {
+  process.stderr.write(`ddpm: ${message}\n`);
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  const opts = { config: {}, json: false, scalar: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      if (i + 1 >= argv.length || argv[i + 1].startsWith('--')) fail(`${a} needs a value\n${USAGE}`);
+      return argv[++i];
+    };
+    if (a === '--help' || a === '-h') { console.log(USAGE); process.exit(0); }
+    else if (a === '--json') opts.json = true;
+    else if (a === '--scalar') opts.scalar = true;
+    else if (a === '--clip') opts.config.clip_x0 = 1;
+    else if (a === '--no-clip') opts.config.clip_x0 = 0;
+    else if (a === '--preset') {
+      opts.preset = value();
+      if (!PRESETS[opts.preset]) fail(`unknown preset '${opts.preset}' (paper, recommended)`);
+    } else if (a === '--save') opts.save = value();
+    else if (a === '--load') opts.load = value();
+    else if (a === '--out') opts.out = value();
+    else if (a === '--sample-seed') opts.sampleSeed = Number(value());
+    else if (VALUE_FLAGS[a]) {
+      const [key, kind] = VALUE_FLAGS[a];
+      const text = value();
+      if (kind !== 'str' && (text.trim() === '' || !Number.isFinite(Number(text))))
+        fail(`${a} must be a number (got '${text}')`);
+      if (kind === 'int' && !Number.isInteger(Number(text))) fail(`${a} must be an integer (got '${text}')`);
+      opts.config[key] = kind === 'str' ? text : Number(text);
+    } else fail(`unknown argument '${a}'\n${USAGE}`);
+  }
+  if (opts.sampleSeed !== undefined && !Number.isInteger(opts.sampleSeed)) fail('--sample-seed must be an integer');
+  return opts;
+}
+
+function progressBar(step, total, ms) {
+  const width = 30, done = Math.round((step / total) * width);
+  const rate = step / (ms / 1000), eta = (total - step) / rate;
+  process.stderr.write(`\r[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${step}/${total} ` +
+    `${rate.toFixed(1)} steps/s  ETA ${eta.toFixed(1)} s `);
+}
+
+function writePNG(path, rgba, width, height, factor) {
+  const png = new PNG({ width: width * factor, height: height * factor });
+  png.data = Buffer.from(upscale(rgba, width, height, factor));
+  writeFileSync(path, PNG.sync.write(png));
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const options = { preset: opts.preset ?? 'recommended', ...opts.config };
+  let load;
+  if (opts.load) {
+    try { load = new Uint8Array(readFileSync(opts.load)); } catch (e) { fail(`cannot read ${opts.load}: ${e.message}`); }
+    // without --steps, continue no further than the checkpoint's own step
+    if (options.steps === undefined) {
+      try { options.steps = checkpointHeader(load).step; } catch (e) { fail(`${opts.load}: ${e.message}`); }
+    }
+  }
+  const engine = await loadEngine({ simd: !opts.scalar });
+  const showProgress = !opts.json && process.stderr.isTTY;
+  const { summary, model, sample, losses, image } = runExperiment(engine, options, {
+    load, sampleSeed: opts.sampleSeed, onProgress: showProgress ? progressBar : undefined,
+  });
+  if (showProgress) process.stderr.write('\n');
+  try {
+    if (opts.save) writeFileSync(opts.save, model.saveCheckpoint());
+    if (opts.out) {
+      mkdirSync(opts.out, { recursive: true });
+      const S = Number(model.config.image_size), T = model.T, D = model.D;
+      const one = strip([[sample.final, 0]], S);
+      writePNG(join(opts.out, 'sample.png'), one.rgba, one.width, one.height, 16);
+      const target = strip([[image, 0]], S);
+      writePNG(join(opts.out, 'target.png'), target.rgba, target.width, target.height, 16);
+      // the whole trajectory x_T .. x_0, and the predicted x0 at each step, one frame per step
+      const frames = [], x0frames = [];
+      for (let t = T; t >= 0; t--) { frames.push([sample.x, t * D]); x0frames.push([sample.x0Pred, t * D]); }
+      const traj = strip(frames, S), x0s = strip(x0frames, S);
+      writePNG(join(opts.out, 'trajectory.png'), traj.rgba, traj.width, traj.height, 4);
+      writePNG(join(opts.out, 'x0_pred.png'), x0s.rgba, x0s.width, x0s.height, 4);
+      writeFileSync(join(opts.out, 'loss.csv'), 'step,loss\n' + Array.from(losses, (l, i) => `${i + 1},${l}`).join('\n') + '\n');
+    }
+  } finally {
+    model.free();
+  }
+  if (opts.json) {
+    console.log(JSON.stringify(summary));
+  } else {
+    const s = summary;
+    console.log(`preset ${s.preset}: ${s.params.toLocaleString('en-US')} parameters, T=${model.T}, alpha_bar_T=${s.alpha_bar_T.toPrecision(4)}`);
+    console.log(`trained ${s.steps} steps in ${(s.train_ms / 1000).toFixed(1)} s (${engine.simd ? 'SIMD' : 'scalar'} wasm): loss ${s.loss_first?.toFixed(4)} -> ${s.loss_final?.toFixed(4)} (mean of the last 10%)`);
+    console.log(`sampled in ${s.sample_ms} ms: MSE against the training image ${s.mse.toPrecision(3)} ${s.mse < 0.01 ? '(< 0.01: the red square is back)' : '(>= 0.01: not the training image)'}`);
+    if (opts.out) console.log(`wrote ${opts.out}/sample.png, trajectory.png, x0_pred.png, target.png, loss.csv`);
+    if (opts.save) console.log(`saved checkpoint ${opts.save}`);
+  }
+}
+
+main().catch((e) => {
+  if (e instanceof DDPMError) fail(e.message);
+  throw e;
+});

@@ -1,0 +1,47 @@
+// run.mjs -- one experiment: make a model, train it, sample it, summarise. Shared by the CLI
+// (scripts/ddpm.mjs) and the sweep (scripts/sweep.mjs); the maths is all in the wasm module.
+import { mse } from '../../web/ddpm.mjs';
+
+// Train in chunks of whole steps so a progress callback can report between them.
+export function runExperiment(engine, options, { onProgress, load, sampleSeed } = {}) {
+  const model = engine.createModel(options);
+  try {
+    if (load) model.loadCheckpoint(load);
+    const alphaBar = model.schedule().alpha_bar;
+    const startStep = model.step;
+    const total = model.config.steps;
+    const chunk = Math.max(1, Math.round(total / 100));
+    const t0 = performance.now();
+    while (model.step < total) {
+      model.train(Math.min(chunk, total - model.step));
+      onProgress?.(model.step, total, performance.now() - t0);
+    }
+    const trainMs = performance.now() - t0;
+    const losses = model.lossHistory().subarray(startStep);
+    const tail = losses.subarray(Math.floor(losses.length * 0.9));
+    const t1 = performance.now();
+    const seed = sampleSeed ?? Number(model.config.seed);
+    const sample = model.sample({ seed });
+    const sampleMs = performance.now() - t1;
+    const image = model.image();
+    const summary = {
+      preset: options.preset ?? 'recommended',
+      params: model.numParams,
+      alpha_bar_T: alphaBar[model.T],
+      loss_first: losses.length ? losses[0] : null,
+      loss_final: tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : null,
+      mse: mse(sample.final, image),
+      train_ms: Math.round(trainMs),
+      sample_ms: Math.round(sampleMs * 10) / 10,
+      steps: model.step,
+      seed: Number(model.config.seed),
+      sample_seed: seed,
+      simd: engine.simd,
+      config: model.config,
+    };
+    return { summary, model, sample, losses, image };
+  } catch (e) {
+    model.free();
+    throw e;
+  }
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs what this project needs, only where it is missing:
+#   - Emscripten (Debian's `emscripten` package) to build the wasm modules
+#   - binaryen/wabt (wasm-dis, wasm-validate) to check that SIMD is really in the binary
+#   - Chromium (Debian's `chromium`) for the browser tests
+#   - npm packages (playwright-core, pngjs, TensorFlow.js for the benchmark) from package.json
+# Usage: scripts/setup.sh [--build-only]   (--build-only skips Chromium and the npm packages)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v emcc >/dev/null || need_apt+=(emscripten)
+command -v wasm-dis >/dev/null || need_apt+=(binaryen)
+command -v wasm-validate >/dev/null || need_apt+=(wabt)
+command -v cc >/dev/null || need_apt+=(gcc)
+command -v make >/dev/null || need_apt+=(make)
+if [ "${1:-}" != "--build-only" ]; then
+  command -v chromium >/dev/null || need_apt+=(chromium)
+fi
+
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if command -v apt-get >/dev/null; then
+    echo "setup: installing ${need_apt[*]} with apt-get" >&2
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -q >&2
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need_apt[@]}" >&2
+  else
+    echo "setup: missing ${need_apt[*]}; this script knows apt-get only." >&2
+    echo "  Elsewhere install: the Emscripten SDK (emcc 3.1+), binaryen, wabt, a C compiler," >&2
+    echo "  Chromium (set CHROMIUM=/path/to/chrome), and Node.js 20+." >&2
+    exit 1
+  fi
+fi
+
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "setup: Node.js 20+ and npm are needed (apt-get install nodejs npm)" >&2
+  exit 1
+fi
+
+if [ "${1:-}" != "--build-only" ]; then
+  if [ ! -d node_modules ] || [ package.json -nt node_modules/.package-lock.json ]; then
+    echo "setup: npm install" >&2
+    # never let a package download a browser of its own: Chromium comes from Debian
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund >&2
+  fi
+fi
