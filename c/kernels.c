@@ -46,7 +46,9 @@ static float exp_scalar(float x) {
     p = p * r + P1; p = p * r + P2; p = p * r + P3; p = p * r + P4; p = p * r + P5;
     p = p * (r * r) + r;
     p = p + 1.0f;
-    int32_t bits = ((int32_t)n + 127) << 23;
+    // as wasm's saturating conversion: NaN becomes 0 (the result is NaN anyway, through p)
+    int32_t ni = n == n ? (int32_t)n : 0;
+    uint32_t bits = (uint32_t)(ni + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);
     return p * scale;
