@@ -9,7 +9,9 @@
 //   36      4     u32 schedule     40      8  f64 beta_start  48  8  f64 beta_end
 //   56      4     u32 flags (bit 0: AdamW state present, bit 1: EMA weights present)
 //   60      4     u32 step (optimiser steps taken)
-//   64      ...   f32 parameters, tensor by tensor in Params order, each row-major (out, in)
+//   64      8     u64 training RNG state    72  8  u64 training RNG increment
+//                 (so a resumed run draws exactly what the uninterrupted run would have)
+//   80      ...   f32 parameters, tensor by tensor in Params order, each row-major (out, in)
 //           ...   if bit 0: f32 AdamW m then v (same order), if bit 1: f32 EMA weights
 //   end-4   4     u32 CRC-32 (IEEE 802.3, as zlib.crc32) of every byte before it
 #include <math.h>
@@ -17,7 +19,7 @@
 #include <string.h>
 #include "ddpm.h"
 
-#define HEADER_BYTES 64
+#define HEADER_BYTES 80
 #define FLAG_OPTIMIZER 1u
 #define FLAG_EMA 2u
 static const char MAGIC[8] = {'D', 'D', 'P', 'M', 'C', 'K', 'P', 'T'};
@@ -35,6 +37,8 @@ static void put_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static uint32_t get_u32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static void put_f64(uint8_t *p, double v) { memcpy(p, &v, 8); }
 static double get_f64(const uint8_t *p) { double v; memcpy(&v, p, 8); return v; }
+static void put_u64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+static uint64_t get_u64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 
 static size_t size_for(size_t num_params, uint32_t flags) {
     size_t arrays = 1 + ((flags & FLAG_OPTIMIZER) ? 2 : 0) + ((flags & FLAG_EMA) ? 1 : 0);
@@ -63,6 +67,7 @@ int ddpm_checkpoint_save(const DDPM *m, uint8_t *buf, size_t cap, int with_optim
     put_u32(buf + 28, (uint32_t)c->predict); put_u32(buf + 32, (uint32_t)c->T);
     put_u32(buf + 36, (uint32_t)c->schedule); put_f64(buf + 40, c->beta_start); put_f64(buf + 48, c->beta_end);
     put_u32(buf + 56, flags); put_u32(buf + 60, (uint32_t)m->step);
+    put_u64(buf + 64, m->rng.state); put_u64(buf + 72, m->rng.inc);
     uint8_t *p = buf + HEADER_BYTES;
     memcpy(p, m->param_memory, bytes); p += bytes;
     if (flags & FLAG_OPTIMIZER) { memcpy(p, m->m_memory, bytes); p += bytes; memcpy(p, m->v_memory, bytes); p += bytes; }
@@ -104,6 +109,7 @@ int ddpm_checkpoint_load(DDPM *m, const uint8_t *buf, size_t len) {
     uint32_t stored = get_u32(buf + need - 4), actual = crc32(buf, need - 4);
     if (stored != actual) return REFUSE("checkpoint: corrupt: checksum 0x%08x does not match the data (0x%08x)", stored, actual);
     uint32_t step = get_u32(buf + 60);
+    if ((get_u64(buf + 72) & 1u) == 0) return REFUSE("checkpoint: corrupt: the RNG increment must be odd");
     if (step > (uint32_t)c->steps)
         return REFUSE("checkpoint: it has taken %u steps, more than this model's planned %d (raise steps)", step, c->steps);
     size_t count = (need - HEADER_BYTES - 4) / sizeof(float);
@@ -128,6 +134,8 @@ int ddpm_checkpoint_load(DDPM *m, const uint8_t *buf, size_t len) {
         else memcpy(m->ema_memory, m->param_memory, bytes);
     }
     m->step = (int)step;
+    m->rng.state = get_u64(buf + 64);
+    m->rng.inc = get_u64(buf + 72);
     m->batch_filled = 0;
     m->update_pos = -1;
     // the loss curve of the steps before the file is unknown: NaN marks "not recorded here"

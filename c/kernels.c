@@ -105,7 +105,8 @@ void matmul_backward_scalar(float *dinp, float *dW, float *dbias, const float *d
 
 void act_forward_scalar(float *out, const float *inp, int n, int activation) {
     if (activation == ACT_RELU) {
-        for (int i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
+        // written so a NaN passes through (NaN < 0 is false): divergence must never be hidden
+        for (int i = 0; i < n; i++) out[i] = inp[i] < 0.0f ? 0.0f : inp[i];
         return;
     }
     // SiLU: x * sigmoid(x) = x / (1 + exp(-x))
@@ -269,7 +270,7 @@ static void act_forward_simd(float *out, const float *inp, int n, int activation
         v128_t y;
         if (activation == ACT_RELU) {
             // select, not max: it matches the scalar twin for NaN and -0 too
-            y = wasm_v128_bitselect(x, zero, wasm_f32x4_gt(x, zero));
+            y = wasm_v128_bitselect(zero, x, wasm_f32x4_lt(x, zero));
         } else {
             y = wasm_f32x4_div(x, wasm_f32x4_add(one, exp_simd(wasm_f32x4_neg(x))));
         }

@@ -49,6 +49,12 @@ EMSCRIPTEN_KEEPALIVE float *w_schedule_array(DDPM *m, int i) {
                         s->inv_sqrt_alpha };
     return i >= 0 && i < (int)(sizeof arrays / sizeof arrays[0]) ? arrays[i] : NULL;
 }
+// n draws of the engine's own normal sampler, from a fresh generator (for statistical tests)
+EMSCRIPTEN_KEEPALIVE void w_rng_normal(float *out, int n, double seed) {
+    Rng rng;
+    rng_seed(&rng, (uint64_t)seed, 0);
+    rng_normal(&rng, out, n);
+}
 EMSCRIPTEN_KEEPALIVE void w_timestep_embedding(float *out, int t, int dim) { timestep_embedding(out, t, dim); }
 EMSCRIPTEN_KEEPALIVE void w_q_sample(DDPM *m, float *xt, const float *x0, const float *eps, int t) {
     q_sample(&m->sched, xt, x0, eps, t, m->shape.D);

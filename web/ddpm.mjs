@@ -138,6 +138,14 @@ export class Engine {
     try { return m.schedule(); } finally { m.free(); }
   }
 
+  // n draws of the engine's N(0, 1) sampler (PCG32 + Box-Muller), from a fresh generator
+  normals(n, seed = 0) {
+    return this.withBuffers([n * 4], (out) => {
+      this.mod._w_rng_normal(out, n, seed);
+      return this.readF32(out, n);
+    });
+  }
+
   embedding(t, dim = 128) {
     return this.withBuffers([dim * 4], (out) => {
       this.mod._w_timestep_embedding(out, t, dim);
@@ -335,7 +343,7 @@ export class Model {
 export function checkpointHeader(bytes) {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = new TextDecoder().decode(bytes.subarray(0, 8));
-  if (bytes.length < 68 || magic !== 'DDPMCKPT') throw new DDPMError(6, 'checkpoint: not a DDPM checkpoint (bad magic or too short)');
+  if (bytes.length < 84 || magic !== 'DDPMCKPT') throw new DDPMError(6, 'checkpoint: not a DDPM checkpoint (bad magic or too short)');
   const u32 = (o) => view.getUint32(o, true);
   return {
     version: u32(8), image_size: u32(12), hidden: u32(16), temb_dim: u32(20),
