@@ -105,8 +105,12 @@ void matmul_backward_scalar(float *dinp, float *dW, float *dbias, const float *d
 
 void act_forward_scalar(float *out, const float *inp, int n, int activation) {
     if (activation == ACT_RELU) {
-        // written so a NaN passes through (NaN < 0 is false): divergence must never be hidden
-        for (int i = 0; i < n; i++) out[i] = inp[i] < 0.0f ? 0.0f : inp[i];
+        // a NaN passes through (divergence must never be hidden), and -0 becomes +0,
+        // exactly as wasm's f32x4.max(x, 0) in the SIMD version
+        for (int i = 0; i < n; i++) {
+            float x = inp[i];
+            out[i] = x != x ? x : (x > 0.0f ? x : 0.0f);
+        }
         return;
     }
     // SiLU: x * sigmoid(x) = x / (1 + exp(-x))
@@ -269,8 +273,7 @@ static void act_forward_simd(float *out, const float *inp, int n, int activation
         v128_t x = wasm_v128_load(inp + i);
         v128_t y;
         if (activation == ACT_RELU) {
-            // select, not max: it matches the scalar twin for NaN and -0 too
-            y = wasm_v128_bitselect(zero, x, wasm_f32x4_lt(x, zero));
+            y = wasm_f32x4_max(x, zero);  // NaN-propagating, max(-0, 0) = +0
         } else {
             y = wasm_f32x4_div(x, wasm_f32x4_add(one, exp_simd(wasm_f32x4_neg(x))));
         }

@@ -1,0 +1,85 @@
+// Gradients: the C backward pass against an independent float64 implementation, and against
+// finite differences of the C loss itself, for every parameter group and both activations.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { simdEngine, SMALL } from './lib/engine.mjs';
+import { lossAndGrad, lcg, randomArray, gaussian } from './lib/reference.mjs';
+
+const GROUPS = ['temb_w', 'temb_b', 'fc1_w', 'fc1_b', 'fc2_w', 'fc2_b', 'fc3_w', 'fc3_b'];
+
+function batch(model, B, seed) {
+  const rand = lcg(seed);
+  const xt = gaussian(B * model.D, rand), target = gaussian(B * model.D, rand);
+  const ts = Array.from({ length: B }, () => 1 + Math.floor(rand() * model.T));
+  return { xt, ts, target };
+}
+
+for (const activation of ['silu', 'relu']) {
+  test(`${activation}: C gradients of every group match an independent float64 backward pass`, async () => {
+    const engine = await simdEngine();
+    const model = engine.createModel({ ...SMALL, activation, seed: 3 });
+    try {
+      const { xt, ts, target } = batch(model, 3, 11);
+      const { loss, grads } = model.lossAndGrad(xt, ts, target);
+      const shape = { D: model.D, H: 16, E: 8, activation };
+      const ref = lossAndGrad(model.tensors(), xt, ts, target, shape);
+      assert.ok(Math.abs(loss - ref.loss) < 1e-5 * ref.loss, `loss ${loss} vs ${ref.loss}`);
+      const g = model.tensors(grads);
+      for (const name of GROUPS) {
+        let worst = 0, scale = 0;
+        for (let i = 0; i < g[name].length; i++) {
+          worst = Math.max(worst, Math.abs(g[name][i] - ref.grads[name][i]));
+          scale = Math.max(scale, Math.abs(ref.grads[name][i]));
+        }
+        assert.ok(scale > 0, `${name}: gradient is all zero`);
+        assert.ok(worst <= 1e-4 * scale, `${name}: max error ${worst} for gradients up to ${scale}`);
+      }
+    } finally { model.free(); }
+  });
+}
+
+test('finite differences of the C loss agree with the C gradient in every group', async () => {
+  const engine = await simdEngine();
+  const model = engine.createModel({ ...SMALL, seed: 5 });
+  try {
+    const { xt, ts, target } = batch(model, 2, 7);
+    const base = model.params();
+    const { grads } = model.lossAndGrad(xt, ts, target);
+    const g = model.tensors(grads), offsets = {};
+    let offset = 0;
+    GROUPS.forEach((name, i) => { offsets[name] = offset; offset += model.tensorSizes[i]; });
+    const rand = lcg(99);
+    for (const name of GROUPS) {
+      // the 3 largest entries of the group and 3 random ones
+      const idx = Array.from(g[name].keys()).sort((a, b) => Math.abs(g[name][b]) - Math.abs(g[name][a])).slice(0, 3);
+      for (let k = 0; k < 3; k++) idx.push(Math.floor(rand() * g[name].length));
+      for (const i of idx) {
+        const h = 1e-2, p = base.slice();
+        p[offsets[name] + i] = base[offsets[name] + i] + h;
+        model.setParams(p);
+        const up = model.lossAndGrad(xt, ts, target).loss;
+        p[offsets[name] + i] = base[offsets[name] + i] - h;
+        model.setParams(p);
+        const down = model.lossAndGrad(xt, ts, target).loss;
+        const fd = (up - down) / (2 * h), an = g[name][i];
+        assert.ok(Math.abs(fd - an) <= 2e-3 * Math.max(Math.abs(an), 1e-2) + 2e-5,
+          `${name}[${i}]: finite difference ${fd} vs analytic ${an}`);
+      }
+      model.setParams(base);
+    }
+  } finally { model.free(); }
+});
+
+test('the x0-prediction target: gradients are of MSE(out, x0)', async () => {
+  const engine = await simdEngine();
+  const model = engine.createModel({ ...SMALL, predict: 'x0', seed: 2 });
+  try {
+    // train_step_explicit forms x_t itself and regresses on x0: its loss equals lossAndGrad's
+    // on the same x_t with x0 as the target
+    const eps = randomArray(model.D, lcg(4));
+    const xt = model.qSample(model.image(), eps, 5);
+    const viaGrad = model.lossAndGrad(xt, [5], model.image()).loss;
+    const viaStep = model.trainStepExplicit([5], eps);
+    assert.equal(viaStep, viaGrad);
+  } finally { model.free(); }
+});

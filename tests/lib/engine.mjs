@@ -1,0 +1,22 @@
+// engine.mjs -- shared set-up for the engine tests: one SIMD and one scalar engine per process.
+import { loadEngine } from '../../web/ddpm.mjs';
+
+let simd, scalar;
+export async function simdEngine() { return (simd ??= await loadEngine({ simd: true })); }
+export async function scalarEngine() { return (scalar ??= await loadEngine({ simd: false })); }
+
+// a small model: fast enough for finite differences and exhaustive checks
+export const SMALL = { preset: 'paper', image_size: 4, hidden: 16, temb_dim: 8, T: 20, max_batch: 8 };
+
+export function sameBits(a, b) {
+  if (a.length !== b.length) return false;
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length), ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return false;
+  return true;
+}
+
+export function maxAbsDiff(a, b) {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
