@@ -1,0 +1,85 @@
+// Checkpoints: round trip, exact resumption, and refusal of bad files with the model untouched.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { simdEngine, sameBits, SMALL } from './lib/engine.mjs';
+import { checkpointHeader } from '../web/ddpm.mjs';
+
+// CRC-32 (IEEE), written independently of the C, to forge files whose checksum is right
+function crc32(bytes) {
+  let crc = 0xffffffff;
+  for (const b of bytes) {
+    crc ^= b;
+    for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+function reseal(bytes) {
+  const out = bytes.slice();
+  new DataView(out.buffer).setUint32(out.length - 4, crc32(out.subarray(0, out.length - 4)), true);
+  return out;
+}
+
+test('save then load restores weights, AdamW state and step; a resumed run matches an uninterrupted one', async () => {
+  const engine = await simdEngine();
+  const options = { ...SMALL, steps: 6, batch: 2, ema_decay: 0.9, seed: 8 };
+  const straight = engine.createModel(options), first = engine.createModel(options), resumed = engine.createModel(options);
+  try {
+    straight.train(6);
+    first.train(3);
+    const bytes = first.saveCheckpoint();
+    const header = checkpointHeader(bytes);
+    assert.equal(header.step, 3);
+    assert.equal(header.hidden, 16);
+    assert.equal(header.flags, 3); // AdamW state and EMA present
+    // the layout of README "Checkpoint format": 80-byte header, 4 arrays, 4-byte CRC
+    assert.equal(bytes.length, 80 + 4 * first.numParams * 4 + 4);
+    const stored = new DataView(bytes.buffer).getUint32(bytes.length - 4, true);
+    assert.equal(stored, crc32(bytes.subarray(0, bytes.length - 4)));
+    resumed.loadCheckpoint(bytes);
+    assert.equal(resumed.step, 3);
+    assert.ok(sameBits(resumed.params(), first.params()));
+    assert.ok(sameBits(resumed.emaParams(), first.emaParams()));
+    resumed.train(3);
+    assert.ok(sameBits(resumed.params(), straight.params()), 'resumed weights differ from the uninterrupted run');
+    assert.ok(sameBits(resumed.lossHistory().subarray(3), straight.lossHistory().subarray(3)));
+    // weights only: loads, with fresh AdamW moments
+    const light = first.saveCheckpoint({ optimizer: false });
+    assert.equal(light.length, 80 + 2 * first.numParams * 4 + 4);
+    resumed.loadCheckpoint(light);
+    assert.ok(sameBits(resumed.params(), first.params()));
+    assert.ok(resumed.adamState().m.every((x) => x === 0));
+  } finally { straight.free(); first.free(); resumed.free(); }
+});
+
+test('corrupt, truncated, foreign, mismatched and NaN-holding files are refused by name; the model is untouched', async () => {
+  const engine = await simdEngine();
+  const source = engine.createModel({ ...SMALL, steps: 2, seed: 1 });
+  const target = engine.createModel({ ...SMALL, steps: 2, seed: 2 });
+  const other = engine.createModel({ ...SMALL, hidden: 20, steps: 2 });
+  try {
+    source.train(1);
+    const good = source.saveCheckpoint();
+    const flipped = good.slice(); flipped[200] ^= 0x10;
+    const badMagic = good.slice(); badMagic[0] = 0x58;
+    const badVersion = reseal((() => { const b = good.slice(); b[8] = 9; return b; })());
+    const nanWeights = reseal((() => { const b = good.slice(); new DataView(b.buffer).setFloat32(80 + 4 * 10, NaN, true); return b; })());
+    const tooManySteps = reseal((() => { const b = good.slice(); new DataView(b.buffer).setUint32(60, 99, true); return b; })());
+    const cases = [
+      [flipped, /corrupt: checksum/],
+      [good.subarray(0, good.length - 100), /truncated/],
+      [good.subarray(0, 40), /truncated/],
+      [new Uint8Array([...good, 0]), /trailing data/],
+      [badMagic, /bad magic/],
+      [badVersion, /unsupported version 9/],
+      [nanWeights, /NaN or Inf/],
+      [tooManySteps, /more than this model's planned/],
+      [other.saveCheckpoint(), /mismatched hidden: the file has 20, this model has 16/],
+    ];
+    const before = target.params(), stepBefore = target.step;
+    for (const [bytes, message] of cases) {
+      assert.throws(() => target.loadCheckpoint(bytes), (e) => e.code === 'CHECKPOINT' && message.test(e.message), `${message}`);
+      assert.ok(sameBits(target.params(), before), `model changed by a refused file (${message})`);
+      assert.equal(target.step, stepBefore);
+    }
+  } finally { source.free(); target.free(); other.free(); }
+});

@@ -1,0 +1,77 @@
+// The command line: one JSON object with --json, files with --out, clear errors otherwise.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const CLI = new URL('../scripts/ddpm.mjs', import.meta.url).pathname;
+const run = (...args) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+
+test('--json prints exactly one JSON object with the promised fields', () => {
+  const r = run('--preset', 'paper', '--steps', '3', '--seed', '2', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines.length, 1);
+  const j = JSON.parse(lines[0]);
+  for (const key of ['params', 'alpha_bar_T', 'loss_first', 'loss_final', 'mse', 'train_ms', 'sample_ms', 'steps', 'seed', 'preset', 'config']) {
+    assert.ok(key in j, `missing ${key}`);
+  }
+  assert.equal(j.params, 2723328);
+  assert.equal(j.steps, 3);
+  assert.equal(j.seed, 2);
+  assert.equal(j.preset, 'paper');
+  assert.equal(j.config.steps, 3);
+  assert.ok(Number.isFinite(j.mse) && Number.isFinite(j.loss_final));
+});
+
+test('--out writes the sample, the trajectory, the predicted x0 strip and the loss curve; --save/--load round-trip', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ddpm-cli-'));
+  const ckpt = join(dir, 'model.ckpt');
+  const r = run('--preset', 'recommended', '--steps', '4', '--T', '50', '--out', dir, '--save', ckpt, '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const first = JSON.parse(r.stdout);
+  for (const f of ['sample.png', 'trajectory.png', 'x0_pred.png', 'target.png']) {
+    const bytes = readFileSync(join(dir, f));
+    assert.deepEqual([...bytes.subarray(1, 4)], [0x50, 0x4e, 0x47], `${f} is a PNG`);
+  }
+  // the trajectory strip: T+1 = 51 frames of 16 px, 1 px apart, upscaled 4x
+  const png = readFileSync(join(dir, 'trajectory.png'));
+  assert.equal(png.readUInt32BE(16), (51 * 17 - 1) * 4);
+  const csv = readFileSync(join(dir, 'loss.csv'), 'utf8').trim().split('\n');
+  assert.equal(csv[0], 'step,loss');
+  assert.equal(csv.length, 5);
+  // loading the checkpoint and sampling with the same seed gives the same sample
+  const again = run('--preset', 'recommended', '--T', '50', '--load', ckpt, '--sample-seed', String(first.sample_seed), '--json');
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal(JSON.parse(again.stdout).mse, first.mse);
+  assert.ok(existsSync(ckpt));
+});
+
+test('bad arguments: a clear message and a non-zero exit status', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ddpm-cli-'));
+  const junk = join(dir, 'junk.ckpt');
+  writeFileSync(junk, 'not a checkpoint');
+  const cases = [
+    [['--preset', 'best'], /unknown preset 'best'/],
+    [['--steps'], /--steps needs a value/],
+    [['--steps', 'ten'], /--steps must be a number/],
+    [['--lr', '-1', '--steps', '1'], /lr must be a finite number > 0/],
+    [['--T', '0'], /T must be in 2\.\.1000/],
+    [['--schedule', 'quadratic'], /schedule must be one of/],
+    [['--frobnicate'], /unknown argument '--frobnicate'/],
+    [['--load', junk], /not a DDPM checkpoint/],
+    [['--load', join(dir, 'missing.ckpt')], /cannot read/],
+  ];
+  for (const [args, pattern] of cases) {
+    const r = run(...args);
+    assert.notEqual(r.status, 0, `${args.join(' ')} should fail`);
+    assert.match(r.stderr, pattern);
+    assert.equal(r.stdout, '');
+  }
+});
+
+test('--help prints the usage', () => {
+  assert.match(execFileSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' }), /usage: node scripts\/ddpm\.mjs/);
+});

@@ -1,0 +1,107 @@
+// Bad input is refused by name and loses nothing; divergence is stopped and reported.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { simdEngine, sameBits, SMALL } from './lib/engine.mjs';
+
+const refused = (fn, code, pattern) => assert.throws(fn, (e) => e.code === code && pattern.test(e.message),
+  `expected ${code} matching ${pattern}`);
+
+test('every invalid configuration is refused with its name in the message', async () => {
+  const engine = await simdEngine();
+  const create = (over) => () => engine.createModel({ preset: 'paper', ...over }).free();
+  const cases = [
+    [{ T: 0 }, 'CONFIG', /T must be in 2\.\.1000 \(got 0\)/],
+    [{ T: 1 }, 'CONFIG', /T must be/],
+    [{ T: 1001 }, 'CONFIG', /T must be/],
+    [{ T: 2.5 }, 'CONFIG', /T must be an integer/],
+    [{ beta_end: 1 }, 'SCHEDULE', /beta_100 = 1 leaves \(0, 1\)/],
+    [{ beta_end: 1.5 }, 'SCHEDULE', /leaves \(0, 1\)/],
+    [{ beta_start: 0 }, 'SCHEDULE', /beta_1 = 0 leaves/],
+    [{ beta_start: -0.1 }, 'SCHEDULE', /beta_1 = -0.1 leaves/],
+    [{ schedule: 'linear-scaled', T: 10 }, 'SCHEDULE', /leaves \(0, 1\)/], // betas x 100 reach 2
+    [{ schedule: 'quadratic' }, 'CONFIG', /schedule must be one of linear, linear-scaled, cosine \(got 'quadratic'\)/],
+    [{ lr: 0 }, 'CONFIG', /lr must be a finite number > 0/],
+    [{ lr: -1e-3 }, 'CONFIG', /lr must be/],
+    [{ lr: NaN }, 'CONFIG', /lr must be a finite number \(got 'NaN'\)/],
+    [{ lr: Infinity }, 'CONFIG', /lr must be a finite number/],
+    [{ lr: 'fast' }, 'CONFIG', /lr must be a number \(got 'fast'\)/],
+    [{ beta1: 1 }, 'CONFIG', /beta1 must be in \[0, 1\)/],
+    [{ beta2: NaN }, 'CONFIG', /beta2 must be a finite number/],
+    [{ adam_eps: 0 }, 'CONFIG', /adam_eps/],
+    [{ weight_decay: -1 }, 'CONFIG', /weight_decay/],
+    [{ ema_decay: 1 }, 'CONFIG', /ema_decay/],
+    [{ batch: 0 }, 'CONFIG', /batch must be in/],
+    [{ steps: -1 }, 'CONFIG', /steps must be in/],
+    [{ hidden: 1022 }, 'CONFIG', /hidden must be a multiple of 4/],
+    [{ image_size: 15 }, 'CONFIG', /image_size must be even/],
+    [{ sigma: 'big' }, 'CONFIG', /sigma must be one of beta, beta-tilde/],
+    [{ predict: 'v' }, 'CONFIG', /predict must be one of eps, x0/],
+    [{ activation: 'gelu' }, 'CONFIG', /activation must be one of silu, relu/],
+    [{ seed: -1 }, 'CONFIG', /seed must be an integer/],
+    [{ nonsense: 1 }, 'CONFIG', /unknown setting 'nonsense'/],
+  ];
+  for (const [over, code, pattern] of cases) refused(create(over), code, pattern);
+  for (const key of ['beta_start', 'beta_end', 'lr', 'beta1', 'beta2', 'adam_eps', 'weight_decay', 'lr_min_frac',
+    'ema_decay', 'T', 'batch', 'steps', 'hidden', 'seed']) {
+    refused(create({ [key]: NaN }), 'CONFIG', new RegExp(`${key} must be a finite number`));
+  }
+  refused(() => engine.createModel({ preset: 'best' }), 'CONFIG', /unknown preset 'best'/);
+});
+
+test('an odd training image is refused by name and the old image kept', async () => {
+  const engine = await simdEngine();
+  const model = engine.createModel({ ...SMALL });
+  try {
+    const before = model.image();
+    refused(() => model.setImage(new Float32Array(47)), 'IMAGE', /expected 48 floats \(4x4x3\), got 47/);
+    const bad = before.slice(); bad[5] = 1.5;
+    refused(() => model.setImage(bad), 'IMAGE', /value 5 is 1\.5; every value must be in \[-1, 1\]/);
+    bad[5] = NaN;
+    refused(() => model.setImage(bad), 'IMAGE', /value 5 is nan/);
+    assert.ok(sameBits(model.image(), before));
+    const good = before.map((v) => -v);
+    model.setImage(good);
+    assert.ok(sameBits(model.image(), good));
+  } finally { model.free(); }
+});
+
+test('bad calls are refused: t out of range, too many samples, training past the plan', async () => {
+  const engine = await simdEngine();
+  const model = engine.createModel({ ...SMALL, steps: 1 });
+  try {
+    refused(() => model.denoise(new Float32Array(48), [0]), 'ARGUMENT', /t must be in 1\.\.T=20 \(got 0\)/);
+    refused(() => model.denoise(new Float32Array(48), [21]), 'ARGUMENT', /t must be in/);
+    refused(() => model.sample({ n: 9 }), 'ARGUMENT', /n must be in 1\.\.max_batch=8/);
+    model.train(1);
+    refused(() => model.train(1), 'ARGUMENT', /all 1 planned steps are done/);
+  } finally { model.free(); }
+});
+
+test('a loss that becomes NaN/Inf stops training, names the step, and keeps the last good weights', async () => {
+  const engine = await simdEngine();
+  const model = engine.createModel({ ...SMALL, lr: 1e30, weight_decay: 0, steps: 100 });
+  try {
+    let good = model.params(), error;
+    for (let k = 0; k < 100 && !error; k++) {
+      try { model.train(1); good = model.params(); } catch (e) { error = e; }
+    }
+    assert.ok(error, 'training with lr = 1e30 should diverge');
+    assert.equal(error.code, 'DIVERGED');
+    const step = model.step;
+    assert.match(error.message, new RegExp(`diverged at step ${step + 1}: the loss is (NaN|Inf); the weights of step ${step} are kept`));
+    assert.ok(sameBits(model.params(), good), 'the weights changed after the failed step');
+    assert.ok(good.every(Number.isFinite), 'the kept weights are finite');
+    assert.equal(model.lossHistory().length, step);
+    assert.ok(model.lossHistory().every(Number.isFinite));
+  } finally { model.free(); }
+});
+
+test('a sampler that leaves the finite numbers says so instead of drawing garbage', async () => {
+  const engine = await simdEngine();
+  const model = engine.createModel({ ...SMALL, steps: 0 });
+  try {
+    const p = model.params().map((v) => v * 1e30); // absurd but finite weights
+    model.setParams(p);
+    refused(() => model.sample({ seed: 1 }), 'DIVERGED', /sampling diverged at t=\d+: x_\d+ holds NaN or Inf/);
+  } finally { model.free(); }
+});

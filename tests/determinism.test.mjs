@@ -1,0 +1,58 @@
+// Same seed, same bits; any split of a training step, same bits; no memory growth in training.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { simdEngine, sameBits, SMALL } from './lib/engine.mjs';
+
+function run(engine, options, feed) {
+  const model = engine.createModel(options);
+  try {
+    feed(model);
+    return { loss: model.lossHistory(), params: model.params(), adam: model.adamState(),
+             sample: model.sample({ seed: 1 }) };
+  } finally { model.free(); }
+}
+
+test('the same seed gives a bit-identical loss curve, weights and trajectory', async () => {
+  const engine = await simdEngine();
+  const options = { preset: 'recommended', steps: 5, seed: 12 };
+  const a = run(engine, options, (m) => m.train(5)), b = run(engine, options, (m) => m.train(5));
+  assert.ok(sameBits(a.loss, b.loss) && sameBits(a.params, b.params));
+  for (const k of ['x', 'epsPred', 'x0Pred', 'final']) assert.ok(sameBits(a.sample[k], b.sample[k]), k);
+  const c = run(engine, { ...options, seed: 13 }, (m) => m.train(5));
+  assert.ok(!sameBits(a.loss, c.loss), 'another seed gives another run');
+});
+
+test('a step fed in any split of samples and parameter slices gives the same bits as in one go', async () => {
+  const engine = await simdEngine();
+  const options = { ...SMALL, batch: 7, steps: 4, ema_decay: 0.8, seed: 4 };
+  const whole = run(engine, options, (m) => m.train(4));
+  const splits = [[1, 5], [2, 1000], [3, 4], [7, 1e9], [6, 13]];
+  for (const [samples, params] of splits) {
+    const split = run(engine, options, (m) => {
+      while (!m.done) m.trainWork(samples, params);
+    });
+    assert.ok(sameBits(split.loss, whole.loss), `loss differs for split ${samples}/${params}`);
+    assert.ok(sameBits(split.params, whole.params), `weights differ for split ${samples}/${params}`);
+    assert.ok(sameBits(split.adam.m, whole.adam.m) && sameBits(split.adam.v, whole.adam.v), 'AdamW state differs');
+    assert.ok(sameBits(split.sample.final, whole.sample.final), 'samples differ');
+  }
+});
+
+test('a batch larger than max_batch is fed in micro-batches with the same result', async () => {
+  const engine = await simdEngine();
+  const a = run(engine, { ...SMALL, batch: 6, max_batch: 6, steps: 3 }, (m) => m.train(3));
+  const b = run(engine, { ...SMALL, batch: 6, max_batch: 4, steps: 3 }, (m) => m.train(3));
+  assert.ok(sameBits(a.params, b.params));
+});
+
+test('training and sampling allocate nothing: wasm memory does not grow', async () => {
+  const engine = await simdEngine();
+  const model = engine.createModel({ preset: 'recommended', steps: 3, batch: 4, seed: 1 });
+  try {
+    const before = engine.memoryBytes();
+    model.train(3);
+    model.sample({ seed: 0, trajectory: false });
+    assert.equal(engine.memoryBytes(), before);
+    assert.ok(model.memoryBytes > 4 * 2723328 * 4, `budget ${model.memoryBytes} holds weights, grads and AdamW state`);
+  } finally { model.free(); }
+});

@@ -1,0 +1,34 @@
+// The presets, measured: the paper's settings do not converge; the recommended ones do.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { simdEngine } from './lib/engine.mjs';
+import { runExperiment } from '../scripts/lib/run.mjs';
+import { PRESETS } from '../web/ddpm.mjs';
+
+test("paper preset: the table's settings, 2,723,328 parameters, alpha_bar_T = 0.3636, and no convergence", async () => {
+  const engine = await simdEngine();
+  const c = PRESETS.paper.config;
+  assert.deepEqual([c.T, c.schedule, c.beta_start, c.beta_end, c.batch, c.steps, c.lr, c.predict, c.sigma, c.hidden, c.temb_dim],
+    [100, 'linear', 1e-4, 0.02, 1, 200, 1e-3, 'eps', 'beta', 1024, 128]);
+  const { summary, model } = runExperiment(engine, { preset: 'paper', seed: 0 });
+  model.free();
+  assert.equal(summary.params, 2723328);
+  assert.equal(summary.alpha_bar_T.toFixed(4), '0.3636');
+  // the noise-prediction loss stays near 1 (predicting zero noise scores 1.0) ...
+  assert.ok(summary.loss_final > 0.9, `loss_final ${summary.loss_final}`);
+  // ... and the samples are far from the training image (the paper claims MSE < 0.01)
+  assert.ok(summary.mse > 1, `mse ${summary.mse}`);
+});
+
+for (const seed of [0, 1]) {
+  test(`recommended preset, seed ${seed}: the sample is the red square (MSE < 0.01)`, async () => {
+    const engine = await simdEngine();
+    const { summary, model, sample, image } = runExperiment(engine, { preset: 'recommended', seed });
+    model.free();
+    assert.equal(summary.params, 2723328);
+    assert.ok(summary.mse < 0.01, `mse ${summary.mse}`);
+    assert.ok(summary.loss_final < summary.loss_first / 10, `loss ${summary.loss_first} -> ${summary.loss_final}`);
+    // recognisable: every pixel on the right side of the midpoint
+    for (let i = 0; i < image.length; i++) assert.ok(Math.sign(sample.final[i]) === Math.sign(image[i]), `pixel value ${i}`);
+  });
+}

@@ -1,0 +1,107 @@
+// The reverse process. For one training image the exact noise prediction has a closed form;
+// with that oracle in place of the network, the sampler must return the image.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { simdEngine, sameBits, maxAbsDiff, SMALL } from './lib/engine.mjs';
+import { oracleEps } from './lib/reference.mjs';
+import { mse } from '../web/ddpm.mjs';
+
+for (const schedule of ['linear', 'linear-scaled', 'cosine']) {
+  for (const sigma of ['beta', 'beta-tilde']) {
+    for (const clip of [false, true]) {
+      test(`oracle denoiser, ${schedule} schedule, sigma^2 = ${sigma}, clip ${clip}: the chain returns the training image`, async () => {
+        const engine = await simdEngine();
+        const model = engine.createModel({ preset: 'paper', schedule, steps: 0 });
+        try {
+          const s = model.schedule(), x0 = model.image(), T = model.T, D = model.D;
+          let x = engine.normals(D, 5);
+          for (let t = T; t >= 1; t--) {
+            const eps = oracleEps(x, x0, s.alpha_bar[t]);
+            const { xPrev, x0Pred } = model.reverseStep(x, eps, engine.normals(D, 100 + t), t, { sigma, clip });
+            // the oracle's implied x0 is the image at every step
+            assert.ok(maxAbsDiff(x0Pred, x0) < 2e-3, `t=${t}: predicted x0 off by ${maxAbsDiff(x0Pred, x0)}`);
+            x = xPrev;
+          }
+          assert.ok(mse(x, x0) < 1e-8, `final MSE ${mse(x, x0)}`);
+        } finally { model.free(); }
+      });
+    }
+  }
+}
+
+test("the paper's mean formula equals the posterior mean of q(x_{t-1} | x_t, x0)", async () => {
+  const engine = await simdEngine();
+  const model = engine.createModel({ preset: 'paper', steps: 0 });
+  try {
+    const D = model.D, zero = new Float32Array(D);
+    for (const t of [2, 10, 50, 100]) {
+      const xt = engine.normals(D, t), eps = engine.normals(D, 1000 + t).map((v) => v * 0.1);
+      // with no noise (z = 0), the unclipped step is the paper's mu; the clipped step is the
+      // posterior mean from x0; where x0 stays inside [-1, 1] the two must agree
+      const paper = model.reverseStep(xt, eps, zero, t, { clip: false });
+      const posterior = model.reverseStep(xt, eps, zero, t, { clip: true });
+      for (let i = 0; i < D; i++) {
+        if (Math.abs(paper.x0Pred[i]) < 1) {
+          assert.ok(Math.abs(paper.xPrev[i] - posterior.xPrev[i]) < 1e-4, `t=${t} i=${i}: ${paper.xPrev[i]} vs ${posterior.xPrev[i]}`);
+        }
+      }
+    }
+  } finally { model.free(); }
+});
+
+test('the noise of a reverse step: sigma = sqrt(beta_t) or sqrt(beta_tilde_t), none at t = 1', async () => {
+  const engine = await simdEngine();
+  const model = engine.createModel({ preset: 'paper', steps: 0 });
+  try {
+    const s = model.schedule(), D = model.D, zero = new Float32Array(D), one = new Float32Array(D).fill(1);
+    const xt = engine.normals(D, 3), eps = engine.normals(D, 4);
+    for (const t of [1, 2, 60]) {
+      for (const [sigma, variance] of [['beta', s.beta[t]], ['beta-tilde', s.posterior_variance[t]]]) {
+        const a = model.reverseStep(xt, eps, zero, t, { sigma }).xPrev, b = model.reverseStep(xt, eps, one, t, { sigma }).xPrev;
+        const want = t === 1 ? 0 : Math.sqrt(variance);
+        for (let i = 0; i < D; i++) assert.ok(Math.abs(b[i] - a[i] - want) < 1e-5, `t=${t} ${sigma}: ${b[i] - a[i]} vs ${want}`);
+      }
+    }
+  } finally { model.free(); }
+});
+
+test('sample(): the trajectory holds every state, ends at the sample, and starts from N(0, I)', async () => {
+  const engine = await simdEngine();
+  const model = engine.createModel({ ...SMALL, T: 30, steps: 2, seed: 3 });
+  try {
+    model.train(2);
+    const D = model.D, T = model.T;
+    const r = model.sample({ seed: 6 });
+    assert.equal(r.x.length, (T + 1) * D);
+    assert.ok(sameBits(r.x.subarray(0, D), r.final), 'x_0 is the sample');
+    assert.ok(sameBits(r.x0Pred.subarray(0, D), r.final), 'at t = 0 the prediction is the sample');
+    // each stored state follows from the one before through the same reverse step
+    const xT = r.x.subarray(T * D, (T + 1) * D);
+    const eps = model.denoise(xT, [T]);
+    assert.ok(sameBits(eps, r.epsPred.subarray(T * D, (T + 1) * D)), 'eps_pred at t = T is the network at x_T');
+    for (let t = 1; t <= T; t++) {
+      assert.ok(r.x.subarray(t * D, (t + 1) * D).some((v, i) => v !== r.x[(t - 1) * D + i]), `x_${t} equals x_${t - 1}`);
+    }
+    // x_T: 600 draws of a standard normal
+    const big = engine.createModel({ preset: 'paper', steps: 0, max_batch: 1 });
+    const xs = big.sample({ seed: 9 }).x.subarray(100 * 768);
+    big.free();
+    const m = xs.reduce((a, b) => a + b) / xs.length, v = xs.reduce((a, b) => a + (b - m) ** 2, 0) / xs.length;
+    assert.ok(Math.abs(m) < 0.15 && Math.abs(v - 1) < 0.15, `x_T mean ${m} variance ${v}`);
+    // several images at once; different seeds, different samples
+    const many = model.sample({ n: 3, seed: 6, trajectory: false });
+    assert.equal(many.final.length, 3 * D);
+    assert.ok(!sameBits(model.sample({ seed: 7 }).final, r.final));
+  } finally { model.free(); }
+});
+
+test('x0-prediction: the network output is the x0 the sampler uses', async () => {
+  const engine = await simdEngine();
+  const model = engine.createModel({ ...SMALL, predict: 'x0', steps: 1, T: 10 });
+  try {
+    const r = model.sample({ seed: 2, clip: false });
+    const D = model.D, T = model.T;
+    const out = model.denoise(r.x.subarray(T * D, (T + 1) * D), [T]);
+    assert.ok(maxAbsDiff(out, r.x0Pred.subarray(T * D, (T + 1) * D)) < 1e-4);
+  } finally { model.free(); }
+});
