@@ -11,11 +11,10 @@ const CANDIDATES = [
   ['scaled', 'linear-scaled betas', { preset: 'paper', schedule: 'linear-scaled' }],
   ['scaled+b16', 'linear-scaled betas, batch 16, 400 steps, clipping', { preset: 'paper', schedule: 'linear-scaled', batch: 16, steps: 400, clip_x0: 1 }],
   ['x0', 'predict x0, clipping', { preset: 'paper', predict: 'x0', clip_x0: 1 }],
-  ['x0+scaled', 'predict x0, linear-scaled betas', { preset: 'paper', predict: 'x0', schedule: 'linear-scaled' }],
+  ['recommended', 'predict x0, linear-scaled betas (the recommended preset)', { preset: 'recommended' }],
   ['x0+scaled+clip', 'predict x0, linear-scaled betas, clipping', { preset: 'paper', predict: 'x0', schedule: 'linear-scaled', clip_x0: 1 }],
   ['x0+cosine+clip', 'predict x0, cosine schedule, clipping', { preset: 'paper', predict: 'x0', schedule: 'cosine', clip_x0: 1 }],
   ['x0+scaled+clip+b16', 'predict x0, linear-scaled betas, clipping, batch 16, 400 steps', { preset: 'paper', predict: 'x0', schedule: 'linear-scaled', clip_x0: 1, batch: 16, steps: 400 }],
-  ['recommended', 'the recommended preset', { preset: 'recommended' }],
 ];
 
 const args = process.argv.slice(2);

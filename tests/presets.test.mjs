@@ -20,15 +20,19 @@ test("paper preset: the table's settings, 2,723,328 parameters, alpha_bar_T = 0.
   assert.ok(summary.mse > 1, `mse ${summary.mse}`);
 });
 
-for (const seed of [0, 1]) {
-  test(`recommended preset, seed ${seed}: the sample is the red square (MSE < 0.01)`, async () => {
-    const engine = await simdEngine();
+test('recommended preset, seeds 0..9: at least 9 samples are the red square (MSE < 0.01)', async () => {
+  const engine = await simdEngine();
+  const results = [];
+  for (let seed = 0; seed < 10; seed++) {
     const { summary, model, sample, image } = runExperiment(engine, { preset: 'recommended', seed });
     model.free();
     assert.equal(summary.params, 2723328);
-    assert.ok(summary.mse < 0.01, `mse ${summary.mse}`);
-    assert.ok(summary.loss_final < summary.loss_first / 10, `loss ${summary.loss_first} -> ${summary.loss_final}`);
-    // recognisable: every pixel on the right side of the midpoint
-    for (let i = 0; i < image.length; i++) assert.ok(Math.sign(sample.final[i]) === Math.sign(image[i]), `pixel value ${i}`);
-  });
-}
+    assert.ok(summary.loss_final < summary.loss_first / 10, `seed ${seed}: loss ${summary.loss_first} -> ${summary.loss_final}`);
+    // recognisable: (almost) every value on the right side of the midpoint between red and black
+    let agree = 0;
+    for (let i = 0; i < image.length; i++) if (Math.sign(sample.final[i]) === Math.sign(image[i])) agree++;
+    results.push({ seed, mse: summary.mse, agree: agree / image.length });
+  }
+  const passed = results.filter((r) => r.mse < 0.01 && r.agree > 0.99);
+  assert.ok(passed.length >= 9, `only ${passed.length} of 10 seeds: ${JSON.stringify(results)}`);
+});

@@ -37,6 +37,7 @@ export function runExperiment(engine, options, { onProgress, load, sampleSeed } 
       seed: Number(model.config.seed),
       sample_seed: seed,
       simd: engine.simd,
+      memory_bytes: model.memoryBytes,
       config: model.config,
     };
     return { summary, model, sample, losses, image };
