@@ -83,3 +83,21 @@ test('corrupt, truncated, foreign, mismatched and NaN-holding files are refused 
     }
   } finally { source.free(); target.free(); other.free(); }
 });
+
+test('a file written from the README layout by an independent writer loads', async () => {
+  const engine = await simdEngine();
+  const source = engine.createModel({ ...SMALL, seed: 6 }), target = engine.createModel({ ...SMALL, seed: 7 });
+  try {
+    const params = source.params();
+    const bytes = new Uint8Array(80 + params.length * 4 + 4), view = new DataView(bytes.buffer);
+    bytes.set(new TextEncoder().encode('DDPMCKPT'), 0);
+    // version, image_size, hidden, temb_dim, activation (silu), predict (eps), T, schedule (linear)
+    [1, 4, 16, 8, 0, 0, 20, 0].forEach((v, i) => view.setUint32(8 + 4 * i, v, true));
+    view.setFloat64(40, 1e-4, true); view.setFloat64(48, 0.02, true);
+    view.setUint32(56, 0, true); view.setUint32(60, 0, true);               // weights only, step 0
+    view.setBigUint64(64, 123n, true); view.setBigUint64(72, 7n, true);     // any odd increment
+    params.forEach((v, i) => view.setFloat32(80 + 4 * i, v, true));
+    target.loadCheckpoint(reseal(bytes));
+    assert.ok(sameBits(target.params(), params));
+  } finally { source.free(); target.free(); }
+});
