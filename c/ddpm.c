@@ -13,6 +13,7 @@ static int list_buffers(Buffer *out, DDPM *m, const DDPMConfig *cfg) {
     ModelShape s;
     model_shape(&s, cfg);
     size_t P = s.num_params, D = (size_t)s.D, H = (size_t)s.H, E = (size_t)s.E, B = (size_t)cfg->max_batch;
+    size_t T1 = (size_t)cfg->T + 1;
     Acts *a = &m->acts;
     Buffer list[] = {
         {&m->param_memory, P}, {&m->grad_memory, P}, {&m->m_memory, P}, {&m->v_memory, P},
@@ -22,6 +23,7 @@ static int list_buffers(Buffer *out, DDPM *m, const DDPMConfig *cfg) {
         {&a->dh1, B * H}, {&a->da1, B * H}, {&a->dh0, B * D},
         {&m->x0, D}, {&m->xt_buf, B * D}, {&m->eps_buf, B * D}, {&m->target_buf, B * D},
         {&m->x_buf, B * D}, {&m->x0_pred_buf, B * D}, {&m->z_buf, B * D},
+        {&m->traj_x, T1 * D}, {&m->traj_eps, T1 * D}, {&m->traj_x0, T1 * D},
         {&m->loss_history, (size_t)(cfg->steps > 0 ? cfg->steps : 1)},
     };
     int n = (int)(sizeof list / sizeof list[0]);

@@ -198,6 +198,13 @@ void model_backward(const Params *p, Params *grads, const ModelShape *shape, int
 // ---------------------------------------------------------------------------
 // the whole state: model.c owns the model, train.c trains it, sampler.c samples it
 
+// a reverse chain in progress (see ddpm_sample_begin)
+typedef struct {
+    int t;               // the chain is at x_t; 0 when done
+    int n, sigma, clip, use_ema;
+    Rng rng;             // sampling draws: x_T, then z at each step
+} SamplerState;
+
 typedef struct {
     DDPMConfig cfg;
     ModelShape shape;
@@ -217,8 +224,10 @@ typedef struct {
     // scratch for a micro-batch of training draws
     float *xt_buf, *eps_buf, *target_buf; // (max_batch, D)
     int *t_buf;                           // (max_batch)
-    // scratch for sampling a batch of images
+    // sampling: a batch of chains, and the trajectory of the first
     float *x_buf, *x0_pred_buf, *z_buf;   // (max_batch, D)
+    SamplerState sampler;
+    float *traj_x, *traj_eps, *traj_x0;   // (T+1, D) each, indexed by t (see ddpm_sample)
     size_t bytes;        // total bytes allocated by ddpm_create
 } DDPM;
 
@@ -261,6 +270,11 @@ void reverse_step(const Schedule *s, float *x_prev, float *x0_pred, const float 
 //   traj_x0  (T+1, D)   predicted x0 at step t (row 0 = x_0)
 int ddpm_sample(DDPM *m, int n, uint32_t seed, int sigma, int clip, int use_ema, float *final,
                 float *traj_x, float *traj_eps, float *traj_x0);
+// The same chain in pieces, so a caller can bound the time of a call: begin draws x_T;
+// continue runs up to max_steps reverse steps and returns the t reached (0 = done) or -error.
+// The trajectory of image 0 builds up in m->traj_*; the images are in m->x_buf.
+int ddpm_sample_begin(DDPM *m, int n, uint32_t seed, int sigma, int clip, int use_ema);
+int ddpm_sample_continue(DDPM *m, int max_steps);
 
 // checkpoint.c -- see README "Checkpoint format"
 size_t ddpm_checkpoint_size(const DDPM *m, int with_optimizer);

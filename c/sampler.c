@@ -40,43 +40,65 @@ static int all_finite(const float *x, size_t n) {
     return 1;
 }
 
-int ddpm_sample(DDPM *m, int n, uint32_t seed, int sigma, int clip, int use_ema, float *final,
-                float *traj_x, float *traj_eps, float *traj_x0) {
+int ddpm_sample_begin(DDPM *m, int n, uint32_t seed, int sigma, int clip, int use_ema) {
     int D = m->shape.D, T = m->cfg.T;
     if (n < 1 || n > m->cfg.max_batch)
         return ddpm_set_error(DDPM_ERR_ARGUMENT, "sample: n must be in 1..max_batch=%d (got %d)", m->cfg.max_batch, n);
     if (sigma != SIGMA_BETA && sigma != SIGMA_BETA_TILDE)
         return ddpm_set_error(DDPM_ERR_ARGUMENT, "sample: unknown sigma %d", sigma);
-    const Params *p = use_ema && m->ema_memory ? &m->ema : &m->params;
-    Rng rng;
-    rng_seed(&rng, seed, 3);  // a stream of its own: sampling never disturbs training draws
+    SamplerState *st = &m->sampler;
+    st->n = n; st->sigma = sigma; st->clip = clip ? 1 : 0; st->use_ema = use_ema && m->ema_memory;
+    rng_seed(&st->rng, seed, 3);  // a stream of its own: sampling never disturbs training draws
+    rng_normal(&st->rng, m->x_buf, n * D);  // x_T ~ N(0, I)
+    memcpy(m->traj_x + (size_t)T * D, m->x_buf, sizeof(float) * D);
+    memset(m->traj_eps, 0, sizeof(float) * D);  // no prediction at t = 0
+    st->t = T;
+    return DDPM_OK;
+}
+
+int ddpm_sample_continue(DDPM *m, int max_steps) {
+    SamplerState *st = &m->sampler;
+    int D = m->shape.D, n = st->n;
+    if (st->t <= 0) return -ddpm_set_error(DDPM_ERR_ARGUMENT, "sample: no chain in progress (call begin first)");
+    const Params *p = st->use_ema ? &m->ema : &m->params;
     float *x = m->x_buf, *eps = m->eps_buf, *x0_pred = m->x0_pred_buf, *z = m->z_buf, *x_prev = m->xt_buf;
     int *ts = m->t_buf;
-    rng_normal(&rng, x, n * D);  // x_T ~ N(0, I)
-    if (traj_x) memcpy(traj_x + (size_t)T * D, x, sizeof(float) * D);
-    for (int t = T; t >= 1; t--) {
+    for (int k = 0; k < max_steps && st->t >= 1; k++) {
+        int t = st->t;
         for (int b = 0; b < n; b++) ts[b] = t;
         model_forward(p, &m->shape, m->cfg.activation, &m->acts, x, ts, n);
-        if (t > 1) rng_normal(&rng, z, n * D);
+        if (t > 1) rng_normal(&st->rng, z, n * D);
         for (int b = 0; b < n; b++) {
             size_t off = (size_t)b * D;
             output_to_eps(&m->sched, eps + off, m->acts.out + off, x + off, t, D, m->cfg.predict);
-            reverse_step(&m->sched, x_prev + off, x0_pred + off, x + off, eps + off, z + off, t, D, sigma, clip);
+            reverse_step(&m->sched, x_prev + off, x0_pred + off, x + off, eps + off, z + off, t, D, st->sigma, st->clip);
         }
-        if (!all_finite(x_prev, (size_t)n * D))
-            return ddpm_set_error(DDPM_ERR_DIVERGED,
+        if (!all_finite(x_prev, (size_t)n * D)) {
+            st->t = 0;
+            return -ddpm_set_error(DDPM_ERR_DIVERGED,
                 "sampling diverged at t=%d: x_%d holds NaN or Inf (the model's weights may be untrained or broken)", t, t - 1);
-        if (traj_x) {
-            memcpy(traj_x + (size_t)(t - 1) * D, x_prev, sizeof(float) * D);
-            memcpy(traj_eps + (size_t)t * D, eps, sizeof(float) * D);
-            memcpy(traj_x0 + (size_t)t * D, x0_pred, sizeof(float) * D);
         }
+        // the trajectory of image 0: x_{t-1}, and what the network said at t
+        memcpy(m->traj_x + (size_t)(t - 1) * D, x_prev, sizeof(float) * D);
+        memcpy(m->traj_eps + (size_t)t * D, eps, sizeof(float) * D);
+        memcpy(m->traj_x0 + (size_t)t * D, x0_pred, sizeof(float) * D);
         memcpy(x, x_prev, sizeof(float) * n * D);
+        st->t = t - 1;
     }
-    if (traj_x) {
-        memset(traj_eps, 0, sizeof(float) * D);           // no prediction at t = 0
-        memcpy(traj_x0, x, sizeof(float) * D);            // at t = 0 the sample is its own x0
-    }
-    memcpy(final, x, sizeof(float) * n * D);
+    if (st->t == 0) memcpy(m->traj_x0, x, sizeof(float) * D);  // at t = 0 the sample is its own x0
+    return st->t;
+}
+
+int ddpm_sample(DDPM *m, int n, uint32_t seed, int sigma, int clip, int use_ema, float *final,
+                float *traj_x, float *traj_eps, float *traj_x0) {
+    int err = ddpm_sample_begin(m, n, seed, sigma, clip, use_ema);
+    if (err) return err;
+    int r = ddpm_sample_continue(m, m->cfg.T);
+    if (r < 0) return -r;
+    size_t traj_bytes = sizeof(float) * (size_t)(m->cfg.T + 1) * m->shape.D;
+    if (traj_x) memcpy(traj_x, m->traj_x, traj_bytes);
+    if (traj_eps) memcpy(traj_eps, m->traj_eps, traj_bytes);
+    if (traj_x0) memcpy(traj_x0, m->traj_x0, traj_bytes);
+    memcpy(final, m->x_buf, sizeof(float) * n * m->shape.D);
     return DDPM_OK;
 }

@@ -79,6 +79,12 @@ EMSCRIPTEN_KEEPALIVE int w_sample(DDPM *m, int n, double seed, int sigma, int cl
                                   float *traj_x, float *traj_eps, float *traj_x0) {
     return ddpm_sample(m, n, (uint32_t)seed, sigma, clip, use_ema, final, traj_x, traj_eps, traj_x0);
 }
+EMSCRIPTEN_KEEPALIVE int w_sample_begin(DDPM *m, int n, double seed, int sigma, int clip, int use_ema) {
+    return ddpm_sample_begin(m, n, (uint32_t)seed, sigma, clip, use_ema);
+}
+EMSCRIPTEN_KEEPALIVE int w_sample_continue(DDPM *m, int max_steps) { return ddpm_sample_continue(m, max_steps); }
+EMSCRIPTEN_KEEPALIVE float *w_sample_images(DDPM *m) { return m->x_buf; }
+EMSCRIPTEN_KEEPALIVE float *w_traj(DDPM *m, int which) { return which == 0 ? m->traj_x : which == 1 ? m->traj_eps : m->traj_x0; }
 EMSCRIPTEN_KEEPALIVE void w_reverse_step(DDPM *m, float *x_prev, float *x0_pred, const float *xt, const float *eps_pred,
                                          const float *z, int t, int sigma, int clip) {
     reverse_step(&m->sched, x_prev, x0_pred, xt, eps_pred, z, t, m->shape.D, sigma, clip);

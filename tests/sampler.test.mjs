@@ -105,3 +105,20 @@ test('x0-prediction: the network output is the x0 the sampler uses', async () =>
     assert.ok(maxAbsDiff(out, r.x0Pred.subarray(T * D, (T + 1) * D)) < 1e-4);
   } finally { model.free(); }
 });
+
+test('the chain taken in pieces (begin, then a few steps at a time) gives the bits of one call', async () => {
+  const engine = await simdEngine();
+  const model = engine.createModel({ ...SMALL, T: 25, steps: 2, seed: 5 });
+  try {
+    model.train(2);
+    const whole = model.sample({ n: 2, seed: 8, sigma: 'beta-tilde' });
+    model.sampleBegin({ n: 2, seed: 8, sigma: 'beta-tilde' });
+    const seen = [];
+    let t;
+    while ((t = model.sampleContinue(4)) > 0) seen.push(t);
+    assert.deepEqual(seen, [21, 17, 13, 9, 5, 1]);
+    const pieces = { final: model.sampleImages(), ...model.sampleTrajectory() };
+    for (const k of ['final', 'x', 'epsPred', 'x0Pred']) assert.ok(sameBits(pieces[k], whole[k]), k);
+    assert.throws(() => model.sampleContinue(1), /no chain in progress/);
+  } finally { model.free(); }
+});

@@ -302,22 +302,32 @@ export class Model {
   // Ancestral sampling of n images. With trajectory (default), also every state of image 0:
   // x[t], epsPred[t], x0Pred[t] as (T+1)*D arrays indexed by t (x[T] = x_T, x[0] = the sample).
   sample({ n = 1, seed = 0, sigma, clip, ema = true, trajectory = true } = {}) {
-    const e = this.engine, D = this.D, T = this.T;
+    this.sampleBegin({ n, seed, sigma, clip, ema });
+    this.sampleContinue(this.T);
+    const out = { final: this.sampleImages() };
+    if (trajectory) Object.assign(out, this.sampleTrajectory());
+    return out;
+  }
+
+  // The same chain in pieces, for callers that bound the time of a call (the page):
+  // sampleBegin draws x_T; sampleContinue(k) takes up to k reverse steps and returns the t
+  // reached (0 = done); sampleTrajectory() copies out the states so far.
+  sampleBegin({ n = 1, seed = 0, sigma, clip, ema = true } = {}) {
     sigma = sigma ?? this.config.sigma;
     clip = clip ?? !!Number(this.config.clip_x0);
-    const trajBytes = trajectory ? (T + 1) * D * 4 : 4;
-    return e.withBuffers([n * D * 4, trajBytes, trajBytes, trajBytes], (pfinal, px, peps, px0) => {
-      const code = this.mod._w_sample(this.ptr, n, seed, sigma === 'beta-tilde' ? 1 : 0, clip ? 1 : 0,
-        ema ? 1 : 0, pfinal, trajectory ? px : 0, trajectory ? peps : 0, trajectory ? px0 : 0);
-      e.check(code);
-      const out = { final: e.readF32(pfinal, n * D) };
-      if (trajectory) {
-        out.x = e.readF32(px, (T + 1) * D);
-        out.epsPred = e.readF32(peps, (T + 1) * D);
-        out.x0Pred = e.readF32(px0, (T + 1) * D);
-      }
-      return out;
-    });
+    this.sampleCount = n;
+    this.engine.check(this.mod._w_sample_begin(this.ptr, n, seed, sigma === 'beta-tilde' ? 1 : 0, clip ? 1 : 0, ema ? 1 : 0));
+  }
+  sampleContinue(maxSteps) {
+    const t = this.mod._w_sample_continue(this.ptr, maxSteps);
+    if (t < 0) this.engine.check(-t);
+    return t;
+  }
+  sampleImages() { return this.engine.readF32(this.mod._w_sample_images(this.ptr), this.sampleCount * this.D); }
+  sampleTrajectory() {
+    const n = (this.T + 1) * this.D, e = this.engine;
+    return { x: e.readF32(this.mod._w_traj(this.ptr, 0), n), epsPred: e.readF32(this.mod._w_traj(this.ptr, 1), n),
+             x0Pred: e.readF32(this.mod._w_traj(this.ptr, 2), n) };
   }
 
   // Checkpoints (format: README "Checkpoint format").
