@@ -181,86 +181,259 @@ static inline v128_t exp_simd(v128_t x) {
     return wasm_f32x4_mul(p, bits);
 }
 
+// Each (b, o) dot product below keeps its own 4-lane accumulator and sums it with hsum, as the
+// scalar twin does; what changes between the loops is only how many of them run side by side
+// (register blocking), so the bits never depend on B or on the blocking.
+
+// out[b, o..o+1] for 4 samples: 8 independent dot products, each loaded vector used twice or
+// four times. The widest tile that fits wasm's 16 vector registers without spilling.
+static inline void matmul_forward_4x2(float *out, const float *inp, const float *W, const float *bias,
+                                      int b, int o, int C, int OC) {
+    const float *x0 = inp + (size_t)b * C, *x1 = x0 + C, *x2 = x1 + C, *x3 = x2 + C;
+    const float *w0 = W + (size_t)o * C, *w1 = w0 + C;
+    v128_t s00 = wasm_f32x4_splat(0.0f), s01 = s00, s10 = s00, s11 = s00;
+    v128_t s20 = s00, s21 = s00, s30 = s00, s31 = s00;
+    for (int c = 0; c < C; c += 4) {
+        v128_t a = wasm_v128_load(w0 + c), d = wasm_v128_load(w1 + c), x;
+        x = wasm_v128_load(x0 + c);
+        s00 = wasm_f32x4_add(s00, wasm_f32x4_mul(x, a));
+        s01 = wasm_f32x4_add(s01, wasm_f32x4_mul(x, d));
+        x = wasm_v128_load(x1 + c);
+        s10 = wasm_f32x4_add(s10, wasm_f32x4_mul(x, a));
+        s11 = wasm_f32x4_add(s11, wasm_f32x4_mul(x, d));
+        x = wasm_v128_load(x2 + c);
+        s20 = wasm_f32x4_add(s20, wasm_f32x4_mul(x, a));
+        s21 = wasm_f32x4_add(s21, wasm_f32x4_mul(x, d));
+        x = wasm_v128_load(x3 + c);
+        s30 = wasm_f32x4_add(s30, wasm_f32x4_mul(x, a));
+        s31 = wasm_f32x4_add(s31, wasm_f32x4_mul(x, d));
+    }
+    float *y = out + (size_t)b * OC + o;
+    y[0] = hsum(s00) + bias[o];          y[1] = hsum(s01) + bias[o + 1];
+    y[OC] = hsum(s10) + bias[o];         y[OC + 1] = hsum(s11) + bias[o + 1];
+    y[2 * OC] = hsum(s20) + bias[o];     y[2 * OC + 1] = hsum(s21) + bias[o + 1];
+    y[3 * OC] = hsum(s30) + bias[o];     y[3 * OC + 1] = hsum(s31) + bias[o + 1];
+}
+
+// out[b, o..o+7] for one sample: 8 rows of W streamed past one input vector. At batch 1 each
+// weight is used once, so this is a pure stream of W; 8 chains keep the adds from stalling it.
+static inline void matmul_forward_1x8(float *out, const float *inp, const float *W, const float *bias,
+                                      int b, int o, int C, int OC) {
+    const float *x = inp + (size_t)b * C, *w = W + (size_t)o * C;
+    size_t C1 = (size_t)C;
+    v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+    for (int c = 0; c < C; c += 4) {
+        v128_t xv = wasm_v128_load(x + c);
+        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(xv, wasm_v128_load(w + c)));
+        s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(xv, wasm_v128_load(w + C1 + c)));
+        s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(xv, wasm_v128_load(w + 2 * C1 + c)));
+        s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(xv, wasm_v128_load(w + 3 * C1 + c)));
+        s4 = wasm_f32x4_add(s4, wasm_f32x4_mul(xv, wasm_v128_load(w + 4 * C1 + c)));
+        s5 = wasm_f32x4_add(s5, wasm_f32x4_mul(xv, wasm_v128_load(w + 5 * C1 + c)));
+        s6 = wasm_f32x4_add(s6, wasm_f32x4_mul(xv, wasm_v128_load(w + 6 * C1 + c)));
+        s7 = wasm_f32x4_add(s7, wasm_f32x4_mul(xv, wasm_v128_load(w + 7 * C1 + c)));
+    }
+    float *y = out + (size_t)b * OC + o;
+    y[0] = hsum(s0) + bias[o];     y[1] = hsum(s1) + bias[o + 1];
+    y[2] = hsum(s2) + bias[o + 2]; y[3] = hsum(s3) + bias[o + 3];
+    y[4] = hsum(s4) + bias[o + 4]; y[5] = hsum(s5) + bias[o + 5];
+    y[6] = hsum(s6) + bias[o + 6]; y[7] = hsum(s7) + bias[o + 7];
+}
+
+// out[b, o] alone: the edges the tiles leave
+static inline void matmul_forward_1x1(float *out, const float *inp, const float *W, const float *bias,
+                                      int b, int o, int C, int OC) {
+    const float *x = inp + (size_t)b * C, *w = W + (size_t)o * C;
+    v128_t s = wasm_f32x4_splat(0.0f);
+    for (int c = 0; c < C; c += 4)
+        s = wasm_f32x4_add(s, wasm_f32x4_mul(wasm_v128_load(x + c), wasm_v128_load(w + c)));
+    out[(size_t)b * OC + o] = hsum(s) + bias[o];
+}
+
 static void matmul_forward_simd(float *out, const float *inp, const float *W, const float *bias,
                                 int B, int C, int OC) {
     // inp (B,C), W (OC,C), bias (OC), out (B,OC)
-    // Blocks of 4 samples share each loaded row of W (4x less weight traffic when batched);
-    // each (b, o) dot product still sums its lanes in the scalar twin's order.
-    int b = 0;
-    for (; b + 4 <= B; b += 4) {
-        const float *x0 = inp + (size_t)b * C, *x1 = x0 + C, *x2 = x1 + C, *x3 = x2 + C;
-        for (int o = 0; o < OC; o++) {
-            const float *w = W + (size_t)o * C;
-            v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
-            for (int c = 0; c < C; c += 4) {
-                v128_t wv = wasm_v128_load(w + c);
-                s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(wasm_v128_load(x0 + c), wv));
-                s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(wasm_v128_load(x1 + c), wv));
-                s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(wasm_v128_load(x2 + c), wv));
-                s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(wasm_v128_load(x3 + c), wv));
-            }
-            out[(size_t)(b + 0) * OC + o] = hsum(s0) + bias[o];
-            out[(size_t)(b + 1) * OC + o] = hsum(s1) + bias[o];
-            out[(size_t)(b + 2) * OC + o] = hsum(s2) + bias[o];
-            out[(size_t)(b + 3) * OC + o] = hsum(s3) + bias[o];
+    int B4 = B / 4 * 4;
+    // samples in blocks of 4, two rows of W at a time; the pair of rows (2C floats) stays in
+    // L1 while every block of samples passes over it, so W is read from memory once
+    int o = 0;
+    for (; o + 2 <= OC; o += 2) {
+        for (int b = 0; b < B4; b += 4) matmul_forward_4x2(out, inp, W, bias, b, o, C, OC);
+    }
+    for (; o < OC; o++)
+        for (int b = 0; b < B4; b++) matmul_forward_1x1(out, inp, W, bias, b, o, C, OC);
+    // the last B % 4 samples (all of them at batch 1), 8 rows at a time
+    for (int b = B4; b < B; b++) {
+        int r = 0;
+        for (; r + 8 <= OC; r += 8) matmul_forward_1x8(out, inp, W, bias, b, r, C, OC);
+        for (; r < OC; r++) matmul_forward_1x1(out, inp, W, bias, b, r, C, OC);
+    }
+}
+
+// dinp[b..b+1, :] += the products of rows o..o+3 of W: each loaded row vector serves two samples,
+// and each dinp vector is loaded and stored once per 4 rows (not once per row). The 4 products
+// are added one after another, o in order: the twin's row-by-row order, so the same bits.
+static inline void matmul_dinp_2x4rows(float *dinp, const float *dout, const float *W,
+                                       int b, int o, int C, int OC) {
+    const float *w0 = W + (size_t)o * C, *w1 = w0 + C, *w2 = w1 + C, *w3 = w2 + C;
+    float *dx = dinp + (size_t)b * C, *dy = dx + C;
+    const float *d = dout + (size_t)b * OC + o, *e = d + OC;
+    v128_t d0 = wasm_f32x4_splat(d[0]), d1 = wasm_f32x4_splat(d[1]);
+    v128_t d2 = wasm_f32x4_splat(d[2]), d3 = wasm_f32x4_splat(d[3]);
+    v128_t e0 = wasm_f32x4_splat(e[0]), e1 = wasm_f32x4_splat(e[1]);
+    v128_t e2 = wasm_f32x4_splat(e[2]), e3 = wasm_f32x4_splat(e[3]);
+    for (int c = 0; c < C; c += 4) {
+        v128_t a0 = wasm_v128_load(w0 + c), a1 = wasm_v128_load(w1 + c);
+        v128_t a2 = wasm_v128_load(w2 + c), a3 = wasm_v128_load(w3 + c);
+        v128_t acc = wasm_v128_load(dx + c);
+        acc = wasm_f32x4_add(acc, wasm_f32x4_mul(d0, a0));
+        acc = wasm_f32x4_add(acc, wasm_f32x4_mul(d1, a1));
+        acc = wasm_f32x4_add(acc, wasm_f32x4_mul(d2, a2));
+        acc = wasm_f32x4_add(acc, wasm_f32x4_mul(d3, a3));
+        wasm_v128_store(dx + c, acc);
+        acc = wasm_v128_load(dy + c);
+        acc = wasm_f32x4_add(acc, wasm_f32x4_mul(e0, a0));
+        acc = wasm_f32x4_add(acc, wasm_f32x4_mul(e1, a1));
+        acc = wasm_f32x4_add(acc, wasm_f32x4_mul(e2, a2));
+        acc = wasm_f32x4_add(acc, wasm_f32x4_mul(e3, a3));
+        wasm_v128_store(dy + c, acc);
+    }
+}
+
+// the same for one sample (batch 1, or the last of an odd batch)
+static inline void matmul_dinp_1x4rows(float *dinp, const float *dout, const float *W,
+                                       int b, int o, int C, int OC) {
+    const float *w0 = W + (size_t)o * C, *w1 = w0 + C, *w2 = w1 + C, *w3 = w2 + C;
+    float *dx = dinp + (size_t)b * C;
+    const float *d = dout + (size_t)b * OC + o;
+    v128_t d0 = wasm_f32x4_splat(d[0]), d1 = wasm_f32x4_splat(d[1]);
+    v128_t d2 = wasm_f32x4_splat(d[2]), d3 = wasm_f32x4_splat(d[3]);
+    for (int c = 0; c < C; c += 4) {
+        v128_t acc = wasm_v128_load(dx + c);
+        acc = wasm_f32x4_add(acc, wasm_f32x4_mul(d0, wasm_v128_load(w0 + c)));
+        acc = wasm_f32x4_add(acc, wasm_f32x4_mul(d1, wasm_v128_load(w1 + c)));
+        acc = wasm_f32x4_add(acc, wasm_f32x4_mul(d2, wasm_v128_load(w2 + c)));
+        acc = wasm_f32x4_add(acc, wasm_f32x4_mul(d3, wasm_v128_load(w3 + c)));
+        wasm_v128_store(dx + c, acc);
+    }
+}
+
+// one row of W into one sample's dinp (the OC % 4 rows left over)
+static inline void matmul_dinp_1x1row(float *dinp, const float *dout, const float *W,
+                                      int b, int o, int C, int OC) {
+    const float *w = W + (size_t)o * C;
+    float *dx = dinp + (size_t)b * C;
+    v128_t d = wasm_f32x4_splat(dout[(size_t)b * OC + o]);
+    for (int c = 0; c < C; c += 4)
+        wasm_v128_store(dx + c, wasm_f32x4_add(wasm_v128_load(dx + c), wasm_f32x4_mul(d, wasm_v128_load(w + c))));
+}
+
+// dinp (B,C) = dout (B,OC) W (OC,C), from zero, o in order. Rows of W in groups of 4 (outer),
+// samples in pairs (inner): the 4 rows (16 KB at C = 1024) stay in L1 while every sample
+// passes, so W is read from memory once whatever B is.
+static void matmul_dinp_simd(float *dinp, const float *dout, const float *W, int B, int C, int OC) {
+    memset(dinp, 0, sizeof(float) * (size_t)B * C);
+    int B2 = B / 2 * 2, o = 0;
+    for (; o + 4 <= OC; o += 4) {
+        for (int b = 0; b < B2; b += 2) matmul_dinp_2x4rows(dinp, dout, W, b, o, C, OC);
+        if (B2 < B) matmul_dinp_1x4rows(dinp, dout, W, B2, o, C, OC);
+    }
+    for (; o < OC; o++)
+        for (int b = 0; b < B; b++) matmul_dinp_1x1row(dinp, dout, W, b, o, C, OC);
+}
+
+// dW[o..o+3, c..c+7] += sum_b d[b, 0..3] x[b, 0..7], the samples in order (as the twin). d is
+// (nb, 4) with row stride dstride, x is (nb, 8) with row stride xstride. 8 accumulators loaded
+// from dW and stored once.
+static inline void matmul_dW_4x8(float *dW, const float *d, int dstride, const float *x, int xstride,
+                                 int nb, int C) {
+    v128_t s00 = wasm_v128_load(dW), s01 = wasm_v128_load(dW + 4);
+    v128_t s10 = wasm_v128_load(dW + C), s11 = wasm_v128_load(dW + C + 4);
+    v128_t s20 = wasm_v128_load(dW + 2 * C), s21 = wasm_v128_load(dW + 2 * C + 4);
+    v128_t s30 = wasm_v128_load(dW + 3 * C), s31 = wasm_v128_load(dW + 3 * C + 4);
+    for (int b = 0; b < nb; b++, d += dstride, x += xstride) {
+        v128_t a = wasm_v128_load(x), e = wasm_v128_load(x + 4), g;
+        g = wasm_v128_load32_splat(d);
+        s00 = wasm_f32x4_add(s00, wasm_f32x4_mul(g, a));
+        s01 = wasm_f32x4_add(s01, wasm_f32x4_mul(g, e));
+        g = wasm_v128_load32_splat(d + 1);
+        s10 = wasm_f32x4_add(s10, wasm_f32x4_mul(g, a));
+        s11 = wasm_f32x4_add(s11, wasm_f32x4_mul(g, e));
+        g = wasm_v128_load32_splat(d + 2);
+        s20 = wasm_f32x4_add(s20, wasm_f32x4_mul(g, a));
+        s21 = wasm_f32x4_add(s21, wasm_f32x4_mul(g, e));
+        g = wasm_v128_load32_splat(d + 3);
+        s30 = wasm_f32x4_add(s30, wasm_f32x4_mul(g, a));
+        s31 = wasm_f32x4_add(s31, wasm_f32x4_mul(g, e));
+    }
+    wasm_v128_store(dW, s00);         wasm_v128_store(dW + 4, s01);
+    wasm_v128_store(dW + C, s10);     wasm_v128_store(dW + C + 4, s11);
+    wasm_v128_store(dW + 2 * C, s20); wasm_v128_store(dW + 2 * C + 4, s21);
+    wasm_v128_store(dW + 3 * C, s30); wasm_v128_store(dW + 3 * C + 4, s31);
+}
+
+// dW[o, c..c+3] += sum_b d[b] x[b, 0..3] (the edges the 4x8 tiles leave)
+static inline void matmul_dW_1x4(float *dW, const float *d, int dstride, const float *x, int xstride, int nb) {
+    v128_t acc = wasm_v128_load(dW);
+    for (int b = 0; b < nb; b++, d += dstride, x += xstride)
+        acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load32_splat(d), wasm_v128_load(x)));
+    wasm_v128_store(dW, acc);
+}
+
+// dW (OC,C) += dout^T (OC,B) inp (B,C), b in order, for a few samples straight from the
+// activations: at batch 1 this is one read and one write of dW, nothing to gain from copies.
+static void matmul_dW_direct(float *dW, const float *dout, const float *inp, int B, int C, int OC) {
+    int C8 = C / 8 * 8, OC4 = OC / 4 * 4;
+    for (int o = 0; o < OC; o += (o < OC4 ? 4 : 1)) {
+        float *w = dW + (size_t)o * C;
+        const float *d = dout + o;
+        if (o < OC4) {
+            for (int c = 0; c < C8; c += 8) matmul_dW_4x8(w + c, d, OC, inp + c, C, B, C);
+            for (int c = C8; c < C; c += 4)
+                for (int k = 0; k < 4; k++) matmul_dW_1x4(w + (size_t)k * C + c, d + k, OC, inp + c, C, B);
+        } else {
+            for (int c = 0; c < C; c += 4) matmul_dW_1x4(w + c, d, OC, inp + c, C, B);
         }
     }
-    for (; b < B; b++) {
-        // one sample: 4 rows of W at a time, for independent accumulators
-        const float *x = inp + (size_t)b * C;
-        int o = 0;
-        for (; o + 4 <= OC; o += 4) {
-            const float *w0 = W + (size_t)o * C, *w1 = w0 + C, *w2 = w1 + C, *w3 = w2 + C;
-            v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
-            for (int c = 0; c < C; c += 4) {
-                v128_t xv = wasm_v128_load(x + c);
-                s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(xv, wasm_v128_load(w0 + c)));
-                s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(xv, wasm_v128_load(w1 + c)));
-                s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(xv, wasm_v128_load(w2 + c)));
-                s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(xv, wasm_v128_load(w3 + c)));
+}
+
+// dW (OC,C) += dout^T inp for a batch: the same tiles, fed from two small copies. The rows of
+// inp and dout are C and OC floats apart (4 KB at 1024), so the 16..64 rows a tile walks all
+// fall in the same few L1 sets and evict each other; copied contiguously (a 64-float strip of
+// inp per column block, and 4 columns of dout per row block) they stay in L1. Samples go in
+// chunks of up to 64, in order, dW carrying the sum between chunks: the same bits.
+#define DW_CW 64   // columns of inp per copied strip
+#define DW_NB 64   // samples per chunk
+static void matmul_dW_packed(float *dW, const float *dout, const float *inp, int B, int C, int OC) {
+    float xp[DW_NB * DW_CW];  // (nb, cw) strip of inp
+    float dp[DW_NB * 4];      // (nb, 4) columns o..o+3 of dout
+    int OC4 = OC / 4 * 4;
+    for (int b0 = 0; b0 < B; b0 += DW_NB) {
+        int nb = B - b0 < DW_NB ? B - b0 : DW_NB;
+        for (int c0 = 0; c0 < C; c0 += DW_CW) {
+            int cw = C - c0 < DW_CW ? C - c0 : DW_CW, cw8 = cw / 8 * 8;
+            for (int b = 0; b < nb; b++) memcpy(xp + b * DW_CW, inp + (size_t)(b0 + b) * C + c0, sizeof(float) * cw);
+            for (int o = 0; o < OC4; o += 4) {
+                for (int b = 0; b < nb; b++) memcpy(dp + b * 4, dout + (size_t)(b0 + b) * OC + o, sizeof(float) * 4);
+                float *w = dW + (size_t)o * C + c0;
+                for (int c = 0; c < cw8; c += 8) matmul_dW_4x8(w + c, dp, 4, xp + c, DW_CW, nb, C);
+                for (int c = cw8; c < cw; c += 4)
+                    for (int k = 0; k < 4; k++) matmul_dW_1x4(w + (size_t)k * C + c, dp + k, 4, xp + c, DW_CW, nb);
             }
-            float *y = out + (size_t)b * OC + o;
-            y[0] = hsum(s0) + bias[o];
-            y[1] = hsum(s1) + bias[o + 1];
-            y[2] = hsum(s2) + bias[o + 2];
-            y[3] = hsum(s3) + bias[o + 3];
-        }
-        for (; o < OC; o++) {
-            const float *w = W + (size_t)o * C;
-            v128_t s = wasm_f32x4_splat(0.0f);
-            for (int c = 0; c < C; c += 4)
-                s = wasm_f32x4_add(s, wasm_f32x4_mul(wasm_v128_load(x + c), wasm_v128_load(w + c)));
-            out[(size_t)b * OC + o] = hsum(s) + bias[o];
+            for (int o = OC4; o < OC; o++)
+                for (int c = 0; c < cw; c += 4)
+                    matmul_dW_1x4(dW + (size_t)o * C + c0 + c, dout + (size_t)b0 * OC + o, OC, xp + c, DW_CW, nb);
         }
     }
 }
 
 static void matmul_backward_simd(float *dinp, float *dW, float *dbias, const float *dout,
                                  const float *inp, const float *W, int B, int C, int OC) {
-    if (dinp) {
-        // dinp[b,:] = sum_o dout[b,o] W[o,:], o in order
-        memset(dinp, 0, sizeof(float) * (size_t)B * C);
-        for (int b = 0; b < B; b++) {
-            float *dx = dinp + (size_t)b * C;
-            for (int o = 0; o < OC; o++) {
-                v128_t d = wasm_f32x4_splat(dout[(size_t)b * OC + o]);
-                const float *w = W + (size_t)o * C;
-                for (int c = 0; c < C; c += 4)
-                    wasm_v128_store(dx + c, wasm_f32x4_add(wasm_v128_load(dx + c),
-                                                           wasm_f32x4_mul(d, wasm_v128_load(w + c))));
-            }
-        }
-    }
-    // dW[o,:] += sum_b dout[b,o] inp[b,:], b in order; each dW row is read and written once
+    // dout (B,OC), inp (B,C), W (OC,C) -> dinp (B,C) =, dW (OC,C) +=, dbias (OC) +=
+    if (dinp) matmul_dinp_simd(dinp, dout, W, B, C, OC);
+    if (B < 4) matmul_dW_direct(dW, dout, inp, B, C, OC);
+    else matmul_dW_packed(dW, dout, inp, B, C, OC);
     for (int o = 0; o < OC; o++) {
-        float *dw = dW + (size_t)o * C;
-        for (int c = 0; c < C; c += 4) {
-            v128_t acc = wasm_v128_load(dw + c);
-            for (int b = 0; b < B; b++)
-                acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_splat(dout[(size_t)b * OC + o]),
-                                                         wasm_v128_load(inp + (size_t)b * C + c)));
-            wasm_v128_store(dw + c, acc);
-        }
         float db = dbias[o];
         for (int b = 0; b < B; b++) db += dout[(size_t)b * OC + o];
         dbias[o] = db;
