@@ -8,7 +8,7 @@
 # Debian's Node does not search Debian's node modules; emcc's optimiser needs acorn from there
 export NODE_PATH := /usr/share/nodejs
 
-SRC := $(filter-out c/native_main.c,$(wildcard c/*.c))
+SRC := $(filter-out c/native_main.c c/bench_main.c,$(wildcard c/*.c))
 HDR := c/ddpm.h
 # -ffp-contract=off: no fused multiply-add, so the SIMD kernels and their scalar twins agree bit for bit
 CFLAGS_COMMON := -O3 -ffp-contract=off -Wall -Wextra
@@ -48,6 +48,11 @@ $(NATIVE): $(SRC) $(HDR) c/native_main.c Makefile | $(SETUP)
 	@mkdir -p build/native
 	cc $(CFLAGS_COMMON) -march=native $(SRC) c/native_main.c -o $@ -lm
 
+# the native side of `make bench`: the same C at -O3 -march=native, timed by c/bench_main.c
+build/native/ddpm_bench: $(SRC) $(HDR) c/bench_main.c Makefile | $(SETUP)
+	@mkdir -p build/native
+	cc $(CFLAGS_COMMON) -march=native $(SRC) c/bench_main.c -o $@ -lm
+
 build/native/ddpm_native_sanitized: $(SRC) $(HDR) c/native_main.c Makefile | $(SETUP)
 	@mkdir -p build/native
 	cc -O1 -g -ffp-contract=off -Wall -Wextra -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -65,7 +70,7 @@ serve: all
 dist: all
 	node scripts/dist.mjs
 
-bench: all build/.setup-full
+bench: all build/native/ddpm_bench build/.setup-full
 	node scripts/bench.mjs
 
 clean:

@@ -1,0 +1,324 @@
+#!/usr/bin/env node
+// bench.mjs -- the speed benchmark (`make bench`). One run on one machine measures, as medians
+// over repetitions after warm-up:
+//   - a training step (forward + backward + AdamW) at batch 1 and 16, one denoiser forward at
+//     batch 1 and 64, a full T-step ancestral sampling of 1 and of 64 images,
+//   - for: this module with SIMD, the same C compiled to wasm without SIMD, the same C native
+//     (cc -O3 -march=native, c/bench_main.c), and TensorFlow.js's wasm backend running the same
+//     model and step (scripts/lib/tfjs_ddpm.mjs),
+//   - this machine's limits from inside the same wasm module (c/probes.c): streaming read and
+//     read-modify-write bandwidth, and a peak SIMD arithmetic loop, beside the GB/s and GFLOP/s
+//     the kernels reach,
+//   - a scaling table: time per training step and per sampling step as the width, the image size
+//     and T grow.
+// The wasm implementations are timed round-robin (one repetition of each in turn), so a burst of
+// load from another process on this 2-core machine hits them all alike. Ratios > 1 mean this
+// project is faster, except wasm_vs_native, which is wasm time over native time.
+//
+//   node scripts/bench.mjs            a table on stdout (progress on stderr)
+//   node scripts/bench.mjs --json     exactly one JSON object on stdout
+//   node scripts/bench.mjs --quick    a tiny model and one repetition: checks that it all runs
+//                                     (make test does this; its times mean nothing)
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import { loadEngine } from '../web/ddpm.mjs';
+import { tfjsReady, TfjsDDPM, tf } from './lib/tfjs_ddpm.mjs';
+
+const args = process.argv.slice(2);
+const JSON_OUT = args.includes('--json');
+const QUICK = args.includes('--quick');
+const ROOT = new URL('..', import.meta.url).pathname;
+const log = (text) => process.stderr.write(`${text}\n`);
+
+// The model benchmarked: the paper's table (16x16x3, width 1024, T = 100, E = 128), or a tiny one.
+const MODEL = QUICK ? { image_size: 4, hidden: 32, temb_dim: 128, T: 10 } : { image_size: 16, hidden: 1024, temb_dim: 128, T: 100 };
+// warm-up runs and repetitions of each case
+const PLAN = QUICK
+  ? { train_b1: [1, 1], train_b16: [1, 1], denoise_b1: [1, 1], denoise_b64: [1, 1], sample_b1: [1, 1], sample_b64: [1, 1] }
+  : { train_b1: [5, 30], train_b16: [2, 10], denoise_b1: [5, 50], denoise_b64: [2, 20], sample_b1: [1, 5], sample_b64: [1, 3] };
+const CASES = [
+  ['train_b1', 'train', 1], ['train_b16', 'train', 16], ['denoise_b1', 'denoise', 1],
+  ['denoise_b64', 'denoise', 64], ['sample_b1', 'sample', 1], ['sample_b64', 'sample', 64],
+];
+
+function median(values) {
+  const v = [...values].sort((a, b) => a - b), n = v.length;
+  return n % 2 ? v[n >> 1] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Time fns (name -> function) round-robin: warm runs of each, then reps rounds of one run each.
+function roundRobin(fns, warm, reps) {
+  const names = Object.keys(fns), times = Object.fromEntries(names.map((n) => [n, []]));
+  for (const n of names) for (let i = 0; i < warm; i++) fns[n]();
+  for (let r = 0; r < reps; r++) {
+    for (const n of names) {
+      const t0 = performance.now();
+      fns[n]();
+      times[n].push(performance.now() - t0);
+    }
+  }
+  return Object.fromEntries(names.map((n) => [n, median(times[n])]));
+}
+
+function timeOne(fn, warm, reps) { return roundRobin({ x: fn }, warm, reps).x; }
+
+// x (n, D) fixed inputs and timesteps for the denoiser cases
+function denoiseInputs(n, D, T) {
+  const x = new Float32Array(n * D);
+  for (let i = 0; i < x.length; i++) x[i] = ((i * 2654435761) % 2001) / 1000 - 1;
+  return { x, ts: Array.from({ length: n }, (_, b) => 1 + ((b * 37) % T)) };
+}
+
+// One case for one of our engines: a fresh model, and the function that runs the case once.
+function ourCase(engine, kind, n) {
+  const model = engine.createModel({ preset: 'paper', ...MODEL, batch: kind === 'train' ? n : 1, max_batch: n, steps: 1e6 });
+  const { x, ts } = denoiseInputs(n, model.D, model.T);
+  const run = kind === 'train' ? () => model.train(1)
+    : kind === 'denoise' ? () => model.denoise(x, ts)
+    : () => model.sample({ n, seed: 1, trajectory: false });
+  return { run, free: () => model.free(), numParams: model.numParams };
+}
+
+function tfjsCase(tfm, kind, n) {
+  if (kind === 'train') return () => { tfm.trainStep(n); tfm.sync(); };
+  if (kind === 'denoise') {
+    const x = tf.keep(tf.tensor2d(denoiseInputs(n, tfm.D, tfm.T).x, [n, tfm.D]));
+    return () => tfm.denoise(x, n);
+  }
+  return () => tfm.sample(n);
+}
+
+// The native build: build it if missing (a 2-second compile), run it, read its JSON line.
+function nativeTimes() {
+  const bin = `${ROOT}build/native/ddpm_bench`;
+  if (!existsSync(bin)) {
+    log('bench: building build/native/ddpm_bench');
+    const mk = spawnSync('make', ['-s', '-C', ROOT, 'build/native/ddpm_bench'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    if (mk.status !== 0) throw new Error('bench: could not build build/native/ddpm_bench');
+  }
+  const cfg = Object.entries(MODEL).map(([k, v]) => `${k}=${v}`);
+  const r = spawnSync(bin, [...(QUICK ? ['--quick'] : []), ...cfg], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (r.status !== 0) throw new Error(`bench: ddpm_bench failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+// floating-point operations of the network (multiply-adds count 2; elementwise work ignored)
+function flops(D, H, E) {
+  const fwd = 2 * (E * D + D * H + H * H + H * D);  // temb, fc1, fc2, fc3
+  const dinp = 2 * (H * D + H * H + D * H);         // fc3, fc2, fc1 (temb's input is not learnt)
+  return { forward: fwd, trainSample: fwd + fwd + dinp }; // forward, weight gradients, dinp
+}
+
+// ---------------------------------------------------------------------------
+// machine limits, from inside the SIMD module
+
+function probes(engine, numParams) {
+  const M = engine.mod;
+  const alloc = (n) => {
+    const p = engine.alloc(n * 4);
+    M.HEAPF32.fill(0.5, p >> 2, (p >> 2) + n);
+    return p;
+  };
+  const reps = QUICK ? 1 : 15, warm = QUICK ? 0 : 2;
+  const out = {};
+  // reads of an array the size of the model's weights (it fits in the L3 cache: 32 MB here,
+  // so this is what a batch-1 forward, which reads every weight once, can hope for)
+  const nw = Math.ceil(numParams / 16) * 16, w = alloc(nw);
+  out.read_gbs_weights_size = 4 * nw / timeOne(() => M._probe_read(w, nw), warm, reps) / 1e6;
+  engine.free(w);
+  // reads and read-modify-writes of arrays far larger than any cache: main-memory bandwidth
+  const nd = QUICK ? 1 << 16 : 16 << 20, a = alloc(nd), b = alloc(nd);
+  out.read_gbs_memory = 4 * nd / timeOne(() => M._probe_read(a, nd), warm, reps) / 1e6;
+  out.update_gbs_memory = 12 * nd / timeOne(() => M._probe_update(a, b, 0.5, nd), warm, reps) / 1e6;
+  engine.free(a); engine.free(b);
+  const iters = QUICK ? 1000 : 1e7;
+  out.peak_simd_gflops = iters * M._probe_peak_flops_per_iter() / timeOne(() => M._probe_peak(iters), warm, QUICK ? 1 : 7) / 1e6;
+  return out;
+}
+
+// AdamW alone over the model's parameter count: it reads param, grad, m, v and writes param, m, v
+function adamwGbs(engine, numParams) {
+  const M = engine.mod, n = Math.ceil(numParams / 4) * 4;
+  const ptrs = [0, 1, 2, 3].map(() => { const p = engine.alloc(n * 4); M.HEAPF32.fill(0.01, p >> 2, (p >> 2) + n); return p; });
+  const [p, g, m, v] = ptrs;
+  const ms = timeOne(() => M._w_adamw_update(p, g, m, v, n, 1e-3, 0.9, 0.999, 1e-8, 0.01, 0.5, 0.05),
+    QUICK ? 0 : 3, QUICK ? 1 : 15);
+  ptrs.forEach((q) => engine.free(q));
+  return { adamw_ms: ms, adamw_gbs: 28 * n / ms / 1e6 };
+}
+
+// ---------------------------------------------------------------------------
+// scaling: time per training step (batch 1) and per sampling step (1 image) as the model grows
+
+function scalingPoint(engine, config) {
+  const model = engine.createModel({ preset: 'paper', ...MODEL, ...config, batch: 1, max_batch: 1, steps: 1e6 });
+  try {
+    const train = timeOne(() => model.train(1), QUICK ? 0 : 2, QUICK ? 1 : 5);
+    const big = model.numParams > 8e6;
+    const sample = timeOne(() => model.sample({ n: 1, seed: 1, trajectory: false }), QUICK || big ? 0 : 1, QUICK || big ? 1 : 3);
+    return {
+      hidden: config.hidden ?? MODEL.hidden, image_size: config.image_size ?? MODEL.image_size, T: config.T ?? MODEL.T,
+      params: model.numParams, train_step_ms: train, sample_step_ms: sample / model.T, sample_chain_ms: sample,
+    };
+  } finally { model.free(); }
+}
+
+function scaling(engine) {
+  const axes = QUICK
+    ? { hidden: [32, 64], image_size: [4, 8], T: [10, 20] }
+    : { hidden: [256, 512, 1024, 2048, 4096], image_size: [16, 32, 64], T: [100, 250, 500, 1000] };
+  const table = {};
+  for (const [key, values] of Object.entries(axes)) {
+    table[key] = values.map((value) => {
+      log(`bench: scaling ${key} = ${value}`);
+      return scalingPoint(engine, { [key]: value });
+    });
+  }
+  return table;
+}
+
+// ---------------------------------------------------------------------------
+
+function machine() {
+  let lscpu = '';
+  try { lscpu = spawnSync('lscpu', { encoding: 'utf8' }).stdout || ''; } catch { /* not on every system */ }
+  const field = (name) => (lscpu.match(new RegExp(`^${name}:\\s*(.+)$`, 'm')) || [])[1]?.trim();
+  return {
+    cpu: field('Model name') || os.cpus()[0]?.model || 'unknown',
+    cores: os.availableParallelism ? os.availableParallelism() : os.cpus().length,
+    l3: field('L3 cache') || 'unknown',
+    node: process.version, v8: process.versions.v8, platform: `${os.platform()} ${os.arch()}`,
+  };
+}
+
+async function main() {
+  const simd = await loadEngine({ simd: true }), scalar = await loadEngine({ simd: false });
+  if (!simd.simd) throw new Error('bench: the SIMD module does not report SIMD');
+  const tfInfo = await tfjsReady();
+  const result = {
+    command: `node scripts/bench.mjs ${args.join(' ')}`.trim(), date: new Date().toISOString(), quick: QUICK,
+    machine: { ...machine(), tfjs: `${tfInfo.version} ${tfInfo.backend} simd=${tfInfo.simd} threads=${tfInfo.threads}` },
+    model: { ...MODEL },
+  };
+
+  log('bench: native build');
+  const native = nativeTimes();
+  const ms = {};
+  const tfm = new TfjsDDPM({ imageSize: MODEL.image_size, hidden: MODEL.hidden, tembDim: MODEL.temb_dim, T: MODEL.T });
+  let numParams = 0;
+  for (const [name, kind, n] of CASES) {
+    log(`bench: ${name}`);
+    const ours = { simd: ourCase(simd, kind, n), scalar: ourCase(scalar, kind, n) };
+    numParams = ours.simd.numParams;
+    const [warm, reps] = PLAN[name];
+    const t = roundRobin({ simd: ours.simd.run, scalar: ours.scalar.run, tfjs: tfjsCase(tfm, kind, n) }, warm, reps);
+    ms[name] = { ...t, native: native[name] };
+    ours.simd.free(); ours.scalar.free();
+  }
+  tfm.dispose();
+  result.model.params = numParams;
+  result.ms = ms;
+
+  log('bench: machine limits');
+  const limits = probes(simd, numParams);
+  result.limits = limits;
+  const D = MODEL.image_size ** 2 * 3, H = MODEL.hidden, E = MODEL.temb_dim, T = MODEL.T;
+  const f = flops(D, H, E), bytesWeights = 4 * numParams;
+  const adamw = adamwGbs(simd, numParams);
+  result.achieved = {
+    sample_b1_gbs: bytesWeights / (ms.sample_b1.simd / T) / 1e6,    // every weight read once per step
+    denoise_b1_gbs: bytesWeights / ms.denoise_b1.simd / 1e6,
+    adamw_ms: adamw.adamw_ms, adamw_gbs: adamw.adamw_gbs,
+    train_b16_gflops: 16 * f.trainSample / ms.train_b16.simd / 1e6,
+    denoise_b64_gflops: 64 * f.forward / ms.denoise_b64.simd / 1e6,
+    sample_b64_gflops: 64 * T * f.forward / ms.sample_b64.simd / 1e6,
+  };
+  const a = result.achieved;
+  result.fraction_of_limit = {
+    sample_b1_of_read_bw: a.sample_b1_gbs / limits.read_gbs_weights_size,
+    adamw_of_update_bw: a.adamw_gbs / limits.update_gbs_memory,
+    train_b16_of_peak: a.train_b16_gflops / limits.peak_simd_gflops,
+    denoise_b64_of_peak: a.denoise_b64_gflops / limits.peak_simd_gflops,
+    sample_b64_of_peak: a.sample_b64_gflops / limits.peak_simd_gflops,
+  };
+  result.ratios = {};
+  for (const [name] of CASES) {
+    result.ratios[`simd_vs_scalar_${name}`] = ms[name].scalar / ms[name].simd;
+    result.ratios[`vs_tfjs_${name}`] = ms[name].tfjs / ms[name].simd;
+    result.ratios[`wasm_vs_native_${name}`] = ms[name].simd / ms[name].native;
+  }
+  result.scaling = scaling(simd);
+
+  // the keys issue 4 names, and the targets
+  const r = result.ratios, fr = result.fraction_of_limit;
+  Object.assign(result, {
+    ratio_simd_vs_scalar_train_b1: r.simd_vs_scalar_train_b1,
+    ratio_vs_tfjs_train_b1: r.vs_tfjs_train_b1,
+    ratio_vs_tfjs_train_b16: r.vs_tfjs_train_b16,
+    ratio_vs_tfjs_sample_b1: r.vs_tfjs_sample_b1,
+    ratio_vs_tfjs_sample_b64: r.vs_tfjs_sample_b64,
+    ratio_wasm_vs_native_train_b1: r.wasm_vs_native_train_b1,
+    sample_b1_ms: ms.sample_b1.simd,
+    train_b1_ms: ms.train_b1.simd,
+  });
+  const target = (name, value, goal, atMost = false) => ({ name, value, goal, met: atMost ? value <= goal : value >= goal });
+  result.targets = [
+    target('SIMD vs scalar wasm, training step batch 1 (x)', r.simd_vs_scalar_train_b1, 3),
+    target('vs TF.js-wasm, training step batch 1 (x)', r.vs_tfjs_train_b1, 8),
+    target('vs TF.js-wasm, training step batch 16 (x)', r.vs_tfjs_train_b16, 3),
+    target('vs TF.js-wasm, sampling 1 image (x)', r.vs_tfjs_sample_b1, 2),
+    target('vs TF.js-wasm, sampling 64 images (x)', r.vs_tfjs_sample_b64, 1),
+    target('wasm SIMD time / native time, training step batch 1', r.wasm_vs_native_train_b1, 1.5, true),
+    target('sampling 1 image: fraction of read bandwidth (weights-sized)', fr.sample_b1_of_read_bw, 0.7),
+    target('AdamW: fraction of read-modify-write bandwidth (memory)', fr.adamw_of_update_bw, 0.7),
+    target('training step batch 16: fraction of SIMD peak', fr.train_b16_of_peak, 0.5),
+    target('denoiser batch 64: fraction of SIMD peak', fr.denoise_b64_of_peak, 0.5),
+    target('sampling 64 images: fraction of SIMD peak', fr.sample_b64_of_peak, 0.5),
+  ];
+
+  if (JSON_OUT) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else process.stdout.write(report(result));
+}
+
+// ---------------------------------------------------------------------------
+// the human-readable report
+
+function report(res) {
+  const f = (x, d = 2) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(d));
+  const pad = (s, n) => String(s).padEnd(n);
+  const lines = [];
+  lines.push(`# ${res.command}   ${res.date}${res.quick ? '   (QUICK: tiny model, one repetition; times mean nothing)' : ''}`);
+  lines.push(`# ${res.machine.cpu}, ${res.machine.cores} cores, L3 ${res.machine.l3}; Node ${res.machine.node}; TF.js ${res.machine.tfjs}`);
+  lines.push(`# model: ${res.model.image_size}x${res.model.image_size}x3, width ${res.model.hidden}, T = ${res.model.T}, ${res.model.params} parameters`);
+  lines.push('');
+  lines.push('median ms      wasm SIMD  wasm scalar   native   TF.js-wasm   SIMD/scalar  vs TF.js  wasm/native');
+  for (const [name] of CASES) {
+    const m = res.ms[name];
+    lines.push(`${pad(name, 14)} ${pad(f(m.simd), 10)} ${pad(f(m.scalar), 12)} ${pad(f(m.native), 8)} ${pad(f(m.tfjs), 12)} ` +
+      `${pad(f(m.scalar / m.simd) + 'x', 12)} ${pad(f(m.tfjs / m.simd) + 'x', 9)} ${f(m.simd / m.native)}`);
+  }
+  const l = res.limits, a = res.achieved;
+  lines.push('');
+  lines.push(`machine limits (wasm, this run): peak SIMD ${f(l.peak_simd_gflops)} GFLOP/s; read ${f(l.read_gbs_weights_size)} GB/s ` +
+    `(weights-sized array), ${f(l.read_gbs_memory)} GB/s (64 MB); read-modify-write ${f(l.update_gbs_memory)} GB/s (2 x 64 MB)`);
+  lines.push(`achieved: sampling 1 image ${f(a.sample_b1_gbs)} GB/s, denoiser batch 1 ${f(a.denoise_b1_gbs)} GB/s, AdamW ${f(a.adamw_gbs)} GB/s ` +
+    `(${f(a.adamw_ms)} ms); training batch 16 ${f(a.train_b16_gflops)} GFLOP/s, denoiser batch 64 ${f(a.denoise_b64_gflops)} GFLOP/s, ` +
+    `sampling 64 images ${f(a.sample_b64_gflops)} GFLOP/s`);
+  lines.push('');
+  lines.push('target                                                          measured   goal     ');
+  for (const t of res.targets) {
+    lines.push(`${pad(t.name, 63)} ${pad(f(t.value), 10)} ${pad((t.name.includes('/ native') ? '<= ' : '>= ') + t.goal, 8)} ${t.met ? 'met' : 'MISSED'}`);
+  }
+  lines.push('');
+  lines.push('scaling (wasm SIMD, batch 1):  ms per training step, ms per sampling step, ms for the whole chain');
+  for (const [axis, rows] of Object.entries(res.scaling)) {
+    for (const p of rows) {
+      lines.push(`  ${pad(`${axis} = ${p[axis]}`, 18)} ${pad(`${p.params} params`, 18)} train ${pad(f(p.train_step_ms), 8)} ` +
+        `sample step ${pad(f(p.sample_step_ms, 3), 8)} chain of T = ${pad(p.T, 5)} ${f(p.sample_chain_ms)}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });

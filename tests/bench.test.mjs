@@ -1,0 +1,49 @@
+// The benchmark still runs: `node scripts/bench.mjs --quick --json` prints one JSON object with
+// the keys issue 4 asks for, and every number in it is finite and positive. No time and no ratio
+// is asserted: speed is measured by `make bench`, never by the tests.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const ROOT = new URL('..', import.meta.url).pathname;
+
+const REQUIRED = ['ratio_simd_vs_scalar_train_b1', 'ratio_vs_tfjs_train_b1', 'ratio_vs_tfjs_train_b16',
+  'ratio_vs_tfjs_sample_b1', 'ratio_vs_tfjs_sample_b64', 'ratio_wasm_vs_native_train_b1', 'sample_b1_ms', 'train_b1_ms'];
+const CASES = ['train_b1', 'train_b16', 'denoise_b1', 'denoise_b64', 'sample_b1', 'sample_b64'];
+const IMPLS = ['simd', 'scalar', 'native', 'tfjs'];
+
+// every number anywhere in the object, with its path
+function numbers(value, path = '', out = []) {
+  if (typeof value === 'number') out.push([path, value]);
+  else if (Array.isArray(value)) value.forEach((v, i) => numbers(v, `${path}[${i}]`, out));
+  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) numbers(v, `${path}.${k}`, out);
+  return out;
+}
+
+test('bench --quick --json: one JSON object of the right shape, every number finite and positive', async () => {
+  const { stdout } = await run(process.execPath, ['scripts/bench.mjs', '--quick', '--json'],
+    { cwd: ROOT, maxBuffer: 1 << 24, timeout: 300000 });
+  const lines = stdout.trim().split('\n');
+  assert.equal(lines.length, 1, 'stdout holds exactly one line: the JSON object');
+  const r = JSON.parse(lines[0]);
+  assert.equal(typeof r, 'object');
+  assert.equal(r.quick, true);
+  for (const key of REQUIRED) assert.equal(typeof r[key], 'number', `missing ${key}`);
+  for (const c of CASES) for (const impl of IMPLS) assert.equal(typeof r.ms?.[c]?.[impl], 'number', `missing ms.${c}.${impl}`);
+  for (const key of ['peak_simd_gflops', 'read_gbs_weights_size', 'read_gbs_memory', 'update_gbs_memory']) {
+    assert.equal(typeof r.limits?.[key], 'number', `missing limits.${key}`);
+  }
+  for (const axis of ['hidden', 'image_size', 'T']) {
+    assert.ok(Array.isArray(r.scaling?.[axis]) && r.scaling[axis].length >= 2, `scaling.${axis}`);
+    for (const p of r.scaling[axis]) {
+      for (const k of ['params', 'train_step_ms', 'sample_step_ms']) assert.equal(typeof p[k], 'number', `scaling.${axis}.${k}`);
+    }
+  }
+  assert.ok(Array.isArray(r.targets) && r.targets.length >= 6);
+  for (const t of r.targets) assert.equal(typeof t.met, 'boolean', `target ${t.name}`);
+  const all = numbers(r);
+  assert.ok(all.length > 50);
+  for (const [path, v] of all) assert.ok(Number.isFinite(v) && v > 0, `${path} = ${v} is not finite and positive`);
+});
