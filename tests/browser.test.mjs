@@ -1,0 +1,314 @@
+// browser.test.mjs -- the page (web/index.html + web/app.mjs) in headless Chromium: it loads
+// cleanly, trains the recommended preset to the end while frames keep coming, gives the same
+// bits as the same run done in one go, samples a red square, scrubs, warns about the paper's
+// alpha_bar_T, keeps its settings in the URL, and fits a 360 px screen.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { launchBrowser, startServer, watchPage } from './lib/browser.mjs';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const WEB = join(ROOT, 'web');
+const SCREENSHOT = join(ROOT, 'docs', 'screenshot.png');
+
+let server, browser;
+
+before(async () => {
+  for (const f of ['wasm/ddpm_simd.mjs', 'wasm/ddpm_simd.wasm']) {
+    if (!existsSync(join(WEB, f))) throw new Error(`web/${f} is missing: run make first`);
+  }
+  server = await startServer(WEB);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+// a fresh page on the test server, watched for console errors and foreign requests
+async function openPage(query = '', { width = 1280, height = 900 } = {}) {
+  const page = await browser.context.newPage();
+  await page.setViewportSize({ width, height });
+  const log = watchPage(page, server.origin);
+  await page.goto(`${server.origin}/${query}`);
+  await page.waitForSelector('body[data-ready="1"]', { timeout: 30000 });
+  return { page, log };
+}
+
+function assertClean(log) {
+  assert.deepEqual(log.pageErrors, [], 'uncaught errors in the page');
+  assert.deepEqual(log.consoleErrors.filter((m) => m.startsWith('error')), [], 'console errors');
+  assert.deepEqual(log.foreign, [], 'requests to another origin');
+  assert.deepEqual(log.failed, [], 'failed requests');
+}
+
+// The colour of each of the 16 x 16 cells of an image canvas (its centre pixel).
+function readCells(page, id) {
+  return page.evaluate((id) => {
+    const c = document.getElementById(id), S = 16, k = c.width / S;
+    const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const cells = [];
+    for (let y = 0; y < S; y++) {
+      for (let x = 0; x < S; x++) {
+        const i = (Math.floor((y + 0.5) * k) * c.width + Math.floor((x + 0.5) * k)) * 4;
+        cells.push([data[i], data[i + 1], data[i + 2]]);
+      }
+    }
+    return cells;
+  }, id);
+}
+
+// Red inside rows/cols 4..11, black outside: the list of cells that break the rule.
+function squareErrors(cells) {
+  const bad = [];
+  cells.forEach(([r, g, b], i) => {
+    const y = Math.floor(i / 16), x = i % 16;
+    const inside = x >= 4 && x <= 11 && y >= 4 && y <= 11;
+    const ok = inside ? r >= 170 && g <= 80 && b <= 80 : r <= 80 && g <= 80 && b <= 80;
+    if (!ok) bad.push(`(${y},${x})=${r},${g},${b}`);
+  });
+  return bad;
+}
+
+function cellDifference(a, b) {
+  let n = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (Math.abs(a[i][0] - b[i][0]) + Math.abs(a[i][1] - b[i][1]) + Math.abs(a[i][2] - b[i][2]) > 30) n++;
+  }
+  return n;
+}
+
+test('the server gives modules and wasm their MIME types and stays inside web/', async () => {
+  const type = async (path) => (await fetch(`${server.origin}${path}`)).headers.get('content-type');
+  assert.match(await type('/'), /^text\/html/);
+  assert.match(await type('/app.mjs'), /^text\/javascript/);
+  assert.match(await type('/style.css'), /^text\/css/);
+  assert.equal(await type('/wasm/ddpm_simd.wasm'), 'application/wasm');
+  assert.equal((await fetch(`${server.origin}/nope.mjs`)).status, 404);
+  assert.notEqual((await fetch(`${server.origin}/..%2f..%2fMakefile`)).status, 200);
+});
+
+test('the page loads with no console errors and nothing from another origin', async () => {
+  const { page, log } = await openPage();
+  // the data image is the red square, drawn from the module's own training image
+  assert.deepEqual(squareErrors(await readCells(page, 'data-image')), []);
+  // the schedule is written out, and every control has a label
+  assert.match(await page.textContent('#abar-value'), /T = 100/);
+  const unlabelled = await page.evaluate(() => [...document.querySelectorAll('input, select, button')]
+    .filter((el) => !(el.labels?.length || el.getAttribute('aria-label') || el.textContent.trim()))
+    .map((el) => el.id || el.outerHTML));
+  assert.deepEqual(unlabelled, []);
+  // the embedding and forward-process views were drawn
+  assert.equal(await page.locator('#fwd-strip canvas').count(), 11);
+  await page.close();
+  assertClean(log);
+});
+
+test('the paper preset shows the alpha_bar_T warning, the recommended one does not', async () => {
+  const { page, log } = await openPage('?preset=paper');
+  assert.ok(await page.isVisible('#abar-warning'), 'warning visible for the paper preset');
+  const text = await page.textContent('#abar-warning');
+  assert.match(text, /0\.36/);
+  assert.match(text, /60% of the image/);
+  assert.match(await page.textContent('#preset-abar'), /far from 0/);
+  await page.check('#preset-recommended');
+  assert.ok(!(await page.isVisible('#abar-warning')), 'no warning for the recommended preset');
+  assert.match(page.url(), /preset=recommended/);
+  await page.close();
+  assertClean(log);
+});
+
+test('settings survive a reload through the URL', async () => {
+  const { page, log } = await openPage();
+  await page.check('#preset-paper');
+  await page.fill('#steps', '37');
+  await page.fill('#batch', '3');
+  await page.fill('#lr', '0.002');
+  await page.fill('#seed', '5');
+  await page.check('#sigma-tilde');
+  await page.check('#clip');
+  await page.fill('#sample-seed', '9');
+  await page.selectOption('#speed', '2');
+  const url = page.url();
+  for (const part of ['preset=paper', 'steps=37', 'batch=3', 'lr=0.002', 'seed=5', 'sigma=beta-tilde', 'clip=1', 'sample=9', 'speed=2']) {
+    assert.ok(url.includes(part), `${part} in ${url}`);
+  }
+  await page.reload();
+  await page.waitForSelector('body[data-ready="1"]');
+  assert.ok(await page.isChecked('#preset-paper'));
+  assert.equal(await page.inputValue('#steps'), '37');
+  assert.equal(await page.inputValue('#batch'), '3');
+  assert.equal(await page.inputValue('#lr'), '0.002');
+  assert.equal(await page.inputValue('#seed'), '5');
+  assert.ok(await page.isChecked('#sigma-tilde'));
+  assert.ok(await page.isChecked('#clip'));
+  assert.equal(await page.inputValue('#sample-seed'), '9');
+  assert.equal(await page.inputValue('#speed'), '2');
+  assert.equal(page.url(), url);
+  // a shared link opened in a new page gives the same settings
+  const other = await openPage(new URL(url).search);
+  assert.equal(await other.page.inputValue('#steps'), '37');
+  assert.ok(await other.page.isChecked('#sigma-tilde'));
+  await other.page.close();
+  assertClean(other.log);
+  await page.close();
+  assertClean(log);
+});
+
+test('bad settings are refused with a clear message', async () => {
+  const { page, log } = await openPage('?steps=abc&preset=paper');
+  assert.match(await page.textContent('#train-status'), /Ignored from the address: steps=abc/);
+  assert.equal(await page.inputValue('#steps'), '200');
+  await page.fill('#batch', '0');
+  assert.ok(await page.isDisabled('#btn-train'), 'Train is disabled while a field is invalid');
+  assert.match(await page.textContent('#settings-note'), /Batch must be a whole number from 1 to 64/);
+  await page.fill('#batch', '1');
+  // a value the C side refuses: its message is shown, nothing is trained
+  await page.fill('#lr', '100');
+  await page.click('#btn-train');
+  assert.ok(await page.isVisible('#train-message'));
+  assert.match(await page.textContent('#train-message'), /lr \* weight_decay < 1/);
+  assert.equal(await page.evaluate(() => window.ddpmPage.state), 'ready');
+  await page.close();
+  assertClean(log);
+});
+
+test('the recommended preset trains to the end in animation frames, bit-identical to one go, and samples the red square', async (t) => {
+  const { page, log } = await openPage('?preset=recommended&speed=1');
+  const total = Number(await page.inputValue('#steps'));
+  const step = () => page.evaluate(() => window.ddpmPage.model?.step ?? 0);
+  const stateIs = (s) => page.waitForFunction((s) => window.ddpmPage.state === s, s, { timeout: 20000 });
+  const atStep = (n) => page.waitForFunction((n) => (window.ddpmPage.model?.step ?? 0) >= n, n, { timeout: 600000, polling: 50 });
+
+  await page.focus('#btn-train');
+  await page.keyboard.press('Enter');   // keyboard operable
+  await stateIs('running');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'btn-pause', 'focus moves to Pause');
+
+  // Pause: nothing moves; Resume: it carries on
+  await atStep(Math.ceil(total * 0.15));
+  await page.click('#btn-pause');
+  await stateIs('paused');
+  const pausedAt = await step();
+  await page.waitForTimeout(400);
+  assert.equal(await step(), pausedAt, 'no training while paused');
+  await page.click('#btn-resume');
+  await stateIs('running');
+
+  // a hidden tab pauses, a visible one resumes
+  await atStep(Math.ceil(total * 0.35));
+  await page.evaluate(() => {
+    Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
+    Object.defineProperty(document, 'hidden', { value: true, configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  assert.equal(await page.evaluate(() => window.ddpmPage.state), 'paused');
+  const hiddenAt = await step();
+  await page.waitForTimeout(400);
+  assert.equal(await step(), hiddenAt, 'no training while hidden');
+  assert.match(await page.textContent('#train-status'), /hidden/);
+  await page.evaluate(() => {
+    delete document.visibilityState;
+    delete document.hidden;
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  assert.equal(await page.evaluate(() => window.ddpmPage.state), 'running');
+
+  // sampling in the middle of a run must not disturb it (checked by the bit-identity below)
+  await atStep(Math.ceil(total * 0.55));
+  await page.click('#btn-sample');
+  await page.waitForSelector('body[data-sample="playing"]');
+
+  // to the end, with the display still running at frame rate
+  await page.waitForFunction(() => window.ddpmPage.state === 'done' || window.ddpmPage.state === 'error', null, { timeout: 900000 });
+  assert.equal(await page.evaluate(() => window.ddpmPage.state), 'done', await page.textContent('#train-message'));
+  assert.equal(await step(), total);
+  const frames = await page.evaluate(() => window.ddpmPage.frameIntervals());
+  const work = await page.evaluate(() => window.ddpmPage.frameWork()).then((w) => w.sort((a, b) => a - b));
+  assert.ok(frames.length >= total, `frames kept coming during training (${frames.length} frames for ${total} steps)`);
+  const sorted = [...frames].sort((a, b) => a - b);
+  const p95 = sorted[Math.floor(0.95 * sorted.length)];
+  t.diagnostic(`frame intervals while training: ${frames.length} frames, median ${sorted[Math.floor(sorted.length / 2)].toFixed(1)} ms, ` +
+    `p95 ${p95.toFixed(1)} ms, max ${sorted[sorted.length - 1].toFixed(1)} ms; ` +
+    `work per frame median ${work[Math.floor(work.length / 2)].toFixed(1)} ms, p95 ${work[Math.floor(0.95 * work.length)].toFixed(1)} ms`);
+  assert.ok(p95 < 20, `95th percentile frame interval ${p95.toFixed(1)} ms < 20 ms`);
+  assert.match(await page.textContent('#train-status'), /^Done/);
+  assert.equal(await page.evaluate(() => document.getElementById('train-progress').value), total);
+
+  // the same run in one go: same weights and the same loss history, bit for bit
+  const same = await page.evaluate(() => {
+    const { model, engine } = window.ddpmPage;
+    const ref = engine.createModel({ ...model.config });
+    try {
+      ref.train(ref.config.steps);
+      const a = new Uint32Array(model.params().buffer), b = new Uint32Array(ref.params().buffer);
+      let params = 0;
+      for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) params++;
+      const la = new Uint32Array(model.lossHistory().buffer), lb = new Uint32Array(ref.lossHistory().buffer);
+      let losses = la.length === lb.length ? 0 : -1;
+      for (let i = 0; i < la.length && losses >= 0; i++) if (la[i] !== lb[i]) losses++;
+      return { n: a.length, params, losses, steps: [model.step, ref.step] };
+    } finally {
+      ref.free();
+    }
+  });
+  t.diagnostic(`chunked vs one go: ${same.n} parameters compared`);
+  assert.deepEqual(same, { n: same.n, params: 0, losses: 0, steps: [total, total] });
+  assert.ok(same.n > 2e6);
+
+  // sample: the trajectory is played one step per frame and ends in the red square
+  await page.click('#btn-sample');
+  await page.waitForSelector('body[data-sample="playing"]');
+  const seen = new Set();
+  while (await page.evaluate(() => document.body.dataset.sample) === 'playing') {
+    seen.add(await page.evaluate(() => document.body.dataset.shownT));
+  }
+  assert.ok(seen.size >= 10, `intermediate steps were drawn (${seen.size} seen)`);
+  assert.equal(await page.evaluate(() => document.body.dataset.shownT), '0');
+  const last = await readCells(page, 'sample-xt');
+  assert.deepEqual(squareErrors(last), [], 'the last frame is the red square on black');
+  const finalMse = Number((await page.textContent('#stat-mse')).split(' ')[0]);
+  t.diagnostic(`final MSE ${finalMse}, sampling ${await page.textContent('#stat-sample-ms')}`);
+  assert.ok(finalMse < 0.05, `final MSE ${finalMse}`);
+  assert.match(await page.textContent('#stat-sample-ms'), /ms$/);
+
+  // scrub: intermediate states differ from the last; the predictions are drawn beside them
+  await page.fill('#scrub', '50');
+  assert.equal(await page.textContent('#scrub-out'), 't = 50');
+  const mid = await readCells(page, 'sample-xt');
+  assert.ok(cellDifference(mid, last) >= 20, `x_50 differs from x_0 (${cellDifference(mid, last)} cells)`);
+  const eps = await readCells(page, 'sample-eps');
+  assert.ok(cellDifference(eps, mid) >= 20, 'the predicted noise is drawn');
+  await page.focus('#scrub');
+  await page.keyboard.press('Home');
+  assert.equal(await page.textContent('#scrub-out'), 't = 100');
+  assert.ok(cellDifference(await readCells(page, 'sample-xt'), last) >= 100, 'x_T is noise');
+  await page.keyboard.press('End');
+  assert.deepEqual(squareErrors(await readCells(page, 'sample-xt')), []);
+  await page.click('#btn-step');   // at the end: stays at t = 0
+  assert.equal(await page.textContent('#scrub-out'), 't = 0');
+
+  // a screenshot of the trained page for the README
+  await page.fill('#scrub', '70');
+  await page.evaluate(() => window.scrollTo(0, 0));
+  mkdirSync(join(ROOT, 'docs'), { recursive: true });
+  await page.screenshot({ path: SCREENSHOT, clip: { x: 0, y: 0, width: 1280, height: 2000 }, fullPage: true });
+  await page.close();
+  assertClean(log);
+});
+
+test('the page fits a 360 px wide screen', async () => {
+  const { page, log } = await openPage('', { width: 360, height: 740 });
+  const widths = await page.evaluate(() => ({ doc: document.documentElement.scrollWidth, win: window.innerWidth }));
+  assert.ok(widths.doc <= widths.win, `no horizontal scrolling (${widths.doc} > ${widths.win})`);
+  await page.click('#btn-sample');   // an untrained model samples noise, and says so
+  await page.waitForSelector('body[data-sample="stopped"], body[data-sample="playing"]');
+  assert.match(await page.textContent('#stat-sample-step'), /untrained/);
+  const after = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(after <= widths.win, 'still no horizontal scrolling');
+  await page.close();
+  assertClean(log);
+});

@@ -1,0 +1,901 @@
+// app.mjs -- the page: it reacts and draws. Every number it shows comes from the wasm module
+// through web/ddpm.mjs (the same wrapper the CLI and the tests use); this file only schedules
+// the work into animation frames, keeps the settings in the address bar, and draws.
+import { loadEngine, PRESETS, DEFAULTS, DDPMError, mse } from './ddpm.mjs';
+import { drawImage, strip, upscale } from './draw.mjs';
+import { linePlot, heatmap, smooth, theme, formatNumber } from './plot.mjs';
+
+const $ = (id) => document.getElementById(id);
+
+// Work per animation frame: about half a 60 Hz frame, leaving the rest for drawing.
+const BUDGET_MS = 8;
+// The forward-process panel mixes the image with one fixed noise image, drawn from this seed.
+const FORWARD_NOISE_SEED = 1;
+const SPEEDS = ['0.25', '0.5', '1', '2', '5'];
+
+// ---------------------------------------------------------------------------------------------
+// settings: what the address bar holds
+
+const FIELDS = {
+  preset: { kind: 'enum', values: Object.keys(PRESETS) },
+  steps: { kind: 'int', min: 1, max: 100000 },
+  batch: { kind: 'int', min: 1, max: DEFAULTS.max_batch },
+  lr: { kind: 'num', min: 0, max: 1000 },
+  seed: { kind: 'int', min: 0, max: 4294967295 },
+  sigma: { kind: 'enum', values: ['beta', 'beta-tilde'] },
+  clip: { kind: 'bool' },
+  sample: { kind: 'int', min: 0, max: 4294967295 },
+  speed: { kind: 'enum', values: SPEEDS },
+};
+const TRAIN_KEYS = ['preset', 'steps', 'batch', 'lr', 'seed'];
+
+function presetDefaults(preset) {
+  const c = PRESETS[preset].config;
+  return { steps: c.steps, batch: c.batch, lr: c.lr, sigma: c.sigma, clip: !!Number(c.clip_x0) };
+}
+
+// Parse one value; returns undefined if it is not acceptable.
+function parseField(key, text) {
+  const f = FIELDS[key];
+  if (text === null || text === undefined) return undefined;
+  text = String(text).trim();
+  if (f.kind === 'enum') return f.values.includes(text) ? text : undefined;
+  if (f.kind === 'bool') return text === '1' || text === 'true' ? true : text === '0' || text === 'false' ? false : undefined;
+  if (text === '') return undefined;
+  const v = Number(text);
+  if (!Number.isFinite(v)) return undefined;
+  if (f.kind === 'int' && !Number.isInteger(v)) return undefined;
+  if (v < f.min || v > f.max || (f.kind === 'num' && v <= f.min)) return undefined;
+  return v;
+}
+
+function describeField(key) {
+  const f = FIELDS[key];
+  if (f.kind === 'int') return `a whole number from ${f.min} to ${f.max}`;
+  if (f.kind === 'num') return `a number above ${f.min} and at most ${f.max}`;
+  if (f.kind === 'bool') return '0 or 1';
+  return `one of ${f.values.join(', ')}`;
+}
+
+function settingsFromURL() {
+  const q = new URLSearchParams(location.search);
+  const ignored = [];
+  const read = (key) => {
+    if (!q.has(key)) return undefined;
+    const v = parseField(key, q.get(key));
+    if (v === undefined) ignored.push(`${key}=${q.get(key)} (must be ${describeField(key)})`);
+    return v;
+  };
+  const preset = read('preset') ?? 'recommended';
+  const s = { preset, ...presetDefaults(preset), seed: 0, sample: 0, speed: '1' };
+  for (const key of Object.keys(FIELDS)) {
+    if (key === 'preset') continue;
+    const v = read(key);
+    if (v !== undefined) s[key] = v;
+  }
+  return { settings: s, ignored };
+}
+
+function settingsToURL(s) {
+  const q = new URLSearchParams();
+  for (const key of Object.keys(FIELDS)) {
+    const v = s[key];
+    q.set(key, typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
+  }
+  const url = `${location.pathname}?${q}${location.hash}`;
+  if (url !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(null, '', url);
+}
+
+// ---------------------------------------------------------------------------------------------
+// state
+
+const app = {
+  engine: null,
+  settings: null,
+  state: 'loading',          // loading | ready | running | paused | done | error
+  model: null,               // the model being trained and sampled
+  pausedByHidden: false,
+  view: null,                // schedule + forward-process data of the current preset
+  otherSchedule: null,       // the other preset's schedule, drawn faintly for comparison
+  embedding: null,           // (T+1) x 128
+  fwdT: 30,
+  timing: { msPerSample: 8, msPerParam: 8 / 2.7e6, sampleSeen: false, paramSeen: false },
+  run: { activeMs: 0, startedAt: 0, lastFrameTs: null, lossDrawnAt: 0, statsAt: 0, lossStep: -1, loop: 0, lastWork: 0 },
+  pace: { every: 1, frame: 0, recent: [], onTime: 0 }, // train on one frame in `every`
+  frames: [],                // rAF intervals (ms) while training runs
+  frameWork: [],             // the time (ms) the frame before each interval spent on training and drawing
+  traj: null,                // the last sampled trajectory
+  play: { pos: 0, playing: false, loop: 0, shownT: null },
+};
+
+// ---------------------------------------------------------------------------------------------
+// messages
+
+function showMessage(el, text) {
+  el.textContent = text;
+  el.hidden = !text;
+}
+
+function errorText(e) {
+  if (e instanceof DDPMError) return `${e.message} [${e.code}]`;
+  return e && e.message ? e.message : String(e);
+}
+
+function setStatus(text) { $('train-status').textContent = text; }
+
+// ---------------------------------------------------------------------------------------------
+// the views that depend only on the preset: schedule plots, forward process, embedding
+
+function buildView(preset) {
+  const e = app.engine;
+  if (app.view) app.view.model.free();
+  // a tiny network with the preset's schedule: enough for the schedule and the forward process
+  const model = e.createModel({ preset, hidden: 4, steps: 0, max_batch: 1 });
+  const T = model.T, D = model.D;
+  const sched = model.schedule();
+  const image = model.image();
+  // a standard normal draw from the module's RNG: x_T of a sampling run is exactly that
+  const eps = model.sample({ seed: FORWARD_NOISE_SEED, ema: false }).x.slice(T * D, (T + 1) * D);
+  app.view = { preset, model, T, D, S: Math.round(Math.sqrt(D / 3)), sched, image, eps };
+  const other = Object.keys(PRESETS).find((p) => p !== preset);
+  app.otherSchedule = other ? { name: other, sched: e.schedule({ preset: other }) } : null;
+  if (!app.embedding || app.embedding.T !== T) {
+    const dim = PRESETS[preset].config.temb_dim;
+    const values = new Float32Array((T + 1) * dim);
+    for (let t = 0; t <= T; t++) values.set(e.embedding(t, dim), t * dim);
+    app.embedding = { T, dim, values };
+  }
+  app.fwdT = Math.min(app.fwdT, T);
+  $('fwd-t').max = String(T);
+  $('fwd-t').value = String(app.fwdT);
+  drawData();
+  drawScheduleText();
+  drawForwardStrip();
+  drawForward();
+  drawSchedulePlots();
+  drawEmbedding();
+}
+
+function drawData() {
+  const v = app.view;
+  drawImage($('data-image').getContext('2d'), v.image, v.S);
+}
+
+function logSNR(sched) {
+  // log(alpha_bar / (1 - alpha_bar)) from the module's two coefficients, for the plot
+  const n = sched.sqrt_alpha_bar.length, out = new Float32Array(n);
+  for (let t = 0; t < n; t++) out[t] = 2 * (Math.log(sched.sqrt_alpha_bar[t]) - Math.log(sched.sqrt_one_minus_alpha_bar[t]));
+  out[0] = NaN;
+  return out;
+}
+
+function drawScheduleText() {
+  const v = app.view, T = v.T;
+  const ab = v.sched.alpha_bar[T], keep = v.sched.sqrt_alpha_bar[T];
+  const far = ab > 0.01;
+  $('abar-value').innerHTML = `<var>&alpha;&#772;<sub>T</sub></var> = ${formatNumber(ab)} ` +
+    `(T = ${T}, ${v.preset} preset) ` + (far ? '<strong>&mdash; far from 0</strong>' : '<span class="ok">&mdash; close to 0, good</span>');
+  const warn = $('abar-warning');
+  if (far) {
+    warn.innerHTML = `<strong>Warning:</strong> with these settings <var>&alpha;&#772;<sub>T</sub></var> = ${formatNumber(ab)}, ` +
+      `so <var>x<sub>T</sub></var> still holds ${Math.round(keep * 100)}% of the image ` +
+      `(&radic;<var>&alpha;&#772;<sub>T</sub></var> = ${formatNumber(keep)}). Training never shows the network pure noise, ` +
+      `yet sampling starts from pure noise N(0, I): the first reverse steps work on inputs unlike anything it was trained on. ` +
+      `The paper's betas were meant for T = 1000; with T = ${T} they stop too early.`;
+    warn.hidden = false;
+  } else {
+    warn.hidden = true;
+    warn.textContent = '';
+  }
+  $('preset-abar').innerHTML = far
+    ? `<strong>Warning:</strong> <var>&alpha;&#772;<sub>T</sub></var> = ${formatNumber(ab)}: far from 0, see the noise schedule panel.`
+    : `<var>&alpha;&#772;<sub>T</sub></var> = ${formatNumber(ab)}: the last step is practically pure noise.`;
+}
+
+function drawSchedulePlots() {
+  const v = app.view, th = theme(), s = v.sched, o = app.otherSchedule;
+  const ghost = (y, label) => ({ y, color: th.faint, width: 1.25, dash: [2, 3], label });
+  const oname = o ? `${o.name} preset` : '';
+  const T = v.T, marker = app.fwdT, h = 190;
+  const mark = (arr) => `t = ${marker}: ${formatNumber(arr[marker])}`;
+  linePlot($('plot-beta'), {
+    height: h, xRange: [0, T], xLabel: 't', markerX: marker, markerLabel: mark(s.beta),
+    series: [{ y: s.beta, from: 1, color: th.accent, width: 2, label: 'βₜ (noise added at step t)' },
+      ...(o ? [ghost(o.sched.beta, oname)] : [])],
+  });
+  linePlot($('plot-abar'), {
+    height: h, xRange: [0, T], xLabel: 't', yRange: [0, 1.02], markerX: marker, markerLabel: mark(s.alpha_bar),
+    series: [{ y: s.alpha_bar, color: th.accent, width: 2, label: 'ᾱₜ (signal variance left)' },
+      ...(o ? [ghost(o.sched.alpha_bar, oname)] : [])],
+  });
+  linePlot($('plot-coef'), {
+    height: h, xRange: [0, T], xLabel: 't', yRange: [0, 1.02], markerX: marker,
+    series: [
+      { y: s.sqrt_alpha_bar, color: th.accent2, width: 2, label: '√ᾱₜ (signal)' },
+      { y: s.sqrt_one_minus_alpha_bar, color: th.accent, width: 2, dash: [7, 4], label: '√(1−ᾱₜ) (noise)' },
+      ...(o ? [ghost(o.sched.sqrt_alpha_bar, oname), { ...ghost(o.sched.sqrt_one_minus_alpha_bar), label: '' }] : []),
+    ],
+  });
+  const snr = logSNR(s);
+  linePlot($('plot-logsnr'), {
+    height: h, xRange: [0, T], xLabel: 't', markerX: marker, markerLabel: marker ? mark(snr) : '',
+    series: [{ y: snr, color: th.accent, width: 2, label: 'log SNR = ln(ᾱₜ/(1−ᾱₜ))' },
+      { y: new Float32Array(T + 1), color: th.muted, width: 1, dash: [1, 3], label: 'SNR = 1' },
+      ...(o ? [ghost(logSNR(o.sched), oname)] : [])],
+  });
+}
+
+function drawForward() {
+  const v = app.view, t = app.fwdT;
+  const xt = v.model.qSample(v.image, v.eps, t);
+  drawImage($('fwd-image').getContext('2d'), xt, v.S);
+  $('fwd-caption').innerHTML = `<var>x<sub>t</sub></var>, t = ${t}`;
+  const a = v.sched.sqrt_alpha_bar[t], b = v.sched.sqrt_one_minus_alpha_bar[t];
+  $('fwd-formula').innerHTML = `x<sub>${t}</sub> = ${a.toFixed(3)}&middot;x<sub>0</sub> + ${b.toFixed(3)}&middot;&epsilon;` +
+    `<br><span class="small muted">&alpha;&#772;<sub>${t}</sub> = ${formatNumber(v.sched.alpha_bar[t])}, ` +
+    `&beta;<sub>${t}</sub> = ${formatNumber(v.sched.beta[t])}</span>`;
+}
+
+function drawForwardStrip() {
+  const v = app.view, wrap = $('fwd-strip');
+  wrap.textContent = '';
+  const count = 10;
+  for (let k = 0; k <= count; k++) {
+    const t = Math.round((k * v.T) / count);
+    const fig = document.createElement('figure');
+    const c = document.createElement('canvas');
+    c.width = 48; c.height = 48; c.className = 'pix';
+    c.setAttribute('role', 'img');
+    c.setAttribute('aria-label', `x_t at t = ${t}`);
+    const cap = document.createElement('figcaption');
+    cap.textContent = `t = ${t}`;
+    fig.append(c, cap);
+    wrap.append(fig);
+    drawImage(c.getContext('2d'), v.model.qSample(v.image, v.eps, t), v.S);
+  }
+}
+
+function drawEmbedding() {
+  const em = app.embedding;
+  heatmap($('emb-heatmap'), em.values, em.T + 1, em.dim, {
+    height: 300, vmin: -1, vmax: 1, markerRow: app.fwdT,
+    xLabel: 'embedding dimension', yLabel: 't',
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// the train panel
+
+function trainSettings() {
+  const s = app.settings;
+  return { preset: s.preset, steps: s.steps, batch: s.batch, lr: s.lr, seed: s.seed };
+}
+
+function fillForm() {
+  const s = app.settings;
+  $(`preset-${s.preset}`).checked = true;
+  $('steps').value = String(s.steps);
+  $('batch').value = String(s.batch);
+  $('lr').value = String(s.lr);
+  $('seed').value = String(s.seed);
+  $(s.sigma === 'beta' ? 'sigma-beta' : 'sigma-tilde').checked = true;
+  $('clip').checked = s.clip;
+  $('sample-seed').value = String(s.sample);
+  $('speed').value = s.speed;
+}
+
+function describePreset() {
+  const s = app.settings, p = PRESETS[s.preset];
+  $('preset-summary').textContent = p.summary;
+  const list = $('preset-changes');
+  list.textContent = '';
+  if (p.changes.length) {
+    $('preset-changes-title').textContent = 'Where it differs from the paper:';
+    for (const [key, value, why] of p.changes) {
+      const li = document.createElement('li');
+      const k = document.createElement('strong');
+      k.textContent = key;
+      const details = document.createElement('details');
+      const summary = document.createElement('summary');
+      summary.textContent = 'why';
+      const w = document.createElement('p');
+      w.textContent = why;
+      details.append(summary, w);
+      li.append(k, `: ${value} `, details);
+      list.append(li);
+    }
+  } else {
+    $('preset-changes-title').textContent = 'No differences: these are the settings of the paper\'s table.';
+  }
+  drawSettingsNote();
+}
+
+function drawSettingsNote() {
+  const s = app.settings, d = presetDefaults(s.preset);
+  const changed = ['steps', 'batch', 'lr'].filter((k) => s[k] !== d[k]).map((k) => `${k} ${d[k]} → ${s[k]}`);
+  const invalid = ['steps', 'batch', 'lr', 'seed'].map((id) => $(id)).find((el) => !el.checkValidity());
+  if (invalid) {
+    $('settings-note').textContent = invalid.validationMessage;
+    return;
+  }
+  let text = changed.length ? `Your changes to the ${s.preset} preset: ${changed.join(', ')}.` : '';
+  if (['running', 'paused', 'done', 'error'].includes(app.state)) {
+    text = `${text} The settings are locked while a model exists; Reset to change them.`.trim();
+  }
+  $('settings-note').textContent = text;
+}
+
+const TRAIN_INPUTS = ['preset-recommended', 'preset-paper', 'steps', 'batch', 'lr', 'seed'];
+
+function formValid() {
+  return ['steps', 'batch', 'lr', 'seed'].every((id) => $(id).checkValidity());
+}
+
+function setState(state) {
+  app.state = state;
+  document.body.dataset.train = state;
+  const editable = state === 'ready';
+  for (const id of TRAIN_INPUTS) $(id).disabled = !editable;
+  $('btn-train').disabled = !(state === 'ready' && formValid());
+  $('btn-pause').disabled = state !== 'running';
+  $('btn-resume').disabled = state !== 'paused';
+  $('btn-reset').disabled = !['running', 'paused', 'done', 'error'].includes(state);
+  $('btn-sample').disabled = state === 'loading' || !$('sample-seed').checkValidity();
+  drawSettingsNote();
+}
+
+// move the focus from a button that just became disabled to the one that now matters
+function passFocus(from, to) {
+  if (document.activeElement === $(from) || document.activeElement === document.body) {
+    if (!$(to).disabled) $(to).focus();
+  }
+}
+
+function onTrainField(ev) {
+  const el = ev.target;
+  if (el.name === 'preset') {
+    const preset = el.value;
+    Object.assign(app.settings, { preset, ...presetDefaults(preset) });
+    fillForm();
+    describePreset();
+    try {
+      buildView(preset);
+    } catch (e) {
+      showMessage($('global-message'), errorText(e));
+    }
+    drawSigmaPlot();
+  } else {
+    const key = el.id;
+    const v = parseField(key, el.value);
+    el.setCustomValidity(v === undefined ? `${el.labels[0].textContent} must be ${describeField(key)}` : '');
+    if (v !== undefined) app.settings[key] = v;
+  }
+  setState(app.state);
+  settingsToURL(app.settings);
+  drawLoss(true);
+}
+
+function createModel() {
+  if (app.model) app.model.free();
+  app.model = null;
+  showMessage($('train-message'), '');
+  app.model = app.engine.createModel(trainSettings());
+  app.modelKey = JSON.stringify(trainSettings());
+  return app.model;
+}
+
+// the model to sample: the one being trained, or a fresh (untrained) one with the settings
+function modelForSampling() {
+  if (!app.model || (app.state === 'ready' && app.modelKey !== JSON.stringify(trainSettings()))) createModel();
+  return app.model;
+}
+
+function startTraining() {
+  try {
+    createModel();
+  } catch (e) {
+    showMessage($('train-message'), `${errorText(e)}. Change the settings and press Train again.`);
+    return;
+  }
+  clearTrajectory();
+  app.run = { activeMs: 0, startedAt: 0, lastFrameTs: null, lossDrawnAt: 0, statsAt: 0, lossStep: -1, loop: 0, lastWork: 0 };
+  app.frames = [];
+  app.frameWork = [];
+  app.pace = { every: 1, frame: 0, recent: [], onTime: 0 };
+  setStatus(`Training ${app.model.config.steps} steps of batch ${app.model.config.batch}…`);
+  resume();
+  passFocus('btn-train', 'btn-pause');
+}
+
+function resume() {
+  if (!app.model || app.model.done) return;
+  setState('running');
+  app.run.startedAt = performance.now();
+  app.run.lastFrameTs = null;
+  const loop = ++app.run.loop;
+  requestAnimationFrame((ts) => trainFrame(ts, loop));
+}
+
+function pause(reason) {
+  if (app.state !== 'running') return;
+  app.run.activeMs += performance.now() - app.run.startedAt;
+  app.run.loop++;
+  setState('paused');
+  drawTrainStats(true);
+  drawLoss(true);
+  setStatus(reason ?? `Paused at step ${app.model.step}. Resume continues exactly where it stopped.`);
+}
+
+function reset() {
+  app.run.loop++;
+  app.pausedByHidden = false;
+  if (app.model) app.model.free();
+  app.model = null;
+  app.modelKey = null;
+  clearTrajectory();
+  showMessage($('train-message'), '');
+  setState('ready');
+  drawTrainStats(true);
+  drawLoss(true);
+  setStatus('Ready. Press Train.');
+  passFocus('btn-reset', 'btn-train');
+}
+
+function activeMs() {
+  return app.run.activeMs + (app.state === 'running' ? performance.now() - app.run.startedAt : 0);
+}
+
+// One animation frame of training: slices of work until the budget is spent. A slice is a
+// number of samples of the batch (forward + backward) or, once the batch is complete, a range
+// of parameters for AdamW; both are sized from the time measured for the previous slices.
+function trainFrame(ts, loop) {
+  if (loop !== app.run.loop || app.state !== 'running') return;
+  if (app.run.lastFrameTs !== null) {
+    app.frames.push(ts - app.run.lastFrameTs);
+    app.frameWork.push(app.run.lastWork);
+    pace(ts - app.run.lastFrameTs);
+  }
+  app.run.lastFrameTs = ts;
+  const m = app.model, tm = app.timing, p = app.pace;
+  const start = performance.now(), deadline = start + BUDGET_MS;
+  const trainThisFrame = p.frame++ % p.every === 0;
+  let worked = false;
+  try {
+    while (trainThisFrame && !m.done) {
+      const left = deadline - performance.now();
+      if (m.updating) {
+        let n = Math.floor(left / tm.msPerParam);
+        if (n < 4096) {
+          if (worked) break;
+          n = 4096;
+        }
+        const a = performance.now();
+        const done = m.trainWork(1, n);
+        const dt = performance.now() - a;
+        if (done >= 65536) {
+          const per = dt / done;
+          tm.msPerParam = tm.paramSeen ? 0.8 * tm.msPerParam + 0.2 * per : per;
+          tm.paramSeen = true;
+        }
+      } else {
+        if (worked && left < tm.msPerSample) break;
+        const n = Math.max(1, Math.floor(left / tm.msPerSample));
+        const a = performance.now();
+        const done = m.trainWork(n, m.numParams);
+        const per = (performance.now() - a) / done;
+        tm.msPerSample = tm.sampleSeen ? 0.8 * tm.msPerSample + 0.2 * per : per;
+        tm.sampleSeen = true;
+      }
+      worked = true;
+    }
+  } catch (e) {
+    app.run.activeMs += performance.now() - app.run.startedAt;
+    setState('error');
+    drawTrainStats(true);
+    drawLoss(true);
+    const hint = e instanceof DDPMError && e.code === 'DIVERGED'
+      ? ' Try a smaller learning rate: Reset, change it, and Train again.' : ' Reset to start over.';
+    showMessage($('train-message'), errorText(e) + hint);
+    setStatus(`Stopped at step ${m.step}.`);
+    return;
+  }
+  if (m.done) {
+    app.run.activeMs += performance.now() - app.run.startedAt;
+    setState('done');
+    drawTrainStats(true);
+    drawLoss(true);
+    const secs = app.run.activeMs / 1000;
+    const losses = m.lossHistory();
+    setStatus(`Done: ${m.step} steps in ${formatDuration(secs)} (${(m.step / secs).toFixed(1)} steps/s), ` +
+      `final loss ${formatNumber(losses[losses.length - 1])}. Now press Sample.`);
+    return;
+  }
+  drawTrainStats(false);
+  drawLoss(false);
+  app.run.lastWork = performance.now() - start;
+  requestAnimationFrame((t) => trainFrame(t, loop));
+}
+
+// The display comes first. When frames arrive late (a busy machine: other programs, a slow
+// CPU), train on only every second or third frame; when they are on time again, on every frame.
+function pace(interval) {
+  const p = app.pace, late = interval > 20;
+  p.recent.push(late);
+  if (p.recent.length > 30) p.recent.shift();
+  p.onTime = late ? 0 : p.onTime + 1;
+  if (p.every < 3 && p.recent.filter(Boolean).length >= 3) {
+    p.every++;
+    p.recent = [];
+    p.onTime = 0;
+  } else if (p.every > 1 && p.onTime >= 120) {
+    p.every--;
+    p.onTime = 0;
+  }
+}
+
+function formatDuration(secs) {
+  if (!Number.isFinite(secs)) return '–';
+  secs = Math.max(0, Math.round(secs));
+  const m = Math.floor(secs / 60), s = secs % 60;
+  return `${m}:${String(s).padStart(2, '0')}`;
+}
+
+function percentile(values, p) {
+  if (!values.length) return NaN;
+  const sorted = Float64Array.from(values).sort();
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+function drawTrainStats(force) {
+  const m = app.model, now = performance.now();
+  const steps = m ? m.config.steps : app.settings.steps;
+  const step = m ? m.step : 0;
+  const progress = $('train-progress');
+  progress.max = steps;
+  progress.value = step + (m && m.updating ? 0.99 : m ? m.batchFilled / m.config.batch : 0);
+  $('train-step').textContent = `${step} / ${steps}`;
+  if (!force && now - app.run.statsAt < 250) return;
+  app.run.statsAt = now;
+  const secs = activeMs() / 1000;
+  const rate = m && secs > 0.5 && step > 0 ? step / secs : NaN;
+  $('stat-rate').textContent = Number.isFinite(rate) ? rate.toFixed(2) : '–';
+  $('stat-eta').textContent = !m ? '–' : m.done ? 'done' : Number.isFinite(rate) ? formatDuration((steps - step) / rate) : '–';
+  const tm = app.timing;
+  $('stat-ms-sample').textContent = tm.sampleSeen ? tm.msPerSample.toFixed(2) : '–';
+  $('stat-ms-update').textContent = tm.paramSeen && m ? (tm.msPerParam * m.numParams).toFixed(2) : '–';
+  const losses = m && step ? m.lossHistory() : null;
+  $('stat-loss').textContent = losses ? formatNumber(losses[losses.length - 1]) : '–';
+  const recent = app.frames.slice(-600);
+  $('stat-frame').textContent = recent.length > 10
+    ? `${percentile(recent, 0.95).toFixed(1)} ms${app.pace.every > 1 ? ` (training on 1 frame in ${app.pace.every})` : ''}` : '–';
+}
+
+function drawLoss(force) {
+  const m = app.model, now = performance.now();
+  const step = m ? m.step : 0;
+  if (!force && (step === app.run.lossStep || now - app.run.lossDrawnAt < 200)) return;
+  app.run.lossStep = step;
+  app.run.lossDrawnAt = now;
+  const th = theme();
+  const losses = m && step ? m.lossHistory() : new Float32Array(0);
+  linePlot($('plot-loss'), {
+    height: 220, xRange: [0, m ? m.config.steps : app.settings.steps], yLog: true, xLabel: 'step',
+    empty: 'Press Train: the loss of every step appears here.',
+    series: [
+      { y: losses, x: losses.map((_, i) => i + 1), color: th.accent2, width: 1, alpha: 0.5, label: 'loss per step' },
+      { y: smooth(losses), x: losses.map((_, i) => i + 1), color: th.accent, width: 2.5, label: 'moving average' },
+    ],
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// the sample panel
+
+function clearTrajectory() {
+  app.traj = null;
+  app.play.playing = false;
+  app.play.loop++;
+  app.play.shownT = null;
+  for (const id of ['sample-xt', 'sample-eps', 'sample-x0']) {
+    const c = $(id), ctx = c.getContext('2d');
+    ctx.fillStyle = '#000';
+    ctx.fillRect(0, 0, c.width, c.height);
+  }
+  const sc = $('sample-strip');
+  sc.getContext('2d').clearRect(0, 0, sc.width, sc.height);
+  for (const id of ['stat-mse', 'stat-sample-ms', 'stat-ms-step', 'stat-sample-step']) $(id).textContent = '–';
+  $('scrub').disabled = true;
+  $('btn-play').disabled = true;
+  $('btn-step').disabled = true;
+  $('scrub-out').textContent = 't = –';
+  $('cap-xt').innerHTML = '<var>x<sub>t</sub></var>';
+  document.body.dataset.sample = 'none';
+  drawMSEPlot();
+  drawSigmaPlot();
+}
+
+function doSample() {
+  showMessage($('sample-message'), '');
+  let m;
+  try {
+    m = modelForSampling();
+    // an AdamW update half done would mix old and new weights: finish it first (any split of a
+    // step gives the same bits, so training continues exactly as it would have)
+    while (m.updating) m.trainWork(1, m.numParams);
+    const s = app.settings;
+    const t0 = performance.now();
+    const r = m.sample({ seed: s.sample, sigma: s.sigma, clip: s.clip });
+    const ms = performance.now() - t0;
+    const image = m.image(), T = m.T, D = m.D;
+    const mseCurve = new Float32Array(T + 1);
+    for (let t = 0; t <= T; t++) mseCurve[t] = mse(r.x0Pred, image, D, t * D);
+    app.traj = { ...r, T, D, S: Math.round(Math.sqrt(D / 3)), ms, mseCurve, finalMse: mse(r.final, image), step: m.step,
+      sigma: s.sigma, clip: s.clip, seed: s.sample };
+  } catch (e) {
+    clearTrajectory();
+    const hint = e instanceof DDPMError && e.code === 'DIVERGED'
+      ? ' The model at this step does not give a usable reverse chain.' : '';
+    showMessage($('sample-message'), errorText(e) + hint);
+    return;
+  }
+  const tr = app.traj;
+  $('stat-mse').textContent = `${formatNumber(tr.finalMse)}${tr.finalMse < 0.01 ? ' (< 0.01)' : ''}`;
+  $('stat-sample-ms').textContent = `${tr.ms.toFixed(1)} ms`;
+  $('stat-ms-step').textContent = `${(tr.ms / tr.T).toFixed(2)} ms`;
+  $('stat-sample-step').textContent = tr.step ? `${tr.step} of ${m.config.steps}` : '0 (untrained)';
+  $('scrub').max = String(tr.T);
+  $('scrub').disabled = false;
+  $('btn-play').disabled = false;
+  $('btn-step').disabled = false;
+  drawSampleStrip();
+  app.play.shownT = null;
+  app.play.pos = 0;
+  showStep(tr.T);
+  play();
+}
+
+function drawSampleStrip() {
+  const tr = app.traj, count = 10, images = [];
+  for (let k = 0; k <= count; k++) {
+    const t = tr.T - Math.round((k * tr.T) / count);
+    images.push([tr.x, t * tr.D]);
+  }
+  const st = strip(images, tr.S, 2), f = 4;
+  const c = $('sample-strip');
+  c.width = st.width * f; c.height = st.height * f;
+  const rgba = upscale(st.rgba, st.width, st.height, f);
+  // the gaps between images are transparent in the strip; show them as the panel background
+  c.getContext('2d').putImageData(new ImageData(rgba, st.width * f, st.height * f), 0, 0);
+}
+
+// show the state of the chain at timestep t (T = pure noise, 0 = the sample)
+function showStep(t) {
+  const tr = app.traj;
+  if (!tr) return;
+  t = Math.max(0, Math.min(tr.T, t));
+  if (app.play.shownT === t) return;
+  app.play.shownT = t;
+  drawImage($('sample-xt').getContext('2d'), tr.x, tr.S, t * tr.D);
+  drawImage($('sample-eps').getContext('2d'), tr.epsPred, tr.S, t * tr.D);
+  drawImage($('sample-x0').getContext('2d'), tr.x0Pred, tr.S, t * tr.D);
+  $('cap-xt').innerHTML = `<var>x<sub>t</sub></var>, t = ${t}`;
+  $('cap-eps').innerHTML = t === 0 ? 'no prediction at t = 0' : 'predicted noise <var>&epsilon;&#770;</var>';
+  $('scrub').value = String(tr.T - t);
+  $('scrub').setAttribute('aria-valuetext', `t = ${t}`);
+  $('scrub-out').textContent = `t = ${t}`;
+  document.body.dataset.shownT = String(t);
+  drawMSEPlot();
+  drawSigmaPlot();
+}
+
+function drawMSEPlot() {
+  const th = theme(), tr = app.traj;
+  const T = tr ? tr.T : app.view ? app.view.T : 100;
+  const t = tr ? app.play.shownT : null;
+  linePlot($('plot-mse'), {
+    height: 180, xRange: [0, T], xReversed: true, yLog: true, xLabel: 't (reverse: T → 0)',
+    markerX: t, markerLabel: tr && t !== null ? `t = ${t}: ${formatNumber(tr.mseCurve[t])}` : '',
+    empty: 'Press Sample.',
+    series: tr ? [
+      { y: tr.mseCurve, color: th.accent, width: 2, label: 'MSE(x̂₀, training image)' },
+      { y: new Float32Array(T + 1).fill(0.01), color: th.muted, width: 1, dash: [2, 3], label: '0.01 (the paper\'s bar)' },
+    ] : [],
+  });
+}
+
+function drawSigmaPlot() {
+  if (!app.view) return;
+  const th = theme(), s = app.view.sched, T = app.view.T;
+  const useTilde = app.settings.sigma === 'beta-tilde';
+  const t = app.traj ? app.play.shownT : null;
+  const chosen = { width: 2.5 }, other = { width: 1.25, dash: [5, 4], alpha: 0.8 };
+  linePlot($('plot-sigma'), {
+    height: 180, xRange: [0, T], xReversed: true, yLog: true, xLabel: 't (reverse: T → 0)', markerX: t,
+    series: [
+      { y: s.beta, from: 1, color: th.accent, label: `σₜ² = βₜ${useTilde ? '' : ' (in use)'}`, ...(useTilde ? other : chosen) },
+      { y: s.posterior_variance, from: 1, color: th.accent2, label: `σₜ² = β̃ₜ${useTilde ? ' (in use)' : ''}`, ...(useTilde ? chosen : other) },
+    ],
+  });
+}
+
+function play() {
+  const tr = app.traj;
+  if (!tr) return;
+  if (app.play.pos >= tr.T) app.play.pos = 0;
+  app.play.playing = true;
+  document.body.dataset.sample = 'playing';
+  $('btn-play').textContent = 'Pause';
+  $('btn-play').setAttribute('aria-pressed', 'true');
+  const loop = ++app.play.loop;
+  requestAnimationFrame(() => playFrame(loop));
+}
+
+function stopPlaying() {
+  app.play.playing = false;
+  app.play.loop++;
+  if (app.traj) document.body.dataset.sample = 'stopped';
+  $('btn-play').textContent = 'Play';
+  $('btn-play').setAttribute('aria-pressed', 'false');
+}
+
+function playFrame(loop) {
+  const tr = app.traj;
+  if (loop !== app.play.loop || !tr || !app.play.playing) return;
+  app.play.pos = Math.min(tr.T, app.play.pos + Number(app.settings.speed));
+  showStep(tr.T - Math.floor(app.play.pos));
+  if (app.play.pos >= tr.T) stopPlaying();
+  else requestAnimationFrame(() => playFrame(loop));
+}
+
+function onSampleField(ev) {
+  const el = ev.target;
+  if (el.name === 'sigma') app.settings.sigma = el.value;
+  else if (el.id === 'clip') app.settings.clip = el.checked;
+  else if (el.id === 'speed') app.settings.speed = el.value;
+  else if (el.id === 'sample-seed') {
+    const v = parseField('sample', el.value);
+    el.setCustomValidity(v === undefined ? `The sample seed must be ${describeField('sample')}` : '');
+    if (v === undefined) {
+      showMessage($('sample-message'), el.validationMessage);
+      setState(app.state);
+      return;
+    }
+    showMessage($('sample-message'), '');
+    app.settings.sample = v;
+  }
+  settingsToURL(app.settings);
+  setState(app.state);
+  if (el.id === 'speed') return;
+  drawSigmaPlot();
+  // a trajectory on screen is redone with the new setting, so the two can be compared at once
+  if (app.traj && ev.type === 'change') doSample();
+}
+
+// ---------------------------------------------------------------------------------------------
+// wiring
+
+function redrawAll() {
+  if (!app.view) return;
+  drawSchedulePlots();
+  drawEmbedding();
+  drawLoss(true);
+  drawMSEPlot();
+  drawSigmaPlot();
+}
+
+function wire() {
+  for (const id of TRAIN_INPUTS) {
+    $(id).addEventListener($(id).type === 'radio' ? 'change' : 'input', onTrainField);
+  }
+  $('btn-train').addEventListener('click', startTraining);
+  $('btn-pause').addEventListener('click', () => { app.pausedByHidden = false; pause(); passFocus('btn-pause', 'btn-resume'); });
+  $('btn-resume').addEventListener('click', () => {
+    app.pausedByHidden = false;
+    setStatus(`Training: resumed at step ${app.model.step}.`);
+    resume();
+    passFocus('btn-resume', 'btn-pause');
+  });
+  $('btn-reset').addEventListener('click', reset);
+
+  for (const id of ['sigma-beta', 'sigma-tilde', 'clip', 'speed']) $(id).addEventListener('change', onSampleField);
+  $('sample-seed').addEventListener('input', onSampleField);
+  $('sample-seed').addEventListener('change', onSampleField);
+  $('btn-sample').addEventListener('click', doSample);
+  $('btn-play').addEventListener('click', () => (app.play.playing ? stopPlaying() : play()));
+  $('btn-step').addEventListener('click', () => {
+    if (!app.traj) return;
+    stopPlaying();
+    app.play.pos = Math.min(app.traj.T, Math.floor(app.play.pos) + 1);
+    showStep(app.traj.T - app.play.pos);
+  });
+  $('scrub').addEventListener('input', () => {
+    if (!app.traj) return;
+    stopPlaying();
+    app.play.pos = Number($('scrub').value);
+    showStep(app.traj.T - app.play.pos);
+  });
+
+  $('fwd-t').addEventListener('input', () => {
+    app.fwdT = Number($('fwd-t').value);
+    drawForward();
+    drawSchedulePlots();
+    drawEmbedding();
+  });
+
+  // a hidden tab gets no animation frames: pause explicitly, and carry on when it is back
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'hidden') {
+      if (app.state === 'running') {
+        pause(`Paused at step ${app.model.step} while the tab was hidden.`);
+        app.pausedByHidden = true;
+      }
+    } else if (app.pausedByHidden && app.state === 'paused') {
+      app.pausedByHidden = false;
+      setStatus(`Training: resumed at step ${app.model.step} (the tab is visible again).`);
+      resume();
+    }
+  });
+
+  let lastWidth = document.documentElement.clientWidth, pending = false;
+  new ResizeObserver(() => {
+    const w = document.documentElement.clientWidth;
+    if (w === lastWidth || pending) return;
+    pending = true;
+    requestAnimationFrame(() => { pending = false; lastWidth = document.documentElement.clientWidth; redrawAll(); });
+  }).observe(document.body);
+}
+
+async function main() {
+  window.addEventListener('error', (ev) => showMessage($('global-message'), `Unexpected error: ${ev.message}`));
+  window.addEventListener('unhandledrejection', (ev) => showMessage($('global-message'), `Unexpected error: ${errorText(ev.reason)}`));
+  const { settings, ignored } = settingsFromURL();
+  app.settings = settings;
+  fillForm();
+  describePreset();
+  wire();
+  setState('loading');
+  try {
+    try {
+      app.engine = await loadEngine({ simd: true });
+    } catch (e) {
+      app.engine = await loadEngine({ simd: false });
+    }
+  } catch (e) {
+    showMessage($('global-message'), `Could not load the WebAssembly module: ${errorText(e)}. ` +
+      'Serve the page over http (make serve), not from a file:// address, and use a browser with WebAssembly.');
+    $('engine-info').textContent = '';
+    setStatus('Not available.');
+    return;
+  }
+  const e = app.engine;
+  try {
+    buildView(settings.preset);
+  } catch (err) {
+    showMessage($('global-message'), errorText(err));
+  }
+  $('engine-info').textContent = e.simd
+    ? 'Running on the SIMD WebAssembly build (ddpm_simd.wasm).'
+    : 'Running on the scalar WebAssembly build (this browser has no WebAssembly SIMD): training is slower.';
+  settingsToURL(settings);
+  clearTrajectory();
+  setState('ready');
+  drawTrainStats(true);
+  drawLoss(true);
+  setStatus(ignored.length ? `Ready. Ignored from the address: ${ignored.join('; ')}.` : 'Ready. Press Train.');
+
+  // for the browser tests and the curious: the engine, the model and the frame record
+  window.ddpmPage = {
+    get engine() { return app.engine; },
+    get model() { return app.model; },
+    get state() { return app.state; },
+    get settings() { return { ...app.settings }; },
+    get trajectory() { return app.traj; },
+    frameIntervals: () => app.frames.slice(),
+    frameWork: () => app.frameWork.slice(),
+    pace: () => app.pace.every,
+    timing: () => ({ ...app.timing }),
+  };
+  document.body.dataset.ready = '1';
+}
+
+main();

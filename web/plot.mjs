@@ -1,0 +1,300 @@
+// plot.mjs -- small canvas plots for the page: line plots (linear or log y) and a heatmap.
+// Drawing only: the numbers come from the wrapper (web/ddpm.mjs). Series are told apart by
+// line width and dash as well as colour, and every plot carries a text legend, so nothing
+// depends on colour alone.
+
+const FONT = '12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+
+function cssVar(name, fallback) {
+  const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  return v || fallback;
+}
+
+let cachedTheme = null;
+export function theme() {
+  return cachedTheme ??= {
+    ink: cssVar('--ink', '#222'),
+    muted: cssVar('--muted', '#666'),
+    grid: cssVar('--grid', '#e6e3dc'),
+    accent: cssVar('--accent', '#b3261e'),
+    accent2: cssVar('--accent2', '#1f5f8b'),
+    faint: cssVar('--faint', '#9a968c'),
+    bg: cssVar('--panel', '#fff'),
+  };
+}
+
+// Size a canvas's backing store to its CSS box times the device pixel ratio; returns a context
+// whose units are CSS pixels, and the CSS width and height.
+export function fitCanvas(canvas, cssHeight) {
+  const dpr = Math.min(3, window.devicePixelRatio || 1);
+  const w = Math.max(120, Math.round(canvas.clientWidth || canvas.parentElement.clientWidth || 300));
+  const h = cssHeight ?? Math.round(w * 0.55);
+  canvas.style.height = `${h}px`;
+  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
+    canvas.width = Math.round(w * dpr);
+    canvas.height = Math.round(h * dpr);
+  }
+  const ctx = canvas.getContext('2d');
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, w, h);
+  return { ctx, w, h };
+}
+
+// A short label for a tick value.
+export function formatNumber(v) {
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  if (a >= 1e4 || a < 1e-3) {
+    const e = Math.floor(Math.log10(a)), m = v / 10 ** e;
+    const ms = Math.abs(m - Math.round(m)) < 1e-6 ? String(Math.round(m)) : m.toFixed(1);
+    return ms === '1' ? `1e${e}` : `${ms}e${e}`;
+  }
+  return String(Number(v.toPrecision(3)));
+}
+
+function linearTicks(lo, hi, target = 5) {
+  if (!(hi > lo)) return [lo];
+  const raw = (hi - lo) / target, p = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((k) => k * p).find((s) => s >= raw) ?? 10 * p;
+  const out = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+  return out;
+}
+
+function logTicks(lo, hi) {
+  const out = [];
+  const e0 = Math.floor(Math.log10(lo)), e1 = Math.ceil(Math.log10(hi));
+  const sub = e1 - e0 <= 2 ? [1, 2, 5] : [1];
+  for (let e = e0; e <= e1; e++) {
+    for (const k of sub) {
+      const v = k * 10 ** e;
+      if (v >= lo * 0.999 && v <= hi * 1.001) out.push(v);
+    }
+  }
+  return out;
+}
+
+// Smooth a series for display (exponential moving average with bias correction), so a noisy
+// loss curve can be read beside its raw values.
+export function smooth(values, weight = 0.9) {
+  const out = new Float32Array(values.length);
+  let avg = 0, norm = 0;
+  for (let i = 0; i < values.length; i++) {
+    avg = weight * avg + (1 - weight) * values[i];
+    norm = weight * norm + (1 - weight);
+    out[i] = avg / norm;
+  }
+  return out;
+}
+
+// linePlot(canvas, {
+//   series: [{ y, x?, label, color, width, dash, alpha, from? }],   x defaults to the index
+//   xRange: [lo, hi], xReversed, yLog, yRange: [lo, hi] (else from the data),
+//   xLabel, yLabel, markerX, markerLabel, height, empty: 'text shown when there is no data' })
+export function linePlot(canvas, opts) {
+  const th = theme();
+  const { ctx, w, h } = fitCanvas(canvas, opts.height);
+  const series = opts.series.filter((s) => s.y && s.y.length);
+  ctx.font = FONT;
+  // legend entries flow left to right and wrap; the plot starts below them
+  const legend = [];
+  let lx = 8, lrow = 0;
+  for (const s of series) {
+    if (!s.label) continue;
+    const width = 28 + ctx.measureText(s.label).width + 14;
+    if (lx + width > w - 4 && lx > 8) { lrow++; lx = 8; }
+    legend.push({ s, x: lx, y: 9 + lrow * 16 });
+    lx += width;
+  }
+  const left = 50, right = 16, top = 12 + 16 * (legend.length ? lrow + 1 : 0), bottom = 30;
+  const pw = w - left - right, ph = h - top - bottom;
+
+  const xOf = (s, i) => (s.x ? s.x[i] : i);
+  let [x0, x1] = opts.xRange ?? [0, Math.max(1, ...series.map((s) => s.y.length - 1))];
+  let y0 = Infinity, y1 = -Infinity;
+  for (const s of series) {
+    for (let i = s.from ?? 0; i < s.y.length; i++) {
+      const v = s.y[i];
+      if (!Number.isFinite(v) || (opts.yLog && v <= 0)) continue;
+      if (v < y0) y0 = v;
+      if (v > y1) y1 = v;
+    }
+  }
+  if (opts.yRange) [y0, y1] = opts.yRange;
+  if (!Number.isFinite(y0)) { y0 = opts.yLog ? 0.01 : 0; y1 = 1; }
+  if (opts.yLog && !opts.yRange) {
+    // pad to whole quarter-decades so the curve never touches the frame
+    const l0 = Math.floor(Math.log10(y0) * 4) / 4, l1 = Math.ceil(Math.log10(y1) * 4) / 4;
+    y0 = 10 ** l0; y1 = 10 ** (l1 > l0 ? l1 : l0 + 0.25);
+  } else if (!opts.yRange) {
+    if (y1 === y0) { y0 -= 0.5; y1 += 0.5; }
+    const pad = (y1 - y0) * 0.05;
+    y0 -= pad; y1 += pad;
+  }
+  const X = (x) => left + (opts.xReversed ? (x1 - x) : (x - x0)) / (x1 - x0) * pw;
+  const Y = opts.yLog
+    ? (y) => top + (Math.log10(y1) - Math.log10(y)) / (Math.log10(y1) - Math.log10(y0)) * ph
+    : (y) => top + (y1 - y) / (y1 - y0) * ph;
+
+  // grid and ticks
+  ctx.strokeStyle = th.grid; ctx.lineWidth = 1; ctx.fillStyle = th.muted;
+  ctx.textAlign = 'right'; ctx.textBaseline = 'middle';
+  const yt = opts.yLog ? logTicks(y0, y1) : linearTicks(y0, y1, Math.max(2, Math.round(ph / 40)));
+  for (const v of yt) {
+    const y = Math.round(Y(v)) + 0.5;
+    ctx.beginPath(); ctx.moveTo(left, y); ctx.lineTo(left + pw, y); ctx.stroke();
+    ctx.fillText(formatNumber(v), left - 6, y);
+  }
+  ctx.textAlign = 'center'; ctx.textBaseline = 'top';
+  for (const v of linearTicks(x0, x1, Math.max(2, Math.round(pw / 70)))) {
+    const x = Math.round(X(v)) + 0.5;
+    ctx.beginPath(); ctx.moveTo(x, top); ctx.lineTo(x, top + ph); ctx.stroke();
+    ctx.fillText(formatNumber(v), x, top + ph + 4);
+  }
+  ctx.strokeStyle = th.muted;
+  ctx.strokeRect(left + 0.5, top + 0.5, pw, ph);
+  if (opts.xLabel) {
+    ctx.textAlign = 'right'; ctx.textBaseline = 'bottom';
+    ctx.fillText(opts.xLabel, left + pw, h - 1);
+  }
+  if (opts.yLabel) {
+    ctx.textAlign = 'left'; ctx.textBaseline = 'bottom';
+    ctx.fillText(opts.yLabel, 2, h - 1);
+  }
+
+  if (!series.length && opts.empty) {
+    ctx.textAlign = 'center'; ctx.textBaseline = 'middle'; ctx.fillStyle = th.muted;
+    // wrap the words to the frame's width
+    const lines = [];
+    for (const word of opts.empty.split(' ')) {
+      const last = lines.length ? lines[lines.length - 1] : null;
+      if (last !== null && ctx.measureText(`${last} ${word}`).width < pw - 16) lines[lines.length - 1] = `${last} ${word}`;
+      else lines.push(word);
+    }
+    lines.forEach((line, i) => ctx.fillText(line, left + pw / 2, top + ph / 2 + (i - (lines.length - 1) / 2) * 16));
+  }
+
+  // the marker (a vertical line at, say, the current t)
+  if (opts.markerX !== undefined && opts.markerX !== null) {
+    const x = Math.round(X(opts.markerX)) + 0.5;
+    ctx.save();
+    ctx.strokeStyle = th.ink; ctx.setLineDash([2, 3]); ctx.lineWidth = 1;
+    ctx.beginPath(); ctx.moveTo(x, top); ctx.lineTo(x, top + ph); ctx.stroke();
+    ctx.restore();
+  }
+
+  // the series, clipped to the frame
+  ctx.save();
+  ctx.beginPath(); ctx.rect(left, top, pw, ph); ctx.clip();
+  for (const s of series) {
+    ctx.strokeStyle = s.color ?? th.ink;
+    ctx.globalAlpha = s.alpha ?? 1;
+    ctx.lineWidth = s.width ?? 1.5;
+    ctx.setLineDash(s.dash ?? []);
+    ctx.lineJoin = 'round';
+    ctx.beginPath();
+    let pen = false;
+    for (let i = s.from ?? 0; i < s.y.length; i++) {
+      const v = s.y[i], x = xOf(s, i);
+      if (!Number.isFinite(v) || (opts.yLog && v <= 0)) { pen = false; continue; }
+      if (pen) ctx.lineTo(X(x), Y(v)); else ctx.moveTo(X(x), Y(v));
+      pen = true;
+    }
+    ctx.stroke();
+    if (s.dots && s.y.length <= 2) {
+      for (let i = 0; i < s.y.length; i++) ctx.fillRect(X(xOf(s, i)) - 2, Y(s.y[i]) - 2, 4, 4);
+    }
+  }
+  ctx.restore();
+
+  // the marker's values, written out
+  if (opts.markerLabel) {
+    ctx.fillStyle = th.ink; ctx.textBaseline = 'top';
+    const mx = X(opts.markerX);
+    ctx.textAlign = mx > left + pw / 2 ? 'right' : 'left';
+    ctx.fillText(opts.markerLabel, mx + (mx > left + pw / 2 ? -4 : 4), top + 3);
+  }
+
+  // legend: a sample of each line (width and dash) and its label
+  ctx.textAlign = 'left'; ctx.textBaseline = 'middle';
+  for (const { s, x, y } of legend) {
+    ctx.save();
+    ctx.strokeStyle = s.color ?? th.ink; ctx.globalAlpha = Math.max(0.6, s.alpha ?? 1);
+    ctx.lineWidth = s.width ?? 1.5; ctx.setLineDash(s.dash ?? []);
+    ctx.beginPath(); ctx.moveTo(x, y); ctx.lineTo(x + 22, y); ctx.stroke();
+    ctx.restore();
+    ctx.fillStyle = th.ink;
+    ctx.fillText(s.label, x + 28, y);
+  }
+}
+
+// A luminance ramp from dark to light, so the heatmap reads the same in greyscale.
+function ramp(u) {
+  u = Math.min(1, Math.max(0, u));
+  // dark blue-grey -> warm mid -> pale cream; lightness rises monotonically
+  const stops = [[24, 28, 48], [88, 70, 120], [178, 92, 84], [232, 170, 92], [252, 246, 226]];
+  const f = u * (stops.length - 1), i = Math.min(stops.length - 2, Math.floor(f)), r = f - i;
+  return stops[i].map((c, j) => Math.round(c + (stops[i + 1][j] - c) * r));
+}
+
+// heatmap(canvas, values (rows*cols, row-major), rows, cols, { vmin, vmax, markerRow,
+//   xLabel, yLabel, rowLabel: (r) => text, height })
+// Rows run down the canvas (row 0 at the top).
+export function heatmap(canvas, values, rows, cols, opts = {}) {
+  const th = theme();
+  const { ctx, w, h } = fitCanvas(canvas, opts.height);
+  ctx.font = FONT;
+  const left = 50, right = 10, top = 8, bottom = 58;
+  const pw = w - left - right, ph = h - top - bottom;
+  const vmin = opts.vmin ?? -1, vmax = opts.vmax ?? 1;
+  const img = new ImageData(cols, rows);
+  for (let i = 0; i < rows * cols; i++) {
+    const [r, g, b] = ramp((values[i] - vmin) / (vmax - vmin));
+    img.data[i * 4] = r; img.data[i * 4 + 1] = g; img.data[i * 4 + 2] = b; img.data[i * 4 + 3] = 255;
+  }
+  const scratch = new OffscreenCanvas(cols, rows);
+  scratch.getContext('2d').putImageData(img, 0, 0);
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(scratch, left, top, pw, ph);
+  ctx.strokeStyle = th.muted; ctx.strokeRect(left + 0.5, top + 0.5, pw, ph);
+
+  ctx.fillStyle = th.muted; ctx.textAlign = 'right'; ctx.textBaseline = 'middle';
+  for (const v of linearTicks(0, rows - 1, Math.max(2, Math.round(ph / 40)))) {
+    ctx.fillText(opts.rowLabel ? opts.rowLabel(v) : String(v), left - 6, top + (v + 0.5) / rows * ph);
+  }
+  ctx.textAlign = 'center'; ctx.textBaseline = 'top';
+  for (const v of linearTicks(0, cols - 1, Math.max(2, Math.round(pw / 60)))) {
+    ctx.fillText(String(v), left + (v + 0.5) / cols * pw, top + ph + 3);
+  }
+  if (opts.markerRow !== undefined && opts.markerRow !== null) {
+    const y = top + (opts.markerRow + 0.5) / rows * ph;
+    ctx.save();
+    ctx.strokeStyle = '#fff'; ctx.lineWidth = 3;
+    ctx.beginPath(); ctx.moveTo(left, y); ctx.lineTo(left + pw, y); ctx.stroke();
+    ctx.strokeStyle = '#000'; ctx.lineWidth = 1; ctx.setLineDash([4, 3]);
+    ctx.beginPath(); ctx.moveTo(left, y); ctx.lineTo(left + pw, y); ctx.stroke();
+    ctx.restore();
+  }
+  if (opts.xLabel) {
+    ctx.fillStyle = th.muted; ctx.textAlign = 'right'; ctx.textBaseline = 'top';
+    ctx.fillText(opts.xLabel, left + pw, top + ph + 19);
+  }
+  // colour bar with its values, on a row of its own
+  ctx.textBaseline = 'middle'; ctx.textAlign = 'left';
+  const by = h - 14, lo = `${formatNumber(vmin)} dark`, hi = `${formatNumber(vmax)} light`;
+  const x0 = 8 + ctx.measureText(lo).width + 6, bw = Math.max(40, Math.min(160, w - x0 - ctx.measureText(hi).width - 16));
+  ctx.fillStyle = th.muted;
+  ctx.fillText(lo, 8, by);
+  for (let i = 0; i < bw; i++) {
+    const [r, g, b] = ramp(i / (bw - 1));
+    ctx.fillStyle = `rgb(${r},${g},${b})`;
+    ctx.fillRect(x0 + i, by - 5, 1, 10);
+  }
+  ctx.strokeStyle = th.muted; ctx.strokeRect(x0 + 0.5, by - 4.5, bw, 10);
+  ctx.fillStyle = th.muted;
+  ctx.fillText(hi, x0 + bw + 6, by);
+  if (opts.yLabel) {
+    ctx.save(); ctx.translate(10, top + ph / 2); ctx.rotate(-Math.PI / 2);
+    ctx.textAlign = 'center'; ctx.fillText(opts.yLabel, 0, 0); ctx.restore();
+  }
+}
