@@ -346,7 +346,8 @@ function setState(state) {
 
 // move the focus from a button that just became disabled to the one that now matters
 function passFocus(from, to) {
-  if (document.activeElement === $(from) || document.activeElement === document.body) {
+  const active = document.activeElement;
+  if (active === $(from) || active === document.body || active === null) {
     if (!$(to).disabled) $(to).focus();
   }
 }
@@ -508,6 +509,7 @@ function trainFrame(ts, loop) {
     const losses = m.lossHistory();
     setStatus(`Done: ${m.step} steps in ${formatDuration(secs)} (${(m.step / secs).toFixed(1)} steps/s), ` +
       `final loss ${formatNumber(losses[losses.length - 1])}. Now press Sample.`);
+    passFocus('btn-pause', 'btn-sample');
     return;
   }
   drawTrainStats(false);

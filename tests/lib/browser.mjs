@@ -1,11 +1,31 @@
 // browser.mjs -- helpers for the browser tests: a static server on a free port and headless
 // Chromium (Debian's /usr/bin/chromium, driven by playwright-core; no downloaded browser).
 // Not named *.test.mjs / *_test.mjs, so `node --test tests/` does not run it as a test.
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { fileURLToPath } from 'node:url';
 import { serve } from '../../scripts/serve.mjs';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+// playwright-core (npm) and Chromium (Debian) come from scripts/setup.sh; `make test` runs it
+// first, and a fresh checkout that ran only `make` gets it here, once.
+function runSetup(why) {
+  process.stderr.write(`browser tests: ${why}; running scripts/setup.sh\n`);
+  execFileSync(join(ROOT, 'scripts', 'setup.sh'), { cwd: ROOT, stdio: ['ignore', 2, 2] });
+}
+
+async function playwright() {
+  try {
+    return await import('playwright-core');
+  } catch (e) {
+    if (e.code !== 'ERR_MODULE_NOT_FOUND') throw e;
+    runSetup('playwright-core is not installed');
+    return import('playwright-core');
+  }
+}
 
 export const CHROMIUM_FLAGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -30,6 +50,8 @@ export async function startServer(root) {
 
 // Launch Chromium with a fresh profile; close() removes it again.
 export async function launchBrowser() {
+  const { chromium } = await playwright();
+  if (!chromiumPath()) runSetup('Chromium is not installed');
   const executablePath = chromiumPath();
   if (!executablePath) throw new Error('Chromium not found: run scripts/setup.sh (or set CHROMIUM=/path/to/chrome)');
   const userDataDir = mkdtempSync(join(tmpdir(), 'ddpm-chromium-'));
