@@ -124,7 +124,7 @@ void timestep_embedding(float *out, int t, int dim);
 // out (B,OC) = inp (B,C) W^T (OC,C) + bias (OC)
 void matmul_forward(float *out, const float *inp, const float *W, const float *bias, int B, int C, int OC);
 // dinp (B,C) = dout (B,OC) W (OC,C)            (overwritten; skipped if dinp == NULL)
-// dW (OC,C) += dout^T inp, dbias (OC) += sum_b dout   (accumulated, b in order)
+// dW (OC,C) += dout^T inp, dbias (OC) += sum_b dout   (accumulated, b in order; dW skipped if NULL)
 void matmul_backward(float *dinp, float *dW, float *dbias, const float *dout, const float *inp,
                      const float *W, int B, int C, int OC);
 // activation forward/backward over n values
@@ -134,6 +134,14 @@ void act_backward(float *dinp, const float *inp, const float *dout, int n, int a
 void adamw_update(float *param, const float *grad, float *m, float *v, int n, float lr,
                   float beta1, float beta2, float eps, float weight_decay,
                   float bias_correction1, float bias_correction2);
+// AdamW on the elements [lo, hi) of a weight matrix (OC,C) whose gradient is the outer product
+// dout (OC) x inp (C) -- a Linear layer's weight gradient at batch 1 -- formed element by element
+// as 0 + dout[o] inp[c], exactly what matmul_backward leaves in a zeroed dW, so the result has the
+// bits of adamw_update on that dW without the dW buffer ever being written or read.
+// lo, hi and C are multiples of 4.
+void adamw_update_outer(float *param, float *m, float *v, const float *dout, const float *inp, int C,
+                        long lo, long hi, float lr, float beta1, float beta2, float eps, float weight_decay,
+                        float bias_correction1, float bias_correction2);
 // y = a*x + y
 void axpy(float *y, const float *x, float a, int n);
 
@@ -146,6 +154,9 @@ void act_backward_scalar(float *dinp, const float *inp, const float *dout, int n
 void adamw_update_scalar(float *param, const float *grad, float *m, float *v, int n, float lr,
                          float beta1, float beta2, float eps, float weight_decay,
                          float bias_correction1, float bias_correction2);
+void adamw_update_outer_scalar(float *param, float *m, float *v, const float *dout, const float *inp, int C,
+                               long lo, long hi, float lr, float beta1, float beta2, float eps,
+                               float weight_decay, float bias_correction1, float bias_correction2);
 int kernels_have_simd(void);  // 1 if the dispatching kernels above use SIMD
 void kernels_force_scalar(int on); // route the dispatchers to the scalar twins (for tests and benches)
 
@@ -219,6 +230,10 @@ typedef struct {
     int batch_filled;    // samples of the current batch already accumulated
     long update_pos;     // -1, or how many parameters the AdamW update of a complete batch has done
     double batch_loss;   // their summed loss
+    // batch 1 (cfg.batch == 1): each weight gradient is an outer product; the step keeps its two
+    // vectors here instead of the gradient (see train.c), and AdamW forms the gradient on the fly
+    float *rank1;        // (E + 3D + 4H): emb, dh0 | h0, da1 | h1, da2 | h2, dout; NULL if batch > 1
+    int rank1_ready;     // 1 while the step in progress holds its weight gradients in rank1
     float *loss_history; // (loss_capacity) mean loss of each completed step
     int loss_capacity;
     // scratch for a micro-batch of training draws
@@ -247,6 +262,9 @@ void  make_red_square(float *img, int S);            // centred S/2 square: red 
 // bit-identical weights.
 int ddpm_train_work(DDPM *m, int max_samples, int max_params);
 int ddpm_train_steps(DDPM *m, int steps);   // whole steps; DDPM_OK or an error
+// batch 1 normally keeps its weight gradients as vectors and fuses them into AdamW (train.c);
+// on = 1 takes the plain path (whole gradient in grad_memory) instead: same bits, for tests/benches
+void ddpm_force_unfused(int on);
 // explicit-noise API, for checks against an independent implementation
 // loss and gradients (into m->grads, zeroed first) for B caller-given (x_t, t, target)
 int ddpm_loss_and_grad(DDPM *m, const float *xt, const int *ts, const float *target, int B, float *loss);

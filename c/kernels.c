@@ -91,8 +91,8 @@ void matmul_backward_scalar(float *dinp, float *dW, float *dbias, const float *d
         }
     }
     for (int o = 0; o < OC; o++) {
-        float *dw = dW + (size_t)o * C;
-        for (int c = 0; c < C; c++) {
+        float *dw = dW ? dW + (size_t)o * C : NULL;
+        for (int c = 0; dw && c < C; c++) {
             float acc = dw[c];
             for (int b = 0; b < B; b++) acc += dout[(size_t)b * OC + o] * inp[(size_t)b * C + c];
             dw[c] = acc;
@@ -131,24 +131,44 @@ void act_backward_scalar(float *dinp, const float *inp, const float *dout, int n
     }
 }
 
+// The AdamW step of one parameter with gradient g. Decoupled weight decay first (as PyTorch's
+// AdamW), then the Adam step:
+//   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  p -= lr * (m / bc1) / (sqrt(v / bc2) + eps)
+// Shared by the plain and the fused kernel, so the two cannot drift apart.
+static inline void adamw_one(float *param, float *m, float *v, float g, float lr, float decay,
+                             float beta1, float beta2, float one_minus_b1, float one_minus_b2,
+                             float eps, float bias_correction1, float bias_correction2) {
+    float p = *param * decay;
+    float mi = beta1 * *m + one_minus_b1 * g;
+    float vi = beta2 * *v + one_minus_b2 * (g * g);
+    float m_hat = mi / bias_correction1;
+    float v_hat = vi / bias_correction2;
+    *param = p - lr * (m_hat / (sqrtf(v_hat) + eps));
+    *m = mi;
+    *v = vi;
+}
+
 void adamw_update_scalar(float *param, const float *grad, float *m, float *v, int n, float lr,
                          float beta1, float beta2, float eps, float weight_decay,
                          float bias_correction1, float bias_correction2) {
-    // decoupled weight decay first (as PyTorch's AdamW), then the Adam step:
-    //   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2
-    //   p -= lr * (m / bc1) / (sqrt(v / bc2) + eps)
     float decay = 1.0f - lr * weight_decay;
     float one_minus_b1 = 1.0f - beta1, one_minus_b2 = 1.0f - beta2;
-    for (int i = 0; i < n; i++) {
-        float g = grad[i];
-        float p = param[i] * decay;
-        float mi = beta1 * m[i] + one_minus_b1 * g;
-        float vi = beta2 * v[i] + one_minus_b2 * (g * g);
-        float m_hat = mi / bias_correction1;
-        float v_hat = vi / bias_correction2;
-        param[i] = p - lr * (m_hat / (sqrtf(v_hat) + eps));
-        m[i] = mi;
-        v[i] = vi;
+    for (int i = 0; i < n; i++)
+        adamw_one(param + i, m + i, v + i, grad[i], lr, decay, beta1, beta2, one_minus_b1, one_minus_b2,
+                  eps, bias_correction1, bias_correction2);
+}
+
+void adamw_update_outer_scalar(float *param, float *m, float *v, const float *dout, const float *inp,
+                               int C, long lo, long hi, float lr, float beta1, float beta2, float eps,
+                               float weight_decay, float bias_correction1, float bias_correction2) {
+    // param, m, v (OC,C); elements [lo, hi) in row-major order; gradient dout (OC) x inp (C)
+    float decay = 1.0f - lr * weight_decay;
+    float one_minus_b1 = 1.0f - beta1, one_minus_b2 = 1.0f - beta2;
+    for (long i = lo; i < hi; i++) {
+        // exactly what matmul_backward leaves in a zeroed gradient at batch 1: 0 + dout * inp
+        float g = 0.0f + dout[i / C] * inp[i % C];
+        adamw_one(param + i, m + i, v + i, g, lr, decay, beta1, beta2, one_minus_b1, one_minus_b2,
+                  eps, bias_correction1, bias_correction2);
     }
 }
 
@@ -431,8 +451,8 @@ static void matmul_backward_simd(float *dinp, float *dW, float *dbias, const flo
                                  const float *inp, const float *W, int B, int C, int OC) {
     // dout (B,OC), inp (B,C), W (OC,C) -> dinp (B,C) =, dW (OC,C) +=, dbias (OC) +=
     if (dinp) matmul_dinp_simd(dinp, dout, W, B, C, OC);
-    if (B < 4) matmul_dW_direct(dW, dout, inp, B, C, OC);
-    else matmul_dW_packed(dW, dout, inp, B, C, OC);
+    if (dW && B < 4) matmul_dW_direct(dW, dout, inp, B, C, OC);
+    else if (dW) matmul_dW_packed(dW, dout, inp, B, C, OC);
     for (int o = 0; o < OC; o++) {
         float db = dbias[o];
         for (int b = 0; b < B; b++) db += dout[(size_t)b * OC + o];
@@ -470,26 +490,55 @@ static void act_backward_simd(float *dinp, const float *inp, const float *dout, 
     }
 }
 
+// the constants of one AdamW step, splatted once per call
+typedef struct { v128_t lr, decay, b1, b2, omb1, omb2, eps, bc1, bc2; } AdamWVec;
+
+static inline AdamWVec adamw_vec_consts(float lr, float beta1, float beta2, float eps, float weight_decay,
+                                        float bias_correction1, float bias_correction2) {
+    AdamWVec k;
+    k.lr = wasm_f32x4_splat(lr);
+    k.decay = wasm_f32x4_splat(1.0f - lr * weight_decay);
+    k.b1 = wasm_f32x4_splat(beta1);
+    k.b2 = wasm_f32x4_splat(beta2);
+    k.omb1 = wasm_f32x4_splat(1.0f - beta1);
+    k.omb2 = wasm_f32x4_splat(1.0f - beta2);
+    k.eps = wasm_f32x4_splat(eps);
+    k.bc1 = wasm_f32x4_splat(bias_correction1);
+    k.bc2 = wasm_f32x4_splat(bias_correction2);
+    return k;
+}
+
+// adamw_one on 4 parameters: the same operations in the same order, lane by lane
+static inline void adamw_vec(float *param, float *m, float *v, v128_t g, const AdamWVec *k) {
+    v128_t p = wasm_f32x4_mul(wasm_v128_load(param), k->decay);
+    v128_t mi = wasm_f32x4_add(wasm_f32x4_mul(k->b1, wasm_v128_load(m)), wasm_f32x4_mul(k->omb1, g));
+    v128_t vi = wasm_f32x4_add(wasm_f32x4_mul(k->b2, wasm_v128_load(v)), wasm_f32x4_mul(k->omb2, wasm_f32x4_mul(g, g)));
+    v128_t m_hat = wasm_f32x4_div(mi, k->bc1);
+    v128_t v_hat = wasm_f32x4_div(vi, k->bc2);
+    v128_t upd = wasm_f32x4_div(m_hat, wasm_f32x4_add(wasm_f32x4_sqrt(v_hat), k->eps));
+    wasm_v128_store(param, wasm_f32x4_sub(p, wasm_f32x4_mul(k->lr, upd)));
+    wasm_v128_store(m, mi);
+    wasm_v128_store(v, vi);
+}
+
 static void adamw_update_simd(float *param, const float *grad, float *m, float *v, int n, float lr,
                               float beta1, float beta2, float eps, float weight_decay,
                               float bias_correction1, float bias_correction2) {
-    v128_t decay = wasm_f32x4_splat(1.0f - lr * weight_decay);
-    v128_t b1 = wasm_f32x4_splat(beta1), b2 = wasm_f32x4_splat(beta2);
-    v128_t omb1 = wasm_f32x4_splat(1.0f - beta1), omb2 = wasm_f32x4_splat(1.0f - beta2);
-    v128_t bc1 = wasm_f32x4_splat(bias_correction1), bc2 = wasm_f32x4_splat(bias_correction2);
-    v128_t vlr = wasm_f32x4_splat(lr), veps = wasm_f32x4_splat(eps);
-    for (int i = 0; i < n; i += 4) {
-        v128_t g = wasm_v128_load(grad + i);
-        v128_t p = wasm_f32x4_mul(wasm_v128_load(param + i), decay);
-        v128_t mi = wasm_f32x4_add(wasm_f32x4_mul(b1, wasm_v128_load(m + i)), wasm_f32x4_mul(omb1, g));
-        v128_t vi = wasm_f32x4_add(wasm_f32x4_mul(b2, wasm_v128_load(v + i)),
-                                   wasm_f32x4_mul(omb2, wasm_f32x4_mul(g, g)));
-        v128_t m_hat = wasm_f32x4_div(mi, bc1);
-        v128_t v_hat = wasm_f32x4_div(vi, bc2);
-        v128_t upd = wasm_f32x4_div(m_hat, wasm_f32x4_add(wasm_f32x4_sqrt(v_hat), veps));
-        wasm_v128_store(param + i, wasm_f32x4_sub(p, wasm_f32x4_mul(vlr, upd)));
-        wasm_v128_store(m + i, mi);
-        wasm_v128_store(v + i, vi);
+    AdamWVec k = adamw_vec_consts(lr, beta1, beta2, eps, weight_decay, bias_correction1, bias_correction2);
+    for (int i = 0; i < n; i += 4) adamw_vec(param + i, m + i, v + i, wasm_v128_load(grad + i), &k);
+}
+
+static void adamw_update_outer_simd(float *param, float *m, float *v, const float *dout, const float *inp,
+                                    int C, long lo, long hi, float lr, float beta1, float beta2, float eps,
+                                    float weight_decay, float bias_correction1, float bias_correction2) {
+    AdamWVec k = adamw_vec_consts(lr, beta1, beta2, eps, weight_decay, bias_correction1, bias_correction2);
+    v128_t zero = wasm_f32x4_splat(0.0f);
+    // row by row: lo, hi and C are multiples of 4, so no vector straddles two rows
+    for (long i = lo; i < hi;) {
+        long o = i / C, row_end = (o + 1) * C < hi ? (o + 1) * C : hi;
+        v128_t d = wasm_f32x4_splat(dout[o]);
+        for (long c = i - o * C; i < row_end; i += 4, c += 4)
+            adamw_vec(param + i, m + i, v + i, wasm_f32x4_add(zero, wasm_f32x4_mul(d, wasm_v128_load(inp + c))), &k);
     }
 }
 #endif
@@ -506,6 +555,7 @@ static void adamw_update_simd(float *param, const float *grad, float *m, float *
 #define act_forward_simd act_forward_scalar
 #define act_backward_simd act_backward_scalar
 #define adamw_update_simd adamw_update_scalar
+#define adamw_update_outer_simd adamw_update_outer_scalar
 #endif
 
 void matmul_forward(float *out, const float *inp, const float *W, const float *bias, int B, int C, int OC) {
@@ -532,6 +582,15 @@ void adamw_update(float *param, const float *grad, float *m, float *v, int n, fl
                                     bias_correction1, bias_correction2);
     else adamw_update_scalar(param, grad, m, v, n, lr, beta1, beta2, eps, weight_decay,
                              bias_correction1, bias_correction2);
+}
+
+void adamw_update_outer(float *param, float *m, float *v, const float *dout, const float *inp, int C,
+                        long lo, long hi, float lr, float beta1, float beta2, float eps, float weight_decay,
+                        float bias_correction1, float bias_correction2) {
+    if (USE_SIMD) adamw_update_outer_simd(param, m, v, dout, inp, C, lo, hi, lr, beta1, beta2, eps, weight_decay,
+                                          bias_correction1, bias_correction2);
+    else adamw_update_outer_scalar(param, m, v, dout, inp, C, lo, hi, lr, beta1, beta2, eps, weight_decay,
+                                   bias_correction1, bias_correction2);
 }
 
 void axpy(float *y, const float *x, float a, int n) {

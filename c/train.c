@@ -39,14 +39,73 @@ static void mse_forward_backward(double *total, float *dout, const float *out, c
     }
 }
 
+// Batch 1, fused. At batch 1 the weight gradient of a Linear layer is an outer product,
+// dW = dout inp^T. Zeroing grad_memory (11 MB at the default size), writing dW into it and
+// reading it back in AdamW is about a third of the memory traffic of a step, and a batch-1
+// step is bound by memory traffic. So at batch 1 the backward pass computes only dinp and the
+// bias gradients, the step copies each layer's two vectors into m->rank1 (6.5K floats, copied
+// so that sampling between the two phases of a step cannot disturb them), and AdamW forms
+// each weight's gradient as it updates it (adamw_update_outer). Same bits as the unfused path
+// (kernels.c); tests/fused_adamw.test.mjs holds the two together. grad_memory then holds
+// only the bias gradients of the step.
+// layout of m->rank1: emb (E), dh0 (D) | h0 (D), da1 (H) | h1 (H), da2 (H) | h2 (H), dout (D)
+
+// the unfused path at batch 1 too, for the test that holds the two together and for the benchmark
+static int force_unfused = 0;
+void ddpm_force_unfused(int on) { force_unfused = on; }
+
+// the input and output-gradient vectors of weight tensor k (0 temb, 2 fc1, 4 fc2, 6 fc3)
+static void rank1_vectors(const DDPM *m, int k, const float **inp, const float **dout, int *C) {
+    size_t D = (size_t)m->shape.D, H = (size_t)m->shape.H, E = (size_t)m->shape.E;
+    const float *r = m->rank1;
+    if (k == 0)      { *inp = r;                     *dout = r + E;                 *C = (int)E; }
+    else if (k == 2) { *inp = r + E + D;             *dout = r + E + 2 * D;         *C = (int)D; }
+    else if (k == 4) { *inp = r + E + 2 * D + H;     *dout = r + E + 2 * D + 2 * H; *C = (int)H; }
+    else             { *inp = r + E + 2 * D + 3 * H; *dout = r + E + 2 * D + 4 * H; *C = (int)H; }
+}
+
+// copy the vectors of sample 0 of the last backward pass into m->rank1
+static void rank1_save(DDPM *m) {
+    size_t D = (size_t)m->shape.D, H = (size_t)m->shape.H, E = (size_t)m->shape.E;
+    const Acts *a = &m->acts;
+    const float *src[8] = { a->emb, a->dh0, a->h0, a->da1, a->h1, a->da2, a->h2, a->dout };
+    size_t len[8] = { E, D, D, H, H, H, H, D };
+    float *r = m->rank1;
+    for (int i = 0; i < 8; i++) {
+        memcpy(r, src[i], sizeof(float) * len[i]);
+        r += len[i];
+    }
+}
+
 // AdamW (and the EMA) over parameters [lo, hi). Elementwise, so updating the parameters in
 // slices over several calls gives exactly the bits of one call over all of them.
 static void apply_adamw(DDPM *m, size_t lo, size_t hi) {
     const DDPMConfig *c = &m->cfg;
     double bc1 = 1.0 - pow(c->beta1, m->step + 1), bc2 = 1.0 - pow(c->beta2, m->step + 1);
-    adamw_update(m->param_memory + lo, m->grad_memory + lo, m->m_memory + lo, m->v_memory + lo, (int)(hi - lo),
-                 ddpm_current_lr(m), (float)c->beta1, (float)c->beta2, (float)c->adam_eps,
-                 (float)c->weight_decay, (float)bc1, (float)bc2);
+    float lr = ddpm_current_lr(m), b1 = (float)c->beta1, b2 = (float)c->beta2, eps = (float)c->adam_eps;
+    float wd = (float)c->weight_decay;
+    if (!m->rank1_ready) {
+        adamw_update(m->param_memory + lo, m->grad_memory + lo, m->m_memory + lo, m->v_memory + lo, (int)(hi - lo),
+                     lr, b1, b2, eps, wd, (float)bc1, (float)bc2);
+    } else {
+        // tensor by tensor: weights from their two vectors, biases from grad_memory
+        size_t start = 0;
+        for (int k = 0; k < NUM_PARAM_TENSORS; k++) {
+            size_t end = start + m->shape.sizes[k];
+            size_t a = lo > start ? lo : start, b = hi < end ? hi : end;
+            if (a < b && k % 2 == 0) {
+                const float *inp, *dout;
+                int C;
+                rank1_vectors(m, k, &inp, &dout, &C);
+                adamw_update_outer(m->param_memory + start, m->m_memory + start, m->v_memory + start, dout, inp, C,
+                                   (long)(a - start), (long)(b - start), lr, b1, b2, eps, wd, (float)bc1, (float)bc2);
+            } else if (a < b) {
+                adamw_update(m->param_memory + a, m->grad_memory + a, m->m_memory + a, m->v_memory + a, (int)(b - a),
+                             lr, b1, b2, eps, wd, (float)bc1, (float)bc2);
+            }
+            start = end;
+        }
+    }
     if (m->ema_memory) {
         // ema = decay * ema + (1 - decay) * param
         float d = (float)c->ema_decay, one_minus_d = 1.0f - d;
@@ -66,12 +125,14 @@ static void make_inputs(DDPM *m, int B) {
 }
 
 // forward + loss + backward for B samples of a batch of `batch`: losses added to *total,
-// gradients accumulated into m->grads
+// gradients accumulated into m->grads (fused: the bias gradients only, see rank1_save)
 static void accumulate(DDPM *m, double *total, const float *xt, const int *ts, const float *target,
-                       int B, int batch) {
+                       int B, int batch, int fused) {
     model_forward(&m->params, &m->shape, m->cfg.activation, &m->acts, xt, ts, B);
     mse_forward_backward(total, m->acts.dout, m->acts.out, target, B, m->shape.D, batch);
-    model_backward(&m->params, &m->grads, &m->shape, m->cfg.activation, &m->acts, B);
+    Params g = m->grads;
+    if (fused) g.temb_w = g.fc1_w = g.fc2_w = g.fc3_w = NULL;  // matmul_backward skips a NULL dW
+    model_backward(&m->params, &g, &m->shape, m->cfg.activation, &m->acts, B);
 }
 
 // a completed batch: record its loss, refuse a non-finite one, and start the update phase
@@ -96,6 +157,7 @@ static int update_slice(DDPM *m, int max_params) {
     m->update_pos += (long)count;
     if ((size_t)m->update_pos == n) {
         m->update_pos = -1;
+        m->rank1_ready = 0;
         m->step++;
     }
     return (int)count;
@@ -113,8 +175,18 @@ int ddpm_train_work(DDPM *m, int max_samples, int max_params) {
     int remaining = c->batch - m->batch_filled;
     int B = max_samples < remaining ? max_samples : remaining;
     if (B > c->max_batch) B = c->max_batch;
+    int fused = m->rank1 != NULL && B == 1 && !force_unfused;  // batch 1: see rank1_save
     if (m->batch_filled == 0) {
-        memset(m->grad_memory, 0, m->shape.num_params * sizeof(float));
+        if (fused) {
+            // only the bias gradients are accumulated in grad_memory
+            Params *g = &m->grads;
+            memset(g->temb_b, 0, sizeof(float) * m->shape.D);
+            memset(g->fc1_b, 0, sizeof(float) * m->shape.H);
+            memset(g->fc2_b, 0, sizeof(float) * m->shape.H);
+            memset(g->fc3_b, 0, sizeof(float) * m->shape.D);
+        } else {
+            memset(m->grad_memory, 0, m->shape.num_params * sizeof(float));
+        }
         m->batch_loss = 0.0;
     }
     // draws in sample order (t then eps, per sample), so any split of a batch draws the same
@@ -123,7 +195,9 @@ int ddpm_train_work(DDPM *m, int max_samples, int max_params) {
         rng_normal(&m->rng, m->eps_buf + (size_t)b * m->shape.D, m->shape.D);
     }
     make_inputs(m, B);
-    accumulate(m, &m->batch_loss, m->xt_buf, m->t_buf, m->target_buf, B, c->batch);
+    accumulate(m, &m->batch_loss, m->xt_buf, m->t_buf, m->target_buf, B, c->batch, fused);
+    if (fused) rank1_save(m);
+    m->rank1_ready = fused;
     m->batch_filled += B;
     if (m->batch_filled == c->batch) {
         int err = close_batch(m, m->batch_loss / c->batch);
@@ -158,7 +232,7 @@ int ddpm_loss_and_grad(DDPM *m, const float *xt, const int *ts, const float *tar
     if (err) return err;
     memset(m->grad_memory, 0, m->shape.num_params * sizeof(float));
     double total = 0.0;
-    accumulate(m, &total, xt, ts, target, B, B);
+    accumulate(m, &total, xt, ts, target, B, B, 0);
     *loss = (float)(total / B);
     return DDPM_OK;
 }
@@ -175,7 +249,8 @@ int ddpm_train_step_explicit(DDPM *m, const int *ts, const float *eps, int B, fl
     make_inputs(m, B);
     memset(m->grad_memory, 0, m->shape.num_params * sizeof(float));
     double total = 0.0;
-    accumulate(m, &total, m->xt_buf, m->t_buf, m->target_buf, B, B);
+    accumulate(m, &total, m->xt_buf, m->t_buf, m->target_buf, B, B, 0);
+    m->rank1_ready = 0;  // the explicit step keeps its whole gradient in grad_memory
     *loss = (float)(total / B);
     err = close_batch(m, total / B);
     if (err) return err;

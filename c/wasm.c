@@ -102,6 +102,7 @@ EMSCRIPTEN_KEEPALIVE int w_checkpoint_load(DDPM *m, const uint8_t *buf, double l
 // kernels, for the tests that hold the SIMD versions and their scalar twins together
 EMSCRIPTEN_KEEPALIVE int w_have_simd(void) { return kernels_have_simd(); }
 EMSCRIPTEN_KEEPALIVE void w_force_scalar(int on) { kernels_force_scalar(on); }
+EMSCRIPTEN_KEEPALIVE void w_force_unfused(int on) { ddpm_force_unfused(on); }
 EMSCRIPTEN_KEEPALIVE void w_matmul_forward(float *out, const float *inp, const float *W, const float *bias, int B, int C, int OC) {
     matmul_forward(out, inp, W, bias, B, C, OC);
 }
@@ -112,6 +113,11 @@ EMSCRIPTEN_KEEPALIVE void w_matmul_backward(float *dinp, float *dW, float *dbias
 EMSCRIPTEN_KEEPALIVE void w_act_forward(float *out, const float *inp, int n, int activation) { act_forward(out, inp, n, activation); }
 EMSCRIPTEN_KEEPALIVE void w_act_backward(float *dinp, const float *inp, const float *dout, int n, int activation) {
     act_backward(dinp, inp, dout, n, activation);
+}
+EMSCRIPTEN_KEEPALIVE void w_adamw_update_outer(float *param, float *m, float *v, const float *dout, const float *inp, int C,
+                                               int lo, int hi, float lr, float beta1, float beta2, float eps, float wd,
+                                               float bc1, float bc2) {
+    adamw_update_outer(param, m, v, dout, inp, C, lo, hi, lr, beta1, beta2, eps, wd, bc1, bc2);
 }
 EMSCRIPTEN_KEEPALIVE void w_adamw_update(float *param, const float *grad, float *m, float *v, int n, float lr, float beta1,
                                          float beta2, float eps, float wd, float bc1, float bc2) {
