@@ -34,6 +34,27 @@ EMSCRIPTEN_KEEPALIVE float probe_read(const float *a, int n) {
 #endif
 }
 
+// The same over four arrays at once (n floats each): four read streams in flight, as a batch-1
+// forward has (it streams 8 rows of W side by side). One stream alone leaves bandwidth unused.
+EMSCRIPTEN_KEEPALIVE float probe_read4(const float *a, const float *b, const float *c, const float *d, int n) {
+#ifdef __wasm_simd128__
+    v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
+    for (int i = 0; i < n; i += 4) {
+        s0 = wasm_f32x4_add(s0, wasm_v128_load(a + i));
+        s1 = wasm_f32x4_add(s1, wasm_v128_load(b + i));
+        s2 = wasm_f32x4_add(s2, wasm_v128_load(c + i));
+        s3 = wasm_f32x4_add(s3, wasm_v128_load(d + i));
+    }
+    v128_t s = wasm_f32x4_add(wasm_f32x4_add(s0, s1), wasm_f32x4_add(s2, s3));
+    return wasm_f32x4_extract_lane(s, 0) + wasm_f32x4_extract_lane(s, 1) +
+           wasm_f32x4_extract_lane(s, 2) + wasm_f32x4_extract_lane(s, 3);
+#else
+    float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+    for (int i = 0; i < n; i++) { s0 += a[i]; s1 += b[i]; s2 += c[i]; s3 += d[i]; }
+    return (s0 + s1) + (s2 + s3);
+#endif
+}
+
 // y = y * s + x over n floats: two streams read, one written (the shape of an optimiser update).
 EMSCRIPTEN_KEEPALIVE void probe_update(float *y, const float *x, float s, int n) {
 #ifdef __wasm_simd128__
@@ -42,6 +63,19 @@ EMSCRIPTEN_KEEPALIVE void probe_update(float *y, const float *x, float s, int n)
         wasm_v128_store(y + i, wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(y + i), vs), wasm_v128_load(x + i)));
 #else
     for (int i = 0; i < n; i++) y[i] = y[i] * s + x[i];
+#endif
+}
+
+// Two such updates side by side: four streams read, two written, as AdamW's four and three.
+EMSCRIPTEN_KEEPALIVE void probe_update2(float *y0, const float *x0, float *y1, const float *x1, float s, int n) {
+#ifdef __wasm_simd128__
+    v128_t vs = wasm_f32x4_splat(s);
+    for (int i = 0; i < n; i += 4) {
+        wasm_v128_store(y0 + i, wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(y0 + i), vs), wasm_v128_load(x0 + i)));
+        wasm_v128_store(y1 + i, wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(y1 + i), vs), wasm_v128_load(x1 + i)));
+    }
+#else
+    for (int i = 0; i < n; i++) { y0[i] = y0[i] * s + x0[i]; y1[i] = y1[i] * s + x1[i]; }
 #endif
 }
 
