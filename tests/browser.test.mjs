@@ -183,6 +183,19 @@ test('the recommended preset trains to the end in animation frames, bit-identica
   const stateIs = (s) => page.waitForFunction((s) => window.ddpmPage.state === s, s, { timeout: 20000 });
   const atStep = (n) => page.waitForFunction((n) => (window.ddpmPage.model?.step ?? 0) >= n, n, { timeout: 600000, polling: 50 });
 
+  // what this machine gives an idle page right now, to read the result below against
+  const idle = await page.evaluate(() => new Promise((done) => {
+    const out = [];
+    let last = null;
+    const frame = (ts) => {
+      if (last !== null) out.push(ts - last);
+      last = ts;
+      if (out.length < 120) requestAnimationFrame(frame); else done(out.sort((a, b) => a - b));
+    };
+    requestAnimationFrame(frame);
+  }));
+  const idleP95 = idle[Math.floor(0.95 * idle.length)];
+
   await page.focus('#btn-train');
   await page.keyboard.press('Enter');   // keyboard operable
   await stateIs('running');
@@ -233,8 +246,10 @@ test('the recommended preset trains to the end in animation frames, bit-identica
   const p95 = sorted[Math.floor(0.95 * sorted.length)];
   t.diagnostic(`frame intervals while training: ${frames.length} frames, median ${sorted[Math.floor(sorted.length / 2)].toFixed(1)} ms, ` +
     `p95 ${p95.toFixed(1)} ms, max ${sorted[sorted.length - 1].toFixed(1)} ms; ` +
-    `work per frame median ${work[Math.floor(work.length / 2)].toFixed(1)} ms, p95 ${work[Math.floor(0.95 * work.length)].toFixed(1)} ms`);
-  assert.ok(p95 < 20, `95th percentile frame interval ${p95.toFixed(1)} ms < 20 ms`);
+    `work per frame median ${work[Math.floor(work.length / 2)].toFixed(1)} ms, p95 ${work[Math.floor(0.95 * work.length)].toFixed(1)} ms; ` +
+    `an idle page before training: p95 ${idleP95.toFixed(1)} ms`);
+  assert.ok(p95 < 20, `95th percentile frame interval ${p95.toFixed(1)} ms < 20 ms ` +
+    `(an idle page on this machine just before: p95 ${idleP95.toFixed(1)} ms; other programs busy on the CPU make frames late)`);
   assert.match(await page.textContent('#train-status'), /^Done/);
   assert.equal(await page.evaluate(() => document.getElementById('train-progress').value), total);
 

@@ -27,7 +27,6 @@ const FIELDS = {
   sample: { kind: 'int', min: 0, max: 4294967295 },
   speed: { kind: 'enum', values: SPEEDS },
 };
-const TRAIN_KEYS = ['preset', 'steps', 'batch', 'lr', 'seed'];
 
 function presetDefaults(preset) {
   const c = PRESETS[preset].config;

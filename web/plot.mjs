@@ -19,7 +19,6 @@ export function theme() {
     accent: cssVar('--accent', '#b3261e'),
     accent2: cssVar('--accent2', '#1f5f8b'),
     faint: cssVar('--faint', '#9a968c'),
-    bg: cssVar('--panel', '#fff'),
   };
 }
 
