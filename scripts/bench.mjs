@@ -111,49 +111,84 @@ function flops(D, H, E) {
 }
 
 // ---------------------------------------------------------------------------
-// machine limits, from inside the SIMD module
+// machine limits, from inside the SIMD module, and what the kernels reach beside them. All timed
+// round-robin in one group, so a burst of load from another process lowers a limit and the work
+// compared with it alike (a limit measured at a quiet moment would flatter or shame the kernels).
 
-function probes(engine, numParams) {
+function limitsAndAchieved(engine, numParams) {
   const M = engine.mod;
-  const alloc = (n) => {
+  const buffers = [];
+  const alloc = (n, value = 0.5) => {
     const p = engine.alloc(n * 4);
-    M.HEAPF32.fill(0.5, p >> 2, (p >> 2) + n);
+    M.HEAPF32.fill(value, p >> 2, (p >> 2) + n);
+    buffers.push(p);
     return p;
   };
-  const reps = QUICK ? 1 : 15, warm = QUICK ? 0 : 2;
-  const gbs = (bytes, fn) => bytes / timeOne(fn, warm, reps) / 1e6;
-  const out = {};
-  // reads of as many floats as the model has weights, in one stream and in four (each a quarter):
-  // that fits in the L3 cache (32 MB here), so it is what a batch-1 forward, which reads every
-  // weight once per step, can hope for. The better of the two is the limit.
-  const nw = Math.ceil(numParams / 16) * 16, w = alloc(nw), q = nw / 4;
-  out.read1_gbs_weights_size = gbs(4 * nw, () => M._probe_read(w, nw));
-  out.read4_gbs_weights_size = gbs(4 * nw, () => M._probe_read4(w, w + 4 * q, w + 8 * q, w + 12 * q, q));
-  out.read_gbs_weights_size = Math.max(out.read1_gbs_weights_size, out.read4_gbs_weights_size);
-  engine.free(w);
-  // main memory: arrays far larger than any cache (4 x 32 MB), read, and read-modify-written with
-  // two and with four read streams; the best read-modify-write is the limit for AdamW, whose
-  // 4 x 11 MB of state does not fit in the cache either
-  const nd = QUICK ? 1 << 16 : 8 << 20, [a, b, c, d] = [0, 1, 2, 3].map(() => alloc(nd));
-  out.read_gbs_memory = gbs(16 * nd, () => M._probe_read4(a, b, c, d, nd));
-  out.update1_gbs_memory = gbs(12 * nd, () => M._probe_update(a, b, 0.5, nd));
-  out.update2_gbs_memory = gbs(24 * nd, () => M._probe_update2(a, b, c, d, 0.5, nd));
-  out.update_gbs_memory = Math.max(out.update1_gbs_memory, out.update2_gbs_memory);
-  [a, b, c, d].forEach((p) => engine.free(p));
-  const iters = QUICK ? 1000 : 1e7;
-  out.peak_simd_gflops = iters * M._probe_peak_flops_per_iter() / timeOne(() => M._probe_peak(iters), warm, QUICK ? 1 : 7) / 1e6;
-  return out;
-}
-
-// AdamW alone over the model's parameter count: it reads param, grad, m, v and writes param, m, v
-function adamwGbs(engine, numParams) {
-  const M = engine.mod, n = Math.ceil(numParams / 4) * 4;
-  const ptrs = [0, 1, 2, 3].map(() => { const p = engine.alloc(n * 4); M.HEAPF32.fill(0.01, p >> 2, (p >> 2) + n); return p; });
-  const [p, g, m, v] = ptrs;
-  const ms = timeOne(() => M._w_adamw_update(p, g, m, v, n, 1e-3, 0.9, 0.999, 1e-8, 0.01, 0.5, 0.05),
-    QUICK ? 0 : 3, QUICK ? 1 : 15);
-  ptrs.forEach((q) => engine.free(q));
-  return { adamw_ms: ms, adamw_gbs: 28 * n / ms / 1e6 };
+  const models = [];
+  const model = (n, batch = 1) => {
+    const m = engine.createModel({ preset: 'paper', ...MODEL, batch, max_batch: n, steps: 1e6 });
+    models.push(m);
+    return m;
+  };
+  try {
+    // as many floats as the model has weights: fits in the L3 cache (32 MB here), which is where a
+    // batch-1 forward finds its weights; read in one stream and in four (a quarter each), 10 times
+    const nw = Math.ceil(numParams / 16) * 16, w = alloc(nw), q = nw / 4, inner = 10;
+    // main memory: 4 arrays of 32 MB, far larger than any cache
+    const nd = QUICK ? 1 << 16 : 8 << 20, [a, b, c, d] = [0, 1, 2, 3].map(() => alloc(nd));
+    // AdamW over the model's parameter count (param, grad, m, v), as in a training step
+    const na = Math.ceil(numParams / 4) * 4, [ap, ag, am, av] = [0.1, 0.01, 0.001, 0.0001].map((v) => alloc(na, v));
+    const iters = QUICK ? 1000 : 1e7;
+    const den = model(64), { x, ts } = denoiseInputs(64, den.D, den.T);
+    const tr16 = model(16, 16), s1 = model(1), s64 = model(64);
+    const steps1 = Math.min(QUICK ? 2 : 20, MODEL.T), steps64 = Math.min(QUICK ? 1 : 3, MODEL.T);
+    const t = roundRobin({
+      peak: () => M._probe_peak(iters),
+      read1: () => { for (let k = 0; k < inner; k++) M._probe_read(w, nw); },
+      read4: () => { for (let k = 0; k < inner; k++) M._probe_read4(w, w + 4 * q, w + 8 * q, w + 12 * q, q); },
+      mem_read4: () => M._probe_read4(a, b, c, d, nd),
+      update1: () => M._probe_update(a, b, 0.5, nd),
+      update2: () => M._probe_update2(a, b, c, d, 0.5, nd),
+      adamw: () => M._w_adamw_update(ap, ag, am, av, na, 1e-3, 0.9, 0.999, 1e-8, 0.01, 0.5, 0.05),
+      denoise_b64: () => den.denoise(x, ts),
+      train_b16: () => tr16.train(1),
+      sample_b1_steps: () => { s1.sampleBegin({ n: 1, seed: 1 }); s1.sampleContinue(steps1); },
+      sample_b64_steps: () => { s64.sampleBegin({ n: 64, seed: 1 }); s64.sampleContinue(steps64); },
+    }, QUICK ? 0 : 2, QUICK ? 1 : 15);
+    const gbs = (bytes, ms) => bytes / ms / 1e6;
+    const limits = {
+      peak_simd_gflops: iters * M._probe_peak_flops_per_iter() / t.peak / 1e6,
+      read1_gbs_weights_size: gbs(4 * nw * inner, t.read1),
+      read4_gbs_weights_size: gbs(4 * nw * inner, t.read4),
+      read_gbs_memory: gbs(16 * nd, t.mem_read4),
+      update1_gbs_memory: gbs(12 * nd, t.update1),
+      update2_gbs_memory: gbs(24 * nd, t.update2),
+    };
+    limits.read_gbs_weights_size = Math.max(limits.read1_gbs_weights_size, limits.read4_gbs_weights_size);
+    limits.update_gbs_memory = Math.max(limits.update1_gbs_memory, limits.update2_gbs_memory);
+    const D = MODEL.image_size ** 2 * 3, f = flops(D, MODEL.hidden, MODEL.temb_dim);
+    const achieved = {
+      // every weight is read once per sampling step (plus a little per-step work on D floats)
+      sample_b1_step_ms: t.sample_b1_steps / steps1,
+      sample_b1_gbs: gbs(4 * numParams * steps1, t.sample_b1_steps),
+      adamw_ms: t.adamw,
+      adamw_gbs: gbs(28 * na, t.adamw),  // reads param, grad, m, v; writes param, m, v
+      train_b16_gflops: 16 * f.trainSample / t.train_b16 / 1e6,
+      denoise_b64_gflops: 64 * f.forward / t.denoise_b64 / 1e6,
+      sample_b64_gflops: 64 * steps64 * f.forward / t.sample_b64_steps / 1e6,
+    };
+    const fraction = {
+      sample_b1_of_read_bw: achieved.sample_b1_gbs / limits.read_gbs_weights_size,
+      adamw_of_update_bw: achieved.adamw_gbs / limits.update_gbs_memory,
+      train_b16_of_peak: achieved.train_b16_gflops / limits.peak_simd_gflops,
+      denoise_b64_of_peak: achieved.denoise_b64_gflops / limits.peak_simd_gflops,
+      sample_b64_of_peak: achieved.sample_b64_gflops / limits.peak_simd_gflops,
+    };
+    return { limits, achieved, fraction };
+  } finally {
+    models.forEach((m) => m.free());
+    buffers.forEach((p) => engine.free(p));
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -162,7 +197,7 @@ function adamwGbs(engine, numParams) {
 function scalingPoint(engine, config) {
   const model = engine.createModel({ preset: 'paper', ...MODEL, ...config, batch: 1, max_batch: 1, steps: 1e6 });
   try {
-    const train = timeOne(() => model.train(1), QUICK ? 0 : 2, QUICK ? 1 : 5);
+    const train = timeOne(() => model.train(1), QUICK ? 0 : 2, QUICK ? 1 : 9);
     const big = model.numParams > 8e6;
     const sample = timeOne(() => model.sample({ n: 1, seed: 1, trajectory: false }), QUICK || big ? 0 : 1, QUICK || big ? 1 : 3);
     return {
@@ -243,28 +278,11 @@ async function main() {
   }
   result.fusion = fusion;
 
-  log('bench: machine limits');
-  const limits = probes(simd, numParams);
-  result.limits = limits;
-  const D = MODEL.image_size ** 2 * 3, H = MODEL.hidden, E = MODEL.temb_dim, T = MODEL.T;
-  const f = flops(D, H, E), bytesWeights = 4 * numParams;
-  const adamw = adamwGbs(simd, numParams);
-  result.achieved = {
-    sample_b1_gbs: bytesWeights / (ms.sample_b1.simd / T) / 1e6,    // every weight read once per step
-    denoise_b1_gbs: bytesWeights / ms.denoise_b1.simd / 1e6,
-    adamw_ms: adamw.adamw_ms, adamw_gbs: adamw.adamw_gbs,
-    train_b16_gflops: 16 * f.trainSample / ms.train_b16.simd / 1e6,
-    denoise_b64_gflops: 64 * f.forward / ms.denoise_b64.simd / 1e6,
-    sample_b64_gflops: 64 * T * f.forward / ms.sample_b64.simd / 1e6,
-  };
-  const a = result.achieved;
-  result.fraction_of_limit = {
-    sample_b1_of_read_bw: a.sample_b1_gbs / limits.read_gbs_weights_size,
-    adamw_of_update_bw: a.adamw_gbs / limits.update_gbs_memory,
-    train_b16_of_peak: a.train_b16_gflops / limits.peak_simd_gflops,
-    denoise_b64_of_peak: a.denoise_b64_gflops / limits.peak_simd_gflops,
-    sample_b64_of_peak: a.sample_b64_gflops / limits.peak_simd_gflops,
-  };
+  log('bench: machine limits and what the kernels reach');
+  const lim = limitsAndAchieved(simd, numParams);
+  result.limits = lim.limits;
+  result.achieved = lim.achieved;
+  result.fraction_of_limit = lim.fraction;
   result.ratios = {};
   for (const [name] of CASES) {
     result.ratios[`simd_vs_scalar_${name}`] = ms[name].scalar / ms[name].simd;
@@ -327,8 +345,9 @@ function report(res) {
   lines.push(`machine limits (wasm, this run): peak SIMD ${f(l.peak_simd_gflops)} GFLOP/s; read ${f(l.read_gbs_weights_size)} GB/s ` +
     `(weights-sized, best of 1 and 4 streams), ${f(l.read_gbs_memory)} GB/s (4 x 32 MB); read-modify-write ${f(l.update_gbs_memory)} GB/s ` +
     `(best of 2 and 4 read streams, 32 MB each)`);
-  lines.push(`achieved: sampling 1 image ${f(a.sample_b1_gbs)} GB/s, denoiser batch 1 ${f(a.denoise_b1_gbs)} GB/s, AdamW ${f(a.adamw_gbs)} GB/s ` +
-    `(${f(a.adamw_ms)} ms); training batch 16 ${f(a.train_b16_gflops)} GFLOP/s, denoiser batch 64 ${f(a.denoise_b64_gflops)} GFLOP/s, ` +
+  lines.push(`achieved (timed round-robin with the limits): sampling 1 image ${f(a.sample_b1_gbs)} GB/s ` +
+    `(${f(a.sample_b1_step_ms, 3)} ms per step), AdamW ${f(a.adamw_gbs)} GB/s (${f(a.adamw_ms)} ms); ` +
+    `training batch 16 ${f(a.train_b16_gflops)} GFLOP/s, denoiser batch 64 ${f(a.denoise_b64_gflops)} GFLOP/s, ` +
     `sampling 64 images ${f(a.sample_b64_gflops)} GFLOP/s`);
   const fu = res.fusion;
   lines.push(`batch-1 step, rank-1 weight gradient fused into AdamW vs not (same bits): SIMD ${f(fu.simd_fused_ms)} vs ` +
