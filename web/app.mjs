@@ -3,12 +3,15 @@
 // the work into animation frames, keeps the settings in the address bar, and draws.
 import { loadEngine, PRESETS, DEFAULTS, DDPMError, mse } from './ddpm.mjs';
 import { drawImage, strip, upscale } from './draw.mjs';
-import { linePlot, heatmap, smooth, theme, formatNumber } from './plot.mjs';
+import { linePlot, heatmap, setMarker, smooth, theme, formatNumber } from './plot.mjs';
 
 const $ = (id) => document.getElementById(id);
 
 // Work per animation frame: about half a 60 Hz frame, leaving the rest for drawing.
 const BUDGET_MS = 8;
+// When frames come late (a busy machine), back off step by step: a smaller budget, then
+// training on only some frames. [budget in ms, train on one frame in `every`]
+const PACE_LEVELS = [[BUDGET_MS, 1], [4, 1], [4, 2], [2, 2], [2, 3]];
 // The forward-process panel mixes the image with one fixed noise image, drawn from this seed.
 const FORWARD_NOISE_SEED = 1;
 const SPEEDS = ['0.25', '0.5', '1', '2', '5'];
@@ -99,8 +102,8 @@ const app = {
   embedding: null,           // (T+1) x 128
   fwdT: 30,
   timing: { msPerSample: 8, msPerParam: 8 / 2.7e6, sampleSeen: false, paramSeen: false },
-  run: { activeMs: 0, startedAt: 0, lastFrameTs: null, lossDrawnAt: 0, statsAt: 0, lossStep: -1, loop: 0, lastWork: 0 },
-  pace: { every: 1, frame: 0, recent: [], onTime: 0 }, // train on one frame in `every`
+  run: { activeMs: 0, startedAt: 0, lastFrameTs: null, lossDrawnAt: 0, statsAt: 0, lossStep: -1, loop: 0, lastWork: 0, progressAt: 0 },
+  pace: { level: 0, frame: 0, recent: [], onTime: 0 }, // see PACE_LEVELS
   frames: [],                // rAF intervals (ms) while training runs
   frameWork: [],             // the time (ms) the frame before each interval spent on training and drawing
   traj: null,                // the last sampled trajectory
@@ -195,33 +198,43 @@ function drawSchedulePlots() {
   const v = app.view, th = theme(), s = v.sched, o = app.otherSchedule;
   const ghost = (y, label) => ({ y, color: th.faint, width: 1.25, dash: [2, 3], label });
   const oname = o ? `${o.name} preset` : '';
-  const T = v.T, marker = app.fwdT, h = 190;
-  const mark = (arr) => `t = ${marker}: ${formatNumber(arr[marker])}`;
+  const T = v.T, h = 190;
   linePlot($('plot-beta'), {
-    height: h, xRange: [0, T], xLabel: 't', markerX: marker, markerLabel: mark(s.beta),
+    height: h, xRange: [0, T], xLabel: 't',
     series: [{ y: s.beta, from: 1, color: th.accent, width: 2, label: 'βₜ (noise added at step t)' },
       ...(o ? [ghost(o.sched.beta, oname)] : [])],
   });
   linePlot($('plot-abar'), {
-    height: h, xRange: [0, T], xLabel: 't', yRange: [0, 1.02], markerX: marker, markerLabel: mark(s.alpha_bar),
+    height: h, xRange: [0, T], xLabel: 't', yRange: [0, 1.02],
     series: [{ y: s.alpha_bar, color: th.accent, width: 2, label: 'ᾱₜ (signal variance left)' },
       ...(o ? [ghost(o.sched.alpha_bar, oname)] : [])],
   });
   linePlot($('plot-coef'), {
-    height: h, xRange: [0, T], xLabel: 't', yRange: [0, 1.02], markerX: marker,
+    height: h, xRange: [0, T], xLabel: 't', yRange: [0, 1.02],
     series: [
       { y: s.sqrt_alpha_bar, color: th.accent2, width: 2, label: '√ᾱₜ (signal)' },
       { y: s.sqrt_one_minus_alpha_bar, color: th.accent, width: 2, dash: [7, 4], label: '√(1−ᾱₜ) (noise)' },
       ...(o ? [ghost(o.sched.sqrt_alpha_bar, oname), { ...ghost(o.sched.sqrt_one_minus_alpha_bar), label: '' }] : []),
     ],
   });
-  const snr = logSNR(s);
+  v.logSNR = logSNR(s);
   linePlot($('plot-logsnr'), {
-    height: h, xRange: [0, T], xLabel: 't', markerX: marker, markerLabel: marker ? mark(snr) : '',
-    series: [{ y: snr, color: th.accent, width: 2, label: 'log SNR = ln(ᾱₜ/(1−ᾱₜ))' },
+    height: h, xRange: [0, T], xLabel: 't',
+    series: [{ y: v.logSNR, color: th.accent, width: 2, label: 'log SNR = ln(ᾱₜ/(1−ᾱₜ))' },
       { y: new Float32Array(T + 1), color: th.muted, width: 1, dash: [1, 3], label: 'SNR = 1' },
       ...(o ? [ghost(logSNR(o.sched), oname)] : [])],
   });
+  markSchedule();
+}
+
+// the forward panel's t, marked on the schedule plots
+function markSchedule() {
+  const v = app.view, t = app.fwdT, s = v.sched;
+  const at = (arr) => `t = ${t}: ${formatNumber(arr[t])}`;
+  setMarker($('plot-beta'), t, at(s.beta));
+  setMarker($('plot-abar'), t, at(s.alpha_bar));
+  setMarker($('plot-coef'), t, `t = ${t}`);
+  setMarker($('plot-logsnr'), t, t ? at(v.logSNR) : 't = 0');
 }
 
 function drawForward() {
@@ -398,10 +411,10 @@ function startTraining() {
     return;
   }
   clearTrajectory();
-  app.run = { activeMs: 0, startedAt: 0, lastFrameTs: null, lossDrawnAt: 0, statsAt: 0, lossStep: -1, loop: 0, lastWork: 0 };
+  app.run = { activeMs: 0, startedAt: 0, lastFrameTs: null, lossDrawnAt: 0, statsAt: 0, lossStep: -1, loop: 0, lastWork: 0, progressAt: 0 };
   app.frames = [];
   app.frameWork = [];
-  app.pace = { every: 1, frame: 0, recent: [], onTime: 0 };
+  app.pace = { level: 0, frame: 0, recent: [], onTime: 0 };
   setStatus(`Training ${app.model.config.steps} steps of batch ${app.model.config.batch}…`);
   resume();
   passFocus('btn-train', 'btn-pause');
@@ -456,9 +469,9 @@ function trainFrame(ts, loop) {
     pace(ts - app.run.lastFrameTs);
   }
   app.run.lastFrameTs = ts;
-  const m = app.model, tm = app.timing, p = app.pace;
-  const start = performance.now(), deadline = start + BUDGET_MS;
-  const trainThisFrame = p.frame++ % p.every === 0;
+  const m = app.model, tm = app.timing, [budget, every] = PACE_LEVELS[app.pace.level];
+  const start = performance.now(), deadline = start + budget;
+  const trainThisFrame = app.pace.frame++ % every === 0;
   let worked = false;
   try {
     while (trainThisFrame && !m.done) {
@@ -517,19 +530,20 @@ function trainFrame(ts, loop) {
   requestAnimationFrame((t) => trainFrame(t, loop));
 }
 
-// The display comes first. When frames arrive late (a busy machine: other programs, a slow
-// CPU), train on only every second or third frame; when they are on time again, on every frame.
+// The display comes first. When frames arrive late (other programs busy on the CPU, a slow
+// machine), step down PACE_LEVELS: less work per frame, then work on fewer frames; after two
+// seconds on time, step back up. The split of the work never changes the result.
 function pace(interval) {
   const p = app.pace, late = interval > 20;
   p.recent.push(late);
   if (p.recent.length > 30) p.recent.shift();
   p.onTime = late ? 0 : p.onTime + 1;
-  if (p.every < 3 && p.recent.filter(Boolean).length >= 3) {
-    p.every++;
+  if (p.level < PACE_LEVELS.length - 1 && p.recent.filter(Boolean).length >= 3) {
+    p.level++;
     p.recent = [];
     p.onTime = 0;
-  } else if (p.every > 1 && p.onTime >= 120) {
-    p.every--;
+  } else if (p.level > 0 && p.onTime >= 120) {
+    p.level--;
     p.onTime = 0;
   }
 }
@@ -547,8 +561,17 @@ function percentile(values, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 }
 
+function paceNote() {
+  const [budget, every] = PACE_LEVELS[app.pace.level];
+  if (app.pace.level === 0) return '';
+  return ` (busy machine: ${budget} ms of work${every > 1 ? ` on 1 frame in ${every}` : ' per frame'})`;
+}
+
 function drawTrainStats(force) {
   const m = app.model, now = performance.now();
+  // a change on screen costs the compositor a frame's work too: ten updates a second are plenty
+  if (!force && now - app.run.progressAt < 100) return;
+  app.run.progressAt = now;
   const steps = m ? m.config.steps : app.settings.steps;
   const step = m ? m.step : 0;
   const progress = $('train-progress');
@@ -568,7 +591,7 @@ function drawTrainStats(force) {
   $('stat-loss').textContent = losses ? formatNumber(losses[losses.length - 1]) : '–';
   const recent = app.frames.slice(-600);
   $('stat-frame').textContent = recent.length > 10
-    ? `${percentile(recent, 0.95).toFixed(1)} ms${app.pace.every > 1 ? ` (training on 1 frame in ${app.pace.every})` : ''}` : '–';
+    ? `${percentile(recent, 0.95).toFixed(1)} ms${paceNote()}` : '–';
 }
 
 function drawLoss(force) {
@@ -651,6 +674,7 @@ function doSample() {
   drawSampleStrip();
   app.play.shownT = null;
   app.play.pos = 0;
+  drawMSEPlot();
   showStep(tr.T);
   play();
 }
@@ -685,38 +709,43 @@ function showStep(t) {
   $('scrub').setAttribute('aria-valuetext', `t = ${t}`);
   $('scrub-out').textContent = `t = ${t}`;
   document.body.dataset.shownT = String(t);
-  drawMSEPlot();
-  drawSigmaPlot();
+  markSample();
+}
+
+// the step shown, marked on the two sampling plots
+function markSample() {
+  const tr = app.traj, t = tr ? app.play.shownT : null;
+  setMarker($('plot-mse'), t, t === null ? '' : `t = ${t}: ${formatNumber(tr.mseCurve[t])}`);
+  setMarker($('plot-sigma'), t, t === null ? '' : `t = ${t}`);
 }
 
 function drawMSEPlot() {
   const th = theme(), tr = app.traj;
   const T = tr ? tr.T : app.view ? app.view.T : 100;
-  const t = tr ? app.play.shownT : null;
   linePlot($('plot-mse'), {
     height: 180, xRange: [0, T], xReversed: true, yLog: true, xLabel: 't (reverse: T → 0)',
-    markerX: t, markerLabel: tr && t !== null ? `t = ${t}: ${formatNumber(tr.mseCurve[t])}` : '',
     empty: 'Press Sample.',
     series: tr ? [
       { y: tr.mseCurve, color: th.accent, width: 2, label: 'MSE(x̂₀, training image)' },
       { y: new Float32Array(T + 1).fill(0.01), color: th.muted, width: 1, dash: [2, 3], label: '0.01 (the paper\'s bar)' },
     ] : [],
   });
+  markSample();
 }
 
 function drawSigmaPlot() {
   if (!app.view) return;
   const th = theme(), s = app.view.sched, T = app.view.T;
   const useTilde = app.settings.sigma === 'beta-tilde';
-  const t = app.traj ? app.play.shownT : null;
   const chosen = { width: 2.5 }, other = { width: 1.25, dash: [5, 4], alpha: 0.8 };
   linePlot($('plot-sigma'), {
-    height: 180, xRange: [0, T], xReversed: true, yLog: true, xLabel: 't (reverse: T → 0)', markerX: t,
+    height: 180, xRange: [0, T], xReversed: true, yLog: true, xLabel: 't (reverse: T → 0)',
     series: [
       { y: s.beta, from: 1, color: th.accent, label: `σₜ² = βₜ${useTilde ? '' : ' (in use)'}`, ...(useTilde ? other : chosen) },
       { y: s.posterior_variance, from: 1, color: th.accent2, label: `σₜ² = β̃ₜ${useTilde ? ' (in use)' : ''}`, ...(useTilde ? chosen : other) },
     ],
   });
+  markSample();
 }
 
 function play() {
@@ -819,7 +848,7 @@ function wire() {
   $('fwd-t').addEventListener('input', () => {
     app.fwdT = Number($('fwd-t').value);
     drawForward();
-    drawSchedulePlots();
+    markSchedule();
     drawEmbedding();
   });
 
@@ -893,7 +922,7 @@ async function main() {
     get trajectory() { return app.traj; },
     frameIntervals: () => app.frames.slice(),
     frameWork: () => app.frameWork.slice(),
-    pace: () => app.pace.every,
+    pace: () => app.pace.level,
     timing: () => ({ ...app.timing }),
   };
   document.body.dataset.ready = '1';

@@ -89,7 +89,9 @@ export function smooth(values, weight = 0.9) {
 // linePlot(canvas, {
 //   series: [{ y, x?, label, color, width, dash, alpha, from? }],   x defaults to the index
 //   xRange: [lo, hi], xReversed, yLog, yRange: [lo, hi] (else from the data),
-//   xLabel, yLabel, markerX, markerLabel, height, empty: 'text shown when there is no data' })
+//   xLabel, yLabel, height, empty: 'text shown when there is no data' })
+// A moving marker is not drawn here but laid over the canvas by setMarker, so moving it
+// redraws nothing.
 export function linePlot(canvas, opts) {
   const th = theme();
   const { ctx, w, h } = fitCanvas(canvas, opts.height);
@@ -131,6 +133,7 @@ export function linePlot(canvas, opts) {
     y0 -= pad; y1 += pad;
   }
   const X = (x) => left + (opts.xReversed ? (x1 - x) : (x - x0)) / (x1 - x0) * pw;
+  canvas.plotFrame = { left, top, pw, ph, X };
   const Y = opts.yLog
     ? (y) => top + (Math.log10(y1) - Math.log10(y)) / (Math.log10(y1) - Math.log10(y0)) * ph
     : (y) => top + (y1 - y) / (y1 - y0) * ph;
@@ -173,15 +176,6 @@ export function linePlot(canvas, opts) {
     lines.forEach((line, i) => ctx.fillText(line, left + pw / 2, top + ph / 2 + (i - (lines.length - 1) / 2) * 16));
   }
 
-  // the marker (a vertical line at, say, the current t)
-  if (opts.markerX !== undefined && opts.markerX !== null) {
-    const x = Math.round(X(opts.markerX)) + 0.5;
-    ctx.save();
-    ctx.strokeStyle = th.ink; ctx.setLineDash([2, 3]); ctx.lineWidth = 1;
-    ctx.beginPath(); ctx.moveTo(x, top); ctx.lineTo(x, top + ph); ctx.stroke();
-    ctx.restore();
-  }
-
   // the series, clipped to the frame
   ctx.save();
   ctx.beginPath(); ctx.rect(left, top, pw, ph); ctx.clip();
@@ -205,14 +199,6 @@ export function linePlot(canvas, opts) {
     }
   }
   ctx.restore();
-
-  // the marker's values, written out
-  if (opts.markerLabel) {
-    ctx.fillStyle = th.ink; ctx.textBaseline = 'top';
-    const mx = X(opts.markerX);
-    ctx.textAlign = mx > left + pw / 2 ? 'right' : 'left';
-    ctx.fillText(opts.markerLabel, mx + (mx > left + pw / 2 ? -4 : 4), top + 3);
-  }
 
   // legend: a sample of each line (width and dash) and its label
   ctx.textAlign = 'left'; ctx.textBaseline = 'middle';
@@ -296,4 +282,29 @@ export function heatmap(canvas, values, rows, cols, opts = {}) {
     ctx.save(); ctx.translate(10, top + ph / 2); ctx.rotate(-Math.PI / 2);
     ctx.textAlign = 'center'; ctx.fillText(opts.yLabel, 0, 0); ctx.restore();
   }
+}
+
+// A dotted vertical line over a plot drawn by linePlot, at x, with an optional label; null hides
+// it. The canvas must sit in a positioned box (.plot-box) of its own.
+export function setMarker(canvas, x, label = '') {
+  let m = canvas.nextElementSibling;
+  if (!m || !m.classList.contains('plot-marker')) {
+    m = document.createElement('div');
+    m.className = 'plot-marker';
+    m.setAttribute('aria-hidden', 'true');
+    m.append(document.createElement('span'));
+    canvas.after(m);
+  }
+  const f = canvas.plotFrame;
+  if (!f || x === null || x === undefined) {
+    m.hidden = true;
+    return;
+  }
+  const px = Math.round(f.X(x));
+  m.hidden = false;
+  m.style.top = `${f.top}px`;
+  m.style.height = `${f.ph}px`;
+  m.style.transform = `translateX(${px}px)`;
+  m.classList.toggle('flip', px > f.left + f.pw / 2);
+  if (m.firstChild.textContent !== label) m.firstChild.textContent = label;
 }
