@@ -563,8 +563,7 @@ function percentile(values, p) {
 
 function paceNote() {
   const [budget, every] = PACE_LEVELS[app.pace.level];
-  if (app.pace.level === 0) return '';
-  return ` (busy machine: ${budget} ms of work${every > 1 ? ` on 1 frame in ${every}` : ' per frame'})`;
+  return every > 1 ? `${budget} ms on 1 frame in ${every}` : `${budget} ms per frame`;
 }
 
 function drawTrainStats(force) {
@@ -591,7 +590,8 @@ function drawTrainStats(force) {
   $('stat-loss').textContent = losses ? formatNumber(losses[losses.length - 1]) : '–';
   const recent = app.frames.slice(-600);
   $('stat-frame').textContent = recent.length > 10
-    ? `${percentile(recent, 0.95).toFixed(1)} ms${paceNote()}` : '–';
+    ? `${percentile(recent, 0.95).toFixed(1)} ms` : '–';
+  $('stat-budget').textContent = paceNote();
 }
 
 function drawLoss(force) {
