@@ -21,7 +21,7 @@ WASM := web/wasm/ddpm_simd.mjs web/wasm/ddpm_scalar.mjs
 NATIVE := build/native/ddpm_native
 SETUP := build/.setup-build
 
-.PHONY: all test serve dist bench clean setup
+.PHONY: all test serve dist bench clean setup screenshot
 all: $(WASM) $(NATIVE)
 
 $(SETUP): scripts/setup.sh
@@ -63,6 +63,10 @@ test: all build/native/ddpm_native_sanitized build/.setup-full
 	build/native/ddpm_native_sanitized --selftest
 	@echo "== node --test"
 	node --test --test-concurrency=1 tests/
+
+# a fresh docs/screenshot.png for the README, taken by the browser test after a real run
+screenshot: all build/.setup-full
+	SCREENSHOT=docs/screenshot.png node --test tests/browser.test.mjs
 
 serve: all
 	node scripts/serve.mjs

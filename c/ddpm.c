@@ -36,7 +36,7 @@ size_t ddpm_memory_bytes(const DDPMConfig *cfg) {
     DDPM scratch;
     Buffer list[64];
     int n = list_buffers(list, &scratch, cfg);
-    size_t bytes = sizeof(DDPM) + (size_t)cfg->max_batch * sizeof(int) + (size_t)(cfg->T + 1) * 10 * sizeof(float);
+    size_t bytes = sizeof(DDPM) + (size_t)cfg->max_batch * sizeof(int) + (size_t)(cfg->T + 1) * 11 * sizeof(float);
     for (int i = 0; i < n; i++) bytes += list[i].count * sizeof(float);
     return bytes;
 }

@@ -108,6 +108,7 @@ typedef struct {
     float *posterior_coef_xt;  // (T+1) (1 - alpha_bar_{t-1}) sqrt(alpha_t) / (1 - alpha_bar_t)
     float *eps_coef;           // (T+1) beta_t / sqrt(1 - alpha_bar_t), the paper's mean formula
     float *inv_sqrt_alpha;     // (T+1) 1 / sqrt(alpha_t)
+    float *log_snr;            // (T+1) log(alpha_bar_t / (1 - alpha_bar_t)); NaN at t = 0 (infinite)
 } Schedule;
 
 int  schedule_init(Schedule *s, const DDPMConfig *cfg);

@@ -41,7 +41,7 @@ int schedule_init(Schedule *s, const DDPMConfig *cfg) {
     s->T = T;
     float **arrays[] = { &s->beta, &s->alpha, &s->alpha_bar, &s->sqrt_alpha_bar,
         &s->sqrt_one_minus_alpha_bar, &s->posterior_variance, &s->posterior_coef_x0,
-        &s->posterior_coef_xt, &s->eps_coef, &s->inv_sqrt_alpha };
+        &s->posterior_coef_xt, &s->eps_coef, &s->inv_sqrt_alpha, &s->log_snr };
     int num_arrays = (int)(sizeof(arrays) / sizeof(arrays[0]));
     float *block = calloc((size_t)num_arrays * (T + 1), sizeof(float));
     if (!block) { free(beta); return ddpm_set_error(DDPM_ERR_MEMORY, "schedule: out of memory"); }
@@ -49,6 +49,7 @@ int schedule_init(Schedule *s, const DDPMConfig *cfg) {
 
     double alpha_bar_prev = 1.0;  // alpha_bar_0: no noise yet
     s->alpha[0] = 1.0f; s->alpha_bar[0] = 1.0f; s->sqrt_alpha_bar[0] = 1.0f; s->inv_sqrt_alpha[0] = 1.0f;
+    s->log_snr[0] = NAN;  // no noise at all: the signal-to-noise ratio is infinite
     for (int t = 1; t <= T; t++) {
         double alpha = 1.0 - beta[t];
         double alpha_bar = alpha_bar_prev * alpha;
@@ -64,6 +65,7 @@ int schedule_init(Schedule *s, const DDPMConfig *cfg) {
         // mu = (x_t - beta_t / sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_t)   (DDPM eq. 11)
         s->eps_coef[t] = (float)(beta[t] / sqrt(1.0 - alpha_bar));
         s->inv_sqrt_alpha[t] = (float)(1.0 / sqrt(alpha));
+        s->log_snr[t] = (float)log(alpha_bar / (1.0 - alpha_bar));
         alpha_bar_prev = alpha_bar;
     }
     free(beta);

@@ -44,6 +44,7 @@ for (const schedule of ['linear', 'linear-scaled', 'cosine']) {
         close(s.posterior_coef_x0[t], (beta[t] * Math.sqrt(alphaBarPrev)) / (1 - alphaBar), 1e-5, `coef_x0_${t}`);
         close(s.posterior_coef_xt[t], ((1 - alphaBarPrev) * Math.sqrt(1 - beta[t])) / (1 - alphaBar), 1e-5, `coef_xt_${t}`);
         close(s.eps_coef[t], beta[t] / Math.sqrt(1 - alphaBar), 1e-5, `eps_coef_${t}`);
+        assert.ok(Math.abs(s.log_snr[t] - Math.log(alphaBar / (1 - alphaBar))) < 1e-4, `log_snr_${t}`);
       }
       // the last state is near pure noise for the scaled and cosine schedules
       if (schedule !== 'linear') assert.ok(s.alpha_bar[T] < 1e-3, `alpha_bar_T = ${s.alpha_bar[T]}`);

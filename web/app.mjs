@@ -136,8 +136,8 @@ function buildView(preset) {
   const T = model.T, D = model.D;
   const sched = model.schedule();
   const image = model.image();
-  // a standard normal draw from the module's RNG: x_T of a sampling run is exactly that
-  const eps = model.sample({ seed: FORWARD_NOISE_SEED, ema: false }).x.slice(T * D, (T + 1) * D);
+  // one fixed standard normal draw from the module's RNG
+  const eps = e.normals(D, FORWARD_NOISE_SEED);
   app.view = { preset, model, T, D, S: Math.round(Math.sqrt(D / 3)), sched, image, eps };
   const other = Object.keys(PRESETS).find((p) => p !== preset);
   app.otherSchedule = other ? { name: other, sched: e.schedule({ preset: other }) } : null;
@@ -161,14 +161,6 @@ function buildView(preset) {
 function drawData() {
   const v = app.view;
   drawImage($('data-image').getContext('2d'), v.image, v.S);
-}
-
-function logSNR(sched) {
-  // log(alpha_bar / (1 - alpha_bar)) from the module's two coefficients, for the plot
-  const n = sched.sqrt_alpha_bar.length, out = new Float32Array(n);
-  for (let t = 0; t < n; t++) out[t] = 2 * (Math.log(sched.sqrt_alpha_bar[t]) - Math.log(sched.sqrt_one_minus_alpha_bar[t]));
-  out[0] = NaN;
-  return out;
 }
 
 function drawScheduleText() {
@@ -217,12 +209,12 @@ function drawSchedulePlots() {
       ...(o ? [ghost(o.sched.sqrt_alpha_bar, oname), { ...ghost(o.sched.sqrt_one_minus_alpha_bar), label: '' }] : []),
     ],
   });
-  v.logSNR = logSNR(s);
+  v.logSNR = s.log_snr;
   linePlot($('plot-logsnr'), {
     height: h, xRange: [0, T], xLabel: 't',
     series: [{ y: v.logSNR, color: th.accent, width: 2, label: 'log SNR = ln(ᾱₜ/(1−ᾱₜ))' },
       { y: new Float32Array(T + 1), color: th.muted, width: 1, dash: [1, 3], label: 'SNR = 1' },
-      ...(o ? [ghost(logSNR(o.sched), oname)] : [])],
+      ...(o ? [ghost(o.sched.log_snr, oname)] : [])],
   });
   markSchedule();
 }

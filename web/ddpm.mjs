@@ -21,7 +21,7 @@ export class DDPMError extends Error {
 
 // Index of each array of the C Schedule struct (see w_schedule_array in c/wasm.c).
 const SCHEDULE_ARRAYS = ['beta', 'alpha', 'alpha_bar', 'sqrt_alpha_bar', 'sqrt_one_minus_alpha_bar',
-  'posterior_variance', 'posterior_coef_x0', 'posterior_coef_xt', 'eps_coef', 'inv_sqrt_alpha'];
+  'posterior_variance', 'posterior_coef_x0', 'posterior_coef_xt', 'eps_coef', 'inv_sqrt_alpha', 'log_snr'];
 
 export const PARAM_TENSORS = ['temb_w', 'temb_b', 'fc1_w', 'fc1_b', 'fc2_w', 'fc2_b', 'fc3_w', 'fc3_b'];
 
