@@ -50,7 +50,7 @@ if (json) {
 } else {
   console.log('| candidate | changes from the paper | MSE < 0.01 | median MSE | worst MSE | final loss (median) | train s/seed |');
   console.log('|---|---|---|---|---|---|---|');
-  const f = (x) => (x < 0.01 ? x.toExponential(1) : x.toFixed(3));
+  const f = (x) => (x < 0.01 || x >= 1000 ? x.toExponential(1) : x.toFixed(3));
   for (const r of rows) {
     console.log(`| ${r.name} | ${r.what} | ${r.passed}/${r.seeds} | ${f(r.median_mse)} | ${f(r.worst_mse)} | ${f(r.median_loss_final)} | ${r.train_s.toFixed(1)} |`);
   }
