@@ -22,6 +22,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { loadEngine } from '../web/ddpm.mjs';
 import { tfjsReady, TfjsDDPM, tf } from './lib/tfjs_ddpm.mjs';
 
@@ -36,7 +38,7 @@ const MODEL = QUICK ? { image_size: 4, hidden: 32, temb_dim: 128, T: 10 } : { im
 // warm-up runs and repetitions of each case
 const PLAN = QUICK
   ? { train_b1: [1, 1], train_b16: [1, 1], denoise_b1: [1, 1], denoise_b64: [1, 1], sample_b1: [1, 1], sample_b64: [1, 1] }
-  : { train_b1: [5, 30], train_b16: [2, 10], denoise_b1: [5, 50], denoise_b64: [2, 20], sample_b1: [1, 5], sample_b64: [1, 3] };
+  : { train_b1: [5, 30], train_b16: [2, 10], denoise_b1: [5, 50], denoise_b64: [2, 20], sample_b1: [1, 15], sample_b64: [1, 3] };
 const CASES = [
   ['train_b1', 'train', 1], ['train_b16', 'train', 16], ['denoise_b1', 'denoise', 1],
   ['denoise_b64', 'denoise', 64], ['sample_b1', 'sample', 1], ['sample_b64', 'sample', 64],
@@ -47,12 +49,19 @@ function median(values) {
   return n % 2 ? v[n >> 1] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+// A full garbage collection before each timed run (not timed): TF.js leaves many short-lived JS
+// objects, and collecting them during the next implementation's run (V8 also uses the second
+// core for it) would charge one implementation for another's garbage.
+v8.setFlagsFromString('--expose-gc');
+const collectGarbage = vm.runInNewContext('gc');
+
 // Time fns (name -> function) round-robin: warm runs of each, then reps rounds of one run each.
 function roundRobin(fns, warm, reps) {
   const names = Object.keys(fns), times = Object.fromEntries(names.map((n) => [n, []]));
   for (const n of names) for (let i = 0; i < warm; i++) fns[n]();
   for (let r = 0; r < reps; r++) {
     for (const n of names) {
+      collectGarbage();
       const t0 = performance.now();
       fns[n]();
       times[n].push(performance.now() - t0);
