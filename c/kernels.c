@@ -164,11 +164,16 @@ void adamw_update_outer_scalar(float *param, float *m, float *v, const float *do
     // param, m, v (OC,C); elements [lo, hi) in row-major order; gradient dout (OC) x inp (C)
     float decay = 1.0f - lr * weight_decay;
     float one_minus_b1 = 1.0f - beta1, one_minus_b2 = 1.0f - beta2;
-    for (long i = lo; i < hi; i++) {
-        // exactly what matmul_backward leaves in a zeroed gradient at batch 1: 0 + dout * inp
-        float g = 0.0f + dout[i / C] * inp[i % C];
-        adamw_one(param + i, m + i, v + i, g, lr, decay, beta1, beta2, one_minus_b1, one_minus_b2,
-                  eps, bias_correction1, bias_correction2);
+    // row by row (no division per element): row o holds elements [o C, (o + 1) C)
+    for (long i = lo; i < hi;) {
+        long o = i / C, row_end = (o + 1) * C < hi ? (o + 1) * C : hi;
+        float d = dout[o];
+        for (long c = i - o * C; i < row_end; i++, c++) {
+            // exactly what matmul_backward leaves in a zeroed gradient at batch 1: 0 + dout * inp
+            float g = 0.0f + d * inp[c];
+            adamw_one(param + i, m + i, v + i, g, lr, decay, beta1, beta2, one_minus_b1, one_minus_b2,
+                      eps, bias_correction1, bias_correction2);
+        }
     }
 }
 
