@@ -242,7 +242,9 @@ test('the recommended preset trains to the end in animation frames, bit-identica
   assert.equal(await step(), total);
   const frames = await page.evaluate(() => window.ddpmPage.frameIntervals());
   const work = await page.evaluate(() => window.ddpmPage.frameWork()).then((w) => w.sort((a, b) => a - b));
-  assert.ok(frames.length >= total, `frames kept coming during training (${frames.length} frames for ${total} steps)`);
+  // a fast step may share a frame with the next, so count frames, not steps: a run of about
+  // a second or more at display rate spans dozens of frames, a run that blocked spans a few
+  assert.ok(frames.length >= 50, `frames kept coming during training (${frames.length} frames for ${total} steps)`);
   const sorted = [...frames].sort((a, b) => a - b);
   const p95 = sorted[Math.floor(0.95 * sorted.length)];
   t.diagnostic(`frame intervals while training: ${frames.length} frames, median ${sorted[Math.floor(sorted.length / 2)].toFixed(1)} ms, ` +
