@@ -208,6 +208,8 @@ export class Model {
   }
 
   params() { return this.engine.readF32(this.mod._w_params(this.ptr), this.numParams); }
+  // the gradient buffer: complete after lossAndGrad(); after a batch-1 training step it holds
+  // only the bias gradients (the weight gradients are fused into AdamW, see c/train.c)
   grads() { return this.engine.readF32(this.mod._w_grads(this.ptr), this.numParams); }
   adamState() {
     return { m: this.engine.readF32(this.mod._w_adam_m(this.ptr), this.numParams),
