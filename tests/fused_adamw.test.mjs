@@ -4,30 +4,11 @@
 // split of a step into slices, and with sampling run between the two phases of a step.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { loadEngine } from '../web/ddpm.mjs';
-
-let simdEngine, scalarEngine;
-const simd = async () => (simdEngine ??= await loadEngine({ simd: true }));
-const scalar = async () => (scalarEngine ??= await loadEngine({ simd: false }));
+import { simdEngine as simd, scalarEngine as scalar, sameBits } from './lib/engine.mjs';
+import { lcg, randomArray } from './lib/reference.mjs';
 
 const SMALL = { preset: 'paper', image_size: 4, hidden: 16, temb_dim: 8, T: 20, max_batch: 4 };
-
-function sameBits(a, b) {
-  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length), ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  if (ua.length !== ub.length) return false;
-  for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return false;
-  return true;
-}
-
-function random(n, seed, scale = 1) {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2147483648 - 1) * scale;
-  }
-  return out;
-}
+const random = (n, seed, scale = 1) => randomArray(n, lcg(seed), scale);
 
 // a training run: its losses, weights and AdamW state
 function run(engine, config, { unfused = false, train } = {}) {

@@ -5,37 +5,10 @@
 // float64 maths in kernels.test.mjs; here only "same bits" matters.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { loadEngine } from '../web/ddpm.mjs';
+import { simdEngine as simd, sameBits, simdAndScalar as both } from './lib/engine.mjs';
+import { lcg, randomArray } from './lib/reference.mjs';
 
-let engine;
-async function simd() { return (engine ??= await loadEngine({ simd: true })); }
-
-function sameBits(a, b) {
-  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length), ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  if (ua.length !== ub.length) return false;
-  for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return false;
-  return true;
-}
-
-// a small deterministic generator, values in [-1, 1)
-function random(n, seed) {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2147483648 - 1;
-  }
-  return out;
-}
-
-function both(e, name, arrays, scalars, outputs) {
-  e.forceScalar(false);
-  const fast = e.kernel(name, arrays, scalars, outputs);
-  e.forceScalar(true);
-  const twin = e.kernel(name, arrays, scalars, outputs);
-  e.forceScalar(false);
-  return { fast, twin };
-}
+const random = (n, seed) => randomArray(n, lcg(seed));
 
 const SHAPES = [];
 for (const B of [1, 2, 3, 4, 5, 7, 8, 63, 64, 65, 130]) {
@@ -50,11 +23,11 @@ test('blocked matmul kernels == scalar twins, bit for bit, at every edge of the 
     k++;
     const inp = random(B * C, k), W = random(OC * C, k + 1000), bias = random(OC, k + 2000);
     const fwd = both(e, 'matmul_forward', [new Float32Array(B * OC), inp, W, bias], [B, C, OC], [0]);
-    assert.ok(sameBits(fwd.fast[0], fwd.twin[0]), `forward B=${B} C=${C} OC=${OC}`);
+    assert.ok(sameBits(fwd.simd[0], fwd.scalar[0]), `forward B=${B} C=${C} OC=${OC}`);
     const dout = random(B * OC, k + 3000), dW = random(OC * C, k + 4000), dbias = random(OC, k + 5000);
     const bwd = both(e, 'matmul_backward', [new Float32Array(B * C), dW, dbias, dout, inp, W], [B, C, OC], [0, 1, 2]);
     ['dinp', 'dW', 'dbias'].forEach((name, i) =>
-      assert.ok(sameBits(bwd.fast[i], bwd.twin[i]), `backward ${name} B=${B} C=${C} OC=${OC}`));
+      assert.ok(sameBits(bwd.simd[i], bwd.scalar[i]), `backward ${name} B=${B} C=${C} OC=${OC}`));
   }
 });
 
@@ -65,5 +38,5 @@ test('the 64-sample chunks of the weight gradient carry the sum exactly (B = 64 
   const inp = random(B * C, 7), W = random(OC * C, 8), dout = random(B * OC, 9);
   const r = both(e, 'matmul_backward', [new Float32Array(B * C), new Float32Array(OC * C), new Float32Array(OC), dout, inp, W],
     [B, C, OC], [1]);
-  assert.ok(sameBits(r.fast[0], r.twin[0]));
+  assert.ok(sameBits(r.simd[0], r.scalar[0]));
 });

@@ -1,18 +1,8 @@
 // The SIMD kernels against their scalar twins (same bits), and both against float64 maths.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { simdEngine, scalarEngine, sameBits, SMALL } from './lib/engine.mjs';
+import { simdEngine, scalarEngine, sameBits, simdAndScalar as both, SMALL } from './lib/engine.mjs';
 import { lcg, randomArray } from './lib/reference.mjs';
-
-// run one kernel twice in the SIMD module: once through SIMD, once forced to the scalar twin
-function both(engine, name, arrays, scalars, outputs) {
-  engine.forceScalar(false);
-  const simd = engine.kernel(name, arrays, scalars, outputs);
-  engine.forceScalar(true);
-  const scalar = engine.kernel(name, arrays, scalars, outputs);
-  engine.forceScalar(false);
-  return { simd, scalar };
-}
 
 test('the SIMD build really uses SIMD, the scalar build does not', async () => {
   assert.equal((await simdEngine()).simd, true);

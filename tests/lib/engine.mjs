@@ -20,3 +20,13 @@ export function maxAbsDiff(a, b) {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
 }
+
+// run one kernel twice in the SIMD module: through SIMD, then forced onto its scalar twin
+export function simdAndScalar(engine, name, arrays, scalars, outputs) {
+  engine.forceScalar(false);
+  const simd = engine.kernel(name, arrays, scalars, outputs);
+  engine.forceScalar(true);
+  const scalar = engine.kernel(name, arrays, scalars, outputs);
+  engine.forceScalar(false);
+  return { simd, scalar };
+}

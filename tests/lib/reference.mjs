@@ -85,6 +85,7 @@ export function lcg(seed) {
   let s = seed >>> 0;
   return () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 4294967296; };
 }
+// n values in [-scale, scale): randomArray(n, lcg(seed), scale)
 export function randomArray(n, rand, scale = 1) {
   return Float32Array.from({ length: n }, () => (rand() * 2 - 1) * scale);
 }
