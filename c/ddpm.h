@@ -27,7 +27,7 @@ enum {
     DDPM_ERR_SCHEDULE = 2,    // a schedule whose betas leave (0, 1)
     DDPM_ERR_MEMORY = 3,      // allocation failed
     DDPM_ERR_IMAGE = 4,       // a training image of the wrong size or with values outside [-1, 1]
-    DDPM_ERR_DIVERGED = 5,    // loss or weights became NaN/Inf; training stopped, last good weights kept
+    DDPM_ERR_DIVERGED = 5,    // loss or gradient became NaN/Inf (or too large for AdamW); step refused, last good weights kept
     DDPM_ERR_CHECKPOINT = 6,  // a corrupt, truncated or mismatched checkpoint; model untouched
     DDPM_ERR_ARGUMENT = 7,    // a bad argument to an API call (t out of range, n too large, ...)
 };
@@ -231,6 +231,7 @@ typedef struct {
     int batch_filled;    // samples of the current batch already accumulated
     long update_pos;     // -1, or how many parameters the AdamW update of a complete batch has done
     double batch_loss;   // their summed loss
+    double grad_bound;   // a bound on the largest |g| of their gradient (see close_batch in train.c)
     // batch 1 (cfg.batch == 1): each weight gradient is an outer product; the step keeps its two
     // vectors here instead of the gradient (see train.c), and AdamW forms the gradient on the fly
     float *rank1;        // (E + 3D + 4H): emb, dh0 | h0, da1 | h1, da2 | h2, dout; NULL if batch > 1

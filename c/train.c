@@ -124,24 +124,70 @@ static void make_inputs(DDPM *m, int B) {
     }
 }
 
-// forward + loss + backward for B samples of a batch of `batch`: losses added to *total,
-// gradients accumulated into m->grads (fused: the bias gradients only, see rank1_save)
-static void accumulate(DDPM *m, double *total, const float *xt, const int *ts, const float *target,
-                       int B, int batch, int fused) {
+// the largest |x| of n floats, or NaN if any is NaN (a plain max would skip it)
+static float max_abs(const float *x, size_t n) {
+    float mx = 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        float a = fabsf(x[i]);
+        mx = (a > mx || a != a) ? a : mx;  // once NaN, stays NaN
+    }
+    return mx;
+}
+
+// A bound on the largest |g| that B samples add to the gradient, from the vectors each
+// Linear layer's gradient is made of (dW += dout inp^T, db += dout):
+//   |g| <= sum_b max_layer max|dout_b| max(max|inp_b|, 1);   NaN if any of them is NaN.
+// A few thousand floats per sample, instead of reading the whole gradient (11 MB) per step.
+static double grad_bound(const Acts *a, const ModelShape *s, int B) {
+    size_t D = (size_t)s->D, H = (size_t)s->H, E = (size_t)s->E;
+    double bound = 0.0;
+    for (int b = 0; b < B; b++) {
+        const float *inp[4] = { a->emb + b * E, a->h0 + b * D, a->h1 + b * H, a->h2 + b * H };
+        const float *dout[4] = { a->dh0 + b * D, a->da1 + b * H, a->da2 + b * H, a->dout + b * D };
+        size_t in_len[4] = { E, D, H, H }, out_len[4] = { D, H, H, D };
+        double worst = 0.0;
+        for (int k = 0; k < 4; k++) {
+            double x = max_abs(inp[k], in_len[k]), g = max_abs(dout[k], out_len[k]) * (x > 1.0 || x != x ? x : 1.0);
+            worst = g > worst || g != g ? g : worst;
+        }
+        bound += worst;
+    }
+    return bound;
+}
+
+// forward + loss + backward for B samples of a batch of `batch`: losses added to *total, a bound
+// on their gradient to *bound, gradients accumulated into m->grads (fused: the bias gradients
+// only, see rank1_save)
+static void accumulate(DDPM *m, double *total, double *bound, const float *xt, const int *ts,
+                       const float *target, int B, int batch, int fused) {
     model_forward(&m->params, &m->shape, m->cfg.activation, &m->acts, xt, ts, B);
     mse_forward_backward(total, m->acts.dout, m->acts.out, target, B, m->shape.D, batch);
     Params g = m->grads;
     if (fused) g.temb_w = g.fc1_w = g.fc2_w = g.fc3_w = NULL;  // matmul_backward skips a NULL dW
     model_backward(&m->params, &g, &m->shape, m->cfg.activation, &m->acts, B);
+    *bound += grad_bound(&m->acts, &m->shape, B);
 }
 
-// a completed batch: record its loss, refuse a non-finite one, and start the update phase
-static int close_batch(DDPM *m, double loss) {
+// AdamW squares each gradient in float, so |g| must stay below sqrt(FLT_MAX) = 1.8e19: an Inf
+// in v freezes its parameter for good, and an Inf or NaN g turns the weights NaN. 1e19 leaves
+// room for the rounding of the sums the bound above does not see (under 1% at 65536 samples).
+#define GRAD_LIMIT 1e19
+
+// a completed batch: record its loss, refuse a non-finite loss or an overflowing gradient (the
+// backward pass can overflow while the loss is still finite), and start the update phase; a
+// refused step leaves the weights and the AdamW state as they were
+static int close_batch(DDPM *m, double loss, double bound) {
     m->batch_filled = 0;
-    if (!isfinite(loss))
+    // as float, the type the loss curve keeps: a double loss beyond 3.4e38 is Inf there
+    if (!isfinite((float)loss))
         return ddpm_set_error(DDPM_ERR_DIVERGED,
             "training diverged at step %d: the loss is %s; the weights of step %d are kept",
             m->step + 1, isnan(loss) ? "NaN" : "Inf", m->step);
+    if (!(bound < GRAD_LIMIT))
+        return ddpm_set_error(DDPM_ERR_DIVERGED,
+            "training diverged at step %d: the gradient %s (the loss is %g); the weights of step %d are kept",
+            m->step + 1, isfinite(bound) ? "is too large for AdamW (|g| may pass 1e19)" : "holds NaN or Inf",
+            loss, m->step);
     m->loss_history[m->step] = (float)loss;
     m->update_pos = 0;
     return DDPM_OK;
@@ -188,6 +234,7 @@ int ddpm_train_work(DDPM *m, int max_samples, int max_params) {
             memset(m->grad_memory, 0, m->shape.num_params * sizeof(float));
         }
         m->batch_loss = 0.0;
+        m->grad_bound = 0.0;
     }
     // draws in sample order (t then eps, per sample), so any split of a batch draws the same
     for (int b = 0; b < B; b++) {
@@ -195,12 +242,12 @@ int ddpm_train_work(DDPM *m, int max_samples, int max_params) {
         rng_normal(&m->rng, m->eps_buf + (size_t)b * m->shape.D, m->shape.D);
     }
     make_inputs(m, B);
-    accumulate(m, &m->batch_loss, m->xt_buf, m->t_buf, m->target_buf, B, c->batch, fused);
+    accumulate(m, &m->batch_loss, &m->grad_bound, m->xt_buf, m->t_buf, m->target_buf, B, c->batch, fused);
     if (fused) rank1_save(m);
     m->rank1_ready = fused;
     m->batch_filled += B;
     if (m->batch_filled == c->batch) {
-        int err = close_batch(m, m->batch_loss / c->batch);
+        int err = close_batch(m, m->batch_loss / c->batch, m->grad_bound);
         if (err) return -err;
     }
     return B;
@@ -231,8 +278,8 @@ int ddpm_loss_and_grad(DDPM *m, const float *xt, const int *ts, const float *tar
     int err = check_timesteps(m, ts, B);
     if (err) return err;
     memset(m->grad_memory, 0, m->shape.num_params * sizeof(float));
-    double total = 0.0;
-    accumulate(m, &total, xt, ts, target, B, B, 0);
+    double total = 0.0, bound = 0.0;
+    accumulate(m, &total, &bound, xt, ts, target, B, B, 0);
     *loss = (float)(total / B);
     return DDPM_OK;
 }
@@ -248,11 +295,11 @@ int ddpm_train_step_explicit(DDPM *m, const int *ts, const float *eps, int B, fl
     memcpy(m->eps_buf, eps, sizeof(float) * B * m->shape.D);
     make_inputs(m, B);
     memset(m->grad_memory, 0, m->shape.num_params * sizeof(float));
-    double total = 0.0;
-    accumulate(m, &total, m->xt_buf, m->t_buf, m->target_buf, B, B, 0);
+    double total = 0.0, bound = 0.0;
+    accumulate(m, &total, &bound, m->xt_buf, m->t_buf, m->target_buf, B, B, 0);
     m->rank1_ready = 0;  // the explicit step keeps its whole gradient in grad_memory
     *loss = (float)(total / B);
-    err = close_batch(m, total / B);
+    err = close_batch(m, total / B, bound);
     if (err) return err;
     return update_slice(m, (int)m->shape.num_params) >= 0 ? DDPM_OK : DDPM_ERR_ARGUMENT;
 }

@@ -105,3 +105,35 @@ test('a sampler that leaves the finite numbers says so instead of drawing garbag
     refused(() => model.sample({ seed: 1 }), 'DIVERGED', /sampling diverged at t=\d+: x_\d+ holds NaN or Inf/);
   } finally { model.free(); }
 });
+
+test('a gradient that overflows (finite loss) stops training before it reaches the weights or AdamW state', async () => {
+  const engine = await simdEngine();
+  // lr = 100: the loss grows (1e22) but stays finite, while the gradient passes 1.8e19, whose
+  // square is Inf in AdamW's v (that parameter would never move again); lr = 1e6: the loss is
+  // finite in double but not in float, and the next backward pass overflows to Inf/NaN.
+  // batch 1 takes the fused path (gradients as vectors), batch 3 the plain one (whole gradient)
+  for (const [lr, batch, feed] of [[100, 1, 'steps'], [100, 3, 'slices'], [1e6, 1, 'slices'], [1e6, 3, 'steps']]) {
+    {
+      const model = engine.createModel({ ...SMALL, lr, weight_decay: 0, steps: 50, batch });
+      try {
+        let good = model.params(), goodAdam = model.adamState(), error;
+        for (let k = 0; k < 50 && !error; k++) {
+          try {
+            if (feed === 'steps') model.train(1);
+            else { const step = model.step; while (model.step === step) model.trainWork(1, 7); }
+            good = model.params(); goodAdam = model.adamState();
+          } catch (e) { error = e; }
+        }
+        const what = `lr ${lr}, batch ${batch}, ${feed}`;
+        assert.ok(error, `${what}: training should diverge`);
+        assert.equal(error.code, 'DIVERGED', what);
+        assert.match(error.message, new RegExp(`diverged at step ${model.step + 1}: .*the weights of step ${model.step} are kept`), what);
+        assert.ok(model.params().every(Number.isFinite), `${what}: the kept weights hold NaN/Inf`);
+        assert.ok(sameBits(model.params(), good), `${what}: the weights changed after the failed step`);
+        const adam = model.adamState();
+        assert.ok(sameBits(adam.m, goodAdam.m) && sameBits(adam.v, goodAdam.v), `${what}: AdamW state changed`);
+        assert.ok(adam.m.every(Number.isFinite) && adam.v.every(Number.isFinite), `${what}: AdamW state holds NaN/Inf`);
+      } finally { model.free(); }
+    }
+  }
+});
