@@ -1,7 +1,8 @@
 // browser.test.mjs -- the page (web/index.html + web/app.mjs) in headless Chromium: it loads
 // cleanly, trains the recommended preset to the end while frames keep coming, gives the same
 // bits as the same run done in one go, samples a red square, scrubs, warns about the paper's
-// alpha_bar_T, keeps its settings in the URL, and fits a 360 px screen.
+// alpha_bar_T and says why the paper preset fails, keeps its settings in the URL, and fits a
+// 360 px screen.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -118,6 +119,19 @@ test('the paper preset shows the alpha_bar_T warning, the recommended one does n
   await page.check('#preset-recommended');
   assert.ok(!(await page.isVisible('#abar-warning')), 'no warning for the recommended preset');
   assert.match(page.url(), /preset=recommended/);
+  await page.close();
+  assertClean(log);
+});
+
+test('the paper preset fails, and the page says why', async () => {
+  const { page, log } = await openPage('?preset=paper');
+  await page.click('#btn-train');
+  await page.waitForFunction(() => ['done', 'error'].includes(window.ddpmPage.state), null, { timeout: 600000 });
+  assert.match(await page.textContent('#train-status'), /^Done.*the network has not learnt its target/);
+  await page.click('#btn-sample');
+  const verdict = await page.textContent('#sample-verdict');
+  assert.match(verdict, /is not the red square\. The network has not learnt its target/);
+  assert.match(verdict, /training never showed the network/);
   await page.close();
   assertClean(log);
 });
@@ -291,6 +305,7 @@ test('the recommended preset trains to the end in animation frames, bit-identica
   const finalMse = Number((await page.textContent('#stat-mse')).split(' ')[0]);
   t.diagnostic(`final MSE ${finalMse}, sampling ${await page.textContent('#stat-sample-ms')}`);
   assert.ok(finalMse < 0.05, `final MSE ${finalMse}`);
+  assert.match(await page.textContent('#sample-verdict'), /is the red square/);
   assert.match(await page.textContent('#stat-sample-ms'), /ms$/);
 
   // scrub: intermediate states differ from the last; the predictions are drawn beside them
@@ -326,6 +341,7 @@ test('the page fits a 360 px wide screen', async () => {
   await page.click('#btn-sample');   // an untrained model samples noise, and says so
   await page.waitForSelector('body[data-sample="stopped"], body[data-sample="playing"]');
   assert.match(await page.textContent('#stat-sample-step'), /untrained/);
+  assert.match(await page.textContent('#sample-verdict'), /is not the red square\. The model is untrained/);
   const after = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(after <= widths.win, 'still no horizontal scrolling');
   await page.close();

@@ -15,6 +15,13 @@ const PACE_LEVELS = [[BUDGET_MS, 1], [4, 1], [4, 2], [2, 2], [2, 3]];
 // The forward-process panel mixes the image with one fixed noise image, drawn from this seed.
 const FORWARD_NOISE_SEED = 1;
 const SPEEDS = ['0.25', '0.5', '1', '2', '5'];
+// alpha_bar_T above this is "far from 0": x_T still holds a tenth of the image or more
+const ABAR_T_FAR = 0.01;
+// The paper's bar for a reconstruction: MSE(sample, training image) below it.
+const MSE_BAR = 0.01;
+// Predicting all zeros scores a loss of 1 for either target (eps ~ N(0, I); x0 is all +-1): a loss
+// still above half of that means the network has not learnt its target.
+const UNLEARNT_LOSS = 0.5;
 
 // ---------------------------------------------------------------------------------------------
 // settings: what the address bar holds
@@ -166,7 +173,7 @@ function drawData() {
 function drawScheduleText() {
   const v = app.view, T = v.T;
   const ab = v.sched.alpha_bar[T], keep = v.sched.sqrt_alpha_bar[T];
-  const far = ab > 0.01;
+  const far = ab > ABAR_T_FAR;
   $('abar-value').innerHTML = `<var>&alpha;&#772;<sub>T</sub></var> = ${formatNumber(ab)} ` +
     `(T = ${T}, ${v.preset} preset) ` + (far ? '<strong>&mdash; far from 0</strong>' : '<span class="ok">&mdash; close to 0, good</span>');
   const warn = $('abar-warning');
@@ -291,6 +298,7 @@ function fillForm() {
 function describePreset() {
   const s = app.settings, p = PRESETS[s.preset];
   $('preset-summary').textContent = p.summary;
+  document.body.dataset.predict = p.config.predict;
   const list = $('preset-changes');
   list.textContent = '';
   if (p.changes.length) {
@@ -309,7 +317,9 @@ function describePreset() {
       list.append(li);
     }
   } else {
-    $('preset-changes-title').textContent = 'No differences: these are the settings of the paper\'s table.';
+    $('preset-changes-title').textContent = 'No differences: these are the settings of the paper\'s table. ' +
+      'Measured here, they do not give its results: the loss stays near 1 and the samples are noise. ' +
+      'Train and sample to see it; the page shows why as it goes.';
   }
   drawSettingsNote();
 }
@@ -352,7 +362,8 @@ function setState(state) {
 function passFocus(from, to) {
   const active = document.activeElement;
   if (active === $(from) || active === document.body || active === null) {
-    if (!$(to).disabled) $(to).focus();
+    // without scrolling: on a phone the next button can be a screen away from what just finished
+    if (!$(to).disabled) $(to).focus({ preventScroll: true });
   }
 }
 
@@ -408,6 +419,7 @@ function startTraining() {
   app.frameWork = [];
   app.pace = { level: 0, frame: 0, recent: [], onTime: 0 };
   setStatus(`Training ${app.model.config.steps} steps of batch ${app.model.config.batch}…`);
+  $('train-status').scrollIntoView({ block: 'nearest' });
   resume();
   passFocus('btn-train', 'btn-pause');
 }
@@ -510,9 +522,11 @@ function trainFrame(ts, loop) {
     drawTrainStats(true);
     drawLoss(true);
     const secs = app.run.activeMs / 1000;
-    const losses = m.lossHistory();
-    setStatus(`Done: ${m.step} steps in ${formatDuration(secs)} (${(m.step / secs).toFixed(1)} steps/s), ` +
-      `final loss ${formatNumber(losses[losses.length - 1])}. Now press Sample.`);
+    const losses = m.lossHistory(), end = smooth(losses).at(-1);
+    setStatus(`Done: ${m.step} steps in ${formatDuration(secs)} (${(m.step / secs).toFixed(1)} steps/s). ` + (end < UNLEARNT_LOSS
+      ? `The loss fell from ${formatNumber(losses[0])} to ${formatNumber(end)} (moving average). Now press Sample.`
+      : `The loss is still ${formatNumber(end)} (moving average), about what predicting all zeros scores: ` +
+        'the network has not learnt its target. Press Sample to see what that gives.'));
     passFocus('btn-pause', 'btn-sample');
     return;
   }
@@ -620,6 +634,7 @@ function clearTrajectory() {
   const sc = $('sample-strip');
   sc.getContext('2d').clearRect(0, 0, sc.width, sc.height);
   for (const id of ['stat-mse', 'stat-sample-ms', 'stat-ms-step', 'stat-sample-step']) $(id).textContent = '–';
+  $('sample-verdict').textContent = '';
   $('scrub').disabled = true;
   $('btn-play').disabled = true;
   $('btn-step').disabled = true;
@@ -646,7 +661,7 @@ function doSample() {
     const mseCurve = new Float32Array(T + 1);
     for (let t = 0; t <= T; t++) mseCurve[t] = mse(r.x0Pred, image, D, t * D);
     app.traj = { ...r, T, D, S: Math.round(Math.sqrt(D / 3)), ms, mseCurve, finalMse: mse(r.final, image), step: m.step,
-      sigma: s.sigma, clip: s.clip, seed: s.sample };
+      sigma: s.sigma, clip: s.clip, seed: s.sample, loss: m.step ? smooth(m.lossHistory()).at(-1) : NaN };
   } catch (e) {
     clearTrajectory();
     const hint = e instanceof DDPMError && e.code === 'DIVERGED'
@@ -655,7 +670,7 @@ function doSample() {
     return;
   }
   const tr = app.traj;
-  $('stat-mse').textContent = `${formatNumber(tr.finalMse)}${tr.finalMse < 0.01 ? ' (< 0.01)' : ''}`;
+  $('stat-mse').textContent = formatNumber(tr.finalMse);
   $('stat-sample-ms').textContent = `${tr.ms.toFixed(1)} ms`;
   $('stat-ms-step').textContent = `${(tr.ms / tr.T).toFixed(2)} ms`;
   $('stat-sample-step').textContent = tr.step ? `${tr.step} of ${m.config.steps}` : '0 (untrained)';
@@ -663,12 +678,34 @@ function doSample() {
   $('scrub').disabled = false;
   $('btn-play').disabled = false;
   $('btn-step').disabled = false;
+  drawSampleVerdict();
   drawSampleStrip();
   app.play.shownT = null;
   app.play.pos = 0;
   drawMSEPlot();
   showStep(tr.T);
   play();
+}
+
+// what the final MSE means, and, when the sample failed, the reasons this page can show
+function drawSampleVerdict() {
+  const tr = app.traj, el = $('sample-verdict'), good = tr.finalMse < MSE_BAR;
+  const abarT = app.view.sched.alpha_bar[tr.T];
+  let text = `Final MSE ${formatNumber(tr.finalMse)}: ${good ? 'below' : 'above'} ${MSE_BAR}, the paper's bar, ` +
+    `so this sample ${good ? 'is' : 'is not'} the red square.`;
+  if (!good) {
+    if (!tr.step) text += ' The model is untrained: press Train first.';
+    else if (tr.loss >= UNLEARNT_LOSS) {
+      text += ` The network has not learnt its target: its loss is still ${formatNumber(tr.loss)}, about what ` +
+        'predicting all zeros scores (see the loss curve).';
+    }
+    if (tr.step && abarT > ABAR_T_FAR) {
+      text += ` And the chain starts from pure noise, which training never showed the network: ` +
+        `<var>&alpha;&#772;<sub>T</sub></var> = ${formatNumber(abarT)} (see the noise schedule).`;
+    }
+  }
+  el.innerHTML = text;
+  el.className = good ? 'good' : 'bad';
 }
 
 function drawSampleStrip() {
@@ -719,7 +756,7 @@ function drawMSEPlot() {
     empty: 'Press Sample.',
     series: tr ? [
       { y: tr.mseCurve, color: th.accent, width: 2, label: 'MSE(x̂₀, training image)' },
-      { y: new Float32Array(T + 1).fill(0.01), color: th.muted, width: 1, dash: [2, 3], label: '0.01 (the paper\'s bar)' },
+      { y: new Float32Array(T + 1).fill(MSE_BAR), color: th.muted, width: 1, dash: [2, 3], label: `${MSE_BAR} (the paper's bar)` },
     ] : [],
   });
   markSample();

@@ -124,9 +124,12 @@ export function linePlot(canvas, opts) {
   if (opts.yRange) [y0, y1] = opts.yRange;
   if (!Number.isFinite(y0)) { y0 = opts.yLog ? 0.01 : 0; y1 = 1; }
   if (opts.yLog && !opts.yRange) {
-    // pad to whole quarter-decades so the curve never touches the frame
-    const l0 = Math.floor(Math.log10(y0) * 4) / 4, l1 = Math.ceil(Math.log10(y1) * 4) / 4;
-    y0 = 10 ** l0; y1 = 10 ** (l1 > l0 ? l1 : l0 + 0.25);
+    // pad to whole quarter-decades so the curve never touches the frame, and show at least one
+    // decade, so that a flat curve has ticks to be read against and looks flat
+    let l0 = Math.floor(Math.log10(y0) * 4) / 4, l1 = Math.ceil(Math.log10(y1) * 4) / 4;
+    const pad = Math.max(0, 1 - (l1 - l0)) / 2;
+    l0 = Math.floor((l0 - pad) * 4) / 4; l1 = Math.ceil((l1 + pad) * 4) / 4;
+    y0 = 10 ** l0; y1 = 10 ** l1;
   } else if (!opts.yRange) {
     if (y1 === y0) { y0 -= 0.5; y1 += 0.5; }
     const pad = (y1 - y0) * 0.05;
