@@ -129,6 +129,7 @@ test('the paper preset fails, and the page says why', async () => {
   await page.waitForFunction(() => ['done', 'error'].includes(window.ddpmPage.state), null, { timeout: 600000 });
   assert.match(await page.textContent('#train-status'), /^Done.*the network has not learnt its target/);
   await page.click('#btn-sample');
+  await page.waitForSelector('body[data-sample="playing"]');   // the chain is computed over frames first
   const verdict = await page.textContent('#sample-verdict');
   assert.match(verdict, /is not the red square\. The network has not learnt its target/);
   assert.match(verdict, /training never showed the network/);
@@ -291,9 +292,16 @@ test('the recommended preset trains to the end in animation frames, bit-identica
   assert.deepEqual(same, { n: same.n, params: 0, losses: 0, steps: [total, total] });
   assert.ok(same.n > 2e6);
 
-  // sample: the trajectory is played one step per frame and ends in the red square
+  // sample: the chain is computed over several frames (never one long one), then played one
+  // step per frame, and ends in the red square
+  const chainFrames = page.evaluate(() => new Promise((resolve) => {
+    let frames = 0;
+    const count = () => (document.body.dataset.sample === 'playing' ? resolve(frames) : (frames++, requestAnimationFrame(count)));
+    requestAnimationFrame(count);
+  }));
   await page.click('#btn-sample');
   await page.waitForSelector('body[data-sample="playing"]');
+  assert.ok(await chainFrames >= 3, 'the 100-step chain spans several frames');
   const seen = new Set();
   while (await page.evaluate(() => document.body.dataset.sample) === 'playing') {
     seen.add(await page.evaluate(() => document.body.dataset.shownT));

@@ -103,6 +103,7 @@ const app = {
   settings: null,
   state: 'loading',          // loading | ready | running | paused | done | error
   model: null,               // the model being trained and sampled
+  sampling: null,            // a reverse chain being computed over frames (see doSample)
   pausedByHidden: false,
   view: null,                // schedule + forward-process data of the current preset
   otherSchedule: null,       // the other preset's schedule, drawn faintly for comparison
@@ -475,7 +476,7 @@ function trainFrame(ts, loop) {
   app.run.lastFrameTs = ts;
   const m = app.model, tm = app.timing, [budget, every] = PACE_LEVELS[app.pace.level];
   const start = performance.now(), deadline = start + budget;
-  const trainThisFrame = app.pace.frame++ % every === 0;
+  const trainThisFrame = app.pace.frame++ % every === 0 && !app.sampling;
   let worked = false;
   try {
     while (trainThisFrame && !m.done) {
@@ -623,6 +624,7 @@ function drawLoss(force) {
 
 function clearTrajectory() {
   app.traj = null;
+  app.sampling = null;
   app.play.playing = false;
   app.play.loop++;
   app.play.shownT = null;
@@ -645,30 +647,68 @@ function clearTrajectory() {
   drawSigmaPlot();
 }
 
+// Sampling runs the reverse chain a few steps per animation frame (about 8 ms of work each),
+// so the page never stalls, however large T is. Training waits while a chain is computed: a
+// weight update in the middle would mix two models in one trajectory.
+const SAMPLE_BUDGET_MS = 8;
+
 function doSample() {
   showMessage($('sample-message'), '');
-  let m;
   try {
-    m = modelForSampling();
+    const m = modelForSampling();
     // an AdamW update half done would mix old and new weights: finish it first (any split of a
     // step gives the same bits, so training continues exactly as it would have)
     while (m.updating) m.trainWork(1, m.numParams);
     const s = app.settings;
     const t0 = performance.now();
-    const r = m.sample({ seed: s.sample, sigma: s.sigma, clip: s.clip });
-    const ms = performance.now() - t0;
-    const image = m.image(), T = m.T, D = m.D;
-    const mseCurve = new Float32Array(T + 1);
-    for (let t = 0; t <= T; t++) mseCurve[t] = mse(r.x0Pred, image, D, t * D);
-    app.traj = { ...r, T, D, S: Math.round(Math.sqrt(D / 3)), ms, mseCurve, finalMse: mse(r.final, image), step: m.step,
-      sigma: s.sigma, clip: s.clip, seed: s.sample, loss: m.step ? smooth(m.lossHistory()).at(-1) : NaN };
+    m.sampleBegin({ seed: s.sample, sigma: s.sigma, clip: s.clip });
+    app.sampling = { m, s, computeMs: performance.now() - t0 };
   } catch (e) {
-    clearTrajectory();
-    const hint = e instanceof DDPMError && e.code === 'DIVERGED'
-      ? ' The model at this step does not give a usable reverse chain.' : '';
-    showMessage($('sample-message'), errorText(e) + hint);
+    sampleFailed(e);
     return;
   }
+  stopPlaying();
+  document.body.dataset.sample = 'computing';
+  $('stat-sample-step').textContent = 'computing…';
+  const job = app.sampling;
+  requestAnimationFrame(() => sampleFrame(job));
+}
+
+function sampleFrame(job) {
+  if (job !== app.sampling) return;  // replaced by a newer Sample, or the model was reset
+  const m = job.m, t0 = performance.now();
+  let t;
+  try {
+    do t = m.sampleContinue(1); while (t > 0 && performance.now() - t0 < SAMPLE_BUDGET_MS);
+  } catch (e) {
+    app.sampling = null;
+    sampleFailed(e);
+    return;
+  }
+  job.computeMs += performance.now() - t0;
+  if (t > 0) {
+    $('stat-sample-step').textContent = `computing… t = ${t}`;
+    requestAnimationFrame(() => sampleFrame(job));
+    return;
+  }
+  app.sampling = null;
+  showSample(m, job);
+}
+
+function sampleFailed(e) {
+  clearTrajectory();
+  const hint = e instanceof DDPMError && e.code === 'DIVERGED'
+    ? ' The model at this step does not give a usable reverse chain.' : '';
+  showMessage($('sample-message'), errorText(e) + hint);
+}
+
+function showSample(m, { s, computeMs }) {
+  const r = { final: m.sampleImages(), ...m.sampleTrajectory() };
+  const image = m.image(), T = m.T, D = m.D;
+  const mseCurve = new Float32Array(T + 1);
+  for (let t = 0; t <= T; t++) mseCurve[t] = mse(r.x0Pred, image, D, t * D);
+  app.traj = { ...r, T, D, S: Math.round(Math.sqrt(D / 3)), ms: computeMs, mseCurve, finalMse: mse(r.final, image),
+    step: m.step, sigma: s.sigma, clip: s.clip, seed: s.sample, loss: m.step ? smooth(m.lossHistory()).at(-1) : NaN };
   const tr = app.traj;
   $('stat-mse').textContent = formatNumber(tr.finalMse);
   $('stat-sample-ms').textContent = `${tr.ms.toFixed(1)} ms`;
