@@ -32,12 +32,14 @@ static int list_buffers(Buffer *out, DDPM *m, const DDPMConfig *cfg) {
     return n;
 }
 
-size_t ddpm_memory_bytes(const DDPMConfig *cfg) {
+// summed in 64 bits: in wasm32 size_t is 32 bits, and the largest valid configurations need
+// several GB (each buffer alone still fits a size_t; their sum need not)
+uint64_t ddpm_memory_bytes(const DDPMConfig *cfg) {
     DDPM scratch;
     Buffer list[64];
     int n = list_buffers(list, &scratch, cfg);
-    size_t bytes = sizeof(DDPM) + (size_t)cfg->max_batch * sizeof(int) + (size_t)(cfg->T + 1) * 11 * sizeof(float);
-    for (int i = 0; i < n; i++) bytes += list[i].count * sizeof(float);
+    uint64_t bytes = sizeof(DDPM) + (uint64_t)cfg->max_batch * sizeof(int) + (uint64_t)(cfg->T + 1) * 11 * sizeof(float);
+    for (int i = 0; i < n; i++) bytes += (uint64_t)list[i].count * sizeof(float);
     return bytes;
 }
 
@@ -69,11 +71,11 @@ DDPM *ddpm_create(const DDPMConfig *cfg) {
     m->t_buf = calloc((size_t)cfg->max_batch, sizeof(int));
     if (failed || !m->t_buf) {
         ddpm_free(m);
-        ddpm_set_error(DDPM_ERR_MEMORY, "create: out of memory (this configuration needs %zu bytes)",
-                       ddpm_memory_bytes(cfg));
+        ddpm_set_error(DDPM_ERR_MEMORY, "create: out of memory (this configuration needs %llu bytes)",
+                       (unsigned long long)ddpm_memory_bytes(cfg));
         return NULL;
     }
-    m->bytes = ddpm_memory_bytes(cfg);
+    m->bytes = (size_t)ddpm_memory_bytes(cfg);  // allocated, so it fits
     m->loss_capacity = cfg->steps > 0 ? cfg->steps : 1;
     m->update_pos = -1;
     params_point(&m->params, m->param_memory, &m->shape);

@@ -250,7 +250,7 @@ typedef struct {
 
 DDPM *ddpm_create(const DDPMConfig *cfg);   // NULL on error (see ddpm_last_error)
 void  ddpm_free(DDPM *m);
-size_t ddpm_memory_bytes(const DDPMConfig *cfg); // what ddpm_create will allocate
+uint64_t ddpm_memory_bytes(const DDPMConfig *cfg); // what ddpm_create will allocate (64-bit: may exceed wasm32's size_t)
 int   ddpm_set_image(DDPM *m, const float *img, int n); // n must be D; values in [-1, 1]
 void  make_red_square(float *img, int S);            // centred S/2 square: red on black
 

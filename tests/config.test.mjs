@@ -137,3 +137,18 @@ test('a gradient that overflows (finite loss) stops training before it reaches t
     }
   }
 });
+
+test('a model too big for wasm memory is refused with its true size (no 32-bit wrap-around)', async () => {
+  const engine = await simdEngine();
+  // image_size 64, hidden 8192: 281 M parameters, 1.1 GB per copy; weights, gradients, m, v
+  // (and the EMA) are 4.5 GB and more, beyond wasm32's 4 GB address space
+  const D = 64 * 64 * 3, H = 8192, E = 128, P = D * E + D + H * D + H + H * H + H + D * H + D;
+  for (const ema_decay of [0, 0.9]) {
+    let error;
+    try { engine.createModel({ preset: 'paper', image_size: 64, hidden: H, ema_decay }).free(); } catch (e) { error = e; }
+    assert.ok(error, 'a 4.5 GB model cannot be made in wasm32');
+    assert.equal(error.code, 'MEMORY');
+    const bytes = Number(/needs (\d+) bytes/.exec(error.message)?.[1]);
+    assert.ok(bytes >= (ema_decay ? 5 : 4) * P * 4, `the message names ${bytes} bytes: ${error.message}`);
+  }
+});
