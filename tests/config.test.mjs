@@ -152,3 +152,27 @@ test('a model too big for wasm memory is refused with its true size (no 32-bit w
     assert.ok(bytes >= (ema_decay ? 5 : 4) * P * 4, `the message names ${bytes} bytes: ${error.message}`);
   }
 });
+
+test('arrays of the wrong length are refused by the wrapper, never read or written past their end', async () => {
+  const engine = await simdEngine();
+  const model = engine.createModel({ ...SMALL, steps: 2 });
+  try {
+    const D = model.D, x = new Float32Array(D), x2 = new Float32Array(2 * D);
+    const before = model.params();
+    // denoise writes B * D floats: an x_t of one image with two timesteps must not overflow
+    refused(() => model.denoise(x, [5, 5]), 'ARGUMENT', /denoise: xt must hold 2 x 48 = 96 floats \(got 48\)/);
+    refused(() => model.denoise(x2, [5]), 'ARGUMENT', /xt must hold 1 x 48 = 48 floats \(got 96\)/);
+    refused(() => model.lossAndGrad(x, [5, 5], x2), 'ARGUMENT', /lossAndGrad: xt must hold 2 x 48/);
+    refused(() => model.lossAndGrad(x2, [5, 5], x), 'ARGUMENT', /lossAndGrad: target must hold 2 x 48/);
+    refused(() => model.trainStepExplicit([5, 5], x), 'ARGUMENT', /trainStepExplicit: eps must hold 2 x 48/);
+    refused(() => model.qSample(x.subarray(1), x, 3), 'ARGUMENT', /qSample: x0 must hold 48 floats \(got 47\)/);
+    refused(() => model.qSample(x, x.subarray(1), 3), 'ARGUMENT', /qSample: eps must hold 48/);
+    refused(() => model.qSample(x, x, 21), 'ARGUMENT', /qSample: t must be an integer in 0\.\.20 \(got 21\)/);
+    refused(() => model.reverseStep(x, x.subarray(1), x, 3), 'ARGUMENT', /reverseStep: epsPred must hold 48/);
+    refused(() => model.reverseStep(x, x, x, 21), 'ARGUMENT', /reverseStep: t must be an integer in 1\.\.20 \(got 21\)/);
+    assert.ok(sameBits(model.params(), before));
+    assert.equal(model.step, 0);
+    // the right lengths still work
+    assert.equal(model.denoise(x2, [5, 6]).length, 2 * D);
+  } finally { model.free(); }
+});

@@ -198,6 +198,19 @@ export class Model {
     return out;
   }
 
+  // C takes pointers, not lengths: every array handed to it is checked here first, so a short
+  // one is never read past its end and an output buffer never written past its end
+  checkImages(what, name, array, B = 0) {
+    const n = (B || 1) * this.D;
+    if (array?.length === n) return;
+    const size = B ? `${B} x ${this.D} = ${n}` : `${n}`;
+    throw new DDPMError(7, `${what}: ${name} must hold ${size} floats (got ${array?.length})`);
+  }
+  checkT(what, t, lo) {
+    if (!Number.isInteger(t) || t < lo || t > this.T)
+      throw new DDPMError(7, `${what}: t must be an integer in ${lo}..${this.T} (got ${t})`);
+  }
+
   image() { return this.engine.readF32(this.mod._w_image(this.ptr), this.D); }
   setImage(pixels) {
     const e = this.engine;
@@ -253,6 +266,7 @@ export class Model {
 
   // x_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps, computed by C
   qSample(x0, eps, t) {
+    this.checkImages('qSample', 'x0', x0); this.checkImages('qSample', 'eps', eps); this.checkT('qSample', t, 0);
     const e = this.engine, n = this.D * 4;
     return e.withBuffers([n, n, n], (xt, px0, peps) => {
       e.writeF32(px0, x0); e.writeF32(peps, eps);
@@ -264,6 +278,7 @@ export class Model {
   // Loss and gradients for caller-given (x_t, t, target) without updating anything.
   lossAndGrad(xt, ts, target) {
     const e = this.engine, B = ts.length;
+    this.checkImages('lossAndGrad', 'xt', xt, B); this.checkImages('lossAndGrad', 'target', target, B);
     return e.withBuffers([xt.length * 4, B * 4, target.length * 4, 4], (pxt, pts, ptarget, ploss) => {
       e.writeF32(pxt, xt); e.writeI32(pts, ts); e.writeF32(ptarget, target);
       e.check(this.mod._w_loss_and_grad(this.ptr, pxt, pts, ptarget, B, ploss));
@@ -274,6 +289,7 @@ export class Model {
   // One optimiser step on caller-given t (B) and eps (B*D). Returns the loss.
   trainStepExplicit(ts, eps) {
     const e = this.engine, B = ts.length;
+    this.checkImages('trainStepExplicit', 'eps', eps, B);
     return e.withBuffers([B * 4, eps.length * 4, 4], (pts, peps, ploss) => {
       e.writeI32(pts, ts); e.writeF32(peps, eps);
       e.check(this.mod._w_train_step_explicit(this.ptr, pts, peps, B, ploss));
@@ -284,6 +300,7 @@ export class Model {
   // The network's output (eps_pred, or x0_pred for predict = 'x0') for x_t (B*D) at ts (B).
   denoise(xt, ts, { ema = false } = {}) {
     const e = this.engine, B = ts.length;
+    this.checkImages('denoise', 'xt', xt, B);
     return e.withBuffers([xt.length * 4, B * 4, xt.length * 4], (pxt, pts, pout) => {
       e.writeF32(pxt, xt); e.writeI32(pts, ts);
       e.check(this.mod._w_denoise(this.ptr, pxt, pts, B, pout, ema ? 1 : 0));
@@ -293,6 +310,8 @@ export class Model {
 
   // One reverse step from x_t and a predicted eps (for checks against an oracle).
   reverseStep(xt, epsPred, z, t, { sigma = 'beta', clip = false } = {}) {
+    this.checkImages('reverseStep', 'xt', xt); this.checkImages('reverseStep', 'epsPred', epsPred);
+    this.checkImages('reverseStep', 'z', z); this.checkT('reverseStep', t, 1);
     const e = this.engine, n = this.D * 4;
     return e.withBuffers([n, n, n, n, n], (pprev, px0, pxt, peps, pz) => {
       e.writeF32(pxt, xt); e.writeF32(peps, epsPred); e.writeF32(pz, z);
