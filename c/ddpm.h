@@ -268,7 +268,8 @@ int ddpm_train_steps(DDPM *m, int steps);   // whole steps; DDPM_OK or an error
 // on = 1 takes the plain path (whole gradient in grad_memory) instead: same bits, for tests/benches
 void ddpm_force_unfused(int on);
 // explicit-noise API, for checks against an independent implementation
-// loss and gradients (into m->grads, zeroed first) for B caller-given (x_t, t, target)
+// loss and gradients (into m->grads, zeroed first) for B caller-given (x_t, t, target);
+// refused while a training step is in progress (its gradient lives in m->grads)
 int ddpm_loss_and_grad(DDPM *m, const float *xt, const int *ts, const float *target, int B, float *loss);
 // one full optimiser step on caller-given t and eps (x_t formed from the training image)
 int ddpm_train_step_explicit(DDPM *m, const int *ts, const float *eps, int B, float *loss);

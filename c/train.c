@@ -277,6 +277,9 @@ static int check_timesteps(const DDPM *m, const int *ts, int B) {
 int ddpm_loss_and_grad(DDPM *m, const float *xt, const int *ts, const float *target, int B, float *loss) {
     int err = check_timesteps(m, ts, B);
     if (err) return err;
+    // it overwrites grad_memory, which holds the gradient of a step in progress
+    if (m->batch_filled != 0 || m->update_pos >= 0)
+        return ddpm_set_error(DDPM_ERR_ARGUMENT, "a training step is in progress; finish it first");
     memset(m->grad_memory, 0, m->shape.num_params * sizeof(float));
     double total = 0.0, bound = 0.0;
     accumulate(m, &total, &bound, xt, ts, target, B, B, 0);

@@ -56,3 +56,24 @@ test('training and sampling allocate nothing: wasm memory does not grow', async 
     assert.ok(model.memoryBytes > 4 * 2723328 * 4, `budget ${model.memoryBytes} holds weights, grads and AdamW state`);
   } finally { model.free(); }
 });
+
+test('explicit-noise calls between the phases of a step: denoise leaves it intact, lossAndGrad is refused', async () => {
+  const engine = await simdEngine();
+  for (const batch of [1, 3]) {  // the fused batch-1 path and the plain one
+    const options = { ...SMALL, batch, steps: 3, seed: 5 };
+    const whole = run(engine, options, (m) => m.train(3));
+    const between = run(engine, options, (m) => {
+      const D = m.D, xt = new Float32Array(D).fill(0.5);
+      while (!m.done) {
+        m.trainWork(1, 100);
+        m.denoise(xt, [3]);
+        if (m.batchFilled > 0 || m.updating) {
+          assert.throws(() => m.lossAndGrad(xt, [3], xt), (e) => e.code === 'ARGUMENT' && /a training step is in progress/.test(e.message));
+        }
+      }
+      assert.ok(m.lossAndGrad(xt, [3], xt).grads.some((g) => g !== 0), 'between steps it works');
+    });
+    assert.ok(sameBits(between.params, whole.params), `batch ${batch}: weights differ`);
+    assert.ok(sameBits(between.adam.m, whole.adam.m) && sameBits(between.adam.v, whole.adam.v), `batch ${batch}: AdamW state differs`);
+  }
+});
