@@ -112,11 +112,14 @@ int ddpm_checkpoint_load(DDPM *m, const uint8_t *buf, size_t len) {
     if ((get_u64(buf + 72) & 1u) == 0) return REFUSE("checkpoint: corrupt: the RNG increment must be odd");
     if (step > (uint32_t)c->steps)
         return REFUSE("checkpoint: it has taken %u steps, more than this model's planned %d (raise steps)", step, c->steps);
-    size_t count = (need - HEADER_BYTES - 4) / sizeof(float);
+    size_t count = (need - HEADER_BYTES - 4) / sizeof(float), P = m->shape.num_params;
     for (size_t i = 0; i < count; i++) {
         float v;
         memcpy(&v, buf + HEADER_BYTES + i * sizeof(float), sizeof v);
         if (!isfinite(v)) return REFUSE("checkpoint: value %zu is NaN or Inf", i);
+        // AdamW's v is a mean of squares: a negative one makes sqrt(v) and the weights NaN
+        if ((flags & FLAG_OPTIMIZER) && i >= 2 * P && i < 3 * P && v < 0.0f)
+            return REFUSE("checkpoint: AdamW v[%zu] is %g; v must be >= 0", i - 2 * P, (double)v);
     }
     // accepted: copy in
     size_t bytes = m->shape.num_params * sizeof(float);

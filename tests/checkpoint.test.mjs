@@ -101,3 +101,23 @@ test('a file written from the README layout by an independent writer loads', asy
     assert.ok(sameBits(target.params(), params));
   } finally { source.free(); target.free(); }
 });
+
+test("a file whose AdamW v holds a negative value is refused (its square root would make the weights NaN)", async () => {
+  const engine = await simdEngine();
+  const source = engine.createModel({ ...SMALL, steps: 3, seed: 1 }), target = engine.createModel({ ...SMALL, steps: 3, seed: 2 });
+  try {
+    source.train(1);
+    const good = source.saveCheckpoint(), P = source.numParams;
+    const bad = good.slice();
+    new DataView(bad.buffer).setFloat32(80 + 4 * (2 * P + 17), -1e-6, true); // v[17], in the third array
+    const before = target.params();
+    assert.throws(() => target.loadCheckpoint(reseal(bad)),
+      (e) => e.code === 'CHECKPOINT' && /AdamW v\[17\] is -1e-0?6; v must be >= 0/.test(e.message));
+    assert.ok(sameBits(target.params(), before));
+    // a -0 is a zero: accepted
+    new DataView(bad.buffer).setFloat32(80 + 4 * (2 * P + 17), -0, true);
+    target.loadCheckpoint(reseal(bad));
+    target.train(1);
+    assert.ok(target.params().every(Number.isFinite));
+  } finally { source.free(); target.free(); }
+});
