@@ -78,6 +78,13 @@ int ddpm_sample_continue(DDPM *m, int max_steps) {
             return -ddpm_set_error(DDPM_ERR_DIVERGED,
                 "sampling diverged at t=%d: x_%d holds NaN or Inf (the model's weights may be untrained or broken)", t, t - 1);
         }
+        // with clipping an infinite prediction still gives a finite x_{t-1} (x0 = -Inf clips to -1),
+        // so the prediction itself is checked too: a chain driven by Inf is not a sample
+        if (!all_finite(eps, (size_t)n * D)) {
+            st->t = 0;
+            return -ddpm_set_error(DDPM_ERR_DIVERGED,
+                "sampling diverged at t=%d: the predicted noise holds NaN or Inf (the model's weights may be untrained or broken)", t);
+        }
         // the trajectory of image 0: x_{t-1}, and what the network said at t
         memcpy(m->traj_x + (size_t)(t - 1) * D, x_prev, sizeof(float) * D);
         memcpy(m->traj_eps + (size_t)t * D, eps, sizeof(float) * D);

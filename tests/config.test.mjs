@@ -176,3 +176,22 @@ test('arrays of the wrong length are refused by the wrapper, never read or writt
     assert.equal(model.denoise(x2, [5, 6]).length, 2 * D);
   } finally { model.free(); }
 });
+
+test('a network output of Inf is reported even when x0 clipping keeps the chain finite', async () => {
+  const engine = await simdEngine();
+  const model = engine.createModel({ ...SMALL, steps: 0, activation: 'relu' });
+  try {
+    // h2 >= 1 (relu of fc2 with biases 1 and weights 0), fc3 with positive weights x 1e37 and
+    // biases 3.4e38: every output overflows to +Inf (no NaN: every term is >= 0). Then
+    // x0 = (x_t - c Inf) / s = -Inf, which clipping turns into a tidy -1.
+    const p = model.params(), t = model.tensors(p);  // the tensors are views into p
+    t.fc2_w.fill(0); t.fc2_b.fill(1);
+    t.fc3_w.forEach((v, i) => { t.fc3_w[i] = Math.abs(v) * 1e37; });
+    t.fc3_b.fill(3.4e38);
+    model.setParams(p);
+    assert.ok(model.denoise(new Float32Array(model.D), [5]).every((v) => v === Infinity));
+    for (const clip of [false, true]) {
+      refused(() => model.sample({ seed: 1, clip }), 'DIVERGED', /sampling diverged at t=20: .*NaN or Inf/);
+    }
+  } finally { model.free(); }
+});
