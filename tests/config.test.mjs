@@ -195,3 +195,15 @@ test('a network output of Inf is reported even when x0 clipping keeps the chain 
     }
   } finally { model.free(); }
 });
+
+test('a sampling seed outside 0..2^32-1 or not an integer is refused, not wrapped onto another seed', async () => {
+  const engine = await simdEngine();
+  const model = engine.createModel({ ...SMALL, steps: 0 });
+  try {
+    for (const seed of [-1, 2 ** 32, 1.5, NaN, '7']) {
+      refused(() => model.sample({ seed }), 'ARGUMENT', /sample: seed must be an integer in 0\.\.4294967295/);
+    }
+    refused(() => engine.normals(4, -1), 'ARGUMENT', /normals: seed must be an integer in 0\.\.2\^53/);
+    assert.equal(model.sample({ seed: 2 ** 32 - 1, trajectory: false }).final.length, model.D);
+  } finally { model.free(); }
+});

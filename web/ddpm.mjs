@@ -139,6 +139,8 @@ export class Engine {
 
   // n draws of the engine's N(0, 1) sampler (PCG32 + Box-Muller), from a fresh generator
   normals(n, seed = 0) {
+    // C converts the seed to uint64_t: a negative or fractional one would alias another seed
+    if (!Number.isSafeInteger(seed) || seed < 0) throw new DDPMError(7, `normals: seed must be an integer in 0..2^53 (got ${seed})`);
     return this.withBuffers([n * 4], (out) => {
       this.mod._w_rng_normal(out, n, seed);
       return this.readF32(out, n);
@@ -336,6 +338,9 @@ export class Model {
   sampleBegin({ n = 1, seed = 0, sigma, clip, ema = true } = {}) {
     sigma = sigma ?? this.config.sigma;
     clip = clip ?? !!Number(this.config.clip_x0);
+    // C converts the seed to uint32_t: out of range (or fractional) it would alias another seed
+    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+      throw new DDPMError(7, `sample: seed must be an integer in 0..4294967295 (got ${seed})`);
     this.sampleCount = n;
     this.engine.check(this.mod._w_sample_begin(this.ptr, n, seed, sigma === 'beta-tilde' ? 1 : 0, clip ? 1 : 0, ema ? 1 : 0));
   }
