@@ -122,3 +122,13 @@ test('the chain taken in pieces (begin, then a few steps at a time) gives the bi
     assert.throws(() => model.sampleContinue(1), /no chain in progress/);
   } finally { model.free(); }
 });
+
+test('a refused sampleBegin leaves the last chain readable as it was (no read past the images)', async () => {
+  const engine = await simdEngine();
+  const model = engine.createModel({ ...SMALL, steps: 0 });
+  try {
+    const { final } = model.sample({ n: 2, seed: 4, trajectory: false });
+    assert.throws(() => model.sampleBegin({ n: 99, seed: 1 }), (e) => e.code === 'ARGUMENT');
+    assert.ok(sameBits(model.sampleImages(), final));
+  } finally { model.free(); }
+});

@@ -341,8 +341,8 @@ export class Model {
     // C converts the seed to uint32_t: out of range (or fractional) it would alias another seed
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
       throw new DDPMError(7, `sample: seed must be an integer in 0..4294967295 (got ${seed})`);
-    this.sampleCount = n;
     this.engine.check(this.mod._w_sample_begin(this.ptr, n, seed, sigma === 'beta-tilde' ? 1 : 0, clip ? 1 : 0, ema ? 1 : 0));
+    this.sampleCount = n;  // only once C has taken n: sampleImages reads n images of max_batch
   }
   sampleContinue(maxSteps) {
     const t = this.mod._w_sample_continue(this.ptr, maxSteps);
