@@ -137,6 +137,7 @@ int ddpm_checkpoint_load(DDPM *m, const uint8_t *buf, size_t len) {
         else memcpy(m->ema_memory, m->param_memory, bytes);
     }
     m->step = (int)step;
+    m->adam_steps = (flags & FLAG_OPTIMIZER) ? (int)step : 0;  // fresh moments restart the bias correction
     m->rng.state = get_u64(buf + 64);
     m->rng.inc = get_u64(buf + 72);
     m->batch_filled = 0;

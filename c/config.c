@@ -52,8 +52,12 @@ int ddpm_config_validate(const DDPMConfig *c) {
     CHECK(isfinite(c->beta1) && c->beta1 >= 0 && c->beta1 < 1, "config: beta1 must be in [0, 1) (got %g)", c->beta1);
     CHECK(isfinite(c->beta2) && c->beta2 >= 0 && c->beta2 < 1, "config: beta2 must be in [0, 1) (got %g)", c->beta2);
     CHECK(isfinite(c->adam_eps) && c->adam_eps > 0, "config: adam_eps must be a finite number > 0 (got %g)", c->adam_eps);
-    CHECK(isfinite(c->weight_decay) && c->weight_decay >= 0 && c->lr * c->weight_decay < 1,
-          "config: weight_decay must be >= 0 with lr * weight_decay < 1 (got %g)", c->weight_decay);
+    CHECK(isfinite(c->weight_decay) && c->weight_decay >= 0,
+          "config: weight_decay must be a finite number >= 0 (got %g)", c->weight_decay);
+    // decoupled decay multiplies every weight by 1 - lr * weight_decay at each step
+    CHECK(c->lr * c->weight_decay < 1,
+          "config: lr * weight_decay must be < 1, or the decay flips the weights' sign (lr = %g, weight_decay = %g)",
+          c->lr, c->weight_decay);
     CHECK(c->lr_schedule == LR_CONSTANT || c->lr_schedule == LR_COSINE, "config: unknown lr_schedule %d", c->lr_schedule);
     CHECK(isfinite(c->lr_min_frac) && c->lr_min_frac >= 0 && c->lr_min_frac <= 1,
           "config: lr_min_frac must be in [0, 1] (got %g)", c->lr_min_frac);

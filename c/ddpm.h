@@ -228,6 +228,7 @@ typedef struct {
     Rng rng;             // training draws (t, eps)
     // the optimiser step in progress (a batch may be fed over several calls)
     int step;            // completed optimiser steps
+    int adam_steps;      // AdamW updates since m and v were zero (= step unless a weights-only checkpoint was loaded)
     int batch_filled;    // samples of the current batch already accumulated
     long update_pos;     // -1, or how many parameters the AdamW update of a complete batch has done
     double batch_loss;   // their summed loss

@@ -81,7 +81,9 @@ static void rank1_save(DDPM *m) {
 // slices over several calls gives exactly the bits of one call over all of them.
 static void apply_adamw(DDPM *m, size_t lo, size_t hi) {
     const DDPMConfig *c = &m->cfg;
-    double bc1 = 1.0 - pow(c->beta1, m->step + 1), bc2 = 1.0 - pow(c->beta2, m->step + 1);
+    // bias correction counts the updates since the moments were last zero (adam_steps), which is
+    // not the step count after a weights-only checkpoint was loaded
+    double bc1 = 1.0 - pow(c->beta1, m->adam_steps + 1), bc2 = 1.0 - pow(c->beta2, m->adam_steps + 1);
     float lr = ddpm_current_lr(m), b1 = (float)c->beta1, b2 = (float)c->beta2, eps = (float)c->adam_eps;
     float wd = (float)c->weight_decay;
     if (!m->rank1_ready) {
@@ -205,6 +207,7 @@ static int update_slice(DDPM *m, int max_params) {
         m->update_pos = -1;
         m->rank1_ready = 0;
         m->step++;
+        m->adam_steps++;
     }
     return (int)count;
 }

@@ -186,7 +186,7 @@ test('bad settings are refused with a clear message', async () => {
   await page.fill('#lr', '100');
   await page.click('#btn-train');
   assert.ok(await page.isVisible('#train-message'));
-  assert.match(await page.textContent('#train-message'), /lr \* weight_decay < 1/);
+  assert.match(await page.textContent('#train-message'), /lr \* weight_decay must be < 1/);
   assert.equal(await page.evaluate(() => window.ddpmPage.state), 'ready');
   await page.close();
   assertClean(log);

@@ -121,3 +121,22 @@ test("a file whose AdamW v holds a negative value is refused (its square root wo
     assert.ok(target.params().every(Number.isFinite));
   } finally { source.free(); target.free(); }
 });
+
+test('a weights-only checkpoint restarts AdamW: its first update is bias-corrected as a first step', async () => {
+  const engine = await simdEngine();
+  const options = { ...SMALL, steps: 40, seed: 3 };
+  const trained = engine.createModel(options), fresh = engine.createModel(options), loaded = engine.createModel(options);
+  try {
+    trained.train(30);
+    const light = trained.saveCheckpoint({ optimizer: false });
+    loaded.loadCheckpoint(light);
+    assert.equal(loaded.step, 30);
+    // the same weights in a model at step 0: one explicit step on the same (t, eps) must move
+    // both by the same amount, since both start from zero moments
+    fresh.setParams(trained.params());
+    const eps = engine.normals(fresh.D, 77);
+    fresh.trainStepExplicit([7], eps);
+    loaded.trainStepExplicit([7], eps);
+    assert.ok(sameBits(loaded.params(), fresh.params()), 'the first update after a weights-only load is not a first Adam step');
+  } finally { trained.free(); fresh.free(); loaded.free(); }
+});
