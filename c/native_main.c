@@ -98,11 +98,16 @@ int main(int argc, char **argv) {
     DDPM *m = ddpm_create(&cfg);
     if (!m) { fprintf(stderr, "%s\n", ddpm_last_error()); return 2; }
     double t0 = now_ms();
-    if (ddpm_train_steps(m, cfg.steps)) { fprintf(stderr, "%s\n", ddpm_last_error()); return 1; }
+    if (ddpm_train_steps(m, cfg.steps)) { fprintf(stderr, "%s\n", ddpm_last_error()); ddpm_free(m); return 1; }
     double train_ms = now_ms() - t0;
     float *final = malloc(sizeof(float) * m->shape.D);
     t0 = now_ms();
-    if (ddpm_sample(m, 1, cfg.seed, cfg.sigma, cfg.clip_x0, 1, final, NULL, NULL, NULL)) { fprintf(stderr, "%s\n", ddpm_last_error()); return 1; }
+    if (ddpm_sample(m, 1, cfg.seed, cfg.sigma, cfg.clip_x0, 1, final, NULL, NULL, NULL)) {
+        fprintf(stderr, "%s\n", ddpm_last_error());
+        free(final);
+        ddpm_free(m);
+        return 1;
+    }
     double sample_ms = now_ms() - t0;
     int n = cfg.steps, tail = n - (int)(n * 0.9);
     double loss_final = 0;
