@@ -40,3 +40,17 @@ test('the 64-sample chunks of the weight gradient carry the sum exactly (B = 64 
     [B, C, OC], [1]);
   assert.ok(sameBits(r.simd[0], r.scalar[0]));
 });
+
+test('the batched forward packs samples in chunks that fit its scratch: chunk edges, and rows too long to pack', async () => {
+  // the scratch holds 2^18 floats, so a chunk is floor(2^16 / C) blocks of 4 samples: at C = 16384
+  // 16 samples (B = 20 spans two chunks), at C = 8196 28 samples (B = 36: 28 + 8); at C = 65540 not
+  // one block of 4 fits and every sample takes the batch-1 path
+  const e = await simd();
+  let k = 100;
+  for (const [B, C, OC] of [[20, 16384, 3], [36, 8196, 2], [5, 65540, 9]]) {
+    k++;
+    const inp = random(B * C, k), W = random(OC * C, k + 1000), bias = random(OC, k + 2000);
+    const fwd = both(e, 'matmul_forward', [new Float32Array(B * OC), inp, W, bias], [B, C, OC], [0]);
+    assert.ok(sameBits(fwd.simd[0], fwd.scalar[0]), `forward B=${B} C=${C} OC=${OC}`);
+  }
+});
