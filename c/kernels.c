@@ -344,9 +344,31 @@ static void matmul_forward_simd(float *out, const float *inp, const float *W, co
     }
 }
 
-// dinp[b..b+1, :] += the products of rows o..o+3 of W: each loaded row vector serves two samples,
-// and each dinp vector is loaded and stored once per 4 rows (not once per row). The 4 products
-// are added one after another, o in order: the twin's row-by-row order, so the same bits.
+// acc + d0 a0 + d1 a1 + d2 a2 + d3 a3, added in that order (row o's product, then o+1's, ...)
+static inline v128_t add_4products(v128_t acc, v128_t d0, v128_t d1, v128_t d2, v128_t d3,
+                                   v128_t a0, v128_t a1, v128_t a2, v128_t a3) {
+    acc = wasm_f32x4_add(acc, wasm_f32x4_mul(d0, a0));
+    acc = wasm_f32x4_add(acc, wasm_f32x4_mul(d1, a1));
+    acc = wasm_f32x4_add(acc, wasm_f32x4_mul(d2, a2));
+    acc = wasm_f32x4_add(acc, wasm_f32x4_mul(d3, a3));
+    return acc;
+}
+
+// dinp[b..b+1, c..c+3] += the products of rows o..o+3 of W (whose row c.. starts at w0..w3):
+// each loaded row vector serves two samples, and each dinp vector is loaded and stored once per
+// 4 rows (not once per row). The 4 products are added one after another, o in order: the twin's
+// row-by-row order, so the same bits.
+static inline void dinp_2x4rows_step(float *dx, float *dy, const float *w0, const float *w1, const float *w2,
+                                     const float *w3, v128_t d0, v128_t d1, v128_t d2, v128_t d3,
+                                     v128_t e0, v128_t e1, v128_t e2, v128_t e3) {
+    v128_t a0 = wasm_v128_load(w0), a1 = wasm_v128_load(w1), a2 = wasm_v128_load(w2), a3 = wasm_v128_load(w3);
+    wasm_v128_store(dx, add_4products(wasm_v128_load(dx), d0, d1, d2, d3, a0, a1, a2, a3));
+    wasm_v128_store(dy, add_4products(wasm_v128_load(dy), e0, e1, e2, e3, a0, a1, a2, a3));
+}
+
+// dinp[b..b+1, :] += the products of rows o..o+3 of W, 16 floats per iteration: the 4 steps'
+// addresses are constant offsets from the 6 row pointers, free in wasm addressing, where one
+// step per iteration paid an add for each pointer on every step (measured 5-10% faster)
 static inline void matmul_dinp_2x4rows(float *dinp, const float *dout, const float *W,
                                        int b, int o, int C, int OC) {
     const float *w0 = W + (size_t)o * C, *w1 = w0 + C, *w2 = w1 + C, *w3 = w2 + C;
@@ -356,22 +378,14 @@ static inline void matmul_dinp_2x4rows(float *dinp, const float *dout, const flo
     v128_t d2 = wasm_f32x4_splat(d[2]), d3 = wasm_f32x4_splat(d[3]);
     v128_t e0 = wasm_f32x4_splat(e[0]), e1 = wasm_f32x4_splat(e[1]);
     v128_t e2 = wasm_f32x4_splat(e[2]), e3 = wasm_f32x4_splat(e[3]);
-    for (int c = 0; c < C; c += 4) {
-        v128_t a0 = wasm_v128_load(w0 + c), a1 = wasm_v128_load(w1 + c);
-        v128_t a2 = wasm_v128_load(w2 + c), a3 = wasm_v128_load(w3 + c);
-        v128_t acc = wasm_v128_load(dx + c);
-        acc = wasm_f32x4_add(acc, wasm_f32x4_mul(d0, a0));
-        acc = wasm_f32x4_add(acc, wasm_f32x4_mul(d1, a1));
-        acc = wasm_f32x4_add(acc, wasm_f32x4_mul(d2, a2));
-        acc = wasm_f32x4_add(acc, wasm_f32x4_mul(d3, a3));
-        wasm_v128_store(dx + c, acc);
-        acc = wasm_v128_load(dy + c);
-        acc = wasm_f32x4_add(acc, wasm_f32x4_mul(e0, a0));
-        acc = wasm_f32x4_add(acc, wasm_f32x4_mul(e1, a1));
-        acc = wasm_f32x4_add(acc, wasm_f32x4_mul(e2, a2));
-        acc = wasm_f32x4_add(acc, wasm_f32x4_mul(e3, a3));
-        wasm_v128_store(dy + c, acc);
+    int c = 0;
+    for (; c + 16 <= C; c += 16) {
+        for (int k = 0; k < 16; k += 4)
+            dinp_2x4rows_step(dx + c + k, dy + c + k, w0 + c + k, w1 + c + k, w2 + c + k, w3 + c + k,
+                              d0, d1, d2, d3, e0, e1, e2, e3);
     }
+    for (; c < C; c += 4)
+        dinp_2x4rows_step(dx + c, dy + c, w0 + c, w1 + c, w2 + c, w3 + c, d0, d1, d2, d3, e0, e1, e2, e3);
 }
 
 // the same for one sample (batch 1, or the last of an odd batch)
