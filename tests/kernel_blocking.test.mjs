@@ -32,7 +32,8 @@ test('blocked matmul kernels == scalar twins, bit for bit, at every edge of the 
 });
 
 test('the 64-sample chunks of the weight gradient carry the sum exactly (B = 64 vs 65 vs 130)', async () => {
-  // B = 130 is three chunks (64 + 64 + 2); the twin sums all 130 in one loop
+  // the twin sums all 130 in one loop (at this C the kernel's chunks hold up to 256 samples; the
+  // next test reaches the chunk edges)
   const e = await simd();
   const B = 130, C = 72, OC = 12;
   const inp = random(B * C, 7), W = random(OC * C, 8), dout = random(B * OC, 9);
@@ -52,5 +53,21 @@ test('the batched forward packs samples in chunks that fit its scratch: chunk ed
     const inp = random(B * C, k), W = random(OC * C, k + 1000), bias = random(OC, k + 2000);
     const fwd = both(e, 'matmul_forward', [new Float32Array(B * OC), inp, W, bias], [B, C, OC], [0]);
     assert.ok(sameBits(fwd.simd[0], fwd.scalar[0]), `forward B=${B} C=${C} OC=${OC}`);
+  }
+});
+
+test('the weight gradient packs inp in chunks of samples that fit its scratch: chunk edges, and rows too long to pack', async () => {
+  // a chunk holds floor(2^18 / (64 * strips)) samples: 64 at C = 4096 (B = 130: 64 + 64 + 2), 63 at
+  // C = 4100 (65 strips, the last 4 wide: 63 + 63 + 4); at C = 262148 one sample's strips do not
+  // fit and the kernel works straight from the activations. OC = 6 leaves 2 rows over the 4-row blocks.
+  const e = await simd();
+  let k = 200;
+  for (const [B, C, OC] of [[130, 4096, 6], [130, 4100, 6], [4, 262148, 1]]) {
+    k++;
+    const inp = random(B * C, k), W = random(OC * C, k + 1000), dout = random(B * OC, k + 3000);
+    const dW = random(OC * C, k + 4000), dbias = random(OC, k + 5000);
+    const r = both(e, 'matmul_backward', [new Float32Array(B * C), dW, dbias, dout, inp, W], [B, C, OC], [0, 1, 2]);
+    ['dinp', 'dW', 'dbias'].forEach((name, i) =>
+      assert.ok(sameBits(r.simd[i], r.scalar[i]), `backward ${name} B=${B} C=${C} OC=${OC}`));
   }
 });
