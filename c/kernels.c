@@ -270,7 +270,7 @@ static inline v128_t dot_4steps(v128_t acc, v128_t x0, v128_t x1, v128_t x2, v12
 // weight is used once, so this is a pure stream of W; 8 chains keep the adds from stalling it.
 // 16 floats of each row per iteration: wasm addresses a pointer plus a constant for free but
 // pays an add for each further pointer, so this is 8 such adds per 32 multiply-adds instead of
-// per 8 (measured 5-10% faster per sampling step). Each row still adds its vectors in order.
+// per 8 (measured 3-10% faster per sampling step). Each row still adds its vectors in order.
 static inline void matmul_forward_1x8(float *out, const float *inp, const float *W, const float *bias,
                                       int b, int o, int C, int OC) {
     const float *x = inp + (size_t)b * C, *w = W + (size_t)o * C;
