@@ -294,10 +294,15 @@ test('the recommended preset trains to the end in animation frames, bit-identica
 
   // sample: the chain is computed over several frames (never one long one), then played one
   // step per frame, and ends in the red square
+  // (count the frames that see the page computing; an earlier sample may still be playing)
   const chainFrames = page.evaluate(() => new Promise((resolve) => {
-    let frames = 0;
-    const count = () => (document.body.dataset.sample === 'playing' ? resolve(frames) : (frames++, requestAnimationFrame(count)));
+    let frames = 0, seen = false;
+    const count = () => {
+      if (document.body.dataset.sample === 'computing') { seen = true; frames++; } else if (seen) return resolve(frames);
+      requestAnimationFrame(count);
+    };
     requestAnimationFrame(count);
+    setTimeout(() => resolve(frames), 10000);   // never computing over frames: 0, and the test fails
   }));
   await page.click('#btn-sample');
   await page.waitForSelector('body[data-sample="playing"]');
