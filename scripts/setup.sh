@@ -15,7 +15,9 @@ command -v wasm-validate >/dev/null || need_apt+=(wabt)
 command -v cc >/dev/null || need_apt+=(gcc)
 command -v make >/dev/null || need_apt+=(make)
 if [ "${1:-}" != "--build-only" ]; then
-  command -v chromium >/dev/null || need_apt+=(chromium)
+  # fonts-liberation is only recommended by chromium, and --no-install-recommends skips it:
+  # without a font the page's screenshots would have no text
+  command -v chromium >/dev/null || need_apt+=(chromium fonts-liberation)
 fi
 
 if [ ${#need_apt[@]} -gt 0 ]; then
