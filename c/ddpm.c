@@ -75,7 +75,6 @@ DDPM *ddpm_create(const DDPMConfig *cfg) {
                        (unsigned long long)ddpm_memory_bytes(cfg));
         return NULL;
     }
-    m->bytes = (size_t)ddpm_memory_bytes(cfg);  // allocated, so it fits
     m->loss_capacity = cfg->steps > 0 ? cfg->steps : 1;
     m->update_pos = -1;
     params_point(&m->params, m->param_memory, &m->shape);

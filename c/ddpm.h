@@ -143,8 +143,6 @@ void adamw_update(float *param, const float *grad, float *m, float *v, int n, fl
 void adamw_update_outer(float *param, float *m, float *v, const float *dout, const float *inp, int C,
                         long lo, long hi, float lr, float beta1, float beta2, float eps, float weight_decay,
                         float bias_correction1, float bias_correction2);
-// y = a*x + y
-void axpy(float *y, const float *x, float a, int n);
 
 // the scalar twins, always compiled; the SIMD versions exist when built with -msimd128
 void matmul_forward_scalar(float *out, const float *inp, const float *W, const float *bias, int B, int C, int OC);
@@ -246,7 +244,6 @@ typedef struct {
     float *x_buf, *x0_pred_buf, *z_buf;   // (max_batch, D)
     SamplerState sampler;
     float *traj_x, *traj_eps, *traj_x0;   // (T+1, D) each, indexed by t (see ddpm_sample)
-    size_t bytes;        // total bytes allocated by ddpm_create
 } DDPM;
 
 DDPM *ddpm_create(const DDPMConfig *cfg);   // NULL on error (see ddpm_last_error)

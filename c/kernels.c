@@ -676,7 +676,3 @@ void adamw_update_outer(float *param, float *m, float *v, const float *dout, con
     else adamw_update_outer_scalar(param, m, v, dout, inp, C, lo, hi, lr, beta1, beta2, eps, weight_decay,
                                    bias_correction1, bias_correction2);
 }
-
-void axpy(float *y, const float *x, float a, int n) {
-    for (int i = 0; i < n; i++) y[i] += a * x[i];
-}

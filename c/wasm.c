@@ -36,7 +36,6 @@ EMSCRIPTEN_KEEPALIVE float *w_grads(DDPM *m) { return m->grad_memory; }
 EMSCRIPTEN_KEEPALIVE float *w_adam_m(DDPM *m) { return m->m_memory; }
 EMSCRIPTEN_KEEPALIVE float *w_adam_v(DDPM *m) { return m->v_memory; }
 EMSCRIPTEN_KEEPALIVE float *w_ema(DDPM *m) { return m->ema_memory; }
-EMSCRIPTEN_KEEPALIVE double w_model_bytes(DDPM *m) { return (double)m->bytes; }
 // offsets (in floats) of each parameter tensor inside w_params, in checkpoint order
 EMSCRIPTEN_KEEPALIVE int w_tensor_size(DDPM *m, int i) { return (int)m->shape.sizes[i]; }
 EMSCRIPTEN_KEEPALIVE int w_set_image(DDPM *m, const float *img, int n) { return ddpm_set_image(m, img, n); }
@@ -75,10 +74,6 @@ EMSCRIPTEN_KEEPALIVE int w_denoise(DDPM *m, const float *xt, const int *ts, int 
 }
 
 // sampling
-EMSCRIPTEN_KEEPALIVE int w_sample(DDPM *m, int n, double seed, int sigma, int clip, int use_ema, float *final,
-                                  float *traj_x, float *traj_eps, float *traj_x0) {
-    return ddpm_sample(m, n, (uint32_t)seed, sigma, clip, use_ema, final, traj_x, traj_eps, traj_x0);
-}
 EMSCRIPTEN_KEEPALIVE int w_sample_begin(DDPM *m, int n, double seed, int sigma, int clip, int use_ema) {
     return ddpm_sample_begin(m, n, (uint32_t)seed, sigma, clip, use_ema);
 }
