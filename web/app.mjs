@@ -1,7 +1,7 @@
 // app.mjs -- the page: it reacts and draws. Every number it shows comes from the wasm module
 // through web/ddpm.mjs (the same wrapper the CLI and the tests use); this file only schedules
 // the work into animation frames, keeps the settings in the address bar, and draws.
-import { loadEngine, PRESETS, DEFAULTS, DDPMError, mse } from './ddpm.mjs';
+import { loadEngine, PRESETS, DEFAULTS, DDPMError, mse, checkpointHeader } from './ddpm.mjs';
 import { drawImage, strip, upscale } from './draw.mjs';
 import { linePlot, heatmap, setMarker, smooth, theme, formatNumber } from './plot.mjs';
 
@@ -103,6 +103,7 @@ const app = {
   settings: null,
   state: 'loading',          // loading | ready | running | paused | done | error
   model: null,               // the model being trained and sampled
+  startStep: 0,              // the step it started from: 0, or a loaded checkpoint's step
   sampling: null,            // a reverse chain being computed over frames (see doSample)
   pausedByHidden: false,
   view: null,                // schedule + forward-process data of the current preset
@@ -356,6 +357,7 @@ function setState(state) {
   $('btn-resume').disabled = state !== 'paused';
   $('btn-reset').disabled = !['running', 'paused', 'done', 'error'].includes(state);
   $('btn-sample').disabled = state === 'loading' || !$('sample-seed').checkValidity();
+  drawCheckpointControls();
   drawSettingsNote();
 }
 
@@ -398,6 +400,7 @@ function createModel() {
   showMessage($('train-message'), '');
   app.model = app.engine.createModel(trainSettings());
   app.modelKey = JSON.stringify(trainSettings());
+  app.startStep = 0;
   return app.model;
 }
 
@@ -450,6 +453,7 @@ function reset() {
   if (app.model) app.model.free();
   app.model = null;
   app.modelKey = null;
+  app.startStep = 0;
   clearTrajectory();
   showMessage($('train-message'), '');
   setState('ready');
@@ -507,14 +511,7 @@ function trainFrame(ts, loop) {
       worked = true;
     }
   } catch (e) {
-    app.run.activeMs += performance.now() - app.run.startedAt;
-    setState('error');
-    drawTrainStats(true);
-    drawLoss(true);
-    const hint = e instanceof DDPMError && e.code === 'DIVERGED'
-      ? ' Try a smaller learning rate: Reset, change it, and Train again.' : ' Reset to start over.';
-    showMessage($('train-message'), errorText(e) + hint);
-    setStatus(`Stopped at step ${m.step}.`);
+    trainingFailed(e, m);
     return;
   }
   if (m.done) {
@@ -523,8 +520,9 @@ function trainFrame(ts, loop) {
     drawTrainStats(true);
     drawLoss(true);
     const secs = app.run.activeMs / 1000;
-    const losses = m.lossHistory(), end = smooth(losses).at(-1);
-    setStatus(`Done: ${m.step} steps in ${formatDuration(secs)} (${(m.step / secs).toFixed(1)} steps/s). ` + (end < UNLEARNT_LOSS
+    const { from, losses } = recordedLosses(m), end = smooth(losses).at(-1);
+    const which = from ? `steps ${from + 1} to ${m.step}` : `${m.step} steps`;
+    setStatus(`Done: ${which} in ${formatDuration(secs)} (${((m.step - from) / secs).toFixed(1)} steps/s). ` + (end < UNLEARNT_LOSS
       ? `The loss fell from ${formatNumber(losses[0])} to ${formatNumber(end)} (moving average). Now press Sample.`
       : `The loss is still ${formatNumber(end)} (moving average), about what predicting all zeros scores: ` +
         'the network has not learnt its target. Press Sample to see what that gives.'));
@@ -535,6 +533,28 @@ function trainFrame(ts, loop) {
   drawLoss(false);
   app.run.lastWork = performance.now() - start;
   requestAnimationFrame((t) => trainFrame(t, loop));
+}
+
+// Training refused a step (C reports why: a diverged loss or gradient); the model keeps the
+// weights of its last good step and can still be sampled and saved.
+function trainingFailed(e, m) {
+  if (app.state === 'running') app.run.activeMs += performance.now() - app.run.startedAt;
+  app.run.loop++;
+  setState('error');
+  drawTrainStats(true);
+  drawLoss(true);
+  const hint = e instanceof DDPMError && e.code === 'DIVERGED'
+    ? ' Try a smaller learning rate: Reset, change it, and Train again.' : ' Reset to start over.';
+  showMessage($('train-message'), errorText(e) + hint);
+  setStatus(`Stopped at step ${m.step}.`);
+}
+
+// The loss of each step trained on this page. A checkpoint carries no loss curve: after a
+// load the steps before it have none (the wrapper gives NaN for them), so they are left out.
+function recordedLosses(m) {
+  const from = app.startStep;
+  const losses = m && m.step > from ? m.lossHistory().subarray(from) : new Float32Array(0);
+  return { from, losses };
 }
 
 // The display comes first. When frames arrive late (other programs busy on the CPU, a slow
@@ -586,15 +606,16 @@ function drawTrainStats(force) {
   $('train-step').textContent = `${step} / ${steps}`;
   if (!force && now - app.run.statsAt < 250) return;
   app.run.statsAt = now;
+  drawCheckpointControls();
   const secs = activeMs() / 1000;
-  const rate = m && secs > 0.5 && step > 0 ? step / secs : NaN;
+  const rate = m && secs > 0.5 && step > app.startStep ? (step - app.startStep) / secs : NaN;
   $('stat-rate').textContent = Number.isFinite(rate) ? rate.toFixed(2) : '–';
   $('stat-eta').textContent = !m ? '–' : m.done ? 'done' : Number.isFinite(rate) ? formatDuration((steps - step) / rate) : '–';
   const tm = app.timing;
   $('stat-ms-sample').textContent = tm.sampleSeen ? tm.msPerSample.toFixed(2) : '–';
   $('stat-ms-update').textContent = tm.paramSeen && m ? (tm.msPerParam * m.numParams).toFixed(2) : '–';
-  const losses = m && step ? m.lossHistory() : null;
-  $('stat-loss').textContent = losses ? formatNumber(losses[losses.length - 1]) : '–';
+  const { losses } = recordedLosses(m);
+  $('stat-loss').textContent = losses.length ? formatNumber(losses[losses.length - 1]) : '–';
   const recent = app.frames.slice(-600);
   $('stat-frame').textContent = recent.length > 10
     ? `${percentile(recent, 0.95).toFixed(1)} ms` : '–';
@@ -608,15 +629,155 @@ function drawLoss(force) {
   app.run.lossStep = step;
   app.run.lossDrawnAt = now;
   const th = theme();
-  const losses = m && step ? m.lossHistory() : new Float32Array(0);
+  const { from, losses } = recordedLosses(m), x = losses.map((_, i) => from + i + 1);
   linePlot($('plot-loss'), {
     height: 220, xRange: [0, m ? m.config.steps : app.settings.steps], yLog: true, xLabel: 'step',
-    empty: 'Press Train: the loss of every step appears here.',
+    empty: from ? `A checkpoint holds no loss curve: the loss of each step after ${from} appears here.`
+      : 'Press Train: the loss of every step appears here.',
     series: [
-      { y: losses, x: losses.map((_, i) => i + 1), color: th.accent2, width: 1, alpha: 0.5, label: 'loss per step' },
-      { y: smooth(losses), x: losses.map((_, i) => i + 1), color: th.accent, width: 2.5, label: 'moving average' },
+      { y: losses, x, color: th.accent2, width: 1, alpha: 0.5, label: 'loss per step' },
+      { y: smooth(losses), x, color: th.accent, width: 2.5, label: 'moving average' },
     ],
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// checkpoints: Save downloads the model as a .ddpm file, Load puts one on the page. The format
+// and every check of it belong to the wrapper and C (README "Checkpoint format").
+
+// the settings that decide a model's architecture and schedule, as the checkpoint header names them
+const ARCHITECTURE = ['image_size', 'hidden', 'temb_dim', 'activation', 'predict', 'T', 'schedule', 'beta_start', 'beta_end'];
+// a downloaded file's object URL lives this long: long enough for any browser to start saving
+const DOWNLOAD_URL_MS = 60000;
+
+function canSave() {
+  return !!app.model && app.model.step >= 1 && ['running', 'paused', 'done', 'error'].includes(app.state);
+}
+
+function drawCheckpointControls() {
+  $('btn-save').disabled = !canSave();
+  $('load-file').disabled = app.state === 'loading';
+}
+
+function downloadBytes(bytes, name) {
+  const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.hidden = true;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), DOWNLOAD_URL_MS);
+}
+
+// C saves only between optimiser steps. Between two frames of training a step is often half
+// done: finish it here, which is the work the next frames would have done (any split of a step
+// gives the same bits). Not while a sample is being computed: the weights would change under it.
+function saveCheckpoint() {
+  if (!canSave()) return;
+  const m = app.model;
+  const halfDone = m.batchFilled > 0 || m.updating;
+  if (halfDone && app.sampling) {
+    showMessage($('train-message'), `Not saved: step ${m.step + 1} is half done and finishing it now would change the ` +
+      'weights under the sample being computed. Save again once the sample is drawn.');
+    return;
+  }
+  if (halfDone) {
+    try {
+      while (m.batchFilled > 0 || m.updating) m.trainWork(m.config.batch, m.numParams);
+    } catch (e) {
+      trainingFailed(e, m);
+      return;
+    }
+    // paused in the last step: finishing it finished the run (running, the next frame sees it)
+    if (m.done && app.state === 'paused') setState('done');
+    drawTrainStats(true);
+    drawLoss(true);
+  }
+  let bytes;
+  try {
+    bytes = m.saveCheckpoint({ optimizer: true });
+  } catch (e) {
+    showMessage($('train-message'), `Not saved: ${errorText(e)}`);
+    return;
+  }
+  const name = `ddpm-${app.settings.preset}-step${m.step}.ddpm`;
+  downloadBytes(bytes, name);
+  if (app.state !== 'error') showMessage($('train-message'), '');
+  setStatus(`Saved ${name} (${(bytes.length / 1e6).toFixed(1)} MB): the weights and AdamW state at step ${m.step}.` +
+    (halfDone ? ` Step ${m.step} was half done, so it was finished first.` : '') +
+    (app.state === 'running' ? ' Training goes on.' : ''));
+}
+
+// the page preset whose model a checkpoint header describes, if any
+function presetOf(header) {
+  return Object.keys(PRESETS).find((p) => ARCHITECTURE.every((k) => header[k] === PRESETS[p].config[k]));
+}
+
+// Load: read the file, build a model for it and load it there. Only when C has accepted every
+// byte does the new model replace the one on the page; a refused file changes nothing.
+async function loadCheckpointFile(file) {
+  let next = null, settings, header;
+  try {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    header = checkpointHeader(bytes);
+    // a checkpoint names its architecture and step, not the batch, learning rate or seed: keep
+    // the page's for its own preset, take the preset's for the other one (as the preset radio
+    // does), and plan at least the steps already taken (more than the Steps field allows is
+    // left for C to refuse)
+    const preset = presetOf(header) ?? app.settings.preset;
+    const base = preset === app.settings.preset ? app.settings : { ...app.settings, preset, ...presetDefaults(preset) };
+    settings = { ...base, steps: Math.min(FIELDS.steps.max, Math.max(base.steps, header.step)) };
+    const { steps, batch, lr, seed } = settings;
+    next = app.engine.createModel({ preset, steps, batch, lr, seed });
+    next.loadCheckpoint(bytes);
+  } catch (e) {
+    next?.free();
+    const hint = header && !presetOf(header)
+      ? ' This page builds the models of its two presets only; the command line loads others (node scripts/ddpm.mjs --load FILE).' : '';
+    showMessage($('train-message'), `Could not load ${file.name}: ${errorText(e)}.${hint} Nothing on the page changed.`);
+    $('train-message').scrollIntoView({ block: 'nearest' });
+    return;
+  }
+  adoptModel(next, settings, file.name, header);
+}
+
+// the loaded model replaces the page's: stop what ran on the old one, then redraw everything
+function adoptModel(m, settings, name, header) {
+  app.run.loop++;
+  app.pausedByHidden = false;
+  clearTrajectory();
+  if (app.model) app.model.free();
+  const presetChanged = settings.preset !== app.settings.preset;
+  app.model = m;
+  app.settings = settings;
+  app.modelKey = JSON.stringify(trainSettings());
+  app.startStep = m.step;
+  app.run = { activeMs: 0, startedAt: 0, lastFrameTs: null, lossDrawnAt: 0, statsAt: 0, lossStep: -1, loop: app.run.loop, lastWork: 0, progressAt: 0 };
+  app.frames = [];
+  app.frameWork = [];
+  app.pace = { level: 0, frame: 0, recent: [], onTime: 0 };
+  for (const id of ['steps', 'batch', 'lr', 'seed']) $(id).setCustomValidity('');
+  fillForm();
+  describePreset();
+  if (presetChanged) {
+    try {
+      buildView(settings.preset);
+    } catch (e) {
+      showMessage($('global-message'), errorText(e));
+    }
+  }
+  drawSigmaPlot();
+  settingsToURL(app.settings);
+  showMessage($('train-message'), '');
+  setState(m.done ? 'done' : 'paused');
+  drawTrainStats(true);
+  drawLoss(true);
+  const fresh = header.flags & 1 ? '' : ' The file holds no AdamW state: the optimiser starts afresh.';
+  setStatus(`Loaded ${name}: the ${settings.preset} preset at step ${m.step} of ${m.config.steps}.${fresh} ` + (m.done
+    ? `Press Sample. To train on, Reset, raise Steps above ${m.step} and load the file again.`
+    : `Resume trains on to step ${m.config.steps} with the batch and learning rate shown.`));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -708,7 +869,7 @@ function showSample(m, { s, computeMs }) {
   const mseCurve = new Float32Array(T + 1);
   for (let t = 0; t <= T; t++) mseCurve[t] = mse(r.x0Pred, image, D, t * D);
   app.traj = { ...r, T, D, S: Math.round(Math.sqrt(D / 3)), ms: computeMs, mseCurve, finalMse: mse(r.final, image),
-    step: m.step, sigma: s.sigma, clip: s.clip, seed: s.sample, loss: m.step ? smooth(m.lossHistory()).at(-1) : NaN };
+    step: m.step, sigma: s.sigma, clip: s.clip, seed: s.sample, loss: smooth(recordedLosses(m).losses).at(-1) ?? NaN };
   const tr = app.traj;
   $('stat-mse').textContent = formatNumber(tr.finalMse);
   $('stat-sample-ms').textContent = `${tr.ms.toFixed(1)} ms`;
@@ -895,6 +1056,12 @@ function wire() {
     passFocus('btn-resume', 'btn-pause');
   });
   $('btn-reset').addEventListener('click', reset);
+  $('btn-save').addEventListener('click', saveCheckpoint);
+  $('load-file').addEventListener('change', () => {
+    const file = $('load-file').files[0];
+    $('load-file').value = '';   // so that choosing the same file again is a change too
+    if (file) loadCheckpointFile(file);
+  });
 
   for (const id of ['sigma-beta', 'sigma-tilde', 'clip', 'speed']) $(id).addEventListener('change', onSampleField);
   $('sample-seed').addEventListener('input', onSampleField);
