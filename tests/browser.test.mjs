@@ -1,23 +1,26 @@
 // browser.test.mjs -- the page (web/index.html + web/app.mjs) in headless Chromium: it loads
 // cleanly, trains the recommended preset to the end while frames keep coming, gives the same
 // bits as the same run done in one go, samples a red square, scrubs, warns about the paper's
-// alpha_bar_T and says why the paper preset fails, keeps its settings in the URL, and fits a
-// 360 px screen.
+// alpha_bar_T and says why the paper preset fails, keeps its settings in the URL, saves and
+// loads checkpoints (refusing bad files without losing its model), and fits a 360 px screen.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { launchBrowser, startServer, watchPage } from './lib/browser.mjs';
+import { checkpointHeader } from '../web/ddpm.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WEB = join(ROOT, 'web');
 // test-results/ by default (gitignored); `make screenshot` points it at docs/ for the README
 const SCREENSHOT = process.env.SCREENSHOT ? join(ROOT, process.env.SCREENSHOT) : join(ROOT, 'test-results', 'screenshot.png');
 
-let server, browser;
+let server, browser, files;
 
 before(async () => {
+  files = mkdtempSync(join(tmpdir(), 'ddpm-checkpoints-'));
   for (const f of ['wasm/ddpm_simd.mjs', 'wasm/ddpm_simd.wasm']) {
     if (!existsSync(join(WEB, f))) throw new Error(`web/${f} is missing: run make first`);
   }
@@ -28,6 +31,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await server?.close();
+  if (files) rmSync(files, { recursive: true, force: true });
 });
 
 // a fresh page on the test server, watched for console errors and foreign requests
@@ -357,6 +361,223 @@ test('the page fits a 360 px wide screen', async () => {
   assert.match(await page.textContent('#sample-verdict'), /is not the red square\. The model is untrained/);
   const after = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(after <= widths.win, 'still no horizontal scrolling');
+  await page.close();
+  assertClean(log);
+});
+
+// ---------------------------------------------------------------------------------------------
+// checkpoints: Save and Load
+
+// The page's model in a few numbers: its step and planned steps, and its weights and AdamW
+// moments hashed bit by bit (FNV-1a over the 32-bit words), computed in the page.
+function modelPrint(page) {
+  return page.evaluate(() => {
+    const m = window.ddpmPage.model;
+    const hash = (values) => {
+      let h = 0x811c9dc5;
+      for (const w of new Uint32Array(values.buffer)) h = Math.imul(h ^ w, 0x01000193) >>> 0;
+      return h;
+    };
+    const adam = m.adamState();
+    return { step: m.step, steps: m.config.steps, params: hash(m.params()), m: hash(adam.m), v: hash(adam.v) };
+  });
+}
+
+function waitForState(page, states, timeout = 600000) {
+  return page.waitForFunction((s) => s.includes(window.ddpmPage.state), [states].flat(), { timeout, polling: 50 });
+}
+
+async function trainToEnd(page) {
+  await page.click('#btn-train');
+  await waitForState(page, ['done', 'error']);
+  assert.equal(await page.evaluate(() => window.ddpmPage.state), 'done', await page.textContent('#train-message'));
+}
+
+// Press Save; the download event gives the file, kept in the test's folder under its own name.
+async function saveCheckpoint(page) {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#btn-save')]);
+  const path = join(files, download.suggestedFilename());
+  await download.saveAs(path);
+  return { name: download.suggestedFilename(), path };
+}
+
+// Press Sample and wait until the chain has been computed and played to x_0; returns the
+// sample's bits and the pixels drawn for it.
+async function sampleOnce(page) {
+  await page.click('#btn-sample');
+  await page.waitForSelector('body[data-sample="stopped"]', { timeout: 60000 });
+  return page.evaluate(() => {
+    const pixels = (id) => { const c = document.getElementById(id); return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data); };
+    return {
+      final: Array.from(new Uint32Array(window.ddpmPage.trajectory.final.buffer)),
+      shownT: document.body.dataset.shownT,
+      xt: pixels('sample-xt'),
+      strip: pixels('sample-strip'),
+      mse: document.getElementById('stat-mse').textContent,
+    };
+  });
+}
+
+// The page's model trained again from scratch in one go, with its own config: the weights and
+// the loss of every step from `from` on, compared bit for bit.
+function compareWithOneGo(page, from) {
+  return page.evaluate((from) => {
+    const { model, engine } = window.ddpmPage;
+    const ref = engine.createModel({ ...model.config });
+    try {
+      ref.train(ref.config.steps);
+      const a = new Uint32Array(model.params().buffer), b = new Uint32Array(ref.params().buffer);
+      let params = 0;
+      for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) params++;
+      const la = model.lossHistory(), lb = ref.lossHistory();
+      const ua = new Uint32Array(la.buffer), ub = new Uint32Array(lb.buffer);
+      let losses = 0;
+      for (let i = from; i < ub.length; i++) if (ua[i] !== ub[i]) losses++;
+      return { params, losses, steps: [model.step, ref.step], before: Array.from(la.subarray(0, from), (x) => (Number.isNaN(x) ? 'NaN' : x)) };
+    } finally {
+      ref.free();
+    }
+  }, from);
+}
+
+test('Save downloads the model; a fresh page loads it with its step, weights and samples, and trains on bit for bit', async (t) => {
+  const a = await openPage('?steps=3&sample=7&speed=5');
+  assert.ok(await a.page.isDisabled('#btn-save'), 'nothing to save before a step is trained');
+  assert.ok(!(await a.page.isDisabled('#load-file')), 'Load is ready');
+  await trainToEnd(a.page);
+  assert.ok(!(await a.page.isDisabled('#btn-save')));
+  const file = await saveCheckpoint(a.page);
+  assert.equal(file.name, 'ddpm-recommended-step3.ddpm');
+  assert.match(await a.page.textContent('#train-status'), /^Saved ddpm-recommended-step3\.ddpm \(32\.7 MB\)/);
+  const bytes = new Uint8Array(readFileSync(file.path));
+  const header = checkpointHeader(bytes);
+  assert.equal(header.step, 3);
+  assert.equal(header.flags & 1, 1, 'the AdamW state is in the file');
+  t.diagnostic(`${file.name}: ${bytes.length} bytes`);
+  const printA = await modelPrint(a.page);
+  const sampleA = await sampleOnce(a.page);
+
+  // a fresh page planning 5 steps: the file puts it at step 3 of 5, paused
+  const b = await openPage('?steps=5&sample=7&speed=5');
+  await b.page.setInputFiles('#load-file', file.path);
+  await waitForState(b.page, 'paused', 30000);
+  assert.equal(await b.page.textContent('#train-step'), '3 / 5');
+  assert.equal(await b.page.inputValue('#steps'), '5');
+  assert.ok(await b.page.isChecked('#preset-recommended'));
+  assert.match(await b.page.textContent('#train-status'), /^Loaded ddpm-recommended-step3\.ddpm: the recommended preset at step 3 of 5\. Resume/);
+  assert.ok(!(await b.page.isVisible('#train-message')), 'no error');
+  assert.equal(await b.page.textContent('#stat-loss'), '–', 'no loss is invented for the steps in the file');
+  assert.ok(!(await b.page.isDisabled('#btn-save')), 'a loaded model can be saved again');
+  assert.ok(!(await b.page.isDisabled('#btn-resume')));
+  assert.deepEqual(await modelPrint(b.page), { ...printA, steps: 5 }, 'the same weights and AdamW state');
+
+  // the same sample seed gives the same sample, bit for bit and pixel for pixel
+  const sampleB = await sampleOnce(b.page);
+  assert.equal(sampleB.shownT, '0');
+  assert.deepEqual(sampleB.final, sampleA.final);
+  assert.ok(sampleA.xt.some((v, i) => i % 4 !== 3 && v > 0), 'something was drawn');
+  assert.deepEqual(sampleB.xt, sampleA.xt);
+  assert.deepEqual(sampleB.strip, sampleA.strip);
+  assert.equal(sampleB.mse, sampleA.mse);
+
+  // Resume: steps 4 and 5, exactly as a run of 5 steps done in one go
+  await b.page.click('#btn-resume');
+  await waitForState(b.page, ['done', 'error']);
+  assert.equal(await b.page.evaluate(() => window.ddpmPage.state), 'done', await b.page.textContent('#train-message'));
+  assert.match(await b.page.textContent('#train-status'), /^Done: steps 4 to 5 in/);
+  assert.notEqual(await b.page.textContent('#stat-loss'), '–');
+  assert.deepEqual(await compareWithOneGo(b.page, 3), { params: 0, losses: 0, steps: [5, 5], before: ['NaN', 'NaN', 'NaN'] });
+
+  // a page on the other preset takes the file's preset, with that preset's settings
+  const c = await openPage('?preset=paper&steps=7');
+  await c.page.setInputFiles('#load-file', file.path);
+  await waitForState(c.page, 'paused', 30000);
+  assert.ok(await c.page.isChecked('#preset-recommended'));
+  assert.equal(await c.page.inputValue('#steps'), '200');
+  assert.equal(await c.page.textContent('#train-step'), '3 / 200');
+  assert.match(c.page.url(), /preset=recommended/);
+  assert.match(c.page.url(), /steps=200/);
+  assert.ok(!(await c.page.isVisible('#abar-warning')), 'the schedule views follow the preset');
+  assert.ok(await c.page.isDisabled('#steps'), 'settings are locked while a model exists');
+  assert.deepEqual(await modelPrint(c.page), { ...printA, steps: 200 });
+
+  for (const p of [a, b, c]) {
+    await p.page.close();
+    assertClean(p.log);
+  }
+});
+
+test('a corrupt, truncated or foreign file is refused by name, and the model on the page is kept and still samples', async () => {
+  const { page, log } = await openPage('?steps=2&sample=3&speed=5');
+  await trainToEnd(page);
+  const saved = await saveCheckpoint(page);
+  const good = readFileSync(saved.path);
+  const print = await modelPrint(page);
+  const first = await sampleOnce(page);
+
+  const flipped = Buffer.from(good);
+  flipped[1000] ^= 0x04;   // one bit of a weight: only the checksum can tell
+  let seed = 12345;
+  const random = Buffer.alloc(5000).map(() => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed >>> 24; });
+  const cases = [
+    ['flipped.ddpm', flipped, /checkpoint: corrupt: checksum 0x[0-9a-f]{8} does not match the data/],
+    ['truncated.ddpm', good.subarray(0, good.length >> 1), /checkpoint: truncated: \d+ bytes, expected \d+/],
+    ['random.ddpm', random, /checkpoint: not a DDPM checkpoint/],
+    ['notes.ddpm', Buffer.from('these are not the weights you are looking for\n'), /checkpoint: not a DDPM checkpoint/],
+  ];
+  for (const [name, bytes, reason] of cases) {
+    const path = join(files, name);
+    writeFileSync(path, bytes);
+    await page.setInputFiles('#load-file', path);
+    await page.waitForFunction((n) => document.getElementById('train-message').textContent.includes(n), name, { timeout: 30000 });
+    assert.ok(await page.isVisible('#train-message'));
+    const message = await page.textContent('#train-message');
+    assert.match(message, new RegExp(`^Could not load ${name.replace('.', '\\.')}: `));
+    assert.match(message, reason);
+    assert.match(message, /Nothing on the page changed\.$/);
+    assert.equal(await page.evaluate(() => window.ddpmPage.state), 'done', name);
+    assert.equal(await page.textContent('#train-step'), '2 / 2', name);
+    assert.deepEqual(await modelPrint(page), print, `the model is untouched by ${name}`);
+    assert.equal(await page.evaluate(() => document.body.dataset.sample), 'stopped', 'the sample on screen stays');
+  }
+  // the model still samples, the same bits as before
+  const again = await sampleOnce(page);
+  assert.deepEqual(again.final, first.final);
+  assert.deepEqual(again.xt, first.xt);
+  // and still saves, and a good file still loads after the bad ones
+  assert.ok(!(await page.isDisabled('#btn-save')));
+  await page.setInputFiles('#load-file', saved.path);
+  await page.waitForFunction(() => document.getElementById('train-status').textContent.startsWith('Loaded'), null, { timeout: 30000 });
+  assert.ok(!(await page.isVisible('#train-message')), 'the error is cleared');
+  assert.deepEqual(await modelPrint(page), print);
+  await page.close();
+  assertClean(log);
+});
+
+test('Save during a half-done step finishes the step first, and the run goes on bit for bit', async () => {
+  const { page, log } = await openPage('?steps=200');
+  await page.click('#btn-train');
+  await page.waitForFunction(() => (window.ddpmPage.model?.step ?? 0) >= 2, null, { timeout: 600000, polling: 20 });
+  await page.click('#btn-pause');
+  await waitForState(page, 'paused', 20000);
+  // leave a step half done, as a pause between two frames can (batch 1: its one sample closes
+  // the batch, and AdamW has not run yet)
+  const at = await page.evaluate(() => {
+    const m = window.ddpmPage.model;
+    while (!(m.batchFilled > 0 || m.updating)) m.trainWork(1, 1000);
+    return { step: m.step, halfDone: m.batchFilled > 0 || m.updating };
+  });
+  assert.equal(at.halfDone, true);
+  const saved = await saveCheckpoint(page);
+  assert.equal(saved.name, `ddpm-recommended-step${at.step + 1}.ddpm`);
+  assert.equal(checkpointHeader(new Uint8Array(readFileSync(saved.path))).step, at.step + 1);
+  assert.match(await page.textContent('#train-status'), new RegExp(`Step ${at.step + 1} was half done, so it was finished first\\.`));
+  assert.equal(await page.textContent('#train-step'), `${at.step + 1} / 200`);
+  assert.equal(await page.evaluate(() => window.ddpmPage.state), 'paused');
+  await page.click('#btn-resume');
+  await waitForState(page, ['done', 'error']);
+  assert.equal(await page.evaluate(() => window.ddpmPage.state), 'done', await page.textContent('#train-message'));
+  assert.deepEqual(await compareWithOneGo(page, 0), { params: 0, losses: 0, steps: [200, 200], before: [] });
   await page.close();
   assertClean(log);
 });
