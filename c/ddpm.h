@@ -91,7 +91,7 @@ void     rng_seed(Rng *rng, uint64_t seed, uint64_t stream);
 uint32_t rng_u32(Rng *rng);
 float    rng_uniform(Rng *rng);                 // [0, 1)
 int      rng_int(Rng *rng, int lo, int hi);     // uniform integer in [lo, hi]
-void     rng_normal(Rng *rng, float *out, int n); // N(0, 1) by Box-Muller, in pairs
+void     rng_normal(Rng *rng, float *out, int n); // N(0, 1) by Box-Muller (normals_from_bits), in pairs
 
 // ---------------------------------------------------------------------------
 // schedule.c -- betas and everything derived from them, computed in double, stored as float
@@ -131,18 +131,23 @@ void matmul_backward(float *dinp, float *dW, float *dbias, const float *dout, co
 // activation forward/backward over n values
 void act_forward(float *out, const float *inp, int n, int activation);
 void act_backward(float *dinp, const float *inp, const float *dout, int n, int activation);
-// one AdamW step over n parameters (bias-corrections precomputed by the caller)
-void adamw_update(float *param, const float *grad, float *m, float *v, int n, float lr,
-                  float beta1, float beta2, float eps, float weight_decay,
-                  float bias_correction1, float bias_correction2);
-// AdamW on the elements [lo, hi) of a weight matrix (OC,C) whose gradient is the outer product
-// dout (OC) x inp (C) -- a Linear layer's weight gradient at batch 1 -- formed element by element
-// as 0 + dout[o] inp[c], exactly what matmul_backward leaves in a zeroed dW, so the result has the
-// bits of adamw_update on that dW without the dW buffer ever being written or read.
+// the constants of one AdamW step; the bias corrections 1 - beta^t are computed by the caller
+typedef struct { float lr, beta1, beta2, eps, weight_decay, bias_correction1, bias_correction2; } AdamWStep;
+// one AdamW step over n parameters
+void adamw_update(float *param, const float *grad, float *m, float *v, int n, const AdamWStep *h);
+// AdamW on the elements [lo, hi) of a weight matrix (OC,C) whose gradient is a Linear layer's
+// weight gradient over B samples, dW = dout^T inp (dout (B,OC) with rows ldd floats apart, inp
+// (B,C) with rows ldx apart), formed element by element as ((0 + dout[0,o] inp[0,c]) +
+// dout[1,o] inp[1,c]) + ..., exactly what matmul_backward leaves in a zeroed dW: the bits of
+// adamw_update on that dW, without a dW buffer ever being written or read.
 // lo, hi and C are multiples of 4.
-void adamw_update_outer(float *param, float *m, float *v, const float *dout, const float *inp, int C,
-                        long lo, long hi, float lr, float beta1, float beta2, float eps, float weight_decay,
-                        float bias_correction1, float bias_correction2);
+void adamw_update_outer(float *param, float *m, float *v, const float *dout, int ldd, const float *inp, int ldx,
+                        int B, int C, long lo, long hi, const AdamWStep *h);
+
+// n N(0, 1) values from random words by Box-Muller in float: pair i of words (bits[2i] for the
+// radius, bits[2i+1] for the angle) gives out[2i] = r cos(theta) and out[2i+1] = r sin(theta)
+// (the sine dropped when n is odd); bits holds 2 ceil(n/2) words
+void normals_from_bits(float *out, const uint32_t *bits, int n);
 
 // the scalar twins, always compiled; the SIMD versions exist when built with -msimd128
 void matmul_forward_scalar(float *out, const float *inp, const float *W, const float *bias, int B, int C, int OC);
@@ -150,12 +155,10 @@ void matmul_backward_scalar(float *dinp, float *dW, float *dbias, const float *d
                             const float *W, int B, int C, int OC);
 void act_forward_scalar(float *out, const float *inp, int n, int activation);
 void act_backward_scalar(float *dinp, const float *inp, const float *dout, int n, int activation);
-void adamw_update_scalar(float *param, const float *grad, float *m, float *v, int n, float lr,
-                         float beta1, float beta2, float eps, float weight_decay,
-                         float bias_correction1, float bias_correction2);
-void adamw_update_outer_scalar(float *param, float *m, float *v, const float *dout, const float *inp, int C,
-                               long lo, long hi, float lr, float beta1, float beta2, float eps,
-                               float weight_decay, float bias_correction1, float bias_correction2);
+void adamw_update_scalar(float *param, const float *grad, float *m, float *v, int n, const AdamWStep *h);
+void adamw_update_outer_scalar(float *param, float *m, float *v, const float *dout, int ldd, const float *inp,
+                               int ldx, int B, int C, long lo, long hi, const AdamWStep *h);
+void normals_from_bits_scalar(float *out, const uint32_t *bits, int n);
 int kernels_have_simd(void);  // 1 if the dispatching kernels above use SIMD
 void kernels_force_scalar(int on); // route the dispatchers to the scalar twins (for tests and benches)
 
@@ -215,6 +218,10 @@ typedef struct {
     Rng rng;             // sampling draws: x_T, then z at each step
 } SamplerState;
 
+// floats of padding after each row of wgrad_vectors: rows of 1024 floats would sit 4 KB apart and
+// all map to the same few L1 cache sets, so the samples of a batch would evict each other
+#define WGRAD_PAD 16
+
 typedef struct {
     DDPMConfig cfg;
     ModelShape shape;
@@ -231,10 +238,11 @@ typedef struct {
     long update_pos;     // -1, or how many parameters the AdamW update of a complete batch has done
     double batch_loss;   // their summed loss
     double grad_bound;   // a bound on the largest |g| of their gradient (see close_batch in train.c)
-    // batch 1 (cfg.batch == 1): each weight gradient is an outer product; the step keeps its two
-    // vectors here instead of the gradient (see train.c), and AdamW forms the gradient on the fly
-    float *rank1;        // (E + 3D + 4H): emb, dh0 | h0, da1 | h1, da2 | h2, dout; NULL if batch > 1
-    int rank1_ready;     // 1 while the step in progress holds its weight gradients in rank1
+    // a batch that fits one micro-batch (batch <= max_batch): each weight gradient is dout^T inp
+    // over the batch; the step keeps those vectors here instead of the gradient (see train.c),
+    // and AdamW forms the gradient on the fly
+    float *wgrad_vectors; // emb, dh0 | h0, da1 | h1, da2 | h2, dout, each (batch, len + WGRAD_PAD); NULL if batch > max_batch
+    int wgrad_ready;      // 1 while the step in progress holds its weight gradients in wgrad_vectors
     float *loss_history; // (loss_capacity) mean loss of each completed step
     int loss_capacity;
     // scratch for a micro-batch of training draws
@@ -262,8 +270,9 @@ void  make_red_square(float *img, int S);            // centred S/2 square: red 
 // bit-identical weights.
 int ddpm_train_work(DDPM *m, int max_samples, int max_params);
 int ddpm_train_steps(DDPM *m, int steps);   // whole steps; DDPM_OK or an error
-// batch 1 normally keeps its weight gradients as vectors and fuses them into AdamW (train.c);
-// on = 1 takes the plain path (whole gradient in grad_memory) instead: same bits, for tests/benches
+// a batch that fits one micro-batch normally keeps its weight gradients as vectors and fuses them
+// into AdamW (train.c); on = 1 takes the plain path (whole gradient in grad_memory) instead:
+// same bits, for tests and benchmarks
 void ddpm_force_unfused(int on);
 // explicit-noise API, for checks against an independent implementation
 // loss and gradients (into m->grads, zeroed first) for B caller-given (x_t, t, target);

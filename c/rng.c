@@ -2,7 +2,6 @@
 // algorithms for random number generation", 2014): 64-bit LCG state, xorshift-rotate output.
 // The state is explicit (an Rng struct), so two generators never interfere and a run is
 // reproduced exactly from its seed, in native code, in Node and in the browser.
-#include <math.h>
 #include "ddpm.h"
 
 void rng_seed(Rng *rng, uint64_t seed, uint64_t stream) {
@@ -35,16 +34,15 @@ int rng_int(Rng *rng, int lo, int hi) {
     return lo + (int)(r % range);
 }
 
-// Box-Muller: two uniforms give two independent N(0,1) values,
-//   r = sqrt(-2 ln u1), z0 = r cos(2 pi u2), z1 = r sin(2 pi u2).
-// u1 is taken in (0, 1] so the log is finite. Computed in double, stored as float.
+// n normal values: the words are drawn here, two per pair of values (so an odd n draws one
+// more word than it uses, and any n draws the same stream as before); the Box-Muller transform
+// of them is a kernel (normals_from_bits, kernels.c). In blocks, so the words fit on the stack.
+#define NORMAL_BLOCK 512  // values per block; even, so no pair is split between blocks
 void rng_normal(Rng *rng, float *out, int n) {
-    const double two_pi = 6.283185307179586;
-    for (int i = 0; i < n; i += 2) {
-        double u1 = ((double)(rng_u32(rng) >> 8) + 1.0) / 16777216.0;
-        double u2 = (double)(rng_u32(rng) >> 8) / 16777216.0;
-        double r = sqrt(-2.0 * log(u1));
-        out[i] = (float)(r * cos(two_pi * u2));
-        if (i + 1 < n) out[i + 1] = (float)(r * sin(two_pi * u2));
+    uint32_t bits[NORMAL_BLOCK];
+    for (int i = 0; i < n; i += NORMAL_BLOCK) {
+        int len = n - i < NORMAL_BLOCK ? n - i : NORMAL_BLOCK, words = (len + 1) / 2 * 2;
+        for (int k = 0; k < words; k++) bits[k] = rng_u32(rng);
+        normals_from_bits(out + i, bits, len);
     }
 }

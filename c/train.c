@@ -39,41 +39,56 @@ static void mse_forward_backward(double *total, float *dout, const float *out, c
     }
 }
 
-// Batch 1, fused. At batch 1 the weight gradient of a Linear layer is an outer product,
-// dW = dout inp^T. Zeroing grad_memory (11 MB at the default size), writing dW into it and
-// reading it back in AdamW is about a third of the memory traffic of a step, and a batch-1
-// step is bound by memory traffic. So at batch 1 the backward pass computes only dinp and the
-// bias gradients, the step copies each layer's two vectors into m->rank1 (6.5K floats, copied
-// so that sampling between the two phases of a step cannot disturb them), and AdamW forms
-// each weight's gradient as it updates it (adamw_update_outer). Same bits as the unfused path
-// (kernels.c); tests/fused_adamw.test.mjs holds the two together. grad_memory then holds
-// only the bias gradients of the step.
-// layout of m->rank1: emb (E), dh0 (D) | h0 (D), da1 (H) | h1 (H), da2 (H) | h2 (H), dout (D)
+// Fused weight gradients. Over a batch of B samples the weight gradient of a Linear layer is
+// dW = dout^T inp: B outer products. Zeroing grad_memory (11 MB at the default size), writing dW
+// into it and reading it back in AdamW is about a third of the memory traffic of a batch-1 step,
+// which is bound by memory traffic; at batch 16 it is a quarter of the step's time. So when a
+// whole batch is one micro-batch (batch <= max_batch, fed in one call) the backward pass
+// computes only dinp and the bias gradients, the step copies each layer's two sets of vectors
+// into m->wgrad_vectors (a few thousand floats per sample, copied so that sampling between the
+// two phases of a step cannot disturb them), and AdamW forms each weight's gradient as it
+// updates it (adamw_update_outer). Same bits as the unfused path (kernels.c);
+// tests/fused_adamw.test.mjs holds the two together. grad_memory then holds only the bias
+// gradients of the step.
+// layout of m->wgrad_vectors, each block (batch, len + WGRAD_PAD):
+//   emb (E), dh0 (D) | h0 (D), da1 (H) | h1 (H), da2 (H) | h2 (H), dout (D)
 
-// the unfused path at batch 1 too, for the test that holds the two together and for the benchmark
+// the unfused path for every batch, for the test that holds the two together and for the benchmark
 static int force_unfused = 0;
 void ddpm_force_unfused(int on) { force_unfused = on; }
 
-// the input and output-gradient vectors of weight tensor k (0 temb, 2 fc1, 4 fc2, 6 fc3)
-static void rank1_vectors(const DDPM *m, int k, const float **inp, const float **dout, int *C) {
-    size_t D = (size_t)m->shape.D, H = (size_t)m->shape.H, E = (size_t)m->shape.E;
-    const float *r = m->rank1;
-    if (k == 0)      { *inp = r;                     *dout = r + E;                 *C = (int)E; }
-    else if (k == 2) { *inp = r + E + D;             *dout = r + E + 2 * D;         *C = (int)D; }
-    else if (k == 4) { *inp = r + E + 2 * D + H;     *dout = r + E + 2 * D + 2 * H; *C = (int)H; }
-    else             { *inp = r + E + 2 * D + 3 * H; *dout = r + E + 2 * D + 4 * H; *C = (int)H; }
+// the row lengths of the 8 blocks of wgrad_vectors, in order
+static void wgrad_lengths(const ModelShape *s, size_t len[8]) {
+    size_t D = (size_t)s->D, H = (size_t)s->H, E = (size_t)s->E;
+    size_t l[8] = { E, D, D, H, H, H, H, D };
+    memcpy(len, l, sizeof l);
 }
 
-// copy the vectors of sample 0 of the last backward pass into m->rank1
-static void rank1_save(DDPM *m) {
-    size_t D = (size_t)m->shape.D, H = (size_t)m->shape.H, E = (size_t)m->shape.E;
+// the inputs and output gradients (and their row strides) of weight tensor k (0 temb, 2 fc1,
+// 4 fc2, 6 fc3): block k/2 * 2 is inp, the next block dout
+static void wgrad_vectors(const DDPM *m, int k, const float **inp, int *ldx, const float **dout, int *ldd, int *C) {
+    size_t len[8], B = (size_t)m->cfg.batch;
+    wgrad_lengths(&m->shape, len);
+    const float *r = m->wgrad_vectors;
+    int blk = k / 2 * 2;
+    for (int i = 0; i < blk; i++) r += B * (len[i] + WGRAD_PAD);
+    *inp = r;
+    *ldx = (int)(len[blk] + WGRAD_PAD);
+    *dout = r + B * (len[blk] + WGRAD_PAD);
+    *ldd = (int)(len[blk + 1] + WGRAD_PAD);
+    *C = (int)len[blk];
+}
+
+// copy the vectors of the B samples of the last backward pass into m->wgrad_vectors
+static void wgrad_save(DDPM *m, int B) {
     const Acts *a = &m->acts;
     const float *src[8] = { a->emb, a->dh0, a->h0, a->da1, a->h1, a->da2, a->h2, a->dout };
-    size_t len[8] = { E, D, D, H, H, H, H, D };
-    float *r = m->rank1;
+    size_t len[8];
+    wgrad_lengths(&m->shape, len);
+    float *r = m->wgrad_vectors;
     for (int i = 0; i < 8; i++) {
-        memcpy(r, src[i], sizeof(float) * len[i]);
-        r += len[i];
+        for (int b = 0; b < B; b++) memcpy(r + (size_t)b * (len[i] + WGRAD_PAD), src[i] + (size_t)b * len[i], sizeof(float) * len[i]);
+        r += (size_t)B * (len[i] + WGRAD_PAD);
     }
 }
 
@@ -83,27 +98,28 @@ static void apply_adamw(DDPM *m, size_t lo, size_t hi) {
     const DDPMConfig *c = &m->cfg;
     // bias correction counts the updates since the moments were last zero (adam_steps), which is
     // not the step count after a weights-only checkpoint was loaded
-    double bc1 = 1.0 - pow(c->beta1, m->adam_steps + 1), bc2 = 1.0 - pow(c->beta2, m->adam_steps + 1);
-    float lr = ddpm_current_lr(m), b1 = (float)c->beta1, b2 = (float)c->beta2, eps = (float)c->adam_eps;
-    float wd = (float)c->weight_decay;
-    if (!m->rank1_ready) {
-        adamw_update(m->param_memory + lo, m->grad_memory + lo, m->m_memory + lo, m->v_memory + lo, (int)(hi - lo),
-                     lr, b1, b2, eps, wd, (float)bc1, (float)bc2);
+    AdamWStep h = {
+        .lr = ddpm_current_lr(m), .beta1 = (float)c->beta1, .beta2 = (float)c->beta2, .eps = (float)c->adam_eps,
+        .weight_decay = (float)c->weight_decay,
+        .bias_correction1 = (float)(1.0 - pow(c->beta1, m->adam_steps + 1)),
+        .bias_correction2 = (float)(1.0 - pow(c->beta2, m->adam_steps + 1)),
+    };
+    if (!m->wgrad_ready) {
+        adamw_update(m->param_memory + lo, m->grad_memory + lo, m->m_memory + lo, m->v_memory + lo, (int)(hi - lo), &h);
     } else {
-        // tensor by tensor: weights from their two vectors, biases from grad_memory
+        // tensor by tensor: weights from their vectors, biases from grad_memory
         size_t start = 0;
         for (int k = 0; k < NUM_PARAM_TENSORS; k++) {
             size_t end = start + m->shape.sizes[k];
             size_t a = lo > start ? lo : start, b = hi < end ? hi : end;
             if (a < b && k % 2 == 0) {
                 const float *inp, *dout;
-                int C;
-                rank1_vectors(m, k, &inp, &dout, &C);
-                adamw_update_outer(m->param_memory + start, m->m_memory + start, m->v_memory + start, dout, inp, C,
-                                   (long)(a - start), (long)(b - start), lr, b1, b2, eps, wd, (float)bc1, (float)bc2);
+                int ldx, ldd, C;
+                wgrad_vectors(m, k, &inp, &ldx, &dout, &ldd, &C);
+                adamw_update_outer(m->param_memory + start, m->m_memory + start, m->v_memory + start, dout, ldd, inp, ldx,
+                                   c->batch, C, (long)(a - start), (long)(b - start), &h);
             } else if (a < b) {
-                adamw_update(m->param_memory + a, m->grad_memory + a, m->m_memory + a, m->v_memory + a, (int)(b - a),
-                             lr, b1, b2, eps, wd, (float)bc1, (float)bc2);
+                adamw_update(m->param_memory + a, m->grad_memory + a, m->m_memory + a, m->v_memory + a, (int)(b - a), &h);
             }
             start = end;
         }
@@ -159,7 +175,7 @@ static double grad_bound(const Acts *a, const ModelShape *s, int B) {
 
 // forward + loss + backward for B samples of a batch of `batch`: losses added to *total, a bound
 // on their gradient to *bound, gradients accumulated into m->grads (fused: the bias gradients
-// only, see rank1_save)
+// only, see wgrad_save)
 static void accumulate(DDPM *m, double *total, double *bound, const float *xt, const int *ts,
                        const float *target, int B, int batch, int fused) {
     model_forward(&m->params, &m->shape, m->cfg.activation, &m->acts, xt, ts, B);
@@ -205,7 +221,7 @@ static int update_slice(DDPM *m, int max_params) {
     m->update_pos += (long)count;
     if ((size_t)m->update_pos == n) {
         m->update_pos = -1;
-        m->rank1_ready = 0;
+        m->wgrad_ready = 0;
         m->step++;
         m->adam_steps++;
     }
@@ -224,7 +240,8 @@ int ddpm_train_work(DDPM *m, int max_samples, int max_params) {
     int remaining = c->batch - m->batch_filled;
     int B = max_samples < remaining ? max_samples : remaining;
     if (B > c->max_batch) B = c->max_batch;
-    int fused = m->rank1 != NULL && B == 1 && !force_unfused;  // batch 1: see rank1_save
+    // the whole batch in this call: see wgrad_save
+    int fused = m->wgrad_vectors != NULL && m->batch_filled == 0 && B == c->batch && !force_unfused;
     if (m->batch_filled == 0) {
         if (fused) {
             // only the bias gradients are accumulated in grad_memory
@@ -246,8 +263,8 @@ int ddpm_train_work(DDPM *m, int max_samples, int max_params) {
     }
     make_inputs(m, B);
     accumulate(m, &m->batch_loss, &m->grad_bound, m->xt_buf, m->t_buf, m->target_buf, B, c->batch, fused);
-    if (fused) rank1_save(m);
-    m->rank1_ready = fused;
+    if (fused) wgrad_save(m, B);
+    m->wgrad_ready = fused;
     m->batch_filled += B;
     if (m->batch_filled == c->batch) {
         int err = close_batch(m, m->batch_loss / c->batch, m->grad_bound);
@@ -303,7 +320,7 @@ int ddpm_train_step_explicit(DDPM *m, const int *ts, const float *eps, int B, fl
     memset(m->grad_memory, 0, m->shape.num_params * sizeof(float));
     double total = 0.0, bound = 0.0;
     accumulate(m, &total, &bound, m->xt_buf, m->t_buf, m->target_buf, B, B, 0);
-    m->rank1_ready = 0;  // the explicit step keeps its whole gradient in grad_memory
+    m->wgrad_ready = 0;  // the explicit step keeps its whole gradient in grad_memory
     *loss = (float)(total / B);
     err = close_batch(m, total / B, bound);
     if (err) return err;

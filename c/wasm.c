@@ -109,12 +109,16 @@ EMSCRIPTEN_KEEPALIVE void w_act_forward(float *out, const float *inp, int n, int
 EMSCRIPTEN_KEEPALIVE void w_act_backward(float *dinp, const float *inp, const float *dout, int n, int activation) {
     act_backward(dinp, inp, dout, n, activation);
 }
-EMSCRIPTEN_KEEPALIVE void w_adamw_update_outer(float *param, float *m, float *v, const float *dout, const float *inp, int C,
-                                               int lo, int hi, float lr, float beta1, float beta2, float eps, float wd,
-                                               float bc1, float bc2) {
-    adamw_update_outer(param, m, v, dout, inp, C, lo, hi, lr, beta1, beta2, eps, wd, bc1, bc2);
+// (the arrays first, then the numbers: the order Engine.kernel passes them in)
+EMSCRIPTEN_KEEPALIVE void w_adamw_update_outer(float *param, float *m, float *v, const float *dout, const float *inp,
+                                               int ldd, int ldx, int B, int C, int lo, int hi, float lr,
+                                               float beta1, float beta2, float eps, float wd, float bc1, float bc2) {
+    AdamWStep h = { lr, beta1, beta2, eps, wd, bc1, bc2 };
+    adamw_update_outer(param, m, v, dout, ldd, inp, ldx, B, C, lo, hi, &h);
 }
+EMSCRIPTEN_KEEPALIVE void w_normals_from_bits(float *out, const uint32_t *bits, int n) { normals_from_bits(out, bits, n); }
 EMSCRIPTEN_KEEPALIVE void w_adamw_update(float *param, const float *grad, float *m, float *v, int n, float lr, float beta1,
                                          float beta2, float eps, float wd, float bc1, float bc2) {
-    adamw_update(param, grad, m, v, n, lr, beta1, beta2, eps, wd, bc1, bc2);
+    AdamWStep h = { lr, beta1, beta2, eps, wd, bc1, bc2 };
+    adamw_update(param, grad, m, v, n, &h);
 }

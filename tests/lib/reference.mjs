@@ -97,3 +97,28 @@ export function gaussian(n, rand) {
   }
   return out;
 }
+
+// PCG32 as c/rng.c has it (O'Neill 2014), in BigInt: words(n) gives the next n outputs
+export function pcg32(seed, stream) {
+  const mask = (1n << 64n) - 1n, mul = 6364136223846793005n;
+  let state = 0n;
+  const inc = ((BigInt(stream) << 1n) | 1n) & mask;
+  const next = () => {
+    const old = state;
+    state = (old * mul + inc) & mask;
+    const xorshifted = Number((((old >> 18n) ^ old) >> 27n) & 0xffffffffn);
+    const rot = Number(old >> 59n);
+    return ((xorshifted >>> rot) | (xorshifted << ((32 - rot) & 31))) >>> 0;
+  };
+  next();
+  state = (state + BigInt(seed)) & mask;
+  next();
+  return { words: (n) => Uint32Array.from({ length: n }, next) };
+}
+
+// Box-Muller of one pair of words in float64, the transform normals_from_bits does in float:
+// u1 = (k1 + 1) / 2^24, u2 = k2 / 2^24 (k = the top 24 bits), z = sqrt(-2 ln u1) (cos, sin)(2 pi u2)
+export function boxMuller(w1, w2) {
+  const r = Math.sqrt(-2 * Math.log(((w1 >>> 8) + 1) / 16777216)), theta = 2 * Math.PI * (w2 >>> 8) / 16777216;
+  return { r, z0: r * Math.cos(theta), z1: r * Math.sin(theta) };
+}
