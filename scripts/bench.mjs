@@ -273,14 +273,14 @@ async function main() {
   result.model.params = numParams;
   result.ms = ms;
 
-  // what fusing the batch-1 weight gradient into AdamW buys (c/train.c): the same step, the same
-  // bits, with and without it
-  log('bench: batch-1 step, fused and unfused');
+  // what fusing the weight gradient into AdamW buys (c/train.c): the same step, the same bits,
+  // with and without it (batch 1 in both builds, batch 16 in the SIMD one)
+  log('bench: training steps, fused and unfused');
   const fusion = {};
-  for (const [name, engine] of [['simd', simd], ['scalar', scalar]]) {
-    const c = ourCase(engine, 'train', 1);
+  for (const [name, engine, n] of [['simd', simd, 1], ['scalar', scalar, 1], ['simd_b16', simd, 16]]) {
+    const c = ourCase(engine, 'train', n), plan = n === 1 ? PLAN.train_b1 : PLAN.train_b16;
     const unfused = () => { engine.mod._w_force_unfused(1); c.run(); engine.mod._w_force_unfused(0); };
-    const t = roundRobin({ fused: c.run, unfused }, PLAN.train_b1[0], PLAN.train_b1[1]);
+    const t = roundRobin({ fused: c.run, unfused }, plan[0], plan[1]);
     fusion[`${name}_fused_ms`] = t.fused;
     fusion[`${name}_unfused_ms`] = t.unfused;
     c.free();
@@ -359,8 +359,9 @@ function report(res) {
     `training batch 16 ${f(a.train_b16_gflops)} GFLOP/s, denoiser batch 64 ${f(a.denoise_b64_gflops)} GFLOP/s, ` +
     `sampling 64 images ${f(a.sample_b64_gflops)} GFLOP/s`);
   const fu = res.fusion;
-  lines.push(`batch-1 step, rank-1 weight gradient fused into AdamW vs not (same bits): SIMD ${f(fu.simd_fused_ms)} vs ` +
-    `${f(fu.simd_unfused_ms)} ms, scalar ${f(fu.scalar_fused_ms)} vs ${f(fu.scalar_unfused_ms)} ms`);
+  lines.push(`training step, weight gradient fused into AdamW vs not (same bits): batch 1 SIMD ${f(fu.simd_fused_ms)} vs ` +
+    `${f(fu.simd_unfused_ms)} ms, scalar ${f(fu.scalar_fused_ms)} vs ${f(fu.scalar_unfused_ms)} ms; batch 16 SIMD ` +
+    `${f(fu.simd_b16_fused_ms)} vs ${f(fu.simd_b16_unfused_ms)} ms`);
   lines.push(`load average (1 min) at start ${f(res.load_average_at_start)}, at end ${f(res.load_average_at_end)} ` +
     '(other processes sharing the 2 cores make every number noisier)');
   lines.push('');
