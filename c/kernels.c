@@ -246,10 +246,11 @@ void adamw_update_outer_scalar(float *param, float *m, float *v, const float *do
     // row by row (no division per element): row o holds elements [o C, (o + 1) C)
     for (long i = lo; i < hi;) {
         long o = i / C, row_end = (o + 1) * C < hi ? (o + 1) * C : hi;
+        float d0 = dout[o];  // sample 0's factor for the whole row (all there is at batch 1)
         for (long c = i - o * C; i < row_end; i++, c++) {
             // exactly what matmul_backward leaves in a zeroed dW: 0 + each sample's product, in order
-            float g = 0.0f;
-            for (int b = 0; b < B; b++) g += dout[(size_t)b * ldd + o] * inp[(size_t)b * ldx + c];
+            float g = 0.0f + d0 * inp[c];
+            for (int b = 1; b < B; b++) g += dout[(size_t)b * ldd + o] * inp[(size_t)b * ldx + c];
             adamw_one(param + i, m + i, v + i, g, h->lr, decay, h->beta1, h->beta2, one_minus_b1, one_minus_b2,
                       h->eps, inv_bc1, inv_bc2);
         }
