@@ -201,6 +201,33 @@ function limitsAndAchieved(engine, numParams) {
 }
 
 // ---------------------------------------------------------------------------
+// where the time of a step goes: the two phases of a batch-16 training step (the forward and
+// backward passes of its 16 samples; then the update, where the weight gradients are formed in
+// tiles and AdamW applied: c/train.c), and the noise one sampling step of 64 images draws
+
+function stepParts(engine) {
+  const model = engine.createModel({ preset: 'paper', ...MODEL, batch: 16, max_batch: 16, steps: 1e6 });
+  const n = 64 * model.D, out = engine.alloc(4 * n);
+  try {
+    const gradient = [], update = [];
+    for (let r = 0; r < (QUICK ? 1 : 17); r++) {
+      collectGarbage();
+      const t0 = performance.now();
+      model.trainWork(16);
+      const t1 = performance.now();
+      model.trainWork(1, model.numParams);
+      const t2 = performance.now();
+      if (r >= (QUICK ? 0 : 2)) { gradient.push(t1 - t0); update.push(t2 - t1); }  // the first 2 warm up
+    }
+    const noise = timeOne(() => engine.mod._w_rng_normal(out, n, 1), QUICK ? 0 : 5, QUICK ? 1 : 30);
+    return { train_b16_gradient_ms: median(gradient), train_b16_update_ms: median(update), noise_64_images_ms: noise, noise_values: n };
+  } finally {
+    model.free();
+    engine.free(out);
+  }
+}
+
+// ---------------------------------------------------------------------------
 // scaling: time per training step (batch 1) and per sampling step (1 image) as the model grows
 
 function scalingPoint(engine, config) {
@@ -286,6 +313,8 @@ async function main() {
     c.free();
   }
   result.fusion = fusion;
+  log('bench: parts of a step');
+  result.parts = stepParts(simd);
 
   log('bench: machine limits and what the kernels reach');
   const lim = limitsAndAchieved(simd, numParams);
@@ -362,6 +391,10 @@ function report(res) {
   lines.push(`training step, weight gradient fused into AdamW vs not (same bits): batch 1 SIMD ${f(fu.simd_fused_ms)} vs ` +
     `${f(fu.simd_unfused_ms)} ms, scalar ${f(fu.scalar_fused_ms)} vs ${f(fu.scalar_unfused_ms)} ms; batch 16 SIMD ` +
     `${f(fu.simd_b16_fused_ms)} vs ${f(fu.simd_b16_unfused_ms)} ms`);
+  const pa = res.parts;
+  lines.push(`parts of a step: batch-16 training step = forward and backward ${f(pa.train_b16_gradient_ms)} ms + update ` +
+    `(weight gradients in tiles, AdamW) ${f(pa.train_b16_update_ms)} ms; the noise of one sampling step of 64 images ` +
+    `(${pa.noise_values} normals) ${f(pa.noise_64_images_ms, 3)} ms`);
   lines.push(`load average (1 min) at start ${f(res.load_average_at_start)}, at end ${f(res.load_average_at_end)} ` +
     '(other processes sharing the 2 cores make every number noisier)');
   lines.push('');
