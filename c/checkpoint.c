@@ -7,12 +7,15 @@
 //   12      4     u32 image_size   16      4  u32 hidden      20  4  u32 temb_dim
 //   24      4     u32 activation   28      4  u32 predict     32  4  u32 T
 //   36      4     u32 schedule     40      8  f64 beta_start  48  8  f64 beta_end
-//   56      4     u32 flags (bit 0: AdamW state present, bit 1: EMA weights present)
+//   56      4     u32 flags (bit 0: AdamW state present, bit 1: EMA weights present,
+//                 bit 2: training history present)
 //   60      4     u32 step (optimiser steps taken)
 //   64      8     u64 training RNG state    72  8  u64 training RNG increment
 //                 (so a resumed run draws exactly what the uninterrupted run would have)
 //   80      ...   f32 parameters, tensor by tensor in Params order, each row-major (out, in)
 //           ...   if bit 0: f32 AdamW m then v (same order), if bit 1: f32 EMA weights
+//           ...   if bit 2: u32 AdamW updates since the moments were zero (adam_steps; read with
+//                 bit 0 only), then f32 loss of each of the `step` steps (NaN where not recorded)
 //   end-4   4     u32 CRC-32 (IEEE 802.3, as zlib.crc32) of every byte before it
 #include <math.h>
 #include <stdlib.h>
@@ -22,6 +25,7 @@
 #define HEADER_BYTES 80
 #define FLAG_OPTIMIZER 1u
 #define FLAG_EMA 2u
+#define FLAG_HISTORY 4u
 static const char MAGIC[8] = {'D', 'D', 'P', 'M', 'C', 'K', 'P', 'T'};
 
 uint32_t crc32(const uint8_t *data, size_t n) {
@@ -40,22 +44,23 @@ static double get_f64(const uint8_t *p) { double v; memcpy(&v, p, 8); return v; 
 static void put_u64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 static uint64_t get_u64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 
-static size_t size_for(size_t num_params, uint32_t flags) {
+static size_t size_for(size_t num_params, uint32_t flags, uint32_t step) {
     size_t arrays = 1 + ((flags & FLAG_OPTIMIZER) ? 2 : 0) + ((flags & FLAG_EMA) ? 1 : 0);
-    return HEADER_BYTES + arrays * num_params * sizeof(float) + 4;
+    size_t history = (flags & FLAG_HISTORY) ? 4 + (size_t)step * sizeof(float) : 0;
+    return HEADER_BYTES + arrays * num_params * sizeof(float) + history + 4;
 }
 
 static uint32_t flags_for(const DDPM *m, int with_optimizer) {
-    return (with_optimizer ? FLAG_OPTIMIZER : 0u) | (m->ema_memory ? FLAG_EMA : 0u);
+    return (with_optimizer ? FLAG_OPTIMIZER : 0u) | (m->ema_memory ? FLAG_EMA : 0u) | FLAG_HISTORY;
 }
 
 size_t ddpm_checkpoint_size(const DDPM *m, int with_optimizer) {
-    return size_for(m->shape.num_params, flags_for(m, with_optimizer));
+    return size_for(m->shape.num_params, flags_for(m, with_optimizer), (uint32_t)m->step);
 }
 
 int ddpm_checkpoint_save(const DDPM *m, uint8_t *buf, size_t cap, int with_optimizer) {
     uint32_t flags = flags_for(m, with_optimizer);
-    size_t need = size_for(m->shape.num_params, flags), bytes = m->shape.num_params * sizeof(float);
+    size_t need = size_for(m->shape.num_params, flags, (uint32_t)m->step), bytes = m->shape.num_params * sizeof(float);
     if (cap < need) return ddpm_set_error(DDPM_ERR_ARGUMENT, "checkpoint: buffer of %zu bytes, need %zu", cap, need);
     if (m->batch_filled != 0 || m->update_pos >= 0)
         return ddpm_set_error(DDPM_ERR_ARGUMENT, "checkpoint: a training step is half done; save between steps");
@@ -72,6 +77,8 @@ int ddpm_checkpoint_save(const DDPM *m, uint8_t *buf, size_t cap, int with_optim
     memcpy(p, m->param_memory, bytes); p += bytes;
     if (flags & FLAG_OPTIMIZER) { memcpy(p, m->m_memory, bytes); p += bytes; memcpy(p, m->v_memory, bytes); p += bytes; }
     if (flags & FLAG_EMA) { memcpy(p, m->ema_memory, bytes); p += bytes; }
+    put_u32(p, (uint32_t)m->adam_steps); p += 4;
+    memcpy(p, m->loss_history, (size_t)m->step * sizeof(float)); p += (size_t)m->step * sizeof(float);
     put_u32(p, crc32(buf, (size_t)(p - buf)));
     return DDPM_OK;
 }
@@ -90,8 +97,8 @@ int ddpm_checkpoint_load(DDPM *m, const uint8_t *buf, size_t len) {
     if (memcmp(buf, MAGIC, 8) != 0) return REFUSE("checkpoint: not a DDPM checkpoint (bad magic)");
     if (get_u32(buf + 8) != 1) return REFUSE("checkpoint: unsupported version %u (this build reads version 1)", get_u32(buf + 8));
     uint32_t flags = get_u32(buf + 56);
-    if (flags & ~(FLAG_OPTIMIZER | FLAG_EMA)) return REFUSE("checkpoint: unknown flags 0x%x", flags);
-    size_t need = size_for(m->shape.num_params, flags);
+    if (flags & ~(FLAG_OPTIMIZER | FLAG_EMA | FLAG_HISTORY)) return REFUSE("checkpoint: unknown flags 0x%x", flags);
+    uint32_t step = get_u32(buf + 60);
     // the architecture first: a file for another model names the field that differs
     int err;
     if ((err = check_field("image_size", get_u32(buf + 12), (uint32_t)c->image_size))) return err;
@@ -104,15 +111,33 @@ int ddpm_checkpoint_load(DDPM *m, const uint8_t *buf, size_t len) {
     if (get_f64(buf + 40) != c->beta_start || get_f64(buf + 48) != c->beta_end)
         return REFUSE("checkpoint: mismatched betas: the file has %g..%g, this model has %g..%g",
                       get_f64(buf + 40), get_f64(buf + 48), c->beta_start, c->beta_end);
+    if (step > (uint32_t)c->steps) {
+        // (before the file's size is computed from it: up to 2^32 losses would overflow a size_t in
+        // wasm). A corrupt step field is told apart from a real count by the file's own checksum.
+        if (get_u32(buf + len - 4) != crc32(buf, len - 4))
+            return REFUSE("checkpoint: corrupt: the checksum does not match the data");
+        return REFUSE("checkpoint: it has taken %u steps, more than this model's planned %d (raise steps)", step, c->steps);
+    }
+    size_t need = size_for(m->shape.num_params, flags, step);
     if (len < need) return REFUSE("checkpoint: truncated: %zu bytes, expected %zu", len, need);
     if (len > need) return REFUSE("checkpoint: %zu bytes, expected %zu (trailing data)", len, need);
     uint32_t stored = get_u32(buf + need - 4), actual = crc32(buf, need - 4);
     if (stored != actual) return REFUSE("checkpoint: corrupt: checksum 0x%08x does not match the data (0x%08x)", stored, actual);
-    uint32_t step = get_u32(buf + 60);
     if ((get_u64(buf + 72) & 1u) == 0) return REFUSE("checkpoint: corrupt: the RNG increment must be odd");
-    if (step > (uint32_t)c->steps)
-        return REFUSE("checkpoint: it has taken %u steps, more than this model's planned %d (raise steps)", step, c->steps);
-    size_t count = (need - HEADER_BYTES - 4) / sizeof(float), P = m->shape.num_params;
+    size_t P = m->shape.num_params, count = (((flags & FLAG_OPTIMIZER) ? 3 : 1) + ((flags & FLAG_EMA) ? 1 : 0)) * P;
+    const uint8_t *history = buf + HEADER_BYTES + count * sizeof(float);
+    uint32_t adam_steps = (flags & FLAG_OPTIMIZER) ? step : 0;  // files without a history: AdamW counted every step
+    if (flags & FLAG_HISTORY) {
+        if (flags & FLAG_OPTIMIZER) adam_steps = get_u32(history);
+        if (adam_steps > step) return REFUSE("checkpoint: corrupt: %u AdamW updates in %u steps", adam_steps, step);
+        for (uint32_t i = 0; i < step; i++) {
+            float loss;
+            memcpy(&loss, history + 4 + (size_t)i * sizeof(float), sizeof loss);
+            // an MSE: >= 0, or NaN for a step whose loss was not recorded (one trained before a load)
+            if (!(loss >= 0.0f && loss < INFINITY) && loss == loss)
+                return REFUSE("checkpoint: the loss of step %u is %g; a loss must be >= 0 and finite (or NaN: not recorded)", i + 1, (double)loss);
+        }
+    }
     for (size_t i = 0; i < count; i++) {
         float v;
         memcpy(&v, buf + HEADER_BYTES + i * sizeof(float), sizeof v);
@@ -137,12 +162,13 @@ int ddpm_checkpoint_load(DDPM *m, const uint8_t *buf, size_t len) {
         else memcpy(m->ema_memory, m->param_memory, bytes);
     }
     m->step = (int)step;
-    m->adam_steps = (flags & FLAG_OPTIMIZER) ? (int)step : 0;  // fresh moments restart the bias correction
+    m->adam_steps = (int)adam_steps;  // fresh moments (a weights-only file) restart the bias correction
     m->rng.state = get_u64(buf + 64);
     m->rng.inc = get_u64(buf + 72);
     m->batch_filled = 0;
     m->update_pos = -1;
-    // the loss curve of the steps before the file is unknown: NaN marks "not recorded here"
+    // the loss curve: the file's, or NaN ("not recorded") for a file without one
     for (uint32_t i = 0; i < step; i++) m->loss_history[i] = NAN;
+    if (flags & FLAG_HISTORY) memcpy(m->loss_history, history + 4, (size_t)step * sizeof(float));
     return DDPM_OK;
 }

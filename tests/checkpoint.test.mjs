@@ -30,9 +30,10 @@ test('save then load restores weights, AdamW state and step; a resumed run match
     const header = checkpointHeader(bytes);
     assert.equal(header.step, 3);
     assert.equal(header.hidden, 16);
-    assert.equal(header.flags, 3); // AdamW state and EMA present
-    // the layout of README "Checkpoint format": 80-byte header, 4 arrays, 4-byte CRC
-    assert.equal(bytes.length, 80 + 4 * first.numParams * 4 + 4);
+    assert.equal(header.flags, 7); // AdamW state, EMA and the training history present
+    // the layout of README "Checkpoint format": 80-byte header, 4 arrays, the history (AdamW
+    // updates, then 3 losses), 4-byte CRC
+    assert.equal(bytes.length, 80 + 4 * first.numParams * 4 + 4 + 3 * 4 + 4);
     const stored = new DataView(bytes.buffer).getUint32(bytes.length - 4, true);
     assert.equal(stored, crc32(bytes.subarray(0, bytes.length - 4)));
     resumed.loadCheckpoint(bytes);
@@ -41,10 +42,11 @@ test('save then load restores weights, AdamW state and step; a resumed run match
     assert.ok(sameBits(resumed.emaParams(), first.emaParams()));
     resumed.train(3);
     assert.ok(sameBits(resumed.params(), straight.params()), 'resumed weights differ from the uninterrupted run');
-    assert.ok(sameBits(resumed.lossHistory().subarray(3), straight.lossHistory().subarray(3)));
+    // the whole loss curve, the 3 steps before the file included
+    assert.ok(sameBits(resumed.lossHistory(), straight.lossHistory()));
     // weights only: loads, with fresh AdamW moments
     const light = first.saveCheckpoint({ optimizer: false });
-    assert.equal(light.length, 80 + 2 * first.numParams * 4 + 4);
+    assert.equal(light.length, 80 + 2 * first.numParams * 4 + 4 + 3 * 4 + 4);
     resumed.loadCheckpoint(light);
     assert.ok(sameBits(resumed.params(), first.params()));
     assert.ok(resumed.adamState().m.every((x) => x === 0));
@@ -139,4 +141,68 @@ test('a weights-only checkpoint restarts AdamW: its first update is bias-correct
     loaded.trainStepExplicit([7], eps);
     assert.ok(sameBits(loaded.params(), fresh.params()), 'the first update after a weights-only load is not a first Adam step');
   } finally { trained.free(); fresh.free(); loaded.free(); }
+});
+
+// a saved file without its history section, as this format was before it had one (flags bit 2 clear)
+function withoutHistory(bytes, steps) {
+  const out = bytes.slice(0, bytes.length - 4 - 4 - 4 * steps);
+  const view = new DataView(out.buffer);
+  view.setUint32(56, view.getUint32(56, true) & ~4, true);
+  return reseal(new Uint8Array([...out, 0, 0, 0, 0]));
+}
+
+test('the training history: losses and AdamW updates travel; a file without one loads with NaN losses; bad ones are refused', async () => {
+  const engine = await simdEngine();
+  const options = { ...SMALL, steps: 10, seed: 4 };
+  const straight = engine.createModel(options), a = engine.createModel(options), b = engine.createModel(options);
+  try {
+    straight.train(7);
+    // weights only at step 3 (AdamW restarts), 2 more steps, saved with AdamW: the file must say
+    // that AdamW has made 2 updates, not 5, or the resumed bias correction is wrong
+    a.train(3);
+    b.loadCheckpoint(a.saveCheckpoint({ optimizer: false }));
+    b.train(2);
+    const mid = b.saveCheckpoint();
+    const view = new DataView(mid.buffer), P = b.numParams, history = 80 + 3 * P * 4;
+    assert.equal(view.getUint32(history, true), 2, 'AdamW updates since the moments were zero');
+    const reference = engine.createModel(options);
+    try {
+      reference.loadCheckpoint(mid);
+      reference.train(2);
+      b.train(2);
+      assert.ok(sameBits(reference.params(), b.params()), 'a resumed run differs from the one it was saved from');
+      // the losses: a's 3 (they travelled in the weights-only file too), then b's own
+      assert.ok(sameBits(reference.lossHistory().subarray(0, 3), a.lossHistory().subarray(0, 3)));
+      assert.ok(sameBits(reference.lossHistory().subarray(0, 7), b.lossHistory().subarray(0, 7)));
+    } finally { reference.free(); }
+
+    // an older file without the history: the losses are unknown (NaN), AdamW counted every step
+    const full = a.saveCheckpoint(), old = withoutHistory(full, 3);
+    assert.equal(checkpointHeader(old).flags, 1);
+    const c = engine.createModel(options);
+    try {
+      c.loadCheckpoint(old);
+      assert.equal(c.step, 3);
+      assert.ok(c.lossHistory().subarray(0, 3).every(Number.isNaN));
+      c.train(4);
+      assert.ok(sameBits(c.params(), straight.params()), 'an old-format file does not resume exactly');
+    } finally { c.free(); }
+
+    // refused: a negative or infinite loss, more AdamW updates than steps
+    const forge = (offset, set) => { const x = full.slice(); set(new DataView(x.buffer), 80 + 3 * P * 4 + offset); return reseal(x); };
+    const target = engine.createModel(options);
+    try {
+      for (const [bytes, message] of [
+        [forge(4 + 4, (v, o) => v.setFloat32(o, -1, true)), /the loss of step 2 is -1; a loss must be >= 0 and finite/],
+        [forge(4, (v, o) => v.setFloat32(o, Infinity, true)), /the loss of step 1 is inf/],
+        [forge(0, (v, o) => v.setUint32(o, 4, true)), /corrupt: 4 AdamW updates in 3 steps/],
+      ]) {
+        assert.throws(() => target.loadCheckpoint(bytes), (e) => e.code === 'CHECKPOINT' && message.test(e.message), `${message}`);
+        assert.equal(target.step, 0);
+      }
+      // a NaN loss means "not recorded": accepted
+      target.loadCheckpoint(forge(4, (v, o) => v.setFloat32(o, NaN, true)));
+      assert.ok(Number.isNaN(target.lossHistory()[0]));
+    } finally { target.free(); }
+  } finally { straight.free(); a.free(); b.free(); }
 });

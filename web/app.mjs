@@ -104,6 +104,7 @@ const app = {
   state: 'loading',          // loading | ready | running | paused | done | error
   model: null,               // the model being trained and sampled
   startStep: 0,              // the step it started from: 0, or a loaded checkpoint's step
+  lossFrom: 0,               // the first step whose loss the model holds (a checkpoint may have none)
   sampling: null,            // a reverse chain being computed over frames (see doSample)
   pausedByHidden: false,
   view: null,                // schedule + forward-process data of the current preset
@@ -401,6 +402,7 @@ function createModel() {
   app.model = app.engine.createModel(trainSettings());
   app.modelKey = JSON.stringify(trainSettings());
   app.startStep = 0;
+  app.lossFrom = 0;
   return app.model;
 }
 
@@ -454,6 +456,7 @@ function reset() {
   app.model = null;
   app.modelKey = null;
   app.startStep = 0;
+  app.lossFrom = 0;
   clearTrajectory();
   showMessage($('train-message'), '');
   setState('ready');
@@ -520,7 +523,7 @@ function trainFrame(ts, loop) {
     drawTrainStats(true);
     drawLoss(true);
     const secs = app.run.activeMs / 1000;
-    const { from, losses } = recordedLosses(m), end = smooth(losses).at(-1);
+    const { losses } = recordedLosses(m), end = smooth(losses).at(-1), from = app.startStep;
     const which = from ? `steps ${from + 1} to ${m.step}` : `${m.step} steps`;
     setStatus(`Done: ${which} in ${formatDuration(secs)} (${((m.step - from) / secs).toFixed(1)} steps/s). ` + (end < UNLEARNT_LOSS
       ? `The loss fell from ${formatNumber(losses[0])} to ${formatNumber(end)} (moving average). Now press Sample.`
@@ -549,10 +552,11 @@ function trainingFailed(e, m) {
   setStatus(`Stopped at step ${m.step}.`);
 }
 
-// The loss of each step trained on this page. A checkpoint carries no loss curve: after a
-// load the steps before it have none (the wrapper gives NaN for them), so they are left out.
+// The loss of each step the model holds. A checkpoint carries the loss curve of its steps, unless
+// it was written by a program that kept none (then the wrapper gives NaN for those steps, and
+// they are left out).
 function recordedLosses(m) {
-  const from = app.startStep;
+  const from = app.lossFrom;
   const losses = m && m.step > from ? m.lossHistory().subarray(from) : new Float32Array(0);
   return { from, losses };
 }
@@ -632,7 +636,7 @@ function drawLoss(force) {
   const { from, losses } = recordedLosses(m), x = losses.map((_, i) => from + i + 1);
   linePlot($('plot-loss'), {
     height: 220, xRange: [0, m ? m.config.steps : app.settings.steps], yLog: true, xLabel: 'step',
-    empty: from ? `A checkpoint holds no loss curve: the loss of each step after ${from} appears here.`
+    empty: from ? `The checkpoint held no loss curve: the loss of each step after ${from} appears here.`
       : 'Press Train: the loss of every step appears here.',
     series: [
       { y: losses, x, color: th.accent2, width: 1, alpha: 0.5, label: 'loss per step' },
@@ -754,6 +758,9 @@ function adoptModel(m, settings, name, header) {
   app.settings = settings;
   app.modelKey = JSON.stringify(trainSettings());
   app.startStep = m.step;
+  const held = m.lossHistory();
+  app.lossFrom = 0;
+  while (app.lossFrom < m.step && Number.isNaN(held[app.lossFrom])) app.lossFrom++;
   app.run = { activeMs: 0, startedAt: 0, lastFrameTs: null, lossDrawnAt: 0, statsAt: 0, lossStep: -1, loop: app.run.loop, lastWork: 0, progressAt: 0 };
   app.frames = [];
   app.frameWork = [];
