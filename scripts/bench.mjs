@@ -56,11 +56,17 @@ v8.setFlagsFromString('--expose-gc');
 const collectGarbage = vm.runInNewContext('gc');
 
 // Time fns (name -> function) round-robin: warm runs of each, then reps rounds of one run each.
-function roundRobin(fns, warm, reps) {
+// A short case (a training step, a forward) finds its data in the caches in a real loop, where
+// it runs again and again; timed straight after another implementation's run (whose data fills
+// the 32 MB L3 just as well) it would find them cold. So in each turn the names in `inTurn` run
+// that many times untimed first, and the next run is the one timed: each implementation is
+// timed warm, as in its own loop, and still in turn with the others against bursts of load.
+function roundRobin(fns, warm, reps, inTurn = {}) {
   const names = Object.keys(fns), times = Object.fromEntries(names.map((n) => [n, []]));
   for (const n of names) for (let i = 0; i < warm; i++) fns[n]();
   for (let r = 0; r < reps; r++) {
     for (const n of names) {
+      for (let i = 0; i < (inTurn[n] ?? 0); i++) fns[n]();
       collectGarbage();
       const t0 = performance.now();
       fns[n]();
@@ -163,7 +169,7 @@ function limitsAndAchieved(engine, numParams) {
       train_b16: () => tr16.train(1),
       sample_b1_steps: () => { s1.sampleBegin({ n: 1, seed: 1 }); s1.sampleContinue(steps1); },
       sample_b64_steps: () => { s64.sampleBegin({ n: 64, seed: 1 }); s64.sampleContinue(steps64); },
-    }, QUICK ? 0 : 2, QUICK ? 1 : 15);
+    }, QUICK ? 0 : 2, QUICK ? 1 : 15, QUICK ? {} : { denoise_b64: 1, train_b16: 1 });
     const gbs = (bytes, ms) => bytes / ms / 1e6;
     const limits = {
       peak_simd_gflops: iters * M._probe_peak_flops_per_iter() / t.peak / 1e6,
@@ -292,7 +298,8 @@ async function main() {
     const ours = { simd: ourCase(simd, kind, n), scalar: ourCase(scalar, kind, n) };
     numParams = ours.simd.numParams;
     const [warm, reps] = PLAN[name];
-    const t = roundRobin({ simd: ours.simd.run, scalar: ours.scalar.run, tfjs: tfjsCase(tfm, kind, n) }, warm, reps);
+    const inTurn = kind === 'sample' || QUICK ? {} : { simd: 1, scalar: 1, tfjs: 1 };  // a chain of T steps warms itself
+    const t = roundRobin({ simd: ours.simd.run, scalar: ours.scalar.run, tfjs: tfjsCase(tfm, kind, n) }, warm, reps, inTurn);
     ms[name] = { ...t, native: native[name] };
     ours.simd.free(); ours.scalar.free();
   }
@@ -307,7 +314,7 @@ async function main() {
   for (const [name, engine, n] of [['simd', simd, 1], ['scalar', scalar, 1], ['simd_b16', simd, 16]]) {
     const c = ourCase(engine, 'train', n), plan = n === 1 ? PLAN.train_b1 : PLAN.train_b16;
     const unfused = () => { engine.mod._w_force_unfused(1); c.run(); engine.mod._w_force_unfused(0); };
-    const t = roundRobin({ fused: c.run, unfused }, plan[0], plan[1]);
+    const t = roundRobin({ fused: c.run, unfused }, plan[0], plan[1], QUICK ? {} : { fused: 1, unfused: 1 });
     fusion[`${name}_fused_ms`] = t.fused;
     fusion[`${name}_unfused_ms`] = t.unfused;
     c.free();
