@@ -694,6 +694,13 @@ static void adamw_update_simd(float *param, const float *grad, float *m, float *
 static void adamw_outer_row(float *param, float *m, float *v, const float *dout, int ldd, const float *inp,
                             int ldx, int B, int C, long o, long c0, long c1, const AdamWVec *k) {
     size_t row = (size_t)o * C;
+    if (B == 1) {
+        // the batch-1 step (the paper's): one product per element, its factor splatted once per row
+        v128_t d = wasm_f32x4_splat(dout[o]), zero = wasm_f32x4_splat(0.0f);
+        for (long c = c0; c < c1; c += 4)
+            adamw_vec(param + row + c, m + row + c, v + row + c, wasm_f32x4_add(zero, wasm_f32x4_mul(d, wasm_v128_load(inp + c))), k);
+        return;
+    }
     for (long c = c0; c < c1; c += 4) {
         const float *d = dout + o, *x = inp + c;
         v128_t g = wasm_f32x4_splat(0.0f);
