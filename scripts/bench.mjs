@@ -66,8 +66,8 @@ function roundRobin(fns, warm, reps, inTurn = {}) {
   for (const n of names) for (let i = 0; i < warm; i++) fns[n]();
   for (let r = 0; r < reps; r++) {
     for (const n of names) {
+      collectGarbage();  // before the warm runs: a full collection walks the heap and would cool the caches again
       for (let i = 0; i < (inTurn[n] ?? 0); i++) fns[n]();
-      collectGarbage();
       const t0 = performance.now();
       fns[n]();
       times[n].push(performance.now() - t0);
