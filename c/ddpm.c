@@ -25,6 +25,7 @@ static int list_buffers(Buffer *out, DDPM *m, const DDPMConfig *cfg) {
         {&m->x_buf, B * D}, {&m->x0_pred_buf, B * D}, {&m->z_buf, B * D},
         {&m->traj_x, T1 * D}, {&m->traj_eps, T1 * D}, {&m->traj_x0, T1 * D},
         {&m->loss_history, (size_t)(cfg->steps > 0 ? cfg->steps : 1)},
+        {&m->emb_table, T1 * E},
         {&m->wgrad_vectors, cfg->batch <= cfg->max_batch ? (size_t)cfg->batch * (E + 3 * D + 4 * H + 8 * WGRAD_PAD) : 0},
     };
     int n = (int)(sizeof list / sizeof list[0]);
@@ -89,6 +90,7 @@ DDPM *ddpm_create(const DDPMConfig *cfg) {
         memcpy(m->ema_memory, m->param_memory, m->shape.num_params * sizeof(float));
     }
     rng_seed(&m->rng, cfg->seed, 2);
+    for (int t = 0; t <= cfg->T; t++) timestep_embedding(m->emb_table + (size_t)t * m->shape.E, t, m->shape.E);
     make_red_square(m->x0, cfg->image_size);
     return m;
 }

@@ -201,9 +201,10 @@ typedef struct {
 void model_shape(ModelShape *shape, const DDPMConfig *cfg);
 void params_point(Params *p, float *memory, const ModelShape *shape); // carve tensors out of one block
 void params_init(Params *p, const ModelShape *shape, Rng *rng);       // PyTorch Linear default init
-// forward for B samples: x (B,D) noisy inputs, ts (B) timesteps; result in acts->out
+// forward for B samples: x (B,D) noisy inputs, ts (B) timesteps, emb_table (T+1,E) the
+// embedding of every t (DDPM.emb_table); result in acts->out
 void model_forward(const Params *p, const ModelShape *shape, int activation, Acts *acts,
-                   const float *x, const int *ts, int B);
+                   const float *emb_table, const float *x, const int *ts, int B);
 // backward from acts->dout; gradients accumulated into grads (in sample order)
 void model_backward(const Params *p, Params *grads, const ModelShape *shape, int activation,
                     Acts *acts, int B);
@@ -229,6 +230,7 @@ typedef struct {
     float *param_memory, *grad_memory, *m_memory, *v_memory, *ema_memory; // num_params each
     Params params, grads, ema;
     Acts acts;
+    float *emb_table;    // (T+1, E) timestep_embedding of every t, computed once: a forward looks rows up
     float *x0;           // (D) the training image
     Rng rng;             // training draws (t, eps)
     // the optimiser step in progress (a batch may be fed over several calls)

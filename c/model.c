@@ -50,9 +50,10 @@ void params_init(Params *p, const ModelShape *s, Rng *rng) {
     linear_init(p->fc3_w, p->fc3_b, s->H, s->D, rng);
 }
 
-// emb (B,E) from ts (B)
-static void embedding_forward(float *emb, const int *ts, int B, int E) {
-    for (int b = 0; b < B; b++) timestep_embedding(emb + (size_t)b * E, ts[b], E);
+// emb (B,E) from ts (B): rows of the table of every t's embedding (its sin and cos in double
+// cost more than a batched sampling step's copy of them)
+static void embedding_forward(float *emb, const float *emb_table, const int *ts, int B, int E) {
+    for (int b = 0; b < B; b++) memcpy(emb + (size_t)b * E, emb_table + (size_t)ts[b] * E, sizeof(float) * E);
 }
 
 // h0 (B,D) = x (B,D) + temb (B,D); temb is already in h0
@@ -61,9 +62,9 @@ static void add_input_forward(float *h0, const float *x, int B, int D) {
 }
 
 void model_forward(const Params *p, const ModelShape *s, int activation, Acts *a,
-                   const float *x, const int *ts, int B) {
+                   const float *emb_table, const float *x, const int *ts, int B) {
     int D = s->D, H = s->H, E = s->E;
-    embedding_forward(a->emb, ts, B, E);
+    embedding_forward(a->emb, emb_table, ts, B, E);
     matmul_forward(a->h0, a->emb, p->temb_w, p->temb_b, B, E, D);  // temb (B,D)
     add_input_forward(a->h0, x, B, D);                               // h0 = x_t + temb
     matmul_forward(a->a1, a->h0, p->fc1_w, p->fc1_b, B, D, H);

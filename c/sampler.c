@@ -66,7 +66,7 @@ int ddpm_sample_continue(DDPM *m, int max_steps) {
     for (int k = 0; k < max_steps && st->t >= 1; k++) {
         int t = st->t;
         for (int b = 0; b < n; b++) ts[b] = t;
-        model_forward(p, &m->shape, m->cfg.activation, &m->acts, x, ts, n);
+        model_forward(p, &m->shape, m->cfg.activation, &m->acts, m->emb_table, x, ts, n);
         if (t > 1) rng_normal(&st->rng, z, n * D);
         for (int b = 0; b < n; b++) {
             size_t off = (size_t)b * D;

@@ -178,7 +178,7 @@ static double grad_bound(const Acts *a, const ModelShape *s, int B) {
 // only, see wgrad_save)
 static void accumulate(DDPM *m, double *total, double *bound, const float *xt, const int *ts,
                        const float *target, int B, int batch, int fused) {
-    model_forward(&m->params, &m->shape, m->cfg.activation, &m->acts, xt, ts, B);
+    model_forward(&m->params, &m->shape, m->cfg.activation, &m->acts, m->emb_table, xt, ts, B);
     mse_forward_backward(total, m->acts.dout, m->acts.out, target, B, m->shape.D, batch);
     Params g = m->grads;
     if (fused) g.temb_w = g.fc1_w = g.fc2_w = g.fc3_w = NULL;  // matmul_backward skips a NULL dW
@@ -332,7 +332,7 @@ int ddpm_denoise(DDPM *m, const float *xt, const int *ts, int B, float *out, int
     int err = check_timesteps(m, ts, B);
     if (err) return err;
     const Params *p = use_ema && m->ema_memory ? &m->ema : &m->params;
-    model_forward(p, &m->shape, m->cfg.activation, &m->acts, xt, ts, B);
+    model_forward(p, &m->shape, m->cfg.activation, &m->acts, m->emb_table, xt, ts, B);
     memcpy(out, m->acts.out, sizeof(float) * B * m->shape.D);
     return DDPM_OK;
 }
