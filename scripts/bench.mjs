@@ -147,7 +147,9 @@ function limitsAndAchieved(engine, numParams) {
   };
   try {
     // as many floats as the model has weights: fits in the L3 cache (32 MB here), which is where a
-    // batch-1 forward finds its weights; read in one stream and in four (a quarter each), 10 times
+    // batch-1 forward finds its weights; read in one stream and in four (a quarter each), 10 times.
+    // The work compared with the limits is timed warm too (roundRobin's inTurn): a sampling chain
+    // finds its weights in L3 at every step after the first, as this read finds its array.
     const nw = Math.ceil(numParams / 16) * 16, w = alloc(nw), q = nw / 4, inner = 10;
     // main memory: 4 arrays of 32 MB, far larger than any cache
     const nd = QUICK ? 1 << 16 : 8 << 20, [a, b, c, d] = [0, 1, 2, 3].map(() => alloc(nd));
@@ -169,7 +171,7 @@ function limitsAndAchieved(engine, numParams) {
       train_b16: () => tr16.train(1),
       sample_b1_steps: () => { s1.sampleBegin({ n: 1, seed: 1 }); s1.sampleContinue(steps1); },
       sample_b64_steps: () => { s64.sampleBegin({ n: 64, seed: 1 }); s64.sampleContinue(steps64); },
-    }, QUICK ? 0 : 2, QUICK ? 1 : 15, QUICK ? {} : { denoise_b64: 1, train_b16: 1 });
+    }, QUICK ? 0 : 2, QUICK ? 1 : 15, QUICK ? {} : { denoise_b64: 1, train_b16: 1, sample_b1_steps: 1, sample_b64_steps: 1 });
     const gbs = (bytes, ms) => bytes / ms / 1e6;
     const limits = {
       peak_simd_gflops: iters * M._probe_peak_flops_per_iter() / t.peak / 1e6,
