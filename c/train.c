@@ -42,7 +42,7 @@ static void mse_forward_backward(double *total, float *dout, const float *out, c
 // Fused weight gradients. Over a batch of B samples the weight gradient of a Linear layer is
 // dW = dout^T inp: B outer products. Zeroing grad_memory (11 MB at the default size), writing dW
 // into it and reading it back in AdamW is about a third of the memory traffic of a batch-1 step,
-// which is bound by memory traffic; at batch 16 it is a quarter of the step's time. So when a
+// which is bound by memory traffic (docs/bench.md: fused vs unfused at batch 1 and 16). So when a
 // whole batch is one micro-batch (batch <= max_batch, fed in one call) the backward pass
 // computes only dinp and the bias gradients, the step copies each layer's two sets of vectors
 // into m->wgrad_vectors (a few thousand floats per sample, copied so that sampling between the
