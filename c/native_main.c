@@ -65,6 +65,38 @@ static int selftest(void) {
            "corrupt refused, model untouched");
     free(buf); free(final); free(tx); free(te); free(t0);
     ddpm_free(m);
+    // the fused weight-gradient paths (a batch in one micro-batch: batch 1, and batch 4 through
+    // the tiles; hidden 36 leaves columns the 8-wide tiles do not cover), against the unfused
+    // path bit for bit, the update in slices of 52 parameters that cut rows; then the training
+    // history through a checkpoint
+    for (int batch = 1; batch <= 4; batch += 3) {
+        ddpm_config_default(&cfg);
+        cfg.image_size = 4; cfg.hidden = 36; cfg.temb_dim = 8; cfg.steps = 3; cfg.batch = batch; cfg.max_batch = 4;
+        DDPM *a = ddpm_create(&cfg), *b = ddpm_create(&cfg), *c = ddpm_create(&cfg);
+        expect(a && b && c, "create small models");
+        if (!a || !b || !c) { ddpm_free(a); ddpm_free(b); ddpm_free(c); continue; }
+        int ok = 1;
+        while (ok && a->step < 3) ok = ddpm_train_work(a, batch, 52) >= 0;
+        ddpm_force_unfused(1);
+        ok = ok && ddpm_train_steps(b, 3) == DDPM_OK;
+        ddpm_force_unfused(0);
+        size_t bytes = a->shape.num_params * sizeof(float);
+        expect(ok && memcmp(a->param_memory, b->param_memory, bytes) == 0 && memcmp(a->m_memory, b->m_memory, bytes) == 0 &&
+               memcmp(a->v_memory, b->v_memory, bytes) == 0, batch == 1 ? "fused == unfused, batch 1" : "fused == unfused, batch 4");
+        size_t n = ddpm_checkpoint_size(a, 1);
+        uint8_t *file = malloc(n);
+        expect(file && ddpm_checkpoint_save(a, file, n, 1) == DDPM_OK && ddpm_checkpoint_load(c, file, n) == DDPM_OK &&
+               c->step == 3 && c->adam_steps == 3 && memcmp(c->loss_history, a->loss_history, 3 * sizeof(float)) == 0,
+               "the loss history and AdamW count through a checkpoint");
+        // a step count past the plan: refused by name, or as corrupt when the checksum says so
+        if (file) {
+            memcpy(file + 60, &(uint32_t){ 99 }, 4);
+            expect(ddpm_checkpoint_load(c, file, n) == DDPM_ERR_CHECKPOINT && strstr(ddpm_last_error(), "corrupt"),
+                   "a step count past the plan with a bad checksum is corrupt");
+        }
+        free(file);
+        ddpm_free(a); ddpm_free(b); ddpm_free(c);
+    }
     // invalid configurations
     ddpm_config_default(&cfg); cfg.T = 0;
     expect(ddpm_create(&cfg) == NULL, "T = 0 refused");
