@@ -44,10 +44,14 @@ static double get_f64(const uint8_t *p) { double v; memcpy(&v, p, 8); return v; 
 static void put_u64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 static uint64_t get_u64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 
+// how many arrays of num_params floats follow the header: the weights, m and v, the EMA weights
+static size_t arrays_for(uint32_t flags) {
+    return 1 + ((flags & FLAG_OPTIMIZER) ? 2 : 0) + ((flags & FLAG_EMA) ? 1 : 0);
+}
+
 static size_t size_for(size_t num_params, uint32_t flags, uint32_t step) {
-    size_t arrays = 1 + ((flags & FLAG_OPTIMIZER) ? 2 : 0) + ((flags & FLAG_EMA) ? 1 : 0);
     size_t history = (flags & FLAG_HISTORY) ? 4 + (size_t)step * sizeof(float) : 0;
-    return HEADER_BYTES + arrays * num_params * sizeof(float) + history + 4;
+    return HEADER_BYTES + arrays_for(flags) * num_params * sizeof(float) + history + 4;
 }
 
 static uint32_t flags_for(const DDPM *m, int with_optimizer) {
@@ -124,7 +128,7 @@ int ddpm_checkpoint_load(DDPM *m, const uint8_t *buf, size_t len) {
     uint32_t stored = get_u32(buf + need - 4), actual = crc32(buf, need - 4);
     if (stored != actual) return REFUSE("checkpoint: corrupt: checksum 0x%08x does not match the data (0x%08x)", stored, actual);
     if ((get_u64(buf + 72) & 1u) == 0) return REFUSE("checkpoint: corrupt: the RNG increment must be odd");
-    size_t P = m->shape.num_params, count = (((flags & FLAG_OPTIMIZER) ? 3 : 1) + ((flags & FLAG_EMA) ? 1 : 0)) * P;
+    size_t P = m->shape.num_params, count = arrays_for(flags) * P;
     const uint8_t *history = buf + HEADER_BYTES + count * sizeof(float);
     uint32_t adam_steps = (flags & FLAG_OPTIMIZER) ? step : 0;  // files without a history: AdamW counted every step
     if (flags & FLAG_HISTORY) {
