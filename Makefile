@@ -9,9 +9,11 @@
 export NODE_PATH := /usr/share/nodejs
 
 SRC := $(filter-out c/native_main.c c/bench_main.c,$(wildcard c/*.c))
-HDR := c/ddpm.h
+HDR := c/ddpm.h c/simd.h
 # -ffp-contract=off: no fused multiply-add, so the SIMD kernels and their scalar twins agree bit for bit
 CFLAGS_COMMON := -O3 -ffp-contract=off -Wall -Wextra
+# native builds run the same SIMD kernels, their wasm intrinsics mapped to SSE/AVX by SIMDe (c/simd.h)
+NATIVE_SIMD := -DDDPM_NATIVE_SIMD
 EMFLAGS := -sMODULARIZE=1 -sEXPORT_ES6=1 -sENVIRONMENT=web -sEXPORT_NAME=createDDPMModule \
 	-sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=64MB -sMAXIMUM_MEMORY=2GB -sTOTAL_STACK=1MB \
 	-sEXPORTED_FUNCTIONS=_malloc,_free \
@@ -46,16 +48,16 @@ web/wasm/ddpm_scalar.mjs: $(SRC) $(HDR) Makefile | $(SETUP)
 
 $(NATIVE): $(SRC) $(HDR) c/native_main.c Makefile | $(SETUP)
 	@mkdir -p build/native
-	cc $(CFLAGS_COMMON) -march=native $(SRC) c/native_main.c -o $@ -lm
+	cc $(CFLAGS_COMMON) -march=native $(NATIVE_SIMD) $(SRC) c/native_main.c -o $@ -lm
 
 # the native side of `make bench`: the same C at -O3 -march=native, timed by c/bench_main.c
 build/native/ddpm_bench: $(SRC) $(HDR) c/bench_main.c Makefile | $(SETUP)
 	@mkdir -p build/native
-	cc $(CFLAGS_COMMON) -march=native $(SRC) c/bench_main.c -o $@ -lm
+	cc $(CFLAGS_COMMON) -march=native $(NATIVE_SIMD) $(SRC) c/bench_main.c -o $@ -lm
 
 build/native/ddpm_native_sanitized: $(SRC) $(HDR) c/native_main.c Makefile | $(SETUP)
 	@mkdir -p build/native
-	cc -O1 -g -ffp-contract=off -Wall -Wextra -fsanitize=address,undefined -fno-sanitize-recover=all \
+	cc -O1 -g -ffp-contract=off -Wall -Wextra -march=native $(NATIVE_SIMD) -fsanitize=address,undefined -fno-sanitize-recover=all \
 		$(SRC) c/native_main.c -o $@ -lm
 
 test: all build/native/ddpm_native_sanitized build/.setup-full

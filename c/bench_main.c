@@ -1,7 +1,7 @@
 // bench_main.c -- the native side of the speed benchmark (scripts/bench.mjs runs it). The same C
-// as the wasm modules, built with cc -O3 -march=native; the kernels run as their scalar twins
-// (kernels.c has SIMD only for wasm), so this is "the plain C at its best compiler settings".
-//   ddpm_bench [--quick] [key=value ...]     e.g. hidden=1024 image_size=16 T=100
+// as the wasm modules, built with cc -O3 -march=native, the same SIMD kernels too: their wasm
+// intrinsics become SSE/AVX through SIMDe (c/simd.h). --scalar times the scalar twins instead.
+//   ddpm_bench [--quick] [--scalar] [key=value ...]     e.g. hidden=1024 image_size=16 T=100
 // Prints one JSON line: the median milliseconds (after warm-up) of each case:
 //   train_b1, train_b16      one optimiser step (forward, backward, AdamW) at batch 1 and 16
 //   denoise_b1, denoise_b64  one denoiser forward for 1 and 64 images
@@ -71,10 +71,11 @@ int main(int argc, char **argv) {
     int quick = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) { quick = 1; continue; }
+        if (strcmp(argv[i], "--scalar") == 0) { kernels_force_scalar(1); continue; }
         char key[64];
         const char *eq = strchr(argv[i], '=');
         if (!eq || eq - argv[i] >= (long)sizeof key) {
-            fprintf(stderr, "usage: %s [--quick] [key=value ...]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--quick] [--scalar] [key=value ...]\n", argv[0]);
             return 2;
         }
         memcpy(key, argv[i], eq - argv[i]);
@@ -89,7 +90,8 @@ int main(int argc, char **argv) {
         {"sample_b1", SAMPLE, 1, 1, 5},     {"sample_b64", SAMPLE, 64, 1, 3},
     };
     int ncases = (int)(sizeof cases / sizeof cases[0]);
-    printf("{\"build\":\"native -O3 -march=native, scalar twins\",\"quick\":%s", quick ? "true" : "false");
+    printf("{\"build\":\"native -O3 -march=native, %s\",\"quick\":%s",
+           kernels_have_simd() ? "SIMD kernels through SIMDe" : "scalar twins", quick ? "true" : "false");
     for (int i = 0; i < ncases; i++) {
         int warm = quick ? 0 : cases[i].warm, reps = quick ? 1 : cases[i].reps;
         double ms = bench_case(&cfg, cases[i].kind, cases[i].n, warm, reps);

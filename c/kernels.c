@@ -6,14 +6,12 @@
 #include <math.h>
 #include <string.h>
 #include "ddpm.h"
-#ifdef __wasm_simd128__
-#include <wasm_simd128.h>
-#endif
+#include "simd.h"
 
 static int force_scalar = 0;
 void kernels_force_scalar(int on) { force_scalar = on; }
 int kernels_have_simd(void) {
-#ifdef __wasm_simd128__
+#ifdef DDPM_SIMD
     return !force_scalar;
 #else
     return 0;
@@ -261,7 +259,7 @@ void adamw_update_outer_scalar(float *param, float *m, float *v, const float *do
 // ---------------------------------------------------------------------------
 // SIMD versions
 
-#ifdef __wasm_simd128__
+#ifdef DDPM_SIMD
 
 static inline float hsum(v128_t a) {
     // (l0 + l1) + (l2 + l3), the order the scalar twins use
@@ -806,7 +804,7 @@ static void normals_from_bits_simd(float *out, const uint32_t *bits, int n) {
 // ---------------------------------------------------------------------------
 // dispatchers: the rest of the code calls these, never the SIMD or scalar versions directly
 
-#ifdef __wasm_simd128__
+#ifdef DDPM_SIMD
 #define USE_SIMD (!force_scalar)
 #else
 #define USE_SIMD 0

@@ -1,8 +1,10 @@
 // native_main.c -- the native build's driver (gcc/clang, no wasm): a self-test run under
 // AddressSanitizer and UBSan by `make test`, and a plain run for comparing with the wasm build.
 //   ddpm_native --selftest
-//   ddpm_native [key=value ...]      e.g. steps=200 batch=1 schedule=linear-scaled predict=x0
-// prints one JSON line: loss_first, loss_final, mse, train_ms, sample_ms
+//   ddpm_native [--scalar] [key=value ...]   e.g. steps=200 batch=1 schedule=linear-scaled predict=x0
+//                                            (--scalar: the kernels' scalar twins, not SIMD)
+// prints one JSON line: loss_first, loss_final, mse, train_ms, sample_ms, whether the kernels ran
+// SIMD, and FNV-1a digests of the trained weights' and the sample's bits
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,15 @@ static int passed = 0, failed = 0;
 static void expect(int ok, const char *what) {
     if (ok) passed++;
     else { failed++; printf("FAIL: %s (%s)\n", what, ddpm_last_error()); }
+}
+
+// FNV-1a over the bytes of n floats: a digest of exact bits, so a test can compare this build's
+// weights and sample with the wasm builds' (tests/native.test.mjs) without shipping the arrays
+static uint64_t fnv1a(const float *x, size_t n) {
+    const uint8_t *p = (const uint8_t *)x;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n * sizeof(float); i++) { h ^= p[i]; h *= 0x100000001b3ull; }
+    return h;
 }
 
 static double sample_mse(DDPM *m, const float *sample) {
@@ -97,6 +108,33 @@ static int selftest(void) {
         free(file);
         ddpm_free(a); ddpm_free(b); ddpm_free(c);
     }
+    // a native SIMD build (SIMDe, c/simd.h) against its own scalar twins, bit for bit: training at
+    // batch 1 (the fused row path), 5 (4-row tiles plus a leftover sample) fused and unfused,
+    // and sampling 5 images (the 4x2 forward tile plus the 1x8 path); hidden 36 and 4x4 images
+    // leave edges to every tile. The wasm builds are held to the same in tests/kernel_blocking.
+    if (kernels_have_simd()) {
+        for (int run = 0; run < 3; run++) {
+            ddpm_config_default(&cfg);
+            cfg.image_size = 4; cfg.hidden = 36; cfg.temb_dim = 8; cfg.steps = 3; cfg.max_batch = 5;
+            cfg.batch = run == 0 ? 1 : 5;
+            ddpm_force_unfused(run == 2);
+            DDPM *a = ddpm_create(&cfg), *b = ddpm_create(&cfg);
+            float *sa = malloc(sizeof(float) * 5 * 48), *sb = malloc(sizeof(float) * 5 * 48);
+            int ok = a && b && sa && sb && ddpm_train_steps(a, 3) == DDPM_OK &&
+                     ddpm_sample(a, 5, 9, SIGMA_BETA, 0, 0, sa, NULL, NULL, NULL) == DDPM_OK;
+            kernels_force_scalar(1);
+            ok = ok && ddpm_train_steps(b, 3) == DDPM_OK && ddpm_sample(b, 5, 9, SIGMA_BETA, 0, 0, sb, NULL, NULL, NULL) == DDPM_OK;
+            kernels_force_scalar(0);
+            ddpm_force_unfused(0);
+            size_t bytes = ok ? a->shape.num_params * sizeof(float) : 0;
+            expect(ok && memcmp(a->param_memory, b->param_memory, bytes) == 0 && memcmp(a->m_memory, b->m_memory, bytes) == 0 &&
+                   memcmp(a->v_memory, b->v_memory, bytes) == 0 && memcmp(sa, sb, sizeof(float) * 5 * 48) == 0,
+                   run == 0 ? "native SIMD == scalar twins, batch 1" : run == 1 ? "native SIMD == scalar twins, batch 5 fused"
+                                                                       : "native SIMD == scalar twins, batch 5 unfused");
+            free(sa); free(sb);
+            ddpm_free(a); ddpm_free(b);
+        }
+    }
     // invalid configurations
     ddpm_config_default(&cfg); cfg.T = 0;
     expect(ddpm_create(&cfg) == NULL, "T = 0 refused");
@@ -120,9 +158,10 @@ int main(int argc, char **argv) {
     DDPMConfig cfg;
     ddpm_config_default(&cfg);
     for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--scalar") == 0) { kernels_force_scalar(1); continue; }  // the scalar twins
         char key[64];
         const char *eq = strchr(argv[i], '=');
-        if (!eq || eq - argv[i] >= (long)sizeof key) { fprintf(stderr, "usage: %s [--selftest | key=value ...]\n", argv[0]); return 2; }
+        if (!eq || eq - argv[i] >= (long)sizeof key) { fprintf(stderr, "usage: %s [--selftest | [--scalar] key=value ...]\n", argv[0]); return 2; }
         memcpy(key, argv[i], eq - argv[i]);
         key[eq - argv[i]] = '\0';
         if (ddpm_config_set(&cfg, key, eq + 1)) { fprintf(stderr, "%s\n", ddpm_last_error()); return 2; }
@@ -145,9 +184,10 @@ int main(int argc, char **argv) {
     double loss_final = 0;
     for (int i = n - tail; i < n; i++) loss_final += m->loss_history[i];
     printf("{\"params\":%zu,\"alpha_bar_T\":%.6f,\"loss_first\":%.6f,\"loss_final\":%.6f,\"mse\":%.6g,"
-           "\"train_ms\":%.1f,\"sample_ms\":%.1f}\n",
+           "\"train_ms\":%.1f,\"sample_ms\":%.1f,\"simd\":%d,\"params_fnv1a\":\"%016llx\",\"sample_fnv1a\":\"%016llx\"}\n",
            m->shape.num_params, m->sched.alpha_bar[cfg.T], n ? m->loss_history[0] : 0.0, tail ? loss_final / tail : 0.0,
-           sample_mse(m, final), train_ms, sample_ms);
+           sample_mse(m, final), train_ms, sample_ms, kernels_have_simd(),
+           (unsigned long long)fnv1a(m->param_memory, m->shape.num_params), (unsigned long long)fnv1a(final, m->shape.D));
     free(final);
     ddpm_free(m);
     return 0;

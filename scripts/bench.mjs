@@ -4,8 +4,8 @@
 //   - a training step (forward + backward + AdamW) at batch 1 and 16, one denoiser forward at
 //     batch 1 and 64, a full T-step ancestral sampling of 1 and of 64 images,
 //   - for: this module with SIMD, the same C compiled to wasm without SIMD, the same C native
-//     (cc -O3 -march=native, c/bench_main.c), and TensorFlow.js's wasm backend running the same
-//     model and step (scripts/lib/tfjs_ddpm.mjs),
+//     (cc -O3 -march=native, c/bench_main.c, its SIMD kernels on SSE/AVX through SIMDe), and
+//     TensorFlow.js's wasm backend running the same model and step (scripts/lib/tfjs_ddpm.mjs),
 //   - this machine's limits from inside the same wasm module (c/probes.c): streaming read and
 //     read-modify-write bandwidth, and a peak SIMD arithmetic loop, beside the GB/s and GFLOP/s
 //     the kernels reach,
@@ -292,6 +292,7 @@ async function main() {
 
   log('bench: native build');
   const native = nativeTimes();
+  result.machine.native = native.build;
   const ms = {};
   const tfm = new TfjsDDPM({ imageSize: MODEL.image_size, hidden: MODEL.hidden, tembDim: MODEL.temb_dim, T: MODEL.T });
   let numParams = 0;
@@ -380,6 +381,7 @@ function report(res) {
   lines.push(`# ${res.command}   ${res.date}${res.quick ? '   (QUICK: tiny model, one repetition; times mean nothing)' : ''}`);
   lines.push(`# ${res.machine.cpu}, ${res.machine.cores} cores, L3 ${res.machine.l3}; Node ${res.machine.node}; TF.js ${res.machine.tfjs}`);
   lines.push(`# model: ${res.model.image_size}x${res.model.image_size}x3, width ${res.model.hidden}, T = ${res.model.T}, ${res.model.params} parameters`);
+  lines.push(`# native: ${res.machine.native}`);
   lines.push('');
   lines.push('median ms      wasm SIMD  wasm scalar   native   TF.js-wasm   SIMD/scalar  vs TF.js  wasm/native');
   for (const [name] of CASES) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what this project needs, only where it is missing:
 #   - Emscripten (Debian's `emscripten` package) to build the wasm modules
+#   - SIMDe (Debian's `libsimde-dev`) for the native builds' SIMD
 #   - binaryen/wabt (wasm-dis, wasm-validate) to check that SIMD is really in the binary
 #   - Chromium (Debian's `chromium`) for the browser tests
 #   - npm packages (playwright-core, pngjs, TensorFlow.js for the benchmark) from package.json
@@ -14,6 +15,8 @@ command -v wasm-dis >/dev/null || need_apt+=(binaryen)
 command -v wasm-validate >/dev/null || need_apt+=(wabt)
 command -v cc >/dev/null || need_apt+=(gcc)
 command -v make >/dev/null || need_apt+=(make)
+# SIMDe: the native builds' SIMD (c/simd.h maps the kernels' wasm intrinsics onto SSE/AVX)
+[ -f /usr/include/simde/wasm/simd128.h ] || need_apt+=(libsimde-dev)
 if [ "${1:-}" != "--build-only" ]; then
   # fonts-liberation is only recommended by chromium, and --no-install-recommends skips it:
   # without a font the page's screenshots would have no text
@@ -28,7 +31,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need_apt[@]}" >&2
   else
     echo "setup: missing ${need_apt[*]}; this script knows apt-get only." >&2
-    echo "  Elsewhere install: the Emscripten SDK (emcc 3.1+), binaryen, wabt, a C compiler," >&2
+    echo "  Elsewhere install: the Emscripten SDK (emcc 3.1+), binaryen, wabt, a C compiler, SIMDe," >&2
     echo "  Chromium (set CHROMIUM=/path/to/chrome), and Node.js 20+." >&2
     exit 1
   fi

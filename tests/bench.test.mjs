@@ -31,6 +31,7 @@ test('bench --quick --json: one JSON object of the right shape, every number fin
   assert.equal(typeof r, 'object');
   assert.equal(r.quick, true);
   for (const key of REQUIRED) assert.equal(typeof r[key], 'number', `missing ${key}`);
+  assert.match(r.machine?.native ?? '', /SIMD kernels through SIMDe/, 'the native column runs the SIMD kernels');
   for (const c of CASES) for (const impl of IMPLS) assert.equal(typeof r.ms?.[c]?.[impl], 'number', `missing ms.${c}.${impl}`);
   for (const key of ['peak_simd_gflops', 'read_gbs_weights_size', 'read_gbs_memory', 'update_gbs_memory']) {
     assert.equal(typeof r.limits?.[key], 'number', `missing limits.${key}`);
