@@ -201,7 +201,18 @@ function limitsAndAchieved(engine, numParams) {
       denoise_b64_of_peak: achieved.denoise_b64_gflops / limits.peak_simd_gflops,
       sample_b64_of_peak: achieved.sample_b64_gflops / limits.peak_simd_gflops,
     };
-    return { limits, achieved, fraction };
+    // The batch-16 step's floor from these same limits: its arithmetic at the SIMD peak, plus the
+    // update's pass over W, m and v (each read and written, 24 bytes a parameter: the fused update
+    // reads no gradient) at the read-modify-write bandwidth. Not a target, a yardstick for the
+    // target: with the two in turn, even a step at its floor is this far from the peak.
+    const floor = {
+      train_b16_arithmetic_ms: 16 * f.trainSample / limits.peak_simd_gflops / 1e6,
+      train_b16_update_stream_ms: 24 * numParams / limits.update_gbs_memory / 1e6,
+    };
+    floor.train_b16_in_turn_ms = floor.train_b16_arithmetic_ms + floor.train_b16_update_stream_ms;
+    floor.train_b16_in_turn_of_peak = floor.train_b16_arithmetic_ms / floor.train_b16_in_turn_ms;
+    floor.train_b16_measured_of_in_turn = floor.train_b16_in_turn_ms / t.train_b16;
+    return { limits, achieved, fraction, floor };
   } finally {
     models.forEach((m) => m.free());
     buffers.forEach((p) => engine.free(p));
@@ -331,6 +342,7 @@ async function main() {
   result.limits = lim.limits;
   result.achieved = lim.achieved;
   result.fraction_of_limit = lim.fraction;
+  result.floor = lim.floor;
   result.ratios = {};
   for (const [name] of CASES) {
     result.ratios[`simd_vs_scalar_${name}`] = ms[name].scalar / ms[name].simd;
@@ -398,6 +410,11 @@ function report(res) {
     `(${f(a.sample_b1_step_ms, 3)} ms per step), AdamW ${f(a.adamw_gbs)} GB/s (${f(a.adamw_ms)} ms); ` +
     `training batch 16 ${f(a.train_b16_gflops)} GFLOP/s, denoiser batch 64 ${f(a.denoise_b64_gflops)} GFLOP/s, ` +
     `sampling 64 images ${f(a.sample_b64_gflops)} GFLOP/s`);
+  const fl = res.floor;
+  lines.push(`the batch-16 step's floor from these limits: arithmetic at peak ${f(fl.train_b16_arithmetic_ms)} ms + AdamW's ` +
+    `pass over W, m, v at the read-modify-write bandwidth ${f(fl.train_b16_update_stream_ms)} ms = ${f(fl.train_b16_in_turn_ms)} ms ` +
+    `in turn, which is ${f(fl.train_b16_in_turn_of_peak)} of peak; the step measured with the limits is at ` +
+    `${f(fl.train_b16_measured_of_in_turn)} of that floor`);
   const fu = res.fusion;
   lines.push(`training step, weight gradient fused into AdamW vs not (same bits): batch 1 SIMD ${f(fu.simd_fused_ms)} vs ` +
     `${f(fu.simd_unfused_ms)} ms, scalar ${f(fu.scalar_fused_ms)} vs ${f(fu.scalar_unfused_ms)} ms; batch 16 SIMD ` +
