@@ -55,6 +55,28 @@ EMSCRIPTEN_KEEPALIVE float probe_read4(const float *a, const float *b, const flo
 #endif
 }
 
+// The same over eight arrays: eight read streams, as the batch-1 forward's 8-row tile has
+// (c/kernels.c, matmul_forward_1x8). Without it that kernel measured above "the" read limit.
+EMSCRIPTEN_KEEPALIVE float probe_read8(const float *a, const float *b, const float *c, const float *d,
+                                       const float *e, const float *f, const float *g, const float *h, int n) {
+#ifdef __wasm_simd128__
+    v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
+    for (int i = 0; i < n; i += 4) {
+        s0 = wasm_f32x4_add(s0, wasm_f32x4_add(wasm_v128_load(a + i), wasm_v128_load(e + i)));
+        s1 = wasm_f32x4_add(s1, wasm_f32x4_add(wasm_v128_load(b + i), wasm_v128_load(f + i)));
+        s2 = wasm_f32x4_add(s2, wasm_f32x4_add(wasm_v128_load(c + i), wasm_v128_load(g + i)));
+        s3 = wasm_f32x4_add(s3, wasm_f32x4_add(wasm_v128_load(d + i), wasm_v128_load(h + i)));
+    }
+    v128_t s = wasm_f32x4_add(wasm_f32x4_add(s0, s1), wasm_f32x4_add(s2, s3));
+    return wasm_f32x4_extract_lane(s, 0) + wasm_f32x4_extract_lane(s, 1) +
+           wasm_f32x4_extract_lane(s, 2) + wasm_f32x4_extract_lane(s, 3);
+#else
+    float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+    for (int i = 0; i < n; i++) { s0 += a[i] + e[i]; s1 += b[i] + f[i]; s2 += c[i] + g[i]; s3 += d[i] + h[i]; }
+    return (s0 + s1) + (s2 + s3);
+#endif
+}
+
 // y = y * s + x over n floats: two streams read, one written (the shape of an optimiser update).
 EMSCRIPTEN_KEEPALIVE void probe_update(float *y, const float *x, float s, int n) {
 #ifdef __wasm_simd128__
@@ -76,6 +98,22 @@ EMSCRIPTEN_KEEPALIVE void probe_update2(float *y0, const float *x0, float *y1, c
     }
 #else
     for (int i = 0; i < n; i++) { y0[i] = y0[i] * s + x0[i]; y1[i] = y1[i] * s + x1[i]; }
+#endif
+}
+
+// Three arrays updated from one: four streams read, three written, exactly AdamW's shape
+// (param, m and v updated from the gradient).
+EMSCRIPTEN_KEEPALIVE void probe_update3(float *y0, float *y1, float *y2, const float *x, float s, int n) {
+#ifdef __wasm_simd128__
+    v128_t vs = wasm_f32x4_splat(s);
+    for (int i = 0; i < n; i += 4) {
+        v128_t xv = wasm_v128_load(x + i);
+        wasm_v128_store(y0 + i, wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(y0 + i), vs), xv));
+        wasm_v128_store(y1 + i, wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(y1 + i), vs), xv));
+        wasm_v128_store(y2 + i, wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(y2 + i), vs), xv));
+    }
+#else
+    for (int i = 0; i < n; i++) { y0[i] = y0[i] * s + x[i]; y1[i] = y1[i] * s + x[i]; y2[i] = y2[i] * s + x[i]; }
 #endif
 }
 
