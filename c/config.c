@@ -48,10 +48,15 @@ int ddpm_config_validate(const DDPMConfig *c) {
     // a batch larger than max_batch is fed in micro-batches of max_batch (same bits)
     CHECK(c->batch >= 1 && c->batch <= 65536, "config: batch must be in 1..65536 (got %d)", c->batch);
     CHECK(c->steps >= 0 && c->steps <= 1000000, "config: steps must be in 0..1000000 (got %d)", c->steps);
-    CHECK(isfinite(c->lr) && c->lr > 0, "config: lr must be a finite number > 0 (got %g)", c->lr);
+    // AdamW runs in float: a value float cannot hold would become Inf or 0 there (an lr of 1e39
+    // turns every weight to Inf at the first update; an adam_eps of 1e-50 divides 0 by 0 for a
+    // parameter whose gradient is always 0)
+    CHECK(isfinite((float)c->lr) && (float)c->lr > 0,
+          "config: lr must be a finite number > 0 that a float holds, 1.4e-45 to 3.4e38 (got %g)", c->lr);
     CHECK(isfinite(c->beta1) && c->beta1 >= 0 && c->beta1 < 1, "config: beta1 must be in [0, 1) (got %g)", c->beta1);
     CHECK(isfinite(c->beta2) && c->beta2 >= 0 && c->beta2 < 1, "config: beta2 must be in [0, 1) (got %g)", c->beta2);
-    CHECK(isfinite(c->adam_eps) && c->adam_eps > 0, "config: adam_eps must be a finite number > 0 (got %g)", c->adam_eps);
+    CHECK(isfinite((float)c->adam_eps) && (float)c->adam_eps > 0,
+          "config: adam_eps must be a finite number > 0 that a float holds, 1.4e-45 to 3.4e38 (got %g)", c->adam_eps);
     CHECK(isfinite(c->weight_decay) && c->weight_decay >= 0,
           "config: weight_decay must be a finite number >= 0 (got %g)", c->weight_decay);
     // decoupled decay multiplies every weight by 1 - lr * weight_decay at each step

@@ -1,5 +1,6 @@
 // train.c -- the training loop: draw (t, eps), form x_t in closed form, regress the network
 // output on its target with MSE, backpropagate, and apply AdamW once per batch.
+#include <float.h>
 #include <math.h>
 #include <string.h>
 #include "ddpm.h"
@@ -197,10 +198,19 @@ static void accumulate(DDPM *m, double *total, double *bound, const float *xt, c
 static int close_batch(DDPM *m, double loss, double bound) {
     m->batch_filled = 0;
     // as float, the type the loss curve keeps: a double loss beyond 3.4e38 is Inf there
-    if (!isfinite((float)loss))
+    if (!isfinite((float)loss)) {
+        // Usually the weights are finite and this step's forward overflowed; but an update with
+        // an enormous lr can itself overflow them, and then "kept" would be false. Reading the
+        // weights costs a pass over them, paid only here.
+        if (!(max_abs(m->param_memory, m->shape.num_params) <= FLT_MAX))
+            return ddpm_set_error(DDPM_ERR_DIVERGED,
+                "training diverged at step %d: the weights hold NaN or Inf%s, so the loss is %s",
+                m->step + 1, m->step > 0 ? " (the update of the step before overflowed them: lr is too large)" : "",
+                isnan(loss) ? "NaN" : "Inf");
         return ddpm_set_error(DDPM_ERR_DIVERGED,
             "training diverged at step %d: the loss is %s; the weights of step %d are kept",
             m->step + 1, isnan(loss) ? "NaN" : "Inf", m->step);
+    }
     if (!(bound < GRAD_LIMIT))
         return ddpm_set_error(DDPM_ERR_DIVERGED,
             "training diverged at step %d: the gradient %s (the loss is %g); the weights of step %d are kept",

@@ -28,6 +28,9 @@ test('every invalid configuration is refused with its name in the message', asyn
     [{ beta1: 1 }, 'CONFIG', /beta1 must be in \[0, 1\)/],
     [{ beta2: NaN }, 'CONFIG', /beta2 must be a finite number/],
     [{ adam_eps: 0 }, 'CONFIG', /adam_eps/],
+    // finite in double but not in float, where AdamW computes: Inf, or 0 (then 0 / 0 for a zero gradient)
+    [{ lr: 1e39 }, 'CONFIG', /lr must be a finite number > 0 that a float holds, 1.4e-45 to 3.4e38 \(got 1e\+39\)/],
+    [{ adam_eps: 1e-50 }, 'CONFIG', /adam_eps must be a finite number > 0 that a float holds, 1.4e-45 to 3.4e38 \(got 1e-50\)/],
     [{ weight_decay: -1 }, 'CONFIG', /weight_decay/],
     [{ ema_decay: 1 }, 'CONFIG', /ema_decay/],
     [{ batch: 0 }, 'CONFIG', /batch must be in/],
@@ -93,6 +96,18 @@ test('a loss that becomes NaN/Inf stops training, names the step, and keeps the 
     assert.ok(good.every(Number.isFinite), 'the kept weights are finite');
     assert.equal(model.lossHistory().length, step);
     assert.ok(model.lossHistory().every(Number.isFinite));
+  } finally { model.free(); }
+});
+
+test('weights that are no longer finite are named as such when the loss turns NaN, not called "kept"', async () => {
+  const engine = await simdEngine();
+  const model = engine.createModel({ ...SMALL, steps: 3 });
+  try {
+    const p = model.params();
+    p[100] = Infinity;  // what an update with an overflowing lr would leave
+    model.setParams(p);
+    refused(() => model.train(1), 'DIVERGED', /diverged at step 1: the weights hold NaN or Inf, so the loss is (NaN|Inf)$/);
+    assert.equal(model.step, 0);
   } finally { model.free(); }
 });
 
