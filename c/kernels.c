@@ -629,7 +629,9 @@ static void act_forward_simd(float *out, const float *inp, int n, int activation
         v128_t x = wasm_v128_load(inp + i);
         v128_t y;
         if (activation == ACT_RELU) {
-            y = wasm_f32x4_max(x, zero);  // NaN-propagating, max(-0, 0) = +0
+            // NaN-propagating, max(-0, 0) = +0; zero second: SIMDe's x86 max returns the second
+            // operand on a tie of signed zeros (c/simd.h), so native gives +0 too, as the twin does
+            y = wasm_f32x4_max(x, zero);
         } else {
             y = wasm_f32x4_div(x, wasm_f32x4_add(one, exp_simd(wasm_f32x4_neg(x))));
         }

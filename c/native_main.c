@@ -112,6 +112,9 @@ static int selftest(void) {
     // batch 1 (the fused row path), 5 (4-row tiles plus a leftover sample) fused and unfused,
     // and sampling 5 images (the 4x2 forward tile plus the 1x8 path); hidden 36 and 4x4 images
     // leave edges to every tile. The wasm builds are held to the same in tests/kernel_blocking.
+#ifdef DDPM_NATIVE_SIMD
+    expect(kernels_have_simd(), "a native SIMD build runs its SIMD kernels");
+#endif
     if (kernels_have_simd()) {
         for (int run = 0; run < 3; run++) {
             ddpm_config_default(&cfg);

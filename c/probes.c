@@ -2,7 +2,8 @@
 // model, so the benchmark (scripts/bench.mjs) can put the kernels' GB/s and GFLOP/s beside
 // what the machine can do at all: a streaming read, a streaming read-modify-write, and a
 // peak-arithmetic loop. Not model code: nothing else calls these, and the model never does.
-// The SIMD build uses wasm_simd128.h here (as kernels.c does); the scalar build gets plain loops.
+// The SIMD build uses wasm_simd128.h here directly (these probes are wasm-only, unlike kernels.c,
+// which goes through c/simd.h); the scalar build gets plain loops.
 #include <stddef.h>
 #ifdef __EMSCRIPTEN__
 #include <emscripten.h>
@@ -55,7 +56,7 @@ EMSCRIPTEN_KEEPALIVE float probe_read4(const float *a, const float *b, const flo
 #endif
 }
 
-// The same over eight arrays: eight read streams, as the batch-1 forward's 8-row tile has
+// The same over eight arrays (n floats each, a multiple of 4): eight read streams, as the batch-1 forward's 8-row tile has
 // (c/kernels.c, matmul_forward_1x8). Without it that kernel measured above "the" read limit.
 EMSCRIPTEN_KEEPALIVE float probe_read8(const float *a, const float *b, const float *c, const float *d,
                                        const float *e, const float *f, const float *g, const float *h, int n) {
@@ -101,7 +102,7 @@ EMSCRIPTEN_KEEPALIVE void probe_update2(float *y0, const float *x0, float *y1, c
 #endif
 }
 
-// Three arrays updated from one: four streams read, three written, exactly AdamW's shape
+// Three arrays updated from one (n floats each, a multiple of 4): four streams read, three written, exactly AdamW's shape
 // (param, m and v updated from the gradient).
 EMSCRIPTEN_KEEPALIVE void probe_update3(float *y0, float *y1, float *y2, const float *x, float s, int n) {
 #ifdef __wasm_simd128__

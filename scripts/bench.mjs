@@ -20,7 +20,6 @@
 //   node scripts/bench.mjs --quick    a tiny model and one repetition: checks that it all runs
 //                                     (make test does this; its times mean nothing)
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import os from 'node:os';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -104,14 +103,12 @@ function tfjsCase(tfm, kind, n) {
   return () => tfm.sample(n);
 }
 
-// The native build: build it if missing (a 2-second compile), run it, read its JSON line.
+// The native build: brought up to date by make (a no-op when it is; a binary older than the C
+// would time other code), run, its JSON line read.
 function nativeTimes() {
   const bin = `${ROOT}build/native/ddpm_bench`;
-  if (!existsSync(bin)) {
-    log('bench: building build/native/ddpm_bench');
-    const mk = spawnSync('make', ['-s', '-C', ROOT, 'build/native/ddpm_bench'], { stdio: ['ignore', 'ignore', 'inherit'] });
-    if (mk.status !== 0) throw new Error('bench: could not build build/native/ddpm_bench');
-  }
+  const mk = spawnSync('make', ['-s', '-C', ROOT, 'build/native/ddpm_bench'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (mk.status !== 0) throw new Error('bench: could not build build/native/ddpm_bench');
   const cfg = Object.entries(MODEL).map(([k, v]) => `${k}=${v}`);
   const r = spawnSync(bin, [...(QUICK ? ['--quick'] : []), ...cfg], { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (r.status !== 0) throw new Error(`bench: ddpm_bench failed: ${r.stderr}`);

@@ -23,14 +23,16 @@ const CASES = [
 ];
 
 function native(args) {
-  const r = spawnSync(NATIVE, args, { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
+  const r = spawnSync(NATIVE, args, { encoding: 'utf8', timeout: 60000 });
+  assert.equal(r.status, 0, r.error ? `${NATIVE}: ${r.error.message} (run make first)` : r.stderr);
   return JSON.parse(r.stdout);
 }
 
 for (const { preset, ...overrides } of CASES) {
   test(`native (SIMD and scalar twins) and wasm (SIMD and scalar) agree bit for bit: ${preset} ${JSON.stringify(overrides)}`, async () => {
     const engines = [await loadEngine(), await loadEngine({ simd: false })];
+    assert.equal(engines[0].simd, true, 'the SIMD wasm module runs SIMD');
+    assert.equal(engines[1].simd, false);
     const wasm = engines.map((engine) => {
       const model = engine.createModel({ preset, ...overrides });
       try {
