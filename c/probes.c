@@ -56,8 +56,9 @@ EMSCRIPTEN_KEEPALIVE float probe_read4(const float *a, const float *b, const flo
 #endif
 }
 
-// The same over eight arrays (n floats each, a multiple of 4): eight read streams, as the batch-1 forward's 8-row tile has
-// (c/kernels.c, matmul_forward_1x8). Without it that kernel measured above "the" read limit.
+// The same over eight arrays (n floats each, a multiple of 4): eight read streams, as the
+// batch-1 forward's 8-row tile has (c/kernels.c, matmul_forward_1x8). Without this probe that
+// kernel measured above "the" read limit.
 EMSCRIPTEN_KEEPALIVE float probe_read8(const float *a, const float *b, const float *c, const float *d,
                                        const float *e, const float *f, const float *g, const float *h, int n) {
 #ifdef __wasm_simd128__
@@ -102,8 +103,8 @@ EMSCRIPTEN_KEEPALIVE void probe_update2(float *y0, const float *x0, float *y1, c
 #endif
 }
 
-// Three arrays updated from one (n floats each, a multiple of 4): four streams read, three written, exactly AdamW's shape
-// (param, m and v updated from the gradient).
+// Three arrays updated from one (n floats each, a multiple of 4): four streams read, three
+// written, exactly AdamW's shape (param, m and v updated from the gradient).
 EMSCRIPTEN_KEEPALIVE void probe_update3(float *y0, float *y1, float *y2, const float *x, float s, int n) {
 #ifdef __wasm_simd128__
     v128_t vs = wasm_f32x4_splat(s);

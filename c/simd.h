@@ -5,10 +5,10 @@
 //     Debian's libsimde-dev), which implements each wasm operation on SSE/AVX with the same IEEE
 //     results. One exception: on x86 its f32x4_min/max follow minps/maxps for signed zeros (the
 //     second operand wins a tie of -0 and +0, where wasm orders -0 < +0), so kernels.c puts the
-//     operand that must win such a tie second. So the native build runs the very kernels the page
-//     runs, and a native-vs-wasm comparison compares compilers and runtimes, not two programs. SIMDe is a
-//     header-only, widely used library; writing a second set of kernels in x86 intrinsics would
-//     be a third twin to keep bit-exact for no gain in what is measured.
+//     operand that must win such a tie second. So the native build runs the very kernels the
+//     page runs, and a native-vs-wasm comparison compares compilers and runtimes, not two
+//     programs. SIMDe is a header-only, widely used library; a second set of kernels in x86
+//     intrinsics would be a third twin to keep bit-exact, for no gain in what is measured.
 //   - any other build has no SIMD: the dispatchers call the scalar twins.
 // DDPM_SIMD is defined when the kernels have a SIMD path.
 #ifndef DDPM_SIMD_H
