@@ -20,6 +20,8 @@ function fnv1a(floats) {
 const CASES = [
   { preset: 'paper', steps: 4, hidden: 100 },
   { preset: 'recommended', steps: 3, batch: 5, hidden: 100, ema_decay: 0.9, seed: 7 },
+  // ReLU: wasm's f32x4.max, which SIMDe emulates with x86 maxps natively (c/simd.h)
+  { preset: 'recommended', steps: 3, batch: 4, hidden: 64, activation: 'relu', schedule: 'cosine', seed: 3 },
 ];
 
 function native(args) {
