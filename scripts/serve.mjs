@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 // serve.mjs -- a static file server for web/ (the page is plain files: no server-side code).
 //   node scripts/serve.mjs            serves on http://127.0.0.1:8000
-//   PORT=9000 node scripts/serve.mjs  another port (PORT=0 picks a free one)
+//   PORT=9000 node scripts/serve.mjs  another port (PORT=0 picks a free one); or --port 9000
 //   node scripts/serve.mjs --root dist
+//   --log prints each request; --help
 // Modules and wasm need the right MIME types: .mjs/.js as text/javascript (else the browser
 // refuses to run them as modules) and .wasm as application/wasm (for streaming compilation).
 import { createServer } from 'node:http';
 import { createReadStream, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 export const MIME = {
   '.html': 'text/html; charset=utf-8',
@@ -23,6 +25,7 @@ export const MIME = {
 };
 
 const here = fileURLToPath(new URL('.', import.meta.url));
+const USAGE = 'usage: node scripts/serve.mjs [--root DIR] [--port N] [--log]   (or PORT=N; default 8000, 0 = any free port)';
 
 // Serve `root` on host:port; resolves with the server once it listens (server.address().port).
 export function serve({ root = join(here, '..', 'web'), host = '127.0.0.1', port = 8000, log = false } = {}) {
@@ -70,20 +73,33 @@ export function serve({ root = join(here, '..', 'web'), host = '127.0.0.1', port
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const args = process.argv.slice(2);
-  const rootIndex = args.indexOf('--root');
-  const root = rootIndex >= 0 ? resolve(args[rootIndex + 1]) : undefined;
-  const port = process.env.PORT !== undefined ? Number(process.env.PORT) : 8000;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    console.error(`serve: PORT must be an integer in 0..65535 (got '${process.env.PORT}')`);
+  // Node's own argument parser: an unknown or misspelt flag is an error, never silently ignored
+  let values;
+  try {
+    ({ values } = parseArgs({ options: {
+      root: { type: 'string' }, port: { type: 'string' }, log: { type: 'boolean' }, help: { type: 'boolean' },
+    } }));
+  } catch (e) {
+    console.error(`serve: ${e.message}\n${USAGE}`);
+    process.exit(2);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const root = values.root !== undefined ? resolve(values.root) : undefined;
+  const portText = values.port ?? process.env.PORT ?? '8000';
+  const port = Number(portText);
+  if (portText.trim() === '' || !Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`serve: the port must be an integer in 0..65535 (got '${portText}')`);
     process.exit(2);
   }
   try {
-    const server = await serve({ root, port, log: args.includes('--log') });
+    const server = await serve({ root, port, log: values.log });
     console.log(`Serving ${root ?? 'web/'} on http://127.0.0.1:${server.address().port}/  (Ctrl+C to stop)`);
   } catch (e) {
     console.error(e.code === 'EADDRINUSE'
-      ? `serve: port ${port} is in use; try PORT=8001 make serve`
+      ? `serve: port ${port} is in use; try PORT=8001 make serve (or --port 8001)`
       : `serve: ${e.message}`);
     process.exit(1);
   }

@@ -186,11 +186,21 @@ test('bad settings are refused with a clear message', async () => {
   assert.ok(await page.isDisabled('#btn-train'), 'Train is disabled while a field is invalid');
   assert.match(await page.textContent('#settings-note'), /Batch must be a whole number from 1 to 64/);
   await page.fill('#batch', '1');
-  // a value the C side refuses: its message is shown, nothing is trained
-  await page.fill('#lr', '100');
-  await page.click('#btn-train');
-  assert.ok(await page.isVisible('#train-message'));
-  assert.match(await page.textContent('#train-message'), /lr \* weight_decay must be < 1/);
+  // the learning rate's field holds C's own bounds (c/config.c): lr * weight_decay (0.01) < 1,
+  // and a value a float holds; the C side is never handed one it would refuse
+  for (const lr of ['100', '1e-50', '0']) {
+    await page.fill('#lr', lr);
+    assert.ok(await page.isDisabled('#btn-train'), `Train is disabled for lr ${lr}`);
+    assert.match(await page.textContent('#settings-note'), /Learning rate must be a number above 0 \(at least 1\.4e-45, the smallest float\) and below 100/);
+  }
+  await page.fill('#lr', '99');
+  assert.ok(!(await page.isDisabled('#btn-train')), 'lr 99 is accepted');
+  // a half-typed value is not taken: only a complete one ('change'), and only then the address bar
+  await page.fill('#seed', '429496729');  // on the way to 4294967296, which is out of range
+  await page.fill('#seed', '4294967296');
+  await page.locator('#seed').blur();
+  assert.ok(!new URL(page.url()).search.includes('seed=429496729'), page.url());
+  assert.equal(await page.evaluate(() => window.ddpmPage.settings.seed), 0);
   assert.equal(await page.evaluate(() => window.ddpmPage.state), 'ready');
   await page.close();
   assertClean(log);
@@ -563,6 +573,19 @@ test('Save during a half-done step finishes the step first, and the run goes on 
   assert.match(await page.textContent('#train-status'), new RegExp(`Step ${at.step + 1} was half done, so it was finished first\\.`));
   assert.equal(await page.textContent('#train-step'), `${at.step + 1} / 200`);
   assert.equal(await page.evaluate(() => window.ddpmPage.state), 'paused');
+  // the same for Sample: a half-done weight update is finished first, and the page says so
+  const mid = await page.evaluate(() => {
+    const m = window.ddpmPage.model;
+    while (!m.updating) m.trainWork(1, 1000);
+    m.trainWork(1, 1000);  // AdamW on the first 1000 weights only
+    return { step: m.step, updating: m.updating };
+  });
+  assert.equal(mid.updating, true);
+  await page.click('#btn-sample');
+  await page.waitForSelector('body[data-sample="playing"]', { timeout: 60000 });
+  assert.equal(await page.textContent('#train-step'), `${mid.step + 1} / 200`);
+  assert.match(await page.textContent('#train-status'),
+    new RegExp(`Paused at step ${mid.step + 1}: its weight update was half done, so it was finished before sampling\\.`));
   await page.click('#btn-resume');
   await waitForState(page, ['done', 'error']);
   assert.equal(await page.evaluate(() => window.ddpmPage.state), 'done', await page.textContent('#train-message'));

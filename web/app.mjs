@@ -30,13 +30,18 @@ const FIELDS = {
   preset: { kind: 'enum', values: Object.keys(PRESETS) },
   steps: { kind: 'int', min: 1, max: 100000 },
   batch: { kind: 'int', min: 1, max: DEFAULTS.max_batch },
-  lr: { kind: 'num', min: 0, max: 1000 },
+  // C's own bounds (c/config.c): lr * weight_decay < 1 (both presets decay by 0.01), and a value
+  // a float holds (AdamW runs in float: 1e-50 would be 0 there)
+  lr: { kind: 'num', min: 0, below: 1 / DEFAULTS.weight_decay },
   seed: { kind: 'int', min: 0, max: 4294967295 },
   sigma: { kind: 'enum', values: ['beta', 'beta-tilde'] },
   clip: { kind: 'bool' },
   sample: { kind: 'int', min: 0, max: 4294967295 },
   speed: { kind: 'enum', values: SPEEDS },
 };
+
+// the names the form gives the training fields a preset sets
+const FIELD_NAMES = { steps: 'steps', batch: 'batch', lr: 'learning rate' };
 
 function presetDefaults(preset) {
   const c = PRESETS[preset].config;
@@ -54,14 +59,15 @@ function parseField(key, text) {
   const v = Number(text);
   if (!Number.isFinite(v)) return undefined;
   if (f.kind === 'int' && !Number.isInteger(v)) return undefined;
-  if (v < f.min || v > f.max || (f.kind === 'num' && v <= f.min)) return undefined;
+  if (f.kind === 'num') return v > f.min && Math.fround(v) > 0 && v < f.below ? v : undefined;
+  if (v < f.min || v > f.max) return undefined;
   return v;
 }
 
 function describeField(key) {
   const f = FIELDS[key];
   if (f.kind === 'int') return `a whole number from ${f.min} to ${f.max}`;
-  if (f.kind === 'num') return `a number above ${f.min} and at most ${f.max}`;
+  if (f.kind === 'num') return `a number above ${f.min} (at least 1.4e-45, the smallest float) and below ${f.below}`;
   if (f.kind === 'bool') return '0 or 1';
   return `one of ${f.values.join(', ')}`;
 }
@@ -129,8 +135,12 @@ function showMessage(el, text) {
 }
 
 function errorText(e) {
-  if (e instanceof DDPMError) return `${e.message} [${e.code}]`;
   return e && e.message ? e.message : String(e);
+}
+
+// a message that other sentences follow ends with a full stop
+function sentence(text) {
+  return /[.!?]$/.test(text) ? text : `${text}.`;
 }
 
 function setStatus(text) { $('train-status').textContent = text; }
@@ -374,8 +384,11 @@ function passFocus(from, to) {
 function onTrainField(ev) {
   const el = ev.target;
   if (el.name === 'preset') {
-    const preset = el.value;
+    const preset = el.value, old = app.settings;
+    const changed = Object.entries(presetDefaults(preset))
+      .filter(([k, v]) => k in FIELD_NAMES && old[k] !== v).map(([k, v]) => `${FIELD_NAMES[k]} ${old[k]} → ${v}`);
     Object.assign(app.settings, { preset, ...presetDefaults(preset) });
+    if (changed.length && app.state === 'ready') setStatus(`The ${preset} preset's own values: ${changed.join(', ')}.`);
     fillForm();
     describePreset();
     try {
@@ -385,14 +398,26 @@ function onTrainField(ev) {
     }
     drawSigmaPlot();
   } else {
-    const key = el.id;
-    const v = parseField(key, el.value);
-    el.setCustomValidity(v === undefined ? `${el.labels[0].textContent} must be ${describeField(key)}` : '');
+    const key = el.id, v = checkField(el);
+    // while typing ('input') only say whether the text is valid: a half-typed number is often
+    // valid too (4294967296 passes through 429496729), and must not reach the settings or the
+    // address bar; the value is taken when it is complete ('change': Enter, or leaving the field)
+    if (ev.type === 'input') {
+      setState(app.state);
+      return;
+    }
     if (v !== undefined) app.settings[key] = v;
   }
   setState(app.state);
   settingsToURL(app.settings);
   drawLoss(true);
+}
+
+// a training field's value if valid (and the field marked valid), else undefined (marked invalid)
+function checkField(el) {
+  const v = parseField(el.id, el.value);
+  el.setCustomValidity(v === undefined ? `${el.labels[0].textContent} must be ${describeField(el.id)}` : '');
+  return v;
 }
 
 function createModel() {
@@ -413,6 +438,13 @@ function modelForSampling() {
 }
 
 function startTraining() {
+  // a value typed and not yet committed by a 'change' (Train pressed from the keyboard)
+  for (const id of ['steps', 'batch', 'lr', 'seed']) {
+    const v = checkField($(id));
+    if (v === undefined) return;  // Train is disabled while a field is invalid; nothing to start
+    app.settings[id] = v;
+  }
+  settingsToURL(app.settings);
   try {
     createModel();
   } catch (e) {
@@ -425,9 +457,17 @@ function startTraining() {
   app.frameWork = [];
   app.pace = { level: 0, frame: 0, recent: [], onTime: 0 };
   setStatus(`Training ${app.model.config.steps} steps of batch ${app.model.config.batch}…`);
-  $('train-status').scrollIntoView({ block: 'nearest' });
+  showTrainingView();
   resume();
   passFocus('btn-train', 'btn-pause');
+}
+
+// bring the progress, the statistics and the loss curve on screen together (they are what
+// changes while training runs), unless they already are
+function showTrainingView() {
+  const top = document.querySelector('#train .progress-row').getBoundingClientRect().top;
+  const bottom = $('plot-loss').getBoundingClientRect().bottom;
+  if (top < 0 || bottom > window.innerHeight) document.querySelector('#train .progress-row').scrollIntoView({ block: 'start' });
 }
 
 function resume() {
@@ -457,6 +497,8 @@ function reset() {
   app.modelKey = null;
   app.startStep = 0;
   app.lossFrom = 0;
+  app.frames = [];
+  app.frameWork = [];
   clearTrajectory();
   showMessage($('train-message'), '');
   setState('ready');
@@ -548,7 +590,7 @@ function trainingFailed(e, m) {
   drawLoss(true);
   const hint = e instanceof DDPMError && e.code === 'DIVERGED'
     ? ' Try a smaller learning rate: Reset, change it, and Train again.' : ' Reset to start over.';
-  showMessage($('train-message'), errorText(e) + hint);
+  showMessage($('train-message'), sentence(errorText(e)) + hint);
   setStatus(`Stopped at step ${m.step}.`);
 }
 
@@ -581,9 +623,12 @@ function pace(interval) {
 
 function formatDuration(secs) {
   if (!Number.isFinite(secs)) return '–';
-  secs = Math.max(0, Math.round(secs));
-  const m = Math.floor(secs / 60), s = secs % 60;
-  return `${m}:${String(s).padStart(2, '0')}`;
+  secs = Math.max(0, secs);
+  if (secs < 10) return `${secs.toFixed(1)} s`;
+  secs = Math.round(secs);
+  const h = Math.floor(secs / 3600), m = Math.floor(secs / 60) % 60, s = secs % 60;
+  const mmss = `${String(m).padStart(h ? 2 : 1, '0')}:${String(s).padStart(2, '0')}`;
+  return h ? `${h}:${mmss} h` : `${mmss} min`;
 }
 
 function percentile(values, p) {
@@ -616,7 +661,7 @@ function drawTrainStats(force) {
   $('stat-rate').textContent = Number.isFinite(rate) ? rate.toFixed(2) : '–';
   $('stat-eta').textContent = !m ? '–' : m.done ? 'done' : Number.isFinite(rate) ? formatDuration((steps - step) / rate) : '–';
   const tm = app.timing;
-  $('stat-ms-sample').textContent = tm.sampleSeen ? tm.msPerSample.toFixed(2) : '–';
+  $('stat-ms-sample').textContent = tm.sampleSeen && m ? tm.msPerSample.toFixed(2) : '–';
   $('stat-ms-update').textContent = tm.paramSeen && m ? (tm.msPerParam * m.numParams).toFixed(2) : '–';
   const { losses } = recordedLosses(m);
   $('stat-loss').textContent = losses.length ? formatNumber(losses[losses.length - 1]) : '–';
@@ -723,7 +768,11 @@ function presetOf(header) {
 // byte does the new model replace the one on the page; a refused file changes nothing.
 async function loadCheckpointFile(file) {
   let next = null, settings, header;
+  const statusBefore = $('train-status').textContent;
   try {
+    // reading and checking tens of MB blocks the page for a moment: say so first, and let it paint
+    setStatus(`Loading ${file.name} (${(file.size / 1e6).toFixed(1)} MB)…`);
+    await new Promise((done) => requestAnimationFrame(() => setTimeout(done)));
     const bytes = new Uint8Array(await file.arrayBuffer());
     header = checkpointHeader(bytes);
     // a checkpoint names its architecture and step, not the batch, learning rate or seed: keep
@@ -740,7 +789,8 @@ async function loadCheckpointFile(file) {
     next?.free();
     const hint = header && !presetOf(header)
       ? ' This page builds the models of its two presets only; the command line loads others (node scripts/ddpm.mjs --load FILE).' : '';
-    showMessage($('train-message'), `Could not load ${file.name}: ${errorText(e)}.${hint} Nothing on the page changed.`);
+    setStatus(statusBefore);
+    showMessage($('train-message'), `Could not load ${file.name}: ${sentence(errorText(e))}${hint} Nothing on the page changed.`);
     $('train-message').scrollIntoView({ block: 'nearest' });
     return;
   }
@@ -826,7 +876,16 @@ function doSample() {
     const m = modelForSampling();
     // an AdamW update half done would mix old and new weights: finish it first (any split of a
     // step gives the same bits, so training continues exactly as it would have)
-    while (m.updating) m.trainWork(1, m.numParams);
+    if (m.updating) {
+      while (m.updating) m.trainWork(1, m.numParams);
+      drawTrainStats(true);
+      drawLoss(true);
+      if (app.state === 'paused') {
+        if (m.done) setState('done');
+        setStatus(`Paused at step ${m.step}: its weight update was half done, so it was finished before sampling. ` +
+          'Resume continues exactly where it stopped.');
+      }
+    }
     const s = app.settings;
     const t0 = performance.now();
     m.sampleBegin({ seed: s.sample, sigma: s.sigma, clip: s.clip });
@@ -867,7 +926,7 @@ function sampleFailed(e) {
   clearTrajectory();
   const hint = e instanceof DDPMError && e.code === 'DIVERGED'
     ? ' The model at this step does not give a usable reverse chain.' : '';
-  showMessage($('sample-message'), errorText(e) + hint);
+  showMessage($('sample-message'), sentence(errorText(e)) + hint);
 }
 
 function showSample(m, { s, computeMs }) {
@@ -942,6 +1001,8 @@ function showStep(t) {
   drawImage($('sample-x0').getContext('2d'), tr.x0Pred, tr.S, t * tr.D);
   $('cap-xt').innerHTML = `<var>x<sub>t</sub></var>, t = ${t}`;
   $('cap-eps').innerHTML = t === 0 ? 'no prediction at t = 0' : 'predicted noise <var>&epsilon;&#770;</var>';
+  // at t = 0 the chain has ended: the sample is its own x0 (c/sampler.c)
+  $('cap-x0').innerHTML = t === 0 ? 'the sample <var>x<sub>0</sub></var>' : 'predicted <var>x&#770;<sub>0</sub></var>';
   $('scrub').value = String(tr.T - t);
   $('scrub').setAttribute('aria-valuetext', `t = ${t}`);
   $('scrub-out').textContent = `t = ${t}`;
@@ -1052,7 +1113,8 @@ function redrawAll() {
 
 function wire() {
   for (const id of TRAIN_INPUTS) {
-    $(id).addEventListener($(id).type === 'radio' ? 'change' : 'input', onTrainField);
+    $(id).addEventListener('change', onTrainField);
+    if ($(id).type !== 'radio') $(id).addEventListener('input', onTrainField);
   }
   $('btn-train').addEventListener('click', startTraining);
   $('btn-pause').addEventListener('click', () => { app.pausedByHidden = false; pause(); passFocus('btn-pause', 'btn-resume'); });
