@@ -880,8 +880,10 @@ function doSample() {
       while (m.updating) m.trainWork(1, m.numParams);
       drawTrainStats(true);
       drawLoss(true);
-      if (app.state === 'paused') {
-        if (m.done) setState('done');
+      if (app.state === 'paused' && m.done) {
+        setState('done');
+        setStatus(`Done: the weight update of step ${m.step}, the last, was half done, so it was finished before sampling.`);
+      } else if (app.state === 'paused') {
         setStatus(`Paused at step ${m.step}: its weight update was half done, so it was finished before sampling. ` +
           'Resume continues exactly where it stopped.');
       }
