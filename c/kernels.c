@@ -267,6 +267,12 @@ static inline float hsum(v128_t a) {
            (wasm_f32x4_extract_lane(a, 2) + wasm_f32x4_extract_lane(a, 3));
 }
 
+// one step of a polynomial in Horner form, p x + c, rounded after the multiply and after the add
+// (no fused multiply-add): the same two operations as the scalar twins' p * x + c
+static inline v128_t horner_step(v128_t p, v128_t x, float c) {
+    return wasm_f32x4_add(wasm_f32x4_mul(p, x), wasm_f32x4_splat(c));
+}
+
 static inline v128_t exp_simd(v128_t x) {
     x = wasm_f32x4_min(x, wasm_f32x4_splat(EXP_HI));
     x = wasm_f32x4_max(x, wasm_f32x4_splat(EXP_LO));
@@ -274,11 +280,11 @@ static inline v128_t exp_simd(v128_t x) {
     v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(LN2_HI)));
     r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(LN2_LO)));
     v128_t p = wasm_f32x4_splat(P0);
-    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(P1));
-    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(P2));
-    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(P3));
-    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(P4));
-    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(P5));
+    p = horner_step(p, r, P1);
+    p = horner_step(p, r, P2);
+    p = horner_step(p, r, P3);
+    p = horner_step(p, r, P4);
+    p = horner_step(p, r, P5);
     p = wasm_f32x4_add(wasm_f32x4_mul(p, wasm_f32x4_mul(r, r)), r);
     p = wasm_f32x4_add(p, wasm_f32x4_splat(1.0f));
     v128_t bits = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
@@ -759,14 +765,14 @@ static inline void box_muller_4pairs(float *out, const uint32_t *bits) {
     e = wasm_i32x4_add(e, small);
     v128_t ef = wasm_f32x4_convert_i32x4(e), z = wasm_f32x4_mul(x, x);
     v128_t y = wasm_f32x4_splat(LOG_P0);
-    y = wasm_f32x4_add(wasm_f32x4_mul(y, x), wasm_f32x4_splat(LOG_P1));
-    y = wasm_f32x4_add(wasm_f32x4_mul(y, x), wasm_f32x4_splat(LOG_P2));
-    y = wasm_f32x4_add(wasm_f32x4_mul(y, x), wasm_f32x4_splat(LOG_P3));
-    y = wasm_f32x4_add(wasm_f32x4_mul(y, x), wasm_f32x4_splat(LOG_P4));
-    y = wasm_f32x4_add(wasm_f32x4_mul(y, x), wasm_f32x4_splat(LOG_P5));
-    y = wasm_f32x4_add(wasm_f32x4_mul(y, x), wasm_f32x4_splat(LOG_P6));
-    y = wasm_f32x4_add(wasm_f32x4_mul(y, x), wasm_f32x4_splat(LOG_P7));
-    y = wasm_f32x4_add(wasm_f32x4_mul(y, x), wasm_f32x4_splat(LOG_P8));
+    y = horner_step(y, x, LOG_P1);
+    y = horner_step(y, x, LOG_P2);
+    y = horner_step(y, x, LOG_P3);
+    y = horner_step(y, x, LOG_P4);
+    y = horner_step(y, x, LOG_P5);
+    y = horner_step(y, x, LOG_P6);
+    y = horner_step(y, x, LOG_P7);
+    y = horner_step(y, x, LOG_P8);
     y = wasm_f32x4_mul(wasm_f32x4_mul(y, x), z);
     y = wasm_f32x4_add(y, wasm_f32x4_mul(ef, wasm_f32x4_splat(LN2_LO)));
     y = wasm_f32x4_sub(y, wasm_f32x4_mul(wasm_f32x4_splat(0.5f), z));
@@ -779,12 +785,12 @@ static inline void box_muller_4pairs(float *out, const uint32_t *bits) {
     v128_t psi = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(j), wasm_f32x4_splat(TWO_PI_OVER_2_24));
     v128_t zz = wasm_f32x4_mul(psi, psi);
     v128_t s = wasm_f32x4_splat(SIN_P0);
-    s = wasm_f32x4_add(wasm_f32x4_mul(s, zz), wasm_f32x4_splat(SIN_P1));
-    s = wasm_f32x4_add(wasm_f32x4_mul(s, zz), wasm_f32x4_splat(SIN_P2));
+    s = horner_step(s, zz, SIN_P1);
+    s = horner_step(s, zz, SIN_P2);
     s = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(s, zz), psi), psi);
     v128_t c = wasm_f32x4_splat(COS_P0);
-    c = wasm_f32x4_add(wasm_f32x4_mul(c, zz), wasm_f32x4_splat(COS_P1));
-    c = wasm_f32x4_add(wasm_f32x4_mul(c, zz), wasm_f32x4_splat(COS_P2));
+    c = horner_step(c, zz, COS_P1);
+    c = horner_step(c, zz, COS_P2);
     c = wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_mul(wasm_f32x4_mul(c, zz), zz),
                                       wasm_f32x4_mul(wasm_f32x4_splat(0.5f), zz)), one);
     v128_t odd = wasm_i32x4_eq(wasm_v128_and(q, wasm_i32x4_splat(1)), wasm_i32x4_splat(1));

@@ -40,9 +40,6 @@ const FIELDS = {
   speed: { kind: 'enum', values: SPEEDS },
 };
 
-// the names the form gives the training fields a preset sets
-const FIELD_NAMES = { steps: 'steps', batch: 'batch', lr: 'learning rate' };
-
 function presetDefaults(preset) {
   const c = PRESETS[preset].config;
   return { steps: c.steps, batch: c.batch, lr: c.lr, sigma: c.sigma, clip: !!Number(c.clip_x0) };
@@ -352,7 +349,8 @@ function drawSettingsNote() {
   $('settings-note').textContent = text;
 }
 
-const TRAIN_INPUTS = ['preset-recommended', 'preset-paper', 'steps', 'batch', 'lr', 'seed'];
+const TRAIN_FIELDS = ['steps', 'batch', 'lr', 'seed'];  // the typed ones
+const TRAIN_INPUTS = ['preset-recommended', 'preset-paper', ...TRAIN_FIELDS];
 
 function formValid() {
   return ['steps', 'batch', 'lr', 'seed'].every((id) => $(id).checkValidity());
@@ -385,8 +383,10 @@ function onTrainField(ev) {
   const el = ev.target;
   if (el.name === 'preset') {
     const preset = el.value, old = app.settings;
+    // the training fields the preset resets, named as the form labels them
     const changed = Object.entries(presetDefaults(preset))
-      .filter(([k, v]) => k in FIELD_NAMES && old[k] !== v).map(([k, v]) => `${FIELD_NAMES[k]} ${old[k]} → ${v}`);
+      .filter(([k, v]) => TRAIN_FIELDS.includes(k) && old[k] !== v)
+      .map(([k, v]) => `${$(k).labels[0].textContent.toLowerCase()} ${old[k]} → ${v}`);
     Object.assign(app.settings, { preset, ...presetDefaults(preset) });
     if (changed.length && app.state === 'ready') setStatus(`The ${preset} preset's own values: ${changed.join(', ')}.`);
     fillForm();
@@ -439,7 +439,7 @@ function modelForSampling() {
 
 function startTraining() {
   // a value typed and not yet committed by a 'change' (Train pressed from the keyboard)
-  for (const id of ['steps', 'batch', 'lr', 'seed']) {
+  for (const id of TRAIN_FIELDS) {
     const v = checkField($(id));
     if (v === undefined) return;  // Train is disabled while a field is invalid; nothing to start
     app.settings[id] = v;
@@ -1116,7 +1116,7 @@ function redrawAll() {
 function wire() {
   for (const id of TRAIN_INPUTS) {
     $(id).addEventListener('change', onTrainField);
-    if ($(id).type !== 'radio') $(id).addEventListener('input', onTrainField);
+    if (TRAIN_FIELDS.includes(id)) $(id).addEventListener('input', onTrainField);
   }
   $('btn-train').addEventListener('click', startTraining);
   $('btn-pause').addEventListener('click', () => { app.pausedByHidden = false; pause(); passFocus('btn-pause', 'btn-resume'); });
