@@ -171,6 +171,7 @@ int ddpm_checkpoint_load(DDPM *m, const uint8_t *buf, size_t len) {
     m->rng.inc = get_u64(buf + 72);
     m->batch_filled = 0;
     m->update_pos = -1;
+    m->next_forward = NEXT_NONE;  // it was computed from other weights
     // the loss curve: the file's, or NaN ("not recorded") for a file without one
     for (uint32_t i = 0; i < step; i++) m->loss_history[i] = NAN;
     if (flags & FLAG_HISTORY) memcpy(m->loss_history, history + 4, (size_t)step * sizeof(float));

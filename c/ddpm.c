@@ -118,5 +118,6 @@ int ddpm_set_image(DDPM *m, const float *img, int n) {
             return ddpm_set_error(DDPM_ERR_IMAGE, "image: value %d is %g; every value must be in [-1, 1]",
                                   i, (double)img[i]);
     memcpy(m->x0, img, sizeof(float) * D);
+    m->next_forward = NEXT_NONE;  // a forward computed ahead saw the old image's x_t
     return DDPM_OK;
 }

@@ -122,8 +122,13 @@ void timestep_embedding(float *out, int t, int dim);
 // kernels.c -- the hot loops, each with a SIMD version and a plain scalar twin.
 // The twins use the same summation order, so they agree bit for bit.
 
-// out (B,OC) = inp (B,C) W^T (OC,C) + bias (OC)
+// out (B,OC) = inp (B,C) W^T (OC,C) + bias (OC): matmul_dots, then add_bias
 void matmul_forward(float *out, const float *inp, const float *W, const float *bias, int B, int C, int OC);
+// out (B,OC) = inp (B,C) W^T (OC,C), the rows of out ldo floats apart (ldo >= OC: a block of
+// rows of W fills a block of columns of a wider output)
+void matmul_dots(float *out, int ldo, const float *inp, const float *W, int B, int C, int OC);
+// out (B,OC) += bias (OC)
+void add_bias(float *out, const float *bias, int B, int OC);
 // dinp (B,C) = dout (B,OC) W (OC,C)            (overwritten; skipped if dinp == NULL)
 // dW (OC,C) += dout^T inp, dbias (OC) += sum_b dout   (accumulated, b in order; dW skipped if NULL)
 void matmul_backward(float *dinp, float *dW, float *dbias, const float *dout, const float *inp,
@@ -141,8 +146,11 @@ void adamw_update(float *param, const float *grad, float *m, float *v, int n, co
 // dout[1,o] inp[1,c]) + ..., exactly what matmul_backward leaves in a zeroed dW: the bits of
 // adamw_update on that dW, without a dW buffer ever being written or read.
 // lo, hi and C are multiples of 4.
+// With next_inp (C) given (B = 1 only; NULL otherwise), also next_out[o] = the updated row o .
+// next_inp for each row o whose elements all lie in [lo, hi), summed as matmul_dots sums: the
+// next step's forward for that row, while the row is in registers (c/train.c)
 void adamw_update_outer(float *param, float *m, float *v, const float *dout, int ldd, const float *inp, int ldx,
-                        int B, int C, long lo, long hi, const AdamWStep *h);
+                        int B, int C, long lo, long hi, const AdamWStep *h, const float *next_inp, float *next_out);
 
 // n N(0, 1) values from random words by Box-Muller in float: pair i of words (bits[2i] for the
 // radius, bits[2i+1] for the angle) gives out[2i] = r cos(theta) and out[2i+1] = r sin(theta)
@@ -150,14 +158,15 @@ void adamw_update_outer(float *param, float *m, float *v, const float *dout, int
 void normals_from_bits(float *out, const uint32_t *bits, int n);
 
 // the scalar twins, always compiled; the SIMD versions exist when built with -msimd128
-void matmul_forward_scalar(float *out, const float *inp, const float *W, const float *bias, int B, int C, int OC);
+void matmul_dots_scalar(float *out, int ldo, const float *inp, const float *W, int B, int C, int OC);
 void matmul_backward_scalar(float *dinp, float *dW, float *dbias, const float *dout, const float *inp,
                             const float *W, int B, int C, int OC);
 void act_forward_scalar(float *out, const float *inp, int n, int activation);
 void act_backward_scalar(float *dinp, const float *inp, const float *dout, int n, int activation);
 void adamw_update_scalar(float *param, const float *grad, float *m, float *v, int n, const AdamWStep *h);
 void adamw_update_outer_scalar(float *param, float *m, float *v, const float *dout, int ldd, const float *inp,
-                               int ldx, int B, int C, long lo, long hi, const AdamWStep *h);
+                               int ldx, int B, int C, long lo, long hi, const AdamWStep *h,
+                               const float *next_inp, float *next_out);
 void normals_from_bits_scalar(float *out, const uint32_t *bits, int n);
 int kernels_have_simd(void);  // 1 if the dispatching kernels above use SIMD
 void kernels_force_scalar(int on); // route the dispatchers to the scalar twins (for tests and benches)
@@ -196,7 +205,9 @@ typedef struct {
     // gradients
     float *dout;  // (B, D)
     float *dh2, *da2, *dh1, *da1, *dh0; // as above
+    unsigned generation;  // counts forward passes begun: a changed count means these were overwritten
 } Acts;
+#define MODEL_LAYERS 4    // the Linear layers temb, fc1, fc2, fc3: weight tensor 2l, bias 2l + 1
 
 void model_shape(ModelShape *shape, const DDPMConfig *cfg);
 void params_point(Params *p, float *memory, const ModelShape *shape); // carve tensors out of one block
@@ -205,6 +216,17 @@ void params_init(Params *p, const ModelShape *shape, Rng *rng);       // PyTorch
 // embedding of every t (DDPM.emb_table); result in acts->out
 void model_forward(const Params *p, const ModelShape *shape, int activation, Acts *acts,
                    const float *emb_table, const float *x, const int *ts, int B);
+// Linear layer l (0 temb, 1 fc1, 2 fc2, 3 fc3): its input (B,C), weights (OC,C), bias (OC) and
+// output (B,OC) before the bias, in acts
+typedef struct { const float *inp, *W, *bias; float *out; int C, OC; } LayerIO;
+LayerIO model_layer_io(const Params *p, const ModelShape *shape, Acts *acts, int layer);
+// the same forward in pieces (model.c says why): begin; then for l = 0..3 in order, rows
+// [o0, o1) of layer l's output (before its bias), over blocks that cover all its rows; then
+// finish l (bias, then the input x added to h0 or the activation)
+void model_forward_begin(const ModelShape *shape, Acts *acts, const float *emb_table, const int *ts, int B);
+void model_forward_rows(const Params *p, const ModelShape *shape, Acts *acts, int layer, int o0, int o1, int B);
+void model_forward_finish(const Params *p, const ModelShape *shape, int activation, Acts *acts, const float *x,
+                          int layer, int B);
 // backward from acts->dout; gradients accumulated into grads (in sample order)
 void model_backward(const Params *p, Params *grads, const ModelShape *shape, int activation,
                     Acts *acts, int B);
@@ -222,6 +244,8 @@ typedef struct {
 // floats of padding after each row of wgrad_vectors: rows of 1024 floats would sit 4 KB apart and
 // all map to the same few L1 cache sets, so the samples of a batch would evict each other
 #define WGRAD_PAD 16
+
+enum { NEXT_NONE, NEXT_RUNNING, NEXT_READY };
 
 typedef struct {
     DDPMConfig cfg;
@@ -245,6 +269,10 @@ typedef struct {
     // and AdamW forms the gradient on the fly
     float *wgrad_vectors; // emb, dh0 | h0, da1 | h1, da2 | h2, dout, each (batch, len + WGRAD_PAD); NULL if batch > max_batch
     int wgrad_ready;      // 1 while the step in progress holds its weight gradients in wgrad_vectors
+    // the next step's forward, computed by this step's update (train.c)
+    int next_forward;         // NEXT_NONE, NEXT_RUNNING (during the update) or NEXT_READY
+    Rng next_rng;             // m->rng before the next step's draws
+    unsigned next_generation; // acts.generation of that forward
     float *loss_history; // (loss_capacity) mean loss of each completed step
     int loss_capacity;
     // scratch for a micro-batch of training draws
@@ -273,9 +301,14 @@ void  make_red_square(float *img, int S);            // centred S/2 square: red 
 int ddpm_train_work(DDPM *m, int max_samples, int max_params);
 int ddpm_train_steps(DDPM *m, int steps);   // whole steps; DDPM_OK or an error
 // a batch that fits one micro-batch normally keeps its weight gradients as vectors and fuses them
-// into AdamW (train.c); on = 1 takes the plain path (whole gradient in grad_memory) instead:
-// same bits, for tests and benchmarks
+// into AdamW, and the update computes the next step's forward as it goes (train.c); on = 1 takes
+// the plain path (whole gradient in grad_memory, forward at the step's start) instead: same
+// bits, for tests and benchmarks
 void ddpm_force_unfused(int on);
+// the caller wrote the weights directly (through w_params): a forward computed ahead is stale
+void ddpm_params_changed(DDPM *m);
+// 1 if the next step (a whole batch in one call) will use the forward its update computed
+int ddpm_next_forward_ready(const DDPM *m);
 // explicit-noise API, for checks against an independent implementation
 // loss and gradients (into m->grads, zeroed first) for B caller-given (x_t, t, target);
 // refused while a training step is in progress (its gradient lives in m->grads)

@@ -131,9 +131,8 @@ void normals_from_bits_scalar(float *out, const uint32_t *bits, int n) {
 // ---------------------------------------------------------------------------
 // scalar twins
 
-void matmul_forward_scalar(float *out, const float *inp, const float *W, const float *bias,
-                           int B, int C, int OC) {
-    // inp (B,C), W (OC,C), bias (OC), out (B,OC)
+void matmul_dots_scalar(float *out, int ldo, const float *inp, const float *W, int B, int C, int OC) {
+    // inp (B,C), W (OC,C), out (B,OC) with rows ldo floats apart
     for (int b = 0; b < B; b++) {
         const float *x = inp + (size_t)b * C;
         for (int o = 0; o < OC; o++) {
@@ -145,7 +144,7 @@ void matmul_forward_scalar(float *out, const float *inp, const float *W, const f
                 a2 += x[c + 2] * w[c + 2];
                 a3 += x[c + 3] * w[c + 3];
             }
-            out[(size_t)b * OC + o] = ((a0 + a1) + (a2 + a3)) + bias[o];
+            out[(size_t)b * ldo + o] = (a0 + a1) + (a2 + a3);
         }
     }
 }
@@ -239,20 +238,25 @@ void adamw_update_scalar(float *param, const float *grad, float *m, float *v, in
 }
 
 void adamw_update_outer_scalar(float *param, float *m, float *v, const float *dout, int ldd, const float *inp,
-                               int ldx, int B, int C, long lo, long hi, const AdamWStep *h) {
+                               int ldx, int B, int C, long lo, long hi, const AdamWStep *h,
+                               const float *next_inp, float *next_out) {
     // param, m, v (OC,C), elements [lo, hi) in row-major order; dout (B,OC) rows ldd apart,
-    // inp (B,C) rows ldx apart
+    // inp (B,C) rows ldx apart; next_inp (C), next_out (OC)
     AdamWConsts k = adamw_consts(h);
     // row by row (no division per element): row o holds elements [o C, (o + 1) C)
     for (long i = lo; i < hi;) {
         long o = i / C, row_end = (o + 1) * C < hi ? (o + 1) * C : hi;
+        int whole = next_inp && i == o * C && row_end == (o + 1) * C;  // the row's dot is formed here
+        float a[4] = { 0.0f, 0.0f, 0.0f, 0.0f };                        // its 4 lanes, as matmul_dots
         float d0 = dout[o];  // sample 0's factor for the whole row (all there is at batch 1)
         for (long c = i - o * C; i < row_end; i++, c++) {
             // exactly what matmul_backward leaves in a zeroed dW: 0 + each sample's product, in order
             float g = 0.0f + d0 * inp[c];
             for (int b = 1; b < B; b++) g += dout[(size_t)b * ldd + o] * inp[(size_t)b * ldx + c];
             adamw_one(param + i, m + i, v + i, g, &k);
+            if (whole) a[c % 4] += next_inp[c] * param[i];
         }
+        if (whole) next_out[o] = (a[0] + a[1]) + (a[2] + a[3]);
     }
 }
 
@@ -314,8 +318,7 @@ static void pack_4samples(float *xp, const float *inp, int b, int C) {
 // out[b..b+3, o..o+1] from the packed 4 samples xp: 8 independent dot products, each loaded
 // vector used twice or four times. The widest tile that fits wasm's 16 vector registers without
 // spilling (V8 keeps one as scratch; 3x3 and 5x2 tiles spilled and ran slower).
-static inline void matmul_forward_4x2(float *out, const float *xp, const float *W, const float *bias,
-                                      int b, int o, int C, int OC) {
+static inline void matmul_forward_4x2(float *out, int ldo, const float *xp, const float *W, int b, int o, int C) {
     const float *w0 = W + (size_t)o * C, *w1 = w0 + C;
     v128_t s00 = wasm_f32x4_splat(0.0f), s01 = s00, s10 = s00, s11 = s00;
     v128_t s20 = s00, s21 = s00, s30 = s00, s31 = s00;
@@ -334,11 +337,11 @@ static inline void matmul_forward_4x2(float *out, const float *xp, const float *
         s30 = wasm_f32x4_add(s30, wasm_f32x4_mul(x, a));
         s31 = wasm_f32x4_add(s31, wasm_f32x4_mul(x, d));
     }
-    float *y = out + (size_t)b * OC + o;
-    y[0] = hsum(s00) + bias[o];          y[1] = hsum(s01) + bias[o + 1];
-    y[OC] = hsum(s10) + bias[o];         y[OC + 1] = hsum(s11) + bias[o + 1];
-    y[2 * OC] = hsum(s20) + bias[o];     y[2 * OC + 1] = hsum(s21) + bias[o + 1];
-    y[3 * OC] = hsum(s30) + bias[o];     y[3 * OC + 1] = hsum(s31) + bias[o + 1];
+    float *y = out + (size_t)b * ldo + o;
+    y[0] = hsum(s00);           y[1] = hsum(s01);
+    y[ldo] = hsum(s10);         y[ldo + 1] = hsum(s11);
+    y[2 * ldo] = hsum(s20);     y[2 * ldo + 1] = hsum(s21);
+    y[3 * ldo] = hsum(s30);     y[3 * ldo + 1] = hsum(s31);
 }
 
 // acc + x0 w[0..3] + x1 w[4..7] + x2 w[8..11] + x3 w[12..15], added in that order: four steps
@@ -356,8 +359,7 @@ static inline v128_t dot_4steps(v128_t acc, v128_t x0, v128_t x1, v128_t x2, v12
 // 16 floats of each row per iteration: wasm addresses a pointer plus a constant for free but
 // pays an add for each further pointer, so this is 8 such adds per 32 multiply-adds instead of
 // per 8 (measured 3-10% faster per sampling step). Each row still adds its vectors in order.
-static inline void matmul_forward_1x8(float *out, const float *inp, const float *W, const float *bias,
-                                      int b, int o, int C, int OC) {
+static inline void matmul_forward_1x8(float *out, int ldo, const float *inp, const float *W, int b, int o, int C) {
     const float *x = inp + (size_t)b * C, *w = W + (size_t)o * C;
     size_t C1 = (size_t)C;
     v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
@@ -385,26 +387,22 @@ static inline void matmul_forward_1x8(float *out, const float *inp, const float 
         s6 = wasm_f32x4_add(s6, wasm_f32x4_mul(xv, wasm_v128_load(w + 6 * C1 + c)));
         s7 = wasm_f32x4_add(s7, wasm_f32x4_mul(xv, wasm_v128_load(w + 7 * C1 + c)));
     }
-    float *y = out + (size_t)b * OC + o;
-    y[0] = hsum(s0) + bias[o];     y[1] = hsum(s1) + bias[o + 1];
-    y[2] = hsum(s2) + bias[o + 2]; y[3] = hsum(s3) + bias[o + 3];
-    y[4] = hsum(s4) + bias[o + 4]; y[5] = hsum(s5) + bias[o + 5];
-    y[6] = hsum(s6) + bias[o + 6]; y[7] = hsum(s7) + bias[o + 7];
+    float *y = out + (size_t)b * ldo + o;
+    y[0] = hsum(s0); y[1] = hsum(s1); y[2] = hsum(s2); y[3] = hsum(s3);
+    y[4] = hsum(s4); y[5] = hsum(s5); y[6] = hsum(s6); y[7] = hsum(s7);
 }
 
 // out[b, o] alone: the edges the tiles leave
-static inline void matmul_forward_1x1(float *out, const float *inp, const float *W, const float *bias,
-                                      int b, int o, int C, int OC) {
+static inline void matmul_forward_1x1(float *out, int ldo, const float *inp, const float *W, int b, int o, int C) {
     const float *x = inp + (size_t)b * C, *w = W + (size_t)o * C;
     v128_t s = wasm_f32x4_splat(0.0f);
     for (int c = 0; c < C; c += 4)
         s = wasm_f32x4_add(s, wasm_f32x4_mul(wasm_v128_load(x + c), wasm_v128_load(w + c)));
-    out[(size_t)b * OC + o] = hsum(s) + bias[o];
+    out[(size_t)b * ldo + o] = hsum(s);
 }
 
-static void matmul_forward_simd(float *out, const float *inp, const float *W, const float *bias,
-                                int B, int C, int OC) {
-    // inp (B,C), W (OC,C), bias (OC), out (B,OC)
+static void matmul_dots_simd(float *out, int ldo, const float *inp, const float *W, int B, int C, int OC) {
+    // inp (B,C), W (OC,C), out (B,OC) with rows ldo floats apart
     int B4 = B / 4 * 4;
     // samples in chunks that fit the scratch, packed in blocks of 4 (all 64 of a batch at
     // C = 1024); rows longer than a quarter of it (C > 65536) send every sample to the 1x8 path
@@ -417,15 +415,15 @@ static void matmul_forward_simd(float *out, const float *inp, const float *W, co
         // samples passes over it, so W is read from memory once per chunk
         int o = 0;
         for (; o + 2 <= OC; o += 2)
-            for (int j = 0; j < nb; j += 4) matmul_forward_4x2(out, pack_buf + (size_t)j * C, W, bias, b0 + j, o, C, OC);
+            for (int j = 0; j < nb; j += 4) matmul_forward_4x2(out, ldo, pack_buf + (size_t)j * C, W, b0 + j, o, C);
         for (; o < OC; o++)
-            for (int b = b0; b < b0 + nb; b++) matmul_forward_1x1(out, inp, W, bias, b, o, C, OC);
+            for (int b = b0; b < b0 + nb; b++) matmul_forward_1x1(out, ldo, inp, W, b, o, C);
     }
     // the last B % 4 samples (all of them at batch 1), 8 rows at a time
     for (int b = B4; b < B; b++) {
         int r = 0;
-        for (; r + 8 <= OC; r += 8) matmul_forward_1x8(out, inp, W, bias, b, r, C, OC);
-        for (; r < OC; r++) matmul_forward_1x1(out, inp, W, bias, b, r, C, OC);
+        for (; r + 8 <= OC; r += 8) matmul_forward_1x8(out, ldo, inp, W, b, r, C);
+        for (; r < OC; r++) matmul_forward_1x1(out, ldo, inp, W, b, r, C);
     }
 }
 
@@ -678,17 +676,20 @@ static inline AdamWVec adamw_vec_consts(const AdamWStep *h) {
     return k;
 }
 
-// adamw_one on 4 parameters: the same operations in the same order, lane by lane
-static inline void adamw_vec(float *param, float *m, float *v, v128_t g, const AdamWVec *k) {
+// adamw_one on 4 parameters: the same operations in the same order, lane by lane; returns the
+// updated parameters
+static inline v128_t adamw_vec(float *param, float *m, float *v, v128_t g, const AdamWVec *k) {
     v128_t p = wasm_f32x4_mul(wasm_v128_load(param), k->decay);
     v128_t mi = wasm_f32x4_add(wasm_f32x4_mul(k->b1, wasm_v128_load(m)), wasm_f32x4_mul(k->omb1, g));
     v128_t vi = wasm_f32x4_add(wasm_f32x4_mul(k->b2, wasm_v128_load(v)), wasm_f32x4_mul(k->omb2, wasm_f32x4_mul(g, g)));
     v128_t m_hat = wasm_f32x4_mul(mi, k->inv_bc1);
     v128_t v_hat = wasm_f32x4_mul(vi, k->inv_bc2);
     v128_t upd = wasm_f32x4_div(m_hat, wasm_f32x4_add(wasm_f32x4_sqrt(v_hat), k->eps));
-    wasm_v128_store(param, wasm_f32x4_sub(p, wasm_f32x4_mul(k->lr, upd)));
+    v128_t p_new = wasm_f32x4_sub(p, wasm_f32x4_mul(k->lr, upd));
+    wasm_v128_store(param, p_new);
     wasm_v128_store(m, mi);
     wasm_v128_store(v, vi);
+    return p_new;
 }
 
 static void adamw_update_simd(float *param, const float *grad, float *m, float *v, int n, const AdamWStep *h) {
@@ -697,15 +698,27 @@ static void adamw_update_simd(float *param, const float *grad, float *m, float *
 }
 
 // AdamW on columns [c0, c1) of row o, each gradient vector summed over the B samples from zero,
-// in sample order: ((0 + d[0] x[0]) + d[1] x[1]) + ...
+// in sample order: ((0 + d[0] x[0]) + d[1] x[1]) + ...; at batch 1, with next_inp, the updated
+// row's dot with next_inp too, in registers (to next_out[o], when the row is whole)
 static void adamw_outer_row(float *param, float *m, float *v, const float *dout, int ldd, const float *inp,
-                            int ldx, int B, int C, long o, long c0, long c1, const AdamWVec *k) {
+                            int ldx, int B, int C, long o, long c0, long c1, const AdamWVec *k,
+                            const float *next_inp, float *next_out) {
     size_t row = (size_t)o * C;
     if (B == 1) {
         // the batch-1 step (the paper's): one product per element, its factor splatted once per row
         v128_t d = wasm_f32x4_splat(dout[o]), zero = wasm_f32x4_splat(0.0f);
-        for (long c = c0; c < c1; c += 4)
-            adamw_vec(param + row + c, m + row + c, v + row + c, wasm_f32x4_add(zero, wasm_f32x4_mul(d, wasm_v128_load(inp + c))), k);
+        if (!next_inp) {
+            for (long c = c0; c < c1; c += 4)
+                adamw_vec(param + row + c, m + row + c, v + row + c, wasm_f32x4_add(zero, wasm_f32x4_mul(d, wasm_v128_load(inp + c))), k);
+            return;
+        }
+        // AdamW streams W, m and v from memory; the dot's load (from L1) and multiply-add hide under that
+        v128_t acc = zero;
+        for (long c = c0; c < c1; c += 4) {
+            v128_t p = adamw_vec(param + row + c, m + row + c, v + row + c, wasm_f32x4_add(zero, wasm_f32x4_mul(d, wasm_v128_load(inp + c))), k);
+            acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load(next_inp + c), p));
+        }
+        if (c0 == 0 && c1 == C) next_out[o] = hsum(acc);
         return;
     }
     for (long c = c0; c < c1; c += 4) {
@@ -718,7 +731,8 @@ static void adamw_outer_row(float *param, float *m, float *v, const float *dout,
 }
 
 static void adamw_update_outer_simd(float *param, float *m, float *v, const float *dout, int ldd, const float *inp,
-                                    int ldx, int B, int C, long lo, long hi, const AdamWStep *h) {
+                                    int ldx, int B, int C, long lo, long hi, const AdamWStep *h,
+                                    const float *next_inp, float *next_out) {
     AdamWVec k = adamw_vec_consts(h);
     // From 4 samples on, whole rows go 4 at a time: their gradient is formed by the 4x8 tiles of
     // the batched dW kernel into a zeroed 4-row scratch (16 KB at C = 1024: it stays in L1), then
@@ -746,7 +760,7 @@ static void adamw_update_outer_simd(float *param, float *m, float *v, const floa
         }
         // (the rest of) row o, up to hi
         long end = (o + 1) * C < hi ? (o + 1) * C : hi;
-        adamw_outer_row(param, m, v, dout, ldd, inp, ldx, B, C, o, c, c + (end - i), &k);
+        adamw_outer_row(param, m, v, dout, ldd, inp, ldx, B, C, o, c, c + (end - i), &k, next_inp, next_out);
         i = end;
     }
 }
@@ -816,7 +830,7 @@ static void normals_from_bits_simd(float *out, const uint32_t *bits, int n) {
 #define USE_SIMD (!force_scalar)
 #else
 #define USE_SIMD 0
-#define matmul_forward_simd matmul_forward_scalar
+#define matmul_dots_simd matmul_dots_scalar
 #define matmul_backward_simd matmul_backward_scalar
 #define act_forward_simd act_forward_scalar
 #define act_backward_simd act_backward_scalar
@@ -825,9 +839,20 @@ static void normals_from_bits_simd(float *out, const uint32_t *bits, int n) {
 #define normals_from_bits_simd normals_from_bits_scalar
 #endif
 
+void matmul_dots(float *out, int ldo, const float *inp, const float *W, int B, int C, int OC) {
+    if (USE_SIMD) matmul_dots_simd(out, ldo, inp, W, B, C, OC);
+    else matmul_dots_scalar(out, ldo, inp, W, B, C, OC);
+}
+// the bias is added to each finished sum, as a separate pass: the same float additions (each
+// dot product is a float before its bias is added either way), so the dots can be computed
+// rows at a time, and the bias added once the rows are all there (c/train.c)
+void add_bias(float *out, const float *bias, int B, int OC) {
+    for (int b = 0; b < B; b++)
+        for (int o = 0; o < OC; o++) out[(size_t)b * OC + o] += bias[o];
+}
 void matmul_forward(float *out, const float *inp, const float *W, const float *bias, int B, int C, int OC) {
-    if (USE_SIMD) matmul_forward_simd(out, inp, W, bias, B, C, OC);
-    else matmul_forward_scalar(out, inp, W, bias, B, C, OC);
+    matmul_dots(out, OC, inp, W, B, C, OC);
+    add_bias(out, bias, B, OC);
 }
 void matmul_backward(float *dinp, float *dW, float *dbias, const float *dout, const float *inp,
                      const float *W, int B, int C, int OC) {
@@ -848,9 +873,9 @@ void adamw_update(float *param, const float *grad, float *m, float *v, int n, co
 }
 
 void adamw_update_outer(float *param, float *m, float *v, const float *dout, int ldd, const float *inp, int ldx,
-                        int B, int C, long lo, long hi, const AdamWStep *h) {
-    if (USE_SIMD) adamw_update_outer_simd(param, m, v, dout, ldd, inp, ldx, B, C, lo, hi, h);
-    else adamw_update_outer_scalar(param, m, v, dout, ldd, inp, ldx, B, C, lo, hi, h);
+                        int B, int C, long lo, long hi, const AdamWStep *h, const float *next_inp, float *next_out) {
+    if (USE_SIMD) adamw_update_outer_simd(param, m, v, dout, ldd, inp, ldx, B, C, lo, hi, h, next_inp, next_out);
+    else adamw_update_outer_scalar(param, m, v, dout, ldd, inp, ldx, B, C, lo, hi, h, next_inp, next_out);
 }
 
 void normals_from_bits(float *out, const uint32_t *bits, int n) {

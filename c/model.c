@@ -61,17 +61,47 @@ static void add_input_forward(float *h0, const float *x, int B, int D) {
     for (size_t i = 0; i < (size_t)B * D; i++) h0[i] += x[i];
 }
 
+LayerIO model_layer_io(const Params *p, const ModelShape *s, Acts *a, int l) {
+    int D = s->D, H = s->H, E = s->E;
+    LayerIO io[MODEL_LAYERS] = {
+        { a->emb, p->temb_w, p->temb_b, a->h0, E, D },
+        { a->h0, p->fc1_w, p->fc1_b, a->a1, D, H },
+        { a->h1, p->fc2_w, p->fc2_b, a->a2, H, H },
+        { a->h2, p->fc3_w, p->fc3_b, a->out, H, D },
+    };
+    return io[l];
+}
+
+// The forward pass comes in pieces for a caller that has a layer's rows of W at hand at
+// different times (c/train.c computes the next step's forward while its update writes the
+// weights): model_forward_begin, then for each layer in order model_forward_rows over all its
+// rows (in blocks, in any order) and model_forward_finish. model_forward is exactly that, so
+// both give the same bits.
+void model_forward_begin(const ModelShape *s, Acts *a, const float *emb_table, const int *ts, int B) {
+    a->generation++;  // whatever these activations held is gone (c/train.c checks this)
+    embedding_forward(a->emb, emb_table, ts, B, s->E);
+}
+
+void model_forward_rows(const Params *p, const ModelShape *s, Acts *a, int l, int o0, int o1, int B) {
+    LayerIO io = model_layer_io(p, s, a, l);
+    matmul_dots(io.out + o0, io.OC, io.inp, io.W + (size_t)o0 * io.C, B, io.C, o1 - o0);  // out[:, o0..o1-1]
+}
+
+void model_forward_finish(const Params *p, const ModelShape *s, int activation, Acts *a, const float *x, int l, int B) {
+    LayerIO io = model_layer_io(p, s, a, l);
+    add_bias(io.out, io.bias, B, io.OC);
+    if (l == 0) add_input_forward(a->h0, x, B, s->D);                 // h0 = x_t + temb
+    else if (l == 1) act_forward(a->h1, a->a1, B * s->H, activation);
+    else if (l == 2) act_forward(a->h2, a->a2, B * s->H, activation);
+}
+
 void model_forward(const Params *p, const ModelShape *s, int activation, Acts *a,
                    const float *emb_table, const float *x, const int *ts, int B) {
-    int D = s->D, H = s->H, E = s->E;
-    embedding_forward(a->emb, emb_table, ts, B, E);
-    matmul_forward(a->h0, a->emb, p->temb_w, p->temb_b, B, E, D);  // temb (B,D)
-    add_input_forward(a->h0, x, B, D);                               // h0 = x_t + temb
-    matmul_forward(a->a1, a->h0, p->fc1_w, p->fc1_b, B, D, H);
-    act_forward(a->h1, a->a1, B * H, activation);
-    matmul_forward(a->a2, a->h1, p->fc2_w, p->fc2_b, B, H, H);
-    act_forward(a->h2, a->a2, B * H, activation);
-    matmul_forward(a->out, a->h2, p->fc3_w, p->fc3_b, B, H, D);
+    model_forward_begin(s, a, emb_table, ts, B);
+    for (int l = 0; l < MODEL_LAYERS; l++) {
+        model_forward_rows(p, s, a, l, 0, model_layer_io(p, s, a, l).OC, B);
+        model_forward_finish(p, s, activation, a, x, l, B);
+    }
 }
 
 void model_backward(const Params *p, Params *g, const ModelShape *s, int activation, Acts *a, int B) {

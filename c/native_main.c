@@ -76,10 +76,11 @@ static int selftest(void) {
            "corrupt refused, model untouched");
     free(buf); free(final); free(tx); free(te); free(t0);
     ddpm_free(m);
-    // the fused weight-gradient paths (a batch in one micro-batch: batch 1, and batch 4 through
-    // the tiles; hidden 36 leaves columns the 8-wide tiles do not cover), against the unfused
-    // path bit for bit, the update in slices of 52 parameters that cut rows; then the training
-    // history through a checkpoint
+    // the fused paths (a batch in one micro-batch: weight gradients formed in AdamW, and the next
+    // step's forward computed during the update; batch 1 in the AdamW kernel's rows, batch 4
+    // through the tiles and blocks of rows; hidden 36 leaves columns the 8-wide tiles do not
+    // cover), against the unfused path bit for bit, the update in slices of 52 parameters that
+    // cut rows; then the training history through a checkpoint
     for (int batch = 1; batch <= 4; batch += 3) {
         ddpm_config_default(&cfg);
         cfg.image_size = 4; cfg.hidden = 36; cfg.temb_dim = 8; cfg.steps = 3; cfg.batch = batch; cfg.max_batch = 4;

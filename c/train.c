@@ -54,7 +54,24 @@ static void mse_forward_backward(double *total, float *dout, const float *out, c
 // layout of m->wgrad_vectors, each block (batch, len + WGRAD_PAD):
 //   emb (E), dh0 (D) | h0 (D), da1 (H) | h1 (H), da2 (H) | h2 (H), dout (D)
 
-// the unfused path for every batch, for the test that holds the two together and for the benchmark
+// The next step's forward, fused into this step's update. A forward pass reads every weight,
+// and after an update it reads them from memory: the update streams W, m and v (33 MB at the
+// default size) through the caches, and W does not stay (a batch-1 forward measured 0.94 ms
+// after an update against 0.47 ms warm, docs/bench.md). But the update has each row of W in
+// cache the moment it has written it, and the next step's draws are known: they come from
+// m->rng, which nothing else draws from. So when an update begins, the next step's t and eps
+// are drawn on a copy of the rng and its inputs formed; as the update finishes each block of
+// rows of a layer it computes those rows' outputs for the next step's samples, and as it
+// finishes the layer's bias it adds the bias and the activation (model_forward in pieces, the
+// same bits). The next ddpm_train_work finds its forward done if nothing it depends on changed
+// in between (next_forward_usable), and draws the same t and eps again to move the rng on.
+// Whatever changes the weights or the image outside training sets next_forward to NEXT_NONE
+// (ddpm_set_image, ddpm_params_changed, checkpoint loading); a forward of anything else (a
+// sample) shows as a new acts.generation.
+#define NEXT_BLOCK_FLOATS 32768  // rows of W per block: about 128 KB of W, still in L2 when read back
+
+// neither fusion (no weight gradient formed in AdamW, no forward computed during the update),
+// for the tests that hold the fused and plain orders to the same bits and for the benchmark
 static int force_unfused = 0;
 void ddpm_force_unfused(int on) { force_unfused = on; }
 
@@ -93,8 +110,26 @@ static void wgrad_save(DDPM *m, int B) {
     }
 }
 
+// AdamW on [a, b) of tensor k, which starts at parameter `start`: a weight matrix from its
+// vectors (the fused path, see wgrad_save), otherwise from grad_memory. With next_inp (fused,
+// batch 1), the kernel also gives the next step's outputs of the rows wholly in [a, b).
+static void update_range(DDPM *m, int k, size_t start, size_t a, size_t b, const AdamWStep *h,
+                         const float *next_inp, float *next_out) {
+    if (m->wgrad_ready && k % 2 == 0) {
+        const float *inp, *dout;
+        int ldx, ldd, C;
+        wgrad_vectors(m, k, &inp, &ldx, &dout, &ldd, &C);
+        adamw_update_outer(m->param_memory + start, m->m_memory + start, m->v_memory + start, dout, ldd, inp, ldx,
+                           m->cfg.batch, C, (long)(a - start), (long)(b - start), h, next_inp, next_out);
+    } else {
+        adamw_update(m->param_memory + a, m->grad_memory + a, m->m_memory + a, m->v_memory + a, (int)(b - a), h);
+    }
+}
+
 // AdamW (and the EMA) over parameters [lo, hi). Elementwise, so updating the parameters in
-// slices over several calls gives exactly the bits of one call over all of them.
+// slices over several calls gives exactly the bits of one call over all of them. While the
+// next step's forward rides along (NEXT_RUNNING), weight matrices go in blocks of rows, and
+// the rows a block finishes give their outputs at once, read back from the cache.
 static void apply_adamw(DDPM *m, size_t lo, size_t hi) {
     const DDPMConfig *c = &m->cfg;
     // bias correction counts the updates since the moments were last zero (adam_steps), which is
@@ -105,30 +140,56 @@ static void apply_adamw(DDPM *m, size_t lo, size_t hi) {
         .bias_correction1 = (float)(1.0 - pow(c->beta1, m->adam_steps + 1)),
         .bias_correction2 = (float)(1.0 - pow(c->beta2, m->adam_steps + 1)),
     };
-    if (!m->wgrad_ready) {
-        adamw_update(m->param_memory + lo, m->grad_memory + lo, m->m_memory + lo, m->v_memory + lo, (int)(hi - lo), &h);
-    } else {
-        // tensor by tensor: weights from their vectors, biases from grad_memory
-        size_t start = 0;
-        for (int k = 0; k < NUM_PARAM_TENSORS; k++) {
-            size_t end = start + m->shape.sizes[k];
-            size_t a = lo > start ? lo : start, b = hi < end ? hi : end;
-            if (a < b && k % 2 == 0) {
-                const float *inp, *dout;
-                int ldx, ldd, C;
-                wgrad_vectors(m, k, &inp, &ldx, &dout, &ldd, &C);
-                adamw_update_outer(m->param_memory + start, m->m_memory + start, m->v_memory + start, dout, ldd, inp, ldx,
-                                   c->batch, C, (long)(a - start), (long)(b - start), &h);
-            } else if (a < b) {
-                adamw_update(m->param_memory + a, m->grad_memory + a, m->m_memory + a, m->v_memory + a, (int)(b - a), &h);
+    // another forward (a sample drawn between two slices of the update) took the activations
+    if (m->next_forward == NEXT_RUNNING && m->acts.generation != m->next_generation) m->next_forward = NEXT_NONE;
+    int next = m->next_forward == NEXT_RUNNING;
+    size_t start = 0;
+    for (int k = 0; k < NUM_PARAM_TENSORS; k++) {
+        size_t end = start + m->shape.sizes[k];
+        size_t a = lo > start ? lo : start, b = hi < end ? hi : end;
+        if (a < b && next && k % 2 == 0) {
+            // row o of this layer is finished once parameter start + (o + 1) C is reached
+            int l = k / 2;
+            size_t C = m->shape.sizes[k] / m->shape.sizes[k + 1], ra = a - start, rb = b - start;
+            if (m->wgrad_ready && c->batch == 1) {
+                // batch 1: each row's output formed in the kernel, while the row is in registers;
+                // a row that an earlier slice began is read back once this slice finishes it
+                LayerIO io = model_layer_io(&m->params, &m->shape, &m->acts, l);
+                update_range(m, k, start, a, b, &h, io.inp, io.out);
+                if (ra % C != 0 && ra / C < rb / C) model_forward_rows(&m->params, &m->shape, &m->acts, l, (int)(ra / C), (int)(ra / C) + 1, 1);
+            } else {
+                // in blocks of rows; the rows each block finishes are read back from the cache
+                size_t rows = NEXT_BLOCK_FLOATS / C + 1;
+                for (size_t x = a; x < b;) {
+                    size_t y = start + ((x - start) / C + rows) * C;
+                    if (y > b) y = b;
+                    update_range(m, k, start, x, y, &h, NULL, NULL);
+                    int o0 = (int)((x - start) / C), o1 = (int)((y - start) / C);
+                    if (o0 < o1) model_forward_rows(&m->params, &m->shape, &m->acts, l, o0, o1, c->batch);
+                    x = y;
+                }
             }
-            start = end;
+        } else if (a < b) {
+            update_range(m, k, start, a, b, &h, NULL, NULL);
         }
+        // the layer's bias, its last tensor, is done: its outputs are complete
+        if (a < b && next && k % 2 == 1 && b == end)
+            model_forward_finish(&m->params, &m->shape, c->activation, &m->acts, m->xt_buf, k / 2, c->batch);
+        start = end;
     }
     if (m->ema_memory) {
         // ema = decay * ema + (1 - decay) * param
         float d = (float)c->ema_decay, one_minus_d = 1.0f - d;
         for (size_t i = lo; i < hi; i++) m->ema_memory[i] = d * m->ema_memory[i] + one_minus_d * m->param_memory[i];
+    }
+}
+
+// draw t and eps for B samples, in sample order (t then eps, per sample), so any split of a
+// batch draws the same
+static void draw_samples(DDPM *m, int B) {
+    for (int b = 0; b < B; b++) {
+        m->t_buf[b] = rng_int(&m->rng, 1, m->cfg.T);
+        rng_normal(&m->rng, m->eps_buf + (size_t)b * m->shape.D, m->shape.D);
     }
 }
 
@@ -178,8 +239,8 @@ static double grad_bound(const Acts *a, const ModelShape *s, int B) {
 // on their gradient to *bound, gradients accumulated into m->grads (fused: the bias gradients
 // only, see wgrad_save)
 static void accumulate(DDPM *m, double *total, double *bound, const float *xt, const int *ts,
-                       const float *target, int B, int batch, int fused) {
-    model_forward(&m->params, &m->shape, m->cfg.activation, &m->acts, m->emb_table, xt, ts, B);
+                       const float *target, int B, int batch, int fused, int forward_done) {
+    if (!forward_done) model_forward(&m->params, &m->shape, m->cfg.activation, &m->acts, m->emb_table, xt, ts, B);
     mse_forward_backward(total, m->acts.dout, m->acts.out, target, B, m->shape.D, batch);
     Params g = m->grads;
     if (fused) g.temb_w = g.fc1_w = g.fc2_w = g.fc3_w = NULL;  // matmul_backward skips a NULL dW
@@ -231,12 +292,39 @@ static int update_slice(DDPM *m, int max_params) {
     m->update_pos += (long)count;
     if ((size_t)m->update_pos == n) {
         m->update_pos = -1;
+        if (m->next_forward == NEXT_RUNNING)
+            m->next_forward = m->acts.generation == m->next_generation ? NEXT_READY : NEXT_NONE;
         m->wgrad_ready = 0;
         m->step++;
         m->adam_steps++;
     }
     return (int)count;
 }
+
+// at the start of an update: the next step's draws and inputs, and its forward begun, when the
+// next step will be one micro-batch (see "The next step's forward" above)
+static void next_forward_begin(DDPM *m) {
+    const DDPMConfig *c = &m->cfg;
+    m->next_forward = NEXT_NONE;
+    if (force_unfused || c->batch > c->max_batch || m->step + 1 >= c->steps) return;
+    m->next_rng = m->rng;
+    draw_samples(m, c->batch);
+    m->rng = m->next_rng;  // the step itself draws them again
+    make_inputs(m, c->batch);
+    model_forward_begin(&m->shape, &m->acts, m->emb_table, m->t_buf, c->batch);
+    m->next_generation = m->acts.generation;
+    m->next_forward = NEXT_RUNNING;
+}
+
+// the forward of a step that begins with B samples is done if the update computed it, for a
+// whole batch, from the rng as it is now, and no other forward has used the activations since
+static int next_forward_usable(const DDPM *m, int B) {
+    return m->next_forward == NEXT_READY && B == m->cfg.batch && m->acts.generation == m->next_generation &&
+           m->rng.state == m->next_rng.state && m->rng.inc == m->next_rng.inc;
+}
+
+void ddpm_params_changed(DDPM *m) { m->next_forward = NEXT_NONE; }
+int ddpm_next_forward_ready(const DDPM *m) { return next_forward_usable(m, m->cfg.batch); }
 
 int ddpm_train_work(DDPM *m, int max_samples, int max_params) {
     const DDPMConfig *c = &m->cfg;
@@ -266,19 +354,18 @@ int ddpm_train_work(DDPM *m, int max_samples, int max_params) {
         m->batch_loss = 0.0;
         m->grad_bound = 0.0;
     }
-    // draws in sample order (t then eps, per sample), so any split of a batch draws the same
-    for (int b = 0; b < B; b++) {
-        m->t_buf[b] = rng_int(&m->rng, 1, c->T);
-        rng_normal(&m->rng, m->eps_buf + (size_t)b * m->shape.D, m->shape.D);
-    }
+    int forward_done = m->batch_filled == 0 && next_forward_usable(m, B);
+    m->next_forward = NEXT_NONE;
+    draw_samples(m, B);
     make_inputs(m, B);
-    accumulate(m, &m->batch_loss, &m->grad_bound, m->xt_buf, m->t_buf, m->target_buf, B, c->batch, fused);
+    accumulate(m, &m->batch_loss, &m->grad_bound, m->xt_buf, m->t_buf, m->target_buf, B, c->batch, fused, forward_done);
     if (fused) wgrad_save(m, B);
     m->wgrad_ready = fused;
     m->batch_filled += B;
     if (m->batch_filled == c->batch) {
         int err = close_batch(m, m->batch_loss / c->batch, m->grad_bound);
         if (err) return -err;
+        next_forward_begin(m);
     }
     return B;
 }
@@ -312,7 +399,7 @@ int ddpm_loss_and_grad(DDPM *m, const float *xt, const int *ts, const float *tar
         return ddpm_set_error(DDPM_ERR_ARGUMENT, "a training step is in progress; finish it first");
     memset(m->grad_memory, 0, m->shape.num_params * sizeof(float));
     double total = 0.0, bound = 0.0;
-    accumulate(m, &total, &bound, xt, ts, target, B, B, 0);
+    accumulate(m, &total, &bound, xt, ts, target, B, B, 0, 0);
     *loss = (float)(total / B);
     return DDPM_OK;
 }
@@ -329,7 +416,7 @@ int ddpm_train_step_explicit(DDPM *m, const int *ts, const float *eps, int B, fl
     make_inputs(m, B);
     memset(m->grad_memory, 0, m->shape.num_params * sizeof(float));
     double total = 0.0, bound = 0.0;
-    accumulate(m, &total, &bound, m->xt_buf, m->t_buf, m->target_buf, B, B, 0);
+    accumulate(m, &total, &bound, m->xt_buf, m->t_buf, m->target_buf, B, B, 0, 0);
     m->wgrad_ready = 0;  // the explicit step keeps its whole gradient in grad_memory
     *loss = (float)(total / B);
     err = close_batch(m, total / B, bound);

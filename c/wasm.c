@@ -32,6 +32,8 @@ EMSCRIPTEN_KEEPALIVE float w_current_lr(DDPM *m) { return ddpm_current_lr(m); }
 EMSCRIPTEN_KEEPALIVE float *w_loss_history(DDPM *m) { return m->loss_history; }
 EMSCRIPTEN_KEEPALIVE float *w_image(DDPM *m) { return m->x0; }
 EMSCRIPTEN_KEEPALIVE float *w_params(DDPM *m) { return m->param_memory; }
+EMSCRIPTEN_KEEPALIVE void w_params_changed(DDPM *m) { ddpm_params_changed(m); }
+EMSCRIPTEN_KEEPALIVE int w_next_forward_ready(DDPM *m) { return ddpm_next_forward_ready(m); }
 EMSCRIPTEN_KEEPALIVE float *w_grads(DDPM *m) { return m->grad_memory; }
 EMSCRIPTEN_KEEPALIVE float *w_adam_m(DDPM *m) { return m->m_memory; }
 EMSCRIPTEN_KEEPALIVE float *w_adam_v(DDPM *m) { return m->v_memory; }
@@ -114,7 +116,14 @@ EMSCRIPTEN_KEEPALIVE void w_adamw_update_outer(float *param, float *m, float *v,
                                                int ldd, int ldx, int B, int C, int lo, int hi, float lr,
                                                float beta1, float beta2, float eps, float wd, float bc1, float bc2) {
     AdamWStep h = { lr, beta1, beta2, eps, wd, bc1, bc2 };
-    adamw_update_outer(param, m, v, dout, ldd, inp, ldx, B, C, lo, hi, &h);
+    adamw_update_outer(param, m, v, dout, ldd, inp, ldx, B, C, lo, hi, &h, NULL, NULL);
+}
+// the same at batch 1 with the next step's dots (next_inp (C) -> next_out (OC))
+EMSCRIPTEN_KEEPALIVE void w_adamw_update_outer_next(float *param, float *m, float *v, const float *dout, const float *inp,
+                                                    const float *next_inp, float *next_out, int C, int lo, int hi, float lr,
+                                                    float beta1, float beta2, float eps, float wd, float bc1, float bc2) {
+    AdamWStep h = { lr, beta1, beta2, eps, wd, bc1, bc2 };
+    adamw_update_outer(param, m, v, dout, 1, inp, C, 1, C, lo, hi, &h, next_inp, next_out);
 }
 EMSCRIPTEN_KEEPALIVE void w_normals_from_bits(float *out, const uint32_t *bits, int n) { normals_from_bits(out, bits, n); }
 EMSCRIPTEN_KEEPALIVE void w_adamw_update(float *param, const float *grad, float *m, float *v, int n, float lr, float beta1,

@@ -224,9 +224,10 @@ function limitsAndAchieved(engine, numParams) {
 }
 
 // ---------------------------------------------------------------------------
-// where the time of a step goes: the two phases of a batch-16 training step (the forward and
-// backward passes of its 16 samples; then the update, where the weight gradients are formed in
-// tiles and AdamW applied: c/train.c), and the noise one sampling step of 64 images draws
+// where the time of a step goes: the two phases of a batch-16 training step (the loss and the
+// backward pass of its 16 samples, whose forward the previous update computed; then the update,
+// where the weight gradients are formed in tiles, AdamW applied and the next step's forward
+// computed: c/train.c), and the noise one sampling step of 64 images draws
 
 function stepParts(engine) {
   const model = engine.createModel({ preset: 'paper', ...MODEL, batch: 16, max_batch: 16, steps: 1e6 });
@@ -325,8 +326,9 @@ async function main() {
   result.model.params = numParams;
   result.ms = ms;
 
-  // what fusing the weight gradient into AdamW buys (c/train.c): the same step, the same bits,
-  // with and without it (batch 1 in both builds, batch 16 in the SIMD one)
+  // what the fusions buy (c/train.c: each weight gradient formed inside AdamW, and the next
+  // step's forward computed by the update): the same steps, the same bits, with and without
+  // them (batch 1 in both builds, batch 16 in the SIMD one)
   log('bench: training steps, fused and unfused');
   const fusion = {};
   for (const [name, engine, n] of [['simd', simd, 1], ['scalar', scalar, 1], ['simd_b16', simd, 16]]) {
@@ -420,12 +422,13 @@ function report(res) {
     `in turn, which is ${f(fl.train_b16_in_turn_of_peak)} of peak; the step measured with the limits is at ` +
     `${f(fl.train_b16_measured_of_in_turn)} of that floor`);
   const fu = res.fusion;
-  lines.push(`training step, weight gradient fused into AdamW vs not (same bits): batch 1 SIMD ${f(fu.simd_fused_ms)} vs ` +
+  lines.push(`training step with its fusions (weight gradients formed in AdamW, the next step's forward computed by the ` +
+    `update) vs the plain order (same bits): batch 1 SIMD ${f(fu.simd_fused_ms)} vs ` +
     `${f(fu.simd_unfused_ms)} ms, scalar ${f(fu.scalar_fused_ms)} vs ${f(fu.scalar_unfused_ms)} ms; batch 16 SIMD ` +
     `${f(fu.simd_b16_fused_ms)} vs ${f(fu.simd_b16_unfused_ms)} ms`);
   const pa = res.parts;
-  lines.push(`parts of a step: batch-16 training step = forward and backward ${f(pa.train_b16_gradient_ms)} ms + update ` +
-    `(weight gradients in tiles, AdamW) ${f(pa.train_b16_update_ms)} ms; the noise of one sampling step of 64 images ` +
+  lines.push(`parts of a step: batch-16 training step = loss and backward ${f(pa.train_b16_gradient_ms)} ms + update ` +
+    `(weight gradients in tiles, AdamW, the next step's forward) ${f(pa.train_b16_update_ms)} ms; the noise of one sampling step of 64 images ` +
     `(${pa.noise_values} normals) ${f(pa.noise_64_images_ms, 3)} ms`);
   lines.push(`load average (1 min) at start ${f(res.load_average_at_start)}, at end ${f(res.load_average_at_end)} ` +
     '(other processes sharing the 2 cores make every number noisier)');

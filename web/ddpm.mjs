@@ -237,6 +237,7 @@ export class Model {
   setParams(values) {
     if (values.length !== this.numParams) throw new DDPMError(7, `setParams: expected ${this.numParams} floats`);
     this.engine.writeF32(this.mod._w_params(this.ptr), values);
+    this.mod._w_params_changed(this.ptr);  // the next step's forward, if computed ahead, saw the old weights
   }
   // the parameters split into their named tensors
   tensors(flat = this.params()) {
@@ -257,6 +258,8 @@ export class Model {
   // maxSamples samples of the batch, or, once the batch is complete (this.updating), AdamW on up
   // to maxParams parameters. Returns what it processed. Any split gives the same bits.
   get updating() { return this.mod._w_update_pos(this.ptr) >= 0; }
+  // whether the next step will use the forward pass its update computed ahead (c/train.c)
+  get nextForwardReady() { return this.mod._w_next_forward_ready(this.ptr) === 1; }
   trainWork(maxSamples, maxParams = this.numParams) {
     const r = this.mod._w_train_work(this.ptr, maxSamples, maxParams);
     if (r < 0) this.engine.check(-r);
