@@ -246,18 +246,19 @@ void adamw_update_outer_scalar(float *param, float *m, float *v, const float *do
     // row by row (no division per element): row o holds elements [o C, (o + 1) C)
     for (long i = lo; i < hi;) {
         long o = i / C, row_end = (o + 1) * C < hi ? (o + 1) * C : hi;
-        int whole = next_inp && i == o * C && row_end == (o + 1) * C;  // the row's dot is formed here
-        float a[4] = { 0.0f, 0.0f, 0.0f, 0.0f };                        // its 4 lanes, as matmul_dots
         float d0 = dout[o];  // sample 0's factor for the whole row (all there is at batch 1)
         for (long c = i - o * C; i < row_end; i++, c++) {
             // exactly what matmul_backward leaves in a zeroed dW: 0 + each sample's product, in order
             float g = 0.0f + d0 * inp[c];
             for (int b = 1; b < B; b++) g += dout[(size_t)b * ldd + o] * inp[(size_t)b * ldx + c];
             adamw_one(param + i, m + i, v + i, g, &k);
-            if (whole) a[c % 4] += next_inp[c] * param[i];
         }
-        if (whole) next_out[o] = (a[0] + a[1]) + (a[2] + a[3]);
     }
+    // the dots of the whole rows, afterwards: the same sums (the SIMD version forms them in
+    // registers as it goes; here that only slowed the loop above)
+    if (next_inp)
+        for (long o = (lo + C - 1) / C; (o + 1) * C <= hi; o++)
+            matmul_dots_scalar(next_out + o, 1, next_inp, param + o * C, 1, C, 1);
 }
 
 // ---------------------------------------------------------------------------
