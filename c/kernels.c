@@ -345,52 +345,39 @@ static inline void matmul_forward_4x2(float *out, int ldo, const float *xp, cons
     y[3 * ldo] = hsum(s30);     y[3 * ldo + 1] = hsum(s31);
 }
 
-// acc + x0 w[0..3] + x1 w[4..7] + x2 w[8..11] + x3 w[12..15], added in that order: four steps
-// of one lane-wise dot product, its 4 vectors of w at constant offsets from one pointer
-static inline v128_t dot_4steps(v128_t acc, v128_t x0, v128_t x1, v128_t x2, v128_t x3, const float *w) {
-    acc = wasm_f32x4_add(acc, wasm_f32x4_mul(x0, wasm_v128_load(w)));
-    acc = wasm_f32x4_add(acc, wasm_f32x4_mul(x1, wasm_v128_load(w + 4)));
-    acc = wasm_f32x4_add(acc, wasm_f32x4_mul(x2, wasm_v128_load(w + 8)));
-    acc = wasm_f32x4_add(acc, wasm_f32x4_mul(x3, wasm_v128_load(w + 12)));
-    return acc;
-}
-
-// out[b, o..o+7] for one sample: 8 rows of W streamed past one input vector. At batch 1 each
-// weight is used once, so this is a pure stream of W; 8 chains keep the adds from stalling it.
-// 16 floats of each row per iteration: wasm addresses a pointer plus a constant for free but
-// pays an add for each further pointer, so this is 8 such adds per 32 multiply-adds instead of
-// per 8 (measured 3-10% faster per sampling step). Each row still adds its vectors in order.
-static inline void matmul_forward_1x8(float *out, int ldo, const float *inp, const float *W, int b, int o, int C) {
+// out[b, o..o+3] for one sample: 4 rows of W streamed past one input vector, 8 floats of each
+// row per iteration (each row still adds its vectors in order). At batch 1 each weight is used
+// once, so this is a pure stream of W. Sized for V8, whose register allocator has 15 vector
+// registers: 4 sums, 2 input vectors and 8 row vectors fit. The 8-row, 16-float tile this
+// replaces needed 40 and V8 kept 20 of its row vectors on the stack (seen in
+// node --print-wasm-code), which made it run at about half the speed.
+static inline void matmul_forward_1x4(float *out, int ldo, const float *inp, const float *W, int b, int o, int C) {
     const float *x = inp + (size_t)b * C, *w = W + (size_t)o * C;
     size_t C1 = (size_t)C;
-    v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+    v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
     int c = 0;
-    for (; c + 16 <= C; c += 16) {
+    for (; c + 8 <= C; c += 8) {
         v128_t x0 = wasm_v128_load(x + c), x1 = wasm_v128_load(x + c + 4);
-        v128_t x2 = wasm_v128_load(x + c + 8), x3 = wasm_v128_load(x + c + 12);
-        s0 = dot_4steps(s0, x0, x1, x2, x3, w + c);
-        s1 = dot_4steps(s1, x0, x1, x2, x3, w + C1 + c);
-        s2 = dot_4steps(s2, x0, x1, x2, x3, w + 2 * C1 + c);
-        s3 = dot_4steps(s3, x0, x1, x2, x3, w + 3 * C1 + c);
-        s4 = dot_4steps(s4, x0, x1, x2, x3, w + 4 * C1 + c);
-        s5 = dot_4steps(s5, x0, x1, x2, x3, w + 5 * C1 + c);
-        s6 = dot_4steps(s6, x0, x1, x2, x3, w + 6 * C1 + c);
-        s7 = dot_4steps(s7, x0, x1, x2, x3, w + 7 * C1 + c);
+        const float *p = w + c;
+        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(x0, wasm_v128_load(p)));
+        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(x1, wasm_v128_load(p + 4)));
+        s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(x0, wasm_v128_load(p + C1)));
+        s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(x1, wasm_v128_load(p + C1 + 4)));
+        s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(x0, wasm_v128_load(p + 2 * C1)));
+        s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(x1, wasm_v128_load(p + 2 * C1 + 4)));
+        s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(x0, wasm_v128_load(p + 3 * C1)));
+        s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(x1, wasm_v128_load(p + 3 * C1 + 4)));
     }
-    for (; c < C; c += 4) {  // the last C % 16 floats, one vector at a time
+    if (c < C) {  // C % 8 = 4: the last vector
         v128_t xv = wasm_v128_load(x + c);
-        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(xv, wasm_v128_load(w + c)));
-        s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(xv, wasm_v128_load(w + C1 + c)));
-        s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(xv, wasm_v128_load(w + 2 * C1 + c)));
-        s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(xv, wasm_v128_load(w + 3 * C1 + c)));
-        s4 = wasm_f32x4_add(s4, wasm_f32x4_mul(xv, wasm_v128_load(w + 4 * C1 + c)));
-        s5 = wasm_f32x4_add(s5, wasm_f32x4_mul(xv, wasm_v128_load(w + 5 * C1 + c)));
-        s6 = wasm_f32x4_add(s6, wasm_f32x4_mul(xv, wasm_v128_load(w + 6 * C1 + c)));
-        s7 = wasm_f32x4_add(s7, wasm_f32x4_mul(xv, wasm_v128_load(w + 7 * C1 + c)));
+        const float *p = w + c;
+        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(xv, wasm_v128_load(p)));
+        s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(xv, wasm_v128_load(p + C1)));
+        s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(xv, wasm_v128_load(p + 2 * C1)));
+        s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(xv, wasm_v128_load(p + 3 * C1)));
     }
     float *y = out + (size_t)b * ldo + o;
     y[0] = hsum(s0); y[1] = hsum(s1); y[2] = hsum(s2); y[3] = hsum(s3);
-    y[4] = hsum(s4); y[5] = hsum(s5); y[6] = hsum(s6); y[7] = hsum(s7);
 }
 
 // out[b, o] alone: the edges the tiles leave
@@ -406,7 +393,7 @@ static void matmul_dots_simd(float *out, int ldo, const float *inp, const float 
     // inp (B,C), W (OC,C), out (B,OC) with rows ldo floats apart
     int B4 = B / 4 * 4;
     // samples in chunks that fit the scratch, packed in blocks of 4 (all 64 of a batch at
-    // C = 1024); rows longer than a quarter of it (C > 65536) send every sample to the 1x8 path
+    // C = 1024); rows longer than a quarter of it (C > 65536) send every sample to the 1x4 path
     int chunk = PACK_FLOATS / (4 * C) * 4;
     if (chunk == 0) B4 = 0;
     for (int b0 = 0; b0 < B4; b0 += chunk) {
@@ -420,10 +407,10 @@ static void matmul_dots_simd(float *out, int ldo, const float *inp, const float 
         for (; o < OC; o++)
             for (int b = b0; b < b0 + nb; b++) matmul_forward_1x1(out, ldo, inp, W, b, o, C);
     }
-    // the last B % 4 samples (all of them at batch 1), 8 rows at a time
+    // the last B % 4 samples (all of them at batch 1), 4 rows at a time
     for (int b = B4; b < B; b++) {
         int r = 0;
-        for (; r + 8 <= OC; r += 8) matmul_forward_1x8(out, ldo, inp, W, b, r, C);
+        for (; r + 4 <= OC; r += 4) matmul_forward_1x4(out, ldo, inp, W, b, r, C);
         for (; r < OC; r++) matmul_forward_1x1(out, ldo, inp, W, b, r, C);
     }
 }
