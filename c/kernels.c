@@ -345,39 +345,29 @@ static inline void matmul_forward_4x2(float *out, int ldo, const float *xp, cons
     y[3 * ldo] = hsum(s30);     y[3 * ldo + 1] = hsum(s31);
 }
 
-// out[b, o..o+3] for one sample: 4 rows of W streamed past one input vector, 8 floats of each
-// row per iteration (each row still adds its vectors in order). At batch 1 each weight is used
-// once, so this is a pure stream of W. Sized for V8, whose register allocator has 15 vector
-// registers: 4 sums, 2 input vectors and 8 row vectors fit. The 8-row, 16-float tile this
-// replaces needed 40 and V8 kept 20 of its row vectors on the stack (seen in
-// node --print-wasm-code), which made it run at about half the speed.
-static inline void matmul_forward_1x4(float *out, int ldo, const float *inp, const float *W, int b, int o, int C) {
+// out[b, o..o+5] for one sample: 6 rows of W streamed past one input vector, each row adding
+// its vectors in order. At batch 1 each weight is used once, so this is a pure stream of W.
+// Sized for V8, which has 15 vector registers: 6 sums, the input vector and 6 row vectors fit
+// even if every load of an iteration is issued first. The 8-row tile with 16 floats per row per
+// iteration it replaces fitted only if the loads stayed next to their uses; after an unrelated
+// change LLVM emitted them all first, and V8 kept 20 row vectors on the stack (seen with
+// node --print-wasm-code), which halved its speed. This one runs level with that tile at its best.
+static inline void matmul_forward_1x6(float *out, int ldo, const float *inp, const float *W, int b, int o, int C) {
     const float *x = inp + (size_t)b * C, *w = W + (size_t)o * C;
     size_t C1 = (size_t)C;
-    v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
-    int c = 0;
-    for (; c + 8 <= C; c += 8) {
-        v128_t x0 = wasm_v128_load(x + c), x1 = wasm_v128_load(x + c + 4);
-        const float *p = w + c;
-        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(x0, wasm_v128_load(p)));
-        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(x1, wasm_v128_load(p + 4)));
-        s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(x0, wasm_v128_load(p + C1)));
-        s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(x1, wasm_v128_load(p + C1 + 4)));
-        s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(x0, wasm_v128_load(p + 2 * C1)));
-        s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(x1, wasm_v128_load(p + 2 * C1 + 4)));
-        s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(x0, wasm_v128_load(p + 3 * C1)));
-        s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(x1, wasm_v128_load(p + 3 * C1 + 4)));
-    }
-    if (c < C) {  // C % 8 = 4: the last vector
+    v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0;
+    for (int c = 0; c < C; c += 4) {
         v128_t xv = wasm_v128_load(x + c);
         const float *p = w + c;
         s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(xv, wasm_v128_load(p)));
         s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(xv, wasm_v128_load(p + C1)));
         s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(xv, wasm_v128_load(p + 2 * C1)));
         s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(xv, wasm_v128_load(p + 3 * C1)));
+        s4 = wasm_f32x4_add(s4, wasm_f32x4_mul(xv, wasm_v128_load(p + 4 * C1)));
+        s5 = wasm_f32x4_add(s5, wasm_f32x4_mul(xv, wasm_v128_load(p + 5 * C1)));
     }
     float *y = out + (size_t)b * ldo + o;
-    y[0] = hsum(s0); y[1] = hsum(s1); y[2] = hsum(s2); y[3] = hsum(s3);
+    y[0] = hsum(s0); y[1] = hsum(s1); y[2] = hsum(s2); y[3] = hsum(s3); y[4] = hsum(s4); y[5] = hsum(s5);
 }
 
 // out[b, o] alone: the edges the tiles leave
@@ -393,7 +383,7 @@ static void matmul_dots_simd(float *out, int ldo, const float *inp, const float 
     // inp (B,C), W (OC,C), out (B,OC) with rows ldo floats apart
     int B4 = B / 4 * 4;
     // samples in chunks that fit the scratch, packed in blocks of 4 (all 64 of a batch at
-    // C = 1024); rows longer than a quarter of it (C > 65536) send every sample to the 1x4 path
+    // C = 1024); rows longer than a quarter of it (C > 65536) send every sample to the 1x6 path
     int chunk = PACK_FLOATS / (4 * C) * 4;
     if (chunk == 0) B4 = 0;
     for (int b0 = 0; b0 < B4; b0 += chunk) {
@@ -407,10 +397,10 @@ static void matmul_dots_simd(float *out, int ldo, const float *inp, const float 
         for (; o < OC; o++)
             for (int b = b0; b < b0 + nb; b++) matmul_forward_1x1(out, ldo, inp, W, b, o, C);
     }
-    // the last B % 4 samples (all of them at batch 1), 4 rows at a time
+    // the last B % 4 samples (all of them at batch 1), 6 rows at a time
     for (int b = B4; b < B; b++) {
         int r = 0;
-        for (; r + 4 <= OC; r += 4) matmul_forward_1x4(out, ldo, inp, W, b, r, C);
+        for (; r + 6 <= OC; r += 6) matmul_forward_1x6(out, ldo, inp, W, b, r, C);
         for (; r < OC; r++) matmul_forward_1x1(out, ldo, inp, W, b, r, C);
     }
 }

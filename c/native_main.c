@@ -111,7 +111,7 @@ static int selftest(void) {
     }
     // a native SIMD build (SIMDe, c/simd.h) against its own scalar twins, bit for bit: training at
     // batch 1 (the fused row path), 5 (4-row tiles plus a leftover sample) fused and unfused,
-    // and sampling 5 images (the 4x2 forward tile plus the 1x4 path); hidden 36 and 4x4 images
+    // and sampling 5 images (the 4x2 forward tile plus the 1x6 path); hidden 36 and 4x4 images
     // leave edges to every tile. The wasm builds are held to the same in tests/kernel_blocking.
 #ifdef DDPM_NATIVE_SIMD
     expect(kernels_have_simd(), "a native SIMD build runs its SIMD kernels");

@@ -58,7 +58,7 @@ EMSCRIPTEN_KEEPALIVE float probe_read4(const float *a, const float *b, const flo
 
 // The same over eight arrays (n floats each, a multiple of 4): eight read streams. Added when
 // the batch-1 forward streamed 8 rows of W side by side and measured above "the" read limit;
-// it streams 4 now (c/kernels.c, matmul_forward_1x4), and the limit stays the best of all three.
+// it streams 6 now (c/kernels.c, matmul_forward_1x6), and the limit stays the best of all three.
 EMSCRIPTEN_KEEPALIVE float probe_read8(const float *a, const float *b, const float *c, const float *d,
                                        const float *e, const float *f, const float *g, const float *h, int n) {
 #ifdef __wasm_simd128__
