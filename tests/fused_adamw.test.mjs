@@ -5,28 +5,11 @@
 // with sampling run between the two phases of a step.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { simdEngine as simd, scalarEngine as scalar, sameBits } from './lib/engine.mjs';
+import { simdEngine as simd, scalarEngine as scalar, sameBits, trainRun, assertSameRun } from './lib/engine.mjs';
 import { lcg, randomArray } from './lib/reference.mjs';
 
 const SMALL = { preset: 'paper', image_size: 4, hidden: 16, temb_dim: 8, T: 20, max_batch: 4 };
 const random = (n, seed, scale = 1) => randomArray(n, lcg(seed), scale);
-
-// a training run: its losses, weights and AdamW state
-function run(engine, config, { unfused = false, train } = {}) {
-  engine.mod._w_force_unfused(unfused ? 1 : 0);
-  const model = engine.createModel(config);
-  try {
-    train(model);
-    return { loss: model.lossHistory(), params: model.params(), ...model.adamState() };
-  } finally {
-    model.free();
-    engine.mod._w_force_unfused(0);
-  }
-}
-
-function assertSameRun(a, b, what) {
-  for (const k of ['loss', 'params', 'm', 'v']) assert.ok(sameBits(a[k], b[k]), `${what}: ${k} differs`);
-}
 
 // (B, n) rows copied ld floats apart, the gaps filled with garbage the kernel must not read
 function padded(a, B, n, ld) {
@@ -83,7 +66,7 @@ test('batch-1 training: fused == unfused, bit for bit, in the SIMD and the scala
     for (const config of [{ ...SMALL, steps: 8, seed: 3 }, { ...SMALL, steps: 8, seed: 4, ema_decay: 0.9, activation: 'relu' },
       { ...SMALL, steps: 6, seed: 5, lr_schedule: 'cosine', predict: 'x0' }]) {
       const train = (model) => model.train(config.steps);
-      assertSameRun(run(engine, config, { train }), run(engine, config, { unfused: true, train }), `seed ${config.seed}`);
+      assertSameRun(trainRun(engine, config, train), trainRun(engine, config, train, { plain: true }), `seed ${config.seed}`);
     }
   }
 });
@@ -93,11 +76,11 @@ test('batches of 2..4 (one micro-batch): fused == unfused; batches split into mi
     for (const config of [{ ...SMALL, steps: 6, seed: 7, batch: 4 }, { ...SMALL, steps: 6, seed: 8, batch: 3, ema_decay: 0.9 },
       { ...SMALL, steps: 5, seed: 9, batch: 2, activation: 'relu', predict: 'x0' }]) {
       const train = (model) => model.train(config.steps);
-      const fused = run(engine, config, { train });
-      assertSameRun(fused, run(engine, config, { unfused: true, train }), `batch ${config.batch}`);
+      const fused = trainRun(engine, config, train);
+      assertSameRun(fused, trainRun(engine, config, train, { plain: true }), `batch ${config.batch}`);
       // the same batch fed one sample per call: gathered in grad_memory, the same bits again
       const perSample = (model) => { while (!model.done) model.trainWork(1, 1 << 30); };
-      assertSameRun(fused, run(engine, config, { train: perSample }), `batch ${config.batch}, one sample per call`);
+      assertSameRun(fused, trainRun(engine, config, perSample), `batch ${config.batch}, one sample per call`);
     }
   }
 });
@@ -105,24 +88,22 @@ test('batches of 2..4 (one micro-batch): fused == unfused; batches split into mi
 test('the paper\'s size, batch 1 and batch 16: fused == unfused', async () => {
   for (const config of [{ preset: 'paper', steps: 3, seed: 1, max_batch: 1 }, { preset: 'paper', steps: 2, seed: 2, batch: 16, max_batch: 16 }]) {
     const train = (model) => model.train(config.steps);
-    assertSameRun(run(await simd(), config, { train }), run(await simd(), config, { unfused: true, train }), `paper size, batch ${config.batch ?? 1}`);
+    assertSameRun(trainRun(await simd(), config, train), trainRun(await simd(), config, train, { plain: true }), `paper size, batch ${config.batch ?? 1}`);
   }
 });
 
 test('fused steps split into any slices, with sampling between the phases, give the bits of whole steps', async () => {
   const e = await simd();
   for (const config of [{ ...SMALL, steps: 5, seed: 6 }, { ...SMALL, steps: 4, seed: 10, batch: 4 }]) {
-    const whole = run(e, config, { train: (model) => model.train(config.steps) });
+    const whole = trainRun(e, config, (model) => model.train(config.steps));
     for (const slice of [4, 12, 100, 1000]) {
-      const sliced = run(e, config, {
-        train: (model) => {
-          while (!model.done) {
-            const step = model.step;
-            model.trainWork(config.batch ?? 1, slice);     // the gradient phase, the whole batch
-            model.sample({ n: 2, seed: step, trajectory: false }); // overwrites every activation
-            while (model.step === step) model.trainWork(1, slice);  // the update, in slices
-          }
-        },
+      const sliced = trainRun(e, config, (model) => {
+        while (!model.done) {
+          const step = model.step;
+          model.trainWork(config.batch ?? 1, slice);     // the gradient phase, the whole batch
+          model.sample({ n: 2, seed: step, trajectory: false }); // overwrites every activation
+          while (model.step === step) model.trainWork(1, slice);  // the update, in slices
+        }
       });
       assertSameRun(whole, sliced, `batch ${config.batch ?? 1}, slices of ${slice}`);
     }

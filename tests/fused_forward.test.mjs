@@ -6,7 +6,7 @@
 // slices of an update), new weights, a new training image, a loaded checkpoint.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { simdEngine as simd, scalarEngine as scalar, sameBits } from './lib/engine.mjs';
+import { simdEngine as simd, scalarEngine as scalar, sameBits, trainRun, assertSameRun } from './lib/engine.mjs';
 import { lcg, randomArray } from './lib/reference.mjs';
 
 const SMALL = { preset: 'paper', image_size: 4, hidden: 16, temb_dim: 8, T: 20, max_batch: 4 };
@@ -44,23 +44,6 @@ test('AdamW at batch 1 with the next input: each whole row\'s dot, as matmul_for
     } finally { e.forceScalar(false); }
   }
 });
-
-// a training run under a script, fused (the default) or in the plain order
-function run(engine, config, script, { plain = false } = {}) {
-  engine.mod._w_force_unfused(plain ? 1 : 0);
-  const model = engine.createModel(config);
-  try {
-    script(model);
-    return { loss: model.lossHistory(), params: model.params(), ...model.adamState() };
-  } finally {
-    model.free();
-    engine.mod._w_force_unfused(0);
-  }
-}
-
-function assertSameRun(a, b, what) {
-  for (const k of ['loss', 'params', 'm', 'v']) assert.ok(sameBits(a[k], b[k]), `${what}: ${k} differs`);
-}
 
 // one step: the batch in one call, then the update in slices of `slice` parameters, with
 // `between` called after each slice
@@ -115,9 +98,9 @@ test('fused forward == plain order, bit for bit, with the update in any slices (
     for (const config of [{ ...SMALL, steps: 5, seed: 2 }, { ...SMALL, steps: 4, seed: 3, batch: 3, activation: 'relu' },
       { ...SMALL, steps: 4, seed: 4, batch: 4, predict: 'x0', ema_decay: 0.9 }]) {
       const batch = config.batch ?? 1;
-      const plain = run(engine, config, (m) => m.train(config.steps), { plain: true });
+      const plain = trainRun(engine, config, (m) => m.train(config.steps), { plain: true });
       for (const slice of [4, 12, 100, 1 << 30]) {
-        const fused = run(engine, config, (m) => { while (!m.done) step(m, batch, slice); });
+        const fused = trainRun(engine, config, (m) => { while (!m.done) step(m, batch, slice); });
         assertSameRun(fused, plain, `${engine.simd ? 'SIMD' : 'scalar'} batch ${batch}, slices of ${slice}`);
       }
     }
@@ -128,14 +111,14 @@ test('sampling between slices of an update or between steps: the forward is reco
   const e = await simd();
   for (const config of [{ ...SMALL, steps: 4, seed: 5 }, { ...SMALL, steps: 4, seed: 6, batch: 4 }]) {
     const batch = config.batch ?? 1;
-    const plain = run(e, config, (m) => m.train(config.steps), { plain: true });
+    const plain = trainRun(e, config, (m) => m.train(config.steps), { plain: true });
     let k = 0;
-    const midUpdate = run(e, config, (m) => {
+    const midUpdate = trainRun(e, config, (m) => {
       // a sample every 5th slice of each update (overwrites every activation)
       while (!m.done) step(m, batch, 12, () => { if (++k % 5 === 0) m.sample({ n: 2, seed: k, trajectory: false }); });
     });
     assertSameRun(midUpdate, plain, `batch ${batch}, sampling inside updates`);
-    const betweenSteps = run(e, config, (m) => {
+    const betweenSteps = trainRun(e, config, (m) => {
       while (!m.done) { m.train(1); m.denoise(new Float32Array(m.D), [3]); }
     });
     assertSameRun(betweenSteps, plain, `batch ${batch}, a denoiser call between steps`);
@@ -163,8 +146,8 @@ test('new weights, a new image or a loaded checkpoint between steps: the same bi
     return after;
   };
   const fused = [], plain = [];
-  run(e, config, (m) => fused.push(...script(m)));
-  run(e, config, (m) => plain.push(...script(m)), { plain: true });
+  trainRun(e, config, (m) => fused.push(...script(m)));
+  trainRun(e, config, (m) => plain.push(...script(m)), { plain: true });
   assert.equal(fused.length, plain.length);
   fused.forEach((a, i) => assert.ok(sameBits(a, plain[i]), `snapshot ${i >> 1} (${i % 2 ? 'losses' : 'weights'}) differs`));
 });

@@ -1,4 +1,5 @@
 // engine.mjs -- shared set-up for the engine tests: one SIMD and one scalar engine per process.
+import assert from 'node:assert/strict';
 import { loadEngine } from '../../web/ddpm.mjs';
 
 let simd, scalar;
@@ -29,4 +30,23 @@ export function simdAndScalar(engine, name, arrays, scalars, outputs) {
   const scalar = engine.kernel(name, arrays, scalars, outputs);
   engine.forceScalar(false);
   return { simd, scalar };
+}
+
+// A training run under `train` (a function of the model), in the fused order (the default) or
+// the plain one (ddpm_force_unfused: the whole gradient in memory, the forward at the start of
+// each step): its losses, weights and AdamW state. The fused-order tests compare the two.
+export function trainRun(engine, config, train, { plain = false } = {}) {
+  engine.mod._w_force_unfused(plain ? 1 : 0);
+  const model = engine.createModel(config);
+  try {
+    train(model);
+    return { loss: model.lossHistory(), params: model.params(), ...model.adamState() };
+  } finally {
+    model.free();
+    engine.mod._w_force_unfused(0);
+  }
+}
+
+export function assertSameRun(a, b, what) {
+  for (const k of ['loss', 'params', 'm', 'v']) assert.ok(sameBits(a[k], b[k]), `${what}: ${k} differs`);
 }
