@@ -146,7 +146,7 @@ void adamw_update(float *param, const float *grad, float *m, float *v, int n, co
 // dout[1,o] inp[1,c]) + ..., exactly what matmul_backward leaves in a zeroed dW: the bits of
 // adamw_update on that dW, without a dW buffer ever being written or read.
 // lo, hi and C are multiples of 4.
-// With next_inp (C) given (B = 1 only; NULL otherwise), also next_out[o] = the dot product of
+// With next_inp (C) given (used at B = 1 only), also next_out[o] = the dot product of
 // the updated row o with next_inp, for each row o whose elements all lie in [lo, hi), summed as
 // matmul_dots sums: the next step's forward for that row, while the row is in registers (train.c)
 void adamw_update_outer(float *param, float *m, float *v, const float *dout, int ldd, const float *inp, int ldx,

@@ -256,7 +256,7 @@ void adamw_update_outer_scalar(float *param, float *m, float *v, const float *do
     }
     // the dots of the whole rows, afterwards: the same sums (the SIMD version forms them in
     // registers as it goes; here that only slowed the loop above)
-    if (next_inp)
+    if (next_inp && B == 1)  // batch 1 only, as the SIMD version
         for (long o = (lo + C - 1) / C; (o + 1) * C <= hi; o++)
             matmul_dots_scalar(next_out + o, 1, next_inp, param + o * C, 1, C, 1);
 }

@@ -36,7 +36,7 @@ EMSCRIPTEN_KEEPALIVE float probe_read(const float *a, int n) {
 }
 
 // The same over four arrays at once (n floats each): four read streams in flight, as a batch-1
-// forward has (it streams 8 rows of W side by side). One stream alone leaves bandwidth unused.
+// forward has (it streams 6 rows of W side by side). One stream alone leaves bandwidth unused.
 EMSCRIPTEN_KEEPALIVE float probe_read4(const float *a, const float *b, const float *c, const float *d, int n) {
 #ifdef __wasm_simd128__
     v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;

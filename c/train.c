@@ -66,8 +66,10 @@ static void mse_forward_backward(double *total, float *dout, const float *out, c
 // same bits). The next ddpm_train_work finds its forward done if nothing it depends on changed
 // in between (next_forward_usable), and draws the same t and eps again to move the rng on.
 // Whatever changes the weights or the image outside training sets next_forward to NEXT_NONE
-// (ddpm_set_image, ddpm_params_changed, checkpoint loading); a forward of anything else (a
-// sample) shows as a new acts.generation.
+// (ddpm_set_image, ddpm_params_changed, checkpoint loading; so a caller writing the weights
+// through the raw pointer w_params must call ddpm_params_changed, as Model.setParams does, and
+// the image changes only through ddpm_set_image); a forward of anything else (a sample) shows as
+// a new acts.generation.
 #define NEXT_BLOCK_FLOATS 32768  // rows of W per block: about 128 KB of W, still in L2 when read back
 
 // neither fusion (no weight gradient formed in AdamW, no forward computed during the update),
@@ -301,12 +303,13 @@ static int update_slice(DDPM *m, int max_params) {
     return (int)count;
 }
 
-// at the start of an update: the next step's draws and inputs, and its forward begun, when the
-// next step will be one micro-batch (see "The next step's forward" above)
+// at the start of an update: the next step's draws and inputs, and its forward begun, when this
+// step came in one call (its weight gradients fused, wgrad_ready): the next one most likely will
+// too. A caller that feeds a batch in pieces (the page, at batch > 1) would only throw it away.
 static void next_forward_begin(DDPM *m) {
     const DDPMConfig *c = &m->cfg;
     m->next_forward = NEXT_NONE;
-    if (force_unfused || c->batch > c->max_batch || m->step + 1 >= c->steps) return;
+    if (force_unfused || !m->wgrad_ready || m->step + 1 >= c->steps) return;
     m->next_rng = m->rng;
     draw_samples(m, c->batch);
     m->rng = m->next_rng;  // the step itself draws them again
@@ -318,8 +321,9 @@ static void next_forward_begin(DDPM *m) {
 
 // the forward of a step that begins with B samples is done if the update computed it, for a
 // whole batch, from the rng as it is now, and no other forward has used the activations since
+// (and the plain order has not been asked for in between)
 static int next_forward_usable(const DDPM *m, int B) {
-    return m->next_forward == NEXT_READY && B == m->cfg.batch && m->acts.generation == m->next_generation &&
+    return !force_unfused && m->next_forward == NEXT_READY && B == m->cfg.batch && m->acts.generation == m->next_generation &&
            m->rng.state == m->next_rng.state && m->rng.inc == m->next_rng.inc;
 }
 

@@ -89,6 +89,20 @@ test('the forward computed during the update is used, and dropped by whatever ch
     plain.free();
     e.mod._w_force_unfused(0);
   }
+  const four = e.createModel({ ...SMALL, steps: 10, seed: 1, batch: 4 });
+  try {
+    four.train(1);
+    assert.equal(four.nextForwardReady, true, 'batch 4 in one call');
+    e.mod._w_force_unfused(1);
+    assert.equal(four.nextForwardReady, false, 'the plain order asked for after the update: recomputed');
+    e.mod._w_force_unfused(0);
+    // a batch fed in pieces (as the page does at batch > 1): nothing computed ahead to throw away
+    while (four.step < 2) four.trainWork(2, four.numParams);
+    assert.equal(four.nextForwardReady, false, 'a step fed 2 samples at a time');
+  } finally {
+    four.free();
+    e.mod._w_force_unfused(0);
+  }
 });
 
 test('fused forward == plain order, bit for bit, with the update in any slices (SIMD and scalar)', async () => {
