@@ -71,3 +71,20 @@ test('the weight gradient packs inp in chunks of samples that fit its scratch: c
       assert.ok(sameBits(r.simd[i], r.scalar[i]), `backward ${name} B=${B} C=${C} OC=${OC}`));
   }
 });
+
+test('the input gradient from 16 samples on: blocks of W rows, blocks cut short by the scratch, and the rows too long to pack', async () => {
+  // blocks of 64 rows (OC = 130: 64 + 64 + 2, with C = 68 leaving a 4-wide column tile), samples
+  // left over the groups of 4 (B = 19), just below the packed path (B = 15); at C = 16384 a block
+  // holds floor(2^18 / (16384 + 16)) = 15 rows (OC = 40: 15 + 15 + 10); at C = 65540 not 4 rows
+  // fit and the row-by-row kernel takes over. dinp starts as garbage: the kernel must overwrite it.
+  const e = await simd();
+  let k = 300;
+  for (const [B, C, OC] of [[16, 68, 130], [19, 136, 65], [15, 68, 130], [64, 64, 64], [16, 16384, 40], [17, 65540, 5]]) {
+    k++;
+    const inp = random(B * C, k), W = random(OC * C, k + 1000), dout = random(B * OC, k + 3000);
+    const dinp = random(B * C, k + 6000), dW = random(OC * C, k + 4000), dbias = random(OC, k + 5000);
+    const r = both(e, 'matmul_backward', [dinp, dW, dbias, dout, inp, W], [B, C, OC], [0, 1, 2]);
+    ['dinp', 'dW', 'dbias'].forEach((name, i) =>
+      assert.ok(sameBits(r.simd[i], r.scalar[i]), `backward ${name} B=${B} C=${C} OC=${OC}`));
+  }
+});
