@@ -45,10 +45,11 @@ test('the 64-sample chunks of the weight gradient carry the sum exactly (B = 64 
 test('the batched forward packs samples in chunks that fit its scratch: chunk edges, and rows too long to pack', async () => {
   // the scratch holds 2^18 floats, so a chunk is floor(2^16 / C) blocks of 4 samples: at C = 16384
   // 16 samples (B = 20 spans two chunks), at C = 8196 28 samples (B = 36: 28 + 8); at C = 65540 not
-  // one block of 4 fits and every sample takes the batch-1 path
+  // one block of 4 fits and every sample takes the batch-1 path. Up to 65536 weights the blocks of
+  // samples go outer, beyond it the pairs of rows (C = 1024: OC = 63 and 65 on either side)
   const e = await simd();
   let k = 100;
-  for (const [B, C, OC] of [[20, 16384, 3], [36, 8196, 2], [5, 65540, 9]]) {
+  for (const [B, C, OC] of [[20, 16384, 3], [36, 8196, 2], [5, 65540, 9], [9, 1024, 65], [9, 1024, 63]]) {
     k++;
     const inp = random(B * C, k), W = random(OC * C, k + 1000), bias = random(OC, k + 2000);
     const fwd = both(e, 'matmul_forward', [new Float32Array(B * OC), inp, W, bias], [B, C, OC], [0]);
