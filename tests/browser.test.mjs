@@ -2,7 +2,8 @@
 // cleanly, trains the recommended preset to the end while frames keep coming, gives the same
 // bits as the same run done in one go, samples a red square, scrubs, warns about the paper's
 // alpha_bar_T and says why the paper preset fails, keeps its settings in the URL, saves and
-// loads checkpoints (refusing bad files without losing its model), and fits a 360 px screen.
+// loads checkpoints (refusing bad files without losing its model), shows its Train controls
+// without scrolling at 1280 x 900, and fits a 360 px screen.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -230,6 +231,12 @@ test('the recommended preset trains to the end in animation frames, bit-identica
   await page.keyboard.press('Enter');   // keyboard operable
   await stateIs('running');
   assert.equal(await page.evaluate(() => document.activeElement.id), 'btn-pause', 'focus moves to Pause');
+  // Train scrolls the loss curve into view, and keeps the focused Pause on screen with it
+  const onScreen = await page.evaluate(() => ['#btn-pause', '#train .progress-row', '#plot-loss'].map((sel) => {
+    const r = document.querySelector(sel).getBoundingClientRect();
+    return [sel, r.top >= 0 && r.bottom <= window.innerHeight];
+  }));
+  assert.deepEqual(onScreen.filter(([, ok]) => !ok), [], 'on screen after Train');
 
   // Pause: nothing moves; Resume: it carries on
   await atStep(Math.ceil(total * 0.15));
@@ -342,6 +349,28 @@ test('the recommended preset trains to the end in animation frames, bit-identica
   mkdirSync(dirname(SCREENSHOT), { recursive: true });
   const height = await page.evaluate(() => Math.ceil(document.querySelector('.part-title').getBoundingClientRect().top));
   await page.screenshot({ path: SCREENSHOT, clip: { x: 0, y: 0, width: 1280, height }, fullPage: true });
+  await page.close();
+  assertClean(log);
+});
+
+test('at 1280 x 900 the Train button and the progress line are on screen without scrolling', async () => {
+  const { page, log } = await openPage('', { width: 1280, height: 900 });
+  const view = await page.evaluate(() => {
+    const box = (sel) => {
+      const r = document.querySelector(sel).getBoundingClientRect();
+      return { left: r.left, top: r.top, right: r.right, bottom: r.bottom };
+    };
+    return {
+      scrollY: window.scrollY, width: window.innerWidth, height: window.innerHeight,
+      train: box('#btn-train'), reset: box('#btn-reset'), progress: box('#train .progress-row'),
+    };
+  });
+  assert.equal(view.scrollY, 0, 'first load, not scrolled');
+  for (const name of ['train', 'reset', 'progress']) {
+    const b = view[name];
+    assert.ok(b.top >= 0 && b.left >= 0 && b.bottom <= view.height && b.right <= view.width,
+      `${name} lies within the ${view.width} x ${view.height} viewport: ${JSON.stringify(b)}`);
+  }
   await page.close();
   assertClean(log);
 });

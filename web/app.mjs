@@ -463,11 +463,19 @@ function startTraining() {
 }
 
 // bring the progress, the statistics and the loss curve on screen together (they are what
-// changes while training runs), unless they already are
+// changes while training runs), unless they already are: with the buttons above them (Pause,
+// which now has the focus), scrolled no further than needed, where the screen is tall enough
 function showTrainingView() {
-  const top = document.querySelector('#train .progress-row').getBoundingClientRect().top;
+  const buttons = document.querySelector('#train-form .buttons').getBoundingClientRect();
+  const progress = document.querySelector('#train .progress-row');
   const bottom = $('plot-loss').getBoundingClientRect().bottom;
-  if (top < 0 || bottom > window.innerHeight) document.querySelector('#train .progress-row').scrollIntoView({ block: 'start' });
+  if (buttons.top >= 0 && bottom <= window.innerHeight) return;
+  const margin = 8;
+  if (bottom - buttons.top + 2 * margin <= window.innerHeight) {
+    window.scrollBy(0, buttons.top < margin ? buttons.top - margin : bottom + margin - window.innerHeight);
+  } else {
+    progress.scrollIntoView({ block: 'start' });
+  }
 }
 
 function resume() {
