@@ -3,7 +3,7 @@
 // bits as the same run done in one go, samples a red square, scrubs, warns about the paper's
 // alpha_bar_T and says why the paper preset fails, keeps its settings in the URL, saves and
 // loads checkpoints (refusing bad files without losing its model), shows its Train controls
-// without scrolling at 1280 x 900, and fits a 360 px screen.
+// without scrolling at 1280 x 900, keeps its plots' labels apart, and fits a 360 px screen.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -50,6 +50,28 @@ function assertClean(log) {
   assert.deepEqual(log.consoleErrors.filter((m) => m.startsWith('error')), [], 'console errors');
   assert.deepEqual(log.foreign, [], 'requests to another origin');
   assert.deepEqual(log.failed, [], 'failed requests');
+}
+
+// Every label of every canvas plot inside its canvas and clear of the plot's other labels:
+// web/plot.mjs keeps the box each label takes (canvas.plotLabels). Returns what is wrong.
+function plotLabelProblems(page) {
+  return page.evaluate(() => {
+    const problems = [];
+    for (const c of document.querySelectorAll('canvas.plot')) {
+      const boxes = c.plotLabels, w = c.clientWidth, h = c.clientHeight;
+      if (!boxes?.length) {
+        problems.push(`${c.id}: no labels recorded`);
+        continue;
+      }
+      boxes.forEach((a, i) => {
+        if (a.left < 0 || a.top < 0 || a.right > w || a.bottom > h) problems.push(`${c.id}: "${a.text}" leaves the ${w} x ${h} canvas`);
+        for (const b of boxes.slice(i + 1)) {
+          if (a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom) problems.push(`${c.id}: "${a.text}" runs into "${b.text}"`);
+        }
+      });
+    }
+    return problems;
+  });
 }
 
 // The colour of each of the 16 x 16 cells of an image canvas (its centre pixel).
@@ -110,6 +132,7 @@ test('the page loads with no console errors and nothing from another origin', as
   assert.deepEqual(unlabelled, []);
   // the embedding and forward-process views were drawn
   assert.equal(await page.locator('#fwd-strip canvas').count(), 11);
+  assert.deepEqual(await plotLabelProblems(page), [], 'plot labels clear of each other');
   await page.close();
   assertClean(log);
 });
@@ -343,6 +366,9 @@ test('the recommended preset trains to the end in animation frames, bit-identica
   await page.click('#btn-step');   // at the end: stays at t = 0
   assert.equal(await page.textContent('#scrub-out'), 't = 0');
 
+  // every plot drawn with data, its labels legible
+  assert.deepEqual(await plotLabelProblems(page), [], 'plot labels clear of each other');
+
   // a screenshot of the trained page for the README
   await page.fill('#scrub', '70');
   await page.evaluate(() => window.scrollTo(0, 0));
@@ -385,6 +411,7 @@ test('the page fits a 360 px wide screen', async () => {
   assert.match(await page.textContent('#sample-verdict'), /is not the red square\. The model is untrained/);
   const after = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(after <= widths.win, 'still no horizontal scrolling');
+  assert.deepEqual(await plotLabelProblems(page), [], 'plot labels clear of each other');
   await page.close();
   assertClean(log);
 });

@@ -207,7 +207,7 @@ function drawSchedulePlots() {
   const v = app.view, th = theme(), s = v.sched, o = app.otherSchedule;
   const ghost = (y, label) => ({ y, color: th.faint, width: 1.25, dash: [2, 3], label });
   const oname = o ? `${o.name} preset` : '';
-  const T = v.T, h = 190;
+  const T = v.T, h = 204;
   linePlot($('plot-beta'), {
     height: h, xRange: [0, T], xLabel: 't',
     series: [{ y: s.beta, from: 1, color: th.accent, width: 2, label: 'βₜ (noise added at step t)' },
@@ -688,7 +688,7 @@ function drawLoss(force) {
   const th = theme();
   const { from, losses } = recordedLosses(m), x = losses.map((_, i) => from + i + 1);
   linePlot($('plot-loss'), {
-    height: 220, xRange: [0, m ? m.config.steps : app.settings.steps], yLog: true, xLabel: 'step',
+    height: 234, xRange: [0, m ? m.config.steps : app.settings.steps], yLog: true, xLabel: 'step',
     empty: from ? `The checkpoint held no loss curve: the loss of each step after ${from} appears here.`
       : 'Press Train: the loss of every step appears here.',
     series: [
@@ -1031,7 +1031,7 @@ function drawMSEPlot() {
   const th = theme(), tr = app.traj;
   const T = tr ? tr.T : app.view ? app.view.T : 100;
   linePlot($('plot-mse'), {
-    height: 180, xRange: [0, T], xReversed: true, yLog: true, xLabel: 't (reverse: T → 0)',
+    height: 194, xRange: [0, T], xReversed: true, yLog: true, xLabel: 't (reverse: T → 0)',
     empty: 'Press Sample.',
     series: tr ? [
       { y: tr.mseCurve, color: th.accent, width: 2, label: 'MSE(x̂₀, training image)' },
@@ -1047,7 +1047,7 @@ function drawSigmaPlot() {
   const useTilde = app.settings.sigma === 'beta-tilde';
   const chosen = { width: 2.5 }, other = { width: 1.25, dash: [5, 4], alpha: 0.8 };
   linePlot($('plot-sigma'), {
-    height: 180, xRange: [0, T], xReversed: true, yLog: true, xLabel: 't (reverse: T → 0)',
+    height: 194, xRange: [0, T], xReversed: true, yLog: true, xLabel: 't (reverse: T → 0)',
     series: [
       { y: s.beta, from: 1, color: th.accent, label: `σₜ² = βₜ${useTilde ? '' : ' (in use)'}`, ...(useTilde ? other : chosen) },
       { y: s.posterior_variance, from: 1, color: th.accent2, label: `σₜ² = β̃ₜ${useTilde ? ' (in use)' : ''}`, ...(useTilde ? chosen : other) },

@@ -4,6 +4,27 @@
 // depends on colour alone.
 
 const FONT = '12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+// the height of a row of tick or axis labels in FONT, with the gap to the next row, and the
+// gap between a plot's frame and its x tick labels (so that they clear a y tick label on the
+// frame's bottom edge)
+const LABEL_ROW = 16, TICK_GAP = 10;
+
+// Draw a label with the context's current alignment and keep the box it takes, in CSS pixels:
+// its ink along the line, and down the line both its ink and the font's full height (ascent and
+// descent), so that two labels whose boxes meet are too close to read apart. The boxes of a
+// plot are its canvas's plotLabels (the browser tests check that none meet).
+function label(ctx, boxes, text, x, y) {
+  ctx.fillText(text, x, y);
+  boxes.push(labelBox(ctx.measureText(text), text, x, y));
+}
+
+function labelBox(m, text, x, y) {
+  return {
+    text, left: x - m.actualBoundingBoxLeft, right: x + m.actualBoundingBoxRight,
+    top: y - Math.max(m.actualBoundingBoxAscent, m.fontBoundingBoxAscent),
+    bottom: y + Math.max(m.actualBoundingBoxDescent, m.fontBoundingBoxDescent),
+  };
+}
 
 function cssVar(name, fallback) {
   const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
@@ -90,6 +111,8 @@ export function smooth(values, weight = 0.9) {
 //   series: [{ y, x?, label, color, width, dash, alpha, from? }],   x defaults to the index
 //   xRange: [lo, hi], xReversed, yLog, yRange: [lo, hi] (else from the data),
 //   xLabel, yLabel, height, empty: 'text shown when there is no data' })
+// The tick labels sit on a row under the frame and the axis labels on a row of their own below
+// it (xLabel centred under the frame, yLabel at the left), so neither runs into the end ticks.
 // A moving marker is not drawn here but laid over the canvas by setMarker, so moving it
 // redraws nothing.
 export function linePlot(canvas, opts) {
@@ -97,17 +120,20 @@ export function linePlot(canvas, opts) {
   const { ctx, w, h } = fitCanvas(canvas, opts.height);
   const series = opts.series.filter((s) => s.y && s.y.length);
   ctx.font = FONT;
-  // legend entries flow left to right and wrap; the plot starts below them
+  const boxes = [];
+  // legend entries flow left to right and wrap; the plot starts below them (the first row low
+  // enough for a mark above a letter, as in β̃, to stay on the canvas)
   const legend = [];
   let lx = 8, lrow = 0;
   for (const s of series) {
     if (!s.label) continue;
     const width = 28 + ctx.measureText(s.label).width + 14;
     if (lx + width > w - 4 && lx > 8) { lrow++; lx = 8; }
-    legend.push({ s, x: lx, y: 9 + lrow * 16 });
+    legend.push({ s, x: lx, y: 11 + lrow * 16 });
     lx += width;
   }
-  const left = 50, right = 16, top = 12 + 16 * (legend.length ? lrow + 1 : 0), bottom = 30;
+  const axisRow = opts.xLabel || opts.yLabel ? 1 : 0;
+  const left = 50, right = 16, top = 12 + 16 * (legend.length ? lrow + 1 : 0), bottom = TICK_GAP + LABEL_ROW * (1 + axisRow) + 2;
   const pw = w - left - right, ph = h - top - bottom;
 
   const xOf = (s, i) => (s.x ? s.x[i] : i);
@@ -148,23 +174,24 @@ export function linePlot(canvas, opts) {
   for (const v of yt) {
     const y = Math.round(Y(v)) + 0.5;
     ctx.beginPath(); ctx.moveTo(left, y); ctx.lineTo(left + pw, y); ctx.stroke();
-    ctx.fillText(formatNumber(v), left - 6, y);
+    label(ctx, boxes, formatNumber(v), left - 6, y);
   }
   ctx.textAlign = 'center'; ctx.textBaseline = 'top';
   for (const v of linearTicks(x0, x1, Math.max(2, Math.round(pw / 70)))) {
     const x = Math.round(X(v)) + 0.5;
     ctx.beginPath(); ctx.moveTo(x, top); ctx.lineTo(x, top + ph); ctx.stroke();
-    ctx.fillText(formatNumber(v), x, top + ph + 4);
+    label(ctx, boxes, formatNumber(v), x, top + ph + TICK_GAP);
   }
   ctx.strokeStyle = th.muted;
   ctx.strokeRect(left + 0.5, top + 0.5, pw, ph);
+  ctx.textBaseline = 'top';
   if (opts.xLabel) {
-    ctx.textAlign = 'right'; ctx.textBaseline = 'bottom';
-    ctx.fillText(opts.xLabel, left + pw, h - 1);
+    ctx.textAlign = 'center';
+    label(ctx, boxes, opts.xLabel, left + pw / 2, top + ph + TICK_GAP + LABEL_ROW);
   }
   if (opts.yLabel) {
-    ctx.textAlign = 'left'; ctx.textBaseline = 'bottom';
-    ctx.fillText(opts.yLabel, 2, h - 1);
+    ctx.textAlign = 'left';
+    label(ctx, boxes, opts.yLabel, 2, top + ph + TICK_GAP + LABEL_ROW);
   }
 
   if (!series.length && opts.empty) {
@@ -176,7 +203,7 @@ export function linePlot(canvas, opts) {
       if (last !== null && ctx.measureText(`${last} ${word}`).width < pw - 16) lines[lines.length - 1] = `${last} ${word}`;
       else lines.push(word);
     }
-    lines.forEach((line, i) => ctx.fillText(line, left + pw / 2, top + ph / 2 + (i - (lines.length - 1) / 2) * 16));
+    lines.forEach((line, i) => label(ctx, boxes, line, left + pw / 2, top + ph / 2 + (i - (lines.length - 1) / 2) * 16));
   }
 
   // the series, clipped to the frame
@@ -212,8 +239,9 @@ export function linePlot(canvas, opts) {
     ctx.beginPath(); ctx.moveTo(x, y); ctx.lineTo(x + 22, y); ctx.stroke();
     ctx.restore();
     ctx.fillStyle = th.ink;
-    ctx.fillText(s.label, x + 28, y);
+    label(ctx, boxes, s.label, x + 28, y);
   }
+  canvas.plotLabels = boxes;
 }
 
 // A luminance ramp from dark to light, so the heatmap reads the same in greyscale.
@@ -232,6 +260,7 @@ export function heatmap(canvas, values, rows, cols, opts = {}) {
   const th = theme();
   const { ctx, w, h } = fitCanvas(canvas, opts.height);
   ctx.font = FONT;
+  const boxes = [];
   const left = 50, right = 10, top = 8, bottom = 58;
   const pw = w - left - right, ph = h - top - bottom;
   const vmin = opts.vmin ?? -1, vmax = opts.vmax ?? 1;
@@ -248,11 +277,11 @@ export function heatmap(canvas, values, rows, cols, opts = {}) {
 
   ctx.fillStyle = th.muted; ctx.textAlign = 'right'; ctx.textBaseline = 'middle';
   for (const v of linearTicks(0, rows - 1, Math.max(2, Math.round(ph / 40)))) {
-    ctx.fillText(opts.rowLabel ? opts.rowLabel(v) : String(v), left - 6, top + (v + 0.5) / rows * ph);
+    label(ctx, boxes, opts.rowLabel ? opts.rowLabel(v) : String(v), left - 6, top + (v + 0.5) / rows * ph);
   }
   ctx.textAlign = 'center'; ctx.textBaseline = 'top';
   for (const v of linearTicks(0, cols - 1, Math.max(2, Math.round(pw / 60)))) {
-    ctx.fillText(String(v), left + (v + 0.5) / cols * pw, top + ph + 3);
+    label(ctx, boxes, String(v), left + (v + 0.5) / cols * pw, top + ph + 3);
   }
   if (opts.markerRow !== undefined && opts.markerRow !== null) {
     const y = top + (opts.markerRow + 0.5) / rows * ph;
@@ -265,14 +294,14 @@ export function heatmap(canvas, values, rows, cols, opts = {}) {
   }
   if (opts.xLabel) {
     ctx.fillStyle = th.muted; ctx.textAlign = 'right'; ctx.textBaseline = 'top';
-    ctx.fillText(opts.xLabel, left + pw, top + ph + 19);
+    label(ctx, boxes, opts.xLabel, left + pw, top + ph + 3 + LABEL_ROW);
   }
   // colour bar with its values, on a row of its own
   ctx.textBaseline = 'middle'; ctx.textAlign = 'left';
   const by = h - 14, lo = `${formatNumber(vmin)} dark`, hi = `${formatNumber(vmax)} light`;
   const x0 = 8 + ctx.measureText(lo).width + 6, bw = Math.max(40, Math.min(160, w - x0 - ctx.measureText(hi).width - 16));
   ctx.fillStyle = th.muted;
-  ctx.fillText(lo, 8, by);
+  label(ctx, boxes, lo, 8, by);
   for (let i = 0; i < bw; i++) {
     const [r, g, b] = ramp(i / (bw - 1));
     ctx.fillStyle = `rgb(${r},${g},${b})`;
@@ -280,11 +309,17 @@ export function heatmap(canvas, values, rows, cols, opts = {}) {
   }
   ctx.strokeStyle = th.muted; ctx.strokeRect(x0 + 0.5, by - 4.5, bw, 10);
   ctx.fillStyle = th.muted;
-  ctx.fillText(hi, x0 + bw + 6, by);
+  label(ctx, boxes, hi, x0 + bw + 6, by);
   if (opts.yLabel) {
-    ctx.save(); ctx.translate(10, top + ph / 2); ctx.rotate(-Math.PI / 2);
-    ctx.textAlign = 'center'; ctx.fillText(opts.yLabel, 0, 0); ctx.restore();
+    const cx = 10, cy = top + ph / 2;
+    ctx.save(); ctx.translate(cx, cy); ctx.rotate(-Math.PI / 2);
+    ctx.textAlign = 'center'; ctx.fillText(opts.yLabel, 0, 0);
+    // turned a quarter left: the text's up points left and its reading direction up
+    const b = labelBox(ctx.measureText(opts.yLabel), opts.yLabel, 0, 0);
+    boxes.push({ text: b.text, left: cx + b.top, right: cx + b.bottom, top: cy - b.right, bottom: cy - b.left });
+    ctx.restore();
   }
+  canvas.plotLabels = boxes;
 }
 
 // A dotted vertical line over a plot drawn by linePlot, at x, with an optional label; null hides
