@@ -3,7 +3,8 @@
 // bits as the same run done in one go, samples a red square, scrubs, warns about the paper's
 // alpha_bar_T and says why the paper preset fails, keeps its settings in the URL, saves and
 // loads checkpoints (refusing bad files without losing its model), shows its Train controls
-// without scrolling at 1280 x 900, keeps its plots' labels apart, and fits a 360 px screen.
+// without scrolling at 1280 x 900, keeps its plots' labels apart, and fits 360 and 390 px
+// screens.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -411,6 +412,18 @@ test('the page fits a 360 px wide screen', async () => {
   assert.match(await page.textContent('#sample-verdict'), /is not the red square\. The model is untrained/);
   const after = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(after <= widths.win, 'still no horizontal scrolling');
+  assert.deepEqual(await plotLabelProblems(page), [], 'plot labels clear of each other');
+  await page.close();
+  assertClean(log);
+});
+
+test('at 390 x 844 (a phone) nothing scrolls sideways, even a long value from the address', async () => {
+  // an address mangled in sharing: values that are one long word each, named in the status line
+  const query = `?steps=${'7'.repeat(90)}&sigma=${'x'.repeat(60)}`;
+  const { page, log } = await openPage(query, { width: 390, height: 844 });
+  assert.match(await page.textContent('#train-status'), /Ignored from the address: steps=7{90}/);
+  const widths = await page.evaluate(() => ({ doc: document.documentElement.scrollWidth, win: window.innerWidth }));
+  assert.ok(widths.doc <= widths.win, `no horizontal scrolling (${widths.doc} > ${widths.win})`);
   assert.deepEqual(await plotLabelProblems(page), [], 'plot labels clear of each other');
   await page.close();
   assertClean(log);
