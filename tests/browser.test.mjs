@@ -417,7 +417,7 @@ test('the page fits a 360 px wide screen', async () => {
   assertClean(log);
 });
 
-test('at 390 x 844 (a phone) nothing scrolls sideways, even a long value from the address', async () => {
+test('at 390 x 844 (a phone) nothing scrolls sideways, even a long value from the address, and Train keeps Pause and the loss curve in view', async () => {
   // an address mangled in sharing: values that are one long word each, named in the status line
   const query = `?steps=${'7'.repeat(90)}&sigma=${'x'.repeat(60)}`;
   const { page, log } = await openPage(query, { width: 390, height: 844 });
@@ -425,6 +425,16 @@ test('at 390 x 844 (a phone) nothing scrolls sideways, even a long value from th
   const widths = await page.evaluate(() => ({ doc: document.documentElement.scrollWidth, win: window.innerWidth }));
   assert.ok(widths.doc <= widths.win, `no horizontal scrolling (${widths.doc} > ${widths.win})`);
   assert.deepEqual(await plotLabelProblems(page), [], 'plot labels clear of each other');
+  // Train brings the loss curve on screen with the focused Pause, here too (the note above the
+  // buttons takes two lines on this screen once training runs)
+  await page.click('#btn-train');
+  await page.waitForFunction(() => window.ddpmPage.state === 'running');
+  const onScreen = await page.evaluate(() => ['#btn-pause', '#train .progress-row', '#plot-loss'].map((sel) => {
+    const r = document.querySelector(sel).getBoundingClientRect();
+    return [sel, r.top >= 0 && r.bottom <= window.innerHeight];
+  }));
+  assert.deepEqual(onScreen.filter(([, ok]) => !ok), [], 'on screen after Train');
+  await page.click('#btn-pause');
   await page.close();
   assertClean(log);
 });

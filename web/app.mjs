@@ -457,8 +457,8 @@ function startTraining() {
   app.frameWork = [];
   app.pace = { level: 0, frame: 0, recent: [], onTime: 0 };
   setStatus(`Training ${app.model.config.steps} steps of batch ${app.model.config.batch}…`);
+  resume();   // first: the state it sets redraws the note above the buttons
   showTrainingView();
-  resume();
   passFocus('btn-train', 'btn-pause');
 }
 
