@@ -345,29 +345,29 @@ static inline void matmul_forward_4x2(float *out, int ldo, const float *xp, cons
     y[3 * ldo] = hsum(s30);     y[3 * ldo + 1] = hsum(s31);
 }
 
-// out[b, o..o+5] for one sample: 6 rows of W streamed past one input vector, each row adding
-// its vectors in order. At batch 1 each weight is used once, so this is a pure stream of W.
-// Sized for V8, which has 15 vector registers: 6 sums, the input vector and 6 row vectors fit
-// even if every load of an iteration is issued first. The 8-row tile with 16 floats per row per
-// iteration it replaces fitted only if the loads stayed next to their uses; after an unrelated
-// change LLVM emitted them all first, and V8 kept 20 row vectors on the stack (seen with
-// node --print-wasm-code), which halved its speed. This one runs level with that tile at its best.
-static inline void matmul_forward_1x6(float *out, int ldo, const float *inp, const float *W, int b, int o, int C) {
+// out[b, o + k q] for k = 0..5, one sample: 6 rows of W, q rows apart, streamed past one input
+// vector, each row adding its vectors in order. At batch 1 each weight is used once, so this is a
+// pure stream of W. Sized for V8, which has 15 vector registers: 6 sums, the input vector and 6
+// row vectors fit even if every load of an iteration is issued first. The 8-row tile with 16
+// floats per row per iteration it replaces fitted only if the loads stayed next to their uses;
+// after an unrelated change LLVM emitted them all first, and V8 kept 20 row vectors on the stack
+// (seen with node --print-wasm-code), which halved its speed.
+static inline void matmul_forward_1x6(float *out, int ldo, const float *inp, const float *W, int b, int o, int q, int C) {
     const float *x = inp + (size_t)b * C, *w = W + (size_t)o * C;
-    size_t C1 = (size_t)C;
+    size_t Q = (size_t)q * C;
     v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0;
     for (int c = 0; c < C; c += 4) {
         v128_t xv = wasm_v128_load(x + c);
         const float *p = w + c;
         s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(xv, wasm_v128_load(p)));
-        s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(xv, wasm_v128_load(p + C1)));
-        s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(xv, wasm_v128_load(p + 2 * C1)));
-        s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(xv, wasm_v128_load(p + 3 * C1)));
-        s4 = wasm_f32x4_add(s4, wasm_f32x4_mul(xv, wasm_v128_load(p + 4 * C1)));
-        s5 = wasm_f32x4_add(s5, wasm_f32x4_mul(xv, wasm_v128_load(p + 5 * C1)));
+        s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(xv, wasm_v128_load(p + Q)));
+        s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(xv, wasm_v128_load(p + 2 * Q)));
+        s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(xv, wasm_v128_load(p + 3 * Q)));
+        s4 = wasm_f32x4_add(s4, wasm_f32x4_mul(xv, wasm_v128_load(p + 4 * Q)));
+        s5 = wasm_f32x4_add(s5, wasm_f32x4_mul(xv, wasm_v128_load(p + 5 * Q)));
     }
     float *y = out + (size_t)b * ldo + o;
-    y[0] = hsum(s0); y[1] = hsum(s1); y[2] = hsum(s2); y[3] = hsum(s3); y[4] = hsum(s4); y[5] = hsum(s5);
+    y[0] = hsum(s0); y[q] = hsum(s1); y[2 * q] = hsum(s2); y[3 * q] = hsum(s3); y[4 * q] = hsum(s4); y[5 * q] = hsum(s5);
 }
 
 // out[b, o] alone: the edges the tiles leave
@@ -406,11 +406,14 @@ static void matmul_dots_simd(float *out, int ldo, const float *inp, const float 
         for (; o < OC; o++)
             for (int b = b0; b < b0 + nb; b++) matmul_forward_1x1(out, ldo, inp, W, b, o, C);
     }
-    // the last B % 4 samples (all of them at batch 1), 6 rows at a time
+    // The last B % 4 samples (all of them at batch 1), 6 rows at a time: rows o, o + q, ..., o + 5q
+    // with q = OC / 6, so each of the 6 streams runs on through consecutive rows as o goes up. With
+    // 6 neighbouring rows (4 KB each) the prefetchers met 6 new short streams every tile: a
+    // microbenchmark over the model's weight count read 1.3-1.4x faster this way.
+    int q = OC / 6;
     for (int b = B4; b < B; b++) {
-        int r = 0;
-        for (; r + 6 <= OC; r += 6) matmul_forward_1x6(out, ldo, inp, W, b, r, C);
-        for (; r < OC; r++) matmul_forward_1x1(out, ldo, inp, W, b, r, C);
+        for (int o = 0; o < q; o++) matmul_forward_1x6(out, ldo, inp, W, b, o, q, C);
+        for (int o = 6 * q; o < OC; o++) matmul_forward_1x1(out, ldo, inp, W, b, o, C);
     }
 }
 

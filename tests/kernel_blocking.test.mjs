@@ -89,3 +89,16 @@ test('the input gradient from 16 samples on: blocks of W rows, blocks cut short 
       assert.ok(sameBits(r.simd[i], r.scalar[i]), `backward ${name} B=${B} C=${C} OC=${OC}`));
   }
 });
+
+test('the single-sample forward streams rows o, o + q, ..., o + 5q (q = OC / 6), and the OC % 6 rows left over', async () => {
+  // q = 2 with one row over (OC = 13), q = 21 with 4 over (130), q = 10 with 5 over (65); B = 5
+  // and 7 leave 1 and 3 samples to this path after the 4-sample tiles
+  const e = await simd();
+  let k = 400;
+  for (const [B, C, OC] of [[1, 64, 13], [1, 68, 130], [5, 36, 65], [7, 1024, 768], [1, 768, 1024]]) {
+    k++;
+    const inp = random(B * C, k), W = random(OC * C, k + 1000), bias = random(OC, k + 2000);
+    const fwd = both(e, 'matmul_forward', [new Float32Array(B * OC), inp, W, bias], [B, C, OC], [0]);
+    assert.ok(sameBits(fwd.simd[0], fwd.scalar[0]), `forward B=${B} C=${C} OC=${OC}`);
+  }
+});
