@@ -2,7 +2,9 @@
 // as the wasm modules, built with cc -O3 -march=native, the same SIMD kernels too: their wasm
 // intrinsics become SSE/AVX through SIMDe (c/simd.h). --scalar times the scalar twins instead.
 //   ddpm_bench [--quick] [--scalar] [key=value ...]     e.g. hidden=1024 image_size=16 T=100
-// Prints one JSON line: the median milliseconds (after warm-up) of each case:
+//   ddpm_bench --case NAME --warm N --reps N [--scalar] [key=value ...]
+// Prints one JSON line: the median milliseconds (after warm-up) of each case, or of the one case
+// named (scripts/bench.mjs runs it so, one repetition per turn, in turn with the wasm builds):
 //   train_b1, train_b16      one optimiser step (forward, backward, AdamW) at batch 1 and 16
 //   denoise_b1, denoise_b64  one denoiser forward for 1 and 64 images
 //   sample_b1, sample_b64    a full T-step ancestral sampling of 1 and 64 images
@@ -68,14 +70,18 @@ static double bench_case(const DDPMConfig *base, int kind, int n, int warm, int 
 int main(int argc, char **argv) {
     DDPMConfig cfg;
     ddpm_config_default(&cfg);  // the paper's table: 16x16x3, width 1024, T = 100
-    int quick = 0;
+    int quick = 0, only_warm = -1, only_reps = -1;
+    const char *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) { quick = 1; continue; }
         if (strcmp(argv[i], "--scalar") == 0) { kernels_force_scalar(1); continue; }
+        if (i + 1 < argc && strcmp(argv[i], "--case") == 0) { only = argv[++i]; continue; }
+        if (i + 1 < argc && strcmp(argv[i], "--warm") == 0) { only_warm = atoi(argv[++i]); continue; }
+        if (i + 1 < argc && strcmp(argv[i], "--reps") == 0) { only_reps = atoi(argv[++i]); continue; }
         char key[64];
         const char *eq = strchr(argv[i], '=');
         if (!eq || eq - argv[i] >= (long)sizeof key) {
-            fprintf(stderr, "usage: %s [--quick] [--scalar] [key=value ...]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--quick] [--scalar] [--case NAME --warm N --reps N] [key=value ...]\n", argv[0]);
             return 2;
         }
         memcpy(key, argv[i], eq - argv[i]);
@@ -90,6 +96,19 @@ int main(int argc, char **argv) {
         {"sample_b1", SAMPLE, 1, 1, 5},     {"sample_b64", SAMPLE, 64, 1, 3},
     };
     int ncases = (int)(sizeof cases / sizeof cases[0]);
+    if (only) {
+        for (int i = 0; i < ncases; i++) {
+            if (strcmp(only, cases[i].name) != 0) continue;
+            int warm = only_warm >= 0 ? only_warm : cases[i].warm, reps = only_reps >= 1 ? only_reps : cases[i].reps;
+            double ms = bench_case(&cfg, cases[i].kind, cases[i].n, warm, reps);
+            if (ms < 0) return 1;
+            printf("{\"build\":\"native -O3 -march=native, %s\",\"%s\":%.4f}\n",
+                   kernels_have_simd() ? "SIMD kernels through SIMDe" : "scalar twins", cases[i].name, ms);
+            return 0;
+        }
+        fprintf(stderr, "ddpm_bench: unknown case '%s'\n", only);
+        return 2;
+    }
     printf("{\"build\":\"native -O3 -march=native, %s\",\"quick\":%s",
            kernels_have_simd() ? "SIMD kernels through SIMDe" : "scalar twins", quick ? "true" : "false");
     for (int i = 0; i < ncases; i++) {
