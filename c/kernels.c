@@ -131,6 +131,14 @@ void normals_from_bits_scalar(float *out, const uint32_t *bits, int n) {
 // ---------------------------------------------------------------------------
 // scalar twins
 
+// The order in which dinp = dout W adds the rows of W: in 4 bands of q = OC / 4 rows read side by
+// side, rows r, r + q, r + 2q, r + 3q for r = 0..q-1, then the OC % 4 rows left over in order.
+// The SIMD kernels then stream W as 4 long runs through consecutive rows, which the prefetchers
+// follow; 4 neighbouring rows (4 KB each) were 4 new short streams every group, and a batch-1
+// training step measured 0.89x its time with the bands (A/B). Every path adds in this order,
+// whatever B, so a sample's dinp never depends on the batch it came in.
+static inline int dinp_row(int p, int q) { return p < 4 * q ? (p % 4) * q + p / 4 : p; }
+
 void matmul_dots_scalar(float *out, int ldo, const float *inp, const float *W, int B, int C, int OC) {
     // inp (B,C), W (OC,C), out (B,OC) with rows ldo floats apart
     for (int b = 0; b < B; b++) {
@@ -156,7 +164,8 @@ void matmul_backward_scalar(float *dinp, float *dW, float *dbias, const float *d
         memset(dinp, 0, sizeof(float) * (size_t)B * C);
         for (int b = 0; b < B; b++) {
             float *dx = dinp + (size_t)b * C;
-            for (int o = 0; o < OC; o++) {
+            for (int p = 0; p < OC; p++) {
+                int o = dinp_row(p, OC / 4);
                 float d = dout[(size_t)b * OC + o];
                 const float *w = W + (size_t)o * C;
                 for (int c = 0; c < C; c++) dx[c] += d * w[c];
@@ -417,7 +426,7 @@ static void matmul_dots_simd(float *out, int ldo, const float *inp, const float 
     }
 }
 
-// acc + d0 a0 + d1 a1 + d2 a2 + d3 a3, added in that order (row o's product, then o+1's, ...)
+// acc + d0 a0 + d1 a1 + d2 a2 + d3 a3, added in that order (the twin's order, dinp_row)
 static inline v128_t add_4products(v128_t acc, v128_t d0, v128_t d1, v128_t d2, v128_t d3,
                                    v128_t a0, v128_t a1, v128_t a2, v128_t a3) {
     acc = wasm_f32x4_add(acc, wasm_f32x4_mul(d0, a0));
@@ -427,10 +436,10 @@ static inline v128_t add_4products(v128_t acc, v128_t d0, v128_t d1, v128_t d2, 
     return acc;
 }
 
-// dinp[b..b+1, c..c+3] += the products of rows o..o+3 of W (whose row c.. starts at w0..w3):
-// each loaded row vector serves two samples, and each dinp vector is loaded and stored once per
-// 4 rows (not once per row). The 4 products are added one after another, o in order: the twin's
-// row-by-row order, so the same bits.
+// dinp[b..b+1, c..c+3] += the products of rows r, r + q, r + 2q, r + 3q of W (whose column c
+// is at w0..w3): each loaded row vector serves two samples, and each dinp vector is loaded and
+// stored once per 4 rows (not once per row). The 4 products are added one after another, in the
+// twin's order (dinp_row), so the same bits.
 static inline void dinp_2x4rows_step(float *dx, float *dy, const float *w0, const float *w1, const float *w2,
                                      const float *w3, v128_t d0, v128_t d1, v128_t d2, v128_t d3,
                                      v128_t e0, v128_t e1, v128_t e2, v128_t e3) {
@@ -439,18 +448,19 @@ static inline void dinp_2x4rows_step(float *dx, float *dy, const float *w0, cons
     wasm_v128_store(dy, add_4products(wasm_v128_load(dy), e0, e1, e2, e3, a0, a1, a2, a3));
 }
 
-// dinp[b..b+1, :] += the products of rows o..o+3 of W, 16 floats per iteration: the 4 steps'
-// addresses are constant offsets from the 6 row pointers, free in wasm addressing, where one
-// step per iteration paid an add for each pointer on every step (measured 5-10% faster)
+// dinp[b..b+1, :] += the products of rows r, r + q, r + 2q, r + 3q of W, 16 floats per
+// iteration: the 4 steps' addresses are constant offsets from the 6 row pointers, free in wasm
+// addressing, where one step per iteration paid an add for each pointer (measured 5-10% faster)
 static inline void matmul_dinp_2x4rows(float *dinp, const float *dout, const float *W,
-                                       int b, int o, int C, int OC) {
-    const float *w0 = W + (size_t)o * C, *w1 = w0 + C, *w2 = w1 + C, *w3 = w2 + C;
+                                       int b, int r, int q, int C, int OC) {
+    size_t Q = (size_t)q * C;
+    const float *w0 = W + (size_t)r * C, *w1 = w0 + Q, *w2 = w1 + Q, *w3 = w2 + Q;
     float *dx = dinp + (size_t)b * C, *dy = dx + C;
-    const float *d = dout + (size_t)b * OC + o, *e = d + OC;
-    v128_t d0 = wasm_f32x4_splat(d[0]), d1 = wasm_f32x4_splat(d[1]);
-    v128_t d2 = wasm_f32x4_splat(d[2]), d3 = wasm_f32x4_splat(d[3]);
-    v128_t e0 = wasm_f32x4_splat(e[0]), e1 = wasm_f32x4_splat(e[1]);
-    v128_t e2 = wasm_f32x4_splat(e[2]), e3 = wasm_f32x4_splat(e[3]);
+    const float *d = dout + (size_t)b * OC + r, *e = d + OC;
+    v128_t d0 = wasm_f32x4_splat(d[0]), d1 = wasm_f32x4_splat(d[q]);
+    v128_t d2 = wasm_f32x4_splat(d[2 * q]), d3 = wasm_f32x4_splat(d[3 * q]);
+    v128_t e0 = wasm_f32x4_splat(e[0]), e1 = wasm_f32x4_splat(e[q]);
+    v128_t e2 = wasm_f32x4_splat(e[2 * q]), e3 = wasm_f32x4_splat(e[3 * q]);
     int c = 0;
     for (; c + 16 <= C; c += 16) {
         for (int k = 0; k < 16; k += 4)
@@ -463,12 +473,13 @@ static inline void matmul_dinp_2x4rows(float *dinp, const float *dout, const flo
 
 // the same for one sample (batch 1, or the last of an odd batch)
 static inline void matmul_dinp_1x4rows(float *dinp, const float *dout, const float *W,
-                                       int b, int o, int C, int OC) {
-    const float *w0 = W + (size_t)o * C, *w1 = w0 + C, *w2 = w1 + C, *w3 = w2 + C;
+                                       int b, int r, int q, int C, int OC) {
+    size_t Q = (size_t)q * C;
+    const float *w0 = W + (size_t)r * C, *w1 = w0 + Q, *w2 = w1 + Q, *w3 = w2 + Q;
     float *dx = dinp + (size_t)b * C;
-    const float *d = dout + (size_t)b * OC + o;
-    v128_t d0 = wasm_f32x4_splat(d[0]), d1 = wasm_f32x4_splat(d[1]);
-    v128_t d2 = wasm_f32x4_splat(d[2]), d3 = wasm_f32x4_splat(d[3]);
+    const float *d = dout + (size_t)b * OC + r;
+    v128_t d0 = wasm_f32x4_splat(d[0]), d1 = wasm_f32x4_splat(d[q]);
+    v128_t d2 = wasm_f32x4_splat(d[2 * q]), d3 = wasm_f32x4_splat(d[3 * q]);
     for (int c = 0; c < C; c += 4) {
         v128_t acc = wasm_v128_load(dx + c);
         acc = wasm_f32x4_add(acc, wasm_f32x4_mul(d0, wasm_v128_load(w0 + c)));
@@ -489,17 +500,17 @@ static inline void matmul_dinp_1x1row(float *dinp, const float *dout, const floa
         wasm_v128_store(dx + c, wasm_f32x4_add(wasm_v128_load(dx + c), wasm_f32x4_mul(d, wasm_v128_load(w + c))));
 }
 
-// dinp (B,C) = dout (B,OC) W (OC,C), from zero, o in order. Rows of W in groups of 4 (outer),
-// samples in pairs (inner): the 4 rows (16 KB at C = 1024) stay in L1 while every sample
-// passes, so W is read from memory once whatever B is.
+// dinp (B,C) = dout (B,OC) W (OC,C), from zero, rows in the twin's order (dinp_row). Rows of W
+// in groups of 4, one from each band (outer), samples in pairs (inner): the 4 rows (16 KB at
+// C = 1024) stay in L1 while every sample passes, so W is read from memory once whatever B is.
 static void matmul_dinp_simd(float *dinp, const float *dout, const float *W, int B, int C, int OC) {
     memset(dinp, 0, sizeof(float) * (size_t)B * C);
-    int B2 = B / 2 * 2, o = 0;
-    for (; o + 4 <= OC; o += 4) {
-        for (int b = 0; b < B2; b += 2) matmul_dinp_2x4rows(dinp, dout, W, b, o, C, OC);
-        if (B2 < B) matmul_dinp_1x4rows(dinp, dout, W, B2, o, C, OC);
+    int B2 = B / 2 * 2, q = OC / 4;
+    for (int r = 0; r < q; r++) {
+        for (int b = 0; b < B2; b += 2) matmul_dinp_2x4rows(dinp, dout, W, b, r, q, C, OC);
+        if (B2 < B) matmul_dinp_1x4rows(dinp, dout, W, B2, r, q, C, OC);
     }
-    for (; o < OC; o++)
+    for (int o = 4 * q; o < OC; o++)
         for (int b = 0; b < B; b++) matmul_dinp_1x1row(dinp, dout, W, b, o, C, OC);
 }
 
@@ -574,16 +585,17 @@ static void matmul_dW_direct(float *dW, const float *dout, const float *inp, int
 #define DW_CW 64       // columns of inp per strip
 #define DW_MAX_NB 256  // samples per chunk at most (the size of the dout copy)
 
-// strips (C/64, n, 64) = n rows of C floats (src, rows C apart), cut into strips of 64 columns
-// (the last may be narrower): strip k row r is src[r, 64k..64k+63]. Each source row is read
-// whole, in order (a block of W comes from memory: rows read in pieces measured 1.35-1.5x slower).
-static void pack_strips(float *strips, const float *src, int n, int C) {
+// strips (C/64, n, 64) = n rows of C floats cut into strips of 64 columns (the last may be
+// narrower): strip k row i is src[row(i), 64k..64k+63], where row(i) = dinp_row(p0 + i, q), the
+// rows of src in the order dinp adds them (q = 0: rows p0.., in order). Each source row is read
+// whole (a block of W comes from memory: rows read in pieces measured 1.35-1.5x slower).
+static void pack_strips(float *strips, const float *src, int p0, int q, int n, int C) {
     int nstrips = (C + DW_CW - 1) / DW_CW;
-    for (int r = 0; r < n; r++) {
-        const float *x = src + (size_t)r * C;
+    for (int i = 0; i < n; i++) {
+        const float *x = src + (size_t)dinp_row(p0 + i, q) * C;
         for (int k = 0; k < nstrips; k++) {
             int c0 = k * DW_CW, cw = C - c0 < DW_CW ? C - c0 : DW_CW;
-            float *xs = strips + (size_t)k * DW_CW * n + (size_t)r * DW_CW;
+            float *xs = strips + (size_t)k * DW_CW * n + (size_t)i * DW_CW;
             for (int c = 0; c < cw; c += 4) wasm_v128_store(xs + c, wasm_v128_load(x + c0 + c));
         }
     }
@@ -596,7 +608,7 @@ static void matmul_dW_packed(float *dW, const float *dout, const float *inp, int
     chunk = chunk > DW_MAX_NB ? DW_MAX_NB : chunk;
     for (int b0 = 0; b0 < B; b0 += chunk) {
         int nb = B - b0 < chunk ? B - b0 : chunk;
-        pack_strips(pack_buf, inp + (size_t)b0 * C, nb, C);
+        pack_strips(pack_buf, inp, b0, 0, nb, C);
         for (int o = 0; o < OC4; o += 4) {
             for (int b = 0; b < nb; b++) memcpy(dp + b * 4, dout + (size_t)(b0 + b) * OC + o, sizeof(float) * 4);
             for (int k = 0; k < nstrips; k++) {
@@ -626,8 +638,9 @@ static void matmul_dW_packed(float *dW, const float *dout, const float *inp, int
 // at batch 64, both builds timed in turn on the model's three shapes). W goes in
 // blocks of up to 64 rows (256 KB at C = 1024: in L2), each packed into strips of 64 columns
 // (16 KB each: in L1 while every group of 4 samples passes over it), and the needed columns of
-// dout as (rows, 4) per group of 4 samples. The rows of each block, and the blocks, go in order,
-// each sum carried in dinp between blocks: o in order from zero, as the twin (the same bits).
+// dout as (rows, 4) per group of 4 samples. Blocks are runs of the twin's order (dinp_row: a block
+// of 64 takes 16 consecutive rows from each of the 4 bands), each sum carried in dinp between
+// blocks: from zero, in the twin's order (the same bits).
 #define DINP_ROWS 64
 static void matmul_dinp_packed(float *dinp, const float *dout, const float *W, int B, int C, int OC) {
     int B4 = B / 4 * 4, nstrips = (C + DW_CW - 1) / DW_CW;
@@ -635,14 +648,17 @@ static void matmul_dinp_packed(float *dinp, const float *dout, const float *W, i
     rows = rows > DINP_ROWS ? DINP_ROWS : rows;
     // the first block's tiles start from zero; the samples left to the row-by-row kernel, from memory
     memset(dinp + (size_t)B4 * C, 0, sizeof(float) * (size_t)(B - B4) * C);
+    int q = OC / 4;
     for (int o0 = 0; o0 < OC; o0 += rows) {
         int nr = OC - o0 < rows ? OC - o0 : rows;
-        pack_strips(pack_buf, W + (size_t)o0 * C, nr, C);
-        // dp for the group of samples b..b+3: (nr, 4), dp[4r + i] = dout[b + i, o0 + r]
+        pack_strips(pack_buf, W, o0, q, nr, C);
+        // dp for the group of samples b..b+3: (nr, 4), dp[4r + i] = dout[b + i, row r of the block]
         float *dps = pack_buf + (size_t)nstrips * DW_CW * nr;
-        for (int b = 0; b < B4; b += 4)
-            for (int r = 0; r < nr; r++)
-                for (int i = 0; i < 4; i++) dps[(size_t)b * nr + 4 * r + i] = dout[(size_t)(b + i) * OC + o0 + r];
+        for (int r = 0; r < nr; r++) {
+            int o = dinp_row(o0 + r, q);
+            for (int b = 0; b < B4; b += 4)
+                for (int i = 0; i < 4; i++) dps[(size_t)b * nr + 4 * r + i] = dout[(size_t)(b + i) * OC + o];
+        }
         for (int k = 0; k < nstrips; k++) {
             int c0 = k * DW_CW, cw = C - c0 < DW_CW ? C - c0 : DW_CW, cw8 = cw / 8 * 8;
             const float *xs = pack_buf + (size_t)k * DW_CW * nr;
@@ -656,10 +672,9 @@ static void matmul_dinp_packed(float *dinp, const float *dout, const float *W, i
         }
     }
     // the last B % 4 samples, row by row
-    int OC4 = OC / 4 * 4;
     for (int b = B4; b < B; b++) {
-        for (int o = 0; o < OC4; o += 4) matmul_dinp_1x4rows(dinp, dout, W, b, o, C, OC);
-        for (int o = OC4; o < OC; o++) matmul_dinp_1x1row(dinp, dout, W, b, o, C, OC);
+        for (int r = 0; r < q; r++) matmul_dinp_1x4rows(dinp, dout, W, b, r, q, C, OC);
+        for (int o = 4 * q; o < OC; o++) matmul_dinp_1x1row(dinp, dout, W, b, o, C, OC);
     }
 }
 
