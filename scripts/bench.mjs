@@ -11,8 +11,8 @@
 //     the kernels reach,
 //   - a scaling table: time per training step and per sampling step as the width, the image size
 //     and T grow.
-// The wasm implementations are timed round-robin (one repetition of each in turn), so a burst of
-// load from another process on this 2-core machine hits them all alike. Ratios > 1 mean this
+// The implementations (the native one too) are timed round-robin (one repetition of each in turn),
+// so a burst of load from another process on this 2-core machine hits them all alike. Ratios > 1 mean this
 // project is faster, except wasm_vs_native, which is wasm time over native time.
 //
 //   node scripts/bench.mjs            a table on stdout (progress on stderr)
@@ -27,6 +27,10 @@ import { loadEngine } from '../web/ddpm.mjs';
 import { tfjsReady, TfjsDDPM, tf } from './lib/tfjs_ddpm.mjs';
 
 const args = process.argv.slice(2);
+const USAGE = 'usage: node scripts/bench.mjs [--json] [--quick]   (a few minutes; --quick: a tiny model, seconds)';
+if (args.includes('--help') || args.includes('-h')) { console.log(USAGE); process.exit(0); }
+const unknown = args.filter((a) => a !== '--json' && a !== '--quick');
+if (unknown.length) { console.error(`bench: unknown argument ${unknown.join(' ')}\n${USAGE}`); process.exit(2); }
 const JSON_OUT = args.includes('--json');
 const QUICK = args.includes('--quick');
 const ROOT = new URL('..', import.meta.url).pathname;

@@ -48,3 +48,10 @@ test('bench --quick --json: one JSON object of the right shape, every number fin
   assert.ok(all.length > 50);
   for (const [path, v] of all) assert.ok(Number.isFinite(v) && v > 0, `${path} = ${v} is not finite and positive`);
 });
+
+test('bench: --help prints the usage; an unknown argument is refused by name, before anything is timed', async () => {
+  const { stdout } = await run(process.execPath, ['scripts/bench.mjs', '--help'], { cwd: ROOT, timeout: 30000 });
+  assert.match(stdout, /usage: node scripts\/bench\.mjs/);
+  await assert.rejects(run(process.execPath, ['scripts/bench.mjs', '--qiuck'], { cwd: ROOT, timeout: 30000 }),
+    (err) => err.code === 2 && /unknown argument --qiuck/.test(err.stderr));
+});
