@@ -630,9 +630,9 @@ static void matmul_dW_packed(float *dW, const float *dout, const float *inp, int
     }
 }
 
-// dinp (B,C) = dout (B,OC) W (OC,C) for 4 samples or more: the dW kernel's own problem with
-// the roles turned (dinp[b, c] += sum_o dout[b, o] W[o, c], an outer product per row o of W),
-// so the same 4x8 tiles, whose 8 sums stay in registers along the rows of a block. The row-by-row
+// dinp (B,C) = dout (B,OC) W (OC,C) for a batch (from 16 samples: matmul_backward_simd): the dW
+// kernel's own problem with the roles turned (dinp[b, c] += sum_o dout[b, o] W[o, c], an outer
+// product per row o of W), so the same 4x8 tiles, whose 8 sums stay in registers along the rows of a block. The row-by-row
 // kernel above keeps 2 samples' sums in memory and loads and stores them every 4 rows; it ran at
 // 0.34-0.48 of the SIMD peak even with W in cache (this one: 0.95x its time at batch 16, 0.79x
 // at batch 64, both builds timed in turn on the model's three shapes). W goes in
