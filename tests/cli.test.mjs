@@ -2,12 +2,18 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const CLI = new URL('../scripts/ddpm.mjs', import.meta.url).pathname;
 const run = (...args) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+// a fresh folder for one test, removed when the test ends
+function tempDir(t) {
+  const dir = mkdtempSync(join(tmpdir(), 'ddpm-cli-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 test('--json prints exactly one JSON object with the promised fields', () => {
   const r = run('--preset', 'paper', '--steps', '3', '--seed', '2', '--json');
@@ -26,8 +32,8 @@ test('--json prints exactly one JSON object with the promised fields', () => {
   assert.ok(Number.isFinite(j.mse) && Number.isFinite(j.loss_final));
 });
 
-test('--out writes the sample, the trajectory, the predicted x0 strip and the loss curve; --save/--load round-trip', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ddpm-cli-'));
+test('--out writes the sample, the trajectory, the predicted x0 strip and the loss curve; --save/--load round-trip', (t) => {
+  const dir = tempDir(t);
   const ckpt = join(dir, 'model.ckpt');
   const r = run('--preset', 'recommended', '--steps', '4', '--T', '50', '--out', dir, '--save', ckpt, '--json');
   assert.equal(r.status, 0, r.stderr);
@@ -49,8 +55,8 @@ test('--out writes the sample, the trajectory, the predicted x0 strip and the lo
   assert.ok(existsSync(ckpt));
 });
 
-test('bad arguments: a clear message and a non-zero exit status', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ddpm-cli-'));
+test('bad arguments: a clear message and a non-zero exit status', (t) => {
+  const dir = tempDir(t);
   const junk = join(dir, 'junk.ckpt');
   writeFileSync(junk, 'not a checkpoint');
   const cases = [
