@@ -111,16 +111,18 @@ static int selftest(void) {
     }
     // a native SIMD build (SIMDe, c/simd.h) against its own scalar twins, bit for bit: training at
     // batch 1 (the fused row path), 5 (4-row tiles plus a leftover sample) fused and unfused,
-    // and sampling 5 images (the 4x2 forward tile plus the 1x6 path); hidden 36 and 4x4 images
-    // leave edges to every tile. The wasm builds are held to the same in tests/kernel_blocking.
+    // 17 with width 140 (the packed input gradient: blocks of 64 + 64 + 12 rows, and a leftover
+    // sample), and sampling 5 images (the 4x2 forward tile plus the 1x6 path); hidden 36 and 4x4
+    // images leave edges to every tile. The wasm builds are held to the same in tests/kernel_blocking.
 #ifdef DDPM_NATIVE_SIMD
     expect(kernels_have_simd(), "a native SIMD build runs its SIMD kernels");
 #endif
     if (kernels_have_simd()) {
-        for (int run = 0; run < 3; run++) {
+        for (int run = 0; run < 4; run++) {
             ddpm_config_default(&cfg);
-            cfg.image_size = 4; cfg.hidden = 36; cfg.temb_dim = 8; cfg.steps = 3; cfg.max_batch = 5;
-            cfg.batch = run == 0 ? 1 : 5;
+            cfg.image_size = 4; cfg.hidden = run == 3 ? 140 : 36; cfg.temb_dim = 8; cfg.steps = 3;
+            cfg.batch = run == 0 ? 1 : run == 3 ? 17 : 5;
+            cfg.max_batch = cfg.batch > 5 ? cfg.batch : 5;
             ddpm_force_unfused(run == 2);
             DDPM *a = ddpm_create(&cfg), *b = ddpm_create(&cfg);
             float *sa = malloc(sizeof(float) * 5 * 48), *sb = malloc(sizeof(float) * 5 * 48);
@@ -134,7 +136,7 @@ static int selftest(void) {
             expect(ok && memcmp(a->param_memory, b->param_memory, bytes) == 0 && memcmp(a->m_memory, b->m_memory, bytes) == 0 &&
                    memcmp(a->v_memory, b->v_memory, bytes) == 0 && memcmp(sa, sb, sizeof(float) * 5 * 48) == 0,
                    run == 0 ? "native SIMD == scalar twins, batch 1" : run == 1 ? "native SIMD == scalar twins, batch 5 fused"
-                                                                       : "native SIMD == scalar twins, batch 5 unfused");
+                   : run == 2 ? "native SIMD == scalar twins, batch 5 unfused" : "native SIMD == scalar twins, batch 17, width 140");
             free(sa); free(sb);
             ddpm_free(a); ddpm_free(b);
         }
