@@ -32,6 +32,12 @@ static double median(double *v, int n) {
 
 enum { TRAIN, DENOISE, SAMPLE };
 
+// what the JSON's "build" field says: which kernels this process runs
+static const char *build_name(void) {
+    return kernels_have_simd() ? "native -O3 -march=native, SIMD kernels through SIMDe"
+                               : "native -O3 -march=native, scalar twins";
+}
+
 // one repetition of a case; returns its milliseconds (or -1 on error)
 static double run_once(DDPM *m, int kind, int n, float *x, int *ts, float *out) {
     double t0 = now_ms();
@@ -102,15 +108,13 @@ int main(int argc, char **argv) {
             int warm = only_warm >= 0 ? only_warm : cases[i].warm, reps = only_reps >= 1 ? only_reps : cases[i].reps;
             double ms = bench_case(&cfg, cases[i].kind, cases[i].n, warm, reps);
             if (ms < 0) return 1;
-            printf("{\"build\":\"native -O3 -march=native, %s\",\"%s\":%.4f}\n",
-                   kernels_have_simd() ? "SIMD kernels through SIMDe" : "scalar twins", cases[i].name, ms);
+            printf("{\"build\":\"%s\",\"%s\":%.4f}\n", build_name(), cases[i].name, ms);
             return 0;
         }
         fprintf(stderr, "ddpm_bench: unknown case '%s'\n", only);
         return 2;
     }
-    printf("{\"build\":\"native -O3 -march=native, %s\",\"quick\":%s",
-           kernels_have_simd() ? "SIMD kernels through SIMDe" : "scalar twins", quick ? "true" : "false");
+    printf("{\"build\":\"%s\",\"quick\":%s", build_name(), quick ? "true" : "false");
     for (int i = 0; i < ncases; i++) {
         int warm = quick ? 0 : cases[i].warm, reps = quick ? 1 : cases[i].reps;
         double ms = bench_case(&cfg, cases[i].kind, cases[i].n, warm, reps);

@@ -642,10 +642,13 @@ static void matmul_dW_packed(float *dW, const float *dout, const float *inp, int
 // of 64 takes 16 consecutive rows from each of the 4 bands), each sum carried in dinp between
 // blocks: from zero, in the twin's order (the same bits).
 #define DINP_ROWS 64
+// rows of W per packed block: as many as fit the scratch with their dout columns, up to DINP_ROWS
+static int dinp_block_rows(int B, int C) {
+    int rows = PACK_FLOATS / ((C + DW_CW - 1) / DW_CW * DW_CW + B / 4 * 4);
+    return rows > DINP_ROWS ? DINP_ROWS : rows;
+}
 static void matmul_dinp_packed(float *dinp, const float *dout, const float *W, int B, int C, int OC) {
-    int B4 = B / 4 * 4, nstrips = (C + DW_CW - 1) / DW_CW;
-    int rows = PACK_FLOATS / (nstrips * DW_CW + B4);
-    rows = rows > DINP_ROWS ? DINP_ROWS : rows;
+    int B4 = B / 4 * 4, nstrips = (C + DW_CW - 1) / DW_CW, rows = dinp_block_rows(B, C);
     // the first block's tiles start from zero; the samples left to the row-by-row kernel, from memory
     memset(dinp + (size_t)B4 * C, 0, sizeof(float) * (size_t)(B - B4) * C);
     int q = OC / 4;
@@ -684,7 +687,7 @@ static void matmul_backward_simd(float *dinp, float *dW, float *dbias, const flo
     // from 16 samples on, the packed tiles (while a block of at least 4 rows and its dout fit the
     // scratch); below that, packing each block of W costs more than the tiles win (A/B: batch 8
     // 1.0-1.05x, batch 16 0.98x, batch 64 0.94x the row-by-row kernel's step time)
-    if (dinp && B >= 16 && PACK_FLOATS / (((C + DW_CW - 1) / DW_CW) * DW_CW + B / 4 * 4) >= 4)
+    if (dinp && B >= 16 && dinp_block_rows(B, C) >= 4)
         matmul_dinp_packed(dinp, dout, W, B, C, OC);
     else if (dinp) matmul_dinp_simd(dinp, dout, W, B, C, OC);
     // a few samples (or rows too long for one sample's strips to fit the scratch, C > 2^18)
