@@ -249,7 +249,7 @@ test('the recommended preset trains to the end in animation frames, bit-identica
     };
     requestAnimationFrame(frame);
   }));
-  const idleP95 = idle[Math.floor(0.95 * idle.length)];
+  const idleMedian = idle[Math.floor(idle.length / 2)], idleP95 = idle[Math.floor(0.95 * idle.length)];
 
   await page.focus('#btn-train');
   await page.keyboard.press('Enter');   // keyboard operable
@@ -306,13 +306,21 @@ test('the recommended preset trains to the end in animation frames, bit-identica
   // a second or more at display rate spans dozens of frames, a run that blocked spans a few
   assert.ok(frames.length >= 50, `frames kept coming during training (${frames.length} frames for ${total} steps)`);
   const sorted = [...frames].sort((a, b) => a - b);
-  const p95 = sorted[Math.floor(0.95 * sorted.length)];
-  t.diagnostic(`frame intervals while training: ${frames.length} frames, median ${sorted[Math.floor(sorted.length / 2)].toFixed(1)} ms, ` +
+  const median = sorted[Math.floor(sorted.length / 2)], p95 = sorted[Math.floor(0.95 * sorted.length)];
+  const workMedian = work[Math.floor(work.length / 2)], workP95 = work[Math.floor(0.95 * work.length)];
+  t.diagnostic(`frame intervals while training: ${frames.length} frames, median ${median.toFixed(1)} ms, ` +
     `p95 ${p95.toFixed(1)} ms, max ${sorted[sorted.length - 1].toFixed(1)} ms; ` +
-    `work per frame median ${work[Math.floor(work.length / 2)].toFixed(1)} ms, p95 ${work[Math.floor(0.95 * work.length)].toFixed(1)} ms; ` +
-    `an idle page before training: p95 ${idleP95.toFixed(1)} ms`);
-  assert.ok(p95 < 20, `95th percentile frame interval ${p95.toFixed(1)} ms < 20 ms ` +
-    `(an idle page on this machine just before: p95 ${idleP95.toFixed(1)} ms; other programs busy on the CPU make frames late)`);
+    `work per frame median ${workMedian.toFixed(1)} ms, p95 ${workP95.toFixed(1)} ms; ` +
+    `an idle page before training: median ${idleMedian.toFixed(1)} ms, p95 ${idleP95.toFixed(1)} ms`);
+  // What the page controls is the main thread's time it takes in each frame: training and
+  // drawing stay within three quarters of a 60 Hz frame in 19 frames of 20, leaving the rest to
+  // the browser. When the frames themselves arrive is up to the machine as well: a program busy
+  // beside the browser on these two cores makes one frame in fifteen late (a CI run measured p95
+  // 33 ms with the page's work at p95 9.6 ms), so the intervals are held only at their median:
+  // the display runs at the rate an idle page gets, most of the time.
+  assert.ok(workP95 < 12.5, `95th percentile of the page's work per frame ${workP95.toFixed(1)} ms < 12.5 ms`);
+  assert.ok(median < idleMedian + 3.5, `median frame interval ${median.toFixed(1)} ms, ` +
+    `an idle page's ${idleMedian.toFixed(1)} ms (p95 ${p95.toFixed(1)} ms)`);
   assert.match(await page.textContent('#train-status'), /^Done/);
   assert.equal(await page.evaluate(() => document.getElementById('train-progress').value), total);
 
