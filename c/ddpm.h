@@ -343,6 +343,7 @@ int ddpm_sample_continue(DDPM *m, int max_steps);
 size_t ddpm_checkpoint_size(const DDPM *m, int with_optimizer);
 int    ddpm_checkpoint_save(const DDPM *m, uint8_t *buf, size_t cap, int with_optimizer);
 int    ddpm_checkpoint_load(DDPM *m, const uint8_t *buf, size_t len);
-uint32_t crc32(const uint8_t *data, size_t n);
+uint32_t crc32(const uint8_t *data, size_t n);          // 8 bytes a step (slicing-by-8)
+uint32_t crc32_bitwise(const uint8_t *data, size_t n);  // by the definition, the reference
 
 #endif

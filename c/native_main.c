@@ -141,6 +141,15 @@ static int selftest(void) {
             ddpm_free(a); ddpm_free(b);
         }
     }
+    // the checksum: the standard check value, and 8 bytes at a time against the definition at
+    // every length to 40 and every start within a word (so every tail and alignment)
+    expect(crc32((const uint8_t *)"123456789", 9) == 0xCBF43926u, "CRC-32 check value of \"123456789\"");
+    uint8_t bytes[48];
+    for (int i = 0; i < 48; i++) bytes[i] = (uint8_t)(i * 37 + 11);
+    int crc_same = 1;
+    for (int at = 0; at < 8; at++)
+        for (int n = 0; n <= 40; n++) crc_same &= crc32(bytes + at, n) == crc32_bitwise(bytes + at, n);
+    expect(crc_same, "CRC-32 sliced == CRC-32 bit by bit");
     // invalid configurations
     ddpm_config_default(&cfg); cfg.T = 0;
     expect(ddpm_create(&cfg) == NULL, "T = 0 refused");
