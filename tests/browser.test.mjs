@@ -3,8 +3,8 @@
 // bits as the same run done in one go, samples a red square, scrubs, warns about the paper's
 // alpha_bar_T and says why the paper preset fails, keeps its settings in the URL, saves and
 // loads checkpoints (refusing bad files without losing its model), shows its Train controls
-// without scrolling at 1280 x 900, keeps its plots' labels apart, and fits 360 and 390 px
-// screens.
+// without scrolling at 1024 x 768, 1280 x 900 and 1366 x 768, keeps its plots' labels apart, and
+// fits 360 and 390 px screens.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -388,26 +388,32 @@ test('the recommended preset trains to the end in animation frames, bit-identica
   assertClean(log);
 });
 
-test('at 1280 x 900 the Train button and the progress line are on screen without scrolling', async () => {
-  const { page, log } = await openPage('', { width: 1280, height: 900 });
-  const view = await page.evaluate(() => {
-    const box = (sel) => {
-      const r = document.querySelector(sel).getBoundingClientRect();
-      return { left: r.left, top: r.top, right: r.right, bottom: r.bottom };
-    };
-    return {
-      scrollY: window.scrollY, width: window.innerWidth, height: window.innerHeight,
-      train: box('#btn-train'), reset: box('#btn-reset'), progress: box('#train .progress-row'),
-    };
-  });
-  assert.equal(view.scrollY, 0, 'first load, not scrolled');
-  for (const name of ['train', 'reset', 'progress']) {
-    const b = view[name];
-    assert.ok(b.top >= 0 && b.left >= 0 && b.bottom <= view.height && b.right <= view.width,
-      `${name} lies within the ${view.width} x ${view.height} viewport: ${JSON.stringify(b)}`);
+// A laptop's first screen, at the two-column layout's narrowest (1024 x 768) and on common sizes
+// above it, for either preset (their explanations differ in length).
+test('at 1024 x 768, 1280 x 900 and 1366 x 768 the Train button and the progress line are on screen without scrolling', async () => {
+  for (const [width, height] of [[1024, 768], [1280, 900], [1366, 768]]) {
+    for (const query of ['', '?preset=paper']) {
+      const { page, log } = await openPage(query, { width, height });
+      const view = await page.evaluate(() => {
+        const box = (sel) => {
+          const r = document.querySelector(sel).getBoundingClientRect();
+          return { left: r.left, top: r.top, right: r.right, bottom: r.bottom };
+        };
+        return {
+          scrollY: window.scrollY, width: window.innerWidth, height: window.innerHeight,
+          train: box('#btn-train'), reset: box('#btn-reset'), progress: box('#train .progress-row'),
+        };
+      });
+      assert.equal(view.scrollY, 0, 'first load, not scrolled');
+      for (const name of ['train', 'reset', 'progress']) {
+        const b = view[name];
+        assert.ok(b.top >= 0 && b.left >= 0 && b.bottom <= view.height && b.right <= view.width,
+          `${name} lies within the ${view.width} x ${view.height} viewport (${query || 'default preset'}): ${JSON.stringify(b)}`);
+      }
+      await page.close();
+      assertClean(log);
+    }
   }
-  await page.close();
-  assertClean(log);
 });
 
 test('the page fits a 360 px wide screen', async () => {
