@@ -528,6 +528,51 @@ function compareWithOneGo(page) {
   });
 }
 
+// Creating a model takes 50-80 ms the first time in a page (fresh wasm memory), too long for the
+// Train click: the page makes it while idle, and Train takes it only if it is exactly the model
+// Train would create.
+test('Train starts from the model made while the page was idle only when it has the settings shown', async () => {
+  const { page, log } = await openPage('?steps=3&seed=4');
+  const prepared = () => page.waitForFunction(() => window.ddpmPage.state === 'ready' && window.ddpmPage.model?.step === 0,
+    null, { timeout: 10000 }).then(() => page.evaluateHandle(() => window.ddpmPage.model));
+  const config = () => page.evaluate(() => {
+    const { predict, schedule, steps, batch, lr, seed } = window.ddpmPage.model.config;
+    return { predict, schedule, steps, batch, lr, seed };
+  });
+  const isModel = (handle) => page.evaluate((m) => m === window.ddpmPage.model, handle);
+  const first = await prepared();
+  assert.deepEqual(await config(), { predict: 'x0', schedule: 'linear-scaled', steps: 3, batch: 1, lr: 0.001, seed: 4 });
+  assert.equal(await page.textContent('#train-step'), '0 / 3', 'the panel shows the settings, not the model made ahead');
+  await trainToEnd(page);
+  assert.ok(await isModel(first), 'Train took the model made ahead');
+  const same = await compareWithOneGo(page);
+  assert.deepEqual(same, { n: same.n, params: 0, losses: 0, steps: [3, 3] });
+
+  // settings changed just before Train: the model made ahead is not taken
+  await page.click('#btn-reset');
+  const second = await prepared();
+  await page.check('#preset-paper');
+  await page.fill('#steps', '2');
+  await page.fill('#seed', '5');
+  await page.fill('#lr', '0.002');
+  await page.click('#btn-train');
+  await waitForState(page, ['done', 'error']);
+  assert.equal(await page.evaluate(() => window.ddpmPage.state), 'done', await page.textContent('#train-message'));
+  assert.deepEqual(await config(), { predict: 'eps', schedule: 'linear', steps: 2, batch: 1, lr: 0.002, seed: 5 });
+  assert.ok(!(await isModel(second)));
+  const changed = await compareWithOneGo(page);
+  assert.deepEqual(changed, { n: changed.n, params: 0, losses: 0, steps: [2, 2] });
+
+  // a model sampled untrained is not taken either (it is not what Train would create)
+  await page.click('#btn-reset');
+  const third = await prepared();
+  await sampleOnce(page);
+  await trainToEnd(page);
+  assert.ok(!(await isModel(third)));
+  await page.close();
+  assertClean(log);
+});
+
 test('Save downloads the model; a fresh page loads it with its step, weights and samples, and trains on bit for bit', async (t) => {
   const a = await openPage('?steps=3&sample=7&speed=5');
   assert.ok(await a.page.isDisabled('#btn-save'), 'nothing to save before a step is trained');

@@ -411,6 +411,7 @@ function onTrainField(ev) {
   setState(app.state);
   settingsToURL(app.settings);
   drawLoss(true);
+  prepareModel();
 }
 
 // a training field's value if valid (and the field marked valid), else undefined (marked invalid)
@@ -420,20 +421,45 @@ function checkField(el) {
   return v;
 }
 
-function createModel() {
+function createModel({ quiet = false } = {}) {
   if (app.model) app.model.free();
   app.model = null;
-  showMessage($('train-message'), '');
+  if (!quiet) showMessage($('train-message'), '');
   app.model = app.engine.createModel(trainSettings());
   app.modelKey = JSON.stringify(trainSettings());
+  app.modelUnused = true;
   app.startStep = 0;
   app.lossFrom = 0;
   return app.model;
 }
 
+// Creating a model takes 25-30 ms, and 50-80 ms the first time in a page (its ~49 MB of wasm
+// memory touched for the first time): too long for the Train click to do it and stay a short
+// task. So while the page is ready and idle it makes the model for the settings shown, and Train
+// takes it if it is still the model Train would create: the same settings, never trained or
+// sampled. Called after load, Reset and every change of a training setting.
+function prepareModel() {
+  const needed = () => app.state === 'ready' && !(app.model && (!app.modelUnused || preparedModelFits()));
+  if (!needed()) return;
+  const whenIdle = window.requestIdleCallback?.bind(window) ?? ((callback) => setTimeout(callback, 200));
+  whenIdle(() => {
+    if (!needed()) return;
+    try {
+      createModel({ quiet: true });  // frees one made for other settings first
+    } catch (e) {
+      // nothing to show here: Train creates the model again and says why it cannot
+    }
+  }, { timeout: 2000 });
+}
+
+function preparedModelFits() {
+  return !!app.model && app.state === 'ready' && app.modelUnused && app.modelKey === JSON.stringify(trainSettings());
+}
+
 // the model to sample: the one being trained, or a fresh (untrained) one with the settings
 function modelForSampling() {
   if (!app.model || (app.state === 'ready' && app.modelKey !== JSON.stringify(trainSettings()))) createModel();
+  app.modelUnused = false;
   return app.model;
 }
 
@@ -446,7 +472,9 @@ function startTraining() {
   }
   settingsToURL(app.settings);
   try {
-    createModel();
+    if (preparedModelFits()) showMessage($('train-message'), '');
+    else createModel();
+    app.modelUnused = false;
   } catch (e) {
     showMessage($('train-message'), `${errorText(e)}. Change the settings and press Train again.`);
     return;
@@ -514,6 +542,7 @@ function reset() {
   drawLoss(true);
   setStatus('Ready. Press Train.');
   passFocus('btn-reset', 'btn-train');
+  prepareModel();
 }
 
 function activeMs() {
@@ -650,8 +679,14 @@ function paceNote() {
   return every > 1 ? `${budget} ms on 1 frame in ${every}` : `${budget} ms per frame`;
 }
 
+// The model whose training the train panel shows: none while the page is ready (a model made
+// ahead for Train, or sampled untrained, has trained nothing, and may be for other settings).
+function shownModel() {
+  return app.state === 'ready' ? null : app.model;
+}
+
 function drawTrainStats(force) {
-  const m = app.model, now = performance.now();
+  const m = shownModel(), now = performance.now();
   // a change on screen costs the compositor a frame's work too: ten updates a second are plenty
   if (!force && now - app.run.progressAt < 100) return;
   app.run.progressAt = now;
@@ -680,7 +715,7 @@ function drawTrainStats(force) {
 }
 
 function drawLoss(force) {
-  const m = app.model, now = performance.now();
+  const m = shownModel(), now = performance.now();
   const step = m ? m.step : 0;
   if (!force && (step === app.run.lossStep || now - app.run.lossDrawnAt < 200)) return;
   app.run.lossStep = step;
@@ -791,6 +826,11 @@ async function loadCheckpointFile(file) {
     const base = preset === app.settings.preset ? app.settings : { ...app.settings, preset, ...presetDefaults(preset) };
     settings = { ...base, steps: Math.min(FIELDS.steps.max, Math.max(base.steps, header.step)) };
     const { steps, batch, lr, seed } = settings;
+    // a model made ahead for Train (prepareModel) gives its memory to the file's
+    if (app.state === 'ready' && app.model && app.modelUnused) {
+      app.model.free();
+      app.model = null;
+    }
     next = app.engine.createModel({ preset, steps, batch, lr, seed });
     next.loadCheckpoint(bytes);
   } catch (e) {
@@ -800,6 +840,7 @@ async function loadCheckpointFile(file) {
     setStatus(statusBefore);
     showMessage($('train-message'), `Could not load ${file.name}: ${sentence(errorText(e))}${hint} Nothing on the page changed.`);
     $('train-message').scrollIntoView({ block: 'nearest' });
+    prepareModel();
     return;
   }
   adoptModel(next, settings, file.name, header);
@@ -1227,6 +1268,7 @@ async function main() {
   drawTrainStats(true);
   drawLoss(true);
   setStatus(ignored.length ? `Ready. Ignored from the address: ${ignored.join('; ')}.` : 'Ready. Press Train.');
+  prepareModel();
 
   // for the browser tests and the curious: the engine, the model and the frame record
   window.ddpmPage = {
