@@ -416,6 +416,28 @@ test('at 1024 x 768, 1280 x 900 and 1366 x 768 the Train button and the progress
   }
 });
 
+// The text under them says left: x_t, middle: the predicted noise, right: the predicted x0.
+test('the three images of the reverse chain sit in one row inside the Sample panel at every width', async () => {
+  for (const [width, height] of [[360, 740], [760, 900], [1024, 768], [1280, 900], [1920, 1080]]) {
+    const { page, log } = await openPage('', { width, height });
+    const boxes = await page.evaluate(() => {
+      const panel = document.getElementById('sample').getBoundingClientRect();
+      return { panel: { left: panel.left, right: panel.right },
+        images: ['sample-xt', 'sample-eps', 'sample-x0'].map((id) => {
+          const r = document.getElementById(id).getBoundingClientRect();
+          return { left: r.left, top: r.top, right: r.right, width: r.width };
+        }) };
+    });
+    const [a, b, c] = boxes.images, at = `${width} x ${height}: ${JSON.stringify(boxes)}`;
+    assert.ok(a.top === b.top && b.top === c.top, `one row at ${at}`);
+    assert.ok(a.right <= b.left && b.right <= c.left, `left to right at ${at}`);
+    assert.ok(a.left >= boxes.panel.left && c.right <= boxes.panel.right, `inside the panel at ${at}`);
+    assert.ok(a.width >= 90 && a.width <= 160, `90 to 160 px wide at ${at}`);
+    await page.close();
+    assertClean(log);
+  }
+});
+
 test('the page fits a 360 px wide screen', async () => {
   const { page, log } = await openPage('', { width: 360, height: 740 });
   const widths = await page.evaluate(() => ({ doc: document.documentElement.scrollWidth, win: window.innerWidth }));

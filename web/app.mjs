@@ -1051,7 +1051,7 @@ function showStep(t) {
   drawImage($('sample-eps').getContext('2d'), tr.epsPred, tr.S, t * tr.D);
   drawImage($('sample-x0').getContext('2d'), tr.x0Pred, tr.S, t * tr.D);
   $('cap-xt').innerHTML = `<var>x<sub>t</sub></var>, t = ${t}`;
-  $('cap-eps').innerHTML = t === 0 ? 'no prediction at t = 0' : 'predicted noise <var>&epsilon;&#770;</var>';
+  $('cap-eps').innerHTML = t === 0 ? 'no prediction at t&nbsp;=&nbsp;0' : 'predicted noise <var>&epsilon;&#770;</var>';
   // at t = 0 the chain has ended: the sample is its own x0 (c/sampler.c)
   $('cap-x0').innerHTML = t === 0 ? 'the sample <var>x<sub>0</sub></var>' : 'predicted <var>x&#770;<sub>0</sub></var>';
   $('scrub').value = String(tr.T - t);
