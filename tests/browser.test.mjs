@@ -211,6 +211,12 @@ test('bad settings are refused with a clear message', async () => {
   assert.ok(await page.isDisabled('#btn-train'), 'Train is disabled while a field is invalid');
   assert.match(await page.textContent('#settings-note'), /Batch must be a whole number from 1 to 64/);
   await page.fill('#batch', '1');
+  // a complete value is taken, and the progress line counts to it
+  await page.fill('#steps', '150');
+  await page.locator('#steps').blur();
+  assert.equal(await page.textContent('#train-step'), '0 / 150');
+  await page.check('#preset-recommended');
+  assert.equal(await page.textContent('#train-step'), '0 / 200', 'the preset\'s own steps');
   // the learning rate's field holds C's own bounds (c/config.c): lr * weight_decay (0.01) < 1,
   // and a value a float holds; the C side is never handed one it would refuse
   for (const lr of ['100', '1e-50', '0']) {

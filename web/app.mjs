@@ -410,6 +410,7 @@ function onTrainField(ev) {
   }
   setState(app.state);
   settingsToURL(app.settings);
+  drawTrainStats(true);  // the progress line's "0 / steps"
   drawLoss(true);
   prepareModel();
 }
