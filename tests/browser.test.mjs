@@ -444,6 +444,24 @@ test('the three images of the reverse chain sit in one row inside the Sample pan
   }
 });
 
+test('the values in a row of statistics line up, also where a name takes two lines', async () => {
+  for (const [width, height] of [[1024, 768], [1280, 900]]) {
+    const { page, log } = await openPage('', { width, height });
+    const rows = await page.evaluate(() => {
+      const rows = {};
+      for (const cell of document.querySelectorAll('.stats > div')) {
+        const key = `${cell.parentElement.id} ${Math.round(cell.getBoundingClientRect().top)}`;
+        (rows[key] ??= []).push(Math.round(cell.querySelector('dd').getBoundingClientRect().top));
+      }
+      return rows;
+    });
+    const misaligned = Object.entries(rows).filter(([, tops]) => new Set(tops).size > 1);
+    assert.deepEqual(misaligned, [], `${width} x ${height}`);
+    await page.close();
+    assertClean(log);
+  }
+});
+
 test('the page fits a 360 px wide screen', async () => {
   const { page, log } = await openPage('', { width: 360, height: 740 });
   const widths = await page.evaluate(() => ({ doc: document.documentElement.scrollWidth, win: window.innerWidth }));
