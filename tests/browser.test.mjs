@@ -1,10 +1,10 @@
 // browser.test.mjs -- the page (web/index.html + web/app.mjs) in headless Chromium: it loads
 // cleanly, trains the recommended preset to the end while frames keep coming, gives the same
-// bits as the same run done in one go, samples a red square, scrubs, warns about the paper's
-// alpha_bar_T and says why the paper preset fails, keeps its settings in the URL, saves and
-// loads checkpoints (refusing bad files without losing its model), shows its Train controls
-// without scrolling at 1024 x 768, 1280 x 900 and 1366 x 768, keeps its plots' labels apart, and
-// fits 360 and 390 px screens.
+// bits as the same run done in one go, samples a red square, scrubs, says when the sample on
+// screen is older than the model, warns about the paper's alpha_bar_T and says why the paper
+// preset fails, keeps its settings in the URL, saves and loads checkpoints (refusing bad files
+// without losing its model), shows its Train controls without scrolling at 1024 x 768,
+// 1280 x 900 and 1366 x 768, keeps its plots' labels apart, and fits 360 and 390 px screens.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -775,6 +775,64 @@ test('Save during a half-done step finishes the step first, and the run goes on 
   assert.equal(await page.evaluate(() => window.ddpmPage.state), 'done', await page.textContent('#train-message'));
   const whole = await compareWithOneGo(page);
   assert.deepEqual(whole, { n: whole.n, params: 0, losses: 0, steps: [200, 200] });
+  await page.close();
+  assertClean(log);
+});
+
+// ---------------------------------------------------------------------------------------------
+// the sample on screen and the model it came from
+
+// The text of the note beside the sample images, or null while it is hidden (or missing, as on
+// a page from before it: the test then fails where the note should show, not before).
+function sampleAgeNote(page) {
+  return page.evaluate(() => {
+    const el = document.getElementById('sample-age');
+    return !el || el.hidden ? null : el.textContent;
+  });
+}
+
+test('a sample drawn before the model trained further says so beside it, until a fresh one is drawn', async () => {
+  const { page, log } = await openPage('?steps=100&speed=5');
+  const stepAtLeast = (n) => page.waitForFunction((n) => (window.ddpmPage.model?.step ?? 0) >= n, n, { timeout: 600000, polling: 20 });
+  const drawnAt = () => page.evaluate(() => window.ddpmPage.trajectory.step);
+  const stale = (step) => `Drawn from the model at step ${step}; it has trained to step 100 since. Press Sample for a fresh one.`;
+  assert.equal(await sampleAgeNote(page), null, 'no sample, no note');
+
+  // sampled while paused: the sample is of the model as it is, so no note; training on brings it
+  await page.click('#btn-train');
+  await stepAtLeast(5);
+  await page.click('#btn-pause');
+  await waitForState(page, 'paused', 20000);
+  await sampleOnce(page);
+  assert.equal(await drawnAt(), await page.evaluate(() => window.ddpmPage.model.step));
+  assert.equal(await sampleAgeNote(page), null, 'a sample of the model as it is needs no note');
+  const pausedAt = await drawnAt();
+  await page.click('#btn-resume');
+  await waitForState(page, ['done', 'error']);
+  assert.equal(await page.evaluate(() => window.ddpmPage.state), 'done', await page.textContent('#train-message'));
+  assert.equal(await sampleAgeNote(page), stale(pausedAt));
+  assert.ok(await page.isVisible('#sample-age'));
+  const inPanel = await page.evaluate(() => document.getElementById('sample').contains(document.getElementById('sample-age')));
+  assert.ok(inPanel, 'the note is in the Sample panel');
+  // a fresh sample: the note goes
+  await sampleOnce(page);
+  assert.equal(await drawnAt(), 100);
+  assert.equal(await sampleAgeNote(page), null, 'a fresh sample: no note');
+
+  // sampled while training runs (training waits for the chain, then goes on)
+  await page.click('#btn-reset');
+  await page.click('#btn-train');
+  await stepAtLeast(5);
+  await page.click('#btn-sample');
+  await page.waitForSelector('body[data-sample="playing"]', { timeout: 60000 });
+  const runningAt = await drawnAt();
+  assert.ok(runningAt < 100, `sampled at step ${runningAt}`);
+  await waitForState(page, ['done', 'error']);
+  assert.equal(await page.evaluate(() => window.ddpmPage.state), 'done', await page.textContent('#train-message'));
+  assert.equal(await sampleAgeNote(page), stale(runningAt));
+  // Reset takes the sample away, and the note with it
+  await page.click('#btn-reset');
+  assert.equal(await sampleAgeNote(page), null, 'no sample after Reset, no note');
   await page.close();
   assertClean(log);
 });

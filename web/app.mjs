@@ -700,6 +700,7 @@ function drawTrainStats(force) {
   if (!force && now - app.run.statsAt < 250) return;
   app.run.statsAt = now;
   drawCheckpointControls();
+  drawSampleAge();
   const secs = activeMs() / 1000;
   const rate = m && secs > 0.5 && step > app.startStep ? (step - app.startStep) / secs : NaN;
   $('stat-rate').textContent = Number.isFinite(rate) ? rate.toFixed(2) : '–';
@@ -905,6 +906,7 @@ function clearTrajectory() {
   sc.getContext('2d').clearRect(0, 0, sc.width, sc.height);
   for (const id of ['stat-mse', 'stat-sample-ms', 'stat-ms-step', 'stat-sample-step']) $(id).textContent = '–';
   $('sample-verdict').textContent = '';
+  drawSampleAge();
   $('scrub').disabled = true;
   $('btn-play').disabled = true;
   $('btn-step').disabled = true;
@@ -998,6 +1000,7 @@ function showSample(m, { s, computeMs }) {
   $('btn-play').disabled = false;
   $('btn-step').disabled = false;
   drawSampleVerdict();
+  drawSampleAge();
   drawSampleStrip();
   app.play.shownT = null;
   app.play.pos = 0;
@@ -1025,6 +1028,17 @@ function drawSampleVerdict() {
   }
   el.innerHTML = text;
   el.className = good ? 'good' : 'bad';
+}
+
+// A sample drawn in the middle of a run stays on screen while training goes on; only its
+// "trained steps" statistic would tell that the model has moved on since. Say it beside the
+// images, and only then: a sample of the model as it is needs no note.
+function drawSampleAge() {
+  const tr = app.traj, m = shownModel();
+  const text = tr && m && m.step > tr.step
+    ? `Drawn from the model at step ${tr.step}; it has trained to step ${m.step} since. Press Sample for a fresh one.` : '';
+  // written only when it changes: this runs with the training statistics, several times a second
+  if ($('sample-age').textContent !== text) showMessage($('sample-age'), text);
 }
 
 function drawSampleStrip() {
