@@ -3,8 +3,9 @@
 // bits as the same run done in one go, samples a red square, scrubs, says when the sample on
 // screen is older than the model, warns about the paper's alpha_bar_T and says why the paper
 // preset fails, keeps its settings in the URL, saves and loads checkpoints (refusing bad files
-// without losing its model), shows its Train controls without scrolling at 1024 x 768,
-// 1280 x 900 and 1366 x 768, keeps its plots' labels apart, and fits 360 and 390 px screens.
+// without losing its model, and waiting for Pause while training runs), shows its Train
+// controls without scrolling at 1024 x 768, 1280 x 900 and 1366 x 768, keeps its plots' labels
+// apart, and fits 360 and 390 px screens.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -733,6 +734,47 @@ test('a corrupt, truncated or foreign file is refused by name, and the model on 
   await page.waitForFunction(() => document.getElementById('train-status').textContent.startsWith('Loaded'), null, { timeout: 30000 });
   assert.ok(!(await page.isVisible('#train-message')), 'the error is cleared');
   assert.deepEqual(await modelPrint(page), print);
+  await page.close();
+  assertClean(log);
+});
+
+// Loading replaces the model on the page: never the one being trained, unasked.
+test('Load waits for Pause while training runs, and replaces a paused model', async () => {
+  const { page, log } = await openPage('?steps=1000&speed=5');
+  const loadNote = () => page.evaluate(() => document.getElementById('load-note')?.textContent ?? '');
+  const loadTitle = () => page.getAttribute('label[for="load-file"]', 'title');
+  const state = () => page.evaluate(() => window.ddpmPage.state);
+  assert.ok(!(await page.isDisabled('#load-file')), 'Load is ready before training');
+  assert.equal(await loadNote(), '');
+  await page.click('#btn-train');
+  await page.waitForFunction(() => (window.ddpmPage.model?.step ?? 0) >= 2, null, { timeout: 600000, polling: 20 });
+  assert.equal(await state(), 'running');
+  assert.ok(await page.isDisabled('#load-file'), 'Load is disabled while training runs');
+  assert.equal(await loadNote(), 'Pause training to load a checkpoint.');
+  assert.equal(await loadTitle(), 'Pause training to load a checkpoint: loading replaces the model being trained.',
+    'the disabled button says why');
+  // the note takes the line kept for it: what is below does not move when it comes and goes
+  const below = () => page.evaluate(() => document.querySelector('#train .progress-row').getBoundingClientRect().top + window.scrollY);
+  const progressRunning = await below();
+
+  // paused: Load is ready again, and says nothing
+  await page.click('#btn-pause');
+  await waitForState(page, 'paused', 20000);
+  assert.ok(!(await page.isDisabled('#load-file')), 'Load is ready while paused');
+  assert.equal(await loadNote(), '');
+  assert.equal(await loadTitle(), null);
+  assert.equal(await below(), progressRunning, 'the progress line stays where it was');
+  const saved = await saveCheckpoint(page);   // finishes a half-done step first
+  const print = await modelPrint(page);
+  const onPage = await page.evaluateHandle(() => window.ddpmPage.model);
+
+  // an explicit load replaces the paused model, as the user asked
+  await page.setInputFiles('#load-file', saved.path);
+  await page.waitForFunction(() => document.getElementById('train-status').textContent.startsWith('Loaded'), null, { timeout: 30000 });
+  assert.ok(!(await page.isVisible('#train-message')), 'no error');
+  assert.equal(await state(), 'paused');
+  assert.ok(!(await page.evaluate((m) => m === window.ddpmPage.model, onPage)), 'the file\'s model replaced it');
+  assert.deepEqual(await modelPrint(page), print, 'the model is the file\'s');
   await page.close();
   assertClean(log);
 });

@@ -748,9 +748,24 @@ function canSave() {
   return !!app.model && app.model.step >= 1 && ['running', 'paused', 'done', 'error'].includes(app.state);
 }
 
+// Load replaces the model on the page. While training runs that would throw the run away
+// unasked, so Load waits for Pause, as the settings wait for Reset; a paused, finished or failed
+// model is replaced by an explicit load (the user chose the file). The note under the buttons
+// is short enough for one line on a phone; the disabled button's tooltip also says why.
+const LOAD_WAITS = 'Pause training to load a checkpoint.';
+const LOAD_WAITS_WHY = 'Pause training to load a checkpoint: loading replaces the model being trained.';
+
 function drawCheckpointControls() {
   $('btn-save').disabled = !canSave();
-  $('load-file').disabled = app.state === 'loading';
+  const running = app.state === 'running';
+  $('load-file').disabled = app.state === 'loading' || running;
+  // written only when it changes: this runs with the training statistics, several times a second
+  const note = running ? LOAD_WAITS : '';
+  if ($('load-note').textContent === note) return;
+  $('load-note').textContent = note;
+  const label = $('load-file').labels[0];
+  if (running) label.title = LOAD_WAITS_WHY;
+  else label.removeAttribute('title');
 }
 
 function downloadBytes(bytes, name) {
