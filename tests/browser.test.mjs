@@ -739,7 +739,7 @@ test('a corrupt, truncated or foreign file is refused by name, and the model on 
 });
 
 // Loading replaces the model on the page: never the one being trained, unasked.
-test('Load waits for Pause while training runs, and replaces a paused model', async () => {
+test('Load waits for Pause while training runs, refuses a file that comes anyway, and replaces a paused model', async () => {
   const { page, log } = await openPage('?steps=1000&speed=5');
   const loadNote = () => page.evaluate(() => document.getElementById('load-note')?.textContent ?? '');
   const loadTitle = () => page.getAttribute('label[for="load-file"]', 'title');
@@ -768,10 +768,29 @@ test('Load waits for Pause while training runs, and replaces a paused model', as
   const print = await modelPrint(page);
   const onPage = await page.evaluateHandle(() => window.ddpmPage.model);
 
-  // an explicit load replaces the paused model, as the user asked
+  // a file chosen while paused, and Resume pressed before it was read: the run goes on, and the
+  // file is refused by name with nothing changed
+  await page.evaluate(() => {
+    const input = document.getElementById('load-file'), chosen = new DataTransfer();
+    chosen.items.add(new File([window.ddpmPage.model.saveCheckpoint({ optimizer: true })], 'late.ddpm'));
+    input.files = chosen.files;
+    input.dispatchEvent(new Event('change'));
+    document.getElementById('btn-resume').click();
+  });
+  await page.waitForFunction(() => document.getElementById('train-message').textContent.includes('late.ddpm') ||
+    document.getElementById('train-status').textContent.startsWith('Loaded late.ddpm'), null, { timeout: 30000 });
+  assert.equal(await page.textContent('#train-message'), 'Could not load late.ddpm: training is running, and loading would ' +
+    'replace the model being trained; Pause first, then load the file. Nothing on the page changed.');
+  assert.equal(await state(), 'running', 'the run goes on');
+  assert.ok(await page.evaluate((m) => m === window.ddpmPage.model, onPage), 'the model being trained is kept');
+  assert.match(await page.textContent('#train-status'), /^Training: resumed at step \d+\.$/, 'the status line says what runs');
+
+  // paused again: an explicit load replaces the model, as the user asked
+  await page.click('#btn-pause');
+  await waitForState(page, 'paused', 20000);
   await page.setInputFiles('#load-file', saved.path);
   await page.waitForFunction(() => document.getElementById('train-status').textContent.startsWith('Loaded'), null, { timeout: 30000 });
-  assert.ok(!(await page.isVisible('#train-message')), 'no error');
+  assert.ok(!(await page.isVisible('#train-message')), 'the error is cleared');
   assert.equal(await state(), 'paused');
   assert.ok(!(await page.evaluate((m) => m === window.ddpmPage.model, onPage)), 'the file\'s model replaced it');
   assert.deepEqual(await modelPrint(page), print, 'the model is the file\'s');

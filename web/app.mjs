@@ -829,11 +829,15 @@ function presetOf(header) {
 async function loadCheckpointFile(file) {
   let next = null, settings, header;
   const statusBefore = $('train-status').textContent;
+  const loading = `Loading ${file.name} (${(file.size / 1e6).toFixed(1)} MB)…`;
   try {
+    refuseWhileRunning();
     // reading and checking tens of MB blocks the page for a moment: say so first, and let it paint
-    setStatus(`Loading ${file.name} (${(file.size / 1e6).toFixed(1)} MB)…`);
+    setStatus(loading);
     await new Promise((done) => requestAnimationFrame(() => setTimeout(done)));
     const bytes = new Uint8Array(await file.arrayBuffer());
+    // Resume may have been pressed while the file was read
+    refuseWhileRunning();
     header = checkpointHeader(bytes);
     // a checkpoint names its architecture and step, not the batch, learning rate or seed: keep
     // the page's for its own preset, take the preset's for the other one (as the preset radio
@@ -854,13 +858,22 @@ async function loadCheckpointFile(file) {
     next?.free();
     const hint = header && !presetOf(header)
       ? ' This page builds the models of its two presets only; the command line loads others (node scripts/ddpm.mjs --load FILE).' : '';
-    setStatus(statusBefore);
+    // unless something else (Resume) has said what the page is doing since
+    if ($('train-status').textContent === loading) setStatus(statusBefore);
     showMessage($('train-message'), `Could not load ${file.name}: ${sentence(errorText(e))}${hint} Nothing on the page changed.`);
     $('train-message').scrollIntoView({ block: 'nearest' });
     prepareModel();
     return;
   }
   adoptModel(next, settings, file.name, header);
+}
+
+// Load is disabled while training runs (see LOAD_WAITS); this holds the rule for a file that
+// comes anyway, and for a run resumed while the file was being read
+function refuseWhileRunning() {
+  if (app.state === 'running') {
+    throw new Error('training is running, and loading would replace the model being trained; Pause first, then load the file');
+  }
 }
 
 // the loaded model replaces the page's: stop what ran on the old one, then redraw everything
