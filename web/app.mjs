@@ -792,18 +792,7 @@ function saveCheckpoint() {
       'weights under the sample being computed. Save again once the sample is drawn.');
     return;
   }
-  if (halfDone) {
-    try {
-      while (m.batchFilled > 0 || m.updating) m.trainWork(m.config.batch, m.numParams);
-    } catch (e) {
-      trainingFailed(e, m);
-      return;
-    }
-    // paused in the last step: finishing it finished the run (running, the next frame sees it)
-    if (m.done && app.state === 'paused') setState('done');
-    drawTrainStats(true);
-    drawLoss(true);
-  }
+  if (halfDone && !finishStep(m)) return;
   let bytes;
   try {
     bytes = m.saveCheckpoint({ optimizer: true });
@@ -817,6 +806,21 @@ function saveCheckpoint() {
   setStatus(`Saved ${name} (${(bytes.length / 1e6).toFixed(1)} MB): the weights and AdamW state at step ${m.step}.` +
     (halfDone ? ` Step ${m.step} was half done, so it was finished first.` : '') +
     (app.state === 'running' ? ' Training goes on.' : ''));
+}
+
+// finish a half-done step (see saveCheckpoint); false if C refused it (the page says why)
+function finishStep(m) {
+  try {
+    while (m.batchFilled > 0 || m.updating) m.trainWork(m.config.batch, m.numParams);
+  } catch (e) {
+    trainingFailed(e, m);
+    return false;
+  }
+  // paused in the last step: finishing it finished the run (running, the next frame sees it)
+  if (m.done && app.state === 'paused') setState('done');
+  drawTrainStats(true);
+  drawLoss(true);
+  return true;
 }
 
 // the page preset whose model a checkpoint header describes, if any
