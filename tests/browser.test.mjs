@@ -682,7 +682,10 @@ test('Save downloads the model; a fresh page loads it with its step, weights and
   assert.match(c.page.url(), /preset=recommended/);
   assert.match(c.page.url(), /steps=200/);
   assert.ok(!(await c.page.isVisible('#abar-warning')), 'the schedule views follow the preset');
-  assert.ok(await c.page.isDisabled('#steps'), 'settings are locked while a model exists');
+  for (const id of ['#batch', '#lr', '#seed', '#preset-recommended', '#preset-paper']) {
+    assert.ok(await c.page.isDisabled(id), `${id}: the settings are locked while a model exists`);
+  }
+  assert.ok(!(await c.page.isDisabled('#steps')), 'but Steps can change while paused');
   assert.deepEqual(await modelPrint(c.page), { ...printA, steps: 200 });
 
   for (const p of [a, b, c]) {

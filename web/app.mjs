@@ -343,10 +343,41 @@ function drawSettingsNote() {
     return;
   }
   let text = changed.length ? `Your changes to the ${s.preset} preset: ${changed.join(', ')}.` : '';
-  if (['running', 'paused', 'done', 'error'].includes(app.state)) {
+  // Steps can change once training is paused or done (see replanModel). Running and paused
+  // share one sentence, and the one for done is as long: the buttons below never move on Pause,
+  // Resume or the end of a run.
+  if (app.state === 'done') {
+    text = `${text} Training is done: raise Steps to train further, or Reset to change the rest.`.trim();
+  } else if (['running', 'paused'].includes(app.state)) {
+    text = `${text} Steps can change while paused; Reset to change the other settings.`.trim();
+  } else if (app.state === 'error') {
     text = `${text} The settings are locked while a model exists; Reset to change them.`.trim();
   }
   $('settings-note').textContent = text;
+}
+
+// Steps stays open while a model exists and training is not running: a new plan is carried
+// out by replanModel. The field's tooltip says what it takes (the settings note says why).
+function stepsOpen(state = app.state) {
+  return !!app.model && (state === 'done' || state === 'paused');
+}
+
+function stepsRule(taken) {
+  return `more than the ${taken} steps already taken (a whole number from ${taken + 1} to ${FIELDS.steps.max})`;
+}
+
+function drawStepsHint() {
+  const el = $('steps'), m = app.model;
+  let hint = '';
+  if (app.state === 'done') hint = `Training is done: raise Steps above ${m.step} to train further, from step ${m.step} on.`;
+  else if (app.state === 'paused') hint = `Steps can change to ${stepsRule(m.step)}; Resume then trains to it.`;
+  else if (app.state === 'running') hint = 'Pause to change Steps; Reset to change the other settings.';
+  else if (app.state === 'error') hint = 'Locked: Reset to change the settings.';
+  if (hint) el.title = hint;
+  else el.removeAttribute('title');
+  const resume = $('btn-resume');
+  if (app.state === 'paused' && m) resume.title = `Trains steps ${m.step + 1} to ${m.config.steps}.`;
+  else resume.removeAttribute('title');
 }
 
 const TRAIN_FIELDS = ['steps', 'batch', 'lr', 'seed'];  // the typed ones
@@ -360,7 +391,7 @@ function setState(state) {
   app.state = state;
   document.body.dataset.train = state;
   const editable = state === 'ready';
-  for (const id of TRAIN_INPUTS) $(id).disabled = !editable;
+  for (const id of TRAIN_INPUTS) $(id).disabled = !(editable || (id === 'steps' && stepsOpen(state)));
   $('btn-train').disabled = !(state === 'ready' && formValid());
   $('btn-pause').disabled = state !== 'running';
   $('btn-resume').disabled = state !== 'paused';
@@ -368,6 +399,7 @@ function setState(state) {
   $('btn-sample').disabled = state === 'loading' || !$('sample-seed').checkValidity();
   drawCheckpointControls();
   drawSettingsNote();
+  drawStepsHint();
 }
 
 // move the focus from a button that just became disabled to the one that now matters
@@ -406,6 +438,10 @@ function onTrainField(ev) {
       setState(app.state);
       return;
     }
+    if (key === 'steps' && stepsOpen()) {
+      changeSteps(v);
+      return;
+    }
     if (v !== undefined) app.settings[key] = v;
   }
   setState(app.state);
@@ -418,8 +454,33 @@ function onTrainField(ev) {
 // a training field's value if valid (and the field marked valid), else undefined (marked invalid)
 function checkField(el) {
   const v = parseField(el.id, el.value);
+  if (el.id === 'steps' && stepsOpen()) {
+    // a model cannot take back steps it has taken (its own plan, unchanged, is fine)
+    const ok = v !== undefined && (v > app.model.step || v === app.model.config.steps);
+    el.setCustomValidity(ok ? '' : `Steps must be ${stepsRule(app.model.step)}`);
+    return ok ? v : undefined;
+  }
   el.setCustomValidity(v === undefined ? `${el.labels[0].textContent} must be ${describeField(el.id)}` : '');
   return v;
+}
+
+// Steps committed while a model exists (done or paused): a new plan for the same run, or, for
+// a value the model cannot take, a refusal that changes nothing
+function changeSteps(v) {
+  const el = $('steps'), typed = el.value.trim();
+  if (v === undefined) {
+    const taken = app.model.step;
+    el.value = String(app.settings.steps);
+    el.setCustomValidity('');
+    showMessage($('train-message'), `Could not change Steps to "${typed}": it must be ${stepsRule(taken)}. Nothing on the page changed.`);
+    setState(app.state);
+    return;
+  }
+  if (v === app.model.config.steps) {
+    setState(app.state);
+    return;
+  }
+  replanModel(v);
 }
 
 function createModel({ quiet = false } = {}) {
@@ -538,6 +599,7 @@ function reset() {
   app.frameWork = [];
   clearTrajectory();
   showMessage($('train-message'), '');
+  $('steps').setCustomValidity('');   // the rule of a model's steps taken goes with the model
   setState('ready');
   drawTrainStats(true);
   drawLoss(true);
@@ -823,6 +885,52 @@ function finishStep(m) {
   return true;
 }
 
+// A new plan for the model on the page. C sizes a model's loss history by its planned steps
+// and trains no further, so the page builds a model with the new plan from the current one's
+// checkpoint, as Load does: the weights, the AdamW state, the step, the loss curve and the
+// training RNG all carry over, and (the learning rate of both presets being constant) the run
+// goes on exactly as one planned that long from the start. Only when C has accepted the
+// checkpoint does the new model replace the old; on any error the old one stays.
+function replanModel(steps) {
+  const old = app.model, from = old.config.steps;
+  // a chain being computed is finished on the model it started from, and drawn
+  finishSampling();
+  // C saves only between steps: a step half done is finished first, as Save does
+  const halfDone = old.batchFilled > 0 || old.updating;
+  if (halfDone && !finishStep(old)) {
+    $('steps').value = String(app.settings.steps);
+    return;
+  }
+  let next = null;
+  try {
+    const bytes = old.saveCheckpoint({ optimizer: true });
+    next = app.engine.createModel({ ...trainSettings(), steps });
+    next.loadCheckpoint(bytes);
+  } catch (e) {
+    next?.free();
+    $('steps').value = String(app.settings.steps);
+    showMessage($('train-message'), `Could not change Steps to ${steps}: ${sentence(errorText(e))} ` +
+      `The model on the page is kept, at step ${old.step} of ${from}.`);
+    setState(app.state);
+    return;
+  }
+  // the run goes on: its clock, its first step and its loss curve stay as they were
+  old.free();
+  app.model = next;
+  app.settings.steps = steps;
+  app.modelKey = JSON.stringify(trainSettings());
+  settingsToURL(app.settings);
+  showMessage($('train-message'), '');
+  setState(next.done ? 'done' : 'paused');
+  drawTrainStats(true);
+  drawLoss(true);
+  const k = next.step;
+  setStatus(`Steps ${from} → ${steps}: the model at step ${k} goes on with the same weights, AdamW state and loss curve.` +
+    (halfDone ? ` Step ${k} was half done, so it was finished first.` : '') +
+    (next.done ? ' Press Sample, or raise Steps to train further.' : ` Resume trains steps ${k + 1} to ${steps}.`));
+  passFocus('steps', 'btn-resume');
+}
+
 // the page preset whose model a checkpoint header describes, if any
 function presetOf(header) {
   return Object.keys(PRESETS).find((p) => ARCHITECTURE.every((k) => header[k] === PRESETS[p].config[k]));
@@ -916,7 +1024,7 @@ function adoptModel(m, settings, name, header) {
   drawLoss(true);
   const fresh = header.flags & 1 ? '' : ' The file holds no AdamW state: the optimiser starts afresh.';
   setStatus(`Loaded ${name}: the ${settings.preset} preset at step ${m.step} of ${m.config.steps}.${fresh} ` + (m.done
-    ? `Press Sample. To train on, Reset, raise Steps above ${m.step} and load the file again.`
+    ? `Press Sample, or raise Steps above ${m.step} to train further.`
     : `Resume trains on to step ${m.config.steps} with the batch and learning rate shown.`));
 }
 
@@ -1006,6 +1114,22 @@ function sampleFrame(job) {
   }
   app.sampling = null;
   showSample(m, job);
+}
+
+// compute the rest of a chain being computed now, in one go (the model is about to change)
+function finishSampling() {
+  const job = app.sampling;
+  if (!job) return;
+  app.sampling = null;   // its frames stop
+  const t0 = performance.now();
+  try {
+    while (job.m.sampleContinue(job.m.T) > 0);
+  } catch (e) {
+    sampleFailed(e);
+    return;
+  }
+  job.computeMs += performance.now() - t0;
+  showSample(job.m, job);
 }
 
 function sampleFailed(e) {
