@@ -3,7 +3,8 @@
 // bits as the same run done in one go, samples a red square, scrubs, says when the sample on
 // screen is older than the model, warns about the paper's alpha_bar_T and says why the paper
 // preset fails, keeps its settings in the URL, saves and loads checkpoints (refusing bad files
-// without losing its model, and waiting for Pause while training runs), shows its Train
+// without losing its model, and waiting for Pause while training runs), trains further when
+// Steps is raised after the end or while paused (bit for bit as one longer run), shows its Train
 // controls without scrolling at 1024 x 768, 1280 x 900 and 1366 x 768, keeps its plots' labels
 // apart, and fits 360 and 390 px screens.
 import { test, before, after } from 'node:test';
@@ -897,6 +898,172 @@ test('a sample drawn before the model trained further says so beside it, until a
   // Reset takes the sample away, and the note with it
   await page.click('#btn-reset');
   assert.equal(await sampleAgeNote(page), null, 'no sample after Reset, no note');
+  await page.close();
+  assertClean(log);
+});
+
+// ---------------------------------------------------------------------------------------------
+// training further: Steps raised once training is done (or paused)
+
+// The loss plot's x axis: where step `at` falls (1 at the right edge of the frame), and its tick labels.
+function lossAxis(page, at) {
+  return page.evaluate((at) => {
+    const c = document.getElementById('plot-loss'), f = c.plotFrame;
+    return { at: (f.X(at) - f.left) / f.pw, ticks: c.plotLabels.map((b) => b.text) };
+  }, at);
+}
+
+// The loss of every step the page's model holds, bit for bit.
+function lossBits(page) {
+  return page.evaluate(() => Array.from(new Uint32Array(window.ddpmPage.model.lossHistory().buffer)));
+}
+
+test('once training is done, Steps can be raised and training goes on, bit for bit as one run planned that long; lowering it is refused', async () => {
+  const { page, log } = await openPage('?preset=recommended&sample=2&speed=5');
+  const state = () => page.evaluate(() => window.ddpmPage.state);
+  const message = () => page.evaluate(() => { const el = document.getElementById('train-message'); return el.hidden ? null : el.textContent; });
+  const commitSteps = async (value) => {
+    await page.fill('#steps', value);
+    await page.locator('#steps').blur();   // the value is taken when it is complete ('change')
+  };
+  assert.equal(await page.inputValue('#steps'), '200', 'the preset plans 200 steps');
+  await trainToEnd(page);
+  assert.equal(await page.textContent('#train-step'), '200 / 200');
+
+  // done: Steps is open, and says what raising it does; the other settings stay locked
+  assert.ok(!(await page.isDisabled('#steps')), 'Steps can be raised once training is done');
+  for (const id of ['#batch', '#lr', '#seed', '#preset-recommended', '#preset-paper']) {
+    assert.ok(await page.isDisabled(id), `${id} stays locked`);
+  }
+  assert.match(await page.textContent('#settings-note'), /Training is done: raise Steps to train further, or Reset/);
+  assert.match(await page.getAttribute('#steps', 'title'), /raise Steps above 200 to train further/i);
+  assert.ok(await page.isDisabled('#btn-resume'), 'nothing to resume yet');
+  const print = await modelPrint(page), losses = await lossBits(page);
+  assert.equal(losses.length, 200);
+  const onPage = await page.evaluateHandle(() => window.ddpmPage.model);
+  const sample = await sampleOnce(page);
+
+  // lowering Steps to the steps taken or below is refused, by name, and changes nothing
+  for (const value of ['150', '0', '']) {
+    await commitSteps(value);
+    assert.equal(await message(), `Could not change Steps to "${value}": it must be more than the 200 steps already taken ` +
+      '(a whole number from 201 to 100000). Nothing on the page changed.', value);
+    assert.equal(await page.inputValue('#steps'), '200', 'the field shows the plan again');
+    assert.equal(await state(), 'done');
+    assert.equal(await page.textContent('#train-step'), '200 / 200');
+    assert.match(page.url(), /steps=200/);
+    assert.ok(await page.evaluate((m) => m === window.ddpmPage.model, onPage), 'the same model');
+    assert.deepEqual(await modelPrint(page), print);
+    assert.ok(await page.isDisabled('#btn-resume'));
+    assert.ok(await page.isDisabled('#btn-train'), 'Train stays disabled');
+  }
+  // while typing, the note says what the field takes before anything is committed
+  await page.fill('#steps', '199');
+  assert.match(await page.textContent('#settings-note'), /Steps must be more than the 200 steps already taken/);
+  await page.fill('#steps', '200');   // back to the plan: nothing to refuse, nothing to do
+  assert.doesNotMatch(await page.textContent('#settings-note'), /must be/);
+  await page.locator('#steps').blur();
+  assert.equal(await page.inputValue('#steps'), '200');
+
+  // an error from C keeps the old model, and says why: here the checkpoint the page hands to
+  // the new model is damaged on its way (one bit flipped), so C's loader refuses it
+  await page.evaluate(() => {
+    const m = window.ddpmPage.model, save = m.saveCheckpoint;
+    m.saveCheckpoint = function (options) { const bytes = save.call(this, options); bytes[1000] ^= 0x04; return bytes; };
+  });
+  await commitSteps('260');
+  assert.match(await message(), /^Could not change Steps to 260: checkpoint: corrupt: checksum 0x[0-9a-f]{8} does not match the data \(0x[0-9a-f]{8}\)\. The model on the page is kept, at step 200 of 200\.$/);
+  assert.equal(await page.inputValue('#steps'), '200');
+  assert.equal(await state(), 'done');
+  assert.match(page.url(), /steps=200/);
+  assert.ok(await page.evaluate((m) => m === window.ddpmPage.model, onPage), 'the same model');
+  assert.deepEqual(await modelPrint(page), print);
+  await page.evaluate(() => { delete window.ddpmPage.model.saveCheckpoint; });
+
+  // raised to 260: a model planned for 260 steps, at step 200 with the same weights, AdamW
+  // state and loss curve, ready to Resume. Here Sample is pressed just before, so its chain is
+  // still being computed when Steps changes: it is finished on the model it began on (the same
+  // bits as the sample drawn above), and stays on screen
+  const during = await page.evaluate(() => {
+    document.getElementById('btn-sample').click();
+    const computing = document.body.dataset.sample;
+    const el = document.getElementById('steps');
+    el.value = '260';
+    el.dispatchEvent(new Event('change'));
+    return [computing, document.body.dataset.sample];
+  });
+  assert.deepEqual(during, ['computing', 'playing']);
+  assert.equal(await message(), null, 'no error, and the last one is cleared');
+  assert.equal(await state(), 'paused');
+  assert.ok(!(await page.evaluate((m) => m === window.ddpmPage.model, onPage)), 'a model with the new plan');
+  assert.deepEqual(await modelPrint(page), { ...print, steps: 260 });
+  assert.deepEqual(await lossBits(page), losses, 'the loss curve is kept');
+  assert.equal(await page.inputValue('#steps'), '260');
+  assert.equal(await page.textContent('#train-step'), '200 / 260');
+  assert.match(page.url(), /steps=260/);
+  assert.match(await page.textContent('#train-status'), /^Steps 200 → 260: .*Resume trains steps 201 to 260\.$/);
+  assert.ok(!(await page.isDisabled('#btn-resume')), 'Resume goes on');
+  assert.ok(await page.isDisabled('#btn-train'));
+  assert.match(await page.textContent('#settings-note'), /steps 200 → 260/);
+  assert.deepEqual(await page.evaluate(() => Array.from(new Uint32Array(window.ddpmPage.trajectory.final.buffer))), sample.final);
+  const axis = await lossAxis(page, 260);
+  assert.equal(axis.at, 1, 'the loss plot runs to step 260');
+  assert.ok(axis.ticks.includes('250'), `the loss plot's ticks reach 250: ${axis.ticks}`);
+
+  await page.click('#btn-resume');
+  await waitForState(page, ['done', 'error']);
+  assert.equal(await state(), 'done', await page.textContent('#train-message'));
+  assert.equal(await page.textContent('#train-step'), '260 / 260');
+  assert.match(await page.textContent('#train-status'), /^Done: 260 steps in /);
+  assert.equal(await sampleAgeNote(page), 'Drawn from the model at step 200; it has trained to step 260 since. Press Sample for a fresh one.');
+  // the weights and all 260 losses are those of one run of 260 steps from the same settings
+  const whole = await compareWithOneGo(page);
+  assert.deepEqual(whole, { n: whole.n, params: 0, losses: 0, steps: [260, 260] });
+  assert.equal((await lossBits(page)).length, 260);
+  assert.deepEqual((await lossBits(page)).slice(0, 200), losses, 'the first 200 losses are those trained before');
+  assert.match(await page.getAttribute('#steps', 'title'), /raise Steps above 260 to train further/i);
+  assert.equal((await lossAxis(page, 260)).at, 1, 'the loss plot shows the 260 steps');
+  assert.deepEqual(await plotLabelProblems(page), [], 'plot labels clear of each other');
+  await page.close();
+  assertClean(log);
+});
+
+test('paused, Steps can change to more than the steps taken (a half-done step is finished first), and the run goes on bit for bit', async () => {
+  const { page, log } = await openPage('?steps=1000&speed=5');
+  await page.click('#btn-train');
+  await page.waitForFunction(() => (window.ddpmPage.model?.step ?? 0) >= 3, null, { timeout: 600000, polling: 20 });
+  assert.ok(await page.isDisabled('#steps'), 'Steps is locked while training runs');
+  await page.click('#btn-pause');
+  await waitForState(page, 'paused', 20000);
+  assert.ok(!(await page.isDisabled('#steps')), 'Steps is open while paused');
+  assert.ok(await page.isDisabled('#batch'));
+  assert.match(await page.textContent('#settings-note'), /Steps can change while paused; Reset to change the other settings\./);
+  // leave a step half done: its weight update begun, not finished
+  const at = await page.evaluate(() => {
+    const m = window.ddpmPage.model;
+    while (!m.updating) m.trainWork(1, 1000);
+    m.trainWork(1, 1000);
+    return { step: m.step, updating: m.updating };
+  });
+  assert.equal(at.updating, true);
+  // the steps taken, or fewer: refused, nothing changes
+  await page.fill('#steps', String(at.step));
+  await page.locator('#steps').blur();
+  assert.match(await page.textContent('#train-message'), new RegExp(`^Could not change Steps to "${at.step}": it must be more than the ${at.step} steps already taken`));
+  assert.equal(await page.inputValue('#steps'), '1000');
+  assert.equal(await page.evaluate(() => window.ddpmPage.model.updating), true, 'not even the half-done step was touched');
+  // fewer than planned but more than taken: the model is rebuilt for 40 steps, the half-done step finished first
+  await page.fill('#steps', '40');
+  await page.locator('#steps').blur();
+  assert.ok(!(await page.isVisible('#train-message')), 'no error');
+  assert.equal(await page.evaluate(() => window.ddpmPage.state), 'paused');
+  assert.equal(await page.textContent('#train-step'), `${at.step + 1} / 40`);
+  assert.match(await page.textContent('#train-status'), new RegExp(`^Steps 1000 → 40: .*Step ${at.step + 1} was half done, so it was finished first\\.`));
+  await page.click('#btn-resume');
+  await waitForState(page, ['done', 'error']);
+  assert.equal(await page.evaluate(() => window.ddpmPage.state), 'done', await page.textContent('#train-message'));
+  const whole = await compareWithOneGo(page);
+  assert.deepEqual(whole, { n: whole.n, params: 0, losses: 0, steps: [40, 40] });
   await page.close();
   assertClean(log);
 });
