@@ -1342,6 +1342,7 @@ function wire() {
   $('btn-pause').addEventListener('click', () => { app.pausedByHidden = false; pause(); passFocus('btn-pause', 'btn-resume'); });
   $('btn-resume').addEventListener('click', () => {
     app.pausedByHidden = false;
+    showMessage($('train-message'), '');   // what was refused while paused (a file, a Steps value) is past
     setStatus(`Training: resumed at step ${app.model.step}.`);
     resume();
     passFocus('btn-resume', 'btn-pause');
