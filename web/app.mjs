@@ -1,7 +1,8 @@
 // app.mjs -- the page: it reacts and draws. Every number it shows comes from the wasm module
 // through web/ddpm.mjs (the same wrapper the CLI and the tests use); this file only schedules
 // the work into animation frames, keeps the settings in the address bar, and draws.
-import { loadEngine, PRESETS, DEFAULTS, DDPMError, mse, checkpointHeader } from './ddpm.mjs';
+import { loadEngine, PRESETS, DDPMError, mse, checkpointHeader } from './ddpm.mjs';
+import { FIELDS, presetDefaults, parseField, describeField, settingsFromQuery, settingsToQuery } from './settings.mjs';
 import { drawImage, strip, upscale } from './draw.mjs';
 import { linePlot, heatmap, setMarker, smooth, theme, formatNumber } from './plot.mjs';
 
@@ -14,7 +15,6 @@ const BUDGET_MS = 8;
 const PACE_LEVELS = [[BUDGET_MS, 1], [4, 1], [4, 2], [2, 2], [2, 3]];
 // The forward-process panel mixes the image with one fixed noise image, drawn from this seed.
 const FORWARD_NOISE_SEED = 1;
-const SPEEDS = ['0.25', '0.5', '1', '2', '5'];
 // alpha_bar_T above this is "far from 0": x_T still holds a tenth of the image or more
 const ABAR_T_FAR = 0.01;
 // The paper's bar for a reconstruction: MSE(sample, training image) below it.
@@ -24,77 +24,12 @@ const MSE_BAR = 0.01;
 const UNLEARNT_LOSS = 0.5;
 
 // ---------------------------------------------------------------------------------------------
-// settings: what the address bar holds
+// settings: what the address bar holds (their schema and parsing: settings.mjs)
 
-const FIELDS = {
-  preset: { kind: 'enum', values: Object.keys(PRESETS) },
-  steps: { kind: 'int', min: 1, max: 100000 },
-  batch: { kind: 'int', min: 1, max: DEFAULTS.max_batch },
-  // C's own bounds (c/config.c): lr * weight_decay < 1 (both presets decay by 0.01), and a value
-  // a float holds (AdamW runs in float: 1e-50 would be 0 there)
-  lr: { kind: 'num', min: 0, below: 1 / DEFAULTS.weight_decay },
-  seed: { kind: 'int', min: 0, max: 4294967295 },
-  sigma: { kind: 'enum', values: ['beta', 'beta-tilde'] },
-  clip: { kind: 'bool' },
-  sample: { kind: 'int', min: 0, max: 4294967295 },
-  speed: { kind: 'enum', values: SPEEDS },
-};
-
-function presetDefaults(preset) {
-  const c = PRESETS[preset].config;
-  return { steps: c.steps, batch: c.batch, lr: c.lr, sigma: c.sigma, clip: !!Number(c.clip_x0) };
-}
-
-// Parse one value; returns undefined if it is not acceptable.
-function parseField(key, text) {
-  const f = FIELDS[key];
-  if (text === null || text === undefined) return undefined;
-  text = String(text).trim();
-  if (f.kind === 'enum') return f.values.includes(text) ? text : undefined;
-  if (f.kind === 'bool') return text === '1' || text === 'true' ? true : text === '0' || text === 'false' ? false : undefined;
-  if (text === '') return undefined;
-  const v = Number(text);
-  if (!Number.isFinite(v)) return undefined;
-  if (f.kind === 'int' && !Number.isInteger(v)) return undefined;
-  if (f.kind === 'num') return v > f.min && Math.fround(v) > 0 && v < f.below ? v : undefined;
-  if (v < f.min || v > f.max) return undefined;
-  return v;
-}
-
-function describeField(key) {
-  const f = FIELDS[key];
-  if (f.kind === 'int') return `a whole number from ${f.min} to ${f.max}`;
-  if (f.kind === 'num') return `a number above ${f.min} (at least 1.4e-45, the smallest float) and below ${f.below}`;
-  if (f.kind === 'bool') return '0 or 1';
-  return `one of ${f.values.join(', ')}`;
-}
-
-function settingsFromURL() {
-  const q = new URLSearchParams(location.search);
-  const ignored = [];
-  const read = (key) => {
-    if (!q.has(key)) return undefined;
-    const v = parseField(key, q.get(key));
-    if (v === undefined) ignored.push(`${key}=${q.get(key)} (must be ${describeField(key)})`);
-    return v;
-  };
-  const preset = read('preset') ?? 'recommended';
-  const s = { preset, ...presetDefaults(preset), seed: 0, sample: 0, speed: '1' };
-  for (const key of Object.keys(FIELDS)) {
-    if (key === 'preset') continue;
-    const v = read(key);
-    if (v !== undefined) s[key] = v;
-  }
-  return { settings: s, ignored };
-}
+function settingsFromURL() { return settingsFromQuery(location.search); }
 
 function settingsToURL(s) {
-  const q = new URLSearchParams();
-  for (const key of Object.keys(FIELDS)) {
-    const v = s[key];
-    q.set(key, typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
-  }
-  const url = `${location.pathname}?${q}${location.hash}`;
+  const url = `${location.pathname}?${settingsToQuery(s)}${location.hash}`;
   if (url !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(null, '', url);
 }
 

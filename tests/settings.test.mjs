@@ -1,0 +1,52 @@
+// The page's settings (web/settings.mjs): what the address bar may hold, and what is refused.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FIELDS, parseField, describeField, settingsFromQuery, settingsToQuery, presetDefaults } from '../web/settings.mjs';
+import { PRESETS } from '../web/ddpm.mjs';
+
+test('each kind of field takes its values and refuses the rest', () => {
+  assert.equal(parseField('steps', ' 200 '), 200);
+  for (const bad of ['0', '100001', '2.5', '', 'abc', '1e400', null, undefined]) assert.equal(parseField('steps', bad), undefined, `steps ${bad}`);
+  assert.equal(parseField('batch', String(FIELDS.batch.max)), FIELDS.batch.max);
+  assert.equal(parseField('batch', String(FIELDS.batch.max + 1)), undefined);
+  assert.equal(parseField('seed', '4294967295'), 4294967295);
+  assert.equal(parseField('seed', '4294967296'), undefined);
+  // the learning rate: above 0, a value a float holds (AdamW runs in float), below 1 / weight decay
+  assert.equal(parseField('lr', '1e-3'), 1e-3);
+  for (const bad of ['0', '-1e-3', '1e-50', '100', 'NaN', 'Infinity']) assert.equal(parseField('lr', bad), undefined, `lr ${bad}`);
+  assert.equal(parseField('lr', '99.9'), 99.9);
+  assert.equal(parseField('sigma', 'beta-tilde'), 'beta-tilde');
+  assert.equal(parseField('sigma', 'tilde'), undefined);
+  assert.equal(parseField('clip', '1'), true);
+  assert.equal(parseField('clip', 'false'), false);
+  assert.equal(parseField('clip', 'yes'), undefined);
+  assert.equal(parseField('preset', 'paper'), 'paper');
+  assert.equal(parseField('preset', 'Paper'), undefined);
+  assert.equal(describeField('steps'), 'a whole number from 1 to 100000');
+  assert.equal(describeField('preset'), `one of ${Object.keys(PRESETS).join(', ')}`);
+});
+
+test('a query string gives its preset\'s defaults, then its own values; a bad value is named and left out', () => {
+  const none = settingsFromQuery('');
+  assert.deepEqual(none.ignored, []);
+  assert.deepEqual(none.settings, { preset: 'recommended', ...presetDefaults('recommended'), seed: 0, sample: 0, speed: '1' });
+  const { settings, ignored } = settingsFromQuery('?preset=paper&steps=50&lr=2e-3&seed=abc&clip=1&speed=7');
+  assert.equal(settings.preset, 'paper');
+  assert.equal(settings.steps, 50);
+  assert.equal(settings.lr, 2e-3);
+  assert.equal(settings.seed, 0, 'a refused seed keeps the default');
+  assert.equal(settings.clip, true);
+  assert.equal(settings.speed, '1');
+  assert.deepEqual(ignored, ['seed=abc (must be a whole number from 0 to 4294967295)', 'speed=7 (must be one of 0.25, 0.5, 1, 2, 5)']);
+  // an unknown preset falls back to the recommended one, and says so
+  const odd = settingsFromQuery('preset=best');
+  assert.equal(odd.settings.preset, 'recommended');
+  assert.match(odd.ignored[0], /^preset=best \(must be one of /);
+});
+
+test('the settings written as a query string read back the same', () => {
+  const s = { preset: 'paper', steps: 1234, batch: 16, lr: 3e-4, seed: 4294967295, sigma: 'beta-tilde', clip: true, sample: 7, speed: '0.25' };
+  const text = settingsToQuery(s);
+  assert.equal(text, 'preset=paper&steps=1234&batch=16&lr=0.0003&seed=4294967295&sigma=beta-tilde&clip=1&sample=7&speed=0.25');
+  assert.deepEqual(settingsFromQuery(text), { settings: s, ignored: [] });
+});

@@ -1,0 +1,83 @@
+// settings.mjs -- the page's settings as the address bar holds them: the keys, the values each
+// one takes, and reading and writing them as a query string. Nothing here touches the page, so
+// Node tests it directly (tests/settings.test.mjs); app.mjs puts the query in the address bar.
+import { PRESETS, DEFAULTS } from './ddpm.mjs';
+
+// playback speeds of the reverse chain, in steps per frame
+export const SPEEDS = ['0.25', '0.5', '1', '2', '5'];
+
+export const FIELDS = {
+  preset: { kind: 'enum', values: Object.keys(PRESETS) },
+  steps: { kind: 'int', min: 1, max: 100000 },
+  batch: { kind: 'int', min: 1, max: DEFAULTS.max_batch },
+  // C's own bounds (c/config.c): lr * weight_decay < 1 (both presets decay by 0.01), and a value
+  // a float holds (AdamW runs in float: 1e-50 would be 0 there)
+  lr: { kind: 'num', min: 0, below: 1 / DEFAULTS.weight_decay },
+  seed: { kind: 'int', min: 0, max: 4294967295 },
+  sigma: { kind: 'enum', values: ['beta', 'beta-tilde'] },
+  clip: { kind: 'bool' },
+  sample: { kind: 'int', min: 0, max: 4294967295 },
+  speed: { kind: 'enum', values: SPEEDS },
+};
+
+// the settings a preset brings with it (the rest stay as they are when the preset changes)
+export function presetDefaults(preset) {
+  const c = PRESETS[preset].config;
+  return { steps: c.steps, batch: c.batch, lr: c.lr, sigma: c.sigma, clip: !!Number(c.clip_x0) };
+}
+
+// Parse one value; returns undefined if it is not acceptable.
+export function parseField(key, text) {
+  const f = FIELDS[key];
+  if (text === null || text === undefined) return undefined;
+  text = String(text).trim();
+  if (f.kind === 'enum') return f.values.includes(text) ? text : undefined;
+  if (f.kind === 'bool') return text === '1' || text === 'true' ? true : text === '0' || text === 'false' ? false : undefined;
+  if (text === '') return undefined;
+  const v = Number(text);
+  if (!Number.isFinite(v)) return undefined;
+  if (f.kind === 'int' && !Number.isInteger(v)) return undefined;
+  if (f.kind === 'num') return v > f.min && Math.fround(v) > 0 && v < f.below ? v : undefined;
+  if (v < f.min || v > f.max) return undefined;
+  return v;
+}
+
+// what a field takes, for the messages that refuse a value
+export function describeField(key) {
+  const f = FIELDS[key];
+  if (f.kind === 'int') return `a whole number from ${f.min} to ${f.max}`;
+  if (f.kind === 'num') return `a number above ${f.min} (at least 1.4e-45, the smallest float) and below ${f.below}`;
+  if (f.kind === 'bool') return '0 or 1';
+  return `one of ${f.values.join(', ')}`;
+}
+
+// The settings a query string asks for: its preset's defaults (recommended without one), then
+// each value it holds that parses. A value that does not is named in `ignored` and left out.
+export function settingsFromQuery(search) {
+  const q = new URLSearchParams(search);
+  const ignored = [];
+  const read = (key) => {
+    if (!q.has(key)) return undefined;
+    const v = parseField(key, q.get(key));
+    if (v === undefined) ignored.push(`${key}=${q.get(key)} (must be ${describeField(key)})`);
+    return v;
+  };
+  const preset = read('preset') ?? 'recommended';
+  const s = { preset, ...presetDefaults(preset), seed: 0, sample: 0, speed: '1' };
+  for (const key of Object.keys(FIELDS)) {
+    if (key === 'preset') continue;
+    const v = read(key);
+    if (v !== undefined) s[key] = v;
+  }
+  return { settings: s, ignored };
+}
+
+// every setting, in FIELDS order, as a query string (without the '?')
+export function settingsToQuery(s) {
+  const q = new URLSearchParams();
+  for (const key of Object.keys(FIELDS)) {
+    const v = s[key];
+    q.set(key, typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
+  }
+  return q.toString();
+}
