@@ -2,11 +2,11 @@
 // through web/ddpm.mjs (the same wrapper the CLI and the tests use); this file only schedules
 // the work into animation frames, keeps the settings in the address bar, and draws.
 import { loadEngine, PRESETS, DDPMError, mse, checkpointHeader } from './ddpm.mjs';
-import { FIELDS, presetDefaults, parseField, describeField, settingsFromQuery, settingsToQuery } from './settings.mjs';
+import { FIELDS, presetDefaults, parseField, describeField } from './settings.mjs';
 import { drawImage, strip, upscale } from './draw.mjs';
 import { linePlot, heatmap, setMarker, smooth, theme, formatNumber } from './plot.mjs';
-
-const $ = (id) => document.getElementById(id);
+import { $, settingsFromURL, settingsToURL, app, showMessage, errorText, sentence, setStatus,
+  passFocus } from './state.mjs';
 
 // Work per animation frame: about half a 60 Hz frame, leaving the rest for drawing.
 const BUDGET_MS = 8;
@@ -22,60 +22,6 @@ const MSE_BAR = 0.01;
 // Predicting all zeros scores a loss of 1 for either target (eps ~ N(0, I); x0 is all +-1): a loss
 // still above half of that means the network has not learnt its target.
 const UNLEARNT_LOSS = 0.5;
-
-// ---------------------------------------------------------------------------------------------
-// settings: what the address bar holds (their schema and parsing: settings.mjs)
-
-function settingsFromURL() { return settingsFromQuery(location.search); }
-
-function settingsToURL(s) {
-  const url = `${location.pathname}?${settingsToQuery(s)}${location.hash}`;
-  if (url !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(null, '', url);
-}
-
-// ---------------------------------------------------------------------------------------------
-// state
-
-const app = {
-  engine: null,
-  settings: null,
-  state: 'loading',          // loading | ready | running | paused | done | error
-  model: null,               // the model being trained and sampled
-  startStep: 0,              // the step it started from: 0, or a loaded checkpoint's step
-  lossFrom: 0,               // the first step whose loss the model holds (a checkpoint may have none)
-  sampling: null,            // a reverse chain being computed over frames (see doSample)
-  pausedByHidden: false,
-  view: null,                // schedule + forward-process data of the current preset
-  otherSchedule: null,       // the other preset's schedule, drawn faintly for comparison
-  embedding: null,           // (T+1) x 128
-  fwdT: 30,
-  timing: { msPerSample: 8, msPerParam: 8 / 2.7e6, sampleSeen: false, paramSeen: false },
-  run: { activeMs: 0, startedAt: 0, lastFrameTs: null, lossDrawnAt: 0, statsAt: 0, lossStep: -1, loop: 0, lastWork: 0, progressAt: 0 },
-  pace: { level: 0, frame: 0, recent: [], onTime: 0 }, // see PACE_LEVELS
-  frames: [],                // rAF intervals (ms) while training runs
-  frameWork: [],             // the time (ms) the frame before each interval spent on training and drawing
-  traj: null,                // the last sampled trajectory
-  play: { pos: 0, playing: false, loop: 0, shownT: null },
-};
-
-// ---------------------------------------------------------------------------------------------
-// messages
-
-function showMessage(el, text) {
-  el.textContent = text;
-  el.hidden = !text;
-}
-
-function errorText(e) {
-  return e && e.message ? e.message : String(e);
-}
-
-// a message that other sentences follow ends with a full stop
-function sentence(text) {
-  return /[.!?]$/.test(text) ? text : `${text}.`;
-}
-
-function setStatus(text) { $('train-status').textContent = text; }
 
 // ---------------------------------------------------------------------------------------------
 // the views that depend only on the preset: schedule plots, forward process, embedding
@@ -335,15 +281,6 @@ function setState(state) {
   drawCheckpointControls();
   drawSettingsNote();
   drawStepsHint();
-}
-
-// move the focus from a button that just became disabled to the one that now matters
-function passFocus(from, to) {
-  const active = document.activeElement;
-  if (active === $(from) || active === document.body || active === null) {
-    // without scrolling: on a phone the next button can be a screen away from what just finished
-    if (!$(to).disabled) $(to).focus({ preventScroll: true });
-  }
 }
 
 function onTrainField(ev) {

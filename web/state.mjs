@@ -1,0 +1,70 @@
+// state.mjs -- what every part of the page shares: the one state object (app) that its modules
+// read and write, and the few helpers that write to the page (messages, the status line, the
+// focus) and to the address bar. It imports only settings.mjs (for the query string); every
+// other module of the page imports it.
+import { settingsFromQuery, settingsToQuery } from './settings.mjs';
+
+export const $ = (id) => document.getElementById(id);
+
+// ---------------------------------------------------------------------------------------------
+// settings: what the address bar holds (their schema and parsing: settings.mjs)
+
+export function settingsFromURL() { return settingsFromQuery(location.search); }
+
+export function settingsToURL(s) {
+  const url = `${location.pathname}?${settingsToQuery(s)}${location.hash}`;
+  if (url !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(null, '', url);
+}
+
+// ---------------------------------------------------------------------------------------------
+// state
+
+export const app = {
+  engine: null,
+  settings: null,
+  state: 'loading',          // loading | ready | running | paused | done | error
+  model: null,               // the model being trained and sampled
+  startStep: 0,              // the step it started from: 0, or a loaded checkpoint's step
+  lossFrom: 0,               // the first step whose loss the model holds (a checkpoint may have none)
+  sampling: null,            // a reverse chain being computed over frames (see doSample)
+  pausedByHidden: false,
+  view: null,                // schedule + forward-process data of the current preset
+  otherSchedule: null,       // the other preset's schedule, drawn faintly for comparison
+  embedding: null,           // (T+1) x 128
+  fwdT: 30,
+  timing: { msPerSample: 8, msPerParam: 8 / 2.7e6, sampleSeen: false, paramSeen: false },
+  run: { activeMs: 0, startedAt: 0, lastFrameTs: null, lossDrawnAt: 0, statsAt: 0, lossStep: -1, loop: 0, lastWork: 0, progressAt: 0 },
+  pace: { level: 0, frame: 0, recent: [], onTime: 0 }, // see PACE_LEVELS
+  frames: [],                // rAF intervals (ms) while training runs
+  frameWork: [],             // the time (ms) the frame before each interval spent on training and drawing
+  traj: null,                // the last sampled trajectory
+  play: { pos: 0, playing: false, loop: 0, shownT: null },
+};
+
+// ---------------------------------------------------------------------------------------------
+// messages
+
+export function showMessage(el, text) {
+  el.textContent = text;
+  el.hidden = !text;
+}
+
+export function errorText(e) {
+  return e && e.message ? e.message : String(e);
+}
+
+// a message that other sentences follow ends with a full stop
+export function sentence(text) {
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
+export function setStatus(text) { $('train-status').textContent = text; }
+
+// move the focus from a button that just became disabled to the one that now matters
+export function passFocus(from, to) {
+  const active = document.activeElement;
+  if (active === $(from) || active === document.body || active === null) {
+    // without scrolling: on a phone the next button can be a screen away from what just finished
+    if (!$(to).disabled) $(to).focus({ preventScroll: true });
+  }
+}
