@@ -4,166 +4,21 @@
 import { loadEngine, PRESETS, DDPMError, mse, checkpointHeader } from './ddpm.mjs';
 import { FIELDS, presetDefaults, parseField, describeField } from './settings.mjs';
 import { drawImage, strip, upscale } from './draw.mjs';
-import { linePlot, heatmap, setMarker, smooth, theme, formatNumber } from './plot.mjs';
+import { linePlot, setMarker, smooth, theme, formatNumber } from './plot.mjs';
 import { $, settingsFromURL, settingsToURL, app, showMessage, errorText, sentence, setStatus,
   passFocus } from './state.mjs';
+import { ABAR_T_FAR, buildView, drawSchedulePlots, markSchedule, drawForward, drawEmbedding } from './panels.mjs';
 
 // Work per animation frame: about half a 60 Hz frame, leaving the rest for drawing.
 const BUDGET_MS = 8;
 // When frames come late (a busy machine), back off step by step: a smaller budget, then
 // training on only some frames. [budget in ms, train on one frame in `every`]
 const PACE_LEVELS = [[BUDGET_MS, 1], [4, 1], [4, 2], [2, 2], [2, 3]];
-// The forward-process panel mixes the image with one fixed noise image, drawn from this seed.
-const FORWARD_NOISE_SEED = 1;
-// alpha_bar_T above this is "far from 0": x_T still holds a tenth of the image or more
-const ABAR_T_FAR = 0.01;
 // The paper's bar for a reconstruction: MSE(sample, training image) below it.
 const MSE_BAR = 0.01;
 // Predicting all zeros scores a loss of 1 for either target (eps ~ N(0, I); x0 is all +-1): a loss
 // still above half of that means the network has not learnt its target.
 const UNLEARNT_LOSS = 0.5;
-
-// ---------------------------------------------------------------------------------------------
-// the views that depend only on the preset: schedule plots, forward process, embedding
-
-function buildView(preset) {
-  const e = app.engine;
-  if (app.view) app.view.model.free();
-  // a tiny network with the preset's schedule: enough for the schedule and the forward process
-  const model = e.createModel({ preset, hidden: 4, steps: 0, max_batch: 1 });
-  const T = model.T, D = model.D;
-  const sched = model.schedule();
-  const image = model.image();
-  // one fixed standard normal draw from the module's RNG
-  const eps = e.normals(D, FORWARD_NOISE_SEED);
-  app.view = { preset, model, T, D, S: Math.round(Math.sqrt(D / 3)), sched, image, eps };
-  const other = Object.keys(PRESETS).find((p) => p !== preset);
-  app.otherSchedule = other ? { name: other, sched: e.schedule({ preset: other }) } : null;
-  if (!app.embedding || app.embedding.T !== T) {
-    const dim = PRESETS[preset].config.temb_dim;
-    const values = new Float32Array((T + 1) * dim);
-    for (let t = 0; t <= T; t++) values.set(e.embedding(t, dim), t * dim);
-    app.embedding = { T, dim, values };
-  }
-  app.fwdT = Math.min(app.fwdT, T);
-  $('fwd-t').max = String(T);
-  $('fwd-t').value = String(app.fwdT);
-  drawData();
-  drawScheduleText();
-  drawForwardStrip();
-  drawForward();
-  drawSchedulePlots();
-  drawEmbedding();
-}
-
-function drawData() {
-  const v = app.view;
-  drawImage($('data-image').getContext('2d'), v.image, v.S);
-}
-
-function drawScheduleText() {
-  const v = app.view, T = v.T;
-  const ab = v.sched.alpha_bar[T], keep = v.sched.sqrt_alpha_bar[T];
-  const far = ab > ABAR_T_FAR;
-  $('abar-value').innerHTML = `<var>&alpha;&#772;<sub>T</sub></var> = ${formatNumber(ab)} ` +
-    `(T = ${T}, ${v.preset} preset) ` + (far ? '<strong>&mdash; far from 0</strong>' : '<span class="ok">&mdash; close to 0, good</span>');
-  const warn = $('abar-warning');
-  if (far) {
-    warn.innerHTML = `<strong>Warning:</strong> with these settings <var>&alpha;&#772;<sub>T</sub></var> = ${formatNumber(ab)}, ` +
-      `so <var>x<sub>T</sub></var> still holds ${Math.round(keep * 100)}% of the image ` +
-      `(&radic;<var>&alpha;&#772;<sub>T</sub></var> = ${formatNumber(keep)}). Training never shows the network pure noise, ` +
-      `yet sampling starts from pure noise N(0, I): the first reverse steps work on inputs unlike anything it was trained on. ` +
-      `The paper's betas were meant for T = 1000; with T = ${T} they stop too early.`;
-    warn.hidden = false;
-  } else {
-    warn.hidden = true;
-    warn.textContent = '';
-  }
-  $('preset-abar').innerHTML = far
-    ? `<strong>Warning:</strong> <var>&alpha;&#772;<sub>T</sub></var> = ${formatNumber(ab)}: far from 0, see the noise schedule panel.`
-    : `<var>&alpha;&#772;<sub>T</sub></var> = ${formatNumber(ab)}: the last step is practically pure noise.`;
-}
-
-function drawSchedulePlots() {
-  const v = app.view, th = theme(), s = v.sched, o = app.otherSchedule;
-  const ghost = (y, label) => ({ y, color: th.faint, width: 1.25, dash: [2, 3], label });
-  const oname = o ? `${o.name} preset` : '';
-  const T = v.T, h = 204;
-  linePlot($('plot-beta'), {
-    height: h, xRange: [0, T], xLabel: 't',
-    series: [{ y: s.beta, from: 1, color: th.accent, width: 2, label: 'βₜ (noise added at step t)' },
-      ...(o ? [ghost(o.sched.beta, oname)] : [])],
-  });
-  linePlot($('plot-abar'), {
-    height: h, xRange: [0, T], xLabel: 't', yRange: [0, 1.02],
-    series: [{ y: s.alpha_bar, color: th.accent, width: 2, label: 'ᾱₜ (signal variance left)' },
-      ...(o ? [ghost(o.sched.alpha_bar, oname)] : [])],
-  });
-  linePlot($('plot-coef'), {
-    height: h, xRange: [0, T], xLabel: 't', yRange: [0, 1.02],
-    series: [
-      { y: s.sqrt_alpha_bar, color: th.accent2, width: 2, label: '√ᾱₜ (signal)' },
-      { y: s.sqrt_one_minus_alpha_bar, color: th.accent, width: 2, dash: [7, 4], label: '√(1−ᾱₜ) (noise)' },
-      ...(o ? [ghost(o.sched.sqrt_alpha_bar, oname), { ...ghost(o.sched.sqrt_one_minus_alpha_bar), label: '' }] : []),
-    ],
-  });
-  v.logSNR = s.log_snr;
-  linePlot($('plot-logsnr'), {
-    height: h, xRange: [0, T], xLabel: 't',
-    series: [{ y: v.logSNR, color: th.accent, width: 2, label: 'log SNR = ln(ᾱₜ/(1−ᾱₜ))' },
-      { y: new Float32Array(T + 1), color: th.muted, width: 1, dash: [1, 3], label: 'SNR = 1' },
-      ...(o ? [ghost(o.sched.log_snr, oname)] : [])],
-  });
-  markSchedule();
-}
-
-// the forward panel's t, marked on the schedule plots
-function markSchedule() {
-  const v = app.view, t = app.fwdT, s = v.sched;
-  const at = (arr) => `t = ${t}: ${formatNumber(arr[t])}`;
-  setMarker($('plot-beta'), t, at(s.beta));
-  setMarker($('plot-abar'), t, at(s.alpha_bar));
-  setMarker($('plot-coef'), t, `t = ${t}`);
-  setMarker($('plot-logsnr'), t, t ? at(v.logSNR) : 't = 0');
-}
-
-function drawForward() {
-  const v = app.view, t = app.fwdT;
-  const xt = v.model.qSample(v.image, v.eps, t);
-  drawImage($('fwd-image').getContext('2d'), xt, v.S);
-  $('fwd-caption').innerHTML = `<var>x<sub>t</sub></var>, t = ${t}`;
-  const a = v.sched.sqrt_alpha_bar[t], b = v.sched.sqrt_one_minus_alpha_bar[t];
-  $('fwd-formula').innerHTML = `x<sub>${t}</sub> = ${a.toFixed(3)}&middot;x<sub>0</sub> + ${b.toFixed(3)}&middot;&epsilon;` +
-    `<br><span class="small muted">&alpha;&#772;<sub>${t}</sub> = ${formatNumber(v.sched.alpha_bar[t])}, ` +
-    `&beta;<sub>${t}</sub> = ${formatNumber(v.sched.beta[t])}</span>`;
-}
-
-function drawForwardStrip() {
-  const v = app.view, wrap = $('fwd-strip');
-  wrap.textContent = '';
-  const count = 10;
-  for (let k = 0; k <= count; k++) {
-    const t = Math.round((k * v.T) / count);
-    const fig = document.createElement('figure');
-    const c = document.createElement('canvas');
-    c.width = 48; c.height = 48; c.className = 'pix';
-    c.setAttribute('role', 'img');
-    c.setAttribute('aria-label', `x_t at t = ${t}`);
-    const cap = document.createElement('figcaption');
-    cap.textContent = `t = ${t}`;
-    fig.append(c, cap);
-    wrap.append(fig);
-    drawImage(c.getContext('2d'), v.model.qSample(v.image, v.eps, t), v.S);
-  }
-}
-
-function drawEmbedding() {
-  const em = app.embedding;
-  heatmap($('emb-heatmap'), em.values, em.T + 1, em.dim, {
-    height: 300, vmin: -1, vmax: 1, markerRow: app.fwdT,
-    xLabel: 'embedding dimension', yLabel: 't',
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // the train panel
