@@ -8,6 +8,8 @@ import { linePlot, setMarker, smooth, theme, formatNumber } from './plot.mjs';
 import { $, settingsFromURL, settingsToURL, app, showMessage, errorText, sentence, setStatus,
   passFocus } from './state.mjs';
 import { ABAR_T_FAR, buildView, drawSchedulePlots, markSchedule, drawForward, drawEmbedding } from './panels.mjs';
+import { trainSettings, fillForm, describePreset, stepsOpen, stepsRule, TRAIN_FIELDS, TRAIN_INPUTS, setState, canSave,
+  drawCheckpointControls } from './controls.mjs';
 
 // Work per animation frame: about half a 60 Hz frame, leaving the rest for drawing.
 const BUDGET_MS = 8;
@@ -22,121 +24,6 @@ const UNLEARNT_LOSS = 0.5;
 
 // ---------------------------------------------------------------------------------------------
 // the train panel
-
-function trainSettings() {
-  const s = app.settings;
-  return { preset: s.preset, steps: s.steps, batch: s.batch, lr: s.lr, seed: s.seed };
-}
-
-function fillForm() {
-  const s = app.settings;
-  $(`preset-${s.preset}`).checked = true;
-  $('steps').value = String(s.steps);
-  $('batch').value = String(s.batch);
-  $('lr').value = String(s.lr);
-  $('seed').value = String(s.seed);
-  $(s.sigma === 'beta' ? 'sigma-beta' : 'sigma-tilde').checked = true;
-  $('clip').checked = s.clip;
-  $('sample-seed').value = String(s.sample);
-  $('speed').value = s.speed;
-}
-
-function describePreset() {
-  const s = app.settings, p = PRESETS[s.preset];
-  $('preset-summary').textContent = p.summary;
-  document.body.dataset.predict = p.config.predict;
-  const list = $('preset-changes');
-  list.textContent = '';
-  if (p.changes.length) {
-    $('preset-changes-title').textContent = 'Where it differs from the paper:';
-    for (const [key, value, why] of p.changes) {
-      const li = document.createElement('li');
-      const k = document.createElement('strong');
-      k.textContent = key;
-      const details = document.createElement('details');
-      const summary = document.createElement('summary');
-      summary.textContent = 'why';
-      const w = document.createElement('p');
-      w.textContent = why;
-      details.append(summary, w);
-      li.append(k, `: ${value} `, details);
-      list.append(li);
-    }
-  } else {
-    $('preset-changes-title').textContent = 'No differences: these are the settings of the paper\'s table. ' +
-      'Measured here, they do not give its results: the loss stays near 1 and the samples are noise. ' +
-      'Train and sample to see it; the page shows why as it goes.';
-  }
-  drawSettingsNote();
-}
-
-function drawSettingsNote() {
-  const s = app.settings, d = presetDefaults(s.preset);
-  const changed = ['steps', 'batch', 'lr'].filter((k) => s[k] !== d[k]).map((k) => `${k} ${d[k]} → ${s[k]}`);
-  const invalid = ['steps', 'batch', 'lr', 'seed'].map((id) => $(id)).find((el) => !el.checkValidity());
-  if (invalid) {
-    $('settings-note').textContent = invalid.validationMessage;
-    return;
-  }
-  let text = changed.length ? `Your changes to the ${s.preset} preset: ${changed.join(', ')}.` : '';
-  // Steps can change once training is paused or done (see replanModel). Running and paused
-  // share one sentence, and the one for done is as long: the buttons below never move on Pause,
-  // Resume or the end of a run.
-  if (app.state === 'done') {
-    text = `${text} Training is done: raise Steps to train further, or Reset to change the rest.`.trim();
-  } else if (['running', 'paused'].includes(app.state)) {
-    text = `${text} Steps can change while paused; Reset to change the other settings.`.trim();
-  } else if (app.state === 'error') {
-    text = `${text} The settings are locked while a model exists; Reset to change them.`.trim();
-  }
-  $('settings-note').textContent = text;
-}
-
-// Steps stays open while a model exists and training is not running: a new plan is carried
-// out by replanModel. The field's tooltip says what it takes (the settings note says why).
-function stepsOpen(state = app.state) {
-  return !!app.model && (state === 'done' || state === 'paused');
-}
-
-function stepsRule(taken) {
-  return `more than the ${taken} steps already taken (a whole number from ${taken + 1} to ${FIELDS.steps.max})`;
-}
-
-function drawStepsHint() {
-  const el = $('steps'), m = app.model;
-  let hint = '';
-  if (app.state === 'done') hint = `Training is done: raise Steps above ${m.step} to train further, from step ${m.step} on.`;
-  else if (app.state === 'paused') hint = `Steps can change to ${stepsRule(m.step)}; Resume then trains to it.`;
-  else if (app.state === 'running') hint = 'Pause to change Steps; Reset to change the other settings.';
-  else if (app.state === 'error') hint = 'Locked: Reset to change the settings.';
-  if (hint) el.title = hint;
-  else el.removeAttribute('title');
-  const resume = $('btn-resume');
-  if (app.state === 'paused' && m) resume.title = `Trains steps ${m.step + 1} to ${m.config.steps}.`;
-  else resume.removeAttribute('title');
-}
-
-const TRAIN_FIELDS = ['steps', 'batch', 'lr', 'seed'];  // the typed ones
-const TRAIN_INPUTS = ['preset-recommended', 'preset-paper', ...TRAIN_FIELDS];
-
-function formValid() {
-  return ['steps', 'batch', 'lr', 'seed'].every((id) => $(id).checkValidity());
-}
-
-function setState(state) {
-  app.state = state;
-  document.body.dataset.train = state;
-  const editable = state === 'ready';
-  for (const id of TRAIN_INPUTS) $(id).disabled = !(editable || (id === 'steps' && stepsOpen(state)));
-  $('btn-train').disabled = !(state === 'ready' && formValid());
-  $('btn-pause').disabled = state !== 'running';
-  $('btn-resume').disabled = state !== 'paused';
-  $('btn-reset').disabled = !['running', 'paused', 'done', 'error'].includes(state);
-  $('btn-sample').disabled = state === 'loading' || !$('sample-seed').checkValidity();
-  drawCheckpointControls();
-  drawSettingsNote();
-  drawStepsHint();
-}
 
 function onTrainField(ev) {
   const el = ev.target;
@@ -532,30 +419,6 @@ function drawLoss(force) {
 const ARCHITECTURE = ['image_size', 'hidden', 'temb_dim', 'activation', 'predict', 'T', 'schedule', 'beta_start', 'beta_end'];
 // a downloaded file's object URL lives this long: long enough for any browser to start saving
 const DOWNLOAD_URL_MS = 60000;
-
-function canSave() {
-  return !!app.model && app.model.step >= 1 && ['running', 'paused', 'done', 'error'].includes(app.state);
-}
-
-// Load replaces the model on the page. While training runs that would throw the run away
-// unasked, so Load waits for Pause, as the settings wait for Reset; a paused, finished or failed
-// model is replaced by an explicit load (the user chose the file). The note under the buttons
-// is short enough for one line on a phone; the disabled button's tooltip also says why.
-const LOAD_WAITS = 'Pause training to load a checkpoint.';
-const LOAD_WAITS_WHY = 'Pause training to load a checkpoint: loading replaces the model being trained.';
-
-function drawCheckpointControls() {
-  $('btn-save').disabled = !canSave();
-  const running = app.state === 'running';
-  $('load-file').disabled = app.state === 'loading' || running;
-  // written only when it changes: this runs with the training statistics, several times a second
-  const note = running ? LOAD_WAITS : '';
-  if ($('load-note').textContent === note) return;
-  $('load-note').textContent = note;
-  const label = $('load-file').labels[0];
-  if (running) label.title = LOAD_WAITS_WHY;
-  else label.removeAttribute('title');
-}
 
 function downloadBytes(bytes, name) {
   const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
