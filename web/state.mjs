@@ -34,7 +34,7 @@ export const app = {
   fwdT: 30,
   timing: { msPerSample: 8, msPerParam: 8 / 2.7e6, sampleSeen: false, paramSeen: false },
   run: { activeMs: 0, startedAt: 0, lastFrameTs: null, lossDrawnAt: 0, statsAt: 0, lossStep: -1, loop: 0, lastWork: 0, progressAt: 0 },
-  pace: { level: 0, frame: 0, recent: [], onTime: 0 }, // see PACE_LEVELS
+  pace: { level: 0, frame: 0, recent: [], onTime: 0 }, // see PACE_LEVELS (train-view.mjs)
   frames: [],                // rAF intervals (ms) while training runs
   frameWork: [],             // the time (ms) the frame before each interval spent on training and drawing
   traj: null,                // the last sampled trajectory

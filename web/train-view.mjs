@@ -1,0 +1,281 @@
+// train-view.mjs -- training on the page: the model Train trains (made ahead while the page is
+// idle), the loop that trains it a slice at a time in animation frames (backing off when frames
+// come late), and what the train panel shows of it: progress, statistics and the loss curve.
+// Train and Reset themselves are in app.mjs: they also clear the sample panel.
+import { DDPMError } from './ddpm.mjs';
+import { linePlot, smooth, theme, formatNumber } from './plot.mjs';
+import { $, app, showMessage, errorText, sentence, setStatus, passFocus } from './state.mjs';
+import { trainSettings, setState, drawCheckpointControls } from './controls.mjs';
+
+// Work per animation frame: about half a 60 Hz frame, leaving the rest for drawing.
+const BUDGET_MS = 8;
+// When frames come late (a busy machine), back off step by step: a smaller budget, then
+// training on only some frames. [budget in ms, train on one frame in `every`]
+const PACE_LEVELS = [[BUDGET_MS, 1], [4, 1], [4, 2], [2, 2], [2, 3]];
+// Predicting all zeros scores a loss of 1 for either target (eps ~ N(0, I); x0 is all +-1): a loss
+// still above half of that means the network has not learnt its target.
+export const UNLEARNT_LOSS = 0.5;
+
+// ---------------------------------------------------------------------------------------------
+// the model Train trains
+
+export function createModel({ quiet = false } = {}) {
+  if (app.model) app.model.free();
+  app.model = null;
+  if (!quiet) showMessage($('train-message'), '');
+  app.model = app.engine.createModel(trainSettings());
+  app.modelKey = JSON.stringify(trainSettings());
+  app.modelUnused = true;
+  app.startStep = 0;
+  app.lossFrom = 0;
+  return app.model;
+}
+
+// Creating a model takes 25-30 ms, and 50-80 ms the first time in a page (its ~49 MB of wasm
+// memory touched for the first time): too long for the Train click to do it and stay a short
+// task. So while the page is ready and idle it makes the model for the settings shown, and Train
+// takes it if it is still the model Train would create: the same settings, never trained or
+// sampled. Called after load, Reset and every change of a training setting.
+export function prepareModel() {
+  const needed = () => app.state === 'ready' && !(app.model && (!app.modelUnused || preparedModelFits()));
+  if (!needed()) return;
+  const whenIdle = window.requestIdleCallback?.bind(window) ?? ((callback) => setTimeout(callback, 200));
+  whenIdle(() => {
+    if (!needed()) return;
+    try {
+      createModel({ quiet: true });  // frees one made for other settings first
+    } catch (e) {
+      // nothing to show here: Train creates the model again and says why it cannot
+    }
+  }, { timeout: 2000 });
+}
+
+export function preparedModelFits() {
+  return !!app.model && app.state === 'ready' && app.modelUnused && app.modelKey === JSON.stringify(trainSettings());
+}
+
+// ---------------------------------------------------------------------------------------------
+// the training loop, in animation frames
+
+export function resume() {
+  if (!app.model || app.model.done) return;
+  setState('running');
+  app.run.startedAt = performance.now();
+  app.run.lastFrameTs = null;
+  const loop = ++app.run.loop;
+  requestAnimationFrame((ts) => trainFrame(ts, loop));
+}
+
+export function pause(reason) {
+  if (app.state !== 'running') return;
+  app.run.activeMs += performance.now() - app.run.startedAt;
+  app.run.loop++;
+  setState('paused');
+  drawTrainStats(true);
+  drawLoss(true);
+  setStatus(reason ?? `Paused at step ${app.model.step}. Resume continues exactly where it stopped.`);
+}
+
+function activeMs() {
+  return app.run.activeMs + (app.state === 'running' ? performance.now() - app.run.startedAt : 0);
+}
+
+// One animation frame of training: slices of work until the budget is spent. A slice is a
+// number of samples of the batch (forward + backward) or, once the batch is complete, a range
+// of parameters for AdamW; both are sized from the time measured for the previous slices.
+function trainFrame(ts, loop) {
+  if (loop !== app.run.loop || app.state !== 'running') return;
+  if (app.run.lastFrameTs !== null) {
+    app.frames.push(ts - app.run.lastFrameTs);
+    app.frameWork.push(app.run.lastWork);
+    pace(ts - app.run.lastFrameTs);
+  }
+  app.run.lastFrameTs = ts;
+  const m = app.model, tm = app.timing, [budget, every] = PACE_LEVELS[app.pace.level];
+  const start = performance.now(), deadline = start + budget;
+  const trainThisFrame = app.pace.frame++ % every === 0 && !app.sampling;
+  let worked = false;
+  try {
+    while (trainThisFrame && !m.done) {
+      const left = deadline - performance.now();
+      if (m.updating) {
+        let n = Math.floor(left / tm.msPerParam);
+        if (n < 4096) {
+          if (worked) break;
+          n = 4096;
+        }
+        const a = performance.now();
+        const done = m.trainWork(1, n);
+        const dt = performance.now() - a;
+        if (done >= 65536) {
+          const per = dt / done;
+          tm.msPerParam = tm.paramSeen ? 0.8 * tm.msPerParam + 0.2 * per : per;
+          tm.paramSeen = true;
+        }
+      } else {
+        if (worked && left < tm.msPerSample) break;
+        const n = Math.max(1, Math.floor(left / tm.msPerSample));
+        const a = performance.now();
+        const done = m.trainWork(n, m.numParams);
+        const per = (performance.now() - a) / done;
+        tm.msPerSample = tm.sampleSeen ? 0.8 * tm.msPerSample + 0.2 * per : per;
+        tm.sampleSeen = true;
+      }
+      worked = true;
+    }
+  } catch (e) {
+    trainingFailed(e, m);
+    return;
+  }
+  if (m.done) {
+    app.run.activeMs += performance.now() - app.run.startedAt;
+    setState('done');
+    drawTrainStats(true);
+    drawLoss(true);
+    const secs = app.run.activeMs / 1000;
+    const { losses } = recordedLosses(m), end = smooth(losses).at(-1), from = app.startStep;
+    const which = from ? `steps ${from + 1} to ${m.step}` : `${m.step} steps`;
+    setStatus(`Done: ${which} in ${formatDuration(secs)} (${((m.step - from) / secs).toFixed(1)} steps/s). ` + (end < UNLEARNT_LOSS
+      ? `The loss fell from ${formatNumber(losses[0])} to ${formatNumber(end)} (moving average). Now press Sample.`
+      : `The loss is still ${formatNumber(end)} (moving average), about what predicting all zeros scores: ` +
+        'the network has not learnt its target. Press Sample to see what that gives.'));
+    passFocus('btn-pause', 'btn-sample');
+    return;
+  }
+  drawTrainStats(false);
+  drawLoss(false);
+  app.run.lastWork = performance.now() - start;
+  requestAnimationFrame((t) => trainFrame(t, loop));
+}
+
+// Training refused a step (C reports why: a diverged loss or gradient); the model keeps the
+// weights of its last good step and can still be sampled and saved.
+export function trainingFailed(e, m) {
+  if (app.state === 'running') app.run.activeMs += performance.now() - app.run.startedAt;
+  app.run.loop++;
+  setState('error');
+  drawTrainStats(true);
+  drawLoss(true);
+  const hint = e instanceof DDPMError && e.code === 'DIVERGED'
+    ? ' Try a smaller learning rate: Reset, change it, and Train again.' : ' Reset to start over.';
+  showMessage($('train-message'), sentence(errorText(e)) + hint);
+  setStatus(`Stopped at step ${m.step}.`);
+}
+
+// The loss of each step the model holds. A checkpoint carries the loss curve of its steps, unless
+// it was written by a program that kept none (then the wrapper gives NaN for those steps, and
+// they are left out).
+export function recordedLosses(m) {
+  const from = app.lossFrom;
+  const losses = m && m.step > from ? m.lossHistory().subarray(from) : new Float32Array(0);
+  return { from, losses };
+}
+
+// The display comes first. When frames arrive late (other programs busy on the CPU, a slow
+// machine), step down PACE_LEVELS: less work per frame, then work on fewer frames; after two
+// seconds on time, step back up. The split of the work never changes the result.
+function pace(interval) {
+  const p = app.pace, late = interval > 20;
+  p.recent.push(late);
+  if (p.recent.length > 30) p.recent.shift();
+  p.onTime = late ? 0 : p.onTime + 1;
+  if (p.level < PACE_LEVELS.length - 1 && p.recent.filter(Boolean).length >= 3) {
+    p.level++;
+    p.recent = [];
+    p.onTime = 0;
+  } else if (p.level > 0 && p.onTime >= 120) {
+    p.level--;
+    p.onTime = 0;
+  }
+}
+
+function formatDuration(secs) {
+  if (!Number.isFinite(secs)) return '–';
+  secs = Math.max(0, secs);
+  if (secs < 10) return `${secs.toFixed(1)} s`;
+  secs = Math.round(secs);
+  const h = Math.floor(secs / 3600), m = Math.floor(secs / 60) % 60, s = secs % 60;
+  const mmss = `${String(m).padStart(h ? 2 : 1, '0')}:${String(s).padStart(2, '0')}`;
+  return h ? `${h}:${mmss} h` : `${mmss} min`;
+}
+
+function percentile(values, p) {
+  if (!values.length) return NaN;
+  const sorted = Float64Array.from(values).sort();
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+function paceNote() {
+  const [budget, every] = PACE_LEVELS[app.pace.level];
+  return every > 1 ? `${budget} ms on 1 frame in ${every}` : `${budget} ms per frame`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// what the train panel shows: progress, statistics, the loss curve
+
+// The model whose training the train panel shows: none while the page is ready (a model made
+// ahead for Train, or sampled untrained, has trained nothing, and may be for other settings).
+function shownModel() {
+  return app.state === 'ready' ? null : app.model;
+}
+
+export function drawTrainStats(force) {
+  const m = shownModel(), now = performance.now();
+  // a change on screen costs the compositor a frame's work too: ten updates a second are plenty
+  if (!force && now - app.run.progressAt < 100) return;
+  app.run.progressAt = now;
+  const steps = m ? m.config.steps : app.settings.steps;
+  const step = m ? m.step : 0;
+  const progress = $('train-progress');
+  progress.max = steps;
+  progress.value = step + (m && m.updating ? 0.99 : m ? m.batchFilled / m.config.batch : 0);
+  $('train-step').textContent = `${step} / ${steps}`;
+  if (!force && now - app.run.statsAt < 250) return;
+  app.run.statsAt = now;
+  drawCheckpointControls();
+  drawSampleAge();
+  const secs = activeMs() / 1000;
+  const rate = m && secs > 0.5 && step > app.startStep ? (step - app.startStep) / secs : NaN;
+  $('stat-rate').textContent = Number.isFinite(rate) ? rate.toFixed(2) : '–';
+  $('stat-eta').textContent = !m ? '–' : m.done ? 'done' : Number.isFinite(rate) ? formatDuration((steps - step) / rate) : '–';
+  const tm = app.timing;
+  $('stat-ms-sample').textContent = tm.sampleSeen && m ? tm.msPerSample.toFixed(2) : '–';
+  $('stat-ms-update').textContent = tm.paramSeen && m ? (tm.msPerParam * m.numParams).toFixed(2) : '–';
+  const { losses } = recordedLosses(m);
+  $('stat-loss').textContent = losses.length ? formatNumber(losses[losses.length - 1]) : '–';
+  const recent = app.frames.slice(-600);
+  $('stat-frame').textContent = recent.length > 10
+    ? `${percentile(recent, 0.95).toFixed(1)} ms` : '–';
+  $('stat-budget').textContent = paceNote();
+}
+
+export function drawLoss(force) {
+  const m = shownModel(), now = performance.now();
+  const step = m ? m.step : 0;
+  if (!force && (step === app.run.lossStep || now - app.run.lossDrawnAt < 200)) return;
+  app.run.lossStep = step;
+  app.run.lossDrawnAt = now;
+  const th = theme();
+  const { from, losses } = recordedLosses(m), x = losses.map((_, i) => from + i + 1);
+  linePlot($('plot-loss'), {
+    height: 234, xRange: [0, m ? m.config.steps : app.settings.steps], yLog: true, xLabel: 'step',
+    empty: from ? `The checkpoint held no loss curve: the loss of each step after ${from} appears here.`
+      : 'Press Train: the loss of every step appears here.',
+    series: [
+      { y: losses, x, color: th.accent2, width: 1, alpha: 0.5, label: 'loss per step' },
+      { y: smooth(losses), x, color: th.accent, width: 2.5, label: 'moving average' },
+    ],
+  });
+}
+
+// A sample drawn in the middle of a run stays on screen while training goes on; only its
+// "trained steps" statistic would tell that the model has moved on since. Say it beside the
+// images, and only then: a sample of the model as it is needs no note. (It is redrawn with the
+// training statistics, hence here.)
+export function drawSampleAge() {
+  const tr = app.traj, m = shownModel();
+  const text = tr && m && m.step > tr.step
+    ? `Drawn from the model at step ${tr.step}; it has trained to step ${m.step} since. Press Sample for a fresh one.` : '';
+  // written only when it changes: this runs with the training statistics, several times a second
+  if ($('sample-age').textContent !== text) showMessage($('sample-age'), text);
+}
