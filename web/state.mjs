@@ -26,7 +26,7 @@ export const app = {
   model: null,               // the model being trained and sampled
   startStep: 0,              // the step it started from: 0, or a loaded checkpoint's step
   lossFrom: 0,               // the first step whose loss the model holds (a checkpoint may have none)
-  sampling: null,            // a reverse chain being computed over frames (see doSample)
+  sampling: null,            // a reverse chain being computed over frames (see doSample, sample-view.mjs)
   pausedByHidden: false,
   view: null,                // schedule + forward-process data of the current preset
   otherSchedule: null,       // the other preset's schedule, drawn faintly for comparison

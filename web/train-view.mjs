@@ -271,7 +271,7 @@ export function drawLoss(force) {
 // A sample drawn in the middle of a run stays on screen while training goes on; only its
 // "trained steps" statistic would tell that the model has moved on since. Say it beside the
 // images, and only then: a sample of the model as it is needs no note. (It is redrawn with the
-// training statistics, hence here.)
+// training statistics, hence here; the rest of the sample panel is in sample-view.mjs.)
 export function drawSampleAge() {
   const tr = app.traj, m = shownModel();
   const text = tr && m && m.step > tr.step

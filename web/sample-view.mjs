@@ -1,0 +1,313 @@
+// sample-view.mjs -- the sample panel: the reverse chain, computed a few steps per animation
+// frame and then played back (or scrubbed) from pure noise to the sample; the three images of
+// each step, the MSE and variance plots, and what the final MSE means. Its settings (sigma,
+// clip, seed, speed) take effect here too.
+import { DDPMError, mse } from './ddpm.mjs';
+import { parseField, describeField } from './settings.mjs';
+import { drawImage, strip, upscale } from './draw.mjs';
+import { linePlot, setMarker, smooth, theme, formatNumber } from './plot.mjs';
+import { $, settingsToURL, app, showMessage, errorText, sentence, setStatus } from './state.mjs';
+import { ABAR_T_FAR } from './panels.mjs';
+import { trainSettings, setState } from './controls.mjs';
+import { UNLEARNT_LOSS, createModel, recordedLosses, drawTrainStats, drawLoss, drawSampleAge } from './train-view.mjs';
+
+// The paper's bar for a reconstruction: MSE(sample, training image) below it.
+const MSE_BAR = 0.01;
+
+// the model to sample: the one being trained, or a fresh (untrained) one with the settings
+function modelForSampling() {
+  if (!app.model || (app.state === 'ready' && app.modelKey !== JSON.stringify(trainSettings()))) createModel();
+  app.modelUnused = false;
+  return app.model;
+}
+
+export function clearTrajectory() {
+  app.traj = null;
+  app.sampling = null;
+  app.play.playing = false;
+  app.play.loop++;
+  app.play.shownT = null;
+  for (const id of ['sample-xt', 'sample-eps', 'sample-x0']) {
+    const c = $(id), ctx = c.getContext('2d');
+    ctx.fillStyle = '#000';
+    ctx.fillRect(0, 0, c.width, c.height);
+  }
+  const sc = $('sample-strip');
+  sc.getContext('2d').clearRect(0, 0, sc.width, sc.height);
+  for (const id of ['stat-mse', 'stat-sample-ms', 'stat-ms-step', 'stat-sample-step']) $(id).textContent = '–';
+  $('sample-verdict').textContent = '';
+  drawSampleAge();
+  $('scrub').disabled = true;
+  $('btn-play').disabled = true;
+  $('btn-step').disabled = true;
+  $('scrub-out').textContent = 't = –';
+  $('cap-xt').innerHTML = '<var>x<sub>t</sub></var>';
+  document.body.dataset.sample = 'none';
+  drawMSEPlot();
+  drawSigmaPlot();
+}
+
+// ---------------------------------------------------------------------------------------------
+// computing the chain
+
+// Sampling runs the reverse chain a few steps per animation frame (about 8 ms of work each),
+// so the page never stalls, however large T is. Training waits while a chain is computed: a
+// weight update in the middle would mix two models in one trajectory.
+const SAMPLE_BUDGET_MS = 8;
+
+export function doSample() {
+  showMessage($('sample-message'), '');
+  try {
+    const m = modelForSampling();
+    // an AdamW update half done would mix old and new weights: finish it first (any split of a
+    // step gives the same bits, so training continues exactly as it would have)
+    if (m.updating) {
+      while (m.updating) m.trainWork(1, m.numParams);
+      drawTrainStats(true);
+      drawLoss(true);
+      if (app.state === 'paused' && m.done) {
+        setState('done');
+        setStatus(`Done: the weight update of step ${m.step}, the last, was half done, so it was finished before sampling.`);
+      } else if (app.state === 'paused') {
+        setStatus(`Paused at step ${m.step}: its weight update was half done, so it was finished before sampling. ` +
+          'Resume continues exactly where it stopped.');
+      }
+    }
+    const s = app.settings;
+    const t0 = performance.now();
+    m.sampleBegin({ seed: s.sample, sigma: s.sigma, clip: s.clip });
+    app.sampling = { m, s, computeMs: performance.now() - t0 };
+  } catch (e) {
+    sampleFailed(e);
+    return;
+  }
+  stopPlaying();
+  document.body.dataset.sample = 'computing';
+  $('stat-sample-step').textContent = 'computing…';
+  const job = app.sampling;
+  requestAnimationFrame(() => sampleFrame(job));
+}
+
+function sampleFrame(job) {
+  if (job !== app.sampling) return;  // replaced by a newer Sample, or the model was reset
+  const m = job.m, t0 = performance.now();
+  let t;
+  try {
+    do t = m.sampleContinue(1); while (t > 0 && performance.now() - t0 < SAMPLE_BUDGET_MS);
+  } catch (e) {
+    app.sampling = null;
+    sampleFailed(e);
+    return;
+  }
+  job.computeMs += performance.now() - t0;
+  if (t > 0) {
+    $('stat-sample-step').textContent = `computing… t = ${t}`;
+    requestAnimationFrame(() => sampleFrame(job));
+    return;
+  }
+  app.sampling = null;
+  showSample(m, job);
+}
+
+// compute the rest of a chain being computed now, in one go (the model is about to change)
+export function finishSampling() {
+  const job = app.sampling;
+  if (!job) return;
+  app.sampling = null;   // its frames stop
+  const t0 = performance.now();
+  try {
+    while (job.m.sampleContinue(job.m.T) > 0);
+  } catch (e) {
+    sampleFailed(e);
+    return;
+  }
+  job.computeMs += performance.now() - t0;
+  showSample(job.m, job);
+}
+
+function sampleFailed(e) {
+  clearTrajectory();
+  const hint = e instanceof DDPMError && e.code === 'DIVERGED'
+    ? ' The model at this step does not give a usable reverse chain.' : '';
+  showMessage($('sample-message'), sentence(errorText(e)) + hint);
+}
+
+function showSample(m, { s, computeMs }) {
+  const r = { final: m.sampleImages(), ...m.sampleTrajectory() };
+  const image = m.image(), T = m.T, D = m.D;
+  const mseCurve = new Float32Array(T + 1);
+  for (let t = 0; t <= T; t++) mseCurve[t] = mse(r.x0Pred, image, D, t * D);
+  app.traj = { ...r, T, D, S: Math.round(Math.sqrt(D / 3)), ms: computeMs, mseCurve, finalMse: mse(r.final, image),
+    step: m.step, sigma: s.sigma, clip: s.clip, seed: s.sample, loss: smooth(recordedLosses(m).losses).at(-1) ?? NaN };
+  const tr = app.traj;
+  $('stat-mse').textContent = formatNumber(tr.finalMse);
+  $('stat-sample-ms').textContent = `${tr.ms.toFixed(1)} ms`;
+  $('stat-ms-step').textContent = `${(tr.ms / tr.T).toFixed(2)} ms`;
+  $('stat-sample-step').textContent = tr.step ? `${tr.step} of ${m.config.steps}` : '0 (untrained)';
+  $('scrub').max = String(tr.T);
+  $('scrub').disabled = false;
+  $('btn-play').disabled = false;
+  $('btn-step').disabled = false;
+  drawSampleVerdict();
+  drawSampleAge();
+  drawSampleStrip();
+  app.play.shownT = null;
+  app.play.pos = 0;
+  drawMSEPlot();
+  showStep(tr.T);
+  play();
+}
+
+// ---------------------------------------------------------------------------------------------
+// what the panel draws: the verdict, the strip, the images of one step, the two plots
+
+// what the final MSE means, and, when the sample failed, the reasons this page can show
+function drawSampleVerdict() {
+  const tr = app.traj, el = $('sample-verdict'), good = tr.finalMse < MSE_BAR;
+  const abarT = app.view.sched.alpha_bar[tr.T];
+  let text = `Final MSE ${formatNumber(tr.finalMse)}: ${good ? 'below' : 'above'} ${MSE_BAR}, the paper's bar, ` +
+    `so this sample ${good ? 'is' : 'is not'} the red square.`;
+  if (!good) {
+    if (!tr.step) text += ' The model is untrained: press Train first.';
+    else if (tr.loss >= UNLEARNT_LOSS) {
+      text += ` The network has not learnt its target: its loss is still ${formatNumber(tr.loss)}, about what ` +
+        'predicting all zeros scores (see the loss curve).';
+    }
+    if (tr.step && abarT > ABAR_T_FAR) {
+      text += ` And the chain starts from pure noise, which training never showed the network: ` +
+        `<var>&alpha;&#772;<sub>T</sub></var> = ${formatNumber(abarT)} (see the noise schedule).`;
+    }
+  }
+  el.innerHTML = text;
+  el.className = good ? 'good' : 'bad';
+}
+
+function drawSampleStrip() {
+  const tr = app.traj, count = 10, images = [];
+  for (let k = 0; k <= count; k++) {
+    const t = tr.T - Math.round((k * tr.T) / count);
+    images.push([tr.x, t * tr.D]);
+  }
+  const st = strip(images, tr.S, 2), f = 4;
+  const c = $('sample-strip');
+  c.width = st.width * f; c.height = st.height * f;
+  const rgba = upscale(st.rgba, st.width, st.height, f);
+  // the gaps between images are transparent in the strip; show them as the panel background
+  c.getContext('2d').putImageData(new ImageData(rgba, st.width * f, st.height * f), 0, 0);
+}
+
+// show the state of the chain at timestep t (T = pure noise, 0 = the sample)
+export function showStep(t) {
+  const tr = app.traj;
+  if (!tr) return;
+  t = Math.max(0, Math.min(tr.T, t));
+  if (app.play.shownT === t) return;
+  app.play.shownT = t;
+  drawImage($('sample-xt').getContext('2d'), tr.x, tr.S, t * tr.D);
+  drawImage($('sample-eps').getContext('2d'), tr.epsPred, tr.S, t * tr.D);
+  drawImage($('sample-x0').getContext('2d'), tr.x0Pred, tr.S, t * tr.D);
+  $('cap-xt').innerHTML = `<var>x<sub>t</sub></var>, t = ${t}`;
+  $('cap-eps').innerHTML = t === 0 ? 'no prediction at t&nbsp;=&nbsp;0' : 'predicted noise <var>&epsilon;&#770;</var>';
+  // at t = 0 the chain has ended: the sample is its own x0 (c/sampler.c)
+  $('cap-x0').innerHTML = t === 0 ? 'the sample <var>x<sub>0</sub></var>' : 'predicted <var>x&#770;<sub>0</sub></var>';
+  $('scrub').value = String(tr.T - t);
+  $('scrub').setAttribute('aria-valuetext', `t = ${t}`);
+  $('scrub-out').textContent = `t = ${t}`;
+  document.body.dataset.shownT = String(t);
+  markSample();
+}
+
+// the step shown, marked on the two sampling plots
+function markSample() {
+  const tr = app.traj, t = tr ? app.play.shownT : null;
+  setMarker($('plot-mse'), t, t === null ? '' : `t = ${t}: ${formatNumber(tr.mseCurve[t])}`);
+  setMarker($('plot-sigma'), t, t === null ? '' : `t = ${t}`);
+}
+
+export function drawMSEPlot() {
+  const th = theme(), tr = app.traj;
+  const T = tr ? tr.T : app.view ? app.view.T : 100;
+  linePlot($('plot-mse'), {
+    height: 194, xRange: [0, T], xReversed: true, yLog: true, xLabel: 't (reverse: T → 0)',
+    empty: 'Press Sample.',
+    series: tr ? [
+      { y: tr.mseCurve, color: th.accent, width: 2, label: 'MSE(x̂₀, training image)' },
+      { y: new Float32Array(T + 1).fill(MSE_BAR), color: th.muted, width: 1, dash: [2, 3], label: `${MSE_BAR} (the paper's bar)` },
+    ] : [],
+  });
+  markSample();
+}
+
+export function drawSigmaPlot() {
+  if (!app.view) return;
+  const th = theme(), s = app.view.sched, T = app.view.T;
+  const useTilde = app.settings.sigma === 'beta-tilde';
+  const chosen = { width: 2.5 }, other = { width: 1.25, dash: [5, 4], alpha: 0.8 };
+  linePlot($('plot-sigma'), {
+    height: 194, xRange: [0, T], xReversed: true, yLog: true, xLabel: 't (reverse: T → 0)',
+    series: [
+      { y: s.beta, from: 1, color: th.accent, label: `σₜ² = βₜ${useTilde ? '' : ' (in use)'}`, ...(useTilde ? other : chosen) },
+      { y: s.posterior_variance, from: 1, color: th.accent2, label: `σₜ² = β̃ₜ${useTilde ? ' (in use)' : ''}`, ...(useTilde ? chosen : other) },
+    ],
+  });
+  markSample();
+}
+
+// ---------------------------------------------------------------------------------------------
+// playback
+
+export function play() {
+  const tr = app.traj;
+  if (!tr) return;
+  if (app.play.pos >= tr.T) app.play.pos = 0;
+  app.play.playing = true;
+  document.body.dataset.sample = 'playing';
+  $('btn-play').textContent = 'Pause';
+  $('btn-play').setAttribute('aria-pressed', 'true');
+  const loop = ++app.play.loop;
+  requestAnimationFrame(() => playFrame(loop));
+}
+
+export function stopPlaying() {
+  app.play.playing = false;
+  app.play.loop++;
+  if (app.traj) document.body.dataset.sample = 'stopped';
+  $('btn-play').textContent = 'Play';
+  $('btn-play').setAttribute('aria-pressed', 'false');
+}
+
+function playFrame(loop) {
+  const tr = app.traj;
+  if (loop !== app.play.loop || !tr || !app.play.playing) return;
+  app.play.pos = Math.min(tr.T, app.play.pos + Number(app.settings.speed));
+  showStep(tr.T - Math.floor(app.play.pos));
+  if (app.play.pos >= tr.T) stopPlaying();
+  else requestAnimationFrame(() => playFrame(loop));
+}
+
+// ---------------------------------------------------------------------------------------------
+// the sample settings
+
+export function onSampleField(ev) {
+  const el = ev.target;
+  if (el.name === 'sigma') app.settings.sigma = el.value;
+  else if (el.id === 'clip') app.settings.clip = el.checked;
+  else if (el.id === 'speed') app.settings.speed = el.value;
+  else if (el.id === 'sample-seed') {
+    const v = parseField('sample', el.value);
+    el.setCustomValidity(v === undefined ? `The sample seed must be ${describeField('sample')}` : '');
+    if (v === undefined) {
+      showMessage($('sample-message'), el.validationMessage);
+      setState(app.state);
+      return;
+    }
+    showMessage($('sample-message'), '');
+    app.settings.sample = v;
+  }
+  settingsToURL(app.settings);
+  setState(app.state);
+  if (el.id === 'speed') return;
+  drawSigmaPlot();
+  // a trajectory on screen is redone with the new setting, so the two can be compared at once
+  if (app.traj && ev.type === 'change') doSample();
+}
