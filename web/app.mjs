@@ -1,20 +1,26 @@
 // app.mjs -- the page: it reacts and draws. Every number it shows comes from the wasm module
-// through web/ddpm.mjs (the same wrapper the CLI and the tests use); this file only schedules
-// the work into animation frames, keeps the settings in the address bar, and draws.
-import { loadEngine, PRESETS, checkpointHeader } from './ddpm.mjs';
-import { FIELDS, presetDefaults, parseField, describeField } from './settings.mjs';
-import { $, settingsFromURL, settingsToURL, app, showMessage, errorText, sentence, setStatus,
-  passFocus } from './state.mjs';
+// through web/ddpm.mjs (the same wrapper the CLI and the tests use); the page's modules only
+// schedule the work into animation frames, keep the settings in the address bar, and draw.
+// This one is the entry point index.html loads: the train panel's fields, Train and Reset, the
+// wiring of every event, and main(). The others, each importing only from those above it:
+//   state.mjs        the one state object the modules share; messages, focus, the address bar
+//   panels.mjs       the views of the preset alone: schedule, forward process, embedding
+//   controls.mjs     setState, what each state enables; the train form's notes and hints
+//   train-view.mjs   the model Train trains, the loop in animation frames, statistics, loss curve
+//   sample-view.mjs  the reverse chain over frames, its playback, plots and verdict
+//   checkpoints.mjs  Save, Load, and a new Steps for a model on the page
+import { loadEngine } from './ddpm.mjs';
+import { presetDefaults, parseField, describeField } from './settings.mjs';
+import { $, settingsFromURL, settingsToURL, app, showMessage, errorText, setStatus, passFocus } from './state.mjs';
 import { buildView, drawSchedulePlots, markSchedule, drawForward, drawEmbedding } from './panels.mjs';
-import { trainSettings, fillForm, describePreset, stepsOpen, stepsRule, TRAIN_FIELDS, TRAIN_INPUTS, setState,
-  canSave } from './controls.mjs';
-import { createModel, prepareModel, preparedModelFits, resume, pause, trainingFailed, drawTrainStats,
-  drawLoss } from './train-view.mjs';
-import { clearTrajectory, doSample, finishSampling, showStep, drawMSEPlot, drawSigmaPlot, play, stopPlaying,
+import { fillForm, describePreset, stepsOpen, stepsRule, TRAIN_FIELDS, TRAIN_INPUTS, setState } from './controls.mjs';
+import { createModel, prepareModel, preparedModelFits, resume, pause, drawTrainStats, drawLoss } from './train-view.mjs';
+import { clearTrajectory, doSample, showStep, drawMSEPlot, drawSigmaPlot, play, stopPlaying,
   onSampleField } from './sample-view.mjs';
+import { saveCheckpoint, replanModel, loadCheckpointFile } from './checkpoints.mjs';
 
 // ---------------------------------------------------------------------------------------------
-// the train panel
+// the train panel: its fields, Train and Reset
 
 function onTrainField(ev) {
   const el = ev.target;
@@ -150,213 +156,6 @@ function reset() {
   setStatus('Ready. Press Train.');
   passFocus('btn-reset', 'btn-train');
   prepareModel();
-}
-
-// ---------------------------------------------------------------------------------------------
-// checkpoints: Save downloads the model as a .ddpm file, Load puts one on the page. The format
-// and every check of it belong to the wrapper and C (README "Checkpoint format").
-
-// the settings that decide a model's architecture and schedule, as the checkpoint header names them
-const ARCHITECTURE = ['image_size', 'hidden', 'temb_dim', 'activation', 'predict', 'T', 'schedule', 'beta_start', 'beta_end'];
-// a downloaded file's object URL lives this long: long enough for any browser to start saving
-const DOWNLOAD_URL_MS = 60000;
-
-function downloadBytes(bytes, name) {
-  const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  a.hidden = true;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), DOWNLOAD_URL_MS);
-}
-
-// C saves only between optimiser steps. Between two frames of training a step is often half
-// done: finish it here, which is the work the next frames would have done (any split of a step
-// gives the same bits). Not while a sample is being computed: the weights would change under it.
-function saveCheckpoint() {
-  if (!canSave()) return;
-  const m = app.model;
-  const halfDone = m.batchFilled > 0 || m.updating;
-  if (halfDone && app.sampling) {
-    showMessage($('train-message'), `Not saved: step ${m.step + 1} is half done and finishing it now would change the ` +
-      'weights under the sample being computed. Save again once the sample is drawn.');
-    return;
-  }
-  if (halfDone && !finishStep(m)) return;
-  let bytes;
-  try {
-    bytes = m.saveCheckpoint({ optimizer: true });
-  } catch (e) {
-    showMessage($('train-message'), `Not saved: ${errorText(e)}`);
-    return;
-  }
-  const name = `ddpm-${app.settings.preset}-step${m.step}.ddpm`;
-  downloadBytes(bytes, name);
-  if (app.state !== 'error') showMessage($('train-message'), '');
-  setStatus(`Saved ${name} (${(bytes.length / 1e6).toFixed(1)} MB): the weights and AdamW state at step ${m.step}.` +
-    (halfDone ? ` Step ${m.step} was half done, so it was finished first.` : '') +
-    (app.state === 'running' ? ' Training goes on.' : ''));
-}
-
-// finish a half-done step (see saveCheckpoint); false if C refused it (the page says why)
-function finishStep(m) {
-  try {
-    while (m.batchFilled > 0 || m.updating) m.trainWork(m.config.batch, m.numParams);
-  } catch (e) {
-    trainingFailed(e, m);
-    return false;
-  }
-  // paused in the last step: finishing it finished the run (running, the next frame sees it)
-  if (m.done && app.state === 'paused') setState('done');
-  drawTrainStats(true);
-  drawLoss(true);
-  return true;
-}
-
-// A new plan for the model on the page. C sizes a model's loss history by its planned steps
-// and trains no further, so the page builds a model with the new plan from the current one's
-// checkpoint, as Load does: the weights, the AdamW state, the step, the loss curve and the
-// training RNG all carry over, and (the learning rate of both presets being constant) the run
-// goes on exactly as one planned that long from the start. Only when C has accepted the
-// checkpoint does the new model replace the old; on any error the old one stays.
-function replanModel(steps) {
-  const old = app.model, from = old.config.steps;
-  // a chain being computed is finished on the model it started from, and drawn
-  finishSampling();
-  // C saves only between steps: a step half done is finished first, as Save does
-  const halfDone = old.batchFilled > 0 || old.updating;
-  if (halfDone && !finishStep(old)) {
-    $('steps').value = String(app.settings.steps);
-    return;
-  }
-  let next = null;
-  try {
-    const bytes = old.saveCheckpoint({ optimizer: true });
-    next = app.engine.createModel({ ...trainSettings(), steps });
-    next.loadCheckpoint(bytes);
-  } catch (e) {
-    next?.free();
-    $('steps').value = String(app.settings.steps);
-    showMessage($('train-message'), `Could not change Steps to ${steps}: ${sentence(errorText(e))} ` +
-      `The model on the page is kept, at step ${old.step} of ${from}.`);
-    setState(app.state);
-    return;
-  }
-  // the run goes on: its clock, its first step and its loss curve stay as they were
-  old.free();
-  app.model = next;
-  app.settings.steps = steps;
-  app.modelKey = JSON.stringify(trainSettings());
-  settingsToURL(app.settings);
-  showMessage($('train-message'), '');
-  setState(next.done ? 'done' : 'paused');
-  drawTrainStats(true);
-  drawLoss(true);
-  const k = next.step;
-  setStatus(`Steps ${from} → ${steps}: the model at step ${k} goes on with the same weights, AdamW state and loss curve.` +
-    (halfDone ? ` Step ${k} was half done, so it was finished first.` : '') +
-    (next.done ? ' Press Sample, or raise Steps to train further.' : ` Resume trains steps ${k + 1} to ${steps}.`));
-  passFocus('steps', 'btn-resume');
-}
-
-// the page preset whose model a checkpoint header describes, if any
-function presetOf(header) {
-  return Object.keys(PRESETS).find((p) => ARCHITECTURE.every((k) => header[k] === PRESETS[p].config[k]));
-}
-
-// Load: read the file, build a model for it and load it there. Only when C has accepted every
-// byte does the new model replace the one on the page; a refused file changes nothing.
-async function loadCheckpointFile(file) {
-  let next = null, settings, header;
-  const statusBefore = $('train-status').textContent;
-  const loading = `Loading ${file.name} (${(file.size / 1e6).toFixed(1)} MB)…`;
-  try {
-    refuseWhileRunning();
-    // reading and checking tens of MB blocks the page for a moment: say so first, and let it paint
-    setStatus(loading);
-    await new Promise((done) => requestAnimationFrame(() => setTimeout(done)));
-    const bytes = new Uint8Array(await file.arrayBuffer());
-    // Resume may have been pressed while the file was read
-    refuseWhileRunning();
-    header = checkpointHeader(bytes);
-    // a checkpoint names its architecture and step, not the batch, learning rate or seed: keep
-    // the page's for its own preset, take the preset's for the other one (as the preset radio
-    // does), and plan at least the steps already taken (more than the Steps field allows is
-    // left for C to refuse)
-    const preset = presetOf(header) ?? app.settings.preset;
-    const base = preset === app.settings.preset ? app.settings : { ...app.settings, preset, ...presetDefaults(preset) };
-    settings = { ...base, steps: Math.min(FIELDS.steps.max, Math.max(base.steps, header.step)) };
-    const { steps, batch, lr, seed } = settings;
-    // a model made ahead for Train (prepareModel) gives its memory to the file's
-    if (app.state === 'ready' && app.model && app.modelUnused) {
-      app.model.free();
-      app.model = null;
-    }
-    next = app.engine.createModel({ preset, steps, batch, lr, seed });
-    next.loadCheckpoint(bytes);
-  } catch (e) {
-    next?.free();
-    const hint = header && !presetOf(header)
-      ? ' This page builds the models of its two presets only; the command line loads others (node scripts/ddpm.mjs --load FILE).' : '';
-    // unless something else (Resume) has said what the page is doing since
-    if ($('train-status').textContent === loading) setStatus(statusBefore);
-    showMessage($('train-message'), `Could not load ${file.name}: ${sentence(errorText(e))}${hint} Nothing on the page changed.`);
-    $('train-message').scrollIntoView({ block: 'nearest' });
-    prepareModel();
-    return;
-  }
-  adoptModel(next, settings, file.name, header);
-}
-
-// Load is disabled while training runs (see LOAD_WAITS); this holds the rule for a file that
-// comes anyway, and for a run resumed while the file was being read
-function refuseWhileRunning() {
-  if (app.state === 'running') {
-    throw new Error('training is running, and loading would replace the model being trained; Pause first, then load the file');
-  }
-}
-
-// the loaded model replaces the page's: stop what ran on the old one, then redraw everything
-function adoptModel(m, settings, name, header) {
-  app.run.loop++;
-  app.pausedByHidden = false;
-  clearTrajectory();
-  if (app.model) app.model.free();
-  const presetChanged = settings.preset !== app.settings.preset;
-  app.model = m;
-  app.settings = settings;
-  app.modelKey = JSON.stringify(trainSettings());
-  app.startStep = m.step;
-  const held = m.lossHistory();
-  app.lossFrom = 0;
-  while (app.lossFrom < m.step && Number.isNaN(held[app.lossFrom])) app.lossFrom++;
-  app.run = { activeMs: 0, startedAt: 0, lastFrameTs: null, lossDrawnAt: 0, statsAt: 0, lossStep: -1, loop: app.run.loop, lastWork: 0, progressAt: 0 };
-  app.frames = [];
-  app.frameWork = [];
-  app.pace = { level: 0, frame: 0, recent: [], onTime: 0 };
-  for (const id of ['steps', 'batch', 'lr', 'seed']) $(id).setCustomValidity('');
-  fillForm();
-  describePreset();
-  if (presetChanged) {
-    try {
-      buildView(settings.preset);
-    } catch (e) {
-      showMessage($('global-message'), errorText(e));
-    }
-  }
-  drawSigmaPlot();
-  settingsToURL(app.settings);
-  showMessage($('train-message'), '');
-  setState(m.done ? 'done' : 'paused');
-  drawTrainStats(true);
-  drawLoss(true);
-  const fresh = header.flags & 1 ? '' : ' The file holds no AdamW state: the optimiser starts afresh.';
-  setStatus(`Loaded ${name}: the ${settings.preset} preset at step ${m.step} of ${m.config.steps}.${fresh} ` + (m.done
-    ? `Press Sample, or raise Steps above ${m.step} to train further.`
-    : `Resume trains on to step ${m.config.steps} with the batch and learning rate shown.`));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -65,9 +65,9 @@ function drawSettingsNote() {
     return;
   }
   let text = changed.length ? `Your changes to the ${s.preset} preset: ${changed.join(', ')}.` : '';
-  // Steps can change once training is paused or done (see replanModel). Running and paused
-  // share one sentence, and the one for done is as long: the buttons below never move on Pause,
-  // Resume or the end of a run.
+  // Steps can change once training is paused or done (see replanModel, checkpoints.mjs). Running
+  // and paused share one sentence, and the one for done is as long: the buttons below never move
+  // on Pause, Resume or the end of a run.
   if (app.state === 'done') {
     text = `${text} Training is done: raise Steps to train further, or Reset to change the rest.`.trim();
   } else if (['running', 'paused'].includes(app.state)) {
@@ -79,7 +79,7 @@ function drawSettingsNote() {
 }
 
 // Steps stays open while a model exists and training is not running: a new plan is carried
-// out by replanModel. The field's tooltip says what it takes (the settings note says why).
+// out by replanModel (checkpoints.mjs). The field's tooltip says what it takes (the settings note says why).
 export function stepsOpen(state = app.state) {
   return !!app.model && (state === 'done' || state === 'paused');
 }

@@ -1,6 +1,6 @@
 // settings.mjs -- the page's settings as the address bar holds them: the keys, the values each
 // one takes, and reading and writing them as a query string. Nothing here touches the page, so
-// Node tests it directly (tests/settings.test.mjs); app.mjs puts the query in the address bar.
+// Node tests it directly (tests/settings.test.mjs); state.mjs puts the query in the address bar.
 import { PRESETS, DEFAULTS } from './ddpm.mjs';
 
 // playback speeds of the reverse chain, in steps per frame
