@@ -579,6 +579,21 @@ function compareWithOneGo(page) {
 // Creating a model takes 50-80 ms the first time in a page (fresh wasm memory), too long for the
 // Train click: the page makes it while idle, and Train takes it only if it is exactly the model
 // Train would create.
+test('Reset and Train in one task leave one chain of training frames, not two', async () => {
+  const { page, log } = await openPage('?steps=2000');
+  await page.click('#btn-train');
+  await page.waitForFunction(() => (window.ddpmPage.model?.step ?? 0) >= 2, null, { timeout: 60000, polling: 20 });
+  // the running chain has a frame pending; Reset and Train before it comes (a script, or two
+  // key presses within one frame): that frame must see a chain that is no longer its own
+  await page.evaluate(() => { document.getElementById('btn-reset').click(); document.getElementById('btn-train').click(); });
+  await page.waitForFunction(() => window.ddpmPage.frameIntervals().length >= 30, null, { timeout: 60000 });
+  // two chains would both run in each frame: the second of a frame finds an interval of 0 since the first
+  const intervals = await page.evaluate(() => window.ddpmPage.frameIntervals());
+  assert.deepEqual(intervals.filter((ms) => ms < 1), [], `frame intervals ${intervals.slice(0, 12).map((ms) => ms.toFixed(1)).join(', ')}, ...`);
+  await page.close();
+  assertClean(log);
+});
+
 test('Train starts from the model made while the page was idle only when it has the settings shown', async () => {
   const { page, log } = await openPage('?steps=3&seed=4');
   const prepared = () => page.waitForFunction(() => window.ddpmPage.state === 'ready' && window.ddpmPage.model?.step === 0,

@@ -11,7 +11,7 @@
 //   checkpoints.mjs  Save, Load, and a new Steps for a model on the page
 import { loadEngine } from './ddpm.mjs';
 import { presetDefaults, parseField, describeField } from './settings.mjs';
-import { $, settingsFromURL, settingsToURL, app, showMessage, errorText, setStatus, passFocus } from './state.mjs';
+import { $, settingsFromURL, settingsToURL, app, newRun, showMessage, errorText, setStatus, passFocus } from './state.mjs';
 import { buildView, drawSchedulePlots, markSchedule, drawForward, drawEmbedding } from './panels.mjs';
 import { fillForm, describePreset, stepsOpen, stepsRule, TRAIN_FIELDS, TRAIN_INPUTS, setState } from './controls.mjs';
 import { createModel, prepareModel, preparedModelFits, resume, pause, drawTrainStats, drawLoss } from './train-view.mjs';
@@ -111,10 +111,7 @@ function startTraining() {
     return;
   }
   clearTrajectory();
-  app.run = { activeMs: 0, startedAt: 0, lastFrameTs: null, lossDrawnAt: 0, statsAt: 0, lossStep: -1, loop: 0, lastWork: 0, progressAt: 0 };
-  app.frames = [];
-  app.frameWork = [];
-  app.pace = { level: 0, frame: 0, recent: [], onTime: 0 };
+  newRun();
   setStatus(`Training ${app.model.config.steps} steps of batch ${app.model.config.batch}…`);
   resume();   // first: the state it sets redraws the note above the buttons
   showTrainingView();

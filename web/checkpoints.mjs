@@ -4,9 +4,9 @@
 // "Checkpoint format"); whether Save and Load can be used now is set in controls.mjs.
 import { PRESETS, checkpointHeader } from './ddpm.mjs';
 import { FIELDS, presetDefaults } from './settings.mjs';
-import { $, settingsToURL, app, showMessage, errorText, sentence, setStatus, passFocus } from './state.mjs';
+import { $, settingsToURL, app, newRun, showMessage, errorText, sentence, setStatus, passFocus } from './state.mjs';
 import { buildView } from './panels.mjs';
-import { trainSettings, fillForm, describePreset, setState, canSave } from './controls.mjs';
+import { trainSettings, fillForm, describePreset, setState, canSave, TRAIN_FIELDS } from './controls.mjs';
 import { prepareModel, trainingFailed, drawTrainStats, drawLoss } from './train-view.mjs';
 import { clearTrajectory, finishSampling, drawSigmaPlot } from './sample-view.mjs';
 
@@ -187,11 +187,8 @@ function adoptModel(m, settings, name, header) {
   const held = m.lossHistory();
   app.lossFrom = 0;
   while (app.lossFrom < m.step && Number.isNaN(held[app.lossFrom])) app.lossFrom++;
-  app.run = { activeMs: 0, startedAt: 0, lastFrameTs: null, lossDrawnAt: 0, statsAt: 0, lossStep: -1, loop: app.run.loop, lastWork: 0, progressAt: 0 };
-  app.frames = [];
-  app.frameWork = [];
-  app.pace = { level: 0, frame: 0, recent: [], onTime: 0 };
-  for (const id of ['steps', 'batch', 'lr', 'seed']) $(id).setCustomValidity('');
+  newRun();
+  for (const id of TRAIN_FIELDS) $(id).setCustomValidity('');
   fillForm();
   describePreset();
   if (presetChanged) {

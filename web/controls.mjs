@@ -59,7 +59,7 @@ export function describePreset() {
 function drawSettingsNote() {
   const s = app.settings, d = presetDefaults(s.preset);
   const changed = ['steps', 'batch', 'lr'].filter((k) => s[k] !== d[k]).map((k) => `${k} ${d[k]} → ${s[k]}`);
-  const invalid = ['steps', 'batch', 'lr', 'seed'].map((id) => $(id)).find((el) => !el.checkValidity());
+  const invalid = TRAIN_FIELDS.map((id) => $(id)).find((el) => !el.checkValidity());
   if (invalid) {
     $('settings-note').textContent = invalid.validationMessage;
     return;
@@ -109,7 +109,7 @@ export const TRAIN_FIELDS = ['steps', 'batch', 'lr', 'seed'];  // the typed ones
 export const TRAIN_INPUTS = ['preset-recommended', 'preset-paper', ...TRAIN_FIELDS];
 
 function formValid() {
-  return ['steps', 'batch', 'lr', 'seed'].every((id) => $(id).checkValidity());
+  return TRAIN_FIELDS.every((id) => $(id).checkValidity());
 }
 
 export function setState(state) {

@@ -19,11 +19,21 @@ export function settingsToURL(s) {
 // ---------------------------------------------------------------------------------------------
 // state
 
+// The record of one training run (timing, frame pacing, what was last drawn). loop numbers the
+// chains of animation frames that train: a frame of an older chain sees another number and
+// stops. It only ever counts up, across runs too: a new run starting from 0 could meet a frame
+// of the run before it that still carries the same number.
+function runRecord(loop) {
+  return { activeMs: 0, startedAt: 0, lastFrameTs: null, lossDrawnAt: 0, statsAt: 0, lossStep: -1, loop, lastWork: 0, progressAt: 0 };
+}
+
 export const app = {
   engine: null,
   settings: null,
   state: 'loading',          // loading | ready | running | paused | done | error
   model: null,               // the model being trained and sampled
+  modelKey: null,            // the settings the model was made with (JSON), to tell whether they still hold
+  modelUnused: false,        // made ahead for Train (prepareModel) and not yet trained or sampled
   startStep: 0,              // the step it started from: 0, or a loaded checkpoint's step
   lossFrom: 0,               // the first step whose loss the model holds (a checkpoint may have none)
   sampling: null,            // a reverse chain being computed over frames (see doSample, sample-view.mjs)
@@ -33,7 +43,7 @@ export const app = {
   embedding: null,           // (T+1) x 128
   fwdT: 30,
   timing: { msPerSample: 8, msPerParam: 8 / 2.7e6, sampleSeen: false, paramSeen: false },
-  run: { activeMs: 0, startedAt: 0, lastFrameTs: null, lossDrawnAt: 0, statsAt: 0, lossStep: -1, loop: 0, lastWork: 0, progressAt: 0 },
+  run: runRecord(0),        // the training run under way (see newRun)
   pace: { level: 0, frame: 0, recent: [], onTime: 0 }, // see PACE_LEVELS (train-view.mjs)
   frames: [],                // rAF intervals (ms) while training runs
   frameWork: [],             // the time (ms) the frame before each interval spent on training and drawing
@@ -43,6 +53,15 @@ export const app = {
 
 // ---------------------------------------------------------------------------------------------
 // messages
+
+// a new run on the model on the page (Train, a loaded checkpoint): its clock, frame record and
+// pace start afresh; the loop number carries on (runRecord)
+export function newRun() {
+  app.run = runRecord(app.run.loop);
+  app.frames = [];
+  app.frameWork = [];
+  app.pace = { level: 0, frame: 0, recent: [], onTime: 0 };
+}
 
 export function showMessage(el, text) {
   el.textContent = text;
