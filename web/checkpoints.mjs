@@ -33,7 +33,7 @@ function downloadBytes(bytes, name) {
 export function saveCheckpoint() {
   if (!canSave()) return;
   const m = app.model;
-  const halfDone = m.batchFilled > 0 || m.updating;
+  const halfDone = m.midStep;
   if (halfDone && app.sampling) {
     showMessage($('train-message'), `Not saved: step ${m.step + 1} is half done and finishing it now would change the ` +
       'weights under the sample being computed. Save again once the sample is drawn.');
@@ -58,7 +58,7 @@ export function saveCheckpoint() {
 // finish a half-done step (see saveCheckpoint); false if C refused it (the page says why)
 function finishStep(m) {
   try {
-    while (m.batchFilled > 0 || m.updating) m.trainWork(m.config.batch, m.numParams);
+    while (m.midStep) m.trainWork(m.config.batch, m.numParams);
   } catch (e) {
     trainingFailed(e, m);
     return false;
@@ -81,7 +81,7 @@ export function replanModel(steps) {
   // a chain being computed is finished on the model it started from, and drawn
   finishSampling();
   // C saves only between steps: a step half done is finished first, as Save does
-  const halfDone = old.batchFilled > 0 || old.updating;
+  const halfDone = old.midStep;
   if (halfDone && !finishStep(old)) {
     $('steps').value = String(app.settings.steps);
     return;
@@ -181,6 +181,7 @@ function adoptModel(m, settings, name, header) {
   if (app.model) app.model.free();
   const presetChanged = settings.preset !== app.settings.preset;
   app.model = m;
+  app.modelUnused = false;
   app.settings = settings;
   app.modelKey = JSON.stringify(trainSettings());
   app.startStep = m.step;

@@ -258,6 +258,9 @@ export class Model {
   // maxSamples samples of the batch, or, once the batch is complete (this.updating), AdamW on up
   // to maxParams parameters. Returns what it processed. Any split gives the same bits.
   get updating() { return this.mod._w_update_pos(this.ptr) >= 0; }
+  // a step begun and not finished (samples of its batch in, or its update under way): C saves
+  // and loads only between steps
+  get midStep() { return this.batchFilled > 0 || this.updating; }
   // whether the next step will use the forward pass its update computed ahead (c/train.c)
   get nextForwardReady() { return this.mod._w_next_forward_ready(this.ptr) === 1; }
   trainWork(maxSamples, maxParams = this.numParams) {
