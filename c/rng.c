@@ -4,11 +4,24 @@
 // reproduced exactly from its seed, in native code, in Node and in the browser.
 #include "ddpm.h"
 
+// splitmix64's output function (Steele, Lea and Flood, "Fast splittable pseudorandom number
+// generators", 2014): a bijection of 64-bit words in which nearby inputs give unrelated outputs
+static uint64_t mix64(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+// PCG's own seeding adds the seed to a state that depends only on the stream. At seed 0 that
+// makes every stream's state the same sequence times its increment, so the streams of one
+// seed (initialisation, training draws, sampling) came out measurably correlated. The seed and
+// the stream are hashed together into the starting state instead; the increment still keeps
+// the streams apart.
 void rng_seed(Rng *rng, uint64_t seed, uint64_t stream) {
     rng->state = 0;
     rng->inc = (stream << 1u) | 1u;  // the increment must be odd
     rng_u32(rng);
-    rng->state += seed;
+    rng->state += mix64(seed + 0x9E3779B97F4A7C15ULL * (stream + 1));  // the golden-ratio step of splitmix64
     rng_u32(rng);
 }
 

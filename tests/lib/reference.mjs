@@ -98,7 +98,16 @@ export function gaussian(n, rand) {
   return out;
 }
 
-// PCG32 as c/rng.c has it (O'Neill 2014), in BigInt: words(n) gives the next n outputs
+// splitmix64's output function (Steele, Lea and Flood 2014), in BigInt
+function mix64(z) {
+  const mask = (1n << 64n) - 1n;
+  z = ((z ^ (z >> 30n)) * 0xBF58476D1CE4E5B9n) & mask;
+  z = ((z ^ (z >> 27n)) * 0x94D049BB133111EBn) & mask;
+  return z ^ (z >> 31n);
+}
+
+// PCG32 as c/rng.c has it (O'Neill 2014, the seed and stream hashed into the starting state by
+// mix64), in BigInt: words(n) gives the next n outputs
 export function pcg32(seed, stream) {
   const mask = (1n << 64n) - 1n, mul = 6364136223846793005n;
   let state = 0n;
@@ -111,7 +120,7 @@ export function pcg32(seed, stream) {
     return ((xorshifted >>> rot) | (xorshifted << ((32 - rot) & 31))) >>> 0;
   };
   next();
-  state = (state + BigInt(seed)) & mask;
+  state = (state + mix64((BigInt(seed) + 0x9E3779B97F4A7C15n * (BigInt(stream) + 1n)) & mask)) & mask;
   next();
   return { words: (n) => Uint32Array.from({ length: n }, next) };
 }
