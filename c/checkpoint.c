@@ -127,16 +127,8 @@ static int check_field(const char *name, uint32_t file, uint32_t model) {
     return REFUSE("checkpoint: mismatched %s: the file has %u, this model has %u", name, file, model);
 }
 
-// Everything is checked before anything is copied, so a refused file leaves the model untouched.
-int ddpm_checkpoint_load(DDPM *m, const uint8_t *buf, size_t len) {
-    const DDPMConfig *c = &m->cfg;
-    if (len < HEADER_BYTES + 4) return REFUSE("checkpoint: truncated: %zu bytes is shorter than the %d-byte header", len, HEADER_BYTES + 4);
-    if (memcmp(buf, MAGIC, 8) != 0) return REFUSE("checkpoint: not a DDPM checkpoint (bad magic)");
-    if (get_u32(buf + 8) != 1) return REFUSE("checkpoint: unsupported version %u (this build reads version 1)", get_u32(buf + 8));
-    uint32_t flags = get_u32(buf + 56);
-    if (flags & ~(FLAG_OPTIMIZER | FLAG_EMA | FLAG_HISTORY)) return REFUSE("checkpoint: unknown flags 0x%x", flags);
-    uint32_t step = get_u32(buf + 60);
-    // the architecture first: a file for another model names the field that differs
+// the file's model against this one: a file for another model names the field that differs
+static int check_architecture(const DDPMConfig *c, const uint8_t *buf) {
     int err;
     if ((err = check_field("image_size", get_u32(buf + 12), (uint32_t)c->image_size))) return err;
     if ((err = check_field("hidden", get_u32(buf + 16), (uint32_t)c->hidden))) return err;
@@ -148,18 +140,42 @@ int ddpm_checkpoint_load(DDPM *m, const uint8_t *buf, size_t len) {
     if (get_f64(buf + 40) != c->beta_start || get_f64(buf + 48) != c->beta_end)
         return REFUSE("checkpoint: mismatched betas: the file has %g..%g, this model has %g..%g",
                       get_f64(buf + 40), get_f64(buf + 48), c->beta_start, c->beta_end);
-    if (step > (uint32_t)c->steps) {
-        // (before the file's size is computed from it: up to 2^32 losses would overflow a size_t in
-        // wasm). A corrupt step field is told apart from a real count by the file's own checksum.
-        if (get_u32(buf + len - 4) != crc32(buf, len - 4))
-            return REFUSE("checkpoint: corrupt: the checksum does not match the data");
-        return REFUSE("checkpoint: it has taken %u steps, more than this model's planned %d (raise steps)", step, c->steps);
-    }
-    size_t need = size_for(m->shape.num_params, flags, step);
+    return DDPM_OK;
+}
+
+// a length that is not the one the header implies, by name
+static int check_length(size_t len, size_t need) {
     if (len < need) return REFUSE("checkpoint: truncated: %zu bytes, expected %zu", len, need);
     if (len > need) return REFUSE("checkpoint: %zu bytes, expected %zu (trailing data)", len, need);
-    uint32_t stored = get_u32(buf + need - 4), actual = crc32(buf, need - 4);
-    if (stored != actual) return REFUSE("checkpoint: corrupt: checksum 0x%08x does not match the data (0x%08x)", stored, actual);
+    return DDPM_OK;
+}
+
+// Everything is checked before anything is copied, so a refused file leaves the model untouched.
+int ddpm_checkpoint_load(DDPM *m, const uint8_t *buf, size_t len) {
+    const DDPMConfig *c = &m->cfg;
+    if (len < HEADER_BYTES + 4) return REFUSE("checkpoint: truncated: %zu bytes is shorter than the %d-byte header", len, HEADER_BYTES + 4);
+    if (memcmp(buf, MAGIC, 8) != 0) return REFUSE("checkpoint: not a DDPM checkpoint (bad magic)");
+    if (get_u32(buf + 8) != 1) return REFUSE("checkpoint: unsupported version %u (this build reads version 1)", get_u32(buf + 8));
+    uint32_t flags = get_u32(buf + 56);
+    if (flags & ~(FLAG_OPTIMIZER | FLAG_EMA | FLAG_HISTORY)) return REFUSE("checkpoint: unknown flags 0x%x", flags);
+    uint32_t step = get_u32(buf + 60);
+    // The checksum before the header is believed: one damaged byte of the header must not be
+    // reported as a file for another model. A file cut short (or with bytes added) fails the
+    // checksum too; when its header describes this model, the length is what is named.
+    uint32_t stored = get_u32(buf + len - 4), actual = crc32(buf, len - 4);
+    if (stored != actual) {
+        // (step bounded before the size is computed from it: up to 2^32 losses would overflow a size_t in wasm)
+        if (check_architecture(c, buf) == DDPM_OK && step <= (uint32_t)c->steps) {
+            int err = check_length(len, size_for(m->shape.num_params, flags, step));
+            if (err) return err;
+        }
+        return REFUSE("checkpoint: corrupt: checksum 0x%08x does not match the data (0x%08x)", stored, actual);
+    }
+    int err;
+    if ((err = check_architecture(c, buf))) return err;
+    if (step > (uint32_t)c->steps)
+        return REFUSE("checkpoint: it has taken %u steps, more than this model's planned %d (raise steps)", step, c->steps);
+    if ((err = check_length(len, size_for(m->shape.num_params, flags, step)))) return err;
     if ((get_u64(buf + 72) & 1u) == 0) return REFUSE("checkpoint: corrupt: the RNG increment must be odd");
     size_t P = m->shape.num_params, count = arrays_for(flags) * P;
     const uint8_t *history = buf + HEADER_BYTES + count * sizeof(float);
@@ -182,6 +198,9 @@ int ddpm_checkpoint_load(DDPM *m, const uint8_t *buf, size_t len) {
         // AdamW's v is a mean of squares: a negative one makes sqrt(v) and the weights NaN
         if ((flags & FLAG_OPTIMIZER) && i >= 2 * P && i < 3 * P && v < 0.0f)
             return REFUSE("checkpoint: AdamW v[%zu] is %g; v must be >= 0", i - 2 * P, (double)v);
+        // moments with no update counted: the first update's bias correction would scale m by 10
+        if ((flags & FLAG_OPTIMIZER) && adam_steps == 0 && i >= P && i < 3 * P && v != 0.0f)
+            return REFUSE("checkpoint: corrupt: AdamW moments are nonzero but no AdamW update is counted");
     }
     // accepted: copy in
     size_t bytes = m->shape.num_params * sizeof(float);

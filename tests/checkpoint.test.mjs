@@ -62,12 +62,15 @@ test('corrupt, truncated, foreign, mismatched and NaN-holding files are refused 
     source.train(1);
     const good = source.saveCheckpoint();
     const flipped = good.slice(); flipped[200] ^= 0x10;
+    // one damaged header byte (temb_dim) is damage, not a file for another model
+    const headerFlipped = good.slice(); headerFlipped[20] ^= 0x01;
     const badMagic = good.slice(); badMagic[0] = 0x58;
     const badVersion = reseal((() => { const b = good.slice(); b[8] = 9; return b; })());
     const nanWeights = reseal((() => { const b = good.slice(); new DataView(b.buffer).setFloat32(80 + 4 * 10, NaN, true); return b; })());
     const tooManySteps = reseal((() => { const b = good.slice(); new DataView(b.buffer).setUint32(60, 99, true); return b; })());
     const cases = [
       [flipped, /corrupt: checksum/],
+      [headerFlipped, /corrupt: checksum/],
       [good.subarray(0, good.length - 100), /truncated/],
       [good.subarray(0, 40), /truncated/],
       [new Uint8Array([...good, 0]), /trailing data/],
@@ -196,6 +199,8 @@ test('the training history: losses and AdamW updates travel; a file without one 
         [forge(4 + 4, (v, o) => v.setFloat32(o, -1, true)), /the loss of step 2 is -1; a loss must be >= 0 and finite/],
         [forge(4, (v, o) => v.setFloat32(o, Infinity, true)), /the loss of step 1 is inf/],
         [forge(0, (v, o) => v.setUint32(o, 4, true)), /corrupt: 4 AdamW updates in 3 steps/],
+        // moments with no update counted: the first update would divide m by 1 - 0.9 and jump
+        [forge(0, (v, o) => v.setUint32(o, 0, true)), /corrupt: AdamW moments are nonzero but no AdamW update is counted/],
       ]) {
         assert.throws(() => target.loadCheckpoint(bytes), (e) => e.code === 'CHECKPOINT' && message.test(e.message), `${message}`);
         assert.equal(target.step, 0);
