@@ -73,17 +73,18 @@ int ddpm_sample_continue(DDPM *m, int max_steps) {
             output_to_eps(&m->sched, eps + off, m->acts.out + off, x + off, t, D, m->cfg.predict);
             reverse_step(&m->sched, x_prev + off, x0_pred + off, x + off, eps + off, z + off, t, D, st->sigma, st->clip);
         }
-        if (!all_finite(x_prev, (size_t)n * D)) {
-            st->t = 0;
-            return -ddpm_set_error(DDPM_ERR_DIVERGED,
-                "sampling diverged at t=%d: x_%d holds NaN or Inf (the model's weights may be untrained or broken)", t, t - 1);
-        }
-        // with clipping an infinite prediction still gives a finite x_{t-1} (x0 = -Inf clips to -1),
-        // so the prediction itself is checked too: a chain driven by Inf is not a sample
+        // the prediction first, so a broken network is named as such (its NaN would reach x_{t-1}
+        // too); and with clipping an infinite prediction still gives a finite x_{t-1} (x0 = -Inf
+        // clips to -1), so x_{t-1} alone would miss it: a chain driven by Inf is not a sample
         if (!all_finite(eps, (size_t)n * D)) {
             st->t = 0;
             return -ddpm_set_error(DDPM_ERR_DIVERGED,
                 "sampling diverged at t=%d: the predicted noise holds NaN or Inf (the model's weights may be untrained or broken)", t);
+        }
+        if (!all_finite(x_prev, (size_t)n * D)) {
+            st->t = 0;
+            return -ddpm_set_error(DDPM_ERR_DIVERGED,
+                "sampling diverged at t=%d: x_%d holds NaN or Inf (the model's weights may be untrained or broken)", t, t - 1);
         }
         // the trajectory of image 0: x_{t-1}, and what the network said at t
         memcpy(m->traj_x + (size_t)(t - 1) * D, x_prev, sizeof(float) * D);
