@@ -39,7 +39,7 @@ EMSCRIPTEN_KEEPALIVE float *w_adam_m(DDPM *m) { return m->m_memory; }
 EMSCRIPTEN_KEEPALIVE float *w_adam_v(DDPM *m) { return m->v_memory; }
 EMSCRIPTEN_KEEPALIVE float *w_ema(DDPM *m) { return m->ema_memory; }
 // offsets (in floats) of each parameter tensor inside w_params, in checkpoint order
-EMSCRIPTEN_KEEPALIVE int w_tensor_size(DDPM *m, int i) { return (int)m->shape.sizes[i]; }
+EMSCRIPTEN_KEEPALIVE int w_tensor_size(DDPM *m, int i) { return i >= 0 && i < NUM_PARAM_TENSORS ? (int)m->shape.sizes[i] : -1; }
 EMSCRIPTEN_KEEPALIVE int w_set_image(DDPM *m, const float *img, int n) { return ddpm_set_image(m, img, n); }
 
 // schedule arrays, (T+1) floats each, by index in the order of the Schedule struct
@@ -57,8 +57,12 @@ EMSCRIPTEN_KEEPALIVE void w_rng_normal(float *out, int n, double seed) {
     rng_normal(&rng, out, n);
 }
 EMSCRIPTEN_KEEPALIVE void w_timestep_embedding(float *out, int t, int dim) { timestep_embedding(out, t, dim); }
-EMSCRIPTEN_KEEPALIVE void w_q_sample(DDPM *m, float *xt, const float *x0, const float *eps, int t) {
+// (t is checked here too, not only in the wrapper: an index past the schedule would read
+// outside it)
+EMSCRIPTEN_KEEPALIVE int w_q_sample(DDPM *m, float *xt, const float *x0, const float *eps, int t) {
+    if (t < 0 || t > m->cfg.T) return ddpm_set_error(DDPM_ERR_ARGUMENT, "q_sample: t must be in 0..%d (got %d)", m->cfg.T, t);
     q_sample(&m->sched, xt, x0, eps, t, m->shape.D);
+    return DDPM_OK;
 }
 
 // training
@@ -82,9 +86,11 @@ EMSCRIPTEN_KEEPALIVE int w_sample_begin(DDPM *m, int n, double seed, int sigma, 
 EMSCRIPTEN_KEEPALIVE int w_sample_continue(DDPM *m, int max_steps) { return ddpm_sample_continue(m, max_steps); }
 EMSCRIPTEN_KEEPALIVE float *w_sample_images(DDPM *m) { return m->x_buf; }
 EMSCRIPTEN_KEEPALIVE float *w_traj(DDPM *m, int which) { return which == 0 ? m->traj_x : which == 1 ? m->traj_eps : m->traj_x0; }
-EMSCRIPTEN_KEEPALIVE void w_reverse_step(DDPM *m, float *x_prev, float *x0_pred, const float *xt, const float *eps_pred,
-                                         const float *z, int t, int sigma, int clip) {
+EMSCRIPTEN_KEEPALIVE int w_reverse_step(DDPM *m, float *x_prev, float *x0_pred, const float *xt, const float *eps_pred,
+                                        const float *z, int t, int sigma, int clip) {
+    if (t < 1 || t > m->cfg.T) return ddpm_set_error(DDPM_ERR_ARGUMENT, "reverse_step: t must be in 1..%d (got %d)", m->cfg.T, t);
     reverse_step(&m->sched, x_prev, x0_pred, xt, eps_pred, z, t, m->shape.D, sigma, clip);
+    return DDPM_OK;
 }
 
 // checkpoints

@@ -223,3 +223,17 @@ test('a sampling seed outside 0..2^32-1 or not an integer is refused, not wrappe
     assert.equal(model.sample({ seed: 2 ** 32 - 1, trajectory: false }).final.length, model.D);
   } finally { model.free(); }
 });
+
+test('the module itself refuses a t or tensor index outside its tables (not only the wrapper)', async () => {
+  const engine = await simdEngine();
+  const model = engine.createModel({ ...SMALL, steps: 0 });
+  try {
+    const T = model.T, mod = model.mod;
+    // null buffers: a refused call returns before it touches memory
+    for (const t of [-1, T + 1]) assert.notEqual(mod._w_q_sample(model.ptr, 0, 0, 0, t), 0, `q_sample t=${t}`);
+    for (const t of [0, T + 1]) assert.notEqual(mod._w_reverse_step(model.ptr, 0, 0, 0, 0, 0, t, 0, 0), 0, `reverse_step t=${t}`);
+    assert.match(engine.lastError(), new RegExp(`reverse_step: t must be in 1..${T} \\(got ${T + 1}\\)`));
+    assert.equal(mod._w_tensor_size(model.ptr, -1), -1);
+    assert.equal(mod._w_tensor_size(model.ptr, 99), -1);
+  } finally { model.free(); }
+});

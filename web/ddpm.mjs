@@ -278,7 +278,7 @@ export class Model {
     const e = this.engine, n = this.D * 4;
     return e.withBuffers([n, n, n], (xt, px0, peps) => {
       e.writeF32(px0, x0); e.writeF32(peps, eps);
-      this.mod._w_q_sample(this.ptr, xt, px0, peps, t);
+      e.check(this.mod._w_q_sample(this.ptr, xt, px0, peps, t));
       return e.readF32(xt, this.D);
     });
   }
@@ -323,7 +323,7 @@ export class Model {
     const e = this.engine, n = this.D * 4;
     return e.withBuffers([n, n, n, n, n], (pprev, px0, pxt, peps, pz) => {
       e.writeF32(pxt, xt); e.writeF32(peps, epsPred); e.writeF32(pz, z);
-      this.mod._w_reverse_step(this.ptr, pprev, px0, pxt, peps, pz, t, sigma === 'beta' ? 0 : 1, clip ? 1 : 0);
+      e.check(this.mod._w_reverse_step(this.ptr, pprev, px0, pxt, peps, pz, t, sigma === 'beta' ? 0 : 1, clip ? 1 : 0));
       return { xPrev: e.readF32(pprev, this.D), x0Pred: e.readF32(px0, this.D) };
     });
   }
