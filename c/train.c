@@ -14,9 +14,11 @@ void q_sample(const Schedule *s, float *xt, const float *x0, const float *eps, i
 
 float ddpm_current_lr(const DDPM *m) {
     const DDPMConfig *c = &m->cfg;
-    if (c->lr_schedule == LR_CONSTANT || c->steps <= 1) return (float)c->lr;
-    // cosine decay from lr (step 0) to lr * lr_min_frac (last step)
-    double progress = (double)m->step / (double)(c->steps - 1);
+    if (c->lr_schedule == LR_CONSTANT || c->steps == 0) return (float)c->lr;
+    // cosine decay from lr (the first update) towards lr * lr_min_frac, reached one step after
+    // the last, as PyTorch's CosineAnnealingLR with T_max = steps: reaching it at the last step
+    // would make that update, at the default lr_min_frac = 0, a step of size zero
+    double progress = (double)m->step / (double)c->steps;
     if (progress > 1.0) progress = 1.0;
     double frac = c->lr_min_frac + (1.0 - c->lr_min_frac) * 0.5 * (1.0 + cos(3.141592653589793 * progress));
     return (float)(c->lr * frac);

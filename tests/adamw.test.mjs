@@ -51,14 +51,14 @@ test('two AdamW steps match the hand-computed update (lr, betas, eps, decoupled 
   } finally { model.free(); }
 });
 
-test('cosine learning-rate decay runs from lr to lr * lr_min_frac over the planned steps', async () => {
+test('cosine learning-rate decay runs from lr towards lr * lr_min_frac, reached one step after the last (every update moves)', async () => {
   const engine = await simdEngine();
   const model = engine.createModel({ ...SMALL, steps: 11, lr: 1e-3, lr_schedule: 'cosine', lr_min_frac: 0.1 });
   try {
     const seen = [];
     for (let k = 0; k < 11; k++) { seen.push(model.currentLr); model.train(1); }
     for (let k = 0; k < 11; k++) {
-      const want = 1e-3 * (0.1 + 0.9 * 0.5 * (1 + Math.cos((Math.PI * k) / 10)));
+      const want = 1e-3 * (0.1 + 0.9 * 0.5 * (1 + Math.cos((Math.PI * k) / 11)));
       assert.ok(Math.abs(seen[k] - want) < 1e-9, `step ${k}: ${seen[k]} vs ${want}`);
     }
   } finally { model.free(); }
