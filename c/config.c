@@ -154,16 +154,3 @@ int ddpm_config_set(DDPMConfig *c, const char *key, const char *text) {
     }
     return ddpm_set_error(DDPM_ERR_CONFIG, "config: unknown setting '%s'", key);
 }
-
-// the name of an enum value, for reports
-const char *ddpm_config_name(const DDPMConfig *c, const char *key) {
-    const Name *names = NULL; int value = 0;
-    if (strcmp(key, "schedule") == 0) { names = SCHEDULES; value = c->schedule; }
-    else if (strcmp(key, "activation") == 0) { names = ACTIVATIONS; value = c->activation; }
-    else if (strcmp(key, "predict") == 0) { names = PREDICTS; value = c->predict; }
-    else if (strcmp(key, "sigma") == 0) { names = SIGMAS; value = c->sigma; }
-    else if (strcmp(key, "lr_schedule") == 0) { names = LR_SCHEDULES; value = c->lr_schedule; }
-    if (names)
-        for (const Name *n = names; n->name; n++) if (n->value == value) return n->name;
-    return "";
-}

@@ -80,7 +80,6 @@ int  ddpm_config_validate(const DDPMConfig *cfg);     // DDPM_OK or DDPM_ERR_CON
 // set one field from text, e.g. ("lr", "1e-3"), ("schedule", "cosine"); unknown keys and
 // unparsable or non-finite values are refused by name
 int  ddpm_config_set(DDPMConfig *cfg, const char *key, const char *text);
-const char *ddpm_config_name(const DDPMConfig *cfg, const char *key); // "cosine" for key "schedule"
 
 // ---------------------------------------------------------------------------
 // rng.c -- a seeded PCG32 generator with explicit state

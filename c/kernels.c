@@ -2,7 +2,8 @@
 // float operations in the same order as its SIMD version (4 lanes, lane l summing elements
 // l, l+4, l+8, ...; lanes combined as (l0 + l1) + (l2 + l3)), so the two agree bit for bit.
 // Compile with -ffp-contract=off so no compiler fuses a multiply-add and breaks that.
-// Every length here is a multiple of 4 (ddpm_config_validate makes sure of it).
+// Every length the model passes is a multiple of 4 (ddpm_config_validate makes sure of it);
+// the tests that call the kernels directly (through wasm.c) keep to that too.
 #include <math.h>
 #include <string.h>
 #include "ddpm.h"

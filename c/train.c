@@ -72,7 +72,7 @@ static void mse_forward_backward(double *total, float *dout, const float *out, c
 // through the raw pointer w_params must call ddpm_params_changed, as Model.setParams does, and
 // the image changes only through ddpm_set_image); a forward of anything else (a sample) shows as
 // a new acts.generation.
-#define NEXT_BLOCK_FLOATS 32768  // rows of W per block: about 128 KB of W, still in L2 when read back
+#define NEXT_BLOCK_FLOATS 32768  // floats of W per block (whole rows): 128 KB, still in L2 when read back
 
 // neither fusion (no weight gradient formed in AdamW, no forward computed during the update),
 // for the tests that hold the fused and plain orders to the same bits and for the benchmark
