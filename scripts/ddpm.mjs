@@ -84,6 +84,13 @@ function writePNG(path, rgba, width, height, factor) {
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const options = { preset: opts.preset ?? 'recommended', ...opts.config };
+  // The EMA starts at the initial weights and has no warm-up: after N steps, decay^N of it is
+  // still those weights, and the sampler uses the EMA. Said, not changed: it is what was asked for.
+  const decay = options.ema_decay ?? 0, planned = options.steps ?? PRESETS[options.preset].config.steps;
+  if (decay > 0 && decay ** planned > 0.1) {
+    process.stderr.write(`ddpm: note: with --ema ${decay} and ${planned} steps, ${(100 * decay ** planned).toFixed(0)}% of the ` +
+      'EMA the sampler uses is still the initial weights (more steps, or a smaller decay, e.g. 1 - 10/steps)\n');
+  }
   let load;
   if (opts.load) {
     try { load = new Uint8Array(readFileSync(opts.load)); } catch (e) { fail(`cannot read ${opts.load}: ${e.message}`); }

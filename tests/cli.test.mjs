@@ -81,3 +81,13 @@ test('bad arguments: a clear message and a non-zero exit status', (t) => {
 test('--help prints the usage', () => {
   assert.match(execFileSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' }), /usage: node scripts\/ddpm\.mjs/);
 });
+
+test('an EMA that would still be mostly the initial weights is pointed out, and the run goes on', () => {
+  const slow = run('--steps', '5', '--ema', '0.99', '--json');
+  assert.equal(slow.status, 0, slow.stderr);
+  assert.match(slow.stderr, /with --ema 0\.99 and 5 steps, 95% of the EMA the sampler uses is still the initial weights/);
+  assert.doesNotThrow(() => JSON.parse(slow.stdout));
+  const fast = run('--steps', '5', '--ema', '0.5', '--json');
+  assert.equal(fast.status, 0, fast.stderr);
+  assert.doesNotMatch(fast.stderr, /initial weights/);
+});
