@@ -1082,3 +1082,41 @@ test('paused, Steps can change to more than the steps taken (a half-done step is
   await page.close();
   assertClean(log);
 });
+
+// A checkpoint carries the training RNG's state: a loaded model trains on with the file's
+// randomness, so the page must not show a seed the run does not use, nor promise that the link
+// (which holds settings, not files) reproduces that model.
+test('after Load the Seed field says the randomness is the file\'s, and the page says the link holds the settings, not the model', async () => {
+  const { page, log } = await openPage('?steps=2&seed=4');
+  await trainToEnd(page);
+  const file = await saveCheckpoint(page);
+  await page.click('#btn-reset');
+  assert.equal(await page.inputValue('#seed'), '4');
+  await page.setInputFiles('#load-file', file.path);
+  await page.waitForFunction(() => document.getElementById('train-status').textContent.startsWith('Loaded'), null, { timeout: 30000 });
+  const seedField = () => page.evaluate(() => {
+    const el = document.getElementById('seed');
+    return { value: el.value, placeholder: el.getAttribute('placeholder'), disabled: el.disabled };
+  });
+  assert.deepEqual(await seedField(), { value: '', placeholder: 'from the file', disabled: true });
+  assert.match(await page.getAttribute('#seed', 'title'), /randomness comes from ddpm-recommended-step2\.ddpm, not from a seed/);
+  assert.match(await page.textContent('#settings-note'),
+    /Loaded from ddpm-recommended-step2\.ddpm: training goes on with the file's random state, not a seed, and the link in the address bar gives these settings, not this model\./);
+  const text = await page.evaluate(() => document.body.textContent.replace(/\s+/g, ' '));
+  assert.doesNotMatch(text, /no batch, learning rate or seed/);
+  assert.doesNotMatch(text, /share the link and the same run comes out bit for bit/);
+  assert.match(text, /A model loaded from a checkpoint file is not in the link, only the settings beside it\./);
+  // a new plan for the loaded model keeps the file's randomness
+  await page.fill('#steps', '3');
+  await page.locator('#steps').blur();
+  await waitForState(page, 'paused', 20000);
+  assert.deepEqual(await seedField(), { value: '', placeholder: 'from the file', disabled: true });
+  // Reset: the next run uses the seed, and the field shows it again
+  await page.click('#btn-reset');
+  assert.deepEqual(await seedField(), { value: '4', placeholder: null, disabled: false });
+  assert.equal(await page.getAttribute('#seed', 'title'), null);
+  assert.doesNotMatch(await page.textContent('#settings-note'), /Loaded/);
+  assert.ok(!(await page.isDisabled('#btn-train')), 'Train is ready with the seed shown');
+  await page.close();
+  assertClean(log);
+});

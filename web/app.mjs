@@ -140,6 +140,7 @@ function reset() {
   if (app.model) app.model.free();
   app.model = null;
   app.modelKey = null;
+  app.loadedFrom = null;   // the Seed field shows the seed again: the next run uses it
   app.startStep = 0;
   app.lossFrom = 0;
   app.frames = [];

@@ -136,10 +136,11 @@ export async function loadCheckpointFile(file) {
     // Resume may have been pressed while the file was read
     refuseWhileRunning();
     header = checkpointHeader(bytes);
-    // a checkpoint names its architecture and step, not the batch, learning rate or seed: keep
-    // the page's for its own preset, take the preset's for the other one (as the preset radio
+    // a checkpoint names its architecture and step, not the batch or learning rate: keep the
+    // page's for its own preset, take the preset's for the other one (as the preset radio
     // does), and plan at least the steps already taken (more than the Steps field allows is
-    // left for C to refuse)
+    // left for C to refuse). The seed is the page's only for the model's making: the file's
+    // training RNG state replaces what it seeded (the Seed field says so, drawSeedField)
     const preset = presetOf(header) ?? app.settings.preset;
     const base = preset === app.settings.preset ? app.settings : { ...app.settings, preset, ...presetDefaults(preset) };
     settings = { ...base, steps: Math.min(FIELDS.steps.max, Math.max(base.steps, header.step)) };
@@ -182,6 +183,7 @@ function adoptModel(m, settings, name, header) {
   const presetChanged = settings.preset !== app.settings.preset;
   app.model = m;
   app.modelUnused = false;
+  app.loadedFrom = name;
   app.settings = settings;
   app.modelKey = JSON.stringify(trainSettings());
   app.startStep = m.step;
@@ -208,5 +210,5 @@ function adoptModel(m, settings, name, header) {
   const fresh = header.flags & 1 ? '' : ' The file holds no AdamW state: the optimiser starts afresh.';
   setStatus(`Loaded ${name}: the ${settings.preset} preset at step ${m.step} of ${m.config.steps}.${fresh} ` + (m.done
     ? `Press Sample, or raise Steps above ${m.step} to train further.`
-    : `Resume trains on to step ${m.config.steps} with the batch and learning rate shown.`));
+    : `Resume trains on to step ${m.config.steps} with the batch and learning rate shown and the file's random state.`));
 }

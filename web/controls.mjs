@@ -21,6 +21,7 @@ export function fillForm() {
   $('batch').value = String(s.batch);
   $('lr').value = String(s.lr);
   $('seed').value = String(s.seed);
+  drawSeedField();
   $(s.sigma === 'beta' ? 'sigma-beta' : 'sigma-tilde').checked = true;
   $('clip').checked = s.clip;
   $('sample-seed').value = String(s.sample);
@@ -65,6 +66,10 @@ function drawSettingsNote() {
     return;
   }
   let text = changed.length ? `Your changes to the ${s.preset} preset: ${changed.join(', ')}.` : '';
+  if (app.loadedFrom) {
+    text = `${text} Loaded from ${app.loadedFrom}: training goes on with the file's random state, not a seed, ` +
+      'and the link in the address bar gives these settings, not this model.';
+  }
   // Steps can change once training is paused or done (see replanModel, checkpoints.mjs). Running
   // and paused share one sentence, and the one for done is as long: the buttons below never move
   // on Pause, Resume or the end of a run.
@@ -102,6 +107,24 @@ function drawStepsHint() {
   else resume.removeAttribute('title');
 }
 
+// A checkpoint carries the state of the training RNG (c/checkpoint.c), so a loaded model trains
+// on with the file's randomness whatever the Seed says. While it is on the page the field shows
+// no seed it does not use; Reset (or a new model) brings the seed back, as the next run uses it.
+const SEED_FROM_FILE = 'from the file';
+
+function drawSeedField() {
+  const el = $('seed');
+  if (app.loadedFrom) {
+    el.value = '';
+    el.placeholder = SEED_FROM_FILE;
+    el.title = `The loaded model's training randomness comes from ${app.loadedFrom}, not from a seed. Reset to train from a seed.`;
+  } else if (el.placeholder) {
+    el.value = String(app.settings.seed);
+    el.removeAttribute('placeholder');
+    el.removeAttribute('title');
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // the state machine
 
@@ -117,6 +140,7 @@ export function setState(state) {
   document.body.dataset.train = state;
   const editable = state === 'ready';
   for (const id of TRAIN_INPUTS) $(id).disabled = !(editable || (id === 'steps' && stepsOpen(state)));
+  drawSeedField();   // before Train reads the form's validity
   $('btn-train').disabled = !(state === 'ready' && formValid());
   $('btn-pause').disabled = state !== 'running';
   $('btn-resume').disabled = state !== 'paused';

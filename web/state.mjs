@@ -34,6 +34,8 @@ export const app = {
   model: null,               // the model being trained and sampled
   modelKey: null,            // the settings the model was made with (JSON), to tell whether they still hold
   modelUnused: false,        // made ahead for Train (prepareModel) and not yet trained or sampled
+  loadedFrom: null,          // the file the model came from (Load), while it is on the page: its training
+                             // randomness is the file's, not the Seed's (see drawSeedField, controls.mjs)
   startStep: 0,              // the step it started from: 0, or a loaded checkpoint's step
   lossFrom: 0,               // the first step whose loss the model holds (a checkpoint may have none)
   sampling: null,            // a reverse chain being computed over frames (see doSample, sample-view.mjs)

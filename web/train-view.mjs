@@ -26,6 +26,7 @@ export function createModel({ quiet = false } = {}) {
   app.model = app.engine.createModel(trainSettings());
   app.modelKey = JSON.stringify(trainSettings());
   app.modelUnused = true;
+  app.loadedFrom = null;
   app.startStep = 0;
   app.lossFrom = 0;
   return app.model;
