@@ -1120,3 +1120,15 @@ test('after Load the Seed field says the randomness is the file\'s, and the page
   await page.close();
   assertClean(log);
 });
+
+test('the status line names the values of the preset just picked, and none when it changes nothing', async () => {
+  const { page, log } = await openPage();
+  await page.fill('#batch', '3');
+  await page.locator('#batch').blur();
+  await page.check('#preset-paper');
+  assert.equal(await page.textContent('#train-status'), 'The paper preset\'s own values: batch 3 → 1.');
+  await page.check('#preset-recommended');   // the same steps, batch and learning rate as paper's
+  assert.equal(await page.textContent('#train-status'), 'Ready. Press Train.');
+  await page.close();
+  assertClean(log);
+});

@@ -22,6 +22,8 @@ import { saveCheckpoint, replanModel, loadCheckpointFile } from './checkpoints.m
 // ---------------------------------------------------------------------------------------------
 // the train panel: its fields, Train and Reset
 
+const READY = 'Ready. Press Train.';
+
 function onTrainField(ev) {
   const el = ev.target;
   if (el.name === 'preset') {
@@ -31,7 +33,8 @@ function onTrainField(ev) {
       .filter(([k, v]) => TRAIN_FIELDS.includes(k) && old[k] !== v)
       .map(([k, v]) => `${$(k).labels[0].textContent.toLowerCase()} ${old[k]} → ${v}`);
     Object.assign(app.settings, { preset, ...presetDefaults(preset) });
-    if (changed.length && app.state === 'ready') setStatus(`The ${preset} preset's own values: ${changed.join(', ')}.`);
+    // the line names this preset's changes, or none: never those of the preset picked before
+    setStatus(changed.length ? `The ${preset} preset's own values: ${changed.join(', ')}.` : READY);
     fillForm();
     describePreset();
     try {
@@ -151,7 +154,7 @@ function reset() {
   setState('ready');
   drawTrainStats(true);
   drawLoss(true);
-  setStatus('Ready. Press Train.');
+  setStatus(READY);
   passFocus('btn-reset', 'btn-train');
   prepareModel();
 }
@@ -274,7 +277,7 @@ async function main() {
   setState('ready');
   drawTrainStats(true);
   drawLoss(true);
-  setStatus(ignored.length ? `Ready. Ignored from the address: ${ignored.join('; ')}.` : 'Ready. Press Train.');
+  setStatus(ignored.length ? `Ready. Ignored from the address: ${ignored.join('; ')}.` : READY);
   prepareModel();
 
   // for the browser tests and the curious: the engine, the model and the frame record
