@@ -1132,3 +1132,27 @@ test('the status line names the values of the preset just picked, and none when 
   await page.close();
   assertClean(log);
 });
+
+test('before training, a sample goes when the preset or the seed it was drawn with changes', async () => {
+  const { page, log } = await openPage('?speed=5');
+  const view = () => page.evaluate(() => ({
+    sample: document.body.dataset.sample,
+    verdict: document.getElementById('sample-verdict').textContent,
+    mse: document.getElementById('stat-mse').textContent,
+    trajectory: !!window.ddpmPage.trajectory,
+  }));
+  const cleared = { sample: 'none', verdict: '', mse: '–', trajectory: false };
+  await sampleOnce(page);
+  assert.match((await view()).verdict, /untrained/);
+  await page.check('#preset-paper');
+  assert.deepEqual(await view(), cleared, 'the recommended preset\'s sample is gone with its preset');
+  await sampleOnce(page);
+  await page.fill('#steps', '50');   // the untrained model's weights do not depend on it
+  await page.locator('#steps').blur();
+  assert.equal((await view()).sample, 'stopped', 'a change of Steps keeps it');
+  await page.fill('#seed', '3');
+  await page.locator('#seed').blur();
+  assert.deepEqual(await view(), cleared, 'a new seed means other weights');
+  await page.close();
+  assertClean(log);
+});

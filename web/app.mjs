@@ -37,6 +37,7 @@ function onTrainField(ev) {
     setStatus(changed.length ? `The ${preset} preset's own values: ${changed.join(', ')}.` : READY);
     fillForm();
     describePreset();
+    dropUntrainedSample();
     try {
       buildView(preset);
     } catch (e) {
@@ -56,6 +57,7 @@ function onTrainField(ev) {
       changeSteps(v);
       return;
     }
+    if (v !== undefined && key === 'seed' && v !== app.settings.seed) dropUntrainedSample();
     if (v !== undefined) app.settings[key] = v;
   }
   setState(app.state);
@@ -63,6 +65,14 @@ function onTrainField(ev) {
   drawTrainStats(true);  // the progress line's "0 / steps"
   drawLoss(true);
   prepareModel();
+}
+
+// Before training, a sample on screen is of the untrained model of the preset and seed shown
+// (its weights come from them; steps, batch and learning rate do not touch it). When either
+// changes it is no longer the model the page would sample, and its verdict and plots would sit
+// beside the other preset's explanations: it goes.
+function dropUntrainedSample() {
+  if (app.state === 'ready' && (app.traj || app.sampling)) clearTrajectory();
 }
 
 // a training field's value if valid (and the field marked valid), else undefined (marked invalid)
