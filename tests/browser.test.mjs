@@ -1156,3 +1156,19 @@ test('before training, a sample goes when the preset or the seed it was drawn wi
   await page.close();
   assertClean(log);
 });
+
+test('Enter in Steps for a new plan leaves the focus in the field', async () => {
+  const { page, log } = await openPage('?steps=2');
+  await trainToEnd(page);
+  await page.focus('#steps');
+  await page.fill('#steps', '3');
+  await page.keyboard.press('Enter');
+  await waitForState(page, 'paused', 20000);
+  assert.equal(await page.textContent('#train-step'), '2 / 3');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'steps');
+  await page.keyboard.press('Enter');   // a second Enter starts nothing
+  await page.waitForTimeout(300);
+  assert.equal(await page.evaluate(() => window.ddpmPage.state), 'paused');
+  await page.close();
+  assertClean(log);
+});

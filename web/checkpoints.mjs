@@ -4,7 +4,7 @@
 // "Checkpoint format"); whether Save and Load can be used now is set in controls.mjs.
 import { PRESETS, checkpointHeader } from './ddpm.mjs';
 import { FIELDS, presetDefaults } from './settings.mjs';
-import { $, settingsToURL, app, newRun, showMessage, errorText, sentence, setStatus, passFocus } from './state.mjs';
+import { $, settingsToURL, app, newRun, showMessage, errorText, sentence, setStatus } from './state.mjs';
 import { buildView } from './panels.mjs';
 import { trainSettings, fillForm, describePreset, setState, canSave, TRAIN_FIELDS } from './controls.mjs';
 import { prepareModel, trainingFailed, drawTrainStats, drawLoss } from './train-view.mjs';
@@ -113,7 +113,8 @@ export function replanModel(steps) {
   setStatus(`Steps ${from} → ${steps}: the model at step ${k} goes on with the same weights, AdamW state and loss curve.` +
     (halfDone ? ` Step ${k} was half done, so it was finished first.` : '') +
     (next.done ? ' Press Sample, or raise Steps to train further.' : ` Resume trains steps ${k + 1} to ${steps}.`));
-  passFocus('steps', 'btn-resume');
+  // the focus stays where it is: Steps stays open, and an Enter that moved it to Resume would
+  // make a second Enter start training
 }
 
 // the page preset whose model a checkpoint header describes, if any
