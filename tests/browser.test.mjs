@@ -1172,3 +1172,46 @@ test('Enter in Steps for a new plan leaves the focus in the field', async () => 
   await page.close();
   assertClean(log);
 });
+
+test('the focus stays on an enabled control when training diverges, and through a hidden tab', async () => {
+  const focused = (page) => page.evaluate(() => document.activeElement.id || document.activeElement.tagName);
+  const setHidden = (page, hidden) => page.evaluate((hidden) => {
+    if (hidden) {
+      Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
+      Object.defineProperty(document, 'hidden', { value: true, configurable: true });
+    } else {
+      delete document.visibilityState;
+      delete document.hidden;
+    }
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+
+  const a = await openPage('?steps=2000');
+  await a.page.focus('#btn-train');
+  await a.page.keyboard.press('Enter');
+  await waitForState(a.page, 'running', 20000);
+  assert.equal(await focused(a.page), 'btn-pause');
+  await setHidden(a.page, true);
+  assert.equal(await a.page.evaluate(() => window.ddpmPage.state), 'paused');
+  assert.equal(await focused(a.page), 'btn-resume', 'Pause is disabled: the focus is on Resume');
+  await setHidden(a.page, false);
+  assert.equal(await a.page.evaluate(() => window.ddpmPage.state), 'running');
+  assert.equal(await focused(a.page), 'btn-pause', 'Resume is disabled: the focus is back on Pause');
+  // a focus elsewhere (on nothing) is left where it is
+  await a.page.evaluate(() => document.activeElement.blur());
+  await setHidden(a.page, true);
+  await setHidden(a.page, false);
+  assert.equal(await focused(a.page), 'BODY');
+  await a.page.close();
+  assertClean(a.log);
+
+  const b = await openPage('?lr=50&steps=200');
+  await b.page.focus('#btn-train');
+  await b.page.keyboard.press('Enter');
+  await waitForState(b.page, ['error', 'done']);
+  assert.equal(await b.page.evaluate(() => window.ddpmPage.state), 'error');
+  assert.match(await b.page.textContent('#train-message'), /diverged/);
+  assert.equal(await focused(b.page), 'btn-reset', 'Pause is disabled: the focus is on Reset');
+  await b.page.close();
+  assertClean(b.log);
+});

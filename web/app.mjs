@@ -11,7 +11,7 @@
 //   checkpoints.mjs  Save, Load, and a new Steps for a model on the page
 import { loadEngine } from './ddpm.mjs';
 import { presetDefaults, parseField, describeField } from './settings.mjs';
-import { $, settingsFromURL, settingsToURL, app, newRun, showMessage, errorText, setStatus, passFocus } from './state.mjs';
+import { $, settingsFromURL, settingsToURL, app, newRun, showMessage, errorText, setStatus, passFocus, focusGuard } from './state.mjs';
 import { buildView, drawSchedulePlots, markSchedule, drawForward, drawEmbedding } from './panels.mjs';
 import { fillForm, describePreset, stepsOpen, stepsRule, TRAIN_FIELDS, TRAIN_INPUTS, setState } from './controls.mjs';
 import { createModel, prepareModel, preparedModelFits, resume, pause, drawTrainStats, drawLoss } from './train-view.mjs';
@@ -232,13 +232,17 @@ function wire() {
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'hidden') {
       if (app.state === 'running') {
+        const refocus = focusGuard();   // on Pause, which the pause disables
         pause(`Paused at step ${app.model.step} while the tab was hidden.`);
         app.pausedByHidden = true;
+        refocus('btn-resume');
       }
     } else if (app.pausedByHidden && app.state === 'paused') {
       app.pausedByHidden = false;
       setStatus(`Training: resumed at step ${app.model.step} (the tab is visible again).`);
+      const refocus = focusGuard();   // on Resume, which the run disables
       resume();
+      refocus('btn-pause');
     }
   });
 

@@ -89,3 +89,14 @@ export function passFocus(from, to) {
     if (!$(to).disabled) $(to).focus({ preventScroll: true });
   }
 }
+
+// Disabling the control that has the focus drops the focus to <body>, and a keyboard user loses
+// their place. Call this before a change of state that may do that (one the user did not ask for
+// by pressing that control: a failed step, a hidden tab); the function it returns hands the focus
+// to `to` only if the control that had it is disabled now.
+export function focusGuard() {
+  const had = document.activeElement;
+  return (to) => {
+    if (had && had !== document.body && had.disabled && !$(to).disabled) $(to).focus({ preventScroll: true });
+  };
+}

@@ -4,7 +4,7 @@
 // Train and Reset themselves are in app.mjs: they also clear the sample panel.
 import { DDPMError } from './ddpm.mjs';
 import { linePlot, smooth, theme, formatNumber } from './plot.mjs';
-import { $, app, showMessage, errorText, sentence, setStatus, passFocus } from './state.mjs';
+import { $, app, showMessage, errorText, sentence, setStatus, passFocus, focusGuard } from './state.mjs';
 import { trainSettings, setState, drawCheckpointControls } from './controls.mjs';
 
 // Work per animation frame: about half a 60 Hz frame, leaving the rest for drawing.
@@ -154,7 +154,9 @@ function trainFrame(ts, loop) {
 export function trainingFailed(e, m) {
   if (app.state === 'running') app.run.activeMs += performance.now() - app.run.startedAt;
   app.run.loop++;
+  const refocus = focusGuard();   // Pause (or Steps) is disabled now
   setState('error');
+  refocus('btn-reset');
   drawTrainStats(true);
   drawLoss(true);
   const hint = e instanceof DDPMError && e.code === 'DIVERGED'
