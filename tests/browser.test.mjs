@@ -178,6 +178,7 @@ test('settings survive a reload through the URL', async () => {
   await page.check('#sigma-tilde');
   await page.check('#clip');
   await page.fill('#sample-seed', '9');
+  await page.locator('#sample-seed').blur();   // taken when complete, as the train fields' values are
   await page.selectOption('#speed', '2');
   const url = page.url();
   for (const part of ['preset=paper', 'steps=37', 'batch=3', 'lr=0.002', 'seed=5', 'sigma=beta-tilde', 'clip=1', 'sample=9', 'speed=2']) {
@@ -1214,4 +1215,26 @@ test('the focus stays on an enabled control when training diverges, and through 
   assert.equal(await focused(b.page), 'btn-reset', 'Pause is disabled: the focus is on Reset');
   await b.page.close();
   assertClean(b.log);
+});
+
+test('the sample seed is refused aloud only once it is complete, as the train fields are', async () => {
+  const { page, log } = await openPage('?sample=3');
+  const message = () => page.evaluate(() => { const el = document.getElementById('sample-message'); return el.hidden ? null : el.textContent; });
+  const below = () => page.evaluate(() => document.getElementById('sample-verdict').getBoundingClientRect().top);
+  const before = await below();
+  await page.fill('#sample-seed', '');   // cleared to type a new seed
+  assert.equal(await message(), null, 'no error while typing');
+  assert.equal(await below(), before, 'nothing below moves');
+  assert.ok(await page.isDisabled('#btn-sample'), 'Sample waits for a valid seed');
+  assert.equal(await page.evaluate(() => document.getElementById('sample-seed').validity.valid), false);
+  await page.locator('#sample-seed').blur();   // left empty: now it is refused, by name
+  assert.match(await message(), /^The sample seed must be a whole number from 0 to 4294967295$/);
+  await page.fill('#sample-seed', '7');   // a valid value clears the refusal at once
+  assert.equal(await message(), null);
+  assert.ok(!(await page.isDisabled('#btn-sample')));
+  assert.match(page.url(), /sample=3/, 'not taken while typing');
+  await page.locator('#sample-seed').blur();
+  assert.match(page.url(), /sample=7/);
+  await page.close();
+  assertClean(log);
 });

@@ -294,8 +294,16 @@ export function onSampleField(ev) {
   else if (el.id === 'clip') app.settings.clip = el.checked;
   else if (el.id === 'speed') app.settings.speed = el.value;
   else if (el.id === 'sample-seed') {
-    const v = parseField('sample', el.value);
-    el.setCustomValidity(v === undefined ? `The sample seed must be ${describeField('sample')}` : '');
+    const v = parseField('sample', el.value), refusal = `The sample seed must be ${describeField('sample')}`;
+    el.setCustomValidity(v === undefined ? refusal : '');
+    // as the train fields do: while typing ('input') only mark the field (and Sample) valid or
+    // not; a field cleared to type a new seed is not an error yet. The value is taken, or
+    // refused aloud, when it is complete ('change': Enter, or leaving the field).
+    if (ev.type === 'input') {
+      if (v !== undefined && $('sample-message').textContent === refusal) showMessage($('sample-message'), '');
+      setState(app.state);
+      return;
+    }
     if (v === undefined) {
       showMessage($('sample-message'), el.validationMessage);
       setState(app.state);
