@@ -1238,3 +1238,18 @@ test('the sample seed is refused aloud only once it is complete, as the train fi
   await page.close();
   assertClean(log);
 });
+
+test('a sample drawn before training finished says in its verdict how far the model had trained', async () => {
+  const { page, log } = await openPage('?steps=200&speed=5');
+  await page.click('#btn-train');
+  await page.waitForFunction(() => (window.ddpmPage.model?.step ?? 0) >= 2, null, { timeout: 600000, polling: 20 });
+  await page.click('#btn-pause');
+  await waitForState(page, 'paused', 20000);
+  await sampleOnce(page);
+  const step = await page.evaluate(() => window.ddpmPage.trajectory.step);
+  assert.ok(step >= 2 && step < 200);
+  assert.match(await page.textContent('#sample-verdict'),
+    new RegExp(`is not the red square\\. The model had trained only ${step} of 200 steps when this sample was drawn\\.`));
+  await page.close();
+  assertClean(log);
+});

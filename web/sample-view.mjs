@@ -138,7 +138,7 @@ function showSample(m, { s, computeMs }) {
   const mseCurve = new Float32Array(T + 1);
   for (let t = 0; t <= T; t++) mseCurve[t] = mse(r.x0Pred, image, D, t * D);
   app.traj = { ...r, T, D, S: Math.round(Math.sqrt(D / 3)), ms: computeMs, mseCurve, finalMse: mse(r.final, image),
-    step: m.step, sigma: s.sigma, clip: s.clip, seed: s.sample, loss: smooth(recordedLosses(m).losses).at(-1) ?? NaN };
+    step: m.step, steps: m.config.steps, sigma: s.sigma, clip: s.clip, seed: s.sample, loss: smooth(recordedLosses(m).losses).at(-1) ?? NaN };
   const tr = app.traj;
   $('stat-mse').textContent = formatNumber(tr.finalMse);
   $('stat-sample-ms').textContent = `${tr.ms.toFixed(1)} ms`;
@@ -169,7 +169,8 @@ function drawSampleVerdict() {
     `so this sample ${good ? 'is' : 'is not'} the red square.`;
   if (!good) {
     if (!tr.step) text += ' The model is untrained: press Train first.';
-    else if (tr.loss >= UNLEARNT_LOSS) {
+    else if (tr.step < tr.steps) text += ` The model had trained only ${tr.step} of ${tr.steps} steps when this sample was drawn.`;
+    if (tr.step && tr.loss >= UNLEARNT_LOSS) {
       text += ` The network has not learnt its target: its loss is still ${formatNumber(tr.loss)}, about what ` +
         'predicting all zeros scores (see the loss curve).';
     }
