@@ -1253,3 +1253,36 @@ test('a sample drawn before training finished says in its verdict how far the mo
   await page.close();
   assertClean(log);
 });
+
+test('accessibility: one signal for Play, groups that are named, the parts of the machine under their heading, "why" targets of 24 px', async () => {
+  const { page, log } = await openPage('?speed=0.25', { width: 390, height: 844 });
+  await page.click('#btn-sample');
+  await page.waitForSelector('body[data-sample="playing"]', { timeout: 60000 });
+  assert.equal(await page.textContent('#btn-play'), 'Pause');
+  assert.equal(await page.getAttribute('#btn-play', 'aria-pressed'), null, 'the label says it: no aria-pressed');
+  await page.click('#btn-play');
+  assert.equal(await page.textContent('#btn-play'), 'Play');
+  assert.equal(await page.getAttribute('#btn-play', 'aria-pressed'), null);
+  // an aria-label names a div only with a role
+  for (const sel of ['.traj', '#fwd-strip']) assert.equal(await page.getAttribute(sel, 'role'), 'group', sel);
+  // sections 4 to 6 are subsections of "The parts of the machine", and look like the other panels' titles
+  const headings = await page.evaluate(() => [...document.querySelectorAll('h1, h2, h3')].map((h) => {
+    const style = getComputedStyle(h);
+    return { level: h.tagName, text: h.textContent.trim(), size: style.fontSize, display: style.display };
+  }));
+  assert.deepEqual(headings.map((h) => `${h.level} ${h.text}`), ['H1 DDPM, by hand, in your browser', 'H2 1 The data', 'H2 2 Train',
+    'H2 3 Sample', 'H2 The parts of the machine', 'H3 4 The noise schedule', 'H3 5 The forward process', 'H3 6 The timestep embedding']);
+  const panelTitle = headings.find((h) => h.text === '2 Train');
+  for (const h of headings.filter((h) => h.level === 'H3')) {
+    assert.deepEqual([h.size, h.display], [panelTitle.size, panelTitle.display], h.text);
+  }
+  // the "why" toggles of the preset's changes
+  const whys = await page.evaluate(() => [...document.querySelectorAll('#preset-changes summary')].map((s) => {
+    const r = s.getBoundingClientRect();
+    return [Math.round(r.width), Math.round(r.height)];
+  }));
+  assert.equal(whys.length, 2);
+  for (const [w, h] of whys) assert.ok(w >= 24 && h >= 24, `a "why" of ${w} x ${h} px`);
+  await page.close();
+  assertClean(log);
+});

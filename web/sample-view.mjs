@@ -264,7 +264,6 @@ export function play() {
   app.play.playing = true;
   document.body.dataset.sample = 'playing';
   $('btn-play').textContent = 'Pause';
-  $('btn-play').setAttribute('aria-pressed', 'true');
   const loop = ++app.play.loop;
   requestAnimationFrame(() => playFrame(loop));
 }
@@ -274,7 +273,6 @@ export function stopPlaying() {
   app.play.loop++;
   if (app.traj) document.body.dataset.sample = 'stopped';
   $('btn-play').textContent = 'Play';
-  $('btn-play').setAttribute('aria-pressed', 'false');
 }
 
 function playFrame(loop) {
