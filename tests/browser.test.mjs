@@ -1286,3 +1286,24 @@ test('accessibility: one signal for Play, groups that are named, the parts of th
   await page.close();
   assertClean(log);
 });
+
+test('the presets\' texts typeset their maths as the rest of the page does, and give the T = 1000 value right', async () => {
+  const { page, log } = await openPage('?preset=paper');
+  const texts = () => page.evaluate(() => {
+    const parts = [document.getElementById('preset-summary'), document.getElementById('preset-changes')];
+    return { html: parts.map((el) => el.innerHTML).join(' '), text: parts.map((el) => el.textContent).join(' '),
+      vars: parts.reduce((n, el) => n + el.querySelectorAll('var').length, 0) };
+  });
+  const plain = /\^|sqrt|alpha_bar|sigma|beta_t|x_T|x_t|\bx0\b|\beps\b/;
+  let shown = await texts();
+  assert.doesNotMatch(shown.html, plain);
+  assert.match(shown.text, /σt2 = βt\./);
+  assert.ok(shown.vars >= 2, 'typeset with <var>');
+  await page.check('#preset-recommended');
+  shown = await texts();
+  assert.doesNotMatch(shown.html, plain);
+  assert.ok(shown.vars >= 10, 'typeset with <var>');
+  assert.match(shown.text, /Scaled betas give \u03b1\u0304T = 2e-5, close to the 4e-5 of the DDPM paper's T = 1000\./);
+  await page.close();
+  assertClean(log);
+});

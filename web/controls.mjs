@@ -30,7 +30,8 @@ export function fillForm() {
 
 export function describePreset() {
   const s = app.settings, p = PRESETS[s.preset];
-  $('preset-summary').textContent = p.summary;
+  // the presets' texts are constants typeset in HTML (PRESETS, ddpm.mjs)
+  $('preset-summary').innerHTML = p.summary;
   document.body.dataset.predict = p.config.predict;
   const list = $('preset-changes');
   list.textContent = '';
@@ -44,9 +45,11 @@ export function describePreset() {
       const summary = document.createElement('summary');
       summary.textContent = 'why';
       const w = document.createElement('p');
-      w.textContent = why;
+      w.innerHTML = why;
+      const v = document.createElement('span');
+      v.innerHTML = `: ${value} `;
       details.append(summary, w);
-      li.append(k, `: ${value} `, details);
+      li.append(k, v, details);
       list.append(li);
     }
   } else {

@@ -36,20 +36,30 @@ export const DEFAULTS = {
 };
 
 // The two presets. `paper` is the paper's table exactly; `recommended` is the nearest setting
-// that was measured to work (scripts/sweep.mjs; README "Presets").
+// that was measured to work (scripts/sweep.mjs; README "Presets"). Their summary and changes are
+// the page's text, HTML typeset as index.html typesets its maths (constants: the page inserts
+// them as HTML).
 export const PRESETS = {
   paper: {
-    summary: "The paper's table exactly: noise prediction, linear betas 1e-4..0.02, 200 steps of batch 1, AdamW 1e-3, sigma^2 = beta_t.",
+    summary: "The paper's table exactly: noise prediction, linear betas 1e-4 .. 0.02, 200 steps of batch 1, AdamW 1e-3, " +
+      '<var>&sigma;<sub>t</sub></var><sup>2</sup> = <var>&beta;<sub>t</sub></var>.',
     changes: [],
     config: { ...DEFAULTS },
   },
   recommended: {
-    summary: "The paper's network, T = 100, batch 1, 200 steps and AdamW 1e-3, with two changes measured to be needed: the network predicts the clean image x0, and the betas are scaled to T.",
+    summary: "The paper's network, <var>T</var> = 100, batch 1, 200 steps and AdamW 1e-3, with two changes measured to be needed: " +
+      'the network predicts the clean image <var>x</var><sub>0</sub>, and the betas are scaled to <var>T</var>.',
     changes: [
-      ['predict', 'x0 instead of eps (the reverse step is unchanged: eps is derived from the predicted x0)',
-        'for one training image the exact noise is (x_t - sqrt(alpha_bar_t) x0) / sqrt(1 - alpha_bar_t): a gain of up to 100 on x_t at small t, which the MLP learns far too slowly (the paper preset shows it). The exact x0 is a constant, learnt in a few hundred steps: easy, and for one image it teaches little about denoising.'],
-      ['schedule', 'linear-scaled: betas x 1000/T, i.e. 1e-3 .. 0.2',
-        "with the paper's betas and T = 100, alpha_bar_T = 0.36: x_T still holds 60% of the image, so sampling from x_T ~ N(0, I) starts where training never was. Scaled betas give alpha_bar_T = 2e-5, as the DDPM paper's T = 1000 does."],
+      ['predict', '<var>x</var><sub>0</sub> instead of <var>&epsilon;</var> (the reverse step is unchanged: ' +
+        '<var>&epsilon;</var> is derived from the predicted <var>x</var><sub>0</sub>)',
+        'for one training image the exact noise is (<var>x<sub>t</sub></var> &minus; &radic;<var>&alpha;&#772;<sub>t</sub></var>&thinsp;<var>x</var><sub>0</sub>) / ' +
+        '&radic;(1&minus;<var>&alpha;&#772;<sub>t</sub></var>): a gain of up to 100 on <var>x<sub>t</sub></var> at small <var>t</var>, ' +
+        'which the MLP learns far too slowly (the paper preset shows it). The exact <var>x</var><sub>0</sub> is a constant, ' +
+        'learnt in a few hundred steps: easy, and for one image it teaches little about denoising.'],
+      ['schedule', 'linear-scaled: betas &times; 1000/<var>T</var>, i.e. 1e-3 .. 0.2',
+        "with the paper's betas and <var>T</var> = 100, <var>&alpha;&#772;<sub>T</sub></var> = 0.36: <var>x<sub>T</sub></var> " +
+        'still holds 60% of the image, so sampling from <var>x<sub>T</sub></var> ~ N(0, I) starts where training never was. ' +
+        "Scaled betas give <var>&alpha;&#772;<sub>T</sub></var> = 2e-5, close to the 4e-5 of the DDPM paper's <var>T</var> = 1000."],
     ],
     config: { ...DEFAULTS, predict: 'x0', schedule: 'linear-scaled' },
   },
