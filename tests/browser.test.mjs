@@ -1307,3 +1307,27 @@ test('the presets\' texts typeset their maths as the rest of the page does, and 
   await page.close();
   assertClean(log);
 });
+
+test('the training statistics: no work shown before training, a still ETA while paused, a Done line that compares like with like', async () => {
+  const { page, log } = await openPage('?steps=2000');
+  const stats = () => page.evaluate(() => Object.fromEntries([...document.querySelectorAll('#train-stats dd')].map((dd) => [dd.id, dd.textContent])));
+  assert.deepEqual(Object.values(await stats()).filter((v) => v !== '–'), [], 'every statistic is "–" before training');
+  await page.click('#btn-train');
+  await page.waitForFunction(() => (window.ddpmPage.model?.step ?? 0) >= 5, null, { timeout: 600000, polling: 20 });
+  await page.waitForTimeout(600);   // the rate needs half a second of training
+  await page.click('#btn-pause');
+  await waitForState(page, 'paused', 20000);
+  const paused = await stats();
+  assert.notEqual(paused['stat-budget'], '–');
+  assert.match(paused['stat-eta'], /\d/, 'the time training still needs');
+  await page.waitForTimeout(1200);
+  assert.equal((await stats())['stat-eta'], paused['stat-eta'], 'it does not count down while paused');
+  await page.close();
+  assertClean(log);
+
+  const b = await openPage('?steps=200');
+  await trainToEnd(b.page);
+  assert.match(await b.page.textContent('#train-status'), /The loss's moving average fell from \S+ at step 1 to \S+ at step 200\. Now press Sample\./);
+  await b.page.close();
+  assertClean(b.log);
+});

@@ -134,10 +134,13 @@ function trainFrame(ts, loop) {
     drawTrainStats(true);
     drawLoss(true);
     const secs = app.run.activeMs / 1000;
-    const { losses } = recordedLosses(m), end = smooth(losses).at(-1), from = app.startStep;
-    const which = from ? `steps ${from + 1} to ${m.step}` : `${m.step} steps`;
+    // the thick line of the loss plot, from its first step to its last: like with like (the raw
+    // loss of one step jumps with its t)
+    const { from: lossFrom, losses } = recordedLosses(m), average = smooth(losses), end = average.at(-1);
+    const from = app.startStep, which = from ? `steps ${from + 1} to ${m.step}` : `${m.step} steps`;
     setStatus(`Done: ${which} in ${formatDuration(secs)} (${((m.step - from) / secs).toFixed(1)} steps/s). ` + (end < UNLEARNT_LOSS
-      ? `The loss fell from ${formatNumber(losses[0])} to ${formatNumber(end)} (moving average). Now press Sample.`
+      ? `The loss's moving average fell from ${formatNumber(average[0])} at step ${lossFrom + 1} to ${formatNumber(end)} ` +
+        `at step ${m.step}. Now press Sample.`
       : `The loss is still ${formatNumber(end)} (moving average), about what predicting all zeros scores: ` +
         'the network has not learnt its target. Press Sample to see what that gives.'));
     passFocus('btn-pause', 'btn-sample');
@@ -249,7 +252,7 @@ export function drawTrainStats(force) {
   const recent = app.frames.slice(-600);
   $('stat-frame').textContent = recent.length > 10
     ? `${percentile(recent, 0.95).toFixed(1)} ms` : '–';
-  $('stat-budget').textContent = paceNote();
+  $('stat-budget').textContent = m ? paceNote() : '–';   // no training yet: no work to pace
 }
 
 export function drawLoss(force) {
