@@ -6,7 +6,9 @@
 // without losing its model, and waiting for Pause while training runs), trains further when
 // Steps is raised after the end or while paused (bit for bit as one longer run), shows its Train
 // controls without scrolling at 1024 x 768, 1280 x 900 and 1366 x 768, keeps its plots' labels
-// apart, and fits 360 and 390 px screens.
+// apart, and fits 360 and 390 px screens. And: after Load it shows no seed the run does not use;
+// its status line, sample panel, focus, sample seed field, verdicts, statistics and the presets'
+// texts say what holds; its headings, groups and targets serve assistive technology and fingers.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
