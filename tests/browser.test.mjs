@@ -1310,6 +1310,31 @@ test('the presets\' texts typeset their maths as the rest of the page does, and 
   assertClean(log);
 });
 
+test('steps/s is the speed of the last few seconds, not an average since the start', async () => {
+  const { page, log } = await openPage('?steps=100000');
+  const cdp = await page.context().newCDPSession(page);
+  // a slow start, as a busy machine or a cold cache gives: the CPU throttled 4x for 3 s
+  await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 });
+  const t0 = await page.evaluate(() => performance.now());
+  await page.click('#btn-train');
+  await page.waitForTimeout(3000);
+  await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 });
+  await page.waitForTimeout(3500);
+  // measured from outside: the speed of the last 3 s (the page's window), and the average since
+  // Train; the page's figure must be the first (nearer to it than to the average)
+  const at = () => page.evaluate(() => ({ step: window.ddpmPage.model.step, ms: performance.now() }));
+  const a = await at();
+  await page.waitForTimeout(3000);
+  const b = await at();
+  const shown = Number(await page.textContent('#stat-rate'));
+  const now = (b.step - a.step) / ((b.ms - a.ms) / 1000), average = b.step / ((b.ms - t0) / 1000);
+  console.log(`steps/s shown ${shown}; measured: the last 3 s ${now.toFixed(2)}, since Train ${average.toFixed(2)}`);
+  assert.ok(now > 1.3 * average, 'the slow start left the average well below the speed now');
+  assert.ok(Math.abs(shown - now) < Math.abs(shown - average), `steps/s shown ${shown} is not the speed now`);
+  await page.close();
+  assertClean(log);
+});
+
 test('the training statistics: no work shown before training, a still ETA while paused, a Done line that compares like with like', async () => {
   const { page, log } = await openPage('?steps=2000');
   const stats = () => page.evaluate(() => Object.fromEntries([...document.querySelectorAll('#train-stats dd')].map((dd) => [dd.id, dd.textContent])));
@@ -1324,6 +1349,14 @@ test('the training statistics: no work shown before training, a still ETA while 
   assert.match(paused['stat-eta'], /\d/, 'the time training still needs');
   await page.waitForTimeout(1200);
   assert.equal((await stats())['stat-eta'], paused['stat-eta'], 'it does not count down while paused');
+  // more steps planned while paused: the speed is still known, and the ETA is for the new plan
+  await page.fill('#steps', '4000');
+  await page.press('#steps', 'Enter');
+  await page.waitForFunction(() => window.ddpmPage.model?.config.steps === 4000, null, { timeout: 20000 });
+  const replanned = await stats();
+  assert.match(replanned['stat-rate'], /^\d+\.\d+$/, 'steps/s after a new Steps');
+  assert.notEqual(replanned['stat-eta'], paused['stat-eta'], 'an ETA for 4000 steps, not 2000');
+  assert.match(replanned['stat-eta'], /\d/);
   await page.close();
   assertClean(log);
 

@@ -24,7 +24,8 @@ export function settingsToURL(s) {
 // stops. It only ever counts up, across runs too: a new run starting from 0 could meet a frame
 // of the run before it that still carries the same number.
 function runRecord(loop) {
-  return { activeMs: 0, startedAt: 0, lastFrameTs: null, lossDrawnAt: 0, statsAt: 0, lossStep: -1, loop, lastWork: 0, progressAt: 0 };
+  return { activeMs: 0, startedAt: 0, lastFrameTs: null, lossDrawnAt: 0, statsAt: 0, lossStep: -1, loop, lastWork: 0, progressAt: 0,
+    rateMarks: [] };  // (training ms, step) pairs of the last few seconds, for steps/s (train-view.mjs)
 }
 
 export const app = {
