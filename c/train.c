@@ -1,5 +1,16 @@
 // train.c -- the training loop: draw (t, eps), form x_t in closed form, regress the network
 // output on its target with MSE, backpropagate, and apply AdamW once per batch.
+//
+// One step, in the plain order (Ho et al. 2020, Algorithm 1):
+//   draw_samples         t ~ U{1..T}, eps ~ N(0, I)          per sample of the batch
+//   make_inputs          x_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps, and the target
+//   accumulate           model_forward, mse_forward_backward, model_backward (model.c)
+//   close_batch          the loss recorded; NaN/Inf or an overflowing gradient refused
+//   update_slice         AdamW over the parameters (apply_adamw)
+// ddpm_train_step_explicit (at the end of this file) is exactly that, in one call, on given t
+// and eps. ddpm_train_work runs the same step in slices a page can fit into animation frames,
+// with two fusions for speed (described below) that change no bits: tests hold both to the
+// plain order with ddpm_force_unfused.
 #include <float.h>
 #include <math.h>
 #include <string.h>
