@@ -87,7 +87,7 @@ async function main() {
   // The EMA starts at the initial weights and has no warm-up: after N steps, decay^N of it is
   // still those weights, and the sampler uses the EMA. Said, not changed: it is what was asked for.
   const decay = options.ema_decay ?? 0, planned = options.steps ?? PRESETS[options.preset].config.steps;
-  if (decay > 0 && decay ** planned > 0.1) {
+  if (decay > 0 && decay ** planned > 0.1 && !opts.load) {  // (a loaded model brings its own EMA)
     process.stderr.write(`ddpm: note: with --ema ${decay} and ${planned} steps, ${(100 * decay ** planned).toFixed(0)}% of the ` +
       'EMA the sampler uses is still the initial weights (more steps, or a smaller decay, e.g. 1 - 10/steps)\n');
   }
