@@ -383,7 +383,10 @@ test('the recommended preset trains to the end in animation frames, bit-identica
   assert.ok(cellDifference(await readCells(page, 'sample-xt'), last) >= 100, 'x_T is noise');
   await page.keyboard.press('End');
   assert.deepEqual(squareErrors(await readCells(page, 'sample-xt')), []);
-  await page.click('#btn-step');   // at the end: stays at t = 0
+  await page.click('#btn-step');   // at the end: starts over from x_T, as Play does
+  assert.equal(await page.textContent('#scrub-out'), 't = 100');
+  await page.focus('#scrub');
+  await page.keyboard.press('End');
   assert.equal(await page.textContent('#scrub-out'), 't = 0');
 
   // every plot drawn with data, its labels legible
@@ -1365,4 +1368,37 @@ test('the training statistics: no work shown before training, a still ETA while 
   assert.match(await b.page.textContent('#train-status'), /The loss's moving average fell from \S+ at step 1 to \S+ at step 200\. Now press Sample\./);
   await b.page.close();
   assertClean(b.log);
+});
+
+// After a sample, Reset and Load must leave nothing of it or of the run before: the images'
+// captions, the work figures of a model that has not trained here; Load names the values a file
+// of the other preset replaced; Step at the sample starts over from x_T, as Play does.
+test('nothing stale after Reset and Load: captions, work figures, replaced values; Step wraps at t = 0', async () => {
+  const { page, log } = await openPage('?preset=paper&steps=2&lr=0.0005');
+  await trainToEnd(page);
+  const file = await saveCheckpoint(page);
+  await sampleOnce(page);   // played to x_0: t = 0
+  const captions = () => page.evaluate(() => ['cap-xt', 'cap-eps', 'cap-x0'].map((id) => document.getElementById(id).textContent));
+  assert.deepEqual(await captions(), ['xt, t = 0', 'no prediction at t\u00a0=\u00a00', 'the sample x0']);
+  await page.click('#btn-step');
+  assert.equal(await page.evaluate(() => document.body.dataset.shownT), '100', 'Step at t = 0 goes to x_T');
+  assert.deepEqual(await captions(), ['xt, t = 100', 'predicted noise ε̂', 'predicted x̂0']);
+  for (let i = 0; i < 3; i++) await page.click('#btn-step');
+  assert.equal(await page.evaluate(() => document.body.dataset.shownT), '97');
+  await page.fill('#scrub', '100');
+  await page.dispatchEvent('#scrub', 'input');
+  await page.click('#btn-reset');
+  assert.deepEqual(await captions(), ['xt', 'predicted noise ε̂', 'predicted x̂0'], 'captions of no sample');
+  assert.equal(await page.getAttribute('#scrub', 'aria-valuetext'), null);
+  // the recommended preset, then the paper file: its preset's learning rate replaces 0.001
+  await page.check('#preset-recommended');
+  await page.fill('#lr', '0.0002');
+  await page.press('#lr', 'Enter');
+  await page.setInputFiles('#load-file', file.path);
+  await page.waitForFunction(() => document.getElementById('train-status').textContent.startsWith('Loaded'), null, { timeout: 30000 });
+  assert.match(await page.textContent('#train-status'), /the paper preset at step 2 of 200\. The paper preset's own values: learning rate 0\.0002 → 0\.001\./);
+  const work = await page.evaluate(() => ['stat-ms-sample', 'stat-ms-update', 'stat-budget'].map((id) => document.getElementById(id).textContent));
+  assert.deepEqual(work, ['–', '–', '–'], 'no work figures for a model that has not trained here');
+  await page.close();
+  assertClean(log);
 });

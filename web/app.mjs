@@ -13,7 +13,7 @@ import { loadEngine } from './ddpm.mjs';
 import { presetDefaults, parseField, describeField } from './settings.mjs';
 import { $, settingsFromURL, settingsToURL, app, newRun, showMessage, errorText, setStatus, passFocus, focusGuard } from './state.mjs';
 import { buildView, drawSchedulePlots, markSchedule, drawForward, drawEmbedding } from './panels.mjs';
-import { fillForm, describePreset, stepsOpen, stepsRule, TRAIN_FIELDS, TRAIN_INPUTS, setState } from './controls.mjs';
+import { fillForm, describePreset, stepsOpen, stepsRule, TRAIN_FIELDS, TRAIN_INPUTS, setState, fieldChanges } from './controls.mjs';
 import { createModel, prepareModel, preparedModelFits, resume, pause, drawTrainStats, drawLoss } from './train-view.mjs';
 import { clearTrajectory, doSample, showStep, drawMSEPlot, drawSigmaPlot, play, stopPlaying,
   onSampleField } from './sample-view.mjs';
@@ -27,12 +27,9 @@ const READY = 'Ready. Press Train.';
 function onTrainField(ev) {
   const el = ev.target;
   if (el.name === 'preset') {
-    const preset = el.value, old = app.settings;
-    // the training fields the preset resets, named as the form labels them
-    const changed = Object.entries(presetDefaults(preset))
-      .filter(([k, v]) => TRAIN_FIELDS.includes(k) && old[k] !== v)
-      .map(([k, v]) => `${$(k).labels[0].textContent.toLowerCase()} ${old[k]} → ${v}`);
+    const preset = el.value, old = { ...app.settings };
     Object.assign(app.settings, { preset, ...presetDefaults(preset) });
+    const changed = fieldChanges(old, app.settings);  // the training fields the preset reset
     // the line names this preset's changes, or none: never those of the preset picked before
     setStatus(changed.length ? `The ${preset} preset's own values: ${changed.join(', ')}.` : READY);
     fillForm();
@@ -211,7 +208,8 @@ function wire() {
   $('btn-step').addEventListener('click', () => {
     if (!app.traj) return;
     stopPlaying();
-    app.play.pos = Math.min(app.traj.T, Math.floor(app.play.pos) + 1);
+    // one reverse step; at the sample (t = 0) it starts over from x_T, as Play does
+    app.play.pos = app.play.pos >= app.traj.T ? 0 : Math.floor(app.play.pos) + 1;
     showStep(app.traj.T - app.play.pos);
   });
   $('scrub').addEventListener('input', () => {

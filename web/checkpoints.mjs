@@ -6,7 +6,7 @@ import { PRESETS, checkpointHeader } from './ddpm.mjs';
 import { FIELDS, presetDefaults } from './settings.mjs';
 import { $, settingsToURL, app, newRun, showMessage, errorText, sentence, setStatus } from './state.mjs';
 import { buildView } from './panels.mjs';
-import { trainSettings, fillForm, describePreset, setState, canSave, TRAIN_FIELDS } from './controls.mjs';
+import { trainSettings, fillForm, describePreset, setState, canSave, TRAIN_FIELDS, fieldChanges } from './controls.mjs';
 import { prepareModel, trainingFailed, drawTrainStats, drawLoss } from './train-view.mjs';
 import { clearTrajectory, finishSampling, drawSigmaPlot } from './sample-view.mjs';
 
@@ -182,6 +182,8 @@ function adoptModel(m, settings, name, header) {
   clearTrajectory();
   if (app.model) app.model.free();
   const presetChanged = settings.preset !== app.settings.preset;
+  // a file of the other preset brings that preset's batch and learning rate, as the radio would
+  const replaced = presetChanged ? fieldChanges(app.settings, settings, ['batch', 'lr']) : [];
   app.model = m;
   app.modelUnused = false;
   app.loadedFrom = name;
@@ -209,7 +211,8 @@ function adoptModel(m, settings, name, header) {
   drawTrainStats(true);
   drawLoss(true);
   const fresh = header.flags & 1 ? '' : ' The file holds no AdamW state: the optimiser starts afresh.';
-  setStatus(`Loaded ${name}: the ${settings.preset} preset at step ${m.step} of ${m.config.steps}.${fresh} ` + (m.done
+  const own = replaced.length ? ` The ${settings.preset} preset's own values: ${replaced.join(', ')}.` : '';
+  setStatus(`Loaded ${name}: the ${settings.preset} preset at step ${m.step} of ${m.config.steps}.${own}${fresh} ` + (m.done
     ? `Press Sample, or raise Steps above ${m.step} to train further.`
     : `Resume trains on to step ${m.config.steps} with the batch and learning rate shown and the file's random state.`));
 }

@@ -132,6 +132,13 @@ function drawSeedField() {
 // the state machine
 
 export const TRAIN_FIELDS = ['steps', 'batch', 'lr', 'seed'];  // the typed ones
+
+// the training fields whose values differ from `before` to `after`, named as the form labels
+// them: ['batch 3 → 1', ...] (what a change of preset, by the radio or by Load, replaced)
+export function fieldChanges(before, after, fields = TRAIN_FIELDS) {
+  return fields.filter((k) => before[k] !== after[k])
+    .map((k) => `${$(k).labels[0].textContent.toLowerCase()} ${before[k]} → ${after[k]}`);
+}
 export const TRAIN_INPUTS = ['preset-recommended', 'preset-paper', ...TRAIN_FIELDS];
 
 function formValid() {

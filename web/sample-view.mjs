@@ -41,7 +41,8 @@ export function clearTrajectory() {
   $('btn-play').disabled = true;
   $('btn-step').disabled = true;
   $('scrub-out').textContent = 't = –';
-  $('cap-xt').innerHTML = '<var>x<sub>t</sub></var>';
+  $('scrub').removeAttribute('aria-valuetext');
+  drawCaptions(null);
   document.body.dataset.sample = 'none';
   drawMSEPlot();
   drawSigmaPlot();
@@ -197,6 +198,14 @@ function drawSampleStrip() {
   c.getContext('2d').putImageData(new ImageData(rgba, st.width * f, st.height * f), 0, 0);
 }
 
+// the three images' captions at timestep t, or with no sample (t null), as index.html has them
+function drawCaptions(t) {
+  $('cap-xt').innerHTML = t === null ? '<var>x<sub>t</sub></var>' : `<var>x<sub>t</sub></var>, t = ${t}`;
+  $('cap-eps').innerHTML = t === 0 ? 'no prediction at t&nbsp;=&nbsp;0' : 'predicted noise <var>&epsilon;&#770;</var>';
+  // at t = 0 the chain has ended: the sample is its own x0 (c/sampler.c)
+  $('cap-x0').innerHTML = t === 0 ? 'the sample <var>x<sub>0</sub></var>' : 'predicted <var>x&#770;<sub>0</sub></var>';
+}
+
 // show the state of the chain at timestep t (T = pure noise, 0 = the sample)
 export function showStep(t) {
   const tr = app.traj;
@@ -207,10 +216,7 @@ export function showStep(t) {
   drawImage($('sample-xt').getContext('2d'), tr.x, tr.S, t * tr.D);
   drawImage($('sample-eps').getContext('2d'), tr.epsPred, tr.S, t * tr.D);
   drawImage($('sample-x0').getContext('2d'), tr.x0Pred, tr.S, t * tr.D);
-  $('cap-xt').innerHTML = `<var>x<sub>t</sub></var>, t = ${t}`;
-  $('cap-eps').innerHTML = t === 0 ? 'no prediction at t&nbsp;=&nbsp;0' : 'predicted noise <var>&epsilon;&#770;</var>';
-  // at t = 0 the chain has ended: the sample is its own x0 (c/sampler.c)
-  $('cap-x0').innerHTML = t === 0 ? 'the sample <var>x<sub>0</sub></var>' : 'predicted <var>x&#770;<sub>0</sub></var>';
+  drawCaptions(t);
   $('scrub').value = String(tr.T - t);
   $('scrub').setAttribute('aria-valuetext', `t = ${t}`);
   $('scrub-out').textContent = `t = ${t}`;

@@ -255,15 +255,17 @@ export function drawTrainStats(force) {
   const rate = m ? recentRate(step) : NaN;
   $('stat-rate').textContent = Number.isFinite(rate) ? rate.toFixed(2) : '–';
   $('stat-eta').textContent = !m ? '–' : m.done ? 'done' : Number.isFinite(rate) ? formatDuration((steps - step) / rate) : '–';
-  const tm = app.timing;
-  $('stat-ms-sample').textContent = tm.sampleSeen && m ? tm.msPerSample.toFixed(2) : '–';
-  $('stat-ms-update').textContent = tm.paramSeen && m ? (tm.msPerParam * m.numParams).toFixed(2) : '–';
+  // the work figures once this model has trained on the page (the pacing's estimates outlive a
+  // Reset or a Load, but a model that has not trained here has no work to show)
+  const tm = app.timing, trained = m && (step > app.startStep || m.midStep);
+  $('stat-ms-sample').textContent = tm.sampleSeen && trained ? tm.msPerSample.toFixed(2) : '–';
+  $('stat-ms-update').textContent = tm.paramSeen && trained ? (tm.msPerParam * m.numParams).toFixed(2) : '–';
   const { losses } = recordedLosses(m);
   $('stat-loss').textContent = losses.length ? formatNumber(losses[losses.length - 1]) : '–';
   const recent = app.frames.slice(-600);
   $('stat-frame').textContent = recent.length > 10
     ? `${percentile(recent, 0.95).toFixed(1)} ms` : '–';
-  $('stat-budget').textContent = m ? paceNote() : '–';   // no training yet: no work to pace
+  $('stat-budget').textContent = trained ? paceNote() : '–';   // no training yet: no work to pace
 }
 
 export function drawLoss(force) {
