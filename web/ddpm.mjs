@@ -55,7 +55,7 @@ export const PRESETS = {
         'for one training image the exact noise is (<var>x<sub>t</sub></var> &minus; &radic;<var>&alpha;&#772;<sub>t</sub></var>&thinsp;<var>x</var><sub>0</sub>) / ' +
         '&radic;(1&minus;<var>&alpha;&#772;<sub>t</sub></var>), a new target with every noise draw. From one draw per step ' +
         'the MLP does not learn it: the loss stays at ~1.0, what predicting zero scores, even after 6,400 steps, while the same ' +
-        'draws in batches of 16 bring it down (README, Presets). The exact <var>x</var><sub>0</sub> is a constant, the same every ' +
+        'draws in batches of 16 bring it down (measured with the command line: the Presets section of the README). The exact <var>x</var><sub>0</sub> is a constant, the same every ' +
         'step, learnt in a few hundred: easy, and for one image it teaches little about denoising.'],
       ['schedule', 'linear-scaled: betas &times; 1000/<var>T</var>, i.e. 1e-3 .. 0.2',
         "with the paper's betas and <var>T</var> = 100, <var>&alpha;&#772;<sub>T</sub></var> = 0.36: <var>x<sub>T</sub></var> " +
