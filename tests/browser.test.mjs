@@ -981,8 +981,10 @@ test('once training is done, Steps can be raised and training goes on, bit for b
   // while typing, the note says what the field takes before anything is committed
   await page.fill('#steps', '199');
   assert.match(await page.textContent('#settings-note'), /Steps must be more than the 200 steps already taken/);
+  assert.match(await message(), /^Could not change Steps to ""/, 'a refusal stays while the field is still invalid');
   await page.fill('#steps', '200');   // back to the plan: nothing to refuse, nothing to do
   assert.doesNotMatch(await page.textContent('#settings-note'), /must be/);
+  assert.equal(await message(), null, 'the old refusal goes once a valid value is typed');
   await page.locator('#steps').blur();
   assert.equal(await page.inputValue('#steps'), '200');
 

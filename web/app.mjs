@@ -47,6 +47,8 @@ function onTrainField(ev) {
     // valid too (4294967296 passes through 429496729), and must not reach the settings or the
     // address bar; the value is taken when it is complete ('change': Enter, or leaving the field)
     if (ev.type === 'input') {
+      // a refusal of an earlier Steps is old news once a valid one is being typed
+      if (key === 'steps' && v !== undefined) clearStepsRefusal();
       setState(app.state);
       return;
     }
@@ -93,15 +95,21 @@ function changeSteps(v) {
     const taken = app.model.step;
     el.value = String(app.settings.steps);
     el.setCustomValidity('');
-    showMessage($('train-message'), `Could not change Steps to "${typed}": it must be ${stepsRule(taken)}. Nothing on the page changed.`);
+    showMessage($('train-message'), `${STEPS_REFUSAL} to "${typed}": it must be ${stepsRule(taken)}. Nothing on the page changed.`);
     setState(app.state);
     return;
   }
   if (v === app.model.config.steps) {
+    clearStepsRefusal();
     setState(app.state);
     return;
   }
   replanModel(v);
+}
+
+const STEPS_REFUSAL = 'Could not change Steps';
+function clearStepsRefusal() {
+  if ($('train-message').textContent.startsWith(STEPS_REFUSAL)) showMessage($('train-message'), '');
 }
 
 function startTraining() {
