@@ -394,6 +394,7 @@ test('the recommended preset trains to the end in animation frames, bit-identica
 
   // a screenshot of the trained page for the README
   await page.fill('#scrub', '70');
+  await page.locator('#scrub').blur();   // no focus ring in the picture
   await page.evaluate(() => window.scrollTo(0, 0));
   mkdirSync(dirname(SCREENSHOT), { recursive: true });
   const height = await page.evaluate(() => Math.ceil(document.querySelector('.part-title').getBoundingClientRect().top));
