@@ -544,6 +544,12 @@ async function saveCheckpoint(page) {
   return { name: download.suggestedFilename(), path };
 }
 
+// Load a checkpoint file through the page's file input, and wait until the page says it loaded it.
+async function loadCheckpoint(page, path) {
+  await page.setInputFiles('#load-file', path);
+  await page.waitForFunction(() => document.getElementById('train-status').textContent.startsWith('Loaded'), null, { timeout: 30000 });
+}
+
 // Press Sample and wait until the chain has been computed and played to x_0; returns the
 // sample's bits and the pixels drawn for it.
 async function sampleOnce(page) {
@@ -756,8 +762,7 @@ test('a corrupt, truncated or foreign file is refused by name, and the model on 
   assert.deepEqual(again.xt, first.xt);
   // and still saves, and a good file still loads after the bad ones
   assert.ok(!(await page.isDisabled('#btn-save')));
-  await page.setInputFiles('#load-file', saved.path);
-  await page.waitForFunction(() => document.getElementById('train-status').textContent.startsWith('Loaded'), null, { timeout: 30000 });
+  await loadCheckpoint(page, saved.path);
   assert.ok(!(await page.isVisible('#train-message')), 'the error is cleared');
   assert.deepEqual(await modelPrint(page), print);
   await page.close();
@@ -814,8 +819,7 @@ test('Load waits for Pause while training runs, refuses a file that comes anyway
   // paused again: an explicit load replaces the model, as the user asked
   await page.click('#btn-pause');
   await waitForState(page, 'paused', 20000);
-  await page.setInputFiles('#load-file', saved.path);
-  await page.waitForFunction(() => document.getElementById('train-status').textContent.startsWith('Loaded'), null, { timeout: 30000 });
+  await loadCheckpoint(page, saved.path);
   assert.ok(!(await page.isVisible('#train-message')), 'the error is cleared');
   assert.equal(await state(), 'paused');
   assert.ok(!(await page.evaluate((m) => m === window.ddpmPage.model, onPage)), 'the file\'s model replaced it');
@@ -1101,8 +1105,7 @@ test('after Load the Seed field says the randomness is the file\'s, and the page
   const file = await saveCheckpoint(page);
   await page.click('#btn-reset');
   assert.equal(await page.inputValue('#seed'), '4');
-  await page.setInputFiles('#load-file', file.path);
-  await page.waitForFunction(() => document.getElementById('train-status').textContent.startsWith('Loaded'), null, { timeout: 30000 });
+  await loadCheckpoint(page, file.path);
   const seedField = () => page.evaluate(() => {
     const el = document.getElementById('seed');
     return { value: el.value, placeholder: el.getAttribute('placeholder'), disabled: el.disabled };
@@ -1397,8 +1400,7 @@ test('nothing stale after Reset and Load: captions, work figures, replaced value
   await page.check('#preset-recommended');
   await page.fill('#lr', '0.0002');
   await page.press('#lr', 'Enter');
-  await page.setInputFiles('#load-file', file.path);
-  await page.waitForFunction(() => document.getElementById('train-status').textContent.startsWith('Loaded'), null, { timeout: 30000 });
+  await loadCheckpoint(page, file.path);
   assert.match(await page.textContent('#train-status'), /the paper preset at step 2 of 200\. The paper preset's own values: learning rate 0\.0002 → 0\.001\./);
   const work = await page.evaluate(() => ['stat-ms-sample', 'stat-ms-update', 'stat-budget'].map((id) => document.getElementById(id).textContent));
   assert.deepEqual(work, ['–', '–', '–'], 'no work figures for a model that has not trained here');
