@@ -173,8 +173,12 @@ static void apply_adamw(DDPM *m, size_t lo, size_t hi) {
                 update_range(m, k, start, a, b, &h, io.inp, io.out);
                 if (ra % C != 0 && ra / C < rb / C) model_forward_rows(&m->params, &m->shape, &m->acts, l, (int)(ra / C), (int)(ra / C) + 1, 1);
             } else {
-                // in blocks of rows; the rows each block finishes are read back from the cache
-                size_t rows = NEXT_BLOCK_FLOATS / C + 1;
+                // in blocks of rows; the rows each block finishes are read back from the cache.
+                // A multiple of 4 rows, so that AdamW forms every row's gradient in the 4-row
+                // tiles (c/kernels.c); 33 rows at C = 1024 left one row in 33 to the row-by-row
+                // loop, 43 at C = 768 three
+                size_t rows = (NEXT_BLOCK_FLOATS / C + 3) / 4 * 4;
+                if (rows < 4) rows = 4;
                 for (size_t x = a; x < b;) {
                     size_t y = start + ((x - start) / C + rows) * C;
                     if (y > b) y = b;
