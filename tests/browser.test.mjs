@@ -1133,7 +1133,7 @@ test('after Load the Seed field says the randomness is the file\'s, and the page
   assertClean(log);
 });
 
-test('the status line names the values of the preset just picked, and none when it changes nothing', async () => {
+test('the status line names the values of the preset just picked, and none when it changes nothing; sigma and clip stay', async () => {
   const { page, log } = await openPage();
   await page.fill('#batch', '3');
   await page.locator('#batch').blur();
@@ -1141,6 +1141,13 @@ test('the status line names the values of the preset just picked, and none when 
   assert.equal(await page.textContent('#train-status'), 'The paper preset\'s own values: batch 3 → 1.');
   await page.check('#preset-recommended');   // the same steps, batch and learning rate as paper's
   assert.equal(await page.textContent('#train-status'), 'Ready. Press Train.');
+  // the sampling choices are the user's, not a preset's: a preset change keeps them
+  await page.check('#sigma-tilde');
+  await page.check('#clip');
+  await page.check('#preset-paper');
+  assert.ok(await page.isChecked('#sigma-tilde'), 'sigma kept');
+  assert.ok(await page.isChecked('#clip'), 'clip kept');
+  assert.match(page.url(), /sigma=beta-tilde&clip=1/);
   await page.close();
   assertClean(log);
 });

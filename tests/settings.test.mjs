@@ -1,7 +1,7 @@
 // The page's settings (web/settings.mjs): what the address bar may hold, and what is refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FIELDS, parseField, describeField, settingsFromQuery, settingsToQuery, presetDefaults } from '../web/settings.mjs';
+import { FIELDS, parseField, describeField, settingsFromQuery, settingsToQuery, presetDefaults, SAMPLE_DEFAULTS } from '../web/settings.mjs';
 import { PRESETS } from '../web/ddpm.mjs';
 
 test('each kind of field takes its values and refuses the rest', () => {
@@ -29,7 +29,10 @@ test('each kind of field takes its values and refuses the rest', () => {
 test('a query string gives its preset\'s defaults, then its own values; a bad value is named and left out', () => {
   const none = settingsFromQuery('');
   assert.deepEqual(none.ignored, []);
-  assert.deepEqual(none.settings, { preset: 'recommended', ...presetDefaults('recommended'), seed: 0, sample: 0, speed: '1' });
+  assert.deepEqual(none.settings, { preset: 'recommended', steps: 200, batch: 1, lr: 1e-3, sigma: 'beta', clip: false, seed: 0, sample: 0, speed: '1' });
+  // a preset brings its training plan only: the sampling choices are not a preset's
+  assert.deepEqual(Object.keys(presetDefaults('paper')), ['steps', 'batch', 'lr']);
+  assert.deepEqual(SAMPLE_DEFAULTS, { sigma: 'beta', clip: false });
   const { settings, ignored } = settingsFromQuery('?preset=paper&steps=50&lr=2e-3&seed=abc&clip=1&speed=7');
   assert.equal(settings.preset, 'paper');
   assert.equal(settings.steps, 50);

@@ -20,11 +20,15 @@ export const FIELDS = {
   speed: { kind: 'enum', values: SPEEDS },
 };
 
-// the settings a preset brings with it (the rest stay as they are when the preset changes)
+// the settings a preset brings with it: its training plan. The rest stay as they are when the
+// preset changes; the sampling choices (sigma, clip) are the user's, whatever the model
 export function presetDefaults(preset) {
   const c = PRESETS[preset].config;
-  return { steps: c.steps, batch: c.batch, lr: c.lr, sigma: c.sigma, clip: !!Number(c.clip_x0) };
+  return { steps: c.steps, batch: c.batch, lr: c.lr };
 }
+
+// the sampling choices a page starts with (the paper's: sigma_t^2 = beta_t, no clipping)
+export const SAMPLE_DEFAULTS = { sigma: DEFAULTS.sigma, clip: !!Number(DEFAULTS.clip_x0) };
 
 // Parse one value; returns undefined if it is not acceptable.
 export function parseField(key, text) {
@@ -63,7 +67,7 @@ export function settingsFromQuery(search) {
     return v;
   };
   const preset = read('preset') ?? 'recommended';
-  const s = { preset, ...presetDefaults(preset), seed: 0, sample: 0, speed: '1' };
+  const s = { preset, ...presetDefaults(preset), ...SAMPLE_DEFAULTS, seed: 0, sample: 0, speed: '1' };
   for (const key of Object.keys(FIELDS)) {
     if (key === 'preset') continue;
     const v = read(key);
