@@ -6,9 +6,11 @@
 // without losing its model, and waiting for Pause while training runs), trains further when
 // Steps is raised after the end or while paused (bit for bit as one longer run), shows its Train
 // controls without scrolling at 1024 x 768, 1280 x 900 and 1366 x 768, keeps its plots' labels
-// apart, and fits 360 and 390 px screens. And: after Load it shows no seed the run does not use;
-// its status line, sample panel, focus, sample seed field, verdicts, statistics and the presets'
-// texts say what holds; its headings, groups and targets serve assistive technology and fingers.
+// apart, and fits 360 and 390 px screens. And: after Load it shows no seed the run does not use,
+// and a file at step 0 (weights trained elsewhere) is not called untrained; a sample setting
+// changed while a chain computes redoes it; its status line, sample panel, focus, sample seed
+// field, verdicts, statistics and the presets' texts say what holds; its headings, groups and
+// targets serve assistive technology and fingers.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { launchBrowser, startServer, watchPage } from './lib/browser.mjs';
 import { checkpointHeader } from '../web/ddpm.mjs';
+import { reseal } from './lib/reference.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WEB = join(ROOT, 'web');
@@ -924,6 +927,42 @@ test('a sample drawn before the model trained further says so beside it, until a
   // Reset takes the sample away, and the note with it
   await page.click('#btn-reset');
   assert.equal(await sampleAgeNote(page), null, 'no sample after Reset, no note');
+  await page.close();
+  assertClean(log);
+});
+
+test('a file at step 0 holds weights trained elsewhere: its sample is not called untrained; a sample setting changed while the chain computes redoes it', async () => {
+  const { page, log } = await openPage('?steps=2&sample=3');
+  await trainToEnd(page);
+  const saved = await saveCheckpoint(page);
+  // these weights as another program writes them (README "Checkpoint format"): weights only, step 0
+  const P = await page.evaluate(() => window.ddpmPage.model.numParams);
+  const bytes = new Uint8Array(80 + 4 * P + 4);
+  bytes.set(readFileSync(saved.path).subarray(0, 80 + 4 * P));
+  const header = new DataView(bytes.buffer);
+  header.setUint32(56, 0, true);   // flags: weights only
+  header.setUint32(60, 0, true);   // step 0
+  const path = join(files, 'elsewhere.ddpm');
+  writeFileSync(path, reseal(bytes));
+  await page.click('#btn-reset');
+  await loadCheckpoint(page, path);
+  // the first Sample, and sigma changed in the same task, so while its chain is being computed:
+  // the chain on screen is then the one of the new setting, as a fresh Sample with it gives
+  await page.evaluate(() => {
+    document.getElementById('btn-sample').click();
+    const radio = document.getElementById('sigma-tilde');
+    radio.checked = true;
+    radio.dispatchEvent(new Event('change', { bubbles: true }));
+  });
+  await page.waitForSelector('body[data-sample="stopped"]', { timeout: 60000 });
+  const redone = await page.evaluate(() => Array.from(new Uint32Array(window.ddpmPage.trajectory.final.buffer)));
+  assert.deepEqual(redone, (await sampleOnce(page)).final);
+  await page.check('#sigma-beta');
+  await page.waitForSelector('body[data-sample="stopped"]', { timeout: 60000 });
+  assert.notDeepEqual((await sampleOnce(page)).final, redone, 'another variance gives another chain');
+
+  assert.equal(await page.textContent('#stat-sample-step'), '0 of 2');
+  assert.doesNotMatch(await page.textContent('#sample-verdict'), /untrained|trained only/);
   await page.close();
   assertClean(log);
 });

@@ -3,21 +3,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { simdEngine, sameBits, SMALL } from './lib/engine.mjs';
 import { checkpointHeader } from '../web/ddpm.mjs';
-
-// CRC-32 (IEEE), written independently of the C, to forge files whose checksum is right
-function crc32(bytes) {
-  let crc = 0xffffffff;
-  for (const b of bytes) {
-    crc ^= b;
-    for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
-  }
-  return (crc ^ 0xffffffff) >>> 0;
-}
-function reseal(bytes) {
-  const out = bytes.slice();
-  new DataView(out.buffer).setUint32(out.length - 4, crc32(out.subarray(0, out.length - 4)), true);
-  return out;
-}
+import { crc32, reseal } from './lib/reference.mjs';
 
 test('save then load restores weights, AdamW state and step; a resumed run matches an uninterrupted one', async () => {
   const engine = await simdEngine();

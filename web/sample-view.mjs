@@ -77,7 +77,7 @@ export function doSample() {
     const s = app.settings;
     const t0 = performance.now();
     m.sampleBegin({ seed: s.sample, sigma: s.sigma, clip: s.clip });
-    app.sampling = { m, s, computeMs: performance.now() - t0 };
+    app.sampling = { m, computeMs: performance.now() - t0 };
   } catch (e) {
     sampleFailed(e);
     return;
@@ -133,18 +133,21 @@ function sampleFailed(e) {
   showMessage($('sample-message'), sentence(errorText(e)) + hint);
 }
 
-function showSample(m, { s, computeMs }) {
+function showSample(m, { computeMs }) {
   const r = { final: m.sampleImages(), ...m.sampleTrajectory() };
   const image = m.image(), T = m.T, D = m.D;
   const mseCurve = new Float32Array(T + 1);
   for (let t = 0; t <= T; t++) mseCurve[t] = mse(r.x0Pred, image, D, t * D);
   app.traj = { ...r, T, D, S: Math.round(Math.sqrt(D / 3)), ms: computeMs, mseCurve, finalMse: mse(r.final, image),
-    step: m.step, steps: m.config.steps, sigma: s.sigma, clip: s.clip, seed: s.sample, loss: smooth(recordedLosses(m).losses).at(-1) ?? NaN };
+    step: m.step, steps: m.config.steps, loss: smooth(recordedLosses(m).losses).at(-1) ?? NaN,
+    // step 0 is untrained only for a model made here: a file at step 0 (one written by another
+    // program, README "Checkpoint format") holds weights trained elsewhere
+    untrained: m.step === 0 && !app.loadedFrom };
   const tr = app.traj;
   $('stat-mse').textContent = formatNumber(tr.finalMse);
   $('stat-sample-ms').textContent = `${tr.ms.toFixed(1)} ms`;
   $('stat-ms-step').textContent = `${(tr.ms / tr.T).toFixed(2)} ms`;
-  $('stat-sample-step').textContent = tr.step ? `${tr.step} of ${m.config.steps}` : '0 (untrained)';
+  $('stat-sample-step').textContent = tr.untrained ? '0 (untrained)' : `${tr.step} of ${m.config.steps}`;
   $('scrub').max = String(tr.T);
   $('scrub').disabled = false;
   $('btn-play').disabled = false;
@@ -169,13 +172,13 @@ function drawSampleVerdict() {
   let text = `Final MSE ${formatNumber(tr.finalMse)}: ${good ? 'below' : 'above'} ${MSE_BAR}, the paper's bar, ` +
     `so this sample ${good ? 'is' : 'is not'} the red square.`;
   if (!good) {
-    if (!tr.step) text += ' The model is untrained: press Train first.';
-    else if (tr.step < tr.steps) text += ` The model had trained only ${tr.step} of ${tr.steps} steps when this sample was drawn.`;
-    if (tr.step && tr.loss >= UNLEARNT_LOSS) {
+    if (tr.untrained) text += ' The model is untrained: press Train first.';
+    else if (tr.step > 0 && tr.step < tr.steps) text += ` The model had trained only ${tr.step} of ${tr.steps} steps when this sample was drawn.`;
+    if (!tr.untrained && tr.loss >= UNLEARNT_LOSS) {
       text += ` The network has not learnt its target: its loss is still ${formatNumber(tr.loss)}, about what ` +
         'predicting all zeros scores (see the loss curve).';
     }
-    if (tr.step && abarT > ABAR_T_FAR) {
+    if (!tr.untrained && abarT > ABAR_T_FAR) {
       text += ` And the chain starts from pure noise, which training never showed the network: ` +
         `<var>&alpha;&#772;<sub>T</sub></var> = ${formatNumber(abarT)} (see the noise schedule).`;
     }
@@ -321,6 +324,7 @@ export function onSampleField(ev) {
   setState(app.state);
   if (el.id === 'speed') return;
   drawSigmaPlot();
-  // a trajectory on screen is redone with the new setting, so the two can be compared at once
-  if (app.traj && ev.type === 'change') doSample();
+  // a trajectory on screen, or one being computed, is redone with the new setting, so the two
+  // can be compared at once
+  if ((app.traj || app.sampling) && ev.type === 'change') doSample();
 }

@@ -1,5 +1,6 @@
 // reference.mjs -- an independent float64 implementation of the denoiser, its loss and its
-// gradients, written straight from the maths (not from the C), for the tests to check against.
+// gradients, written straight from the maths (not from the C), for the tests to check against;
+// and the other definitions tests hold the C to (the RNG, Box-Muller, the checkpoint's CRC-32).
 
 export function embedding(t, dim) {
   const half = dim / 2, out = new Float64Array(dim);
@@ -130,4 +131,22 @@ export function pcg32(seed, stream) {
 export function boxMuller(w1, w2) {
   const r = Math.sqrt(-2 * Math.log(((w1 >>> 8) + 1) / 16777216)), theta = 2 * Math.PI * (w2 >>> 8) / 16777216;
   return { r, z0: r * Math.cos(theta), z1: r * Math.sin(theta) };
+}
+
+// CRC-32 (IEEE), written from its definition independently of the C, to forge checkpoint files
+// whose checksum is right
+export function crc32(bytes) {
+  let crc = 0xffffffff;
+  for (const b of bytes) {
+    crc ^= b;
+    for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+// a copy of a checkpoint file with its last 4 bytes set to the CRC of the rest
+export function reseal(bytes) {
+  const out = bytes.slice();
+  new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(out.length - 4, crc32(out.subarray(0, out.length - 4)), true);
+  return out;
 }
