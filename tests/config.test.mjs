@@ -193,6 +193,35 @@ test('arrays of the wrong length are refused by the wrapper, never read or writt
   } finally { model.free(); }
 });
 
+test('the wrapper refuses counts C would misread, keeps the numbers C read, and names a call on a freed model', async () => {
+  const engine = await simdEngine();
+  // values given as text are the numbers C parsed: T + 1 is 21, not '201'
+  const model = engine.createModel({ ...SMALL, T: '20', steps: '2' });
+  assert.equal(model.T, 20);
+  assert.equal(model.schedule().alpha_bar.length, 21);
+  assert.equal(model.config.steps, 2);
+  refused(() => model.sampleBegin({ n: 2.7 }), 'ARGUMENT', /sample: n must be a whole number >= 1 \(got 2\.7\)/);
+  refused(() => model.sampleBegin({ n: 0 }), 'ARGUMENT', /sample: n must be a whole number >= 1 \(got 0\)/);
+  refused(() => engine.embedding(3, 7), 'ARGUMENT', /embedding: dim must be an even whole number >= 2 \(got 7\)/);
+  refused(() => engine.embedding(-1, 8), 'ARGUMENT', /embedding: t must be a whole number >= 0 \(got -1\)/);
+  refused(() => engine.normals(-3), 'ARGUMENT', /normals: n must be a whole number >= 0 \(got -3\)/);
+  refused(() => engine.normals(2.5), 'ARGUMENT', /normals: n must be a whole number >= 0 \(got 2\.5\)/);
+  const x = model.sample({ n: 2, trajectory: false }).final;
+  assert.equal(x.length, 2 * model.D);
+  // a buffer that cannot be made frees the ones made before it: the next small one reuses them
+  const first = engine.alloc(16);
+  engine.free(first);
+  refused(() => engine.withBuffers([16, 2 ** 31], () => {}), 'MEMORY', /out of wasm memory allocating 2147483648 bytes/);
+  const again = engine.alloc(16);
+  engine.free(again);
+  assert.equal(again, first, 'the 16-byte buffer was freed');
+  model.free();
+  assert.ok(model.freed);
+  refused(() => model.train(1), 'ARGUMENT', /model: used after free\(\)/);
+  refused(() => model.params(), 'ARGUMENT', /model: used after free\(\)/);
+  model.free();  // twice: nothing happens
+});
+
 test('a network output of Inf is reported even when x0 clipping keeps the chain finite', async () => {
   const engine = await simdEngine();
   const model = engine.createModel({ ...SMALL, steps: 0, activation: 'relu' });

@@ -2,7 +2,7 @@
 // benchmark and the tests all import this file, so what is tested is what ships.
 //
 // Typed arrays in, typed arrays out: every array handed back is a copy, so a later growth of
-// wasm memory can never leave the caller with a detached view. All maths lives in C.
+// wasm memory can never leave the caller with a detached view. The model's maths lives in C.
 
 const IS_NODE = typeof process !== 'undefined' && !!process.versions?.node;
 
@@ -114,10 +114,14 @@ export class Engine {
   check(code) {
     if (code !== 0) throw new DDPMError(code, this.lastError());
   }
-  // run fn with temporary wasm buffers of the given byte sizes, freed afterwards
+  // run fn with temporary wasm buffers of the given byte sizes, freed afterwards (also those
+  // already made when a later one cannot be)
   withBuffers(sizes, fn) {
-    const ptrs = sizes.map((s) => this.alloc(s));
-    try { return fn(...ptrs); } finally { ptrs.forEach((p) => this.free(p)); }
+    const ptrs = [];
+    try {
+      for (const s of sizes) ptrs.push(this.alloc(s));
+      return fn(...ptrs);
+    } finally { ptrs.forEach((p) => this.free(p)); }
   }
   memoryBytes() { return this.mod.HEAPU8.length; }
 
@@ -150,6 +154,7 @@ export class Engine {
 
   // n draws of the engine's N(0, 1) sampler (PCG32 + Box-Muller), from a fresh generator
   normals(n, seed = 0) {
+    if (!Number.isSafeInteger(n) || n < 0) throw new DDPMError(7, `normals: n must be a whole number >= 0 (got ${n})`);
     // C converts the seed to uint64_t: a negative or fractional one would alias another seed
     if (!Number.isSafeInteger(seed) || seed < 0) throw new DDPMError(7, `normals: seed must be an integer in 0..2^53 (got ${seed})`);
     return this.withBuffers([n * 4], (out) => {
@@ -159,6 +164,9 @@ export class Engine {
   }
 
   embedding(t, dim = 128) {
+    // sin and cos of dim / 2 frequencies: an odd dim would leave its last float unwritten
+    if (!Number.isInteger(dim) || dim < 2 || dim % 2 !== 0) throw new DDPMError(7, `embedding: dim must be an even whole number >= 2 (got ${dim})`);
+    if (!Number.isInteger(t) || t < 0) throw new DDPMError(7, `embedding: t must be a whole number >= 0 (got ${t})`);
     return this.withBuffers([dim * 4], (out) => {
       this.mod._w_timestep_embedding(out, t, dim);
       return this.readF32(out, dim);
@@ -169,8 +177,12 @@ export class Engine {
   forceScalar(on) { this.mod._w_force_scalar(on ? 1 : 0); }
   kernel(name, arrays, scalars, outputs) {
     // arrays: list of Float32Array inputs (copied in); outputs: indices of arrays to read back
-    const ptrs = arrays.map((a) => { const p = this.alloc(a.length * 4); this.writeF32(p, a); return p; });
+    const ptrs = [];
     try {
+      for (const a of arrays) {
+        ptrs.push(this.alloc(a.length * 4));
+        this.writeF32(ptrs.at(-1), a);
+      }
       this.mod[`_w_${name}`](...ptrs, ...scalars);
       return outputs.map((i) => this.readF32(ptrs[i], arrays[i].length));
     } finally { ptrs.forEach((p) => this.free(p)); }
@@ -181,21 +193,30 @@ export class Model {
   constructor(engine, config) {
     this.engine = engine;
     this.mod = engine.mod;
-    this.config = config;
     const cfg = engine.makeConfig(config);
-    this.ptr = this.mod._w_create(cfg);
+    // C has parsed and accepted every value; the numbers kept here are the numbers it read, so
+    // that { T: '10' } is T = 10 in JS too, not a string that T + 1 makes '101'
+    this.config = Object.fromEntries(Object.entries(config).map(([key, value]) =>
+      [key, typeof DEFAULTS[key] === 'number' ? Number(value) : value]));
+    this.livePtr = this.mod._w_create(cfg);
     this.memoryBytes = this.mod._w_memory_bytes(cfg);
     this.mod._w_config_free(cfg);
-    if (!this.ptr) throw new DDPMError(3, engine.lastError());
+    if (!this.livePtr) throw new DDPMError(3, engine.lastError());
     this.numParams = this.mod._w_num_params(this.ptr);
     this.D = this.mod._w_image_floats(this.ptr);
-    this.T = config.T;
+    this.T = this.config.T;
     this.tensorSizes = PARAM_TENSORS.map((_, i) => this.mod._w_tensor_size(this.ptr, i));
   }
 
   free() {
-    if (this.ptr) this.mod._w_free(this.ptr);
-    this.ptr = 0;
+    if (this.livePtr) this.mod._w_free(this.livePtr);
+    this.livePtr = 0;
+  }
+  get freed() { return !this.livePtr; }
+  // the C model; a call on a freed one is named as such (C would get a null pointer)
+  get ptr() {
+    if (!this.livePtr) throw new DDPMError(7, 'model: used after free()');
+    return this.livePtr;
   }
 
   get step() { return this.mod._w_step(this.ptr); }
@@ -355,6 +376,8 @@ export class Model {
   sampleBegin({ n = 1, seed = 0, sigma, clip, ema = true } = {}) {
     sigma = sigma ?? this.config.sigma;
     clip = clip ?? !!Number(this.config.clip_x0);
+    // C takes a whole n (it checks n <= max_batch): 2.7 would draw 2 images and read back 2.7
+    if (!Number.isInteger(n) || n < 1) throw new DDPMError(7, `sample: n must be a whole number >= 1 (got ${n})`);
     // C converts the seed to uint32_t: out of range (or fractional) it would alias another seed
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
       throw new DDPMError(7, `sample: seed must be an integer in 0..4294967295 (got ${seed})`);
@@ -406,9 +429,12 @@ export function checkpointHeader(bytes) {
   };
 }
 
-// Mean squared error between two arrays (for reports; the maths of training lives in C).
-export function mse(a, b, n = a.length, offsetA = 0) {
+// Mean squared error of an image against a reference: a[offset .. offset + b.length) against b
+// (one image of a trajectory or of a batch). A measure for reports, not part of the model,
+// whose maths lives in C.
+export function mse(a, b, offset = 0) {
+  if (offset + b.length > a.length) throw new DDPMError(7, `mse: ${b.length} floats from ${offset} leave an array of ${a.length}`);
   let s = 0;
-  for (let i = 0; i < n; i++) { const d = a[offsetA + i] - b[i]; s += d * d; }
-  return s / n;
+  for (let i = 0; i < b.length; i++) { const d = a[offset + i] - b[i]; s += d * d; }
+  return s / b.length;
 }

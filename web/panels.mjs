@@ -14,17 +14,25 @@ export const ABAR_T_FAR = 0.01;
 
 export function buildView(preset) {
   const e = app.engine;
-  if (app.view) app.view.model.free();
-  // a tiny network with the preset's schedule: enough for the schedule and the forward process
+  // a tiny network with the preset's schedule: enough for the schedule and the forward process.
+  // Everything is made before anything is replaced: if C refuses, the old view stays whole
   const model = e.createModel({ preset, hidden: 4, steps: 0, max_batch: 1 });
+  let sched, image, eps, otherSchedule;
+  try {
+    sched = model.schedule();
+    image = model.image();
+    // one fixed standard normal draw from the module's RNG
+    eps = e.normals(model.D, FORWARD_NOISE_SEED);
+    const other = Object.keys(PRESETS).find((p) => p !== preset);
+    otherSchedule = other ? { name: other, sched: e.schedule({ preset: other }) } : null;
+  } catch (err) {
+    model.free();
+    throw err;
+  }
+  if (app.view) app.view.model.free();
   const T = model.T, D = model.D;
-  const sched = model.schedule();
-  const image = model.image();
-  // one fixed standard normal draw from the module's RNG
-  const eps = e.normals(D, FORWARD_NOISE_SEED);
   app.view = { preset, model, T, D, S: Math.round(Math.sqrt(D / 3)), sched, image, eps };
-  const other = Object.keys(PRESETS).find((p) => p !== preset);
-  app.otherSchedule = other ? { name: other, sched: e.schedule({ preset: other }) } : null;
+  app.otherSchedule = otherSchedule;
   if (!app.embedding || app.embedding.T !== T) {
     const dim = PRESETS[preset].config.temb_dim;
     const values = new Float32Array((T + 1) * dim);

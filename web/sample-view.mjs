@@ -137,7 +137,7 @@ function showSample(m, { computeMs }) {
   const r = { final: m.sampleImages(), ...m.sampleTrajectory() };
   const image = m.image(), T = m.T, D = m.D;
   const mseCurve = new Float32Array(T + 1);
-  for (let t = 0; t <= T; t++) mseCurve[t] = mse(r.x0Pred, image, D, t * D);
+  for (let t = 0; t <= T; t++) mseCurve[t] = mse(r.x0Pred, image, t * D);
   app.traj = { ...r, T, D, S: Math.round(Math.sqrt(D / 3)), ms: computeMs, mseCurve, finalMse: mse(r.final, image),
     step: m.step, steps: m.config.steps, loss: smooth(recordedLosses(m).losses).at(-1) ?? NaN,
     // step 0 is untrained only for a model made here: a file at step 0 (one written by another
