@@ -4,8 +4,8 @@
 //     [--schedule NAME] [--T N] [--sigma beta|beta-tilde] [--clip|--no-clip] [--predict eps|x0]
 //     [--ema DECAY] [--lr-schedule constant|cosine] [--activation silu|relu] [--sample-seed S]
 //     [--save FILE] [--load FILE] [--out DIR] [--scalar] [--json]
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { PNG } from 'pngjs';
 import { loadEngine, PRESETS, DDPMError, checkpointHeader } from '../web/ddpm.mjs';
 import { strip, upscale } from '../web/draw.mjs';
@@ -54,7 +54,10 @@ function parseArgs(argv) {
     } else if (a === '--save') opts.save = value();
     else if (a === '--load') opts.load = value();
     else if (a === '--out') opts.out = value();
-    else if (a === '--sample-seed') opts.sampleSeed = Number(value());
+    else if (a === '--sample-seed') {
+      const text = value();
+      opts.sampleSeed = text.trim() === '' ? NaN : Number(text);
+    }
     else if (VALUE_FLAGS[a]) {
       const [key, kind] = VALUE_FLAGS[a];
       const text = value();
@@ -64,13 +67,15 @@ function parseArgs(argv) {
       opts.config[key] = kind === 'str' ? text : Number(text);
     } else fail(`unknown argument '${a}'\n${USAGE}`);
   }
-  if (opts.sampleSeed !== undefined && !Number.isInteger(opts.sampleSeed)) fail('--sample-seed must be an integer');
+  if (opts.sampleSeed !== undefined && !(Number.isInteger(opts.sampleSeed) && opts.sampleSeed >= 0 && opts.sampleSeed <= 0xffffffff))
+    fail('--sample-seed must be an integer from 0 to 4294967295');
   return opts;
 }
 
-function progressBar(step, total, ms) {
+// step of total, `ms` after this run began at step `from` (a loaded checkpoint's)
+function progressBar(step, total, ms, from) {
   const width = 30, done = Math.round((step / total) * width);
-  const rate = step / (ms / 1000), eta = (total - step) / rate;
+  const rate = (step - from) / (ms / 1000), eta = (total - step) / rate;
   process.stderr.write(`\r[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${step}/${total} ` +
     `${rate.toFixed(1)} steps/s  ETA ${eta.toFixed(1)} s `);
 }
@@ -81,8 +86,27 @@ function writePNG(path, rgba, width, height, factor) {
   writeFileSync(path, PNG.sync.write(png));
 }
 
+// Where the results go is checked before training, so a bad path costs no run: the folder of
+// --save must exist and take files (and --save must not name a folder); --out is made now.
+function checkOutputs(opts) {
+  const writable = (dir, what) => {
+    try { accessSync(dir, constants.W_OK); } catch (e) { fail(`${what}: cannot write in ${dir}: ${e.code ?? e.message}`); }
+  };
+  if (opts.save) {
+    let isDir = false;
+    try { isDir = statSync(opts.save).isDirectory(); } catch { /* a new file: fine */ }
+    if (isDir) fail(`--save ${opts.save}: a folder, not a file`);
+    writable(dirname(opts.save), `--save ${opts.save}`);
+  }
+  if (opts.out) {
+    try { mkdirSync(opts.out, { recursive: true }); } catch (e) { fail(`--out ${opts.out}: cannot make the folder: ${e.code ?? e.message}`); }
+    writable(opts.out, `--out ${opts.out}`);
+  }
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
+  checkOutputs(opts);
   const options = { preset: opts.preset ?? 'recommended', ...opts.config };
   // The EMA starts at the initial weights and has no warm-up: after N steps, decay^N of it is
   // still those weights, and the sampler uses the EMA. Said, not changed: it is what was asked for.
@@ -108,7 +132,6 @@ async function main() {
   try {
     if (opts.save) writeFileSync(opts.save, model.saveCheckpoint());
     if (opts.out) {
-      mkdirSync(opts.out, { recursive: true });
       const S = Number(model.config.image_size), T = model.T, D = model.D;
       const one = strip([[sample.final, 0]], S);
       writePNG(join(opts.out, 'sample.png'), one.rgba, one.width, one.height, 16);

@@ -5,6 +5,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadEngine } from '../web/ddpm.mjs';
+import { runExperiment } from '../scripts/lib/run.mjs';
 
 const CLI = new URL('../scripts/ddpm.mjs', import.meta.url).pathname;
 const run = (...args) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
@@ -69,10 +71,16 @@ test('bad arguments: a clear message and a non-zero exit status', (t) => {
     [['--frobnicate'], /unknown argument '--frobnicate'/],
     [['--load', junk], /not a DDPM checkpoint/],
     [['--load', join(dir, 'missing.ckpt')], /cannot read/],
+    [['--sample-seed', ''], /--sample-seed must be an integer from 0 to 4294967295/],
+    [['--sample-seed', '-1'], /--sample-seed must be an integer from 0 to 4294967295/],
+    // where the results go is checked before any training, so a bad path costs no run
+    [['--save', join(dir, 'missing', 'model.ddpm')], /--save .*missing\/model\.ddpm: cannot write in .*missing: ENOENT/],
+    [['--save', dir], /--save .*: a folder, not a file/],
+    [['--out', join(junk, 'images')], /--out .*junk\.ckpt\/images: cannot make the folder: ENOTDIR/],
   ];
   for (const [args, pattern] of cases) {
     const r = run(...args);
-    assert.notEqual(r.status, 0, `${args.join(' ')} should fail`);
+    assert.equal(r.status, 2, `${args.join(' ')} should fail as a bad argument: ${r.stderr}`);
     assert.match(r.stderr, pattern);
     assert.equal(r.stdout, '');
   }
@@ -90,4 +98,21 @@ test('an EMA that would still be mostly the initial weights is pointed out, and 
   const fast = run('--steps', '5', '--ema', '0.5', '--json');
   assert.equal(fast.status, 0, fast.stderr);
   assert.doesNotMatch(fast.stderr, /initial weights/);
+});
+
+test('a run from a checkpoint reports its progress from the step it started at', async () => {
+  const engine = await loadEngine();
+  const options = { preset: 'recommended', hidden: 16, T: 50, steps: 2 };
+  const first = runExperiment(engine, options);
+  const bytes = first.model.saveCheckpoint();
+  first.model.free();
+  const calls = [];
+  const resumed = runExperiment(engine, { ...options, steps: 4 }, { load: bytes, onProgress: (...a) => calls.push(a) });
+  resumed.model.free();
+  assert.ok(calls.length >= 1);
+  for (const [step, total, ms, from] of calls) {
+    assert.equal(total, 4);
+    assert.equal(from, 2, 'steps/s counts the steps of this run, not those the file had');
+    assert.ok(step > from && ms >= 0);
+  }
 });

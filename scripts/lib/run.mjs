@@ -14,7 +14,7 @@ export function runExperiment(engine, options, { onProgress, load, sampleSeed } 
     const t0 = performance.now();
     while (model.step < total) {
       model.train(Math.min(chunk, total - model.step));
-      onProgress?.(model.step, total, performance.now() - t0);
+      onProgress?.(model.step, total, performance.now() - t0, startStep);
     }
     const trainMs = performance.now() - t0;
     const losses = model.lossHistory().subarray(startStep);
