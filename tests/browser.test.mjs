@@ -738,11 +738,17 @@ test('a corrupt, truncated or foreign file is refused by name, and the model on 
   flipped[1000] ^= 0x04;   // one bit of a weight: only the checksum can tell
   let seed = 12345;
   const random = Buffer.alloc(5000).map(() => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed >>> 24; });
+  // a damaged width in the header, and a sound file of a model of another width
+  const damagedHeader = Buffer.from(good), otherModel = Buffer.from(good);
+  damagedHeader[17] ^= 0x01;                  // hidden 1024 -> 1280, the checksum not redone
+  otherModel.writeUInt32LE(512, 16);          // hidden 512, resealed: C names the field
   const cases = [
     ['flipped.ddpm', flipped, /checkpoint: corrupt: checksum 0x[0-9a-f]{8} does not match the data/],
     ['truncated.ddpm', good.subarray(0, good.length >> 1), /checkpoint: truncated: \d+ bytes, expected \d+/],
     ['random.ddpm', random, /checkpoint: not a DDPM checkpoint/],
     ['notes.ddpm', Buffer.from('these are not the weights you are looking for\n'), /checkpoint: not a DDPM checkpoint/],
+    ['damaged-header.ddpm', damagedHeader, /checkpoint: corrupt: checksum/],
+    ['other-model.ddpm', reseal(otherModel), /checkpoint: mismatched hidden: the file has 512, this model has 1024/],
   ];
   for (const [name, bytes, reason] of cases) {
     const path = join(files, name);
@@ -754,6 +760,8 @@ test('a corrupt, truncated or foreign file is refused by name, and the model on 
     assert.match(message, new RegExp(`^Could not load ${name.replace('.', '\\.')}: `));
     assert.match(message, reason);
     assert.match(message, /Nothing on the page changed\.$/);
+    // the command line is offered only for a sound file of another model, not a damaged one
+    assert.equal(/the command line loads others/.test(message), name === 'other-model.ddpm', `${name}: ${message}`);
     assert.equal(await page.evaluate(() => window.ddpmPage.state), 'done', name);
     assert.equal(await page.textContent('#train-step'), '2 / 2', name);
     assert.deepEqual(await modelPrint(page), print, `the model is untouched by ${name}`);

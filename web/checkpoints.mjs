@@ -155,7 +155,9 @@ export async function loadCheckpointFile(file) {
     next.loadCheckpoint(bytes);
   } catch (e) {
     next?.free();
-    const hint = header && !presetOf(header)
+    // the command line as a way out only for a sound file of another model (C names the field
+    // that differs), not for a damaged one, which the command line refuses too
+    const hint = header && !presetOf(header) && /checkpoint: mismatched /.test(errorText(e))
       ? ' This page builds the models of its two presets only; the command line loads others (node scripts/ddpm.mjs --load FILE).' : '';
     // unless something else (Resume) has said what the page is doing since
     if ($('train-status').textContent === loading) setStatus(statusBefore);
