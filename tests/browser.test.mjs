@@ -1103,6 +1103,29 @@ test('once training is done, Steps can be raised and training goes on, bit for b
   assertClean(log);
 });
 
+test('paused, a click on Resume lands although the Steps typed is refused as the field loses focus', async () => {
+  const { page, log } = await openPage('?speed=5');
+  await page.click('#btn-train');
+  await page.waitForFunction(() => (window.ddpmPage.model?.step ?? 0) >= 12, null, { timeout: 600000, polling: 20 });
+  await page.click('#btn-pause');
+  await waitForState(page, 'paused', 20000);
+  const resumeAt = await page.locator('#btn-resume').boundingBox();
+  const noteHeight = async () => (await page.locator('#settings-note').boundingBox()).height;
+  const pausedNote = await noteHeight();
+  await page.fill('#steps', '2');   // fewer than the steps taken: refused once committed
+  assert.match(await page.textContent('#settings-note'), /Steps must be more than the \d+ steps already taken/);
+  assert.ok(await noteHeight() > pausedNote, 'the refusal takes more lines than the note it replaces');
+  assert.deepEqual(await page.locator('#btn-resume').boundingBox(), resumeAt, 'the refusal as typed moves no button');
+  // the mouse goes down on Resume: Steps loses focus, its value is refused and put back, and
+  // the button is still under the mouse when it comes up
+  await page.click('#btn-resume');
+  await waitForState(page, 'running', 20000);
+  assert.equal(await page.inputValue('#steps'), '200', 'the refused value is put back');
+  await page.click('#btn-pause');
+  await page.close();
+  assertClean(log);
+});
+
 test('paused, Steps can change to more than the steps taken (a half-done step is finished first), and the run goes on bit for bit', async () => {
   const { page, log } = await openPage('?steps=1000&speed=5');
   await page.click('#btn-train');

@@ -73,9 +73,9 @@ function drawSettingsNote() {
     text = `${text} Loaded from ${app.loadedFrom}: training goes on with the file's random state, not a seed, ` +
       'and the link in the address bar gives these settings, not this model.';
   }
-  // Steps can change once training is paused or done (see replanModel, checkpoints.mjs). Running
-  // and paused share one sentence, and the one for done is as long: the buttons below never move
-  // on Pause, Resume or the end of a run.
+  // Steps can change once training is paused or done (see replanModel, checkpoints.mjs). The
+  // note sits below the buttons, so that its length (a refusal while typing is two lines) never
+  // moves them: a click begun on Resume as a typed Steps is refused lands on Resume.
   if (app.state === 'done') {
     text = `${text} Training is done: raise Steps to train further, or Reset to change the rest.`.trim();
   } else if (['running', 'paused'].includes(app.state)) {
