@@ -372,6 +372,9 @@ test('the recommended preset trains to the end in animation frames, bit-identica
   assert.ok(finalMse < 0.05, `final MSE ${finalMse}`);
   assert.match(await page.textContent('#sample-verdict'), /is the red square/);
   assert.match(await page.textContent('#stat-sample-ms'), /ms$/);
+  // the paper's bar (0.01) is drawn inside the MSE plot, not on its edge, however low the curve
+  const bar = await page.evaluate(() => { const f = document.getElementById('plot-mse').plotFrame; return { y: f.Y(0.01), top: f.top, bottom: f.top + f.ph }; });
+  assert.ok(bar.y > bar.top + 4 && bar.y < bar.bottom - 4, `the 0.01 line at y = ${bar.y}, the frame ${bar.top}..${bar.bottom}`);
 
   // scrub: intermediate states differ from the last; the predictions are drawn beside them
   await page.fill('#scrub', '50');

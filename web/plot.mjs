@@ -150,9 +150,11 @@ export function linePlot(canvas, opts) {
   if (opts.yRange) [y0, y1] = opts.yRange;
   if (!Number.isFinite(y0)) { y0 = opts.yLog ? 0.01 : 0; y1 = 1; }
   if (opts.yLog && !opts.yRange) {
-    // pad to whole quarter-decades so the curve never touches the frame, and show at least one
-    // decade, so that a flat curve has ticks to be read against and looks flat
-    let l0 = Math.floor(Math.log10(y0) * 4) / 4, l1 = Math.ceil(Math.log10(y1) * 4) / 4;
+    // pad to the next whole quarter-decade beyond the data, so a curve never lies on the frame
+    // (a line at 0.01 used to be drawn on the top edge, unseen; as a float32 it is a hair below
+    // 0.01, hence the 1e-3 of a quarter-decade counted as on it), and show at least one decade,
+    // so that a flat curve has ticks to be read against and looks flat
+    let l0 = Math.ceil(Math.log10(y0) * 4 - 1e-3) / 4 - 0.25, l1 = Math.floor(Math.log10(y1) * 4 + 1e-3) / 4 + 0.25;
     const pad = Math.max(0, 1 - (l1 - l0)) / 2;
     l0 = Math.floor((l0 - pad) * 4) / 4; l1 = Math.ceil((l1 + pad) * 4) / 4;
     y0 = 10 ** l0; y1 = 10 ** l1;
@@ -162,10 +164,10 @@ export function linePlot(canvas, opts) {
     y0 -= pad; y1 += pad;
   }
   const X = (x) => left + (opts.xReversed ? (x1 - x) : (x - x0)) / (x1 - x0) * pw;
-  canvas.plotFrame = { left, top, pw, ph, X };
   const Y = opts.yLog
     ? (y) => top + (Math.log10(y1) - Math.log10(y)) / (Math.log10(y1) - Math.log10(y0)) * ph
     : (y) => top + (y1 - y) / (y1 - y0) * ph;
+  canvas.plotFrame = { left, top, pw, ph, X, Y };
 
   // grid and ticks
   ctx.strokeStyle = th.grid; ctx.lineWidth = 1; ctx.fillStyle = th.muted;
