@@ -49,10 +49,10 @@ test('training and sampling allocate nothing: wasm memory does not grow', async 
   const engine = await simdEngine();
   const model = engine.createModel({ preset: 'recommended', steps: 3, batch: 4, seed: 1 });
   try {
-    const before = engine.memoryBytes();
+    const before = engine.heapBytes();
     model.train(3);
     model.sample({ seed: 0, trajectory: false });
-    assert.equal(engine.memoryBytes(), before);
+    assert.equal(engine.heapBytes(), before);
     assert.ok(model.memoryBytes > 4 * 2723328 * 4, `budget ${model.memoryBytes} holds weights, grads and AdamW state`);
   } finally { model.free(); }
 });

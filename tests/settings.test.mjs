@@ -1,7 +1,8 @@
 // The page's settings (web/settings.mjs): what the address bar may hold, and what is refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FIELDS, parseField, describeField, settingsFromQuery, settingsToQuery, presetDefaults, SAMPLE_DEFAULTS } from '../web/settings.mjs';
+import { readFileSync } from 'node:fs';
+import { FIELDS, SPEEDS, parseField, describeField, settingsFromQuery, settingsToQuery, presetDefaults, SAMPLE_DEFAULTS } from '../web/settings.mjs';
 import { PRESETS } from '../web/ddpm.mjs';
 
 test('each kind of field takes its values and refuses the rest', () => {
@@ -52,4 +53,11 @@ test('the settings written as a query string read back the same', () => {
   const text = settingsToQuery(s);
   assert.equal(text, 'preset=paper&steps=1234&batch=16&lr=0.0003&seed=4294967295&sigma=beta-tilde&clip=1&sample=7&speed=0.25');
   assert.deepEqual(settingsFromQuery(text), { settings: s, ignored: [] });
+});
+
+test('the speeds the address bar takes are the ones the page offers', () => {
+  const html = readFileSync(new URL('../web/index.html', import.meta.url), 'utf8');
+  const select = html.match(/<select id="speed"[^>]*>([\s\S]*?)<\/select>/);
+  assert.ok(select, 'index.html has the speed select');
+  assert.deepEqual([...select[1].matchAll(/<option value="([^"]+)"/g)].map((m) => m[1]), SPEEDS);
 });

@@ -123,7 +123,8 @@ export class Engine {
       return fn(...ptrs);
     } finally { ptrs.forEach((p) => this.free(p)); }
   }
-  memoryBytes() { return this.mod.HEAPU8.length; }
+  // the size of the wasm heap now (it grows; Model.memoryBytes is what one model plans to use)
+  heapBytes() { return this.mod.HEAPU8.length; }
 
   // A C DDPMConfig from a plain object; every key and value is checked by C.
   makeConfig(config) {
@@ -286,15 +287,17 @@ export class Model {
     return this.engine.readF32(this.mod._w_loss_history(this.ptr), this.step);
   }
 
-  // One bounded slice of the current optimiser step (see ddpm_train_work in c/ddpm.h): up to
-  // maxSamples samples of the batch, or, once the batch is complete (this.updating), AdamW on up
-  // to maxParams parameters. Returns what it processed. Any split gives the same bits.
+  // the batch is complete and its AdamW update under way
   get updating() { return this.mod._w_update_pos(this.ptr) >= 0; }
   // a step begun and not finished (samples of its batch in, or its update under way): C saves
   // and loads only between steps
   get midStep() { return this.batchFilled > 0 || this.updating; }
   // whether the next step will use the forward pass its update computed ahead (c/train.c)
   get nextForwardReady() { return this.mod._w_next_forward_ready(this.ptr) === 1; }
+
+  // One bounded slice of the current optimiser step (see ddpm_train_work in c/ddpm.h): up to
+  // maxSamples samples of the batch, or, once the batch is complete (this.updating), AdamW on up
+  // to maxParams parameters. Returns what it processed. Any split gives the same bits.
   trainWork(maxSamples, maxParams = this.numParams) {
     const r = this.mod._w_train_work(this.ptr, maxSamples, maxParams);
     if (r < 0) this.engine.check(-r);

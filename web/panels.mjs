@@ -101,10 +101,9 @@ export function drawSchedulePlots() {
       ...(o ? [ghost(o.sched.sqrt_alpha_bar, oname), { ...ghost(o.sched.sqrt_one_minus_alpha_bar), label: '' }] : []),
     ],
   });
-  v.logSNR = s.log_snr;
   linePlot($('plot-logsnr'), {
     height: h, xRange: [0, T], xLabel: 't',
-    series: [{ y: v.logSNR, color: th.accent, width: 2, label: 'log SNR = ln(ᾱₜ/(1−ᾱₜ))' },
+    series: [{ y: s.log_snr, color: th.accent, width: 2, label: 'log SNR = ln(ᾱₜ/(1−ᾱₜ))' },
       { y: new Float32Array(T + 1), color: th.muted, width: 1, dash: [1, 3], label: 'SNR = 1' },
       ...(o ? [ghost(o.sched.log_snr, oname)] : [])],
   });
@@ -118,7 +117,7 @@ export function markSchedule() {
   setMarker($('plot-beta'), t, at(s.beta));
   setMarker($('plot-abar'), t, at(s.alpha_bar));
   setMarker($('plot-coef'), t, `t = ${t}`);
-  setMarker($('plot-logsnr'), t, t ? at(v.logSNR) : 't = 0');
+  setMarker($('plot-logsnr'), t, t ? at(v.sched.log_snr) : 't = 0');
 }
 
 export function drawForward() {

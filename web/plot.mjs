@@ -110,9 +110,9 @@ export function smooth(values, weight = 0.9) {
 // linePlot(canvas, {
 //   series: [{ y, x?, label, color, width, dash, alpha, from? }],   x defaults to the index
 //   xRange: [lo, hi], xReversed, yLog, yRange: [lo, hi] (else from the data),
-//   xLabel, yLabel, height, empty: 'text shown when there is no data' })
-// The tick labels sit on a row under the frame and the axis labels on a row of their own below
-// it (xLabel centred under the frame, yLabel at the left), so neither runs into the end ticks.
+//   xLabel, height, empty: 'text shown when there is no data' })
+// The tick labels sit on a row under the frame and the axis label on a row of its own below it,
+// centred under the frame, so it never runs into the end ticks.
 // A moving marker is not drawn here but laid over the canvas by setMarker, so moving it
 // redraws nothing.
 export function linePlot(canvas, opts) {
@@ -132,7 +132,7 @@ export function linePlot(canvas, opts) {
     legend.push({ s, x: lx, y: 11 + lrow * 16 });
     lx += width;
   }
-  const axisRow = opts.xLabel || opts.yLabel ? 1 : 0;
+  const axisRow = opts.xLabel ? 1 : 0;
   const left = 50, right = 16, top = 12 + 16 * (legend.length ? lrow + 1 : 0), bottom = TICK_GAP + LABEL_ROW * (1 + axisRow) + 2;
   const pw = w - left - right, ph = h - top - bottom;
 
@@ -191,10 +191,6 @@ export function linePlot(canvas, opts) {
     ctx.textAlign = 'center';
     label(ctx, boxes, opts.xLabel, left + pw / 2, top + ph + TICK_GAP + LABEL_ROW);
   }
-  if (opts.yLabel) {
-    ctx.textAlign = 'left';
-    label(ctx, boxes, opts.yLabel, 2, top + ph + TICK_GAP + LABEL_ROW);
-  }
 
   if (!series.length && opts.empty) {
     ctx.textAlign = 'center'; ctx.textBaseline = 'middle'; ctx.fillStyle = th.muted;
@@ -226,9 +222,6 @@ export function linePlot(canvas, opts) {
       pen = true;
     }
     ctx.stroke();
-    if (s.dots && s.y.length <= 2) {
-      for (let i = 0; i < s.y.length; i++) ctx.fillRect(X(xOf(s, i)) - 2, Y(s.y[i]) - 2, 4, 4);
-    }
   }
   ctx.restore();
 
@@ -256,7 +249,7 @@ function ramp(u) {
 }
 
 // heatmap(canvas, values (rows*cols, row-major), rows, cols, { vmin, vmax, markerRow,
-//   xLabel, yLabel, rowLabel: (r) => text, height })
+//   xLabel, yLabel, height })
 // Rows run down the canvas (row 0 at the top).
 export function heatmap(canvas, values, rows, cols, opts = {}) {
   const th = theme();
@@ -279,7 +272,7 @@ export function heatmap(canvas, values, rows, cols, opts = {}) {
 
   ctx.fillStyle = th.muted; ctx.textAlign = 'right'; ctx.textBaseline = 'middle';
   for (const v of linearTicks(0, rows - 1, Math.max(2, Math.round(ph / 40)))) {
-    label(ctx, boxes, opts.rowLabel ? opts.rowLabel(v) : String(v), left - 6, top + (v + 0.5) / rows * ph);
+    label(ctx, boxes, String(v), left - 6, top + (v + 0.5) / rows * ph);
   }
   ctx.textAlign = 'center'; ctx.textBaseline = 'top';
   for (const v of linearTicks(0, cols - 1, Math.max(2, Math.round(pw / 60)))) {
