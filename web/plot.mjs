@@ -94,15 +94,17 @@ function logTicks(lo, hi) {
   return out;
 }
 
-// Smooth a series for display (exponential moving average with bias correction), so a noisy
-// loss curve can be read beside its raw values.
-export function smooth(values, weight = 0.9) {
+// Smooth a positive series for display: an exponential moving average of its logarithm (with
+// bias correction), i.e. a moving geometric mean. A loss curve is drawn on a log scale, where
+// this runs through the middle of the points; a plain average is lifted by each spike (one
+// step's loss of 15 among losses of 0.1 held it above almost every point for 40 steps).
+export function movingGeoMean(values, weight = 0.9) {
   const out = new Float32Array(values.length);
   let avg = 0, norm = 0;
   for (let i = 0; i < values.length; i++) {
-    avg = weight * avg + (1 - weight) * values[i];
+    avg = weight * avg + (1 - weight) * Math.log(values[i]);
     norm = weight * norm + (1 - weight);
-    out[i] = avg / norm;
+    out[i] = Math.exp(avg / norm);
   }
   return out;
 }

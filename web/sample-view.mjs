@@ -5,7 +5,7 @@
 import { DDPMError, mse } from './ddpm.mjs';
 import { parseField, describeField } from './settings.mjs';
 import { drawImage, strip, upscale } from './draw.mjs';
-import { linePlot, setMarker, smooth, theme, formatNumber } from './plot.mjs';
+import { linePlot, setMarker, movingGeoMean, theme, formatNumber } from './plot.mjs';
 import { $, settingsToURL, app, showMessage, errorText, sentence, setStatus } from './state.mjs';
 import { ABAR_T_FAR } from './panels.mjs';
 import { trainSettings, setState } from './controls.mjs';
@@ -139,7 +139,7 @@ function showSample(m, { computeMs }) {
   const mseCurve = new Float32Array(T + 1);
   for (let t = 0; t <= T; t++) mseCurve[t] = mse(r.x0Pred, image, t * D);
   app.traj = { ...r, T, D, S: Math.round(Math.sqrt(D / 3)), ms: computeMs, mseCurve, finalMse: mse(r.final, image),
-    step: m.step, steps: m.config.steps, loss: smooth(recordedLosses(m).losses).at(-1) ?? NaN,
+    step: m.step, steps: m.config.steps, loss: movingGeoMean(recordedLosses(m).losses).at(-1) ?? NaN,
     // step 0 is untrained only for a model made here: a file at step 0 (one written by another
     // program, README "Checkpoint format") holds weights trained elsewhere
     untrained: m.step === 0 && !app.loadedFrom };

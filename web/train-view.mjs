@@ -3,7 +3,7 @@
 // come late), and what the train panel shows of it: progress, statistics and the loss curve.
 // Train and Reset themselves are in app.mjs: they also clear the sample panel.
 import { DDPMError } from './ddpm.mjs';
-import { linePlot, smooth, theme, formatNumber } from './plot.mjs';
+import { linePlot, movingGeoMean, theme, formatNumber } from './plot.mjs';
 import { $, app, showMessage, errorText, sentence, setStatus, passFocus, focusGuard } from './state.mjs';
 import { trainSettings, setState, drawCheckpointControls } from './controls.mjs';
 
@@ -136,7 +136,7 @@ function trainFrame(ts, loop) {
     const secs = app.run.activeMs / 1000;
     // the thick line of the loss plot, from its first step to its last: like with like (the raw
     // loss of one step jumps with its t)
-    const { from: lossFrom, losses } = recordedLosses(m), average = smooth(losses), end = average.at(-1);
+    const { from: lossFrom, losses } = recordedLosses(m), average = movingGeoMean(losses), end = average.at(-1);
     const from = app.startStep, which = from ? `steps ${from + 1} to ${m.step}` : `${m.step} steps`;
     setStatus(`Done: ${which} in ${formatDuration(secs)} (${((m.step - from) / secs).toFixed(1)} steps/s). ` + (end < UNLEARNT_LOSS
       ? `The loss's moving average fell from ${formatNumber(average[0])} at step ${lossFrom + 1} to ${formatNumber(end)} ` +
@@ -282,7 +282,7 @@ export function drawLoss(force) {
       : 'Press Train: the loss of every step appears here.',
     series: [
       { y: losses, x, color: th.accent2, width: 1, alpha: 0.5, label: 'loss per step' },
-      { y: smooth(losses), x, color: th.accent, width: 2.5, label: 'moving average' },
+      { y: movingGeoMean(losses), x, color: th.accent, width: 2.5, label: 'moving average (geometric)' },
     ],
   });
 }

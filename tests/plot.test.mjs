@@ -1,0 +1,22 @@
+// The page's drawing helpers that hold a number (web/plot.mjs): the loss curve's moving average.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { movingGeoMean } from '../web/plot.mjs';
+
+test('the loss curve\'s moving average is a geometric mean: a lone spike lifts it by a factor, briefly', () => {
+  const losses = new Float32Array(60).fill(0.1);
+  losses[10] = 15;   // one step's draw answered badly, 150 times the others
+  const avg = movingGeoMean(losses);
+  assert.ok(Math.abs(avg[9] - 0.1) < 1e-6, 'a constant series is its own average (bias-corrected from step 1)');
+  // at the spike, the 11th value, weighted 0.1 / (1 - 0.9^11) after bias correction: the mean of
+  // the logs moves by that share of ln 150, so the average is 0.1 * 150^share (0.21), where a
+  // plain average would read 0.1 + share * 14.9 (2.3)
+  const share = 0.1 / (1 - 0.9 ** 11);
+  assert.ok(Math.abs(avg[10] - 0.1 * 150 ** share) < 1e-5, `${avg[10]}`);
+  // ten steps on, 22% above the points around it (150^(0.1 0.9^10 / (1 - 0.9^21))), where a plain
+  // average would still read 0.68, almost 7 times them
+  assert.ok(Math.abs(avg[20] - 0.1 * 150 ** (0.1 * 0.9 ** 10 / (1 - 0.9 ** 21))) < 1e-5, `${avg[20]}`);
+  // a geometric mean of the same numbers in any order lies between their smallest and largest
+  const noisy = Float32Array.from({ length: 200 }, (_, i) => 0.01 * (1 + (i * 7919 % 13)));
+  for (const v of movingGeoMean(noisy)) assert.ok(v >= 0.01 - 1e-9 && v <= 0.13 + 1e-9);
+});
