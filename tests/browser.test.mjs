@@ -167,7 +167,7 @@ test('the paper preset fails, and the page says why', async () => {
   await page.click('#btn-sample');
   await page.waitForSelector('body[data-sample="playing"]');   // the chain is computed over frames first
   const verdict = await page.textContent('#sample-verdict');
-  assert.match(verdict, /is not the red square\. The network has not learnt its target/);
+  assert.match(verdict, /is not the red square\. The network has not learnt its target: its loss \(the moving average\) is still /);
   assert.match(verdict, /training never showed the network/);
   await page.close();
   assertClean(log);
@@ -1451,7 +1451,8 @@ test('the training statistics: no work shown before training, a still ETA while 
 
   const b = await openPage('?steps=200');
   await trainToEnd(b.page);
-  assert.match(await b.page.textContent('#train-status'), /The loss's moving average fell from \S+ at step 1 to \S+ at step 200\. Now press Sample\./);
+  assert.match(await b.page.textContent('#train-status'), /^Done: 200 steps in [^(]+ \(\d+\.\d steps\/s on average\)\. The loss's moving average fell from \S+ at step 1 to \S+ at step 200\. Now press Sample\./);
+  assert.equal(await b.page.textContent('#train-stats dt'), 'steps/s now', 'the statistic says it is the speed now, not the average');
   await b.page.close();
   assertClean(b.log);
 });

@@ -175,7 +175,7 @@ function drawSampleVerdict() {
     if (tr.untrained) text += ' The model is untrained: press Train first.';
     else if (tr.step > 0 && tr.step < tr.steps) text += ` The model had trained only ${tr.step} of ${tr.steps} steps when this sample was drawn.`;
     if (!tr.untrained && tr.loss >= UNLEARNT_LOSS) {
-      text += ` The network has not learnt its target: its loss is still ${formatNumber(tr.loss)}, about what ` +
+      text += ` The network has not learnt its target: its loss (the moving average) is still ${formatNumber(tr.loss)}, about what ` +
         'predicting all zeros scores (see the loss curve).';
     }
     if (!tr.untrained && abarT > ABAR_T_FAR) {

@@ -138,7 +138,7 @@ function trainFrame(ts, loop) {
     // loss of one step jumps with its t)
     const { from: lossFrom, losses } = recordedLosses(m), average = movingGeoMean(losses), end = average.at(-1);
     const from = app.startStep, which = from ? `steps ${from + 1} to ${m.step}` : `${m.step} steps`;
-    setStatus(`Done: ${which} in ${formatDuration(secs)} (${((m.step - from) / secs).toFixed(1)} steps/s). ` + (end < UNLEARNT_LOSS
+    setStatus(`Done: ${which} in ${formatDuration(secs)} (${((m.step - from) / secs).toFixed(1)} steps/s on average). ` + (end < UNLEARNT_LOSS
       ? `The loss's moving average fell from ${formatNumber(average[0])} at step ${lossFrom + 1} to ${formatNumber(end)} ` +
         `at step ${m.step}. Now press Sample.`
       : `The loss is still ${formatNumber(end)} (moving average), about what predicting all zeros scores: ` +
