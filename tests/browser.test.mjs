@@ -365,6 +365,7 @@ test('the recommended preset trains to the end in animation frames, bit-identica
   }
   assert.ok(seen.size >= 10, `intermediate steps were drawn (${seen.size} seen)`);
   assert.equal(await page.evaluate(() => document.body.dataset.shownT), '0');
+  assert.equal(await page.textContent('#plot-sigma + .plot-marker span'), 't = 0: the end, no step', 'no variance is marked at x_0');
   const last = await readCells(page, 'sample-xt');
   assert.deepEqual(squareErrors(last), [], 'the last frame is the red square on black');
   const finalMse = Number((await page.textContent('#stat-mse')).split(' ')[0]);

@@ -104,7 +104,8 @@ export function drawSchedulePlots() {
   linePlot($('plot-logsnr'), {
     height: h, xRange: [0, T], xLabel: 't',
     series: [{ y: s.log_snr, color: th.accent, width: 2, label: 'log SNR = ln(ᾱₜ/(1−ᾱₜ))' },
-      { y: new Float32Array(T + 1), color: th.muted, width: 1, dash: [1, 3], label: 'SNR = 1' },
+      // solid and thin: the other preset's curve is the dotted one
+      { y: new Float32Array(T + 1), color: th.muted, width: 1, label: 'SNR = 1' },
       ...(o ? [ghost(o.sched.log_snr, oname)] : [])],
   });
   markSchedule();

@@ -231,7 +231,8 @@ export function showStep(t) {
 function markSample() {
   const tr = app.traj, t = tr ? app.play.shownT : null;
   setMarker($('plot-mse'), t, t === null ? '' : `t = ${t}: ${formatNumber(tr.mseCurve[t])}`);
-  setMarker($('plot-sigma'), t, t === null ? '' : `t = ${t}`);
+  // x_0 is the chain's end: no step is taken from it, so no variance applies there
+  setMarker($('plot-sigma'), t, t === null ? '' : t === 0 ? 't = 0: the end, no step' : `t = ${t}`);
 }
 
 export function drawMSEPlot() {
