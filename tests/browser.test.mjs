@@ -359,6 +359,7 @@ test('the recommended preset trains to the end in animation frames, bit-identica
   await page.click('#btn-sample');
   await page.waitForSelector('body[data-sample="playing"]');
   assert.ok(await chainFrames >= 3, 'the 100-step chain spans several frames');
+  const stepWhilePlaying = await page.locator('#btn-step').boundingBox();
   const seen = new Set();
   while (await page.evaluate(() => document.body.dataset.sample) === 'playing') {
     seen.add(await page.evaluate(() => document.body.dataset.shownT));
@@ -366,6 +367,7 @@ test('the recommended preset trains to the end in animation frames, bit-identica
   assert.ok(seen.size >= 10, `intermediate steps were drawn (${seen.size} seen)`);
   assert.equal(await page.evaluate(() => document.body.dataset.shownT), '0');
   assert.equal(await page.textContent('#plot-sigma + .plot-marker span'), 't = 0: the end, no step', 'no variance is marked at x_0');
+  assert.deepEqual(await page.locator('#btn-step').boundingBox(), stepWhilePlaying, 'Step stays put as Pause turns back into Play');
   const last = await readCells(page, 'sample-xt');
   assert.deepEqual(squareErrors(last), [], 'the last frame is the red square on black');
   const finalMse = Number((await page.textContent('#stat-mse')).split(' ')[0]);
