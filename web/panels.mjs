@@ -31,7 +31,7 @@ export function buildView(preset) {
   }
   if (app.view) app.view.model.free();
   const T = model.T, D = model.D;
-  app.view = { preset, model, T, D, S: Math.round(Math.sqrt(D / 3)), sched, image, eps };
+  app.view = { preset, model, T, D, S: model.config.image_size, sched, image, eps };
   app.otherSchedule = otherSchedule;
   if (!app.embedding || app.embedding.T !== T) {
     const dim = PRESETS[preset].config.temb_dim;

@@ -138,7 +138,7 @@ function showSample(m, { computeMs }) {
   const image = m.image(), T = m.T, D = m.D;
   const mseCurve = new Float32Array(T + 1);
   for (let t = 0; t <= T; t++) mseCurve[t] = mse(r.x0Pred, image, t * D);
-  app.traj = { ...r, T, D, S: Math.round(Math.sqrt(D / 3)), ms: computeMs, mseCurve, finalMse: mse(r.final, image),
+  app.traj = { ...r, T, D, S: m.config.image_size, ms: computeMs, mseCurve, finalMse: mse(r.final, image),
     step: m.step, steps: m.config.steps, loss: movingGeoMean(recordedLosses(m).losses).at(-1) ?? NaN,
     // step 0 is untrained only for a model made here: a file at step 0 (one written by another
     // program, README "Checkpoint format") holds weights trained elsewhere
