@@ -1480,6 +1480,10 @@ test('nothing stale after Reset and Load: captions, work figures, replaced value
   await page.click('#btn-reset');
   assert.deepEqual(await captions(), ['xt', 'predicted noise ε̂', 'predicted x̂0'], 'captions of no sample');
   assert.equal(await page.getAttribute('#scrub', 'aria-valuetext'), null);
+  assert.equal(await page.inputValue('#scrub'), '0', 'the slider waits at x_T, where a chain starts');
+  // no image is drawn as an empty frame, not as black (the training image's own background)
+  const empty = (await readCells(page, 'sample-xt'))[0];
+  assert.ok(empty.every((c) => c > 200), `the empty image is light, not a black picture: ${empty}`);
   // the recommended preset, then the paper file: its preset's learning rate replaces 0.001
   await page.check('#preset-recommended');
   await page.fill('#lr', '0.0002');

@@ -27,9 +27,12 @@ export function clearTrajectory() {
   app.play.playing = false;
   app.play.loop++;
   app.play.shownT = null;
+  // no image yet: the panel's grid colour, which no image of the chain can be taken for (black
+  // is the training image's own background)
+  const empty = theme().grid;
   for (const id of ['sample-xt', 'sample-eps', 'sample-x0']) {
     const c = $(id), ctx = c.getContext('2d');
-    ctx.fillStyle = '#000';
+    ctx.fillStyle = empty;
     ctx.fillRect(0, 0, c.width, c.height);
   }
   const sc = $('sample-strip');
@@ -38,6 +41,7 @@ export function clearTrajectory() {
   $('sample-verdict').textContent = '';
   drawSampleAge();
   $('scrub').disabled = true;
+  $('scrub').value = '0';   // at the left, x_T, where the next chain starts
   $('btn-play').disabled = true;
   $('btn-step').disabled = true;
   $('scrub-out').textContent = 't = –';
