@@ -4,8 +4,8 @@
 //     [--schedule NAME] [--T N] [--sigma beta|beta-tilde] [--clip|--no-clip] [--predict eps|x0]
 //     [--ema DECAY] [--lr-schedule constant|cosine] [--activation silu|relu] [--sample-seed S]
 //     [--save FILE] [--load FILE] [--out DIR] [--scalar] [--json]
-import { accessSync, constants, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { PNG } from 'pngjs';
 import { loadEngine, PRESETS, DDPMError, checkpointHeader } from '../web/ddpm.mjs';
 import { strip, upscale } from '../web/draw.mjs';
@@ -18,7 +18,7 @@ const USAGE = `usage: node scripts/ddpm.mjs [options]
   --ema DECAY  --lr-schedule constant|cosine  --weight-decay X  --sample-seed S
   --save FILE     write a checkpoint (weights + AdamW state) after training
   --load FILE     start from a checkpoint (train on up to --steps, default: no more steps)
-  --out DIR       write sample.png, trajectory.png (x_T .. x_0), x0_pred.png and loss.csv
+  --out DIR       write sample.png, target.png, trajectory.png (x_T .. x_0), x0_pred.png and loss.csv
   --scalar        use the scalar (no SIMD) wasm build
   --json          print one JSON object on stdout and nothing else there`;
 
@@ -87,20 +87,33 @@ function writePNG(path, rgba, width, height, factor) {
 }
 
 // Where the results go is checked before training, so a bad path costs no run: the folder of
-// --save must exist and take files (and --save must not name a folder); --out is made now.
+// --save must be a folder that takes files (and --save must not name a folder); --out is made
+// now, one level at a time (Node's recursive mkdir loops for ever where a level cannot be made,
+// as under /proc).
 function checkOutputs(opts) {
-  const writable = (dir, what) => {
+  const folder = (dir, what) => {
+    let isDir;
+    try { isDir = statSync(dir).isDirectory(); } catch (e) { fail(`${what}: cannot write in ${dir}: ${e.code ?? e.message}`); }
+    if (!isDir) fail(`${what}: ${dir} is not a folder`);
     try { accessSync(dir, constants.W_OK); } catch (e) { fail(`${what}: cannot write in ${dir}: ${e.code ?? e.message}`); }
   };
   if (opts.save) {
     let isDir = false;
     try { isDir = statSync(opts.save).isDirectory(); } catch { /* a new file: fine */ }
     if (isDir) fail(`--save ${opts.save}: a folder, not a file`);
-    writable(dirname(opts.save), `--save ${opts.save}`);
+    folder(dirname(opts.save), `--save ${opts.save}`);
   }
   if (opts.out) {
-    try { mkdirSync(opts.out, { recursive: true }); } catch (e) { fail(`--out ${opts.out}: cannot make the folder: ${e.code ?? e.message}`); }
-    writable(opts.out, `--out ${opts.out}`);
+    const missing = [];
+    let dir = resolve(opts.out);
+    while (!existsSync(dir) && dirname(dir) !== dir) {
+      missing.unshift(dir);
+      dir = dirname(dir);
+    }
+    folder(dir, `--out ${opts.out}`);
+    for (const level of missing) {
+      try { mkdirSync(level); } catch (e) { fail(`--out ${opts.out}: cannot make the folder ${level}: ${e.code ?? e.message}`); }
+    }
   }
 }
 

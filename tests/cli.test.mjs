@@ -9,7 +9,8 @@ import { loadEngine } from '../web/ddpm.mjs';
 import { runExperiment } from '../scripts/lib/run.mjs';
 
 const CLI = new URL('../scripts/ddpm.mjs', import.meta.url).pathname;
-const run = (...args) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+// (a time limit: a CLI that hangs fails its test instead of holding up the run)
+const run = (...args) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120000 });
 // a fresh folder for one test, removed when the test ends
 function tempDir(t) {
   const dir = mkdtempSync(join(tmpdir(), 'ddpm-cli-'));
@@ -76,7 +77,9 @@ test('bad arguments: a clear message and a non-zero exit status', (t) => {
     // where the results go is checked before any training, so a bad path costs no run
     [['--save', join(dir, 'missing', 'model.ddpm')], /--save .*missing\/model\.ddpm: cannot write in .*missing: ENOENT/],
     [['--save', dir], /--save .*: a folder, not a file/],
-    [['--out', join(junk, 'images')], /--out .*junk\.ckpt\/images: cannot make the folder: ENOTDIR/],
+    [['--save', join(junk, 'model.ddpm')], /--save .*junk\.ckpt\/model\.ddpm: .*junk\.ckpt is not a folder/],
+    [['--out', join(junk, 'images')], /--out .*junk\.ckpt\/images: .*junk\.ckpt is not a folder/],
+    [['--out', '/proc/ddpm-cli-test/images'], /--out \/proc\/ddpm-cli-test\/images: (cannot make the folder \/proc\/ddpm-cli-test|cannot write in \/proc)/],
   ];
   for (const [args, pattern] of cases) {
     const r = run(...args);

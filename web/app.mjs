@@ -131,7 +131,7 @@ function startTraining() {
   clearTrajectory();
   newRun();
   setStatus(`Training ${app.model.config.steps} steps of batch ${app.model.config.batch}…`);
-  resume();   // first: the state it sets redraws the note above the buttons
+  resume();   // first: the state it sets redraws the settings note
   showTrainingView();
   passFocus('btn-train', 'btn-pause');
 }
