@@ -1391,7 +1391,7 @@ test('the presets\' texts typeset their maths as the rest of the page does, and 
   const plain = /\^|sqrt|alpha_bar|sigma|beta_t|x_T|x_t|\bx0\b|\beps\b/;
   let shown = await texts();
   assert.doesNotMatch(shown.html, plain);
-  assert.match(shown.text, /σt2 = βt\./);
+  assert.match(shown.text, /it samples with σt2 = βt \(the Sample panel's first choice\)\./);
   assert.ok(shown.vars >= 2, 'typeset with <var>');
   await page.check('#preset-recommended');
   shown = await texts();

@@ -41,8 +41,8 @@ export const DEFAULTS = {
 // them as HTML).
 export const PRESETS = {
   paper: {
-    summary: "The paper's table exactly: noise prediction, linear betas 1e-4 .. 0.02, 200 steps of batch 1, AdamW 1e-3, " +
-      '<var>&sigma;<sub>t</sub></var><sup>2</sup> = <var>&beta;<sub>t</sub></var>.',
+    summary: "The paper's table exactly: noise prediction, linear betas 1e-4 .. 0.02, 200 steps of batch 1, AdamW 1e-3; " +
+      'it samples with <var>&sigma;<sub>t</sub></var><sup>2</sup> = <var>&beta;<sub>t</sub></var> (the Sample panel\'s first choice).',
     changes: [],
     config: { ...DEFAULTS },
   },
