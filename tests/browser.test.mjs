@@ -1377,6 +1377,20 @@ test('accessibility: one signal for Play, groups that are named, the parts of th
   }));
   assert.equal(whys.length, 2);
   for (const [w, h] of whys) assert.ok(w >= 24 && h >= 24, `a "why" of ${w} x ${h} px`);
+  const whyNames = await page.evaluate(() => [...document.querySelectorAll('#preset-changes summary')].map((s) => s.getAttribute('aria-label')));
+  assert.deepEqual(whyNames, ['why: predict', 'why: schedule'], 'each "why" is named for its change');
+  // what a screen reader hears: the reverse-step readout and the forward formula are not live
+  // (a chain played once would speak 101 times); the forward slider is described by its formula
+  assert.equal(await page.getAttribute('#scrub-out', 'aria-live'), 'off');
+  assert.equal(await page.getAttribute('#fwd-formula', 'aria-live'), null);
+  assert.equal(await page.getAttribute('#fwd-t', 'aria-describedby'), 'fwd-formula');
+  // at t = 0 the forward process is the image itself: no beta_0 is shown
+  await page.fill('#fwd-t', '0');
+  await page.dispatchEvent('#fwd-t', 'input');
+  assert.match(await page.textContent('#fwd-formula'), /^x0: the training image, before any noise\u03b1\u03040 = 1$/);
+  await page.fill('#fwd-t', '1');
+  await page.dispatchEvent('#fwd-t', 'input');
+  assert.match(await page.textContent('#fwd-formula'), /\u03b1\u03041 = 0\.999, \u03b21 = 0\.001$/, 'the recommended preset at t = 1');
   await page.close();
   assertClean(log);
 });

@@ -1,7 +1,8 @@
-// The page's drawing helpers that hold a number (web/plot.mjs): the loss curve's moving average.
+// The page's drawing helpers that hold a number (web/plot.mjs): the loss curve's moving average, and
+// how a number is written on screen.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { movingGeoMean } from '../web/plot.mjs';
+import { movingGeoMean, formatNumber } from '../web/plot.mjs';
 
 test('the loss curve\'s moving average is a geometric mean: a lone spike lifts it by a factor, briefly', () => {
   const losses = new Float32Array(60).fill(0.1);
@@ -19,4 +20,13 @@ test('the loss curve\'s moving average is a geometric mean: a lone spike lifts i
   // a geometric mean of the same numbers in any order lies between their smallest and largest
   const noisy = Float32Array.from({ length: 200 }, (_, i) => 0.01 * (1 + (i * 7919 % 13)));
   for (const v of movingGeoMean(noisy)) assert.ok(v >= 0.01 - 1e-9 && v <= 0.13 + 1e-9);
+});
+
+test('numbers on screen: rounding carries into the exponent, and nothing short of 1 reads 1', () => {
+  const cases = [
+    [9.996e-5, '1.0e-4'], [1e-4, '1e-4'], [Math.fround(1e-4), '1e-4'], [-Math.fround(1e-4), '-1e-4'], [2e-5, '2e-5'], [2.04e-5, '2.0e-5'], [3.6e-5, '3.6e-5'],
+    [99999, '1.0e5'], [12345, '1.2e4'], [-9.96e-4, '-1.0e-3'],
+    [0.9999, '0.9999'], [0.99997, '0.99997'], [1, '1'], [0.36356, '0.364'], [0.00681, '0.00681'], [0, '0'],
+  ];
+  for (const [v, text] of cases) assert.equal(formatNumber(v), text, `${v}`);
 });

@@ -44,6 +44,7 @@ export function describePreset() {
       const details = document.createElement('details');
       const summary = document.createElement('summary');
       summary.textContent = 'why';
+      summary.setAttribute('aria-label', `why: ${key}`);   // two toggles, each named for its change
       const w = document.createElement('p');
       w.innerHTML = why;
       const v = document.createElement('span');

@@ -127,9 +127,12 @@ export function drawForward() {
   drawImage($('fwd-image').getContext('2d'), xt, v.S);
   $('fwd-caption').innerHTML = `<var>x<sub>t</sub></var>, t = ${t}`;
   const a = v.sched.sqrt_alpha_bar[t], b = v.sched.sqrt_one_minus_alpha_bar[t];
-  $('fwd-formula').innerHTML = `x<sub>${t}</sub> = ${a.toFixed(3)}&middot;x<sub>0</sub> + ${b.toFixed(3)}&middot;&epsilon;` +
-    `<br><span class="small muted">&alpha;&#772;<sub>${t}</sub> = ${formatNumber(v.sched.alpha_bar[t])}, ` +
-    `&beta;<sub>${t}</sub> = ${formatNumber(v.sched.beta[t])}</span>`;
+  // t = 0 is the image itself: no step has added noise, and there is no beta_0 to show
+  $('fwd-formula').innerHTML = t === 0
+    ? 'x<sub>0</sub>: the training image, before any noise<br><span class="small muted">&alpha;&#772;<sub>0</sub> = 1</span>'
+    : `x<sub>${t}</sub> = ${a.toFixed(3)}&middot;x<sub>0</sub> + ${b.toFixed(3)}&middot;&epsilon;` +
+      `<br><span class="small muted">&alpha;&#772;<sub>${t}</sub> = ${formatNumber(v.sched.alpha_bar[t])}, ` +
+      `&beta;<sub>${t}</sub> = ${formatNumber(v.sched.beta[t])}</span>`;
 }
 
 function drawForwardStrip() {

@@ -65,11 +65,18 @@ export function formatNumber(v) {
   if (v === 0) return '0';
   const a = Math.abs(v);
   if (a >= 1e4 || a < 1e-3) {
-    const e = Math.floor(Math.log10(a)), m = v / 10 ** e;
-    const ms = Math.abs(m - Math.round(m)) < 1e-6 ? String(Math.round(m)) : m.toFixed(1);
-    return ms === '1' ? `1e${e}` : `${ms}e${e}`;
+    // a whole mantissa as such (2e-5), any other to one decimal (2.0e-5 for 2.04e-5), rounded by
+    // toExponential, which carries: 9.996e-5 is 1.0e-4, not 10.0e-5
+    const e = Math.floor(Math.log10(a)), m = v / 10 ** e, whole = Math.round(m);
+    if (Math.abs(m - whole) < 1e-6) return Math.abs(whole) === 10 ? `${Math.sign(m)}e${e + 1}` : `${whole}e${e}`;
+    const [ms, es] = v.toExponential(1).split('e');
+    return `${ms}e${Number(es)}`;
   }
-  return String(Number(v.toPrecision(3)));
+  // three significant digits, or as many more as it takes not to round to a whole 1 (alpha_bar_1
+  // = 0.9999 beside a noise coefficient of 0.010 must not read 1)
+  let p = 3;
+  while (p < 7 && Math.abs(Number(v.toPrecision(p))) === 1 && a !== 1) p++;
+  return String(Number(v.toPrecision(p)));
 }
 
 function linearTicks(lo, hi, target = 5) {
