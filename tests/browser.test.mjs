@@ -495,6 +495,29 @@ test('the page fits a 360 px wide screen', async () => {
   assertClean(log);
 });
 
+test('a window resized while training redraws its plots once the width settles, and its late frames do not slow training down', async () => {
+  const { page, log } = await openPage('?steps=2000');
+  await page.click('#btn-train');
+  await page.waitForFunction(() => (window.ddpmPage.model?.step ?? 0) >= 5, null, { timeout: 600000, polling: 20 });
+  const before = await page.evaluate(() => ({ redraws: window.ddpmPage.redraws(), pace: window.ddpmPage.pace() }));
+  // a drag: 11 widths in quick succession
+  const times = [];
+  for (let w = 1260; w >= 1000; w -= 26) {
+    await page.setViewportSize({ width: w, height: 900 });
+    times.push(Date.now());
+  }
+  await page.waitForFunction((n) => window.ddpmPage.redraws() > n, before.redraws, { timeout: 10000 });
+  const after = await page.evaluate(() => ({ redraws: window.ddpmPage.redraws(), pace: window.ddpmPage.pace() }));
+  // the plots wait for the width to settle (150 ms without a change): one redraw, plus one for
+  // each pause of the drag that long (this machine can be slow to resize)
+  const pauses = times.slice(1).filter((t, i) => t - times[i] > 150).length;
+  assert.ok(after.redraws - before.redraws <= 1 + pauses, `${after.redraws - before.redraws} redraws for a drag with ${pauses} pauses`);
+  assert.equal(after.pace, before.pace, 'the frames of a resize are not counted by the pacing');
+  await page.click('#btn-pause');
+  await page.close();
+  assertClean(log);
+});
+
 test('at 390 x 844 (a phone) nothing scrolls sideways, even a long value from the address, and Train keeps Pause and the loss curve in view', async () => {
   // an address mangled in sharing: values that are one long word each, named in the status line
   const query = `?steps=${'7'.repeat(90)}&sigma=${'x'.repeat(60)}`;

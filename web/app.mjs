@@ -177,6 +177,9 @@ function reset() {
 // ---------------------------------------------------------------------------------------------
 // wiring
 
+const RESIZE_SETTLE_MS = 150;   // no new width for this long: the resize is over
+const RESIZE_CALM_MS = 500;     // frames this long after a resize or its redraw are not paced
+
 function redrawAll() {
   if (!app.view) return;
   drawSchedulePlots();
@@ -252,12 +255,21 @@ function wire() {
     }
   });
 
-  let lastWidth = document.documentElement.clientWidth, pending = false;
+  // A new width redraws every plot, once the width has settled: a window dragged wider redraws
+  // once, not on every frame of the drag. The frames of a resize come late for the browser's own
+  // layout and this redraw, not for training, so the pacing does not count them (train-view.mjs):
+  // a drag used to make it step down to its slowest level, ~15x fewer steps/s for ~10 s.
+  let lastWidth = document.documentElement.clientWidth, timer = 0;
   new ResizeObserver(() => {
-    const w = document.documentElement.clientWidth;
-    if (w === lastWidth || pending) return;
-    pending = true;
-    requestAnimationFrame(() => { pending = false; lastWidth = document.documentElement.clientWidth; redrawAll(); });
+    if (document.documentElement.clientWidth === lastWidth) return;
+    app.pace.calmUntil = performance.now() + RESIZE_CALM_MS;
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      lastWidth = document.documentElement.clientWidth;
+      redrawAll();
+      app.redraws++;
+      app.pace.calmUntil = performance.now() + RESIZE_CALM_MS;
+    }, RESIZE_SETTLE_MS);
   }).observe(document.body);
 }
 
@@ -310,6 +322,7 @@ async function main() {
     frameIntervals: () => app.frames.slice(),
     frameWork: () => app.frameWork.slice(),
     pace: () => app.pace.level,
+    redraws: () => app.redraws,
     timing: () => ({ ...app.timing }),
   };
   document.body.dataset.ready = '1';

@@ -89,7 +89,7 @@ function trainFrame(ts, loop) {
   if (app.run.lastFrameTs !== null) {
     app.frames.push(ts - app.run.lastFrameTs);
     app.frameWork.push(app.run.lastWork);
-    pace(ts - app.run.lastFrameTs);
+    if (ts > app.pace.calmUntil) pace(ts - app.run.lastFrameTs);   // not a resize's late frames (app.mjs)
   }
   app.run.lastFrameTs = ts;
   const m = app.model, tm = app.timing, [budget, every] = PACE_LEVELS[app.pace.level];
