@@ -167,7 +167,7 @@ test('the paper preset fails, and the page says why', async () => {
   await page.click('#btn-sample');
   await page.waitForSelector('body[data-sample="playing"]');   // the chain is computed over frames first
   const verdict = await page.textContent('#sample-verdict');
-  assert.match(verdict, /is not the red square\. The network has not learnt its target: its loss \(the moving average\) is still /);
+  assert.match(verdict, /is not the red square\. The loss's moving average is still \S+, about what predicting all zeros scores: the network has not learnt its target \(see the loss curve\)\./);
   assert.match(verdict, /training never showed the network/);
   await page.close();
   assertClean(log);

@@ -1,8 +1,9 @@
 // The page's drawing helpers that hold a number (web/plot.mjs): the loss curve's moving average, and
-// how a number is written on screen.
+// how a number is written on screen; and the words for a loss that stays high (train-view.mjs).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { movingGeoMean, formatNumber } from '../web/plot.mjs';
+import { unlearntLoss } from '../web/train-view.mjs';
 
 test('the loss curve\'s moving average is a geometric mean: a lone spike lifts it by a factor, briefly', () => {
   const losses = new Float32Array(60).fill(0.1);
@@ -29,4 +30,11 @@ test('numbers on screen: rounding carries into the exponent, and nothing short o
     [0.9999, '0.9999'], [0.99997, '0.99997'], [1, '1'], [0.36356, '0.364'], [0.00681, '0.00681'], [0, '0'],
   ];
   for (const [v, text] of cases) assert.equal(formatNumber(v), text, `${v}`);
+});
+
+test('a loss still high is called stuck when it has not moved, and begun to fall when it has', () => {
+  // the paper preset: batch 1 stays at ~1.0; batch 16 falls from 1.01 to 0.85 in 200 steps
+  assert.equal(unlearntLoss(0.99, 1.008), 'is still 1.01, about what predicting all zeros scores: the network has not learnt its target');
+  assert.equal(unlearntLoss(1.01, 0.854), 'fell from 1.01 to 0.854, but is still more than half of what predicting all zeros ' +
+    'scores (1): the network has only begun to learn its target');
 });

@@ -9,7 +9,7 @@ import { linePlot, setMarker, movingGeoMean, theme, formatNumber } from './plot.
 import { $, settingsToURL, app, showMessage, errorText, sentence, setStatus } from './state.mjs';
 import { ABAR_T_FAR } from './panels.mjs';
 import { trainSettings, setState } from './controls.mjs';
-import { UNLEARNT_LOSS, createModel, recordedLosses, drawTrainStats, drawLoss, drawSampleAge } from './train-view.mjs';
+import { UNLEARNT_LOSS, unlearntLoss, createModel, recordedLosses, drawTrainStats, drawLoss, drawSampleAge } from './train-view.mjs';
 
 // The paper's bar for a reconstruction: MSE(sample, training image) below it.
 const MSE_BAR = 0.01;
@@ -137,13 +137,19 @@ function sampleFailed(e) {
   showMessage($('sample-message'), sentence(errorText(e)) + hint);
 }
 
+// the moving average of the loss at its first and last recorded steps (NaN without a record)
+function lossEnds(m) {
+  const average = movingGeoMean(recordedLosses(m).losses);
+  return { lossFirst: average[0] ?? NaN, loss: average.at(-1) ?? NaN };
+}
+
 function showSample(m, { computeMs }) {
   const r = { final: m.sampleImages(), ...m.sampleTrajectory() };
   const image = m.image(), T = m.T, D = m.D;
   const mseCurve = new Float32Array(T + 1);
   for (let t = 0; t <= T; t++) mseCurve[t] = mse(r.x0Pred, image, t * D);
   app.traj = { ...r, T, D, S: m.config.image_size, ms: computeMs, mseCurve, finalMse: mse(r.final, image),
-    step: m.step, steps: m.config.steps, loss: movingGeoMean(recordedLosses(m).losses).at(-1) ?? NaN,
+    step: m.step, steps: m.config.steps, ...lossEnds(m),
     // step 0 is untrained only for a model made here: a file at step 0 (one written by another
     // program, README "Checkpoint format") holds weights trained elsewhere
     untrained: m.step === 0 && !app.loadedFrom };
@@ -178,10 +184,7 @@ function drawSampleVerdict() {
   if (!good) {
     if (tr.untrained) text += ' The model is untrained: press Train first.';
     else if (tr.step > 0 && tr.step < tr.steps) text += ` The model had trained only ${tr.step} of ${tr.steps} steps when this sample was drawn.`;
-    if (!tr.untrained && tr.loss >= UNLEARNT_LOSS) {
-      text += ` The network has not learnt its target: its loss (the moving average) is still ${formatNumber(tr.loss)}, about what ` +
-        'predicting all zeros scores (see the loss curve).';
-    }
+    if (!tr.untrained && tr.loss >= UNLEARNT_LOSS) text += ` The loss's moving average ${unlearntLoss(tr.lossFirst, tr.loss)} (see the loss curve).`;
     if (!tr.untrained && abarT > ABAR_T_FAR) {
       text += ` And the chain starts from pure noise, which training never showed the network: ` +
         `<var>&alpha;&#772;<sub>T</sub></var> = ${formatNumber(abarT)} (see the noise schedule).`;

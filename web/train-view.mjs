@@ -15,6 +15,17 @@ const PACE_LEVELS = [[BUDGET_MS, 1], [4, 1], [4, 2], [2, 2], [2, 3]];
 // Predicting all zeros scores a loss of 1 for either target (eps ~ N(0, I); x0 is all +-1): a loss
 // still above half of that means the network has not learnt its target.
 export const UNLEARNT_LOSS = 0.5;
+// a loss still above UNLEARNT_LOSS that has fallen below this share of where it started is said
+// to have begun to fall (the paper preset at batch 16: 1.01 to 0.85), not to be stuck
+const LOSS_BEGUN_TO_FALL = 0.9;
+
+// The words for a moving average of the loss still above UNLEARNT_LOSS, from `first` to `end`
+export function unlearntLoss(first, end) {
+  return end < LOSS_BEGUN_TO_FALL * first
+    ? `fell from ${formatNumber(first)} to ${formatNumber(end)}, but is still more than half of what predicting all zeros ` +
+      'scores (1): the network has only begun to learn its target'
+    : `is still ${formatNumber(end)}, about what predicting all zeros scores: the network has not learnt its target`;
+}
 
 // ---------------------------------------------------------------------------------------------
 // the model Train trains
@@ -141,8 +152,7 @@ function trainFrame(ts, loop) {
     setStatus(`Done: ${which} in ${formatDuration(secs)} (${((m.step - from) / secs).toFixed(1)} steps/s on average). ` + (end < UNLEARNT_LOSS
       ? `The loss's moving average fell from ${formatNumber(average[0])} at step ${lossFrom + 1} to ${formatNumber(end)} ` +
         `at step ${m.step}. Now press Sample.`
-      : `The loss is still ${formatNumber(end)} (moving average), about what predicting all zeros scores: ` +
-        'the network has not learnt its target. Press Sample to see what that gives.'));
+      : `The loss's moving average ${unlearntLoss(average[0], end)}. Press Sample to see what that gives.`));
     passFocus('btn-pause', 'btn-sample');
     return;
   }
