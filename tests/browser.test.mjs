@@ -1150,6 +1150,9 @@ test('paused, a click on Resume lands although the Steps typed is refused as the
   await page.click('#btn-resume');
   await waitForState(page, 'running', 20000);
   assert.equal(await page.inputValue('#steps'), '200', 'the refused value is put back');
+  assert.match(await page.textContent('#train-message'), /^Could not change Steps to "2": it must be more than the \d+ steps already taken/,
+    'and the page says why, after the click too');
+  assert.ok(await page.isVisible('#train-message'));
   await page.click('#btn-pause');
   await page.close();
   assertClean(log);

@@ -198,7 +198,9 @@ function wire() {
   $('btn-pause').addEventListener('click', () => { app.pausedByHidden = false; pause(); passFocus('btn-pause', 'btn-resume'); });
   $('btn-resume').addEventListener('click', () => {
     app.pausedByHidden = false;
-    showMessage($('train-message'), '');   // what was refused while paused (a file, a Steps value) is past
+    // what was refused while paused (a file) is past; a Steps refusal stays, as it is still true
+    // and may come from this very click (a typed value refused as the field lost focus)
+    if (!$('train-message').textContent.startsWith(STEPS_REFUSAL)) showMessage($('train-message'), '');
     setStatus(`Training: resumed at step ${app.model.step}.`);
     resume();
     passFocus('btn-resume', 'btn-pause');
