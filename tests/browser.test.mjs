@@ -379,6 +379,14 @@ test('the recommended preset trains to the end in animation frames, bit-identica
   const bar = await page.evaluate(() => { const f = document.getElementById('plot-mse').plotFrame; return { y: f.Y(0.01), top: f.top, bottom: f.top + f.ph }; });
   assert.ok(bar.y > bar.top + 4 && bar.y < bar.bottom - 4, `the 0.01 line at y = ${bar.y}, the frame ${bar.top}..${bar.bottom}`);
 
+  // the strip: each frame's t written under it; a click on a frame shows that step above
+  assert.deepEqual(await page.evaluate(() => [...document.querySelectorAll('#sample-strip-labels span')].map((s) => s.textContent)),
+    ['100', '90', '80', '70', '60', '50', '40', '30', '20', '10', '0']);
+  const strip = await page.locator('#sample-strip').boundingBox();
+  await page.locator('#sample-strip').click({ position: { x: strip.width * (3.5 / 11), y: strip.height / 2 } });   // the 4th frame: t = 70
+  assert.equal(await page.evaluate(() => document.body.dataset.shownT), '70');
+  assert.equal(await page.textContent('#scrub-out'), 't = 70');
+
   // scrub: intermediate states differ from the last; the predictions are drawn beside them
   await page.fill('#scrub', '50');
   assert.equal(await page.textContent('#scrub-out'), 't = 50');

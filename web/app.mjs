@@ -16,7 +16,7 @@ import { buildView, drawSchedulePlots, markSchedule, drawForward, drawEmbedding 
 import { fillForm, describePreset, stepsOpen, stepsRule, TRAIN_FIELDS, TRAIN_INPUTS, setState, fieldChanges } from './controls.mjs';
 import { createModel, prepareModel, preparedModelFits, resume, pause, drawTrainStats, drawLoss } from './train-view.mjs';
 import { clearTrajectory, doSample, showStep, drawMSEPlot, drawSigmaPlot, play, stopPlaying,
-  onSampleField } from './sample-view.mjs';
+  onSampleField, onStripClick } from './sample-view.mjs';
 import { saveCheckpoint, replanModel, loadCheckpointFile } from './checkpoints.mjs';
 
 // ---------------------------------------------------------------------------------------------
@@ -232,6 +232,7 @@ function wire() {
     showStep(app.traj.T - app.play.pos);
   });
 
+  $('sample-strip').addEventListener('click', onStripClick);
   $('fwd-t').addEventListener('input', () => {
     app.fwdT = Number($('fwd-t').value);
     drawForward();

@@ -35,6 +35,7 @@ export function clearTrajectory() {
     ctx.fillStyle = empty;
     ctx.fillRect(0, 0, c.width, c.height);
   }
+  $('sample-strip-labels').textContent = '';
   const sc = $('sample-strip');
   sc.getContext('2d').clearRect(0, 0, sc.width, sc.height);
   for (const id of ['stat-mse', 'stat-sample-ms', 'stat-ms-step', 'stat-sample-step']) $(id).textContent = '–';
@@ -194,11 +195,19 @@ function drawSampleVerdict() {
   el.className = good ? 'good' : 'bad';
 }
 
+// the t of frame k of the sample strip (k = 0 is x_T)
+const STRIP_STRIDES = 10;
+const stripT = (T, k) => T - Math.round((k * T) / STRIP_STRIDES);
+
 function drawSampleStrip() {
-  const tr = app.traj, count = 10, images = [];
-  for (let k = 0; k <= count; k++) {
-    const t = tr.T - Math.round((k * tr.T) / count);
+  const tr = app.traj, images = [], labels = $('sample-strip-labels');
+  labels.textContent = '';
+  for (let k = 0; k <= STRIP_STRIDES; k++) {
+    const t = stripT(tr.T, k);
     images.push([tr.x, t * tr.D]);
+    const label = document.createElement('span');
+    label.textContent = String(t);
+    labels.append(label);
   }
   const st = strip(images, tr.S, 2), f = 4;
   const c = $('sample-strip');
@@ -206,6 +215,16 @@ function drawSampleStrip() {
   const rgba = upscale(st.rgba, st.width, st.height, f);
   // the gaps between images are transparent in the strip; show them as the panel background
   c.getContext('2d').putImageData(new ImageData(rgba, st.width * f, st.height * f), 0, 0);
+}
+
+// a click on a frame of the strip shows that step above (the slider does the same)
+export function onStripClick(ev) {
+  const tr = app.traj, c = $('sample-strip');
+  if (!tr) return;
+  const k = Math.min(STRIP_STRIDES, Math.floor((ev.offsetX / c.clientWidth) * (STRIP_STRIDES + 1)));
+  stopPlaying();
+  app.play.pos = tr.T - stripT(tr.T, k);
+  showStep(stripT(tr.T, k));
 }
 
 // the three images' captions at timestep t, or with no sample (t null), as index.html has them
