@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { movingGeoMean, formatNumber } from '../web/plot.mjs';
-import { unlearntLoss } from '../web/train-view.mjs';
+import { unlearntLoss, earlyLoss } from '../web/train-view.mjs';
 
 test('the loss curve\'s moving average is a geometric mean: a lone spike lifts it by a factor, briefly', () => {
   const losses = new Float32Array(60).fill(0.1);
@@ -37,4 +37,8 @@ test('a loss still high is called stuck when it has not moved, and begun to fall
   assert.equal(unlearntLoss(0.99, 1.008), 'is still 1.01, about what predicting all zeros scores: the network has not learnt its target');
   assert.equal(unlearntLoss(1.01, 0.854), 'fell from 1.01 to 0.854, but is still more than half of what predicting all zeros ' +
     'scores (1): the network has only begun to learn its target');
+  // the early value is the average after 10 steps, not one step's draw
+  const average = movingGeoMean(Float32Array.from([1.2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]));
+  assert.ok(earlyLoss(average) < 1.05, `${earlyLoss(average)}: a high first step is averaged in`);
+  assert.match(unlearntLoss(earlyLoss(average), 1.0), /^is still 1, /);
 });

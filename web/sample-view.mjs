@@ -9,7 +9,7 @@ import { linePlot, setMarker, movingGeoMean, theme, formatNumber } from './plot.
 import { $, settingsToURL, app, showMessage, errorText, sentence, setStatus } from './state.mjs';
 import { ABAR_T_FAR } from './panels.mjs';
 import { trainSettings, setState } from './controls.mjs';
-import { UNLEARNT_LOSS, unlearntLoss, createModel, recordedLosses, drawTrainStats, drawLoss, drawSampleAge } from './train-view.mjs';
+import { UNLEARNT_LOSS, unlearntLoss, earlyLoss, createModel, recordedLosses, drawTrainStats, drawLoss, drawSampleAge } from './train-view.mjs';
 
 // The paper's bar for a reconstruction: MSE(sample, training image) below it.
 const MSE_BAR = 0.01;
@@ -138,10 +138,10 @@ function sampleFailed(e) {
   showMessage($('sample-message'), sentence(errorText(e)) + hint);
 }
 
-// the moving average of the loss at its first and last recorded steps (NaN without a record)
+// the moving average of the loss early in the record (unlearntLoss) and at its end (NaN without one)
 function lossEnds(m) {
   const average = movingGeoMean(recordedLosses(m).losses);
-  return { lossFirst: average[0] ?? NaN, loss: average.at(-1) ?? NaN };
+  return { lossEarly: earlyLoss(average) ?? NaN, loss: average.at(-1) ?? NaN };
 }
 
 function showSample(m, { computeMs }) {
@@ -185,7 +185,7 @@ function drawSampleVerdict() {
   if (!good) {
     if (tr.untrained) text += ' The model is untrained: press Train first.';
     else if (tr.step > 0 && tr.step < tr.steps) text += ` The model had trained only ${tr.step} of ${tr.steps} steps when this sample was drawn.`;
-    if (!tr.untrained && tr.loss >= UNLEARNT_LOSS) text += ` The loss's moving average ${unlearntLoss(tr.lossFirst, tr.loss)} (see the loss curve).`;
+    if (!tr.untrained && tr.loss >= UNLEARNT_LOSS) text += ` The loss's moving average ${unlearntLoss(tr.lossEarly, tr.loss)} (see the loss curve).`;
     if (!tr.untrained && abarT > ABAR_T_FAR) {
       text += ` And the chain starts from pure noise, which training never showed the network: ` +
         `<var>&alpha;&#772;<sub>T</sub></var> = ${formatNumber(abarT)} (see the noise schedule).`;

@@ -19,13 +19,17 @@ export const UNLEARNT_LOSS = 0.5;
 // to have begun to fall (the paper preset at batch 16: 1.01 to 0.85), not to be stuck
 const LOSS_BEGUN_TO_FALL = 0.9;
 
-// The words for a moving average of the loss still above UNLEARNT_LOSS, from `first` to `end`
-export function unlearntLoss(first, end) {
-  return end < LOSS_BEGUN_TO_FALL * first
-    ? `fell from ${formatNumber(first)} to ${formatNumber(end)}, but is still more than half of what predicting all zeros ` +
+// The words for a moving average of the loss still above UNLEARNT_LOSS, from `early` to `end`.
+// `early` is the average after its first 10 steps (earlyLoss): one step's loss moves by a few
+// percent with its draw, enough to fake a fall from step 1 alone
+export function unlearntLoss(early, end) {
+  return end < LOSS_BEGUN_TO_FALL * early
+    ? `fell from ${formatNumber(early)} to ${formatNumber(end)}, but is still more than half of what predicting all zeros ` +
       'scores (1): the network has only begun to learn its target'
     : `is still ${formatNumber(end)}, about what predicting all zeros scores: the network has not learnt its target`;
 }
+
+export const earlyLoss = (average) => average[Math.min(9, average.length - 1)];
 
 // ---------------------------------------------------------------------------------------------
 // the model Train trains
@@ -152,7 +156,7 @@ function trainFrame(ts, loop) {
     setStatus(`Done: ${which} in ${formatDuration(secs)} (${((m.step - from) / secs).toFixed(1)} steps/s on average). ` + (end < UNLEARNT_LOSS
       ? `The loss's moving average fell from ${formatNumber(average[0])} at step ${lossFrom + 1} to ${formatNumber(end)} ` +
         `at step ${m.step}. Now press Sample.`
-      : `The loss's moving average ${unlearntLoss(average[0], end)}. Press Sample to see what that gives.`));
+      : `The loss's moving average ${unlearntLoss(earlyLoss(average), end)}. Press Sample to see what that gives.`));
     passFocus('btn-pause', 'btn-sample');
     return;
   }
