@@ -505,8 +505,7 @@ test('the page fits a 360 px wide screen', async () => {
 
 test('a window resized while training redraws its plots once the width settles, and its late frames do not slow training down', async () => {
   const { page, log } = await openPage('?steps=2000');
-  await page.click('#btn-train');
-  await page.waitForFunction(() => (window.ddpmPage.model?.step ?? 0) >= 5, null, { timeout: 600000, polling: 20 });
+  await trainAtLeast(page, 5);
   const before = await page.evaluate(() => ({ redraws: window.ddpmPage.redraws(), pace: window.ddpmPage.pace() }));
   // a drag: 11 widths in quick succession
   const times = [];
@@ -568,6 +567,18 @@ function modelPrint(page) {
 
 function waitForState(page, states, timeout = 600000) {
   return page.waitForFunction((s) => s.includes(window.ddpmPage.state), [states].flat(), { timeout, polling: 50 });
+}
+
+// Press Train and wait until the model has taken at least `steps` steps (training goes on).
+async function trainAtLeast(page, steps, timeout = 600000) {
+  await page.click('#btn-train');
+  await page.waitForFunction((n) => (window.ddpmPage.model?.step ?? 0) >= n, steps, { timeout, polling: 20 });
+}
+
+// Press Pause and wait until the page is paused.
+async function pauseTraining(page) {
+  await page.click('#btn-pause');
+  await waitForState(page, 'paused', 20000);
 }
 
 async function trainToEnd(page) {
@@ -634,8 +645,7 @@ function compareWithOneGo(page) {
 // Train would create.
 test('Reset and Train in one task leave one chain of training frames, not two', async () => {
   const { page, log } = await openPage('?steps=2000');
-  await page.click('#btn-train');
-  await page.waitForFunction(() => (window.ddpmPage.model?.step ?? 0) >= 2, null, { timeout: 60000, polling: 20 });
+  await trainAtLeast(page, 2, 60000);
   // the running chain has a frame pending; Reset and Train before it comes (a script, or two
   // key presses within one frame): that frame must see a chain that is no longer its own
   await page.evaluate(() => { document.getElementById('btn-reset').click(); document.getElementById('btn-train').click(); });
@@ -825,8 +835,7 @@ test('Load waits for Pause while training runs, refuses a file that comes anyway
   const state = () => page.evaluate(() => window.ddpmPage.state);
   assert.ok(!(await page.isDisabled('#load-file')), 'Load is ready before training');
   assert.equal(await loadNote(), '');
-  await page.click('#btn-train');
-  await page.waitForFunction(() => (window.ddpmPage.model?.step ?? 0) >= 2, null, { timeout: 600000, polling: 20 });
+  await trainAtLeast(page, 2);
   assert.equal(await state(), 'running');
   assert.ok(await page.isDisabled('#load-file'), 'Load is disabled while training runs');
   assert.equal(await loadNote(), 'Pause training to load a checkpoint.');
@@ -837,8 +846,7 @@ test('Load waits for Pause while training runs, refuses a file that comes anyway
   const progressRunning = await below();
 
   // paused: Load is ready again, and says nothing
-  await page.click('#btn-pause');
-  await waitForState(page, 'paused', 20000);
+  await pauseTraining(page);
   assert.ok(!(await page.isDisabled('#load-file')), 'Load is ready while paused');
   assert.equal(await loadNote(), '');
   assert.equal(await loadTitle(), null);
@@ -865,8 +873,7 @@ test('Load waits for Pause while training runs, refuses a file that comes anyway
   assert.match(await page.textContent('#train-status'), /^Training: resumed at step \d+\.$/, 'the status line says what runs');
 
   // paused again: an explicit load replaces the model, as the user asked
-  await page.click('#btn-pause');
-  await waitForState(page, 'paused', 20000);
+  await pauseTraining(page);
   await loadCheckpoint(page, saved.path);
   assert.ok(!(await page.isVisible('#train-message')), 'the error is cleared');
   assert.equal(await state(), 'paused');
@@ -878,10 +885,8 @@ test('Load waits for Pause while training runs, refuses a file that comes anyway
 
 test('Save during a half-done step finishes the step first, and the run goes on bit for bit', async () => {
   const { page, log } = await openPage('?steps=200');
-  await page.click('#btn-train');
-  await page.waitForFunction(() => (window.ddpmPage.model?.step ?? 0) >= 2, null, { timeout: 600000, polling: 20 });
-  await page.click('#btn-pause');
-  await waitForState(page, 'paused', 20000);
+  await trainAtLeast(page, 2);
+  await pauseTraining(page);
   // leave a step half done, as a pause between two frames can (batch 1: its one sample closes
   // the batch, and AdamW has not run yet)
   const at = await page.evaluate(() => {
@@ -940,8 +945,7 @@ test('a sample drawn before the model trained further says so beside it, until a
   // sampled while paused: the sample is of the model as it is, so no note; training on brings it
   await page.click('#btn-train');
   await stepAtLeast(5);
-  await page.click('#btn-pause');
-  await waitForState(page, 'paused', 20000);
+  await pauseTraining(page);
   await sampleOnce(page);
   assert.equal(await drawnAt(), await page.evaluate(() => window.ddpmPage.model.step));
   assert.equal(await sampleAgeNote(page), null, 'a sample of the model as it is needs no note');
@@ -1142,10 +1146,8 @@ test('once training is done, Steps can be raised and training goes on, bit for b
 
 test('paused, a click on Resume lands although the Steps typed is refused as the field loses focus', async () => {
   const { page, log } = await openPage('?speed=5');
-  await page.click('#btn-train');
-  await page.waitForFunction(() => (window.ddpmPage.model?.step ?? 0) >= 12, null, { timeout: 600000, polling: 20 });
-  await page.click('#btn-pause');
-  await waitForState(page, 'paused', 20000);
+  await trainAtLeast(page, 12);
+  await pauseTraining(page);
   const resumeAt = await page.locator('#btn-resume').boundingBox();
   const noteHeight = async () => (await page.locator('#settings-note').boundingBox()).height;
   const pausedNote = await noteHeight();
@@ -1168,11 +1170,9 @@ test('paused, a click on Resume lands although the Steps typed is refused as the
 
 test('paused, Steps can change to more than the steps taken (a half-done step is finished first), and the run goes on bit for bit', async () => {
   const { page, log } = await openPage('?steps=1000&speed=5');
-  await page.click('#btn-train');
-  await page.waitForFunction(() => (window.ddpmPage.model?.step ?? 0) >= 3, null, { timeout: 600000, polling: 20 });
+  await trainAtLeast(page, 3);
   assert.ok(await page.isDisabled('#steps'), 'Steps is locked while training runs');
-  await page.click('#btn-pause');
-  await waitForState(page, 'paused', 20000);
+  await pauseTraining(page);
   assert.ok(!(await page.isDisabled('#steps')), 'Steps is open while paused');
   assert.ok(await page.isDisabled('#batch'));
   assert.match(await page.textContent('#settings-note'), /Steps can change while paused; Reset to change the other settings\./);
@@ -1369,10 +1369,8 @@ test('the sample seed is refused aloud only once it is complete, as the train fi
 
 test('a sample drawn before training finished says in its verdict how far the model had trained', async () => {
   const { page, log } = await openPage('?steps=200&speed=5');
-  await page.click('#btn-train');
-  await page.waitForFunction(() => (window.ddpmPage.model?.step ?? 0) >= 2, null, { timeout: 600000, polling: 20 });
-  await page.click('#btn-pause');
-  await waitForState(page, 'paused', 20000);
+  await trainAtLeast(page, 2);
+  await pauseTraining(page);
   await sampleOnce(page);
   const step = await page.evaluate(() => window.ddpmPage.trajectory.step);
   assert.ok(step >= 2 && step < 200);
@@ -1479,11 +1477,9 @@ test('the training statistics: no work shown before training, a still ETA while 
   const { page, log } = await openPage('?steps=2000');
   const stats = () => page.evaluate(() => Object.fromEntries([...document.querySelectorAll('#train-stats dd')].map((dd) => [dd.id, dd.textContent])));
   assert.deepEqual(Object.values(await stats()).filter((v) => v !== '–'), [], 'every statistic is "–" before training');
-  await page.click('#btn-train');
-  await page.waitForFunction(() => (window.ddpmPage.model?.step ?? 0) >= 5, null, { timeout: 600000, polling: 20 });
+  await trainAtLeast(page, 5);
   await page.waitForTimeout(600);   // the rate needs half a second of training
-  await page.click('#btn-pause');
-  await waitForState(page, 'paused', 20000);
+  await pauseTraining(page);
   const paused = await stats();
   assert.notEqual(paused['stat-budget'], '–');
   assert.match(paused['stat-eta'], /\d/, 'the time training still needs');
