@@ -525,6 +525,28 @@ test('a window resized while training redraws its plots once the width settles, 
   assertClean(log);
 });
 
+test('on a phone, a run started from the keyboard ends with the focus on Sample in view; one started by touch does not scroll', async () => {
+  for (const keyboard of [true, false]) {
+    const { page, log } = await openPage('?steps=30', { width: 390, height: 844 });
+    if (keyboard) {
+      await page.focus('#btn-train');
+      await page.keyboard.press('Enter');
+    } else {
+      await page.click('#btn-train');
+    }
+    await waitForState(page, ['done', 'error']);
+    const at = await page.evaluate(() => {
+      const r = document.getElementById('btn-sample').getBoundingClientRect();
+      return { focused: document.activeElement?.id, inView: r.top >= 0 && r.bottom <= window.innerHeight, scrollY: window.scrollY };
+    });
+    assert.equal(at.focused, 'btn-sample', `${keyboard ? 'keyboard' : 'pointer'}: focus goes on to Sample`);
+    if (keyboard) assert.ok(at.inView, 'a keyboard user sees where the focus went');
+    else assert.ok(!at.inView, 'a pointer user stays where they were (Sample is a screen further down)');
+    await page.close();
+    assertClean(log);
+  }
+});
+
 test('at 390 x 844 (a phone) nothing scrolls sideways, even a long value from the address, and Train keeps Pause and the loss curve in view', async () => {
   // an address mangled in sharing: values that are one long word each, named in the status line
   const query = `?steps=${'7'.repeat(90)}&sigma=${'x'.repeat(60)}`;

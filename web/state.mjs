@@ -89,8 +89,11 @@ export function setStatus(text) { $('train-status').textContent = text; }
 export function passFocus(from, to) {
   const active = document.activeElement;
   if (active === $(from) || active === document.body || active === null) {
-    // without scrolling: on a phone the next button can be a screen away from what just finished
-    if (!$(to).disabled) $(to).focus({ preventScroll: true });
+    // Without scrolling for a pointer: on a phone the next button can be a screen away from what
+    // just finished, and the page must not jump. A keyboard user (the focus ring showing) is
+    // taken to it: a focus they cannot see would leave them pressing a button off the screen.
+    const keyboard = active === $(from) && active.matches(':focus-visible');
+    if (!$(to).disabled) $(to).focus({ preventScroll: !keyboard });
   }
 }
 
