@@ -7,7 +7,7 @@ import { FIELDS, presetDefaults } from './settings.mjs';
 import { $, settingsToURL, app, newRun, showMessage, errorText, sentence, setStatus } from './state.mjs';
 import { buildView } from './panels.mjs';
 import { trainSettings, fillForm, describePreset, setState, canSave, TRAIN_FIELDS, fieldChanges } from './controls.mjs';
-import { prepareModel, trainingFailed, drawTrainStats, drawLoss } from './train-view.mjs';
+import { prepareModel, finishHalfDone, drawTrainStats, drawLoss } from './train-view.mjs';
 import { clearTrajectory, finishSampling, drawSigmaPlot } from './sample-view.mjs';
 
 // the settings that decide a model's architecture and schedule, as the checkpoint header names them
@@ -39,7 +39,7 @@ export function saveCheckpoint() {
       'weights under the sample being computed. Save again once the sample is drawn.');
     return;
   }
-  if (halfDone && !finishStep(m)) return;
+  if (halfDone && !finishHalfDone(m, { wholeStep: true })) return;
   let bytes;
   try {
     bytes = m.saveCheckpoint({ optimizer: true });
@@ -55,20 +55,6 @@ export function saveCheckpoint() {
     (app.state === 'running' ? ' Training goes on.' : ''));
 }
 
-// finish a half-done step (see saveCheckpoint); false if C refused it (the page says why)
-function finishStep(m) {
-  try {
-    while (m.midStep) m.trainWork(m.config.batch, m.numParams);
-  } catch (e) {
-    trainingFailed(e, m);
-    return false;
-  }
-  // paused in the last step: finishing it finished the run (running, the next frame sees it)
-  if (m.done && app.state === 'paused') setState('done');
-  drawTrainStats(true);
-  drawLoss(true);
-  return true;
-}
 
 // A new plan for the model on the page. C sizes a model's loss history by its planned steps
 // and trains no further, so the page builds a model with the new plan from the current one's
@@ -82,7 +68,7 @@ export function replanModel(steps) {
   finishSampling();
   // C saves only between steps: a step half done is finished first, as Save does
   const halfDone = old.midStep;
-  if (halfDone && !finishStep(old)) {
+  if (halfDone && !finishHalfDone(old, { wholeStep: true })) {
     $('steps').value = String(app.settings.steps);
     return;
   }

@@ -9,7 +9,7 @@ import { linePlot, setMarker, movingGeoMean, theme, formatNumber } from './plot.
 import { $, settingsToURL, app, showMessage, errorText, sentence, setStatus } from './state.mjs';
 import { ABAR_T_FAR } from './panels.mjs';
 import { trainSettings, setState } from './controls.mjs';
-import { UNLEARNT_LOSS, unlearntLoss, earlyLoss, createModel, recordedLosses, drawTrainStats, drawLoss, drawSampleAge } from './train-view.mjs';
+import { UNLEARNT_LOSS, unlearntLoss, earlyLoss, createModel, recordedLosses, drawSampleAge, finishHalfDone } from './train-view.mjs';
 
 // The paper's bar for a reconstruction: MSE(sample, training image) below it.
 const MSE_BAR = 0.01;
@@ -68,13 +68,11 @@ export function doSample() {
     // an AdamW update half done would mix old and new weights: finish it first (any split of a
     // step gives the same bits, so training continues exactly as it would have)
     if (m.updating) {
-      while (m.updating) m.trainWork(1, m.numParams);
-      drawTrainStats(true);
-      drawLoss(true);
-      if (app.state === 'paused' && m.done) {
-        setState('done');
+      const paused = app.state === 'paused';
+      if (!finishHalfDone(m, { wholeStep: false })) return;
+      if (paused && m.done) {
         setStatus(`Done: the weight update of step ${m.step}, the last, was half done, so it was finished before sampling.`);
-      } else if (app.state === 'paused') {
+      } else if (paused) {
         setStatus(`Paused at step ${m.step}: its weight update was half done, so it was finished before sampling. ` +
           'Resume continues exactly where it stopped.');
       }

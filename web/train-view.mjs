@@ -31,6 +31,24 @@ export function unlearntLoss(early, end) {
 
 export const earlyLoss = (average) => average[Math.min(9, average.length - 1)];
 
+// Finish what the model has half done: its weight update (enough for a sample: a batch partly
+// gathered does not touch the weights), or its whole step (C saves and loads only between
+// steps). The work the next frames would have done, and any split of a step gives the same
+// bits. False if C refused it (trainingFailed says why).
+export function finishHalfDone(m, { wholeStep }) {
+  try {
+    while (wholeStep ? m.midStep : m.updating) m.trainWork(m.config.batch, m.numParams);
+  } catch (e) {
+    trainingFailed(e, m);
+    return false;
+  }
+  // paused in the last step: finishing it finished the run (running, the next frame sees it)
+  if (m.done && app.state === 'paused') setState('done');
+  drawTrainStats(true);
+  drawLoss(true);
+  return true;
+}
+
 // ---------------------------------------------------------------------------------------------
 // the model Train trains
 
