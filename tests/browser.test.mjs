@@ -503,23 +503,30 @@ test('the page fits a 360 px wide screen', async () => {
   assertClean(log);
 });
 
-test('a window resized while training redraws its plots once the width settles, and its late frames do not slow training down', async () => {
+test('a window resized while training redraws its plots once the width settles, and its late frames do not slow training down', async (t) => {
   const { page, log } = await openPage('?steps=2000');
   await trainAtLeast(page, 5);
-  const before = await page.evaluate(() => ({ redraws: window.ddpmPage.redraws(), pace: window.ddpmPage.pace() }));
-  // a drag: 11 widths in quick succession
+  const redrawsBefore = await page.evaluate(() => window.ddpmPage.redraws());
+  // a drag: 11 widths in quick succession. From the first, the pacing counts no frame until
+  // 500 ms after the last width or the redraw
   const times = [];
-  for (let w = 1260; w >= 1000; w -= 26) {
-    await page.setViewportSize({ width: w, height: 900 });
-    times.push(Date.now());
-  }
-  await page.waitForFunction((n) => window.ddpmPage.redraws() > n, before.redraws, { timeout: 10000 });
-  const after = await page.evaluate(() => ({ redraws: window.ddpmPage.redraws(), pace: window.ddpmPage.pace() }));
+  const resize = async (w) => { await page.setViewportSize({ width: w, height: 900 }); times.push(Date.now()); };
+  await resize(1260);
+  await page.waitForFunction(() => window.ddpmPage.resizeCalm(), null, { timeout: 10000, polling: 'raf' });
+  const pacedBefore = await page.evaluate(() => window.ddpmPage.pacedFrames());
+  for (let w = 1234; w >= 1000; w -= 26) await resize(w);
+  await page.waitForFunction((n) => window.ddpmPage.redraws() > n, redrawsBefore, { timeout: 10000 });
+  const after = await page.evaluate(() => ({ redraws: window.ddpmPage.redraws(), paced: window.ddpmPage.pacedFrames() }));
   // the plots wait for the width to settle (150 ms without a change): one redraw, plus one for
   // each pause of the drag that long (this machine can be slow to resize)
-  const pauses = times.slice(1).filter((t, i) => t - times[i] > 150).length;
-  assert.ok(after.redraws - before.redraws <= 1 + pauses, `${after.redraws - before.redraws} redraws for a drag with ${pauses} pauses`);
-  assert.equal(after.pace, before.pace, 'the frames of a resize are not counted by the pacing');
+  const gaps = times.slice(1).map((at, i) => at - times[i]);
+  const pauses = gaps.filter((g) => g > 150).length;
+  assert.ok(after.redraws - redrawsBefore <= 1 + pauses, `${after.redraws - redrawsBefore} redraws for a drag with ${pauses} pauses`);
+  if (Math.max(...gaps) < 400) {
+    assert.equal(after.paced - pacedBefore, 0, 'no frame of the drag or of its redraw is counted by the pacing');
+  } else {
+    t.diagnostic(`a pause of ${Math.max(...gaps)} ms in the drag: the pacing may rightly count a frame between two widths`);
+  }
   await page.click('#btn-pause');
   await page.close();
   assertClean(log);

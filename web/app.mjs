@@ -325,6 +325,8 @@ async function main() {
     frameIntervals: () => app.frames.slice(),
     frameWork: () => app.frameWork.slice(),
     pace: () => app.pace.level,
+    pacedFrames: () => app.pace.paced,         // frame intervals the pacing has counted
+    resizeCalm: () => app.pace.calmUntil > performance.now(),
     redraws: () => app.redraws,
     timing: () => ({ ...app.timing }),
   };

@@ -49,7 +49,7 @@ export const app = {
   // for a sample's forward and backward pass, 8 ms for AdamW over the 2.7 M parameters
   timing: { msPerSample: 8, msPerParam: 8 / 2.7e6, sampleSeen: false, paramSeen: false },
   run: runRecord(0),        // the training run under way (see newRun)
-  pace: { level: 0, frame: 0, recent: [], onTime: 0, calmUntil: 0 }, // see PACE_LEVELS (train-view.mjs)
+  pace: { level: 0, frame: 0, recent: [], onTime: 0, calmUntil: 0, paced: 0 }, // see PACE_LEVELS (train-view.mjs)
   redraws: 0,                // plots redrawn for a new width (app.mjs)
   frames: [],                // rAF intervals (ms) while training runs
   frameWork: [],             // the time (ms) the frame before each interval spent on training and drawing
@@ -66,7 +66,7 @@ export function newRun() {
   app.run = runRecord(app.run.loop);
   app.frames = [];
   app.frameWork = [];
-  app.pace = { level: 0, frame: 0, recent: [], onTime: 0, calmUntil: 0 };
+  app.pace = { level: 0, frame: 0, recent: [], onTime: 0, calmUntil: 0, paced: 0 };
 }
 
 export function showMessage(el, text) {

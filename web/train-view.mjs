@@ -214,6 +214,7 @@ export function recordedLosses(m) {
 // seconds on time, step back up. The split of the work never changes the result.
 function pace(interval) {
   const p = app.pace, late = interval > 20;
+  p.paced++;
   p.recent.push(late);
   if (p.recent.length > 30) p.recent.shift();
   p.onTime = late ? 0 : p.onTime + 1;
