@@ -178,15 +178,11 @@ export class Engine {
   forceScalar(on) { this.mod._w_force_scalar(on ? 1 : 0); }
   kernel(name, arrays, scalars, outputs) {
     // arrays: list of Float32Array inputs (copied in); outputs: indices of arrays to read back
-    const ptrs = [];
-    try {
-      for (const a of arrays) {
-        ptrs.push(this.alloc(a.length * 4));
-        this.writeF32(ptrs.at(-1), a);
-      }
+    return this.withBuffers(arrays.map((a) => a.length * 4), (...ptrs) => {
+      arrays.forEach((a, i) => this.writeF32(ptrs[i], a));
       this.mod[`_w_${name}`](...ptrs, ...scalars);
       return outputs.map((i) => this.readF32(ptrs[i], arrays[i].length));
-    } finally { ptrs.forEach((p) => this.free(p)); }
+    });
   }
 }
 

@@ -220,9 +220,10 @@ export function onStripClick(ev) {
   const tr = app.traj, c = $('sample-strip');
   if (!tr) return;
   const k = Math.min(STRIP_STRIDES, Math.floor((ev.offsetX / c.clientWidth) * (STRIP_STRIDES + 1)));
+  const t = stripT(tr.T, k);
   stopPlaying();
-  app.play.pos = tr.T - stripT(tr.T, k);
-  showStep(stripT(tr.T, k));
+  app.play.pos = tr.T - t;
+  showStep(t);
 }
 
 // the three images' captions at timestep t, or with no sample (t null), as index.html has them
