@@ -57,13 +57,15 @@ static void mse_forward_backward(double *total, float *dout, const float *out, c
 // dW = dout^T inp: B outer products. Zeroing grad_memory (11 MB at the default size), writing dW
 // into it and reading it back in AdamW is about a third of the memory traffic of a batch-1 step,
 // which is bound by memory traffic (docs/bench.md: fused vs unfused at batch 1 and 16). So when a
-// whole batch is one micro-batch (batch <= max_batch, fed in one call) the backward pass
-// computes only dinp and the bias gradients, the step copies each layer's two sets of vectors
-// into m->wgrad_vectors (a few thousand floats per sample, copied so that sampling between the
-// two phases of a step cannot disturb them), and AdamW forms each weight's gradient as it
-// updates it (adamw_update_outer). Same bits as the unfused path (kernels.c);
-// tests/fused_adamw.test.mjs holds the two together. grad_memory then holds only the bias
-// gradients of the step.
+// batch fits one micro-batch (batch <= max_batch), whether it comes in one call or in pieces,
+// the backward pass computes only dinp and the bias gradients, each piece copies its samples'
+// two sets of vectors per layer into their rows of m->wgrad_vectors (a few thousand floats per
+// sample, copied so that sampling between the pieces or the two phases of a step cannot disturb
+// them), and AdamW forms each weight's gradient as it updates it (adamw_update_outer). Same bits
+// as the unfused path (kernels.c); tests/fused_adamw.test.mjs holds the two together.
+// grad_memory then holds only the bias gradients of the step. Fed one sample at a time, as the
+// page feeds a batch that does not fit a frame, the unfused path read and wrote all of dW once
+// per sample: a batch-16 step took about 6x as long on the page as in one call.
 // layout of m->wgrad_vectors, each block (batch, len + WGRAD_PAD):
 //   emb (E), dh0 (D) | h0 (D), da1 (H) | h1 (H), da2 (H) | h2 (H), dout (D)
 
@@ -112,16 +114,18 @@ static void wgrad_vectors(const DDPM *m, int k, const float **inp, int *ldx, con
     *C = (int)len[blk];
 }
 
-// copy the vectors of the B samples of the last backward pass into m->wgrad_vectors
-static void wgrad_save(DDPM *m, int B) {
+// copy the vectors of the B samples of the last backward pass, samples first..first+B-1 of the
+// batch, into their rows of m->wgrad_vectors
+static void wgrad_save(DDPM *m, int first, int B) {
     const Acts *a = &m->acts;
     const float *src[8] = { a->emb, a->dh0, a->h0, a->da1, a->h1, a->da2, a->h2, a->dout };
-    size_t len[8];
+    size_t len[8], batch = (size_t)m->cfg.batch;
     wgrad_lengths(&m->shape, len);
     float *r = m->wgrad_vectors;
     for (int i = 0; i < 8; i++) {
-        for (int b = 0; b < B; b++) memcpy(r + (size_t)b * (len[i] + WGRAD_PAD), src[i] + (size_t)b * len[i], sizeof(float) * len[i]);
-        r += (size_t)B * (len[i] + WGRAD_PAD);
+        size_t ld = len[i] + WGRAD_PAD;
+        for (int b = 0; b < B; b++) memcpy(r + (first + (size_t)b) * ld, src[i] + (size_t)b * len[i], sizeof(float) * len[i]);
+        r += batch * ld;
     }
 }
 
@@ -321,12 +325,13 @@ static int update_slice(DDPM *m, int max_params) {
 }
 
 // at the start of an update: the next step's draws and inputs, and its forward begun, when this
-// step came in one call (its weight gradients fused, wgrad_ready): the next one most likely will
-// too. A caller that feeds a batch in pieces (the page, at batch > 1) would only throw it away.
-static void next_forward_begin(DDPM *m) {
+// step came in one call (`whole`) with its weight gradients fused (wgrad_ready): the next one
+// most likely will too. A step that came in pieces (the page, when a batch does not fit a
+// frame) says the next one will too, and its first piece would only throw the forward away.
+static void next_forward_begin(DDPM *m, int whole) {
     const DDPMConfig *c = &m->cfg;
     m->next_forward = NEXT_NONE;
-    if (force_unfused || !m->wgrad_ready || m->step + 1 >= c->steps) return;
+    if (force_unfused || !whole || !m->wgrad_ready || m->step + 1 >= c->steps) return;
     m->next_rng = m->rng;
     draw_samples(m, c->batch);
     m->rng = m->next_rng;  // the step itself draws them again
@@ -359,8 +364,9 @@ int ddpm_train_work(DDPM *m, int max_samples, int max_params) {
     int remaining = c->batch - m->batch_filled;
     int B = max_samples < remaining ? max_samples : remaining;
     if (B > c->max_batch) B = c->max_batch;
-    // the whole batch in this call: see wgrad_save
-    int fused = m->wgrad_vectors != NULL && m->batch_filled == 0 && B == c->batch && !force_unfused;
+    // a batch that fits one micro-batch, in one call or in pieces: see wgrad_save. Decided at
+    // the batch's first piece and kept to its last.
+    int fused = m->batch_filled == 0 ? m->wgrad_vectors != NULL && !force_unfused : m->wgrad_ready;
     if (m->batch_filled == 0) {
         if (fused) {
             // only the bias gradients are accumulated in grad_memory
@@ -380,13 +386,13 @@ int ddpm_train_work(DDPM *m, int max_samples, int max_params) {
     draw_samples(m, B);
     make_inputs(m, B);
     accumulate(m, &m->batch_loss, &m->grad_bound, m->xt_buf, m->t_buf, m->target_buf, B, c->batch, fused, forward_done);
-    if (fused) wgrad_save(m, B);
+    if (fused) wgrad_save(m, m->batch_filled, B);
     m->wgrad_ready = fused;
     m->batch_filled += B;
     if (m->batch_filled == c->batch) {
         int err = close_batch(m, m->batch_loss / c->batch, m->grad_bound);
         if (err) return -err;
-        next_forward_begin(m);
+        next_forward_begin(m, B == c->batch);
     }
     return B;
 }

@@ -71,18 +71,59 @@ test('batch-1 training: fused == unfused, bit for bit, in the SIMD and the scala
   }
 });
 
-test('batches of 2..4 (one micro-batch): fused == unfused; batches split into micro-batches stay unfused and equal', async () => {
+test('batches of 2..4 (one micro-batch): fused == unfused, whether a batch comes in one call or in pieces', async () => {
   for (const engine of [await simd(), await scalar()]) {
     for (const config of [{ ...SMALL, steps: 6, seed: 7, batch: 4 }, { ...SMALL, steps: 6, seed: 8, batch: 3, ema_decay: 0.9 },
       { ...SMALL, steps: 5, seed: 9, batch: 2, activation: 'relu', predict: 'x0' }]) {
       const train = (model) => model.train(config.steps);
       const fused = trainRun(engine, config, train);
       assertSameRun(fused, trainRun(engine, config, train, { plain: true }), `batch ${config.batch}`);
-      // the same batch fed one sample per call: gathered in grad_memory, the same bits again
+      // the same batch fed one sample per call (as the page feeds a batch that does not fit a
+      // frame), each piece's vectors kept for AdamW, then in the plain order: the same bits again
       const perSample = (model) => { while (!model.done) model.trainWork(1, 1 << 30); };
       assertSameRun(fused, trainRun(engine, config, perSample), `batch ${config.batch}, one sample per call`);
+      assertSameRun(fused, trainRun(engine, config, perSample, { plain: true }), `batch ${config.batch}, one sample per call, plain`);
     }
   }
+});
+
+test('a batch fed in pieces is fused too: no weight gradient is written, and sampling between pieces changes nothing', async () => {
+  const e = await simd();
+  const config = { ...SMALL, steps: 4, seed: 11, batch: 4 };
+  // the weight tensors' part of the gradient buffer (tensors 0, 2, 4, 6; biases between them)
+  const shape = [[8 * 48, 48], [48 * 16, 16], [16 * 16, 16], [16 * 48, 48]];
+  const weightGrads = (model) => {
+    const g = model.grads(), out = [];
+    let at = 0;
+    for (const [w, b] of shape) { out.push(...g.subarray(at, at + w)); at += w + b; }
+    assert.equal(at, model.numParams);
+    return out;
+  };
+  for (const plain of [false, true]) {
+    e.mod._w_force_unfused(plain ? 1 : 0);
+    const model = e.createModel(config);
+    try {
+      while (!model.updating) model.trainWork(1, 1 << 30);
+      const nonzero = weightGrads(model).filter((x) => x !== 0).length;
+      if (plain) assert.ok(nonzero > 100, `the plain order sums dW in the gradient buffer (${nonzero} nonzero)`);
+      else assert.equal(nonzero, 0, 'fused: AdamW forms the weight gradients; the buffer is never written');
+    } finally {
+      model.free();
+      e.mod._w_force_unfused(0);
+    }
+  }
+  const whole = trainRun(e, config, (model) => model.train(config.steps));
+  const interleaved = trainRun(e, config, (model) => {
+    while (!model.done) {
+      const step = model.step;
+      while (!model.updating) {
+        model.trainWork(model.batchFilled % 2 ? 1 : 2, 1 << 30);   // pieces of 2, 1, then 1
+        model.sample({ n: 3, seed: step, trajectory: false });      // overwrites every activation
+      }
+      model.trainWork(1, 1 << 30);
+    }
+  });
+  assertSameRun(whole, interleaved, 'batch 4 in pieces with samples between them');
 });
 
 test('the paper\'s size, batch 1 and batch 16: fused == unfused', async () => {

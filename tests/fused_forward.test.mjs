@@ -96,7 +96,8 @@ test('the forward computed during the update is used, and dropped by whatever ch
     e.mod._w_force_unfused(1);
     assert.equal(four.nextForwardReady, false, 'the plain order asked for after the update: recomputed');
     e.mod._w_force_unfused(0);
-    // a batch fed in pieces (as the page does at batch > 1): nothing computed ahead to throw away
+    // a batch fed in pieces (as the page feeds one that does not fit a frame): nothing computed
+    // ahead for a first piece to throw away
     while (four.step < 2) four.trainWork(2, four.numParams);
     assert.equal(four.nextForwardReady, false, 'a step fed 2 samples at a time');
   } finally {
