@@ -78,8 +78,10 @@ int ddpm_sample_continue(DDPM *m, int max_steps) {
         // clips to -1), so x_{t-1} alone would miss it: a chain driven by Inf is not a sample
         if (!all_finite(eps, (size_t)n * D)) {
             st->t = 0;
+            // with x0-prediction the noise is derived from the network's x0, which is what broke
             return -ddpm_set_error(DDPM_ERR_DIVERGED,
-                "sampling diverged at t=%d: the predicted noise holds NaN or Inf (the model's weights may be untrained or broken)", t);
+                "sampling diverged at t=%d: the predicted %s holds NaN or Inf (the model's weights may be untrained or broken)",
+                t, m->cfg.predict == PREDICT_EPS ? "noise" : "x0");
         }
         if (!all_finite(x_prev, (size_t)n * D)) {
             st->t = 0;

@@ -120,6 +120,12 @@ test('a sampler that leaves the finite numbers says so instead of drawing garbag
     // the network's output overflows first, and is what the message names (not the x_{t-1} it spoils)
     refused(() => model.sample({ seed: 1 }), 'DIVERGED', /sampling diverged at t=\d+: the predicted noise holds NaN or Inf/);
   } finally { model.free(); }
+  // with x0-prediction the network's output is x0 (the noise is derived from it): named as x0
+  const x0model = engine.createModel({ ...SMALL, steps: 0, predict: 'x0' });
+  try {
+    x0model.setParams(x0model.params().map((v) => v * 1e30));
+    refused(() => x0model.sample({ seed: 1 }), 'DIVERGED', /sampling diverged at t=\d+: the predicted x0 holds NaN or Inf/);
+  } finally { x0model.free(); }
 });
 
 test('a gradient that overflows (finite loss) stops training before it reaches the weights or AdamW state', async () => {
@@ -127,8 +133,10 @@ test('a gradient that overflows (finite loss) stops training before it reaches t
   // lr = 100: the loss grows (1e22) but stays finite, while the gradient passes 1.8e19, whose
   // square is Inf in AdamW's v (that parameter would never move again); lr = 1e6: the loss is
   // finite in double but not in float, and the next backward pass overflows to Inf/NaN.
-  // batch 1 takes the fused path (gradients as vectors), batch 3 the plain one (whole gradient)
-  for (const [lr, batch, feed] of [[100, 1, 'steps'], [100, 3, 'slices'], [1e6, 1, 'slices'], [1e6, 3, 'steps']]) {
+  // batches 1 and 3 take the fused path (gradients as vectors), in one call or in pieces; batch 12,
+  // more than max_batch = 8, the plain one (the whole gradient, summed over micro-batches)
+  for (const [lr, batch, feed] of [[100, 1, 'steps'], [100, 3, 'slices'], [1e6, 1, 'slices'], [1e6, 3, 'steps'],
+    [100, 12, 'steps'], [1e6, 12, 'slices']]) {
     {
       const model = engine.createModel({ ...SMALL, lr, weight_decay: 0, steps: 50, batch });
       try {
