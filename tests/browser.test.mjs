@@ -82,6 +82,36 @@ function plotLabelProblems(page) {
   });
 }
 
+// Every visible marker label (web/plot.mjs, setMarker) clear of the lines drawn on its plot: each
+// drawn segment is walked in steps of half a pixel and no point may fall inside the label's box.
+// Returns what is wrong, and how many drawn points there were (none would make it vacuous).
+function markerLabelProblems(page) {
+  return page.evaluate(() => {
+    const problems = [];
+    let points = 0;
+    for (const span of document.querySelectorAll('.plot-marker:not([hidden]) span')) {
+      const canvas = span.parentElement.previousElementSibling;
+      if (!span.textContent || !canvas?.plotFrame) continue;
+      const c = canvas.getBoundingClientRect(), r = span.getBoundingClientRect();
+      const x0 = r.left - c.left + 1, x1 = r.right - c.left - 1, y0 = r.top - c.top + 1, y1 = r.bottom - c.top - 1;
+      for (const run of canvas.plotFrame.lines) {
+        points += run.length / 2;
+        for (let i = 0; i + 3 < run.length; i += 2) {
+          const [ax, ay, bx, by] = run.slice(i, i + 4), n = Math.ceil(2 * Math.hypot(bx - ax, by - ay)) + 1;
+          for (let k = 0; k <= n; k++) {
+            const x = ax + (bx - ax) * k / n, y = ay + (by - ay) * k / n;
+            if (x > x0 && x < x1 && y > y0 && y < y1) {
+              problems.push(`${canvas.id}: "${span.textContent}" lies on a line at (${x.toFixed(0)}, ${y.toFixed(0)})`);
+              k = n; i = run.length;
+            }
+          }
+        }
+      }
+    }
+    return { problems: [...new Set(problems)], points };
+  });
+}
+
 // The colour of each of the 16 x 16 cells of an image canvas (its centre pixel).
 function readCells(page, id) {
   return page.evaluate((id) => {
@@ -169,6 +199,22 @@ test('the paper preset fails, and the page says why', async () => {
   const verdict = await page.textContent('#sample-verdict');
   assert.match(verdict, /is not the red square\. The loss's moving average is still \S+, about what predicting all zeros scores: the network has not learnt its target \(see the loss curve\)\./);
   assert.match(verdict, /training never showed the network/);
+  // the chain played to t = 0: the MSE curve of this failed sample runs flat along the top of its
+  // plot, and the marker's label ("t = 0: 5.63") went over its last steps; with the schedule
+  // plots' labels at t = 30 (alpha_bar 0.91 on the paper's slow schedule was hidden the same way)
+  await page.waitForSelector('body[data-sample="stopped"]', { timeout: 60000 });
+  const markers = await markerLabelProblems(page);
+  assert.deepEqual(markers.problems, []);
+  assert.ok(markers.points > 500, `the plots' lines were recorded (${markers.points} points)`);
+  assert.doesNotMatch(verdict, /It was drawn with/, 'the paper\'s own sampler');
+  // the sampler's choices kept through the preset change are the user's: a failure drawn with
+  // them says it was not the paper's sampler
+  await page.check('#sigma-tilde');
+  await page.check('#clip');
+  await page.click('#btn-sample');
+  await page.waitForSelector('body[data-sample="playing"]');
+  assert.match(await page.textContent('#sample-verdict'),
+    /It was drawn with \u03c3t2 = \u03b2\u0303t and the predicted x\u03020 clipped \(this panel's choice\), where the paper samples with \u03c3t2 = \u03b2t and no clipping\.$/);
   await page.close();
   assertClean(log);
 });
@@ -1449,8 +1495,10 @@ test('accessibility: one signal for Play, groups that are named, the parts of th
   await page.fill('#fwd-t', '0');
   await page.dispatchEvent('#fwd-t', 'input');
   assert.match(await page.textContent('#fwd-formula'), /^x0: the training image, before any noise\u03b1\u03040 = 1$/);
+  assert.equal(await page.textContent('#fwd-caption'), 'x0, the training image', 'the caption names x0 too');
   await page.fill('#fwd-t', '1');
   await page.dispatchEvent('#fwd-t', 'input');
+  assert.equal(await page.textContent('#fwd-caption'), 'xt, t = 1');
   assert.match(await page.textContent('#fwd-formula'), /\u03b1\u03041 = 0\.999, \u03b21 = 0\.001$/, 'the recommended preset at t = 1');
   await page.close();
   assertClean(log);

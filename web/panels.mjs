@@ -125,7 +125,7 @@ export function drawForward() {
   const v = app.view, t = app.fwdT;
   const xt = v.model.qSample(v.image, v.eps, t);
   drawImage($('fwd-image').getContext('2d'), xt, v.S);
-  $('fwd-caption').innerHTML = `<var>x<sub>t</sub></var>, t = ${t}`;
+  $('fwd-caption').innerHTML = t === 0 ? '<var>x</var><sub>0</sub>, the training image' : `<var>x<sub>t</sub></var>, t = ${t}`;
   const a = v.sched.sqrt_alpha_bar[t], b = v.sched.sqrt_one_minus_alpha_bar[t];
   // t = 0 is the image itself: no step has added noise, and there is no beta_0 to show
   $('fwd-formula').innerHTML = t === 0

@@ -176,7 +176,9 @@ export function linePlot(canvas, opts) {
   const Y = opts.yLog
     ? (y) => top + (Math.log10(y1) - Math.log10(y)) / (Math.log10(y1) - Math.log10(y0)) * ph
     : (y) => top + (y1 - y) / (y1 - y0) * ph;
-  canvas.plotFrame = { left, top, pw, ph, X, Y };
+  // the drawn lines, as pixel points per series (a marker's label keeps off them: setMarker)
+  const lines = [];
+  canvas.plotFrame = { left, top, pw, ph, X, Y, lines };
 
   // grid and ticks
   ctx.strokeStyle = th.grid; ctx.lineWidth = 1; ctx.fillStyle = th.muted;
@@ -223,11 +225,13 @@ export function linePlot(canvas, opts) {
     ctx.setLineDash(s.dash ?? []);
     ctx.lineJoin = 'round';
     ctx.beginPath();
-    let pen = false;
+    let pen = false, run = null;
     for (let i = s.from ?? 0; i < s.y.length; i++) {
       const v = s.y[i], x = xOf(s, i);
       if (!Number.isFinite(v) || (opts.yLog && v <= 0)) { pen = false; continue; }
       if (pen) ctx.lineTo(X(x), Y(v)); else ctx.moveTo(X(x), Y(v));
+      if (!pen) lines.push(run = []);
+      run.push(X(x), Y(v));
       pen = true;
     }
     ctx.stroke();
@@ -326,8 +330,27 @@ export function heatmap(canvas, values, rows, cols, opts = {}) {
   canvas.plotLabels = boxes;
 }
 
+// Whether any line drawn on the frame passes through the box [x0, x1] x [y0, y1] (pixels): each
+// segment that reaches across the box's columns is cut to them, and its rows compared.
+export function linesCross(frame, x0, x1, y0, y1) {
+  for (const run of frame.lines ?? []) {
+    for (let i = 0; i + 3 < run.length; i += 2) {
+      const ax = run[i], ay = run[i + 1], bx = run[i + 2], by = run[i + 3];
+      const lo = Math.max(x0, Math.min(ax, bx)), hi = Math.min(x1, Math.max(ax, bx));
+      if (lo > hi) continue;
+      const at = (px) => (bx === ax ? ay : ay + (by - ay) * (px - ax) / (bx - ax));
+      const ya = at(lo), yb = at(hi);
+      if (Math.max(ya, yb) >= y0 && Math.min(ya, yb) <= y1) return true;
+    }
+  }
+  return false;
+}
+
 // A dotted vertical line over a plot drawn by linePlot, at x, with an optional label; null hides
-// it. The canvas must sit in a positioned box (.plot-box) of its own.
+// it. The canvas must sit in a positioned box (.plot-box) of its own. The label goes beside the
+// line (on its left past the middle) at the top of the frame, unless a curve runs there: then
+// at the bottom, then on the line's other side, then lower down the frame, wherever no line is
+// drawn (the paper's MSE curve runs flat along the top, and its label hid its last steps).
 export function setMarker(canvas, x, label = '') {
   let m = canvas.nextElementSibling;
   if (!m || !m.classList.contains('plot-marker')) {
@@ -347,6 +370,24 @@ export function setMarker(canvas, x, label = '') {
   m.style.top = `${f.top}px`;
   m.style.height = `${f.ph}px`;
   m.style.transform = `translateX(${px}px)`;
-  m.classList.toggle('flip', px > f.left + f.pw / 2);
-  if (m.firstChild.textContent !== label) m.firstChild.textContent = label;
+  const span = m.firstChild;
+  if (span.textContent !== label) span.textContent = label;
+  const [flip, y] = label ? markerLabelPlace(f, px, span.offsetWidth, span.offsetHeight) : [false, 2];
+  m.classList.toggle('flip', flip);
+  span.style.top = `${y}px`;
+}
+
+// [on the line's left, top within the frame] for a label w x h beside a marker at pixel px
+function markerLabelPlace(f, px, w, h) {
+  const gap = 4, edge = 2, usual = px > f.left + f.pw / 2;
+  const ends = [edge, f.ph - edge - h], middle = [];
+  for (let y = edge + h; y < f.ph - edge - h; y += Math.max(4, h / 2)) middle.push(y);
+  const tries = [...ends.map((y) => [usual, y]), ...ends.map((y) => [!usual, y]),
+    ...middle.map((y) => [usual, y]), ...middle.map((y) => [!usual, y])];
+  for (const [left, y] of tries) {
+    const x0 = left ? px - gap - w : px + gap;
+    if (x0 < f.left || x0 + w > f.left + f.pw) continue;   // not off the frame's side
+    if (!linesCross(f, x0, x0 + w, f.top + y, f.top + y + h)) return [left, y];
+  }
+  return [usual, edge];
 }

@@ -3,7 +3,7 @@
 // each step, the MSE and variance plots, and what the final MSE means. Its settings (sigma,
 // clip, seed, speed) take effect here too.
 import { DDPMError, mse } from './ddpm.mjs';
-import { parseField, describeField } from './settings.mjs';
+import { parseField, describeField, SAMPLE_DEFAULTS } from './settings.mjs';
 import { drawImage, strip, upscale } from './draw.mjs';
 import { linePlot, setMarker, movingGeoMean, theme, formatNumber } from './plot.mjs';
 import { $, settingsToURL, app, showMessage, errorText, sentence, setStatus } from './state.mjs';
@@ -80,7 +80,7 @@ export function doSample() {
     const s = app.settings;
     const t0 = performance.now();
     m.sampleBegin({ seed: s.sample, sigma: s.sigma, clip: s.clip });
-    app.sampling = { m, computeMs: performance.now() - t0 };
+    app.sampling = { m, computeMs: performance.now() - t0, sigma: s.sigma, clip: s.clip };
   } catch (e) {
     sampleFailed(e);
     return;
@@ -142,12 +142,12 @@ function lossEnds(m) {
   return { lossEarly: earlyLoss(average) ?? NaN, loss: average.at(-1) ?? NaN };
 }
 
-function showSample(m, { computeMs }) {
+function showSample(m, { computeMs, sigma, clip }) {
   const r = { final: m.sampleImages(), ...m.sampleTrajectory() };
   const image = m.image(), T = m.T, D = m.D;
   const mseCurve = new Float32Array(T + 1);
   for (let t = 0; t <= T; t++) mseCurve[t] = mse(r.x0Pred, image, t * D);
-  app.traj = { ...r, T, D, S: m.config.image_size, ms: computeMs, mseCurve, finalMse: mse(r.final, image),
+  app.traj = { ...r, T, D, S: m.config.image_size, ms: computeMs, mseCurve, finalMse: mse(r.final, image), sigma, clip,
     step: m.step, steps: m.config.steps, ...lossEnds(m),
     // step 0 is untrained only for a model made here: a file at step 0 (one written by another
     // program, README "Checkpoint format") holds weights trained elsewhere
@@ -187,6 +187,14 @@ function drawSampleVerdict() {
     if (!tr.untrained && abarT > ABAR_T_FAR) {
       text += ` And the chain starts from pure noise, which training never showed the network: ` +
         `<var>&alpha;&#772;<sub>T</sub></var> = ${formatNumber(abarT)} (see the noise schedule).`;
+    }
+    // both presets sample as the paper does (SAMPLE_DEFAULTS) unless this panel says otherwise:
+    // say so if it did
+    const own = [tr.sigma !== SAMPLE_DEFAULTS.sigma && '&sigma;<sub>t</sub><sup>2</sup> = &beta;&#771;<sub>t</sub>',
+      tr.clip && 'the predicted <var>x&#770;<sub>0</sub></var> clipped'].filter(Boolean);
+    if (own.length) {
+      text += ` It was drawn with ${own.join(' and ')} (this panel's choice), where the paper samples with ` +
+        '&sigma;<sub>t</sub><sup>2</sup> = &beta;<sub>t</sub> and no clipping.';
     }
   }
   el.innerHTML = text;
