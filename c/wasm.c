@@ -69,6 +69,7 @@ EMSCRIPTEN_KEEPALIVE int w_q_sample(DDPM *m, float *xt, const float *x0, const f
 EMSCRIPTEN_KEEPALIVE int w_train_work(DDPM *m, int max_samples, int max_params) { return ddpm_train_work(m, max_samples, max_params); }
 EMSCRIPTEN_KEEPALIVE int w_update_pos(DDPM *m) { return (int)m->update_pos; }
 EMSCRIPTEN_KEEPALIVE int w_train_steps(DDPM *m, int steps) { return ddpm_train_steps(m, steps); }
+EMSCRIPTEN_KEEPALIVE int w_set_steps(DDPM *m, int steps) { return ddpm_set_steps(m, steps); }
 EMSCRIPTEN_KEEPALIVE int w_loss_and_grad(DDPM *m, const float *xt, const int *ts, const float *target, int B, float *loss) {
     return ddpm_loss_and_grad(m, xt, ts, target, B, loss);
 }

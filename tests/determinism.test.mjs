@@ -77,3 +77,57 @@ test('explicit-noise calls between the phases of a step: denoise leaves it intac
     assert.ok(sameBits(between.adam.m, whole.adam.m) && sameBits(between.adam.v, whole.adam.v), `batch ${batch}: AdamW state differs`);
   }
 });
+
+test('a new plan (setSteps) trains on bit for bit as a run planned that long; a bad one is refused and changes nothing', async () => {
+  const engine = await simdEngine();
+  for (const extra of [{}, { batch: 3, ema_decay: 0.9 }]) {
+    const options = { ...SMALL, steps: 8, seed: 21, ...extra };
+    const whole = run(engine, options, (m) => m.train(8));
+    const replanned = run(engine, { ...options, steps: 5 }, (m) => {
+      m.train(5);
+      assert.ok(m.done);
+      m.setSteps(8);
+      assert.equal(m.done, false);
+      assert.equal(m.config.steps, 8);
+      m.train(3);
+      assert.ok(m.done);
+    });
+    const what = JSON.stringify(extra);
+    assert.ok(sameBits(whole.loss, replanned.loss), `${what}: loss curve`);
+    assert.ok(sameBits(whole.params, replanned.params), `${what}: weights`);
+    assert.ok(sameBits(whole.adam.m, replanned.adam.m) && sameBits(whole.adam.v, replanned.adam.v), `${what}: AdamW state`);
+    assert.ok(sameBits(whole.sample.final, replanned.sample.final), `${what}: sample`);
+  }
+  // the cosine learning rate follows the new plan: as a model planned for 20 steps at step 4
+  const cosine = { ...SMALL, lr_schedule: 'cosine', seed: 2 };
+  const planned = engine.createModel({ ...cosine, steps: 20 }), replanned = engine.createModel({ ...cosine, steps: 10 });
+  try {
+    planned.train(4);
+    replanned.train(4);
+    assert.notEqual(replanned.currentLr, planned.currentLr);
+    replanned.setSteps(20);
+    assert.equal(replanned.currentLr, planned.currentLr);
+  } finally { planned.free(); replanned.free(); }
+  const model = engine.createModel({ ...SMALL, steps: 6, seed: 3 });
+  try {
+    model.train(4);
+    const before = { loss: model.lossHistory(), params: model.params() };
+    const refused = (steps, pattern) => {
+      assert.throws(() => model.setSteps(steps), (e) => pattern.test(e.message), `setSteps(${steps})`);
+      assert.equal(model.config.steps, 6);
+      assert.equal(model.step, 4);
+      assert.ok(sameBits(model.lossHistory(), before.loss) && sameBits(model.params(), before.params));
+    };
+    refused(3, /steps: 3 is fewer than the 4 steps already taken/);
+    refused(2000000, /steps must be in 0\.\.1000000/);
+    refused(7.5, /setSteps: steps must be a whole number \(got 7\.5\)/);
+    model.trainWork(1, model.numParams);   // a step half done: its sample is in, its update is not
+    assert.ok(model.midStep);
+    assert.throws(() => model.setSteps(9), /steps: a training step is in progress; finish it first/);
+    assert.equal(model.config.steps, 6);
+    while (model.midStep) model.trainWork(1, model.numParams);
+    model.setSteps(5);                      // the steps taken: done
+    assert.ok(model.done);
+    assert.throws(() => model.train(1), /all 5 planned steps are done/);
+  } finally { model.free(); }
+});

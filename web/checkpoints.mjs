@@ -1,6 +1,6 @@
 // checkpoints.mjs -- Save downloads the model as a .ddpm file, Load puts one on the page, and a
-// new value of Steps for a paused or finished model is carried out through its own checkpoint
-// (replanModel). The format and every check of it belong to the wrapper and C (README
+// new value of Steps for a paused or finished model changes its plan in place (replanModel).
+// The format and every check of it belong to the wrapper and C (README
 // "Checkpoint format"); whether Save and Load can be used now is set in controls.mjs.
 import { PRESETS, checkpointHeader } from './ddpm.mjs';
 import { FIELDS, presetDefaults } from './settings.mjs';
@@ -56,49 +56,41 @@ export function saveCheckpoint() {
 }
 
 
-// A new plan for the model on the page. C sizes a model's loss history by its planned steps
-// and trains no further, so the page builds a model with the new plan from the current one's
-// checkpoint, as Load does: the weights, the AdamW state, the step, the loss curve and the
-// training RNG all carry over, and (the learning rate of both presets being constant) the run
-// goes on exactly as one planned that long from the start. Only when C has accepted the
-// checkpoint does the new model replace the old; on any error the old one stays.
+// A new plan for the model on the page: C grows its loss history to the new number of steps
+// (Model.setSteps), and the weights, the AdamW state, the step, the loss curve and the training
+// RNG stay as they are, so (the learning rate of both presets being constant) the run goes on
+// exactly as one planned that long from the start. If C refuses, nothing has changed.
 export function replanModel(steps) {
-  const old = app.model, from = old.config.steps;
+  const m = app.model, from = m.config.steps;
   // a chain being computed is finished on the model it started from, and drawn
   finishSampling();
-  // C saves only between steps: a step half done is finished first, as Save does
-  const halfDone = old.midStep;
-  if (halfDone && !finishHalfDone(old, { wholeStep: true })) {
+  // C changes the plan only between steps: a step half done is finished first, as Save does
+  const halfDone = m.midStep;
+  if (halfDone && !finishHalfDone(m, { wholeStep: true })) {
     $('steps').value = String(app.settings.steps);
     return;
   }
-  let next = null;
   try {
-    const bytes = old.saveCheckpoint({ optimizer: true });
-    next = app.engine.createModel({ ...trainSettings(), steps });
-    next.loadCheckpoint(bytes);
+    m.setSteps(steps);
   } catch (e) {
-    next?.free();
     $('steps').value = String(app.settings.steps);
     showMessage($('train-message'), `Could not change Steps to ${steps}: ${sentence(errorText(e))} ` +
-      `The model on the page is kept, at step ${old.step} of ${from}.`);
+      `The model on the page is kept, at step ${m.step} of ${from}.`);
     setState(app.state);
     return;
   }
   // the run goes on: its clock, its first step and its loss curve stay as they were
-  old.free();
-  app.model = next;
   app.settings.steps = steps;
   app.modelKey = JSON.stringify(trainSettings());
   settingsToURL(app.settings);
   showMessage($('train-message'), '');
-  setState(next.done ? 'done' : 'paused');
+  setState(m.done ? 'done' : 'paused');
   drawTrainStats(true);
   drawLoss(true);
-  const k = next.step;
+  const k = m.step;
   setStatus(`Steps ${from} → ${steps}: the model at step ${k} goes on with the same weights, AdamW state and loss curve.` +
     (halfDone ? ` Step ${k} was half done, so it was finished first.` : '') +
-    (next.done ? ' Press Sample, or raise Steps to train further.' : ` Resume trains steps ${k + 1} to ${steps}.`));
+    (m.done ? ' Press Sample, or raise Steps to train further.' : ` Resume trains steps ${k + 1} to ${steps}.`));
   // the focus stays where it is: Steps stays open, and an Enter that moved it to Resume would
   // make a second Enter start training
 }

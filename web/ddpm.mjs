@@ -302,6 +302,13 @@ export class Model {
 
   // Whole optimiser steps (finishing a batch in progress first).
   train(steps) { this.engine.check(this.mod._w_train_steps(this.ptr, steps)); }
+  // A new plan of `steps` steps in all, at least those taken, between steps: the model trains on
+  // (or stops) with everything else as it is. C refuses a step in progress or a bad count.
+  setSteps(steps) {
+    if (!Number.isInteger(steps)) throw new DDPMError(7, `setSteps: steps must be a whole number (got ${steps})`);
+    this.engine.check(this.mod._w_set_steps(this.ptr, steps));
+    this.config.steps = steps;
+  }
 
   // x_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps, computed by C
   qSample(x0, eps, t) {
