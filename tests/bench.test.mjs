@@ -55,3 +55,14 @@ test('bench: --help prints the usage; an unknown argument is refused by name, be
   await assert.rejects(run(process.execPath, ['scripts/bench.mjs', '--qiuck'], { cwd: ROOT, timeout: 30000 }),
     (err) => err.code === 2 && /unknown argument --qiuck/.test(err.stderr));
 });
+
+test('page_speed: trains on the page in Chromium and prints its steps/s; a bad argument is refused by name', async () => {
+  const { stdout } = await run(process.execPath, ['scripts/page_speed.mjs', '--batch', '2', '--steps', '3', '--runs', '1'],
+    { cwd: ROOT, timeout: 120000 });
+  assert.match(stdout, /^run 1: [\d.]+ steps\/s; frame interval median [\d.]+ ms, longest [\d.]+ ms$/m);
+  assert.match(stdout, /^recommended, batch 2, 3 steps: median [\d.]+ steps\/s over 1 run$/m);
+  await assert.rejects(run(process.execPath, ['scripts/page_speed.mjs', '--bacth', '2'], { cwd: ROOT, timeout: 30000 }),
+    (err) => err.code === 2 && /Unknown option '--bacth'/.test(err.stderr));
+  await assert.rejects(run(process.execPath, ['scripts/page_speed.mjs', '--runs', '0'], { cwd: ROOT, timeout: 30000 }),
+    (err) => err.code === 2 && /--runs must be a whole number/.test(err.stderr));
+});
