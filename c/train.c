@@ -64,9 +64,9 @@ static void mse_forward_backward(double *total, float *dout, const float *out, c
 // sample, copied so that sampling between the pieces or the two phases of a step cannot disturb
 // them), and AdamW forms each weight's gradient as it updates it (adamw_update_outer). Same bits
 // as the unfused path (kernels.c); tests/fused_adamw.test.mjs holds the two together.
-// grad_memory then holds only the bias gradients of the step. Fed one sample at a time, as the
-// page feeds a batch that does not fit a frame, the unfused path read and wrote all of dW once
-// per sample: a batch-16 step took about 6x as long on the page as in one call.
+// grad_memory then holds only the bias gradients of the step. A batch fed in pieces, as the page
+// feeds one that does not fit a frame, used to take the unfused path, which reads and writes all
+// of dW once per piece: the page trained at half its present speed at batch 16 (docs/bench.md).
 // layout of m->wgrad_vectors, each block (batch, len + WGRAD_PAD):
 //   emb (E), dh0 (D) | h0 (D), da1 (H) | h1 (H), da2 (H) | h2 (H), dout (D)
 

@@ -332,7 +332,7 @@ export function heatmap(canvas, values, rows, cols, opts = {}) {
 
 // Whether any line drawn on the frame passes through the box [x0, x1] x [y0, y1] (pixels): each
 // segment that reaches across the box's columns is cut to them, and its rows compared.
-export function linesCross(frame, x0, x1, y0, y1) {
+function linesCross(frame, x0, x1, y0, y1) {
   for (const run of frame.lines ?? []) {
     for (let i = 0; i + 3 < run.length; i += 2) {
       const ax = run[i], ay = run[i + 1], bx = run[i + 2], by = run[i + 3];
