@@ -1605,12 +1605,16 @@ test('nothing stale after Reset and Load: captions, work figures, replaced value
   // no image is drawn as an empty frame, not as black (the training image's own background)
   const empty = (await readCells(page, 'sample-xt'))[0];
   assert.ok(empty.every((c) => c > 200), `the empty image is light, not a black picture: ${empty}`);
-  // the recommended preset, then the paper file: its preset's learning rate replaces 0.001
+  // the recommended preset, then the paper file: its preset's plan and learning rate replace
+  // the 300 steps and the lr typed (the file holds its step, not the steps it was planned for)
   await page.check('#preset-recommended');
   await page.fill('#lr', '0.0002');
   await page.press('#lr', 'Enter');
+  await page.fill('#steps', '300');
+  await page.press('#steps', 'Enter');
   await loadCheckpoint(page, file.path);
-  assert.match(await page.textContent('#train-status'), /the paper preset at step 2 of 200\. The paper preset's own values: learning rate 0\.0002 → 0\.001\./);
+  assert.match(await page.textContent('#train-status'),
+    /the paper preset at step 2 of 200\. The paper preset's own values: steps 300 → 200, learning rate 0\.0002 → 0\.001\./);
   const work = await page.evaluate(() => ['stat-ms-sample', 'stat-ms-update', 'stat-budget'].map((id) => document.getElementById(id).textContent));
   assert.deepEqual(work, ['–', '–', '–'], 'no work figures for a model that has not trained here');
   await page.close();

@@ -162,8 +162,9 @@ function adoptModel(m, settings, name, header) {
   clearTrajectory();
   if (app.model) app.model.free();
   const presetChanged = settings.preset !== app.settings.preset;
-  // a file of the other preset brings that preset's batch and learning rate, as the radio would
-  const replaced = presetChanged ? fieldChanges(app.settings, settings, ['batch', 'lr']) : [];
+  // a file of the other preset brings that preset's plan, batch and learning rate, as the radio
+  // would (a checkpoint holds its step, not the steps it was planned for)
+  const replaced = presetChanged ? fieldChanges(app.settings, settings, ['steps', 'batch', 'lr']) : [];
   app.model = m;
   app.modelUnused = false;
   app.loadedFrom = name;
