@@ -84,17 +84,26 @@ static int selftest(void) {
     for (int batch = 1; batch <= 4; batch += 3) {
         ddpm_config_default(&cfg);
         cfg.image_size = 4; cfg.hidden = 36; cfg.temb_dim = 8; cfg.steps = 3; cfg.batch = batch; cfg.max_batch = 4;
-        DDPM *a = ddpm_create(&cfg), *b = ddpm_create(&cfg), *c = ddpm_create(&cfg);
-        expect(a && b && c, "create small models");
-        if (!a || !b || !c) { ddpm_free(a); ddpm_free(b); ddpm_free(c); continue; }
+        DDPM *a = ddpm_create(&cfg), *b = ddpm_create(&cfg), *c = ddpm_create(&cfg), *d = ddpm_create(&cfg);
+        expect(a && b && c && d, "create small models");
+        if (!a || !b || !c || !d) { ddpm_free(a); ddpm_free(b); ddpm_free(c); ddpm_free(d); continue; }
         int ok = 1;
         while (ok && a->step < 3) ok = ddpm_train_work(a, batch, 52) >= 0;
+        // the batch fed in pieces of 3 and 1 samples: fused too, each piece's vectors in its rows
+        while (ok && d->step < 3) ok = ddpm_train_work(d, d->batch_filled ? 1 : 3, 52) >= 0;
         ddpm_force_unfused(1);
         ok = ok && ddpm_train_steps(b, 3) == DDPM_OK;
         ddpm_force_unfused(0);
         size_t bytes = a->shape.num_params * sizeof(float);
         expect(ok && memcmp(a->param_memory, b->param_memory, bytes) == 0 && memcmp(a->m_memory, b->m_memory, bytes) == 0 &&
                memcmp(a->v_memory, b->v_memory, bytes) == 0, batch == 1 ? "fused == unfused, batch 1" : "fused == unfused, batch 4");
+        expect(ok && memcmp(d->param_memory, b->param_memory, bytes) == 0 && memcmp(d->m_memory, b->m_memory, bytes) == 0,
+               "a batch fed in pieces == unfused");
+        // a new plan: fewer steps than taken refused; more, and training goes on into the grown history
+        expect(ddpm_set_steps(d, 2) == DDPM_ERR_ARGUMENT && d->cfg.steps == 3, "a plan below the steps taken refused");
+        expect(ddpm_set_steps(d, 5) == DDPM_OK && ddpm_train_steps(d, 2) == DDPM_OK && d->step == 5 &&
+               isfinite(d->loss_history[4]), "a plan raised from 3 to 5 steps trains on");
+        ddpm_free(d);
         size_t n = ddpm_checkpoint_size(a, 1);
         uint8_t *file = malloc(n);
         expect(file && ddpm_checkpoint_save(a, file, n, 1) == DDPM_OK && ddpm_checkpoint_load(c, file, n) == DDPM_OK &&
