@@ -276,7 +276,8 @@ test('bad settings are refused with a clear message', async () => {
   for (const lr of ['100', '1e-50', '0']) {
     await page.fill('#lr', lr);
     assert.ok(await page.isDisabled('#btn-train'), `Train is disabled for lr ${lr}`);
-    assert.match(await page.textContent('#settings-note'), /Learning rate must be a number above 0 \(at least 1\.4e-45, the smallest float\) and below 100/);
+    assert.match(await page.textContent('#settings-note'),
+      /Learning rate must be a number above 0 and below 100 \(the smallest a float holds is 1\.4e-45; 100 is 1 \/ the weight decay 0\.01, past which each step's decay would flip the weights' sign\)/);
   }
   await page.fill('#lr', '99');
   assert.ok(!(await page.isDisabled('#btn-train')), 'lr 99 is accepted');

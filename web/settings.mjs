@@ -12,7 +12,9 @@ export const FIELDS = {
   batch: { kind: 'int', min: 1, max: DEFAULTS.max_batch },
   // C's own bounds (c/config.c): lr * weight_decay < 1 (both presets decay by 0.01), and a value
   // a float holds (AdamW runs in float: 1e-50 would be 0 there)
-  lr: { kind: 'num', min: 0, below: 1 / DEFAULTS.weight_decay },
+  lr: { kind: 'num', min: 0, below: 1 / DEFAULTS.weight_decay,
+    why: `the smallest a float holds is 1.4e-45; ${1 / DEFAULTS.weight_decay} is 1 / the weight decay ${DEFAULTS.weight_decay}, ` +
+      "past which each step's decay would flip the weights' sign" },
   seed: { kind: 'int', min: 0, max: 4294967295 },
   sigma: { kind: 'enum', values: ['beta', 'beta-tilde'] },
   clip: { kind: 'bool' },
@@ -50,7 +52,7 @@ export function parseField(key, text) {
 export function describeField(key) {
   const f = FIELDS[key];
   if (f.kind === 'int') return `a whole number from ${f.min} to ${f.max}`;
-  if (f.kind === 'num') return `a number above ${f.min} (at least 1.4e-45, the smallest float) and below ${f.below}`;
+  if (f.kind === 'num') return `a number above ${f.min} and below ${f.below} (${f.why})`;
   if (f.kind === 'bool') return '0 or 1';
   return `one of ${f.values.join(', ')}`;
 }
