@@ -1,6 +1,7 @@
 // ddpm.c -- creating and freeing the whole state, and the training image.
-// Every buffer is allocated here, once: training and sampling never allocate, so the
-// memory budget is fixed when the model is made (ddpm_memory_bytes tells it beforehand).
+// Every buffer is allocated here, once: training and sampling never allocate, so the memory
+// budget is fixed when the model is made (ddpm_memory_bytes tells it beforehand). The one
+// exception is a new plan of steps (ddpm_set_steps, train.c), which resizes the loss history.
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
@@ -76,7 +77,6 @@ DDPM *ddpm_create(const DDPMConfig *cfg) {
                        (unsigned long long)ddpm_memory_bytes(cfg));
         return NULL;
     }
-    m->loss_capacity = cfg->steps > 0 ? cfg->steps : 1;
     m->update_pos = -1;
     params_point(&m->params, m->param_memory, &m->shape);
     params_point(&m->grads, m->grad_memory, &m->shape);

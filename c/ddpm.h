@@ -272,8 +272,7 @@ typedef struct {
     int next_forward;         // NEXT_NONE, NEXT_RUNNING (during the update) or NEXT_READY
     Rng next_rng;             // m->rng before the next step's draws
     unsigned next_generation; // acts.generation of that forward
-    float *loss_history; // (loss_capacity) mean loss of each completed step
-    int loss_capacity;
+    float *loss_history; // (max(cfg.steps, 1)) mean loss of each completed step
     // scratch for a micro-batch of training draws
     float *xt_buf, *eps_buf, *target_buf; // (max_batch, D)
     int *t_buf;                           // (max_batch)
@@ -302,8 +301,8 @@ int ddpm_train_steps(DDPM *m, int steps);   // whole steps; DDPM_OK or an error
 int ddpm_set_steps(DDPM *m, int steps);     // a new plan of `steps` steps in all (>= those taken), between steps
 // a batch that fits one micro-batch normally keeps its weight gradients as vectors and fuses them
 // into AdamW, and the update computes the next step's forward as it goes (train.c); on = 1 takes
-// the plain path (whole gradient in grad_memory, forward at the step's start) instead: same
-// bits, for tests and benchmarks
+// the plain path (whole gradient in grad_memory, forward at the step's start) instead, from the
+// next batch begun (a batch in progress finishes as it began): same bits, for tests and benchmarks
 void ddpm_force_unfused(int on);
 // the caller wrote the weights directly (through w_params): a forward computed ahead is stale
 void ddpm_params_changed(DDPM *m);

@@ -398,23 +398,21 @@ int ddpm_train_work(DDPM *m, int max_samples, int max_params) {
     return B;
 }
 
-// A new plan: `steps` optimiser steps in all. The loss history grows (or shrinks) to match; on
-// failure the model is as it was. Between steps only, since the cosine learning rate depends on
-// the plan and a step's update must use one rate throughout.
+// A new plan: `steps` optimiser steps in all. The loss history grows (or shrinks) to match, the
+// one allocation after ddpm_create; on failure the model is as it was. Between steps only, since
+// the cosine learning rate depends on the plan and a step's update must use one rate throughout.
 int ddpm_set_steps(DDPM *m, int steps) {
     if (m->batch_filled != 0 || m->update_pos >= 0)
         return ddpm_set_error(DDPM_ERR_ARGUMENT, "steps: a training step is in progress; finish it first");
-    if (steps < m->step)
-        return ddpm_set_error(DDPM_ERR_ARGUMENT, "steps: %d is fewer than the %d steps already taken", steps, m->step);
     DDPMConfig cfg = m->cfg;
     cfg.steps = steps;
     int err = ddpm_config_validate(&cfg);
     if (err) return err;
-    int capacity = steps > 0 ? steps : 1;
-    float *history = realloc(m->loss_history, sizeof(float) * (size_t)capacity);
+    if (steps < m->step)
+        return ddpm_set_error(DDPM_ERR_ARGUMENT, "steps: %d is fewer than the %d steps already taken", steps, m->step);
+    float *history = realloc(m->loss_history, sizeof(float) * (size_t)(steps > 0 ? steps : 1));
     if (!history) return ddpm_set_error(DDPM_ERR_MEMORY, "steps: out of memory for a loss history of %d steps", steps);
     m->loss_history = history;
-    m->loss_capacity = capacity;
     m->cfg.steps = steps;
     // a forward computed ahead stays valid (the weights and draws are the same), and none was
     // computed after the last step of the old plan: next_forward_begin stops there

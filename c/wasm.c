@@ -26,6 +26,7 @@ EMSCRIPTEN_KEEPALIVE DDPM *w_create(DDPMConfig *c) { return ddpm_create(c); }
 EMSCRIPTEN_KEEPALIVE void w_free(DDPM *m) { ddpm_free(m); }
 EMSCRIPTEN_KEEPALIVE int w_num_params(DDPM *m) { return (int)m->shape.num_params; }
 EMSCRIPTEN_KEEPALIVE int w_image_floats(DDPM *m) { return m->shape.D; }
+EMSCRIPTEN_KEEPALIVE double w_model_memory_bytes(DDPM *m) { return (double)ddpm_memory_bytes(&m->cfg); }
 EMSCRIPTEN_KEEPALIVE int w_step(DDPM *m) { return m->step; }
 EMSCRIPTEN_KEEPALIVE int w_batch_filled(DDPM *m) { return m->batch_filled; }
 EMSCRIPTEN_KEEPALIVE float w_current_lr(DDPM *m) { return ddpm_current_lr(m); }

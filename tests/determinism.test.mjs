@@ -86,9 +86,11 @@ test('a new plan (setSteps) trains on bit for bit as a run planned that long; a 
     const replanned = run(engine, { ...options, steps: 5 }, (m) => {
       m.train(5);
       assert.ok(m.done);
+      const budget = m.memoryBytes;
       m.setSteps(8);
       assert.equal(m.done, false);
       assert.equal(m.config.steps, 8);
+      assert.equal(m.memoryBytes, budget + 3 * 4, 'the budget counts the 3 more losses');
       m.train(3);
       assert.ok(m.done);
     });
@@ -119,6 +121,7 @@ test('a new plan (setSteps) trains on bit for bit as a run planned that long; a 
       assert.ok(sameBits(model.lossHistory(), before.loss) && sameBits(model.params(), before.params));
     };
     refused(3, /steps: 3 is fewer than the 4 steps already taken/);
+    refused(-1, /steps must be in 0\.\.1000000 \(got -1\)/);   // named for the bound, not the steps taken
     refused(2000000, /steps must be in 0\.\.1000000/);
     refused(7.5, /setSteps: steps must be a whole number \(got 7\.5\)/);
     model.trainWork(1, model.numParams);   // a step half done: its sample is in, its update is not

@@ -196,7 +196,6 @@ export class Model {
     this.config = Object.fromEntries(Object.entries(config).map(([key, value]) =>
       [key, typeof DEFAULTS[key] === 'number' ? Number(value) : value]));
     this.livePtr = this.mod._w_create(cfg);
-    this.memoryBytes = this.mod._w_memory_bytes(cfg);
     this.mod._w_config_free(cfg);
     if (!this.livePtr) throw new DDPMError(3, engine.lastError());
     this.numParams = this.mod._w_num_params(this.ptr);
@@ -216,6 +215,8 @@ export class Model {
     return this.livePtr;
   }
 
+  // the bytes C allocated for this model (its plan of steps sizes the loss history)
+  get memoryBytes() { return this.mod._w_model_memory_bytes(this.ptr); }
   get step() { return this.mod._w_step(this.ptr); }
   get batchFilled() { return this.mod._w_batch_filled(this.ptr); }
   get currentLr() { return this.mod._w_current_lr(this.ptr); }
@@ -252,8 +253,9 @@ export class Model {
   }
 
   params() { return this.engine.readF32(this.mod._w_params(this.ptr), this.numParams); }
-  // the gradient buffer: complete after lossAndGrad(); after a batch-1 training step it holds
-  // only the bias gradients (the weight gradients are fused into AdamW, see c/train.c)
+  // the gradient buffer: complete after lossAndGrad(); after a training step whose batch fits one
+  // micro-batch (in one call or in pieces) it holds only the bias gradients (the weight
+  // gradients are fused into AdamW, see c/train.c)
   grads() { return this.engine.readF32(this.mod._w_grads(this.ptr), this.numParams); }
   adamState() {
     return { m: this.engine.readF32(this.mod._w_adam_m(this.ptr), this.numParams),
