@@ -78,10 +78,12 @@ int ddpm_sample_continue(DDPM *m, int max_steps) {
         // clips to -1), so x_{t-1} alone would miss it: a chain driven by Inf is not a sample
         if (!all_finite(eps, (size_t)n * D)) {
             st->t = 0;
-            // with x0-prediction the noise is derived from the network's x0, which is what broke
+            // with x0-prediction the noise is derived from the network's x0, up to 1/sqrt(1 -
+            // alpha_bar_1) times it: name the network's output if that broke, else the derivation
+            const char *what = m->cfg.predict == PREDICT_EPS ? "the predicted noise holds"
+                : !all_finite(m->acts.out, (size_t)n * D) ? "the predicted x0 holds" : "the noise derived from the predicted x0 holds";
             return -ddpm_set_error(DDPM_ERR_DIVERGED,
-                "sampling diverged at t=%d: the predicted %s holds NaN or Inf (the model's weights may be untrained or broken)",
-                t, m->cfg.predict == PREDICT_EPS ? "noise" : "x0");
+                "sampling diverged at t=%d: %s NaN or Inf (the model's weights may be untrained or broken)", t, what);
         }
         if (!all_finite(x_prev, (size_t)n * D)) {
             st->t = 0;

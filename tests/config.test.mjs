@@ -126,6 +126,16 @@ test('a sampler that leaves the finite numbers says so instead of drawing garbag
     x0model.setParams(x0model.params().map((v) => v * 1e30));
     refused(() => x0model.sample({ seed: 1 }), 'DIVERGED', /sampling diverged at t=\d+: the predicted x0 holds NaN or Inf/);
   } finally { x0model.free(); }
+  // a finite x0 of 3e38 everywhere (fc3 gives its bias alone): the noise derived from it,
+  // (x_t - sqrt(alpha_bar) x0) / sqrt(1 - alpha_bar), is what overflows, and is named so
+  const huge = engine.createModel({ ...SMALL, steps: 0, predict: 'x0' });
+  try {
+    const p = huge.params(), t = huge.tensors(p);
+    t.fc3_w.fill(0);
+    t.fc3_b.fill(3e38);
+    huge.setParams(p);
+    refused(() => huge.sample({ seed: 1 }), 'DIVERGED', /sampling diverged at t=\d+: the noise derived from the predicted x0 holds NaN or Inf/);
+  } finally { huge.free(); }
 });
 
 test('a gradient that overflows (finite loss) stops training before it reaches the weights or AdamW state', async () => {
