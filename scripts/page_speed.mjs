@@ -6,6 +6,7 @@
 // slower than a step timed in Node (make bench): it measures the slicing as well as the kernels.
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { launchBrowser, startServer } from '../tests/lib/browser.mjs';
 
 const USAGE = 'usage: node scripts/page_speed.mjs [--batch 16] [--steps 100] [--preset recommended] [--runs 3] [--web DIR]';
@@ -21,7 +22,7 @@ try {
       steps: { type: 'string', default: '100' },
       preset: { type: 'string', default: 'recommended' },
       runs: { type: 'string', default: '3' },
-      web: { type: 'string', default: new URL('../web', import.meta.url).pathname },
+      web: { type: 'string', default: fileURLToPath(new URL('../web', import.meta.url)) },
       help: { type: 'boolean', default: false },
     },
   }));
@@ -35,9 +36,10 @@ if (opt.help) {
 const runs = Number(opt.runs);
 if (!(Number.isInteger(runs) && runs >= 1)) refuse(`--runs must be a whole number >= 1 (got ${opt.runs})`);
 
-const server = await startServer(resolve(opt.web));
-const browser = await launchBrowser();
+let server = null, browser = null;
 try {
+  server = await startServer(resolve(opt.web));
+  browser = await launchBrowser();
   const results = [];
   for (let r = 0; r < runs; r++) {
     const page = await browser.context.newPage();
@@ -57,8 +59,10 @@ try {
     if (!rate) throw new Error(`training did not finish: ${done}`);
     const frames = (await page.evaluate(() => window.ddpmPage.frameIntervals())).sort((a, b) => a - b);
     results.push({ steps_per_s: Number(rate[1]) });
-    console.log(`run ${r + 1}: ${rate[1]} steps/s; frame interval median ${frames[frames.length >> 1].toFixed(1)} ms, ` +
-      `longest ${frames.at(-1).toFixed(1)} ms`);
+    // a run done within its first frame has no interval between two frames to show
+    console.log(`run ${r + 1}: ${rate[1]} steps/s; ` + (frames.length
+      ? `frame interval median ${frames[frames.length >> 1].toFixed(1)} ms, longest ${frames.at(-1).toFixed(1)} ms`
+      : 'done within one frame'));
     await page.close();
   }
   const rates = results.map((x) => x.steps_per_s).sort((a, b) => a - b), mid = rates.length >> 1;
@@ -68,6 +72,6 @@ try {
   console.error(`page_speed: ${e.message}`);
   process.exitCode ||= 1;
 } finally {
-  await browser.close();
-  await server.close();
+  await browser?.close();
+  await server?.close();
 }

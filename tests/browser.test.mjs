@@ -1620,4 +1620,11 @@ test('nothing stale after Reset and Load: captions, work figures, replaced value
   assert.deepEqual(work, ['–', '–', '–'], 'no work figures for a model that has not trained here');
   await page.close();
   assertClean(log);
+  // a page planning 1 step loads the file at step 2: the plan is raised to it, and said so
+  const short = await openPage('?preset=paper&steps=1');
+  await loadCheckpoint(short.page, file.path);
+  assert.match(await short.page.textContent('#train-status'),
+    /^Loaded \S+: the paper preset at step 2 of 2\. Steps 1 → 2: the steps the file has taken\. Press Sample/);
+  await short.page.close();
+  assertClean(short.log);
 });

@@ -117,7 +117,7 @@ test('a batch fed in pieces is fused too: no weight gradient is written, and sam
     while (!model.done) {
       const step = model.step;
       while (!model.updating) {
-        model.trainWork(model.batchFilled % 2 ? 1 : 2, 1 << 30);   // pieces of 2, 1, then 1
+        model.trainWork(model.batchFilled ? 1 : 2, 1 << 30);       // pieces of 2, 1, then 1
         model.sample({ n: 3, seed: step, trajectory: false });      // overwrites every activation
       }
       model.trainWork(1, 1 << 30);

@@ -163,8 +163,12 @@ function adoptModel(m, settings, name, header) {
   if (app.model) app.model.free();
   const presetChanged = settings.preset !== app.settings.preset;
   // a file of the other preset brings that preset's plan, batch and learning rate, as the radio
-  // would (a checkpoint holds its step, not the steps it was planned for)
-  const replaced = presetChanged ? fieldChanges(app.settings, settings, ['steps', 'batch', 'lr']) : [];
+  // would; a plan shorter than the steps the file has taken is raised to them (a checkpoint holds
+  // its step, not the steps it was planned for: loadCheckpointFile)
+  const planned = presetChanged ? presetDefaults(settings.preset).steps : app.settings.steps;
+  const raised = settings.steps > planned && settings.steps !== app.settings.steps
+    ? ` Steps ${app.settings.steps} → ${settings.steps}: the steps the file has taken.` : '';
+  const replaced = presetChanged ? fieldChanges(app.settings, settings, raised ? ['batch', 'lr'] : ['steps', 'batch', 'lr']) : [];
   app.model = m;
   app.modelUnused = false;
   app.loadedFrom = name;
@@ -193,7 +197,7 @@ function adoptModel(m, settings, name, header) {
   drawLoss(true);
   const fresh = header.flags & 1 ? '' : ' The file holds no AdamW state: the optimiser starts afresh.';
   const own = replaced.length ? ` The ${settings.preset} preset's own values: ${replaced.join(', ')}.` : '';
-  setStatus(`Loaded ${name}: the ${settings.preset} preset at step ${m.step} of ${m.config.steps}.${own}${fresh} ` + (m.done
+  setStatus(`Loaded ${name}: the ${settings.preset} preset at step ${m.step} of ${m.config.steps}.${own}${raised}${fresh} ` + (m.done
     ? `Press Sample, or raise Steps above ${m.step} to train further.`
     : `Resume trains on to step ${m.config.steps} with the batch and learning rate shown and the file's random state.`));
 }

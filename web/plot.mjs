@@ -330,16 +330,18 @@ export function heatmap(canvas, values, rows, cols, opts = {}) {
   canvas.plotLabels = boxes;
 }
 
-// Whether any line drawn on the frame passes through the box [x0, x1] x [y0, y1] (pixels): each
-// segment that reaches across the box's columns is cut to them, and its rows compared.
-function linesCross(frame, x0, x1, y0, y1) {
+// Whether any line drawn on the frame passes through the box [x0, x1] x [y0, y1] (pixels, widened
+// by `pad` for the lines' width): each segment that reaches across the box's columns is cut to
+// them (a vertical one is kept whole), and its rows compared.
+function linesCross(frame, x0, x1, y0, y1, pad = 2) {
+  x0 -= pad; x1 += pad; y0 -= pad; y1 += pad;
   for (const run of frame.lines ?? []) {
     for (let i = 0; i + 3 < run.length; i += 2) {
       const ax = run[i], ay = run[i + 1], bx = run[i + 2], by = run[i + 3];
       const lo = Math.max(x0, Math.min(ax, bx)), hi = Math.min(x1, Math.max(ax, bx));
       if (lo > hi) continue;
-      const at = (px) => (bx === ax ? ay : ay + (by - ay) * (px - ax) / (bx - ax));
-      const ya = at(lo), yb = at(hi);
+      const at = (px) => ay + (by - ay) * (px - ax) / (bx - ax);
+      const [ya, yb] = bx === ax ? [ay, by] : [at(lo), at(hi)];
       if (Math.max(ya, yb) >= y0 && Math.min(ya, yb) <= y1) return true;
     }
   }
@@ -372,22 +374,32 @@ export function setMarker(canvas, x, label = '') {
   m.style.transform = `translateX(${px}px)`;
   const span = m.firstChild;
   if (span.textContent !== label) span.textContent = label;
-  const [flip, y] = label ? markerLabelPlace(f, px, span.offsetWidth, span.offsetHeight) : [false, 2];
-  m.classList.toggle('flip', flip);
-  span.style.top = `${y}px`;
+  let place = [false, 2];
+  if (label) {
+    // the place it had while that is still clear: a label moving along with t should not jump
+    const w = span.offsetWidth, h = span.offsetHeight;
+    place = m.place && markerLabelClear(f, px, w, h, m.place) ? m.place : markerLabelPlace(f, px, w, h);
+  }
+  m.place = label ? place : null;
+  m.classList.toggle('flip', place[0]);
+  span.style.top = `${place[1]}px`;
 }
 
-// [on the line's left, top within the frame] for a label w x h beside a marker at pixel px
+// [on the line's left, top within the frame] for a label w x h beside a marker at pixel px: the
+// first place in setMarker's order clear of every line, else the usual one
 function markerLabelPlace(f, px, w, h) {
-  const gap = 4, edge = 2, usual = px > f.left + f.pw / 2;
+  const edge = 2, usual = px > f.left + f.pw / 2;
   const ends = [edge, f.ph - edge - h], middle = [];
   for (let y = edge + h; y < f.ph - edge - h; y += Math.max(4, h / 2)) middle.push(y);
   const tries = [...ends.map((y) => [usual, y]), ...ends.map((y) => [!usual, y]),
     ...middle.map((y) => [usual, y]), ...middle.map((y) => [!usual, y])];
-  for (const [left, y] of tries) {
-    const x0 = left ? px - gap - w : px + gap;
-    if (x0 < f.left || x0 + w > f.left + f.pw) continue;   // not off the frame's side
-    if (!linesCross(f, x0, x0 + w, f.top + y, f.top + y + h)) return [left, y];
-  }
-  return [usual, edge];
+  return tries.find((place) => markerLabelClear(f, px, w, h, place)) ?? [usual, edge];
+}
+
+// The dashed line is the marker's 1 px left border, so a label 4 px from it (style.css) starts
+// 5 px right of px, or ends 3 px left of it.
+function markerLabelClear(f, px, w, h, [left, y]) {
+  const x0 = left ? px - 3 - w : px + 5;
+  if (x0 < f.left || x0 + w > f.left + f.pw) return false;   // not off the frame's side
+  return !linesCross(f, x0, x0 + w, f.top + y, f.top + y + h);
 }
