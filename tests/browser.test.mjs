@@ -716,6 +716,40 @@ function compareWithOneGo(page) {
   });
 }
 
+// The update's cost per parameter grows with the batch (AdamW forms each gradient from the
+// batch's samples), so the page's estimate of it from another batch is no guide: its first AdamW
+// slice at a new batch is a probe of 65536 parameters (a batch-64 update sized by the batch-1
+// guess took 60 ms in one frame). At the same batch the estimate carries over.
+test('the first AdamW slice at a new batch is a small probe; at the same batch the estimate carries over', async () => {
+  const { page, log } = await openPage('?batch=64&steps=2');
+  await page.evaluate(() => {
+    const proto = Object.getPrototypeOf(window.ddpmPage.model), trainWork = proto.trainWork;
+    window.updateSlices = [];
+    proto.trainWork = function (maxSamples, maxParams) {
+      if (this.updating) window.updateSlices.push(maxParams);
+      return trainWork.call(this, maxSamples, maxParams);
+    };
+  });
+  const firstSlice = async () => {
+    const slices = await page.evaluate(() => window.updateSlices.splice(0));
+    assert.ok(slices.length > 0, 'the update ran in slices');
+    return slices[0];
+  };
+  await trainToEnd(page);
+  assert.equal(await firstSlice(), 65536, 'batch 64: the first slice is the probe');
+  for (const [batch, probe] of [['1', true], ['1', false]]) {
+    await page.click('#btn-reset');
+    await page.fill('#batch', batch);
+    await page.press('#batch', 'Enter');
+    await trainToEnd(page);
+    const first = await firstSlice();
+    if (probe) assert.equal(first, 65536, 'batch 1 after batch 64: a probe again');
+    else assert.ok(first > 65536, `batch 1 again: the estimate carries over (${first} parameters)`);
+  }
+  await page.close();
+  assertClean(log);
+});
+
 // Creating a model takes 50-80 ms the first time in a page (fresh wasm memory), too long for the
 // Train click: the page makes it while idle, and Train takes it only if it is exactly the model
 // Train would create.

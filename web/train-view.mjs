@@ -114,6 +114,9 @@ function activeMs() {
   return app.run.activeMs + (app.state === 'running' ? performance.now() - app.run.startedAt : 0);
 }
 
+// parameters in the first AdamW slice at a batch (and the fewest whose time updates the estimate)
+const PROBE_PARAMS = 65536;
+
 // One animation frame of training: slices of work until the budget is spent. A slice is a
 // number of samples of the batch (forward + backward) or, once the batch is complete, a range
 // of parameters for AdamW; both are sized from the time measured for the previous slices.
@@ -127,13 +130,20 @@ function trainFrame(ts, loop) {
   app.run.lastFrameTs = ts;
   const m = app.model, tm = app.timing, [budget, every] = PACE_LEVELS[app.pace.level];
   const start = performance.now(), deadline = start + budget;
+  // AdamW forms each weight's gradient from the batch's samples (c/train.c), so its cost per
+  // parameter grows with the batch: an estimate made at another batch is no guide, and the first
+  // slice is a probe (sized by the batch-1 guess, a batch-64 update took 60 ms in one frame)
+  if (tm.batch !== m.config.batch) {
+    tm.batch = m.config.batch;
+    tm.paramSeen = false;
+  }
   const trainThisFrame = app.pace.frame++ % every === 0 && !app.sampling;
   let worked = false;
   try {
     while (trainThisFrame && !m.done) {
       const left = deadline - performance.now();
       if (m.updating) {
-        let n = Math.floor(left / tm.msPerParam);
+        let n = tm.paramSeen ? Math.floor(left / tm.msPerParam) : PROBE_PARAMS;
         if (n < 4096) {
           if (worked) break;
           n = 4096;
@@ -141,7 +151,7 @@ function trainFrame(ts, loop) {
         const a = performance.now();
         const done = m.trainWork(1, n);
         const dt = performance.now() - a;
-        if (done >= 65536) {
+        if (done >= PROBE_PARAMS) {
           const per = dt / done;
           tm.msPerParam = tm.paramSeen ? 0.8 * tm.msPerParam + 0.2 * per : per;
           tm.paramSeen = true;
