@@ -82,11 +82,12 @@ function plotLabelProblems(page) {
   });
 }
 
-// Every visible marker label (web/plot.mjs, setMarker) clear of the lines drawn on its plot: each
-// drawn segment is walked in steps of half a pixel and no point may fall inside the label's box.
-// Returns what is wrong, and how many drawn points there were (none would make it vacuous).
-function markerLabelProblems(page) {
-  return page.evaluate(() => {
+// Every visible marker label (web/plot.mjs, setMarker) clear of the lines drawn on its plot (of
+// weight at least minWeight: 10 are curves of the data, 1 reference lines): each drawn segment is
+// walked in steps of half a pixel and no point may fall inside the label's box. Returns what is
+// wrong, and how many drawn points there were (none would make it vacuous).
+function markerLabelProblems(page, minWeight = 0) {
+  return page.evaluate((minWeight) => {
     const problems = [];
     let points = 0;
     for (const span of document.querySelectorAll('.plot-marker:not([hidden]) span')) {
@@ -94,7 +95,8 @@ function markerLabelProblems(page) {
       if (!span.textContent || !canvas?.plotFrame) continue;
       const c = canvas.getBoundingClientRect(), r = span.getBoundingClientRect();
       const x0 = r.left - c.left + 1, x1 = r.right - c.left - 1, y0 = r.top - c.top + 1, y1 = r.bottom - c.top - 1;
-      for (const run of canvas.plotFrame.lines) {
+      for (const { pts: run, weight } of canvas.plotFrame.lines) {
+        if (weight < minWeight) continue;
         points += run.length / 2;
         for (let i = 0; i + 3 < run.length; i += 2) {
           const [ax, ay, bx, by] = run.slice(i, i + 4), n = Math.ceil(2 * Math.hypot(bx - ax, by - ay)) + 1;
@@ -109,7 +111,7 @@ function markerLabelProblems(page) {
       }
     }
     return { problems: [...new Set(problems)], points };
-  });
+  }, minWeight);
 }
 
 // The colour of each of the 16 x 16 cells of an image canvas (its centre pixel).
@@ -219,6 +221,28 @@ test('the paper preset fails, and the page says why', async () => {
   assertClean(log);
 });
 
+// Scrubbing the forward process's t moves the markers of the four schedule plots: at no t does a
+// label cover a curve of the data (it may cross the other preset's dotted curve, or SNR = 1, when
+// nothing is clear: the ᾱ label sat on the ᾱ curve for t = 1..27 of the paper preset)
+test('at every t, the schedule plots\' marker labels leave their curves uncovered', async () => {
+  for (const preset of ['paper', 'recommended']) {
+    const { page, log } = await openPage(`?preset=${preset}`);
+    const problems = [];
+    let points = 0;
+    for (let t = 0; t <= 100; t++) {
+      await page.fill('#fwd-t', String(t));
+      await page.dispatchEvent('#fwd-t', 'input');
+      const r = await markerLabelProblems(page, 10);
+      problems.push(...r.problems.map((p) => `${preset}, t = ${t}: ${p}`));
+      points = Math.max(points, r.points);
+    }
+    assert.deepEqual(problems, []);
+    assert.ok(points > 300, `the curves were recorded (${points} points)`);
+    await page.close();
+    assertClean(log);
+  }
+});
+
 test('settings survive a reload through the URL', async () => {
   const { page, log } = await openPage();
   await page.check('#preset-paper');
@@ -277,7 +301,7 @@ test('bad settings are refused with a clear message', async () => {
     await page.fill('#lr', lr);
     assert.ok(await page.isDisabled('#btn-train'), `Train is disabled for lr ${lr}`);
     assert.match(await page.textContent('#settings-note'),
-      /Learning rate must be a number above 0 and below 100 \(the smallest a float holds is 1\.4e-45; 100 is 1 \/ the weight decay 0\.01, past which each step's decay would flip the weights' sign\)/);
+      /^Learning rate must be a number above 0 and below 100 \(from 100 = 1 \/ the weight decay 0\.01 on, each step's decay would flip the weights' sign; and at least 1\.4e-45, the smallest a float holds\)\. It stays 0\.001 until it is\.$/);
   }
   await page.fill('#lr', '99');
   assert.ok(!(await page.isDisabled('#btn-train')), 'lr 99 is accepted');
@@ -1658,7 +1682,7 @@ test('nothing stale after Reset and Load: captions, work figures, replaced value
   const short = await openPage('?preset=paper&steps=1');
   await loadCheckpoint(short.page, file.path);
   assert.match(await short.page.textContent('#train-status'),
-    /^Loaded \S+: the paper preset at step 2 of 2\. Steps 1 → 2: the steps the file has taken\. Press Sample/);
+    /^Loaded \S+: the paper preset at step 2 of 2\. Steps 1 → 2: raised to the steps the file has taken\. Press Sample/);
   await short.page.close();
   assertClean(short.log);
 });

@@ -24,8 +24,8 @@ test('each kind of field takes its values and refuses the rest', () => {
   assert.equal(parseField('preset', 'paper'), 'paper');
   assert.equal(parseField('preset', 'Paper'), undefined);
   assert.equal(describeField('steps'), 'a whole number from 1 to 100000');
-  assert.equal(describeField('lr'), "a number above 0 and below 100 (the smallest a float holds is 1.4e-45; " +
-    "100 is 1 / the weight decay 0.01, past which each step's decay would flip the weights' sign)");
+  assert.equal(describeField('lr'), "a number above 0 and below 100 (from 100 = 1 / the weight decay 0.01 on, " +
+    "each step's decay would flip the weights' sign; and at least 1.4e-45, the smallest a float holds)");
   assert.equal(describeField('preset'), `one of ${Object.keys(PRESETS).join(', ')}`);
 });
 

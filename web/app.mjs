@@ -83,7 +83,8 @@ function checkField(el) {
     el.setCustomValidity(ok ? '' : `Steps must be ${stepsRule(app.model.step)}`);
     return ok ? v : undefined;
   }
-  el.setCustomValidity(v === undefined ? `${el.labels[0].textContent} must be ${describeField(el.id)}` : '');
+  el.setCustomValidity(v === undefined
+    ? `${el.labels[0].textContent} must be ${describeField(el.id)}. It stays ${app.settings[el.id]} until it is.` : '');
   return v;
 }
 

@@ -167,7 +167,7 @@ function adoptModel(m, settings, name, header) {
   // its step, not the steps it was planned for: loadCheckpointFile)
   const planned = presetChanged ? presetDefaults(settings.preset).steps : app.settings.steps;
   const raised = settings.steps > planned && settings.steps !== app.settings.steps
-    ? ` Steps ${app.settings.steps} → ${settings.steps}: the steps the file has taken.` : '';
+    ? ` Steps ${app.settings.steps} → ${settings.steps}: raised to the steps the file has taken.` : '';
   const replaced = presetChanged ? fieldChanges(app.settings, settings, raised ? ['batch', 'lr'] : ['steps', 'batch', 'lr']) : [];
   app.model = m;
   app.modelUnused = false;

@@ -80,7 +80,7 @@ function drawScheduleText() {
 
 export function drawSchedulePlots() {
   const v = app.view, th = theme(), s = v.sched, o = app.otherSchedule;
-  const ghost = (y, label) => ({ y, color: th.faint, width: 1.25, dash: [2, 3], label });
+  const ghost = (y, label) => ({ y, color: th.faint, width: 1.25, dash: [2, 3], label, reference: true });
   const oname = o ? `${o.name} preset` : '';
   const T = v.T, h = 204;
   linePlot($('plot-beta'), {
@@ -105,7 +105,7 @@ export function drawSchedulePlots() {
     height: h, xRange: [0, T], xLabel: 't',
     series: [{ y: s.log_snr, color: th.accent, width: 2, label: 'log SNR = ln(ᾱₜ/(1−ᾱₜ))' },
       // solid and thin: the other preset's curve is the dotted one
-      { y: new Float32Array(T + 1), color: th.muted, width: 1, label: 'SNR = 1' },
+      { y: new Float32Array(T + 1), color: th.muted, width: 1, label: 'SNR = 1', reference: true },
       ...(o ? [ghost(o.sched.log_snr, oname)] : [])],
   });
   markSchedule();

@@ -117,7 +117,8 @@ export function movingGeoMean(values, weight = 0.9) {
 }
 
 // linePlot(canvas, {
-//   series: [{ y, x?, label, color, width, dash, alpha, from? }],   x defaults to the index
+//   series: [{ y, x?, label, color, width, dash, alpha, from?, reference? }],   x defaults to the
+//     index; a reference line (not the data) is one a marker's label may cover if it must
 //   xRange: [lo, hi], xReversed, yLog, yRange: [lo, hi] (else from the data),
 //   xLabel, height, empty: 'text shown when there is no data' })
 // The tick labels sit on a row under the frame and the axis label on a row of its own below it,
@@ -176,7 +177,9 @@ export function linePlot(canvas, opts) {
   const Y = opts.yLog
     ? (y) => top + (Math.log10(y1) - Math.log10(y)) / (Math.log10(y1) - Math.log10(y0)) * ph
     : (y) => top + (y1 - y) / (y1 - y0) * ph;
-  // the drawn lines, as pixel points per series (a marker's label keeps off them: setMarker)
+  // the drawn lines, as runs of pixel points, each with a weight: a marker's label keeps off
+  // them, off a curve of the data above all (weight 10) and off a reference line (a series with
+  // `reference`: the other preset's curve, a bar, SNR = 1: weight 1) where it can (setMarker)
   const lines = [];
   canvas.plotFrame = { left, top, pw, ph, X, Y, lines };
 
@@ -225,13 +228,14 @@ export function linePlot(canvas, opts) {
     ctx.setLineDash(s.dash ?? []);
     ctx.lineJoin = 'round';
     ctx.beginPath();
+    const weight = s.reference ? 1 : 10;
     let pen = false, run = null;
     for (let i = s.from ?? 0; i < s.y.length; i++) {
       const v = s.y[i], x = xOf(s, i);
       if (!Number.isFinite(v) || (opts.yLog && v <= 0)) { pen = false; continue; }
       if (pen) ctx.lineTo(X(x), Y(v)); else ctx.moveTo(X(x), Y(v));
-      if (!pen) lines.push(run = []);
-      run.push(X(x), Y(v));
+      if (!pen) lines.push(run = { pts: [], weight });
+      run.pts.push(X(x), Y(v));
       pen = true;
     }
     ctx.stroke();
@@ -330,29 +334,39 @@ export function heatmap(canvas, values, rows, cols, opts = {}) {
   canvas.plotLabels = boxes;
 }
 
-// Whether any line drawn on the frame passes through the box [x0, x1] x [y0, y1] (pixels, widened
-// by `pad` for the lines' width): each segment that reaches across the box's columns is cut to
-// them (a vertical one is kept whole), and its rows compared.
-function linesCross(frame, x0, x1, y0, y1, pad = 2) {
-  x0 -= pad; x1 += pad; y0 -= pad; y1 += pad;
-  for (const run of frame.lines ?? []) {
-    for (let i = 0; i + 3 < run.length; i += 2) {
-      const ax = run[i], ay = run[i + 1], bx = run[i + 2], by = run[i + 3];
-      const lo = Math.max(x0, Math.min(ax, bx)), hi = Math.min(x1, Math.max(ax, bx));
-      if (lo > hi) continue;
-      const at = (px) => ay + (by - ay) * (px - ax) / (bx - ax);
-      const [ya, yb] = bx === ax ? [ay, by] : [at(lo), at(hi)];
-      if (Math.max(ya, yb) >= y0 && Math.min(ya, yb) <= y1) return true;
-    }
+// Whether the run of points pts passes through the box [x0, x1] x [y0, y1] (pixels): each segment
+// that reaches across the box's columns is cut to them (a vertical one is kept whole), and its
+// rows compared.
+function runCrosses(pts, x0, x1, y0, y1) {
+  for (let i = 0; i + 3 < pts.length; i += 2) {
+    const ax = pts[i], ay = pts[i + 1], bx = pts[i + 2], by = pts[i + 3];
+    const lo = Math.max(x0, Math.min(ax, bx)), hi = Math.min(x1, Math.max(ax, bx));
+    if (lo > hi) continue;
+    const at = (px) => ay + (by - ay) * (px - ax) / (bx - ax);
+    const [ya, yb] = bx === ax ? [ay, by] : [at(lo), at(hi)];
+    if (Math.max(ya, yb) >= y0 && Math.min(ya, yb) <= y1) return true;
   }
   return false;
 }
 
+// What the lines drawn on the frame cost a box: the weight of each that passes through it widened
+// by `pad` (for the lines' width), and that weight again if it passes through the box itself; 0
+// when it is clear, and a line that only comes near costs less than one that crosses.
+function linesCost(frame, x0, x1, y0, y1, pad = 2) {
+  let cost = 0;
+  for (const run of frame.lines ?? []) {
+    if (!runCrosses(run.pts, x0 - pad, x1 + pad, y0 - pad, y1 + pad)) continue;
+    cost += run.weight * (runCrosses(run.pts, x0, x1, y0, y1) ? 2 : 1);
+  }
+  return cost;
+}
+
 // A dotted vertical line over a plot drawn by linePlot, at x, with an optional label; null hides
 // it. The canvas must sit in a positioned box (.plot-box) of its own. The label goes beside the
-// line (on its left past the middle) at the top of the frame, unless a curve runs there: then
+// line (on its left past the middle) at the top of the frame, unless a line runs there: then
 // at the bottom, then on the line's other side, then lower down the frame, wherever no line is
-// drawn (the paper's MSE curve runs flat along the top, and its label hid its last steps).
+// drawn (the paper's MSE curve runs flat along the top, and its label hid its last steps), or
+// else where it covers the least (a reference line rather than a curve of the data).
 export function setMarker(canvas, x, label = '') {
   let m = canvas.nextElementSibling;
   if (!m || !m.classList.contains('plot-marker')) {
@@ -373,12 +387,28 @@ export function setMarker(canvas, x, label = '') {
   m.style.height = `${f.ph}px`;
   m.style.transform = `translateX(${px}px)`;
   const span = m.firstChild;
-  if (span.textContent !== label) span.textContent = label;
-  let place = [false, 2];
-  if (label) {
-    // the place it had while that is still clear: a label moving along with t should not jump
-    const w = span.offsetWidth, h = span.offsetHeight;
-    place = m.place && markerLabelClear(f, px, w, h, m.place) ? m.place : markerLabelPlace(f, px, w, h);
+  // the label on one line, or stacked ("t = N:" over the value): its size
+  const shape = (stacked) => {
+    const text = stacked ? label.replace(': ', ':\n') : label;
+    if (span.textContent !== text) span.textContent = text;
+    m.classList.toggle('stacked', stacked);
+    return [span.offsetWidth, span.offsetHeight];
+  };
+  let place = [false, 2, false];   // [on the line's left, top within the frame, stacked]
+  if (!label) {
+    shape(false);
+  } else if (m.place && markerLabelCost(f, px, ...shape(m.place[2]), m.place) === 0) {
+    place = m.place;   // the place it had, still clear: a label moving along with t should not jump
+  } else {
+    // one line where it covers nothing, else stacked if that covers less: narrower, it finds room
+    // beside a steep curve that a line of text would cross (the recommended preset's alpha_bar)
+    const flat = shape(false), flatPlace = markerLabelPlace(f, px, ...flat), flatCost = markerLabelCost(f, px, ...flat, flatPlace);
+    place = [...flatPlace, false];
+    if (flatCost > 0 && label.includes(': ')) {
+      const tall = shape(true), tallPlace = markerLabelPlace(f, px, ...tall);
+      if (markerLabelCost(f, px, ...tall, tallPlace) < flatCost) place = [...tallPlace, true];
+      else shape(false);
+    }
   }
   m.place = label ? place : null;
   m.classList.toggle('flip', place[0]);
@@ -386,20 +416,27 @@ export function setMarker(canvas, x, label = '') {
 }
 
 // [on the line's left, top within the frame] for a label w x h beside a marker at pixel px: the
-// first place in setMarker's order clear of every line, else the usual one
+// first place in setMarker's order that covers no line, else the first that covers the least
 function markerLabelPlace(f, px, w, h) {
   const edge = 2, usual = px > f.left + f.pw / 2;
   const ends = [edge, f.ph - edge - h], middle = [];
   for (let y = edge + h; y < f.ph - edge - h; y += Math.max(4, h / 2)) middle.push(y);
   const tries = [...ends.map((y) => [usual, y]), ...ends.map((y) => [!usual, y]),
     ...middle.map((y) => [usual, y]), ...middle.map((y) => [!usual, y])];
-  return tries.find((place) => markerLabelClear(f, px, w, h, place)) ?? [usual, edge];
+  let best = [usual, edge], least = Infinity;
+  for (const place of tries) {
+    const cost = markerLabelCost(f, px, w, h, place);
+    if (cost < least) [best, least] = [place, cost];
+    if (cost === 0) break;
+  }
+  return best;
 }
 
-// The dashed line is the marker's 1 px left border, so a label 4 px from it (style.css) starts
-// 5 px right of px, or ends 3 px left of it.
-function markerLabelClear(f, px, w, h, [left, y]) {
+// What a label at `place` covers (linesCost); Infinity off the frame's side. The dashed line is
+// the marker's 1 px left border, so a label 4 px from it (style.css) starts 5 px right of px, or
+// ends 3 px left of it.
+function markerLabelCost(f, px, w, h, [left, y]) {
   const x0 = left ? px - 3 - w : px + 5;
-  if (x0 < f.left || x0 + w > f.left + f.pw) return false;   // not off the frame's side
-  return !linesCross(f, x0, x0 + w, f.top + y, f.top + y + h);
+  if (x0 < f.left || x0 + w > f.left + f.pw) return Infinity;
+  return linesCost(f, x0, x0 + w, f.top + y, f.top + y + h);
 }

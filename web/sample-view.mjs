@@ -276,7 +276,7 @@ export function drawMSEPlot() {
     empty: 'Press Sample.',
     series: tr ? [
       { y: tr.mseCurve, color: th.accent, width: 2, label: 'MSE(x̂₀, training image)' },
-      { y: new Float32Array(T + 1).fill(MSE_BAR), color: th.muted, width: 1, dash: [2, 3], label: `${MSE_BAR} (the paper's bar)` },
+      { y: new Float32Array(T + 1).fill(MSE_BAR), color: th.muted, width: 1, dash: [2, 3], label: `${MSE_BAR} (the paper's bar)`, reference: true },
     ] : [],
   });
   markSample();
@@ -286,7 +286,7 @@ export function drawSigmaPlot() {
   if (!app.view) return;
   const th = theme(), s = app.view.sched, T = app.view.T;
   const useTilde = app.settings.sigma === 'beta-tilde';
-  const chosen = { width: 2.5 }, other = { width: 1.25, dash: [5, 4], alpha: 0.8 };
+  const chosen = { width: 2.5 }, other = { width: 1.25, dash: [5, 4], alpha: 0.8, reference: true };
   linePlot($('plot-sigma'), {
     height: 194, xRange: [0, T], xReversed: true, yLog: true, xLabel: 't (reverse: T → 0)',
     series: [

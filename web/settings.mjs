@@ -13,8 +13,8 @@ export const FIELDS = {
   // C's own bounds (c/config.c): lr * weight_decay < 1 (both presets decay by 0.01), and a value
   // a float holds (AdamW runs in float: 1e-50 would be 0 there)
   lr: { kind: 'num', min: 0, below: 1 / DEFAULTS.weight_decay,
-    why: `the smallest a float holds is 1.4e-45; ${1 / DEFAULTS.weight_decay} is 1 / the weight decay ${DEFAULTS.weight_decay}, ` +
-      "past which each step's decay would flip the weights' sign" },
+    why: `from ${1 / DEFAULTS.weight_decay} = 1 / the weight decay ${DEFAULTS.weight_decay} on, each step's decay would flip the ` +
+      "weights' sign; and at least 1.4e-45, the smallest a float holds" },
   seed: { kind: 'int', min: 0, max: 4294967295 },
   sigma: { kind: 'enum', values: ['beta', 'beta-tilde'] },
   clip: { kind: 'bool' },
