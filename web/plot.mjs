@@ -402,11 +402,11 @@ export function setMarker(canvas, x, label = '') {
   } else {
     // one line where it covers nothing, else stacked if that covers less: narrower, it finds room
     // beside a steep curve that a line of text would cross (the recommended preset's alpha_bar)
-    const flat = shape(false), flatPlace = markerLabelPlace(f, px, ...flat), flatCost = markerLabelCost(f, px, ...flat, flatPlace);
-    place = [...flatPlace, false];
-    if (flatCost > 0 && label.includes(': ')) {
-      const tall = shape(true), tallPlace = markerLabelPlace(f, px, ...tall);
-      if (markerLabelCost(f, px, ...tall, tallPlace) < flatCost) place = [...tallPlace, true];
+    const flat = markerLabelPlace(f, px, ...shape(false));
+    place = [...flat.place, false];
+    if (flat.cost > 0 && label.includes(': ')) {
+      const tall = markerLabelPlace(f, px, ...shape(true));
+      if (tall.cost < flat.cost) place = [...tall.place, true];
       else shape(false);
     }
   }
@@ -415,8 +415,9 @@ export function setMarker(canvas, x, label = '') {
   span.style.top = `${place[1]}px`;
 }
 
-// [on the line's left, top within the frame] for a label w x h beside a marker at pixel px: the
-// first place in setMarker's order that covers no line, else the first that covers the least
+// { place: [on the line's left, top within the frame], cost } for a label w x h beside a marker
+// at pixel px: the first place in setMarker's order that covers no line, else the first that
+// covers the least, and what it covers (markerLabelCost)
 function markerLabelPlace(f, px, w, h) {
   const edge = 2, usual = px > f.left + f.pw / 2;
   const ends = [edge, f.ph - edge - h], middle = [];
@@ -429,7 +430,7 @@ function markerLabelPlace(f, px, w, h) {
     if (cost < least) [best, least] = [place, cost];
     if (cost === 0) break;
   }
-  return best;
+  return { place: best, cost: least };
 }
 
 // What a label at `place` covers (linesCost); Infinity off the frame's side. The dashed line is
