@@ -271,6 +271,30 @@ test('a sampling seed outside 0..2^32-1 or not an integer is refused, not wrappe
   } finally { model.free(); }
 });
 
+test('a sampler choice other than the named ones is refused, not read as one of them', async () => {
+  const engine = await simdEngine();
+  const model = engine.createModel({ ...SMALL, steps: 0 });
+  try {
+    const x = new Float32Array(model.D), z = engine.normals(model.D, 3);
+    // 'beta_tilde' (a typo) used to sample with beta_t and take a reverse step with beta_tilde_t
+    for (const sigma of ['beta_tilde', 'BETA', '', 1]) {
+      refused(() => model.sample({ sigma }), 'ARGUMENT', /sample: sigma must be 'beta' or 'beta-tilde'/);
+      refused(() => model.reverseStep(x, x, z, 5, { sigma }), 'ARGUMENT', /reverseStep: sigma must be 'beta' or 'beta-tilde'/);
+    }
+    for (const clip of ['false', 1, 'yes']) {
+      refused(() => model.sample({ clip }), 'ARGUMENT', /sample: clip must be true or false/);
+      refused(() => model.reverseStep(x, x, z, 5, { clip }), 'ARGUMENT', /reverseStep: clip must be true or false/);
+    }
+    // the named ones: a whole chain and one step agree on what beta-tilde means
+    for (const sigma of ['beta', 'beta-tilde']) {
+      const a = model.reverseStep(x, x, z, 5, { sigma }).xPrev, b = model.reverseStep(x, x, z, 5, { sigma, clip: false }).xPrev;
+      assert.ok(sameBits(a, b));
+    }
+    assert.ok(!sameBits(model.reverseStep(x, x, z, 5, { sigma: 'beta' }).xPrev, model.reverseStep(x, x, z, 5, { sigma: 'beta-tilde' }).xPrev));
+    assert.equal(model.sample({ sigma: 'beta-tilde', clip: true, trajectory: false }).final.length, model.D);
+  } finally { model.free(); }
+});
+
 test('the module itself refuses a t or tensor index outside its tables (not only the wrapper)', async () => {
   const engine = await simdEngine();
   const model = engine.createModel({ ...SMALL, steps: 0 });

@@ -238,6 +238,13 @@ export class Model {
     const size = B ? `${B} x ${this.D} = ${n}` : `${n}`;
     throw new DDPMError(7, `${what}: ${name} must hold ${size} floats (got ${array?.length})`);
   }
+  // the sampler's two choices as C takes them; anything else is refused, not read as one of them
+  samplerCodes(what, sigma, clip) {
+    if (sigma !== 'beta' && sigma !== 'beta-tilde')
+      throw new DDPMError(7, `${what}: sigma must be 'beta' or 'beta-tilde' (got ${JSON.stringify(sigma)})`);
+    if (typeof clip !== 'boolean') throw new DDPMError(7, `${what}: clip must be true or false (got ${JSON.stringify(clip)})`);
+    return [sigma === 'beta-tilde' ? 1 : 0, clip ? 1 : 0];
+  }
   checkT(what, t, lo) {
     if (!Number.isInteger(t) || t < lo || t > this.T)
       throw new DDPMError(7, `${what}: t must be an integer in ${lo}..${this.T} (got ${t})`);
@@ -360,10 +367,11 @@ export class Model {
   reverseStep(xt, epsPred, z, t, { sigma = 'beta', clip = false } = {}) {
     this.checkImages('reverseStep', 'xt', xt); this.checkImages('reverseStep', 'epsPred', epsPred);
     this.checkImages('reverseStep', 'z', z); this.checkT('reverseStep', t, 1);
+    const [sigmaCode, clipCode] = this.samplerCodes('reverseStep', sigma, clip);
     const e = this.engine, n = this.D * 4;
     return e.withBuffers([n, n, n, n, n], (pprev, px0, pxt, peps, pz) => {
       e.writeF32(pxt, xt); e.writeF32(peps, epsPred); e.writeF32(pz, z);
-      e.check(this.mod._w_reverse_step(this.ptr, pprev, px0, pxt, peps, pz, t, sigma === 'beta' ? 0 : 1, clip ? 1 : 0));
+      e.check(this.mod._w_reverse_step(this.ptr, pprev, px0, pxt, peps, pz, t, sigmaCode, clipCode));
       return { xPrev: e.readF32(pprev, this.D), x0Pred: e.readF32(px0, this.D) };
     });
   }
@@ -389,7 +397,8 @@ export class Model {
     // C converts the seed to uint32_t: out of range (or fractional) it would alias another seed
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
       throw new DDPMError(7, `sample: seed must be an integer in 0..4294967295 (got ${seed})`);
-    this.engine.check(this.mod._w_sample_begin(this.ptr, n, seed, sigma === 'beta-tilde' ? 1 : 0, clip ? 1 : 0, ema ? 1 : 0));
+    const [sigmaCode, clipCode] = this.samplerCodes('sample', sigma, clip);
+    this.engine.check(this.mod._w_sample_begin(this.ptr, n, seed, sigmaCode, clipCode, ema ? 1 : 0));
     this.sampleCount = n;  // only once C has taken n: sampleImages reads n images of max_batch
   }
   sampleContinue(maxSteps) {
