@@ -1192,10 +1192,17 @@ test('once training is done, Steps can be raised and training goes on, bit for b
   const sample = await sampleOnce(page);
 
   // lowering Steps to the steps taken or below is refused, by name, and changes nothing
-  for (const value of ['150', '0', '']) {
+  // each refusal names the rule the value breaks first; a number field holding text reads as empty
+  const refusals = {
+    150: ' to "150": it must be more than the 200 steps already taken (a whole number from 201 to 100000)',
+    0: ' to "0": it must be more than the 200 steps already taken (a whole number from 201 to 100000)',
+    '1e9': ' to "1e9": it must be at most 100000 (a whole number from 201 to 100000)',
+    250.5: ' to "250.5": it must be a whole number (from 201 to 100000)',
+    '': ': the field held no number, where it takes a whole number from 201 to 100000',
+  };
+  for (const [value, refusal] of Object.entries(refusals)) {
     await commitSteps(value);
-    assert.equal(await message(), `Could not change Steps to "${value}": it must be more than the 200 steps already taken ` +
-      '(a whole number from 201 to 100000). Nothing on the page changed.', value);
+    assert.equal(await message(), `Could not change Steps${refusal}. Nothing on the page changed.`, value);
     assert.equal(await page.inputValue('#steps'), '200', 'the field shows the plan again');
     assert.equal(await state(), 'done');
     assert.equal(await page.textContent('#train-step'), '200 / 200');
@@ -1208,7 +1215,7 @@ test('once training is done, Steps can be raised and training goes on, bit for b
   // while typing, the note says what the field takes before anything is committed
   await page.fill('#steps', '199');
   assert.match(await page.textContent('#settings-note'), /Steps must be more than the 200 steps already taken/);
-  assert.match(await message(), /^Could not change Steps to ""/, 'a refusal stays while the field is still invalid');
+  assert.match(await message(), /^Could not change Steps: the field held no number/, 'a refusal stays while the field is still invalid');
   await page.fill('#steps', '200');   // back to the plan: nothing to refuse, nothing to do
   assert.doesNotMatch(await page.textContent('#settings-note'), /must be/);
   assert.equal(await message(), null, 'the old refusal goes once a valid value is typed');
@@ -1297,7 +1304,31 @@ test('paused, a click on Resume lands although the Steps typed is refused as the
   assert.match(await page.textContent('#train-message'), /^Could not change Steps to "2": it must be more than the \d+ steps already taken/,
     'and the page says why, after the click too');
   assert.ok(await page.isVisible('#train-message'));
-  await page.click('#btn-pause');
+  // it names the steps taken then: at Done it goes
+  await waitForState(page, ['done', 'error']);
+  assert.equal(await page.evaluate(() => window.ddpmPage.state), 'done');
+  assert.ok(!(await page.isVisible('#train-message')), 'the refusal goes at Done');
+  await page.close();
+  assertClean(log);
+});
+
+test('paused, a Steps refusal made before Resume goes when Resume is pressed', async () => {
+  const { page, log } = await openPage('?steps=2000&speed=5');
+  await trainAtLeast(page, 12);
+  await pauseTraining(page);
+  await page.fill('#steps', '2');
+  await page.locator('#steps').blur();   // refused now, not by the click below
+  assert.match(await page.textContent('#train-message'), /^Could not change Steps to "2"/);
+  for (const press of ['mouse', 'keyboard']) {
+    if (press === 'mouse') await page.click('#btn-resume');
+    else { await page.focus('#btn-resume'); await page.keyboard.press('Enter'); }
+    await waitForState(page, 'running', 20000);
+    assert.ok(!(await page.isVisible('#train-message')), `${press}: the old refusal goes`);
+    await pauseTraining(page);
+    await page.fill('#steps', '2');
+    await page.locator('#steps').blur();
+    assert.ok(await page.isVisible('#train-message'));
+  }
   await page.close();
   assertClean(log);
 });
@@ -1490,7 +1521,7 @@ test('the sample seed is refused aloud only once it is complete, as the train fi
   assert.ok(await page.isDisabled('#btn-sample'), 'Sample waits for a valid seed');
   assert.equal(await page.evaluate(() => document.getElementById('sample-seed').validity.valid), false);
   await page.locator('#sample-seed').blur();   // left empty: now it is refused, by name
-  assert.match(await message(), /^The sample seed must be a whole number from 0 to 4294967295$/);
+  assert.equal(await message(), 'The sample seed must be a whole number from 0 to 4294967295. It stays 3 until it is.');
   await page.fill('#sample-seed', '7');   // a valid value clears the refusal at once
   assert.equal(await message(), null);
   assert.ok(!(await page.isDisabled('#btn-sample')));

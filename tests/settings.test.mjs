@@ -26,6 +26,7 @@ test('each kind of field takes its values and refuses the rest', () => {
   assert.equal(describeField('steps'), 'a whole number from 1 to 100000');
   assert.equal(describeField('lr'), "a number above 0 and below 100 (from 100 = 1 / the weight decay 0.01 on, " +
     "each step's decay would flip the weights' sign; and at least 1.4e-45, the smallest a float holds)");
+  assert.equal(describeField('lr', { why: false }), 'a number above 0 and below 100', 'a list of refusals has no room for the why');
   assert.equal(describeField('preset'), `one of ${Object.keys(PRESETS).join(', ')}`);
 });
 
@@ -36,6 +37,8 @@ test('a query string gives its preset\'s defaults, then its own values; a bad va
   // a preset brings its training plan only: the sampling choices are not a preset's
   assert.deepEqual(Object.keys(presetDefaults('paper')), ['steps', 'batch', 'lr']);
   assert.deepEqual(SAMPLE_DEFAULTS, { sigma: 'beta', clip: false });
+  // no brackets inside brackets in the list of what was ignored
+  assert.deepEqual(settingsFromQuery('?lr=abc').ignored, ['lr=abc (must be a number above 0 and below 100)']);
   const { settings, ignored } = settingsFromQuery('?preset=paper&steps=50&lr=2e-3&seed=abc&clip=1&speed=7');
   assert.equal(settings.preset, 'paper');
   assert.equal(settings.steps, 50);

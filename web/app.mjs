@@ -13,7 +13,8 @@ import { loadEngine } from './ddpm.mjs';
 import { presetDefaults, parseField, describeField } from './settings.mjs';
 import { $, settingsFromURL, settingsToURL, app, newRun, showMessage, errorText, setStatus, passFocus, focusGuard } from './state.mjs';
 import { buildView, drawSchedulePlots, markSchedule, drawForward, drawEmbedding } from './panels.mjs';
-import { fillForm, describePreset, stepsOpen, stepsRule, TRAIN_FIELDS, TRAIN_INPUTS, setState, fieldChanges } from './controls.mjs';
+import { fillForm, describePreset, stepsOpen, stepsProblem, TRAIN_FIELDS, TRAIN_INPUTS, setState, fieldChanges, STEPS_REFUSAL,
+  clearStepsRefusal } from './controls.mjs';
 import { createModel, prepareModel, preparedModelFits, resume, pause, drawTrainStats, drawLoss } from './train-view.mjs';
 import { clearTrajectory, doSample, showStep, drawMSEPlot, drawSigmaPlot, play, stopPlaying,
   onSampleField, onStripClick } from './sample-view.mjs';
@@ -80,7 +81,7 @@ function checkField(el) {
   if (el.id === 'steps' && stepsOpen()) {
     // a model cannot take back steps it has taken (its own plan, unchanged, is fine)
     const ok = v !== undefined && (v > app.model.step || v === app.model.config.steps);
-    el.setCustomValidity(ok ? '' : `Steps must be ${stepsRule(app.model.step)}`);
+    el.setCustomValidity(ok ? '' : `Steps must be ${stepsProblem(el.value, app.model.step)}`);
     return ok ? v : undefined;
   }
   el.setCustomValidity(v === undefined
@@ -96,7 +97,11 @@ function changeSteps(v) {
     const taken = app.model.step;
     el.value = String(app.settings.steps);
     el.setCustomValidity('');
-    showMessage($('train-message'), `${STEPS_REFUSAL} to "${typed}": it must be ${stepsRule(taken)}. Nothing on the page changed.`);
+    // a number field holding text reads as empty: there is no value to quote then
+    const why = typed === '' ? `: the field held no number, where it takes ${stepsProblem(typed, taken)}`
+      : ` to "${typed}": it must be ${stepsProblem(typed, taken)}`;
+    showMessage($('train-message'), `${STEPS_REFUSAL}${why}. Nothing on the page changed.`);
+    app.stepsRefusedAt = performance.now();
     setState(app.state);
     return;
   }
@@ -108,10 +113,6 @@ function changeSteps(v) {
   replanModel(v);
 }
 
-const STEPS_REFUSAL = 'Could not change Steps';
-function clearStepsRefusal() {
-  if ($('train-message').textContent.startsWith(STEPS_REFUSAL)) showMessage($('train-message'), '');
-}
 
 function startTraining() {
   // a value typed and not yet committed by a 'change' (Train pressed from the keyboard)
@@ -197,11 +198,16 @@ function wire() {
   }
   $('btn-train').addEventListener('click', startTraining);
   $('btn-pause').addEventListener('click', () => { app.pausedByHidden = false; pause(); passFocus('btn-pause', 'btn-resume'); });
+  // the mouse going down on Resume takes the focus from Steps, which commits a value typed there:
+  // a refusal made after this press comes from this very click
+  $('btn-resume').addEventListener('pointerdown', () => { app.resumePressedAt = performance.now(); });
   $('btn-resume').addEventListener('click', () => {
     app.pausedByHidden = false;
-    // what was refused while paused (a file) is past; a Steps refusal stays, as it is still true
-    // and may come from this very click (a typed value refused as the field lost focus)
-    if (!$('train-message').textContent.startsWith(STEPS_REFUSAL)) showMessage($('train-message'), '');
+    // what was refused while paused (a file, a Steps typed before) is past; a Steps refusal made
+    // by this click stays, or the user would never see why the value went back (it goes at Done)
+    const refusedByThisClick = app.stepsRefusedAt > (app.resumePressedAt ?? Infinity);
+    app.resumePressedAt = undefined;
+    if (!refusedByThisClick) showMessage($('train-message'), '');
     setStatus(`Training: resumed at step ${app.model.step}.`);
     resume();
     passFocus('btn-resume', 'btn-pause');

@@ -4,7 +4,7 @@
 // setState and the training statistics redraw them; what they do is in checkpoints.mjs.
 import { PRESETS } from './ddpm.mjs';
 import { FIELDS, presetDefaults } from './settings.mjs';
-import { $, app } from './state.mjs';
+import { $, app, showMessage } from './state.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // the train form: its fields, the preset's description, the note and hints on what can change
@@ -93,8 +93,25 @@ export function stepsOpen(state = app.state) {
   return !!app.model && (state === 'done' || state === 'paused');
 }
 
+// a refused Steps (app.mjs changeSteps) names the steps taken then: once training has gone on
+// (Done, or a Resume that did not make the refusal) it goes
+export const STEPS_REFUSAL = 'Could not change Steps';
+export function clearStepsRefusal() {
+  if ($('train-message').textContent.startsWith(STEPS_REFUSAL)) showMessage($('train-message'), '');
+}
+
 export function stepsRule(taken) {
   return `more than the ${taken} steps already taken (a whole number from ${taken + 1} to ${FIELDS.steps.max})`;
+}
+
+// what is wrong with a Steps value refused while a model exists, as "it must be ..." finishes it:
+// the rule it breaks first (1e9 is more than the steps taken, but above the page's bound)
+export function stepsProblem(text, taken) {
+  const n = Number(text), max = FIELDS.steps.max, range = `from ${taken + 1} to ${max}`;
+  if (text.trim() === '' || !Number.isFinite(n)) return `a whole number ${range}`;
+  if (n > max) return `at most ${max} (a whole number ${range})`;
+  if (!Number.isInteger(n)) return `a whole number (${range})`;
+  return stepsRule(taken);
 }
 
 function drawStepsHint() {

@@ -336,7 +336,7 @@ export function onSampleField(ev) {
   else if (el.id === 'clip') app.settings.clip = el.checked;
   else if (el.id === 'speed') app.settings.speed = el.value;
   else if (el.id === 'sample-seed') {
-    const v = parseField('sample', el.value), refusal = `The sample seed must be ${describeField('sample')}`;
+    const v = parseField('sample', el.value), refusal = `The sample seed must be ${describeField('sample')}. It stays ${app.settings.sample} until it is.`;
     el.setCustomValidity(v === undefined ? refusal : '');
     // as the train fields do: while typing ('input') only mark the field (and Sample) valid or
     // not; a field cleared to type a new seed is not an error yet. The value is taken, or

@@ -48,11 +48,12 @@ export function parseField(key, text) {
   return v;
 }
 
-// what a field takes, for the messages that refuse a value
-export function describeField(key) {
+// what a field takes, for the messages that refuse a value; with why, the reason of its bounds
+// (a field's own refusal has room for it, a list of refused values does not)
+export function describeField(key, { why = true } = {}) {
   const f = FIELDS[key];
   if (f.kind === 'int') return `a whole number from ${f.min} to ${f.max}`;
-  if (f.kind === 'num') return `a number above ${f.min} and below ${f.below} (${f.why})`;
+  if (f.kind === 'num') return `a number above ${f.min} and below ${f.below}${why ? ` (${f.why})` : ''}`;
   if (f.kind === 'bool') return '0 or 1';
   return `one of ${f.values.join(', ')}`;
 }
@@ -65,7 +66,7 @@ export function settingsFromQuery(search) {
   const read = (key) => {
     if (!q.has(key)) return undefined;
     const v = parseField(key, q.get(key));
-    if (v === undefined) ignored.push(`${key}=${q.get(key)} (must be ${describeField(key)})`);
+    if (v === undefined) ignored.push(`${key}=${q.get(key)} (must be ${describeField(key, { why: false })})`);
     return v;
   };
   const preset = read('preset') ?? 'recommended';

@@ -5,7 +5,7 @@
 import { DDPMError } from './ddpm.mjs';
 import { linePlot, movingGeoMean, theme, formatNumber } from './plot.mjs';
 import { $, app, showMessage, errorText, sentence, setStatus, passFocus, focusGuard } from './state.mjs';
-import { trainSettings, setState, drawCheckpointControls } from './controls.mjs';
+import { trainSettings, setState, drawCheckpointControls, clearStepsRefusal } from './controls.mjs';
 
 // Work per animation frame: about half a 60 Hz frame, leaving the rest for drawing.
 const BUDGET_MS = 8;
@@ -173,6 +173,7 @@ function trainFrame(ts, loop) {
   }
   if (m.done) {
     app.run.activeMs += performance.now() - app.run.startedAt;
+    clearStepsRefusal();
     setState('done');
     drawTrainStats(true);
     drawLoss(true);
