@@ -201,6 +201,7 @@ test('the paper preset fails, and the page says why', async () => {
   const verdict = await page.textContent('#sample-verdict');
   assert.match(verdict, /is not the red square\. The loss's moving average is still \S+, about what predicting all zeros scores: the network has not learnt its target \(see the loss curve\)\./);
   assert.match(verdict, /training never showed the network/);
+  assert.match(verdict, / Its pixels run from -\d+\.\d+ to \d+\.\d+, far outside the image's \[−1, 1\]; the images show them clipped/);
   // the chain played to t = 0: the MSE curve of this failed sample runs flat along the top of its
   // plot, and the marker's label ("t = 0: 5.63") went over its last steps; with the schedule
   // plots' labels at t = 30 (alpha_bar 0.91 on the paper's slow schedule was hidden the same way)
@@ -445,6 +446,8 @@ test('the recommended preset trains to the end in animation frames, bit-identica
   t.diagnostic(`final MSE ${finalMse}, sampling ${await page.textContent('#stat-sample-ms')}`);
   assert.ok(finalMse < 0.05, `final MSE ${finalMse}`);
   assert.match(await page.textContent('#sample-verdict'), /is the red square/);
+  assert.doesNotMatch(await page.textContent('#sample-verdict'), /pixels run from/);
+  assert.ok(!(await page.isVisible('#clip-xt')) && !(await page.isVisible('#clip-x0')), 'a sample in range has no clipped badge');
   assert.match(await page.textContent('#stat-sample-ms'), /ms$/);
   // the paper's bar (0.01) is drawn inside the MSE plot, not on its edge, however low the curve
   const bar = await page.evaluate(() => { const f = document.getElementById('plot-mse').plotFrame; return { y: f.Y(0.01), top: f.top, bottom: f.top + f.ph }; });
@@ -1528,6 +1531,31 @@ test('the sample seed is refused aloud only once it is complete, as the train fi
   assert.match(page.url(), /sample=3/, 'not taken while typing');
   await page.locator('#sample-seed').blur();
   assert.match(page.url(), /sample=7/);
+  await page.close();
+  assertClean(log);
+});
+
+test('a sample that ran far outside [-1, 1] says so, although its clipped image looks like the square', async () => {
+  // 5 steps of the recommended preset: the loss is already low (0.05), but the chain runs away
+  // to about +-900, and drawn clipped to [-1, 1] that is the very red square
+  const { page, log } = await openPage('?steps=5&speed=5');
+  await trainToEnd(page);
+  await sampleOnce(page);
+  assert.equal(await page.evaluate(() => document.body.dataset.shownT), '0');
+  assert.deepEqual(squareErrors(await readCells(page, 'sample-xt')), [], 'clipped, the sample is drawn as the square');
+  const verdict = await page.textContent('#sample-verdict');
+  assert.match(verdict, /is not the red square\. Its pixels run from -\d{3}(\.\d+)? to \d{3}(\.\d+)?, far outside the image's \[−1, 1\]; the images show them clipped/);
+  for (const id of ['#clip-xt', '#clip-x0']) {
+    assert.ok(await page.isVisible(id), `${id} at t = 0`);
+    assert.match(await page.getAttribute(id, 'title'), /^Its values run from -\d{3}(\.\d+)? to \d{3}(\.\d+)?: drawn clipped to \[-1, 1\]$/);
+  }
+  // x_T is noise in its usual range: no badge there
+  await page.fill('#scrub', '0');
+  assert.equal(await page.textContent('#scrub-out'), 't = 100');
+  assert.ok(!(await page.isVisible('#clip-xt')), 'x_T is in range');
+  // a new sample clears them with the old trajectory (Reset)
+  await page.click('#btn-reset');
+  assert.ok(!(await page.isVisible('#clip-xt')) && !(await page.isVisible('#clip-x0')));
   await page.close();
   assertClean(log);
 });

@@ -455,3 +455,12 @@ export function mse(a, b, offset = 0) {
   for (let i = 0; i < b.length; i++) { const d = a[offset + i] - b[i]; s += d * d; }
   return s / b.length;
 }
+
+// The smallest and largest of a[offset .. offset + n): an image's range, for reports (a sample
+// that ran far outside the training image's [-1, 1] is drawn clipped, and must say so).
+export function extent(a, offset = 0, n = a.length - offset) {
+  if (offset < 0 || n < 1 || offset + n > a.length) throw new DDPMError(7, `extent: ${n} floats from ${offset} leave an array of ${a.length}`);
+  let lo = Infinity, hi = -Infinity;
+  for (let i = offset; i < offset + n; i++) { if (a[i] < lo) lo = a[i]; if (a[i] > hi) hi = a[i]; }
+  return [lo, hi];
+}

@@ -2,7 +2,7 @@
 // frame and then played back (or scrubbed) from pure noise to the sample; the three images of
 // each step, the MSE and variance plots, and what the final MSE means. Its settings (sigma,
 // clip, seed, speed) take effect here too.
-import { DDPMError, mse } from './ddpm.mjs';
+import { DDPMError, mse, extent } from './ddpm.mjs';
 import { parseField, describeField, SAMPLE_DEFAULTS } from './settings.mjs';
 import { drawImage, strip, upscale } from './draw.mjs';
 import { linePlot, setMarker, movingGeoMean, theme, formatNumber } from './plot.mjs';
@@ -13,6 +13,11 @@ import { UNLEARNT_LOSS, unlearntLoss, earlyLoss, createModel, recordedLosses, dr
 
 // The paper's bar for a reconstruction: MSE(sample, training image) below it.
 const MSE_BAR = 0.01;
+// Images are drawn clipped to [-1, 1], the training image's range. A clean image (the sample,
+// a predicted x0) that leaves [-X0_FAR, X0_FAR] gets a badge, and the verdict gives the
+// sample's range: clipped, a chain that ran away to +-900 can be drawn as the very square. x_t
+// is noise too, up to about 3.5 at t = T (the largest of 768 normals): its bound is wider.
+const X0_FAR = 1.5, XT_FAR = 5;
 
 // the model to sample: the one being trained, or a fresh (untrained) one with the settings
 function modelForSampling() {
@@ -153,6 +158,7 @@ function showSample(m, { computeMs, sigma, clip }) {
     // program, README "Checkpoint format") holds weights trained elsewhere
     untrained: m.step === 0 && !app.loadedFrom };
   const tr = app.traj;
+  tr.finalRange = extent(r.final, 0, D);
   $('stat-mse').textContent = formatNumber(tr.finalMse);
   $('stat-sample-ms').textContent = `${tr.ms.toFixed(1)} ms`;
   $('stat-ms-step').textContent = `${(tr.ms / tr.T).toFixed(2)} ms`;
@@ -184,6 +190,11 @@ function drawSampleVerdict() {
     if (tr.untrained) text += ' The model is untrained: press Train first.';
     else if (tr.step > 0 && tr.step < tr.steps) text += ` The model had trained only ${tr.step} of ${tr.steps} steps when this sample was drawn.`;
     if (!tr.untrained && tr.loss >= UNLEARNT_LOSS) text += ` The loss's moving average ${unlearntLoss(tr.lossEarly, tr.loss)} (see the loss curve).`;
+    const [lo, hi] = tr.finalRange;
+    if (lo < -X0_FAR || hi > X0_FAR) {
+      text += ` Its pixels run from ${formatNumber(lo)} to ${formatNumber(hi)}, far outside the image's [&minus;1, 1]; ` +
+        'the images show them clipped to that range (badge: clipped), where a sample far from the square can still look like it.';
+    }
     if (!tr.untrained && abarT > ABAR_T_FAR) {
       text += ` And the chain starts from pure noise, which training never showed the network: ` +
         `<var>&alpha;&#772;<sub>T</sub></var> = ${formatNumber(abarT)} (see the noise schedule).`;
@@ -234,12 +245,26 @@ export function onStripClick(ev) {
   showStep(t);
 }
 
+// the badge on an image of the trajectory at t that leaves [-bound, bound]: drawn clipped to
+// [-1, 1], it is not what it looks like (a corner badge, so that no caption grows a line during
+// playback and moves what is below)
+function markClipped(id, images, t, bound) {
+  const badge = $(id);
+  if (t === null) { badge.hidden = true; return; }
+  const [lo, hi] = extent(images, t * app.traj.D, app.traj.D);
+  badge.hidden = !(lo < -bound || hi > bound);
+  if (!badge.hidden) badge.title = `Its values run from ${formatNumber(lo)} to ${formatNumber(hi)}: drawn clipped to [-1, 1]`;
+}
+
 // the three images' captions at timestep t, or with no sample (t null), as index.html has them
 function drawCaptions(t) {
   $('cap-xt').innerHTML = t === null ? '<var>x<sub>t</sub></var>' : `<var>x<sub>t</sub></var>, t = ${t}`;
   $('cap-eps').innerHTML = t === 0 ? 'no prediction at t&nbsp;=&nbsp;0' : 'predicted noise <var>&epsilon;&#770;</var>';
   // at t = 0 the chain has ended: the sample is its own x0 (c/sampler.c)
   $('cap-x0').innerHTML = t === 0 ? 'the sample <var>x<sub>0</sub></var>' : 'predicted <var>x&#770;<sub>0</sub></var>';
+  // the noise image is clipped as a rule (a normal passes 1 a third of the time): its caption says so
+  markClipped('clip-xt', app.traj?.x, t, t === 0 ? X0_FAR : XT_FAR);
+  markClipped('clip-x0', app.traj?.x0Pred, t, X0_FAR);
 }
 
 // show the state of the chain at timestep t (T = pure noise, 0 = the sample)
