@@ -33,6 +33,20 @@ test('--json prints exactly one JSON object with the promised fields', () => {
   assert.equal(j.preset, 'paper');
   assert.equal(j.config.steps, 3);
   assert.ok(Number.isFinite(j.mse) && Number.isFinite(j.loss_final));
+  assert.ok(j.sample_range.length === 2 && j.sample_range[0] <= j.sample_range[1]);
+});
+
+test('a sample far outside [-1, 1] is named by its range, which the clipped PNGs would hide', () => {
+  // 5 steps of the recommended preset: the chain runs away to about +-900
+  const far = run('--steps', '5');
+  assert.equal(far.status, 0, far.stderr);
+  assert.match(far.stdout, /the sample's pixels run from -\d{3} to \d{3}, far outside \[-1, 1\]; the PNGs clip them to it/);
+  const j = JSON.parse(run('--steps', '5', '--json').stdout);
+  assert.ok(j.sample_range[0] < -100 && j.sample_range[1] > 100, `${j.sample_range}`);
+  // the recommended preset's 200 steps: within 1.5 (-1.16 .. 1.18), so nothing to say
+  const near = run();
+  assert.equal(near.status, 0, near.stderr);
+  assert.doesNotMatch(near.stdout, /far outside/);
 });
 
 test('--out writes the sample, the trajectory, the predicted x0 strip and the loss curve; --save/--load round-trip', (t) => {

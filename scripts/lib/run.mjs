@@ -1,6 +1,6 @@
 // run.mjs -- one experiment: make a model, train it, sample it, summarise. Shared by the CLI
 // (scripts/ddpm.mjs) and the sweep (scripts/sweep.mjs); the maths is all in the wasm module.
-import { mse } from '../../web/ddpm.mjs';
+import { mse, extent } from '../../web/ddpm.mjs';
 
 // Train in chunks of whole steps so a progress callback can report between them.
 export function runExperiment(engine, options, { onProgress, load, sampleSeed } = {}) {
@@ -31,6 +31,8 @@ export function runExperiment(engine, options, { onProgress, load, sampleSeed } 
       loss_first: losses.length ? losses[0] : null,
       loss_final: tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : null,
       mse: mse(sample.final, image),
+      // the PNGs clip to [-1, 1]: a sample far outside it can be drawn as the very square
+      sample_range: extent(sample.final, 0, model.D),
       train_ms: Math.round(trainMs),
       sample_ms: Math.round(sampleMs * 10) / 10,
       steps: model.step,
