@@ -1507,8 +1507,18 @@ test('the focus stays on an enabled control when training diverges, and through 
   await b.page.keyboard.press('Enter');
   await waitForState(b.page, ['error', 'done']);
   assert.equal(await b.page.evaluate(() => window.ddpmPage.state), 'error');
-  assert.match(await b.page.textContent('#train-message'), /diverged/);
+  assert.match(await b.page.textContent('#train-message'), /diverged at step 2/);
   assert.equal(await focused(b.page), 'btn-reset', 'Pause is disabled: the focus is on Reset');
+  // the one step kept is on the loss plot, as a dot (a lone point draws no line)
+  const dot = await b.page.evaluate(() => {
+    const c = document.getElementById('plot-loss'), f = c.plotFrame, loss = window.ddpmPage.model.lossHistory()[0];
+    const x = f.X(1), y = f.Y(loss), k = c.width / c.clientWidth;
+    const [r, g, bl] = c.getContext('2d').getImageData(Math.round(x * k), Math.round(y * k), 1, 1).data;
+    const [r0, g0, b0] = c.getContext('2d').getImageData(Math.round((x + 12) * k), Math.round(y * k), 1, 1).data;
+    return { at: [r, g, bl], beside: [r0, g0, b0], runs: f.lines.length };
+  });
+  assert.equal(dot.runs, 2, 'the raw loss and its average, one point each');
+  assert.notDeepEqual(dot.at, dot.beside, `the point is drawn: ${dot.at} at it, ${dot.beside} beside it`);
   await b.page.close();
   assertClean(b.log);
 });

@@ -228,7 +228,7 @@ export function linePlot(canvas, opts) {
     ctx.setLineDash(s.dash ?? []);
     ctx.lineJoin = 'round';
     ctx.beginPath();
-    const weight = s.reference ? 1 : 10;
+    const weight = s.reference ? 1 : 10, firstRun = lines.length;
     let pen = false, run = null;
     for (let i = s.from ?? 0; i < s.y.length; i++) {
       const v = s.y[i], x = xOf(s, i);
@@ -239,6 +239,13 @@ export function linePlot(canvas, opts) {
       pen = true;
     }
     ctx.stroke();
+    // a point with no neighbour draws no line: a dot then (a run stopped after its first step
+    // would otherwise show an empty plot)
+    ctx.fillStyle = ctx.strokeStyle;
+    for (const r of lines.slice(firstRun)) {
+      if (r.pts.length !== 2) continue;
+      ctx.beginPath(); ctx.arc(r.pts[0], r.pts[1], Math.max(2.5, ctx.lineWidth), 0, 2 * Math.PI); ctx.fill();
+    }
   }
   ctx.restore();
 
