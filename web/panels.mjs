@@ -67,7 +67,7 @@ function drawScheduleText() {
       `so <var>x<sub>T</sub></var> still holds ${Math.round(keep * 100)}% of the image ` +
       `(&radic;<var>&alpha;&#772;<sub>T</sub></var> = ${formatNumber(keep)}). Training never shows the network pure noise, ` +
       `yet sampling starts from pure noise N(0, I): the first reverse steps work on inputs unlike anything it was trained on. ` +
-      `The paper's betas were meant for T = 1000; with T = ${T} they stop too early.`;
+      `These betas are the DDPM paper's (Ho et al.), meant for T = 1000; with T = ${T} they stop too early.`;
     warn.hidden = false;
   } else {
     warn.hidden = true;
