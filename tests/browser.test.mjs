@@ -636,6 +636,10 @@ test('at 390 x 844 (a phone) nothing scrolls sideways, even a long value from th
   const widths = await page.evaluate(() => ({ doc: document.documentElement.scrollWidth, win: window.innerWidth }));
   assert.ok(widths.doc <= widths.win, `no horizontal scrolling (${widths.doc} > ${widths.win})`);
   assert.deepEqual(await plotLabelProblems(page), [], 'plot labels clear of each other');
+  // the reverse-step slider has a line of its own: about 3 px a step for 100 steps, not 1.4
+  const scrub = await page.evaluate(() => [document.getElementById('scrub').getBoundingClientRect().width,
+    document.querySelector('#sample .scrub-row').getBoundingClientRect().width]);
+  assert.ok(scrub[0] >= scrub[1] - 8, `the slider ${scrub[0]} px of its row's ${scrub[1]} px`);
   // Train brings the loss curve on screen with the focused Pause, here too (the note above the
   // buttons takes two lines on this screen once training runs)
   await page.click('#btn-train');
