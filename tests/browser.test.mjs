@@ -201,7 +201,8 @@ test('the paper preset fails, and the page says why', async () => {
   const verdict = await page.textContent('#sample-verdict');
   assert.match(verdict, /is not the red square\. The loss's moving average is still \S+, about what predicting all zeros scores: the network has not learnt its target \(see the loss curve\)\./);
   assert.match(verdict, /training never showed the network/);
-  assert.match(verdict, / Its pixels run from -\d+\.\d+ to \d+\.\d+, far outside the image's \[−1, 1\]; the images show them clipped/);
+  assert.match(verdict, / The sample's pixels run from −\d+\.\d+ to \d+\.\d+, outside the image's \[−1, 1\], and the images show them clipped to it \(badge: clipped\)\. /,
+    'clipped, this sample is no square either: nothing more to say');
   // the chain played to t = 0: the MSE curve of this failed sample runs flat along the top of its
   // plot, and the marker's label ("t = 0: 5.63") went over its last steps; with the schedule
   // plots' labels at t = 30 (alpha_bar 0.91 on the paper's slow schedule was hidden the same way)
@@ -1311,7 +1312,14 @@ test('paused, a click on Resume lands although the Steps typed is refused as the
   assert.match(await page.textContent('#train-message'), /^Could not change Steps to "2": it must be more than the \d+ steps already taken/,
     'and the page says why, after the click too');
   assert.ok(await page.isVisible('#train-message'));
-  // it names the steps taken then: at Done it goes
+  // it names the steps taken then: at the next Pause it goes
+  await pauseTraining(page);
+  assert.ok(!(await page.isVisible('#train-message')), 'the refusal goes at the next Pause');
+  // and at Done
+  await page.fill('#steps', '2');
+  await page.click('#btn-resume');
+  await waitForState(page, 'running', 20000);
+  assert.ok(await page.isVisible('#train-message'), 'kept by the click that made it');
   await waitForState(page, ['done', 'error']);
   assert.equal(await page.evaluate(() => window.ddpmPage.state), 'done');
   assert.ok(!(await page.isVisible('#train-message')), 'the refusal goes at Done');
@@ -1326,14 +1334,34 @@ test('paused, a Steps refusal made before Resume goes when Resume is pressed', a
   await page.fill('#steps', '2');
   await page.locator('#steps').blur();   // refused now, not by the click below
   assert.match(await page.textContent('#train-message'), /^Could not change Steps to "2"/);
-  for (const press of ['mouse', 'keyboard']) {
+  // a press on Resume that made no click (released off it) or came while Resume was disabled
+  // does not make a later Resume from the keyboard keep a refusal
+  const pressWithoutClick = async () => {
+    const box = await page.locator('#btn-resume').boundingBox();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height + 200);
+    await page.mouse.up();
+  };
+  for (const press of ['mouse', 'keyboard', 'keyboard after a press released elsewhere', 'Space after a press on it disabled']) {
     if (press === 'mouse') await page.click('#btn-resume');
-    else { await page.focus('#btn-resume'); await page.keyboard.press('Enter'); }
+    else if (press === 'keyboard') { await page.focus('#btn-resume'); await page.keyboard.press('Enter'); }
+    else if (press.startsWith('keyboard after')) {
+      await page.fill('#steps', '');
+      await pressWithoutClick();
+      await page.fill('#steps', '2');
+      await page.locator('#steps').press('Enter');   // committed by Enter: refused after the press
+      assert.ok(await page.isVisible('#train-message'));
+      await page.focus('#btn-resume'); await page.keyboard.press('Enter');
+    } else {
+      await page.focus('#btn-resume'); await page.keyboard.press('Space');
+    }
     await waitForState(page, 'running', 20000);
     assert.ok(!(await page.isVisible('#train-message')), `${press}: the old refusal goes`);
+    if (press === 'keyboard after a press released elsewhere') await pressWithoutClick();   // Resume is disabled now
     await pauseTraining(page);
     await page.fill('#steps', '2');
-    await page.locator('#steps').blur();
+    await page.locator('#steps').press('Enter');
     assert.ok(await page.isVisible('#train-message'));
   }
   await page.close();
@@ -1550,24 +1578,27 @@ test('the sample seed is refused aloud only once it is complete, as the train fi
 });
 
 test('a sample that ran far outside [-1, 1] says so, although its clipped image looks like the square', async () => {
-  // 5 steps of the recommended preset: the loss is already low (0.05), but the chain runs away
-  // to about +-900, and drawn clipped to [-1, 1] that is the very red square
-  const { page, log } = await openPage('?steps=5&speed=5');
+  // 15 steps of the recommended preset: the sample runs to about +-3.4 (MSE 0.93), and drawn
+  // clipped to [-1, 1] it scores 0.0028, the red square to the eye
+  const { page, log } = await openPage('?steps=15&speed=5');
   await trainToEnd(page);
   await sampleOnce(page);
   assert.equal(await page.evaluate(() => document.body.dataset.shownT), '0');
   assert.deepEqual(squareErrors(await readCells(page, 'sample-xt')), [], 'clipped, the sample is drawn as the square');
   const verdict = await page.textContent('#sample-verdict');
-  assert.match(verdict, /is not the red square\. Its pixels run from -\d{3}(\.\d+)? to \d{3}(\.\d+)?, far outside the image's \[−1, 1\]; the images show them clipped/);
+  assert.match(verdict, /is not the red square\. The sample's pixels run from −3\.\d+ to 3\.\d+, outside the image's \[−1, 1\], and the images show them clipped to it \(badge: clipped\): clipped, the sample looks like the square \(MSE 0\.00\d+\), but it is not\.$/);
   for (const id of ['#clip-xt', '#clip-x0']) {
     assert.ok(await page.isVisible(id), `${id} at t = 0`);
-    assert.match(await page.getAttribute(id, 'title'), /^Its values run from -\d{3}(\.\d+)? to \d{3}(\.\d+)?: drawn clipped to \[-1, 1\]$/);
+    assert.match(await page.getAttribute(id, 'title'), /^Its values run from −3\.\d+ to 3\.\d+: drawn clipped to \[−1, 1\]$/);
   }
-  // x_T is noise in its usual range: no badge there
+  // x_1 runs to about +-3.2: at t = 1 that is far (almost no noise is left in x_1), while x_T,
+  // noise in its usual range, has no badge
+  await page.fill('#scrub', '99');
+  assert.equal(await page.textContent('#scrub-out'), 't = 1');
+  assert.ok(await page.isVisible('#clip-xt'), 'x_1 is out of range');
   await page.fill('#scrub', '0');
   assert.equal(await page.textContent('#scrub-out'), 't = 100');
   assert.ok(!(await page.isVisible('#clip-xt')), 'x_T is in range');
-  // a new sample clears them with the old trajectory (Reset)
   await page.click('#btn-reset');
   assert.ok(!(await page.isVisible('#clip-xt')) && !(await page.isVisible('#clip-x0')));
   await page.close();

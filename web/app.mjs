@@ -200,12 +200,15 @@ function wire() {
   $('btn-pause').addEventListener('click', () => { app.pausedByHidden = false; pause(); passFocus('btn-pause', 'btn-resume'); });
   // the mouse going down on Resume takes the focus from Steps, which commits a value typed there:
   // a refusal made after this press comes from this very click
-  $('btn-resume').addEventListener('pointerdown', () => { app.resumePressedAt = performance.now(); });
-  $('btn-resume').addEventListener('click', () => {
+  $('btn-resume').addEventListener('pointerdown', () => {
+    if (!$('btn-resume').disabled) app.resumePressedAt = performance.now();
+  });
+  $('btn-resume').addEventListener('click', (ev) => {
     app.pausedByHidden = false;
     // what was refused while paused (a file, a Steps typed before) is past; a Steps refusal made
-    // by this click stays, or the user would never see why the value went back (it goes at Done)
-    const refusedByThisClick = app.stepsRefusedAt > (app.resumePressedAt ?? Infinity);
+    // by this click stays, or the user would never see why the value went back (it goes at the
+    // next Pause or at Done). A click from the keyboard (detail 0) blurs nothing: it made none
+    const refusedByThisClick = ev.detail > 0 && app.stepsRefusedAt > (app.resumePressedAt ?? Infinity);
     app.resumePressedAt = undefined;
     if (!refusedByThisClick) showMessage($('train-message'), '');
     setStatus(`Training: resumed at step ${app.model.step}.`);

@@ -16,8 +16,12 @@ const MSE_BAR = 0.01;
 // Images are drawn clipped to [-1, 1], the training image's range. A clean image (the sample,
 // a predicted x0) that leaves [-X0_FAR, X0_FAR] gets a badge, and the verdict gives the
 // sample's range: clipped, a chain that ran away to +-900 can be drawn as the very square. x_t
-// is noise too, up to about 3.5 at t = T (the largest of 768 normals): its bound is wider.
-const X0_FAR = 1.5, XT_FAR = 5;
+// holds noise as well: sqrt(alpha_bar_t) of the image and sqrt(1 - alpha_bar_t) of a normal,
+// whose largest of 768 draws is about 3.2 (NOISE_FAR leaves room).
+const X0_FAR = 1.5, NOISE_FAR = 4;
+const xtFar = (alphaBar) => X0_FAR * Math.sqrt(alphaBar) + NOISE_FAR * Math.sqrt(1 - alphaBar);
+// a number in running text, with a true minus sign as the page's [&minus;1, 1] has
+const inText = (v) => formatNumber(v).replace(/^-/, '&minus;');
 
 // the model to sample: the one being trained, or a fresh (untrained) one with the settings
 function modelForSampling() {
@@ -159,6 +163,9 @@ function showSample(m, { computeMs, sigma, clip }) {
     untrained: m.step === 0 && !app.loadedFrom };
   const tr = app.traj;
   tr.finalRange = extent(r.final, 0, D);
+  tr.alphaBar = m.schedule().alpha_bar;
+  // what the clipped drawing of the sample scores: the square, or not
+  tr.clippedMse = mse(r.final.map((v) => Math.min(1, Math.max(-1, v))), image);
   $('stat-mse').textContent = formatNumber(tr.finalMse);
   $('stat-sample-ms').textContent = `${tr.ms.toFixed(1)} ms`;
   $('stat-ms-step').textContent = `${(tr.ms / tr.T).toFixed(2)} ms`;
@@ -192,8 +199,9 @@ function drawSampleVerdict() {
     if (!tr.untrained && tr.loss >= UNLEARNT_LOSS) text += ` The loss's moving average ${unlearntLoss(tr.lossEarly, tr.loss)} (see the loss curve).`;
     const [lo, hi] = tr.finalRange;
     if (lo < -X0_FAR || hi > X0_FAR) {
-      text += ` Its pixels run from ${formatNumber(lo)} to ${formatNumber(hi)}, far outside the image's [&minus;1, 1]; ` +
-        'the images show them clipped to that range (badge: clipped), where a sample far from the square can still look like it.';
+      text += ` The sample's pixels run from ${inText(lo)} to ${inText(hi)}, outside the image's [&minus;1, 1], and the ` +
+        'images show them clipped to it (badge: clipped)' + (tr.clippedMse < MSE_BAR
+        ? `: clipped, the sample looks like the square (MSE ${formatNumber(tr.clippedMse)}), but it is not.` : '.');
     }
     if (!tr.untrained && abarT > ABAR_T_FAR) {
       text += ` And the chain starts from pure noise, which training never showed the network: ` +
@@ -253,7 +261,7 @@ function markClipped(id, images, t, bound) {
   if (t === null) { badge.hidden = true; return; }
   const [lo, hi] = extent(images, t * app.traj.D, app.traj.D);
   badge.hidden = !(lo < -bound || hi > bound);
-  if (!badge.hidden) badge.title = `Its values run from ${formatNumber(lo)} to ${formatNumber(hi)}: drawn clipped to [-1, 1]`;
+  if (!badge.hidden) badge.title = `Its values run from ${formatNumber(lo)} to ${formatNumber(hi)}: drawn clipped to [\u22121, 1]`.replace(/-/g, '\u2212');
 }
 
 // the three images' captions at timestep t, or with no sample (t null), as index.html has them
@@ -263,7 +271,7 @@ function drawCaptions(t) {
   // at t = 0 the chain has ended: the sample is its own x0 (c/sampler.c)
   $('cap-x0').innerHTML = t === 0 ? 'the sample <var>x<sub>0</sub></var>' : 'predicted <var>x&#770;<sub>0</sub></var>';
   // the noise image is clipped as a rule (a normal passes 1 a third of the time): its caption says so
-  markClipped('clip-xt', app.traj?.x, t, t === 0 ? X0_FAR : XT_FAR);
+  markClipped('clip-xt', app.traj?.x, t, t === null ? 0 : xtFar(app.traj.alphaBar[t]));
   markClipped('clip-x0', app.traj?.x0Pred, t, X0_FAR);
 }
 

@@ -104,6 +104,9 @@ export function pause(reason) {
   if (app.state !== 'running') return;
   app.run.activeMs += performance.now() - app.run.startedAt;
   app.run.loop++;
+  // Steps is locked while training runs: a refusal still on screen is from before this run
+  // (kept by the Resume click that made it) and names the steps taken then
+  clearStepsRefusal();
   setState('paused');
   drawTrainStats(true);
   drawLoss(true);
