@@ -182,7 +182,7 @@ test('the paper preset shows the alpha_bar_T warning, the recommended one does n
   assert.ok(await page.isVisible('#abar-warning'), 'warning visible for the paper preset');
   const text = await page.textContent('#abar-warning');
   assert.match(text, /0\.36/);
-  assert.match(text, /60% of the image/);
+  assert.match(text, /xT = 0\.603\sx0 \+ 0\.798\sε: the image is still there at 60% of its amplitude \(√α\u0304T\), 36% of the variance\./);
   assert.match(await page.textContent('#preset-abar'), /far from 0/);
   await page.check('#preset-recommended');
   assert.ok(!(await page.isVisible('#abar-warning')), 'no warning for the recommended preset');
@@ -199,7 +199,7 @@ test('the paper preset fails, and the page says why', async () => {
   await page.click('#btn-sample');
   await page.waitForSelector('body[data-sample="playing"]');   // the chain is computed over frames first
   const verdict = await page.textContent('#sample-verdict');
-  assert.match(verdict, /is not the red square\. The loss's moving average is still \S+, about what predicting all zeros scores: the network has not learnt its target \(see the loss curve\)\./);
+  assert.match(verdict, /the paper's bar, which this sample misses\. The loss's moving average is still \S+, about what predicting all zeros scores: the network has not learnt its target \(see the loss curve\)\./);
   assert.match(verdict, /training never showed the network/);
   assert.match(verdict, / The sample's pixels run from −\d+\.\d+ to \d+\.\d+, outside the image's \[−1, 1\], and the images show them clipped to it \(badge: clipped\)\. /,
     'clipped, this sample is no square either: nothing more to say');
@@ -570,7 +570,7 @@ test('the page fits a 360 px wide screen', async () => {
   await page.click('#btn-sample');   // an untrained model samples noise, and says so
   await page.waitForSelector('body[data-sample="stopped"], body[data-sample="playing"]');
   assert.match(await page.textContent('#stat-sample-step'), /untrained/);
-  assert.match(await page.textContent('#sample-verdict'), /is not the red square\. The model is untrained/);
+  assert.match(await page.textContent('#sample-verdict'), /the paper's bar, which this sample misses\. The model is untrained/);
   const after = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(after <= widths.win, 'still no horizontal scrolling');
   assert.deepEqual(await plotLabelProblems(page), [], 'plot labels clear of each other');
@@ -1586,7 +1586,7 @@ test('a sample that ran far outside [-1, 1] says so, although its clipped image 
   assert.equal(await page.evaluate(() => document.body.dataset.shownT), '0');
   assert.deepEqual(squareErrors(await readCells(page, 'sample-xt')), [], 'clipped, the sample is drawn as the square');
   const verdict = await page.textContent('#sample-verdict');
-  assert.match(verdict, /is not the red square\. The sample's pixels run from −3\.\d+ to 3\.\d+, outside the image's \[−1, 1\], and the images show them clipped to it \(badge: clipped\): clipped, the sample looks like the square \(MSE 0\.00\d+\), but it is not\.$/);
+  assert.match(verdict, /the paper's bar, which this sample misses\. The sample's pixels run from −3\.\d+ to 3\.\d+, outside the image's \[−1, 1\], and the images show them clipped to it \(badge: clipped\): clipped, the sample looks like the square \(MSE 0\.00\d+\), but it is not\.$/);
   for (const id of ['#clip-xt', '#clip-x0']) {
     assert.ok(await page.isVisible(id), `${id} at t = 0`);
     assert.match(await page.getAttribute(id, 'title'), /^Its values run from −3\.\d+ to 3\.\d+: drawn clipped to \[−1, 1\]$/);
@@ -1613,7 +1613,7 @@ test('a sample drawn before training finished says in its verdict how far the mo
   const step = await page.evaluate(() => window.ddpmPage.trajectory.step);
   assert.ok(step >= 2 && step < 200);
   assert.match(await page.textContent('#sample-verdict'),
-    new RegExp(`is not the red square\\. The model had trained only ${step} of 200 steps when this sample was drawn\\.`));
+    new RegExp(`the paper's bar, which this sample misses\\. The model had trained only ${step} of 200 steps when this sample was drawn\\.`));
   await page.close();
   assertClean(log);
 });

@@ -36,3 +36,24 @@ test('recommended preset, seeds 0..9: at least 9 samples are the red square (MSE
   const passed = results.filter((r) => r.mse < 0.01 && r.agree > 0.99);
   assert.ok(passed.length >= 9, `only ${passed.length} of 10 seeds: ${JSON.stringify(results)}`);
 });
+
+test('the scaled schedule with eps-prediction: the predicted noise turns against x_t, so the chain runs away (README, Presets)', async () => {
+  const engine = await simdEngine();
+  const { summary, model, sample } = runExperiment(engine, { preset: 'paper', schedule: 'linear-scaled', seed: 0 });
+  try {
+    const D = model.D, { x, epsPred } = sample;
+    const dot = (a, b, t) => { let s = 0; for (let i = t * D; i < (t + 1) * D; i++) s += a[i] * b[i]; return s; };
+    const cosine = (t) => dot(x, epsPred, t) / Math.sqrt(dot(x, x, t) * dot(epsPred, epsPred, t));
+    const rms = (t) => Math.sqrt(dot(x, x, t) / D);
+    // 1/sqrt(alpha_t) over the chain is 1/sqrt(alpha_bar_T): 221x. A noise prediction that tracks
+    // x_t would cancel it; this one points against x_t once x_t is out of the range training saw
+    assert.equal(Math.round(1 / Math.sqrt(summary.alpha_bar_T)), 221);
+    assert.ok(cosine(80) < -0.7, `cos(eps_pred, x_t) at t = 80: ${cosine(80)}`);
+    for (const t of [50, 20, 2]) assert.ok(cosine(t) < -0.999, `cos(eps_pred, x_t) at t = ${t}: ${cosine(t)}`);
+    const length = Math.sqrt(dot(epsPred, epsPred, 50) / dot(x, x, 50));
+    assert.ok(length > 1.8 && length < 1.9, `|eps_pred| / |x_t| at t = 50: ${length}`);
+    // each step then pushes x_t further out: far more than 221x over the chain
+    assert.ok(rms(1) / rms(100) > 1e6, `x_t's RMS grew ${rms(1) / rms(100)}x`);
+    assert.ok(summary.sample_range[1] > 1e8 && summary.sample_range[0] < -1e8, `${summary.sample_range}`);
+  } finally { model.free(); }
+});

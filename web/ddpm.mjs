@@ -53,13 +53,15 @@ export const PRESETS = {
       ['predict', '<var>x</var><sub>0</sub> instead of <var>&epsilon;</var> (the reverse step is unchanged: ' +
         '<var>&epsilon;</var> is derived from the predicted <var>x</var><sub>0</sub>)',
         'for one training image the exact noise is (<var>x<sub>t</sub></var> &minus; &radic;<var>&alpha;&#772;<sub>t</sub></var>&thinsp;<var>x</var><sub>0</sub>) / ' +
-        '&radic;(1&minus;<var>&alpha;&#772;<sub>t</sub></var>), a new target with every noise draw. From one draw per step ' +
-        'the MLP does not learn it: the loss stays at ~1.0, what predicting zero scores, even after 6,400 steps, while the same ' +
-        'draws in batches of 16 bring it down (measured with the command line: the Presets section of the README). The exact <var>x</var><sub>0</sub> is a constant, the same every ' +
-        'step, learnt in a few hundred: easy, and for one image it teaches little about denoising.'],
+        '&radic;(1&minus;<var>&alpha;&#772;<sub>t</sub></var>): an affine map of <var>x<sub>t</sub></var> whose gain runs from 1.25 at ' +
+        '<var>t</var> = <var>T</var> to 100 at <var>t</var> = 1, each step\'s target a new draw of it. From one draw per step ' +
+        'the MLP does not learn it: the loss stays at ~1.0, what predicting zero scores, even after 6,400 steps (a smaller learning ' +
+        'rate does not help), and the same draws in batches of 16 bring it only to 0.73 (measured with the command line: the ' +
+        'Presets section of the README). The exact <var>x</var><sub>0</sub> is a constant, the same every ' +
+        'step, learnt within the 200 steps: easy, and for one image it teaches little about denoising.'],
       ['schedule', 'linear-scaled: betas &times; 1000/<var>T</var>, i.e. 1e-3 .. 0.2',
         "with the paper's betas and <var>T</var> = 100, <var>&alpha;&#772;<sub>T</sub></var> = 0.36: <var>x<sub>T</sub></var> " +
-        'still holds 60% of the image, so sampling from <var>x<sub>T</sub></var> ~ N(0, I) starts where training never was. ' +
+        'still holds the image at 60% of its amplitude, so sampling from <var>x<sub>T</sub></var> ~ N(0, I) starts where training never was. ' +
         "Scaled betas give <var>&alpha;&#772;<sub>T</sub></var> = 2e-5, close to the 4e-5 of the DDPM paper's <var>T</var> = 1000."],
     ],
     config: { ...DEFAULTS, predict: 'x0', schedule: 'linear-scaled' },
