@@ -286,6 +286,32 @@ function stepParts(engine) {
 }
 
 // ---------------------------------------------------------------------------
+// the batch-16 step alone, back to back, in windows of steps: on this machine its time moves in
+// phases of seconds with nothing else running (docs/bench.md, "Why the miss"), and one number
+// cannot show that. The target keeps the median of the round-robin above; this shows the spread.
+
+function stepTrace(engine) {
+  const model = engine.createModel({ preset: 'paper', ...MODEL, batch: 16, max_batch: 16, steps: 1e6 });
+  const windows = QUICK ? 2 : 30, size = QUICK ? 2 : 20;
+  try {
+    for (let i = 0; i < (QUICK ? 1 : 5); i++) model.train(1);   // warm: the first steps run before V8's optimising tier
+    const medians = [];
+    for (let w = 0; w < windows; w++) {
+      const times = [];
+      for (let i = 0; i < size; i++) {
+        const t0 = performance.now();
+        model.train(1);
+        times.push(performance.now() - t0);
+      }
+      medians.push(median(times));
+    }
+    const fastest = Math.min(...medians), slowest = Math.max(...medians);
+    return { window_steps: size, window_medians_ms: medians, fastest_ms: fastest, slowest_ms: slowest,
+      windows_near_fastest: medians.filter((m) => m <= 1.1 * fastest).length };
+  } finally { model.free(); }
+}
+
+// ---------------------------------------------------------------------------
 // scaling: time per training step (batch 1) and per sampling step (1 image) as the model grows
 
 function scalingPoint(engine, config) {
@@ -378,6 +404,9 @@ async function main() {
   log('bench: parts of a step');
   result.parts = stepParts(simd);
 
+  log('bench: the batch-16 step alone, in windows');
+  result.step_trace = stepTrace(simd);
+
   log('bench: machine limits and what the kernels reach');
   const lim = limitsAndAchieved(simd, numParams);
   result.limits = lim.limits;
@@ -465,6 +494,12 @@ function report(res) {
   lines.push(`parts of a step: batch-16 training step = loss and backward ${f(pa.train_b16_gradient_ms)} ms + update ` +
     `(weight gradients in tiles, AdamW, the next step's forward) ${f(pa.train_b16_update_ms)} ms; the noise of one sampling step of 64 images ` +
     `(${pa.noise_values} normals) ${f(pa.noise_64_images_ms, 3)} ms`);
+  const tr = res.step_trace, stepGflop = 16 * flops(MODEL.image_size ** 2 * 3, MODEL.hidden, MODEL.temb_dim).trainSample / 1e9;
+  const ofPeak = (ms) => f(stepGflop / (ms / 1e3) / l.peak_simd_gflops);
+  lines.push(`the batch-16 step alone, ${tr.window_medians_ms.length} windows of ${tr.window_steps} steps back to back: window medians ` +
+    `from ${f(tr.fastest_ms)} ms (${ofPeak(tr.fastest_ms)} of peak) to ${f(tr.slowest_ms)} ms (${ofPeak(tr.slowest_ms)} of peak), ` +
+    `${tr.windows_near_fastest} of ${tr.window_medians_ms.length} windows within 10% of the fastest; in order: ` +
+    tr.window_medians_ms.map((m) => f(m, 1)).join(' '));
   lines.push(`load average (1 min) at start ${f(res.load_average_at_start)}, at end ${f(res.load_average_at_end)} ` +
     '(other processes sharing the 2 cores make every number noisier)');
   lines.push('');

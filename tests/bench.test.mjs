@@ -42,6 +42,11 @@ test('bench --quick --json: one JSON object of the right shape, every number fin
       for (const k of ['params', 'train_step_ms', 'sample_step_ms']) assert.equal(typeof p[k], 'number', `scaling.${axis}.${k}`);
     }
   }
+  const trace = r.step_trace;
+  assert.ok(Array.isArray(trace?.window_medians_ms) && trace.window_medians_ms.length >= 2, 'the batch-16 step in windows');
+  assert.equal(trace.fastest_ms, Math.min(...trace.window_medians_ms));
+  assert.equal(trace.slowest_ms, Math.max(...trace.window_medians_ms));
+  assert.ok(trace.windows_near_fastest >= 1 && trace.windows_near_fastest <= trace.window_medians_ms.length);
   assert.ok(Array.isArray(r.targets) && r.targets.length >= 6);
   for (const t of r.targets) assert.equal(typeof t.met, 'boolean', `target ${t.name}`);
   const all = numbers(r);
