@@ -286,28 +286,40 @@ function stepParts(engine) {
 }
 
 // ---------------------------------------------------------------------------
-// the batch-16 step alone, back to back, in windows of steps: on this machine its time moves in
-// phases of seconds with nothing else running (docs/bench.md, "Why the miss"), and one number
-// cannot show that. The target keeps the median of the round-robin above; this shows the spread.
+// the batch-16 step alone, back to back, in windows of steps, each window with its own peak: on
+// this machine the speed of everything moves in phases of seconds with nothing else running
+// (docs/bench.md, "Why the miss"), the step's time by about half and the peak by less, and one
+// number cannot show that. The target keeps the median of the round-robin above; this shows the
+// spread, and the step's fraction of the peak measured beside it in the same window.
 
-function stepTrace(engine) {
+function stepTrace(engine, stepGflop) {
   const model = engine.createModel({ preset: 'paper', ...MODEL, batch: 16, max_batch: 16, steps: 1e6 });
-  const windows = QUICK ? 2 : 30, size = QUICK ? 2 : 20;
+  const M = engine.mod, windows = QUICK ? 2 : 30, size = QUICK ? 2 : 20, iters = QUICK ? 1000 : 2e6;
   try {
     for (let i = 0; i < (QUICK ? 1 : 5); i++) model.train(1);   // warm: the first steps run before V8's optimising tier
-    const medians = [];
+    M._probe_peak(iters);
+    const medians = [], peaks = [];
     for (let w = 0; w < windows; w++) {
-      const times = [];
+      const times = [], peak = [];
       for (let i = 0; i < size; i++) {
         const t0 = performance.now();
         model.train(1);
         times.push(performance.now() - t0);
       }
+      for (let i = 0; i < 3; i++) {
+        const t0 = performance.now();
+        M._probe_peak(iters);
+        peak.push(performance.now() - t0);
+      }
       medians.push(median(times));
+      peaks.push(iters * M._probe_peak_flops_per_iter() / Math.min(...peak) / 1e6);
     }
+    const ofPeak = medians.map((ms, w) => stepGflop / (ms / 1e3) / peaks[w]);
     const fastest = Math.min(...medians), slowest = Math.max(...medians);
-    return { window_steps: size, window_medians_ms: medians, fastest_ms: fastest, slowest_ms: slowest,
-      windows_near_fastest: medians.filter((m) => m <= 1.1 * fastest).length };
+    return { window_steps: size, window_medians_ms: medians, window_peak_gflops: peaks, window_of_peak: ofPeak,
+      fastest_ms: fastest, slowest_ms: slowest, windows_near_fastest: medians.filter((m) => m <= 1.1 * fastest).length,
+      of_peak_at_fastest: ofPeak[medians.indexOf(fastest)], of_peak_at_slowest: ofPeak[medians.indexOf(slowest)],
+      best_of_peak: Math.max(...ofPeak) };
   } finally { model.free(); }
 }
 
@@ -405,7 +417,7 @@ async function main() {
   result.parts = stepParts(simd);
 
   log('bench: the batch-16 step alone, in windows');
-  result.step_trace = stepTrace(simd);
+  result.step_trace = stepTrace(simd, 16 * flops(MODEL.image_size ** 2 * 3, MODEL.hidden, MODEL.temb_dim).trainSample / 1e9);
 
   log('bench: machine limits and what the kernels reach');
   const lim = limitsAndAchieved(simd, numParams);
@@ -494,12 +506,13 @@ function report(res) {
   lines.push(`parts of a step: batch-16 training step = loss and backward ${f(pa.train_b16_gradient_ms)} ms + update ` +
     `(weight gradients in tiles, AdamW, the next step's forward) ${f(pa.train_b16_update_ms)} ms; the noise of one sampling step of 64 images ` +
     `(${pa.noise_values} normals) ${f(pa.noise_64_images_ms, 3)} ms`);
-  const tr = res.step_trace, stepGflop = 16 * flops(MODEL.image_size ** 2 * 3, MODEL.hidden, MODEL.temb_dim).trainSample / 1e9;
-  const ofPeak = (ms) => f(stepGflop / (ms / 1e3) / l.peak_simd_gflops);
-  lines.push(`the batch-16 step alone, ${tr.window_medians_ms.length} windows of ${tr.window_steps} steps back to back: window medians ` +
-    `from ${f(tr.fastest_ms)} ms (${ofPeak(tr.fastest_ms)} of peak) to ${f(tr.slowest_ms)} ms (${ofPeak(tr.slowest_ms)} of peak), ` +
-    `${tr.windows_near_fastest} of ${tr.window_medians_ms.length} windows within 10% of the fastest; in order: ` +
-    tr.window_medians_ms.map((m) => f(m, 1)).join(' '));
+  const tr = res.step_trace;
+  lines.push(`the batch-16 step alone, ${tr.window_medians_ms.length} windows of ${tr.window_steps} steps back to back, each ` +
+    `with the peak measured after it: medians from ${f(tr.fastest_ms)} ms (${f(tr.of_peak_at_fastest)} of its window's peak) to ` +
+    `${f(tr.slowest_ms)} ms (${f(tr.of_peak_at_slowest)}), ${tr.windows_near_fastest} of ${tr.window_medians_ms.length} ` +
+    `windows within 10% of the fastest; peaks ${f(Math.min(...tr.window_peak_gflops))}-${f(Math.max(...tr.window_peak_gflops))} ` +
+    `GFLOP/s; the best window ${f(tr.best_of_peak)} of its peak. ms / fraction, in order: ` +
+    tr.window_medians_ms.map((m, w) => `${f(m, 1)}/${tr.window_of_peak[w].toFixed(2)}`).join(' '));
   lines.push(`load average (1 min) at start ${f(res.load_average_at_start)}, at end ${f(res.load_average_at_end)} ` +
     '(other processes sharing the 2 cores make every number noisier)');
   lines.push('');
