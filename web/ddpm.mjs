@@ -458,6 +458,10 @@ export function mse(a, b, offset = 0) {
   return s / b.length;
 }
 
+// A clean image (a sample, a predicted x0) beyond +-FAR_OUTSIDE is far outside the training
+// image's [-1, 1]: the page and the CLI, which draw images clipped to [-1, 1], say so.
+export const FAR_OUTSIDE = 1.5;
+
 // The smallest and largest of a[offset .. offset + n): an image's range, for reports (a sample
 // that ran far outside the training image's [-1, 1] is drawn clipped, and must say so).
 export function extent(a, offset = 0, n = a.length - offset) {

@@ -2,7 +2,7 @@
 // frame and then played back (or scrubbed) from pure noise to the sample; the three images of
 // each step, the MSE and variance plots, and what the final MSE means. Its settings (sigma,
 // clip, seed, speed) take effect here too.
-import { DDPMError, mse, extent } from './ddpm.mjs';
+import { DDPMError, mse, extent, FAR_OUTSIDE } from './ddpm.mjs';
 import { parseField, describeField, SAMPLE_DEFAULTS } from './settings.mjs';
 import { drawImage, strip, upscale } from './draw.mjs';
 import { linePlot, setMarker, movingGeoMean, theme, formatNumber } from './plot.mjs';
@@ -18,7 +18,7 @@ const MSE_BAR = 0.01;
 // sample's range: clipped, a chain that ran away to +-900 can be drawn as the very square. x_t
 // holds noise as well: sqrt(alpha_bar_t) of the image and sqrt(1 - alpha_bar_t) of a normal,
 // whose largest of 768 draws is about 3.2 (NOISE_FAR leaves room).
-const X0_FAR = 1.5, NOISE_FAR = 4;
+const X0_FAR = FAR_OUTSIDE, NOISE_FAR = 4;
 const xtFar = (alphaBar) => X0_FAR * Math.sqrt(alphaBar) + NOISE_FAR * Math.sqrt(1 - alphaBar);
 // a number in running text, with a true minus sign as the page's [&minus;1, 1] has
 const inText = (v) => formatNumber(v).replace(/^-/, '&minus;');
