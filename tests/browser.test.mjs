@@ -782,6 +782,24 @@ test('the first AdamW slice at a new batch is a small probe; at the same batch t
   assertClean(log);
 });
 
+test('a coarse clock (a slice timed at 0 ms) does not stop training', async () => {
+  // browsers coarsen performance.now() (Chromium to 100 us, others more); here to 16 ms, so
+  // nearly every slice reads 0 ms. A cost per parameter of 0 made the next AdamW slice Infinity
+  // parameters, 0 in C: "max_params must be >= 1"
+  const { page, log } = await openPage('?steps=40&batch=4');
+  await page.evaluate(() => {
+    const now = performance.now.bind(performance);
+    performance.now = () => Math.floor(now() / 16) * 16;
+  });
+  await trainToEnd(page);
+  assert.equal(await page.evaluate(() => window.ddpmPage.model.step), 40);
+  // the same weights as one run in one go: the slicing changed nothing
+  const whole = await compareWithOneGo(page);
+  assert.deepEqual(whole, { n: whole.n, params: 0, losses: 0, steps: [40, 40] });
+  await page.close();
+  assertClean(log);
+});
+
 // Creating a model takes 50-80 ms the first time in a page (fresh wasm memory), too long for the
 // Train click: the page makes it while idle, and Train takes it only if it is exactly the model
 // Train would create.

@@ -271,6 +271,19 @@ test('a sampling seed outside 0..2^32-1 or not an integer is refused, not wrappe
   } finally { model.free(); }
 });
 
+test('trainWork refuses counts C would misread (Infinity reached it as 0, 2^32 + 5 as 5)', async () => {
+  const engine = await simdEngine();
+  const model = engine.createModel({ ...SMALL, steps: 2 });
+  try {
+    for (const [args, name] of [[[Infinity], 'maxSamples'], [[NaN], 'maxSamples'], [[0], 'maxSamples'], [[2 ** 32 + 5], 'maxSamples'],
+      [[1, Infinity], 'maxParams'], [[1, 0.5], 'maxParams'], [[1, -3], 'maxParams']]) {
+      refused(() => model.trainWork(...args), 'ARGUMENT', new RegExp(`trainWork: ${name} must be a whole number from 1 to 2147483647`));
+    }
+    assert.equal(model.step, 0, 'nothing was trained');
+    assert.ok(model.trainWork(1, 2 ** 31 - 1) >= 1, 'the largest count works');
+  } finally { model.free(); }
+});
+
 test('a sampler choice other than the named ones is refused, not read as one of them', async () => {
   const engine = await simdEngine();
   const model = engine.createModel({ ...SMALL, steps: 0 });

@@ -306,6 +306,11 @@ export class Model {
   // maxSamples samples of the batch, or, once the batch is complete (this.updating), AdamW on up
   // to maxParams parameters. Returns what it processed. Any split gives the same bits.
   trainWork(maxSamples, maxParams = this.numParams) {
+    // C takes ints: Infinity or NaN would reach it as 0, and 2^32 + 5 as 5
+    for (const [name, v] of [['maxSamples', maxSamples], ['maxParams', maxParams]]) {
+      if (!Number.isInteger(v) || v < 1 || v > 0x7fffffff)
+        throw new DDPMError(7, `trainWork: ${name} must be a whole number from 1 to 2147483647 (got ${v})`);
+    }
     const r = this.mod._w_train_work(this.ptr, maxSamples, maxParams);
     if (r < 0) this.engine.check(-r);
     return r;

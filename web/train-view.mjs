@@ -119,6 +119,12 @@ function activeMs() {
 
 // parameters in the first AdamW slice at a batch (and the fewest whose time updates the estimate)
 const PROBE_PARAMS = 65536;
+// A browser coarsens performance.now() (Chromium: to 100 us outside cross-origin isolation,
+// others more), so a fast slice can read 0 ms. Counted as 0 it made the cost per unit 0 and the
+// next slice Infinity, which reached C as 0 and stopped training ("max_params must be >= 1"):
+// a slice is taken to have lasted at least this long.
+const CLOCK_MS = 0.1;
+const perUnit = (ms, units) => Math.max(ms, CLOCK_MS) / units;
 
 // One animation frame of training: slices of work until the budget is spent. A slice is a
 // number of samples of the batch (forward + backward) or, once the batch is complete, a range
@@ -146,7 +152,8 @@ function trainFrame(ts, loop) {
     while (trainThisFrame && !m.done) {
       const left = deadline - performance.now();
       if (m.updating) {
-        let n = tm.paramSeen ? Math.floor(left / tm.msPerParam) : PROBE_PARAMS;
+        // at most the whole model: C takes an int, and a larger number would wrap
+        let n = tm.paramSeen ? Math.min(m.numParams, Math.floor(left / tm.msPerParam)) : PROBE_PARAMS;
         if (n < 4096) {
           if (worked) break;
           n = 4096;
@@ -155,16 +162,16 @@ function trainFrame(ts, loop) {
         const done = m.trainWork(1, n);
         const dt = performance.now() - a;
         if (done >= PROBE_PARAMS) {
-          const per = dt / done;
+          const per = perUnit(dt, done);
           tm.msPerParam = tm.paramSeen ? 0.8 * tm.msPerParam + 0.2 * per : per;
           tm.paramSeen = true;
         }
       } else {
         if (worked && left < tm.msPerSample) break;
-        const n = Math.max(1, Math.floor(left / tm.msPerSample));
+        const n = Math.max(1, Math.min(m.config.batch, Math.floor(left / tm.msPerSample)));
         const a = performance.now();
         const done = m.trainWork(n, m.numParams);
-        const per = (performance.now() - a) / done;
+        const per = perUnit(performance.now() - a, done);
         tm.msPerSample = tm.sampleSeen ? 0.8 * tm.msPerSample + 0.2 * per : per;
         tm.sampleSeen = true;
       }
