@@ -15,6 +15,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { launchBrowser, startServer, watchPage } from './lib/browser.mjs';
@@ -875,6 +876,11 @@ test('Save downloads the model; a fresh page loads it with its step, weights and
   t.diagnostic(`${file.name}: ${bytes.length} bytes`);
   const printA = await modelPrint(a.page);
   const sampleA = await sampleOnce(a.page);
+  // the command line loads the page's file and draws the same sample from the same seed
+  const cli = JSON.parse(execFileSync(process.execPath, [join(ROOT, 'scripts/ddpm.mjs'), '--load', file.path, '--sample-seed', '7', '--json'],
+    { encoding: 'utf8' }));
+  assert.equal(cli.steps, 3);
+  assert.equal(cli.mse, await a.page.evaluate(() => window.ddpmPage.trajectory.finalMse), 'the CLI samples what the page sampled');
 
   // a fresh page planning 5 steps: the file puts it at step 3 of 5, paused
   const b = await openPage('?steps=5&sample=7&speed=5');
