@@ -13,8 +13,8 @@ import { loadEngine } from './ddpm.mjs';
 import { presetDefaults, parseField, describeField } from './settings.mjs';
 import { $, settingsFromURL, settingsToURL, app, newRun, showMessage, errorText, setStatus, passFocus, focusGuard } from './state.mjs';
 import { buildView, drawSchedulePlots, markSchedule, drawForward, drawEmbedding } from './panels.mjs';
-import { fillForm, describePreset, stepsOpen, stepsProblem, TRAIN_FIELDS, TRAIN_INPUTS, setState, fieldChanges, STEPS_REFUSAL,
-  clearStepsRefusal } from './controls.mjs';
+import { fillForm, describePreset, stepsOpen, stepsProblem, TRAIN_FIELDS, TRAIN_INPUTS, setState, fieldChanges,
+  stepsRefusalText, refuseSteps, clearStepsRefusal } from './controls.mjs';
 import { createModel, prepareModel, preparedModelFits, resume, pause, drawTrainStats, drawLoss } from './train-view.mjs';
 import { clearTrajectory, doSample, showStep, drawMSEPlot, drawSigmaPlot, play, stopPlaying,
   onSampleField, onStripClick } from './sample-view.mjs';
@@ -97,11 +97,7 @@ function changeSteps(v) {
     const taken = app.model.step;
     el.value = String(app.settings.steps);
     el.setCustomValidity('');
-    // a number field holding text reads as empty: there is no value to quote then
-    const why = typed === '' ? `: the field held no number, where it takes ${stepsProblem(typed, taken)}`
-      : ` to "${typed}": it must be ${stepsProblem(typed, taken)}`;
-    showMessage($('train-message'), `${STEPS_REFUSAL}${why}. Nothing on the page changed.`);
-    app.stepsRefusedAt = performance.now();
+    refuseSteps(stepsRefusalText(typed, taken), typed);
     setState(app.state);
     return;
   }
@@ -167,6 +163,7 @@ function reset() {
   app.frameWork = [];
   clearTrajectory();
   showMessage($('train-message'), '');
+  app.stepsRefusal = null;
   $('steps').setCustomValidity('');   // the rule of a model's steps taken goes with the model
   setState('ready');
   drawTrainStats(true);
@@ -208,9 +205,13 @@ function wire() {
     // what was refused while paused (a file, a Steps typed before) is past; a Steps refusal made
     // by this click stays, or the user would never see why the value went back (it goes at the
     // next Pause or at Done). A click from the keyboard (detail 0) blurs nothing: it made none
-    const refusedByThisClick = ev.detail > 0 && app.stepsRefusedAt > (app.resumePressedAt ?? Infinity);
+    const refusedByThisClick = ev.detail > 0 && app.stepsRefusal?.at > (app.resumePressedAt ?? Infinity);
     app.resumePressedAt = undefined;
-    if (!refusedByThisClick) showMessage($('train-message'), '');
+    if (refusedByThisClick) app.stepsRefusal.kept = true;
+    else {
+      showMessage($('train-message'), '');
+      app.stepsRefusal = null;
+    }
     setStatus(`Training: resumed at step ${app.model.step}.`);
     resume();
     passFocus('btn-resume', 'btn-pause');

@@ -6,7 +6,7 @@ import { PRESETS, checkpointHeader } from './ddpm.mjs';
 import { FIELDS, presetDefaults } from './settings.mjs';
 import { $, settingsToURL, app, newRun, showMessage, errorText, sentence, setStatus } from './state.mjs';
 import { buildView } from './panels.mjs';
-import { trainSettings, fillForm, describePreset, setState, canSave, TRAIN_FIELDS, fieldChanges } from './controls.mjs';
+import { trainSettings, fillForm, describePreset, setState, canSave, TRAIN_FIELDS, fieldChanges, refuseSteps } from './controls.mjs';
 import { prepareModel, finishHalfDone, drawTrainStats, drawLoss } from './train-view.mjs';
 import { clearTrajectory, finishSampling, drawSigmaPlot } from './sample-view.mjs';
 
@@ -74,7 +74,7 @@ export function replanModel(steps) {
     m.setSteps(steps);
   } catch (e) {
     $('steps').value = String(app.settings.steps);
-    showMessage($('train-message'), `Could not change Steps to ${steps}: ${sentence(errorText(e))} ` +
+    refuseSteps(`Could not change Steps to ${steps}: ${sentence(errorText(e))} ` +
       `The model on the page is kept, at step ${m.step} of ${from}.`);
     setState(app.state);
     return;

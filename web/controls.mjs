@@ -93,11 +93,33 @@ export function stepsOpen(state = app.state) {
   return !!app.model && (state === 'done' || state === 'paused');
 }
 
-// a refused Steps (app.mjs changeSteps) names the steps taken then: once training has gone on
-// (Done, or a Resume that did not make the refusal) it goes
+// A refused Steps (app.mjs changeSteps; checkpoints.mjs replanModel when C refuses the plan)
+// names the steps taken then. app.stepsRefusal = { at, typed, kept }: when it was made, the text
+// refused (none for C's refusal), and whether the Resume click that made it kept it (app.mjs).
 export const STEPS_REFUSAL = 'Could not change Steps';
+export function stepsRefusalText(typed, taken) {
+  // a number field holding text reads as empty: there is no value to quote then
+  const why = typed === '' ? `: the field held no number, where it takes ${stepsProblem(typed, taken)}`
+    : ` to "${typed}": it must be ${stepsProblem(typed, taken)}`;
+  return `${STEPS_REFUSAL}${why}. Nothing on the page changed.`;
+}
+export function refuseSteps(text, typed) {
+  showMessage($('train-message'), text);
+  app.stepsRefusal = { at: performance.now(), typed, kept: false };
+}
 export function clearStepsRefusal() {
   if ($('train-message').textContent.startsWith(STEPS_REFUSAL)) showMessage($('train-message'), '');
+  app.stepsRefusal = null;
+}
+// training has gone on since the refusal: at Pause it goes; at Done one that the Resume click of
+// this run kept stays, with the steps taken now (it may be only a moment old: a short run)
+export function settleStepsRefusal(atDone) {
+  const r = app.stepsRefusal;
+  if (atDone && r?.kept && r.typed !== undefined && $('train-message').textContent.startsWith(STEPS_REFUSAL)) {
+    showMessage($('train-message'), stepsRefusalText(r.typed, app.model.step));
+  } else {
+    clearStepsRefusal();
+  }
 }
 
 export function stepsRule(taken) {

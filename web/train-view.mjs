@@ -5,7 +5,7 @@
 import { DDPMError } from './ddpm.mjs';
 import { linePlot, movingGeoMean, theme, formatNumber } from './plot.mjs';
 import { $, app, showMessage, errorText, sentence, setStatus, passFocus, focusGuard } from './state.mjs';
-import { trainSettings, setState, drawCheckpointControls, clearStepsRefusal } from './controls.mjs';
+import { trainSettings, setState, drawCheckpointControls, settleStepsRefusal } from './controls.mjs';
 
 // Work per animation frame: about half a 60 Hz frame, leaving the rest for drawing.
 const BUDGET_MS = 8;
@@ -106,7 +106,7 @@ export function pause(reason) {
   app.run.loop++;
   // Steps is locked while training runs: a refusal still on screen is from before this run
   // (kept by the Resume click that made it) and names the steps taken then
-  clearStepsRefusal();
+  settleStepsRefusal(false);
   setState('paused');
   drawTrainStats(true);
   drawLoss(true);
@@ -183,7 +183,7 @@ function trainFrame(ts, loop) {
   }
   if (m.done) {
     app.run.activeMs += performance.now() - app.run.startedAt;
-    clearStepsRefusal();
+    settleStepsRefusal(true);
     setState('done');
     drawTrainStats(true);
     drawLoss(true);
