@@ -770,6 +770,9 @@ test('the first AdamW slice at a new batch is a small probe; at the same batch t
   };
   await trainToEnd(page);
   assert.equal(await firstSlice(), 65536, 'batch 64: the first slice is the probe');
+  // the page's own clock: Chromium's 100 us outside cross-origin isolation, or finer
+  const clockStep = await page.evaluate(() => window.ddpmPage.timing().clockStep);
+  assert.ok(clockStep > 0 && clockStep <= 0.1 + 1e-6, `the clock's step ${clockStep} ms`);
   for (const [batch, probe] of [['1', true], ['1', false]]) {
     await page.click('#btn-reset');
     await page.fill('#batch', batch);
@@ -794,6 +797,9 @@ test('a coarse clock (a slice timed at 0 ms) does not stop training', async () =
   });
   await trainToEnd(page);
   assert.equal(await page.evaluate(() => window.ddpmPage.model.step), 40);
+  // a slice read as 0 ms is taken as one step of the clock, measured: 16 ms here (as 0.1 ms, a
+  // probe read as 0 would make the next slice 160 times too large)
+  assert.equal(await page.evaluate(() => window.ddpmPage.timing().clockStep), 16);
   // the same weights as one run in one go: the slicing changed nothing
   const whole = await compareWithOneGo(page);
   assert.deepEqual(whole, { n: whole.n, params: 0, losses: 0, steps: [40, 40] });

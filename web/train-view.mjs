@@ -120,11 +120,22 @@ function activeMs() {
 // parameters in the first AdamW slice at a batch (and the fewest whose time updates the estimate)
 const PROBE_PARAMS = 65536;
 // A browser coarsens performance.now() (Chromium: to 100 us outside cross-origin isolation,
-// others more), so a fast slice can read 0 ms. Counted as 0 it made the cost per unit 0 and the
-// next slice Infinity, which reached C as 0 and stopped training ("max_params must be >= 1"):
-// a slice is taken to have lasted at least this long.
-const CLOCK_MS = 0.1;
-const perUnit = (ms, units) => Math.max(ms, CLOCK_MS) / units;
+// others to 1 ms or more), so a fast slice can read 0 ms. Counted as 0 it made the cost per unit
+// 0 and the next slice Infinity, which reached C as 0 and stopped training ("max_params must be
+// >= 1"); counted as less than the clock's step it makes the next slice too large (a batch-64
+// update after a probe that read 0: 60 ms in one frame). A slice is taken to have lasted at
+// least one step of the clock (app.timing.clockStep), measured when training first runs.
+function measureClockStep() {
+  // the second change of the clock is one whole step (the first may come mid-step); a clock that
+  // does not move within a few million reads is taken as 1 ms
+  const change = (from) => {
+    for (let i = 0; i < 5e6; i++) { const t = performance.now(); if (t !== from) return t; }
+    return null;
+  };
+  const t1 = change(performance.now()), t2 = t1 === null ? null : change(t1);
+  return t2 === null ? 1 : Math.min(t2 - t1, 20);
+}
+const perUnit = (ms, units) => Math.max(ms, app.timing.clockStep) / units;
 
 // One animation frame of training: slices of work until the budget is spent. A slice is a
 // number of samples of the batch (forward + backward) or, once the batch is complete, a range
@@ -138,6 +149,7 @@ function trainFrame(ts, loop) {
   }
   app.run.lastFrameTs = ts;
   const m = app.model, tm = app.timing, [budget, every] = PACE_LEVELS[app.pace.level];
+  tm.clockStep ??= measureClockStep();
   const start = performance.now(), deadline = start + budget;
   // AdamW forms each weight's gradient from the batch's samples (c/train.c), so its cost per
   // parameter grows with the batch: an estimate made at another batch is no guide, and the first
