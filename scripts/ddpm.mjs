@@ -170,7 +170,10 @@ async function main() {
     else console.log(`trained to step ${s.steps} in ${(s.train_ms / 1000).toFixed(1)} s (${engine.simd ? 'SIMD' : 'scalar'} wasm): loss ${s.loss_first.toFixed(4)} -> ${s.loss_final.toFixed(4)} (mean of the last 10%)`);
     console.log(`sampled in ${s.sample_ms} ms: MSE against the training image ${s.mse.toPrecision(3)} ${s.mse < 0.01 ? '(< 0.01: the red square is back)' : '(>= 0.01: not the training image)'}`);
     const [lo, hi] = s.sample_range;
-    if (lo < -FAR_OUTSIDE || hi > FAR_OUTSIDE) console.log(`the sample's pixels run from ${lo.toPrecision(3)} to ${hi.toPrecision(3)}, far outside [-1, 1]; the PNGs clip them to it`);
+    if (lo < -FAR_OUTSIDE || hi > FAR_OUTSIDE) {
+      console.log(`the sample's pixels run from ${lo.toPrecision(3)} to ${hi.toPrecision(3)}, far outside [-1, 1]; the PNGs clip them to it` +
+        (s.mse >= 0.01 && s.mse_clipped < 0.01 ? `, and clipped it looks like the square (MSE ${s.mse_clipped.toPrecision(3)}), which it is not` : ''));
+    }
     if (opts.out) console.log(`wrote ${opts.out}/sample.png, trajectory.png, x0_pred.png, target.png, loss.csv`);
     if (opts.save) console.log(`saved checkpoint ${opts.save}`);
   }

@@ -66,3 +66,16 @@ test('the speeds the address bar takes are the ones the page offers', () => {
   assert.ok(select, 'index.html has the speed select');
   assert.deepEqual([...select[1].matchAll(/<option value="([^"]+)"/g)].map((m) => m[1]), SPEEDS);
 });
+
+test("a refused Steps names the rule it breaks first, and a model at the page's bound is told where it can go on", async () => {
+  const { stepsRule, stepsProblem } = await import('../web/controls.mjs');
+  assert.equal(stepsProblem('150', 200), 'more than the 200 steps already taken (a whole number from 201 to 100000)');
+  assert.equal(stepsProblem('1e9', 200), 'at most 100000 (a whole number from 201 to 100000)');
+  assert.equal(stepsProblem('250.5', 200), 'a whole number (from 201 to 100000)');
+  assert.equal(stepsProblem('', 200), 'a whole number from 201 to 100000');
+  // a checkpoint from the command line at or past the page's bound: no range that reads backwards
+  const atBound = "more than the 100000 steps already taken, and the page's Steps stops at 100000: this model trains on only on the command line";
+  assert.equal(stepsRule(100000), atBound);
+  assert.equal(stepsProblem('5', 100000), atBound);
+  assert.doesNotMatch(stepsRule(123456), /from 123457 to 100000/);
+});

@@ -197,9 +197,7 @@ function wire() {
   $('btn-pause').addEventListener('click', () => { app.pausedByHidden = false; pause(); passFocus('btn-pause', 'btn-resume'); });
   // the mouse going down on Resume takes the focus from Steps, which commits a value typed there:
   // a refusal made after this press comes from this very click
-  $('btn-resume').addEventListener('pointerdown', () => {
-    if (!$('btn-resume').disabled) app.resumePressedAt = performance.now();
-  });
+  $('btn-resume').addEventListener('pointerdown', () => { app.resumePressedAt = performance.now(); });
   $('btn-resume').addEventListener('click', (ev) => {
     app.pausedByHidden = false;
     // what was refused while paused (a file, a Steps typed before) is past; a Steps refusal made

@@ -123,13 +123,17 @@ export function settleStepsRefusal(atDone) {
 }
 
 export function stepsRule(taken) {
-  return `more than the ${taken} steps already taken (a whole number from ${taken + 1} to ${FIELDS.steps.max})`;
+  const max = FIELDS.steps.max;
+  // a file from the command line can be at or past the page's bound: no Steps here goes further
+  if (taken >= max) return `more than the ${taken} steps already taken, and the page's Steps stops at ${max}: this model trains on only on the command line`;
+  return `more than the ${taken} steps already taken (a whole number from ${taken + 1} to ${max})`;
 }
 
 // what is wrong with a Steps value refused while a model exists, as "it must be ..." finishes it:
 // the rule it breaks first (1e9 is more than the steps taken, but above the page's bound)
 export function stepsProblem(text, taken) {
   const n = Number(text), max = FIELDS.steps.max, range = `from ${taken + 1} to ${max}`;
+  if (taken >= max) return stepsRule(taken);
   if (text.trim() === '' || !Number.isFinite(n)) return `a whole number ${range}`;
   if (n > max) return `at most ${max} (a whole number ${range})`;
   if (!Number.isInteger(n)) return `a whole number (${range})`;

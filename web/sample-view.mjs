@@ -22,7 +22,7 @@ const MSE_BAR = 0.01;
 const X0_FAR = FAR_OUTSIDE, NOISE_FAR = 5.5;
 const xtFar = (alphaBar) => X0_FAR * Math.sqrt(alphaBar) + NOISE_FAR * Math.sqrt(1 - alphaBar);
 // a number in running text, with a true minus sign as the page's [&minus;1, 1] has
-const inText = (v) => formatNumber(v).replace(/^-/, '&minus;');
+const inText = (v) => formatNumber(v).replace(/-/g, '&minus;');
 
 // the model to sample: the one being trained, or a fresh (untrained) one with the settings
 function modelForSampling() {

@@ -42,7 +42,7 @@ export const app = {
   sampling: null,            // a reverse chain being computed over frames (see doSample, sample-view.mjs)
   pausedByHidden: false,
   stepsRefusal: null,        // a refused Steps on screen: { at, typed, kept } (controls.mjs refuseSteps)
-  resumePressedAt: undefined, // when the mouse last went down on an enabled Resume (app.mjs)
+  resumePressedAt: undefined, // when the mouse last went down on Resume (app.mjs)
   view: null,                // schedule + forward-process data of the current preset
   otherSchedule: null,       // the other preset's schedule, drawn faintly for comparison
   embedding: null,           // (T+1) x 128

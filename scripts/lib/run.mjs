@@ -33,6 +33,7 @@ export function runExperiment(engine, options, { onProgress, load, sampleSeed } 
       mse: mse(sample.final, image),
       // the PNGs clip to [-1, 1]: a sample far outside it can be drawn as the very square
       sample_range: extent(sample.final, 0, model.D),
+      mse_clipped: mse(sample.final.map((v) => Math.min(1, Math.max(-1, v))), image),
       train_ms: Math.round(trainMs),
       sample_ms: Math.round(sampleMs * 10) / 10,
       steps: model.step,
