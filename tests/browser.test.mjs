@@ -1623,6 +1623,9 @@ test('a sample that ran far outside [-1, 1] says so, although its clipped image 
     assert.ok(await page.isVisible(id), `${id} at t = 0`);
     assert.match(await page.getAttribute(id, 'title'), /^Its values run from −3\.\d+ to 3\.\d+: drawn clipped to \[−1, 1\]$/);
   }
+  // the image's label says it too, for a screen reader (a title is not spoken, nor shown on touch)
+  assert.match(await page.getAttribute('#sample-xt', 'aria-label'),
+    /^x_t, the current state of the reverse chain\. Its values run from −3\.\d+ to 3\.\d+: drawn clipped to \[−1, 1\]$/);
   // x_1 runs to about +-3.2: at t = 1 that is far (almost no noise is left in x_1), while x_T,
   // noise in its usual range, has no badge
   await page.fill('#scrub', '99');
@@ -1631,6 +1634,7 @@ test('a sample that ran far outside [-1, 1] says so, although its clipped image 
   await page.fill('#scrub', '0');
   assert.equal(await page.textContent('#scrub-out'), 't = 100');
   assert.ok(!(await page.isVisible('#clip-xt')), 'x_T is in range');
+  assert.equal(await page.getAttribute('#sample-xt', 'aria-label'), 'x_t, the current state of the reverse chain');
   await page.click('#btn-reset');
   assert.ok(!(await page.isVisible('#clip-xt')) && !(await page.isVisible('#clip-x0')));
   await page.close();

@@ -258,12 +258,20 @@ export function onStripClick(ev) {
 // the badge on an image of the trajectory at t that leaves [-bound, bound]: drawn clipped to
 // [-1, 1], it is not what it looks like (a corner badge, so that no caption grows a line during
 // playback and moves what is below)
+// The image's own label says it too (a title is neither spoken nor shown on touch): the badge
+// sits beside the image's canvas, whose label without it is kept in data-label.
 function markClipped(id, images, t, bound) {
-  const badge = $(id);
-  if (t === null) { badge.hidden = true; return; }
-  const [lo, hi] = extent(images, t * app.traj.D, app.traj.D);
-  badge.hidden = !(lo < -bound || hi > bound);
-  if (!badge.hidden) badge.title = `Its values run from ${formatNumber(lo)} to ${formatNumber(hi)}: drawn clipped to [\u22121, 1]`.replace(/-/g, '\u2212');
+  const badge = $(id), canvas = badge.previousElementSibling;
+  canvas.dataset.label ??= canvas.getAttribute('aria-label');
+  let far = false, text = '';
+  if (t !== null) {
+    const [lo, hi] = extent(images, t * app.traj.D, app.traj.D);
+    far = lo < -bound || hi > bound;
+    text = `Its values run from ${formatNumber(lo)} to ${formatNumber(hi)}: drawn clipped to [\u22121, 1]`.replace(/-/g, '\u2212');
+  }
+  badge.hidden = !far;
+  if (far) badge.title = text;
+  canvas.setAttribute('aria-label', far ? `${canvas.dataset.label}. ${text}` : canvas.dataset.label);
 }
 
 // the three images' captions at timestep t, or with no sample (t null), as index.html has them
