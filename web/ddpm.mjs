@@ -467,6 +467,12 @@ export function mse(a, b, offset = 0) {
 // image's [-1, 1]: the page and the CLI, which draw images clipped to [-1, 1], say so.
 export const FAR_OUTSIDE = 1.5;
 
+// A copy of the images in a, clipped to the training image's [-1, 1]: what a drawing of them
+// shows (draw.mjs clips the same way), for the MSE of what the eye sees.
+export function clipped(a) {
+  return a.map((v) => Math.min(1, Math.max(-1, v)));
+}
+
 // The smallest and largest of a[offset .. offset + n): an image's range, for reports (a sample
 // that ran far outside the training image's [-1, 1] is drawn clipped, and must say so).
 export function extent(a, offset = 0, n = a.length - offset) {

@@ -2,7 +2,7 @@
 // frame and then played back (or scrubbed) from pure noise to the sample; the three images of
 // each step, the MSE and variance plots, and what the final MSE means. Its settings (sigma,
 // clip, seed, speed) take effect here too.
-import { DDPMError, mse, extent, FAR_OUTSIDE } from './ddpm.mjs';
+import { DDPMError, mse, extent, clipped, FAR_OUTSIDE } from './ddpm.mjs';
 import { parseField, describeField, SAMPLE_DEFAULTS } from './settings.mjs';
 import { drawImage, strip, upscale } from './draw.mjs';
 import { linePlot, setMarker, movingGeoMean, theme, formatNumber } from './plot.mjs';
@@ -166,7 +166,7 @@ function showSample(m, { computeMs, sigma, clip }) {
   tr.finalRange = extent(r.final, 0, D);
   tr.alphaBar = m.schedule().alpha_bar;
   // what the clipped drawing of the sample scores: the square, or not
-  tr.clippedMse = mse(r.final.map((v) => Math.min(1, Math.max(-1, v))), image);
+  tr.clippedMse = mse(clipped(r.final), image);
   $('stat-mse').textContent = formatNumber(tr.finalMse);
   $('stat-sample-ms').textContent = `${tr.ms.toFixed(1)} ms`;
   $('stat-ms-step').textContent = `${(tr.ms / tr.T).toFixed(2)} ms`;
@@ -257,9 +257,9 @@ export function onStripClick(ev) {
 
 // the badge on an image of the trajectory at t that leaves [-bound, bound]: drawn clipped to
 // [-1, 1], it is not what it looks like (a corner badge, so that no caption grows a line during
-// playback and moves what is below)
-// The image's own label says it too (a title is neither spoken nor shown on touch): the badge
-// sits beside the image's canvas, whose label without it is kept in data-label.
+// playback and moves what is below). The range goes in the badge's title and in the label of
+// the canvas beside it (a title is neither spoken nor shown on touch), whose own label is kept
+// in data-label.
 function markClipped(id, images, t, bound) {
   const badge = $(id), canvas = badge.previousElementSibling;
   canvas.dataset.label ??= canvas.getAttribute('aria-label');
@@ -280,7 +280,8 @@ function drawCaptions(t) {
   $('cap-eps').innerHTML = t === 0 ? 'no prediction at t&nbsp;=&nbsp;0' : 'predicted noise <var>&epsilon;&#770;</var>';
   // at t = 0 the chain has ended: the sample is its own x0 (c/sampler.c)
   $('cap-x0').innerHTML = t === 0 ? 'the sample <var>x<sub>0</sub></var>' : 'predicted <var>x&#770;<sub>0</sub></var>';
-  // the noise image is clipped as a rule (a normal passes 1 a third of the time): its caption says so
+  // no badge on the noise image: a normal passes 1 a third of the time, so it is clipped as a
+  // rule, which the text under the images says
   markClipped('clip-xt', app.traj?.x, t, t === null ? 0 : xtFar(app.traj.alphaBar[t]));
   markClipped('clip-x0', app.traj?.x0Pred, t, X0_FAR);
 }

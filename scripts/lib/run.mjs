@@ -1,6 +1,6 @@
 // run.mjs -- one experiment: make a model, train it, sample it, summarise. Shared by the CLI
 // (scripts/ddpm.mjs) and the sweep (scripts/sweep.mjs); the maths is all in the wasm module.
-import { mse, extent } from '../../web/ddpm.mjs';
+import { mse, extent, clipped } from '../../web/ddpm.mjs';
 
 // Train in chunks of whole steps so a progress callback can report between them.
 export function runExperiment(engine, options, { onProgress, load, sampleSeed } = {}) {
@@ -33,7 +33,7 @@ export function runExperiment(engine, options, { onProgress, load, sampleSeed } 
       mse: mse(sample.final, image),
       // the PNGs clip to [-1, 1]: a sample far outside it can be drawn as the very square
       sample_range: extent(sample.final, 0, model.D),
-      mse_clipped: mse(sample.final.map((v) => Math.min(1, Math.max(-1, v))), image),
+      mse_clipped: mse(clipped(sample.final), image),
       train_ms: Math.round(trainMs),
       sample_ms: Math.round(sampleMs * 10) / 10,
       steps: model.step,
