@@ -1605,6 +1605,20 @@ test('the sample seed is refused aloud only once it is complete, as the train fi
   assert.match(page.url(), /sample=3/, 'not taken while typing');
   await page.locator('#sample-seed').blur();
   assert.match(page.url(), /sample=7/);
+  // Enter with nothing on screen samples, as the form's one action, with the seed it commits;
+  // a refused seed samples nothing
+  const sampled = () => page.evaluate(() => document.body.dataset.sample);
+  assert.equal(await sampled(), 'none');
+  await page.fill('#sample-seed', '-1');
+  await page.press('#sample-seed', 'Enter');
+  await page.evaluate(() => new Promise((done) => setTimeout(() => requestAnimationFrame(done))));
+  assert.equal(await sampled(), 'none', 'a refused seed samples nothing');
+  assert.match(await message(), /It stays 7 until it is\./);
+  await page.fill('#sample-seed', '8');
+  await page.press('#sample-seed', 'Enter');
+  await page.waitForFunction(() => window.ddpmPage.trajectory);
+  assert.match(page.url(), /sample=8/);
+  assert.equal(await message(), null);
   await page.close();
   assertClean(log);
 });

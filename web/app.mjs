@@ -225,6 +225,15 @@ function wire() {
   for (const id of ['sigma-beta', 'sigma-tilde', 'clip', 'speed']) $(id).addEventListener('change', onSampleField);
   $('sample-seed').addEventListener('input', onSampleField);
   $('sample-seed').addEventListener('change', onSampleField);
+  // Enter commits the seed ('change', which redoes a trajectory on screen with it); with none on
+  // screen or being computed, Enter samples, as the form's one action. The check waits a task,
+  // so the 'change' that Enter fires after this keydown has been handled first
+  $('sample-seed').addEventListener('keydown', (ev) => {
+    if (ev.key !== 'Enter' || ev.isComposing) return;
+    setTimeout(() => {
+      if (!app.traj && !app.sampling && !$('btn-sample').disabled) doSample();
+    });
+  });
   $('btn-sample').addEventListener('click', doSample);
   $('btn-play').addEventListener('click', () => (app.play.playing ? stopPlaying() : play()));
   $('btn-step').addEventListener('click', () => {
