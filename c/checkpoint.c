@@ -156,21 +156,26 @@ int ddpm_checkpoint_load(DDPM *m, const uint8_t *buf, size_t len) {
     if (len < HEADER_BYTES + 4) return REFUSE("checkpoint: truncated: %zu bytes is shorter than the %d-byte header", len, HEADER_BYTES + 4);
     if (memcmp(buf, MAGIC, 8) != 0) return REFUSE("checkpoint: not a DDPM checkpoint (bad magic)");
     if (get_u32(buf + 8) != 1) return REFUSE("checkpoint: unsupported version %u (this build reads version 1)", get_u32(buf + 8));
-    uint32_t flags = get_u32(buf + 56);
-    if (flags & ~(FLAG_OPTIMIZER | FLAG_EMA | FLAG_HISTORY)) return REFUSE("checkpoint: unknown flags 0x%x", flags);
-    uint32_t step = get_u32(buf + 60);
+    uint32_t flags = get_u32(buf + 56), step = get_u32(buf + 60);
+    int known_flags = (flags & ~(FLAG_OPTIMIZER | FLAG_EMA | FLAG_HISTORY)) == 0;
     // The checksum before the header is believed: one damaged byte of the header must not be
     // reported as a file for another model. A file cut short (or with bytes added) fails the
-    // checksum too; when its header describes this model, the length is what is named.
+    // checksum too; when its header describes this model with another length, both are named,
+    // since a damaged step or flags field gives that same pair (it is 4 bytes per step, and
+    // each flag a whole array, away from the length the file has).
     uint32_t stored = get_u32(buf + len - 4), actual = crc32(buf, len - 4);
     if (stored != actual) {
         // (step bounded before the size is computed from it: up to 2^32 losses would overflow a size_t in wasm)
-        if (check_architecture(c, buf) == DDPM_OK && step <= (uint32_t)c->steps) {
-            int err = check_length(len, size_for(m->shape.num_params, flags, step));
-            if (err) return err;
+        if (known_flags && check_architecture(c, buf) == DDPM_OK && step <= (uint32_t)c->steps) {
+            size_t need = size_for(m->shape.num_params, flags, step);
+            if (len != need)
+                return REFUSE("checkpoint: %s: %zu bytes where its header implies %zu, and the checksum does not match "
+                              "(the file was %s, or its header is damaged)", len < need ? "truncated" : "trailing data",
+                              len, need, len < need ? "cut short" : "extended");
         }
         return REFUSE("checkpoint: corrupt: checksum 0x%08x does not match the data (0x%08x)", stored, actual);
     }
+    if (!known_flags) return REFUSE("checkpoint: unknown flags 0x%x (this build reads bits 0-2)", flags);
     int err;
     if ((err = check_architecture(c, buf))) return err;
     if (step > (uint32_t)c->steps)

@@ -55,6 +55,10 @@ int ddpm_config_validate(const DDPMConfig *c) {
           "config: lr must be a finite number > 0 that a float holds, 1.4e-45 to 3.4e38 (got %g)", c->lr);
     CHECK(isfinite(c->beta1) && c->beta1 >= 0 && c->beta1 < 1, "config: beta1 must be in [0, 1) (got %g)", c->beta1);
     CHECK(isfinite(c->beta2) && c->beta2 >= 0 && c->beta2 < 1, "config: beta2 must be in [0, 1) (got %g)", c->beta2);
+    // AdamW uses them as floats: 0.99999999999 is below 1 but rounds to 1.0f, and then m (beta1)
+    // or v (beta2) never moves from 0, with no error
+    CHECK((float)c->beta1 < 1.0f, "config: beta1 = %.17g rounds to 1 as a float, where AdamW uses it (at most 0.99999994)", c->beta1);
+    CHECK((float)c->beta2 < 1.0f, "config: beta2 = %.17g rounds to 1 as a float, where AdamW uses it (at most 0.99999994)", c->beta2);
     CHECK(isfinite((float)c->adam_eps) && (float)c->adam_eps > 0,
           "config: adam_eps must be a finite number > 0 that a float holds, 1.4e-45 to 3.4e38 (got %g)", c->adam_eps);
     CHECK(isfinite(c->weight_decay) && c->weight_decay >= 0,
@@ -68,6 +72,9 @@ int ddpm_config_validate(const DDPMConfig *c) {
           "config: lr_min_frac must be in [0, 1] (got %g)", c->lr_min_frac);
     CHECK(isfinite(c->ema_decay) && c->ema_decay >= 0 && c->ema_decay < 1,
           "config: ema_decay must be in [0, 1) (got %g)", c->ema_decay);
+    // (as a float, 1.0 would leave the EMA at the initial weights for ever)
+    CHECK((float)c->ema_decay < 1.0f,
+          "config: ema_decay = %.17g rounds to 1 as a float, where the EMA uses it (at most 0.99999994)", c->ema_decay);
     CHECK(c->sigma == SIGMA_BETA || c->sigma == SIGMA_BETA_TILDE, "config: unknown sigma %d", c->sigma);
     CHECK(c->clip_x0 == 0 || c->clip_x0 == 1, "config: clip_x0 must be 0 or 1 (got %d)", c->clip_x0);
     // the betas themselves: build the schedule once and throw it away

@@ -69,6 +69,29 @@ int schedule_init(Schedule *s, const DDPMConfig *cfg) {
         alpha_bar_prev = alpha_bar;
     }
     free(beta);
+    // The sampler divides by sqrt(alpha_bar_t) and by sqrt(1 - alpha_bar_t), in float. Betas in
+    // (0, 1) can still make one of them 0: beta_1 = 1e-17 leaves 1 - alpha_bar_1 = 0 in double
+    // (t = 1 adds no noise), and large betas over a long T take alpha_bar_t below what a float
+    // holds. Either would make every sample Inf and be blamed on the weights: refused here.
+    for (int t = 1; t <= T; t++) {
+        const char *cause = NULL;
+        if (!isfinite(1.0f / s->sqrt_one_minus_alpha_bar[t]) || !isfinite(s->log_snr[t]))
+            cause = "1 - alpha_bar_t is too small for a float: that step adds no noise (raise beta_start)";
+        else if (!isfinite(1.0f / s->sqrt_alpha_bar[t]))
+            cause = "alpha_bar_t is too small for a float: the image is gone before t = T (lower beta_end or T)";
+        else {
+            const float *coef[] = { s->posterior_variance, s->posterior_coef_x0, s->posterior_coef_xt,
+                                    s->eps_coef, s->inv_sqrt_alpha };
+            for (int i = 0; i < 5; i++)
+                if (!isfinite(coef[i][t])) cause = "a coefficient of the reverse step is not finite in float";
+        }
+        if (cause) {
+            int err = ddpm_set_error(DDPM_ERR_SCHEDULE, "schedule: at t = %d (beta_t = %g, alpha_bar_t = %g), %s",
+                                     t, (double)s->beta[t], (double)s->alpha_bar[t], cause);
+            schedule_free(s);
+            return err;
+        }
+    }
     return DDPM_OK;
 }
 

@@ -53,6 +53,13 @@ test('corrupt, truncated, foreign, mismatched and NaN-holding files are refused 
     const badMagic = good.slice(); badMagic[0] = 0x58;
     const badVersion = reseal((() => { const b = good.slice(); b[8] = 9; return b; })());
     const nanWeights = reseal((() => { const b = good.slice(); new DataView(b.buffer).setFloat32(80 + 4 * 10, NaN, true); return b; })());
+    // a damaged step or flags field makes the header imply another length: both are named, as
+    // the length alone would blame a cut (step 1 -> 0: 4 bytes of history fewer; the EMA bit:
+    // one array more); a damaged unknown flag is damage, and only a sealed one is unknown
+    const stepFlipped = good.slice(); stepFlipped[60] ^= 0x01;
+    const emaFlipped = good.slice(); emaFlipped[56] ^= 0x02;
+    const unknownFlipped = good.slice(); unknownFlipped[56] ^= 0x08;
+    const unknownSealed = reseal(unknownFlipped.slice());
     const tooManySteps = reseal((() => { const b = good.slice(); new DataView(b.buffer).setUint32(60, 99, true); return b; })());
     const cases = [
       [flipped, /corrupt: checksum/],
@@ -60,6 +67,10 @@ test('corrupt, truncated, foreign, mismatched and NaN-holding files are refused 
       [good.subarray(0, good.length - 100), /truncated/],
       [good.subarray(0, 40), /truncated/],
       [new Uint8Array([...good, 0]), /trailing data/],
+      [stepFlipped, /trailing data: \d+ bytes where its header implies \d+, and the checksum does not match \(the file was extended, or its header is damaged\)/],
+      [emaFlipped, /truncated: \d+ bytes where its header implies \d+, and the checksum does not match \(the file was cut short, or its header is damaged\)/],
+      [unknownFlipped, /corrupt: checksum/],
+      [unknownSealed, /unknown flags 0xd/],
       [badMagic, /bad magic/],
       [badVersion, /unsupported version 9/],
       [nanWeights, /NaN or Inf/],

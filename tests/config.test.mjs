@@ -27,6 +27,14 @@ test('every invalid configuration is refused with its name in the message', asyn
     [{ lr: 'fast' }, 'CONFIG', /lr must be a number \(got 'fast'\)/],
     [{ beta1: 1 }, 'CONFIG', /beta1 must be in \[0, 1\)/],
     [{ beta2: NaN }, 'CONFIG', /beta2 must be a finite number/],
+    // below 1 in double, 1 in float, where AdamW and the EMA use them: m, v or the EMA would never move
+    [{ beta1: 0.99999999999 }, 'CONFIG', /beta1 = 0\.99999999999\d* rounds to 1 as a float, where AdamW uses it \(at most 0\.99999994\)/],
+    [{ beta2: 0.99999999999 }, 'CONFIG', /beta2 = 0\.99999999999\d* rounds to 1 as a float/],
+    [{ ema_decay: 0.99999999999 }, 'CONFIG', /ema_decay = 0\.99999999999\d* rounds to 1 as a float, where the EMA uses it/],
+    // betas in (0, 1) whose schedule still breaks in float, which every sample would then blame
+    // on the weights: 1 - alpha_bar_1 = 0 (t = 1 adds no noise), or alpha_bar_T below a float
+    [{ beta_start: 1e-17 }, 'SCHEDULE', /schedule: at t = 1 \(beta_t = 1e-17, alpha_bar_t = 1\), 1 - alpha_bar_t is too small for a float: that step adds no noise \(raise beta_start\)/],
+    [{ T: 1000, beta_end: 0.9 }, 'SCHEDULE', /schedule: at t = \d+ .*alpha_bar_t is too small for a float: the image is gone before t = T \(lower beta_end or T\)/],
     [{ adam_eps: 0 }, 'CONFIG', /adam_eps/],
     // finite in double but not in float, where AdamW computes: Inf, or 0 (then 0 / 0 for a zero gradient)
     [{ lr: 1e39 }, 'CONFIG', /lr must be a finite number > 0 that a float holds, 1.4e-45 to 3.4e38 \(got 1e\+39\)/],
@@ -72,8 +80,16 @@ test('bad calls are refused: t out of range, too many samples, training past the
   const engine = await simdEngine();
   const model = engine.createModel({ ...SMALL, steps: 1 });
   try {
-    refused(() => model.denoise(new Float32Array(48), [0]), 'ARGUMENT', /t must be in 1\.\.T=20 \(got 0\)/);
-    refused(() => model.denoise(new Float32Array(48), [21]), 'ARGUMENT', /t must be in/);
+    refused(() => model.denoise(new Float32Array(48), [0]), 'ARGUMENT', /denoise: t must be an integer in 1\.\.20 \(got 0\)/);
+    refused(() => model.denoise(new Float32Array(48), [21]), 'ARGUMENT', /t must be an integer in/);
+    // the module checks t itself too, for callers other than this wrapper
+    const e = model.engine;
+    for (const t of [0, 21]) {
+      e.withBuffers([48 * 4, 4, 48 * 4], (pxt, pts, pout) => {
+        e.writeI32(pts, [t]);
+        refused(() => e.check(model.mod._w_denoise(model.ptr, pxt, pts, 1, pout, 0)), 'ARGUMENT', new RegExp(`t must be in 1\\.\\.T=20 \\(got ${t}\\)`));
+      });
+    }
     refused(() => model.sample({ n: 9 }), 'ARGUMENT', /n must be in 1\.\.max_batch=8/);
     model.train(1);
     refused(() => model.train(1), 'ARGUMENT', /all 1 planned steps are done/);
@@ -218,8 +234,29 @@ test('the wrapper refuses counts C would misread, keeps the numbers C read, and 
   assert.equal(model.T, 20);
   assert.equal(model.schedule().alpha_bar.length, 21);
   assert.equal(model.config.steps, 2);
-  refused(() => model.sampleBegin({ n: 2.7 }), 'ARGUMENT', /sample: n must be a whole number >= 1 \(got 2\.7\)/);
-  refused(() => model.sampleBegin({ n: 0 }), 'ARGUMENT', /sample: n must be a whole number >= 1 \(got 0\)/);
+  refused(() => model.sampleBegin({ n: 2.7 }), 'ARGUMENT', /sample: n must be a whole number from 1 to 2147483647 \(got 2\.7\)/);
+  refused(() => model.sampleBegin({ n: 0 }), 'ARGUMENT', /sample: n must be a whole number from 1 to 2147483647 \(got 0\)/);
+  // C takes an int: 2^32 + 1 would reach it as 1, and the wrapper read back 2^32 + 1 images of the heap
+  refused(() => model.sampleBegin({ n: 2 ** 32 + 1 }), 'ARGUMENT', /sample: n must be a whole number from 1 to 2147483647 \(got 4294967297\)/);
+  refused(() => model.sampleContinue(NaN), 'ARGUMENT', /sampleContinue: maxSteps must be a whole number from 1 to 2147483647 \(got NaN\)/);
+  // whole steps: NaN, Infinity, -5 or 1.7 would reach C as 0, 0, -5 or 1 and train a silent
+  // nothing (or one step); 2^32 + 2 as 2
+  for (const bad of [NaN, Infinity, -5, 1.7, 2 ** 32 + 2, undefined]) {
+    refused(() => model.train(bad), 'ARGUMENT', new RegExp(`train: steps must be a whole number from 0 to 2147483647 \\(got ${bad}\\)`));
+  }
+  assert.equal(model.step, 0, 'no step taken by a refused count');
+  // timesteps are ints in C too: 2^32 + 5 would be t = 5, and 1.9 would be t = 1
+  const xt = new Float32Array(model.D);
+  for (const t of [2 ** 32 + 5, 1.9, 0, 21]) {
+    refused(() => model.denoise(xt, [t]), 'ARGUMENT', /denoise: t must be an integer in 1\.\.20/);
+    refused(() => model.lossAndGrad(xt, [t], xt), 'ARGUMENT', /lossAndGrad: t must be an integer in 1\.\.20/);
+    refused(() => model.trainStepExplicit([t], xt), 'ARGUMENT', /trainStepExplicit: t must be an integer in 1\.\.20/);
+  }
+  assert.equal(model.step, 0);
+  // a file's bytes as an ArrayBuffer (what File.arrayBuffer() gives) are read, not taken as 0 bytes
+  const saved = model.saveCheckpoint();
+  model.loadCheckpoint(saved.buffer.slice(saved.byteOffset, saved.byteOffset + saved.byteLength));
+  refused(() => model.loadCheckpoint('DDPMCKPT'), 'ARGUMENT', /loadCheckpoint: the file's bytes must be a Uint8Array or an ArrayBuffer \(got \[object String\]\)/);
   refused(() => engine.embedding(3, 7), 'ARGUMENT', /embedding: dim must be an even whole number >= 2 \(got 7\)/);
   refused(() => engine.embedding(-1, 8), 'ARGUMENT', /embedding: t must be a whole number >= 0 \(got -1\)/);
   refused(() => engine.normals(-3), 'ARGUMENT', /normals: n must be a whole number >= 0 \(got -3\)/);

@@ -124,6 +124,9 @@ test('a new plan (setSteps) trains on bit for bit as a run planned that long; a 
     refused(-1, /steps must be in 0\.\.1000000 \(got -1\)/);   // named for the bound, not the steps taken
     refused(2000000, /steps must be in 0\.\.1000000/);
     refused(7.5, /setSteps: steps must be a whole number \(got 7\.5\)/);
+    // C takes an int: 2^32 + 300 would be a plan of 300 steps, and 2^31 one of -2^31
+    refused(2 ** 32 + 300, /setSteps: steps must be a whole number that a 32-bit int holds \(got 4294967596\)/);
+    refused(2 ** 31, /that a 32-bit int holds \(got 2147483648\)/);
     model.trainWork(1, model.numParams);   // a step half done: its sample is in, its update is not
     assert.ok(model.midStep);
     assert.throws(() => model.setSteps(9), /steps: a training step is in progress; finish it first/);

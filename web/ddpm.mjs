@@ -251,6 +251,12 @@ export class Model {
     if (!Number.isInteger(t) || t < lo || t > this.T)
       throw new DDPMError(7, `${what}: t must be an integer in ${lo}..${this.T} (got ${t})`);
   }
+  // C takes ints: NaN or Infinity would reach it as 0, 2.7 as 2 and 2^32 + 5 as 5, each a valid
+  // count of something else, so a count is refused here unless C would read it as given
+  checkCount(what, name, v, lo) {
+    if (!Number.isInteger(v) || v < lo || v > 0x7fffffff)
+      throw new DDPMError(7, `${what}: ${name} must be a whole number from ${lo} to 2147483647 (got ${v})`);
+  }
 
   image() { return this.engine.readF32(this.mod._w_image(this.ptr), this.D); }
   setImage(pixels) {
@@ -306,22 +312,25 @@ export class Model {
   // maxSamples samples of the batch, or, once the batch is complete (this.updating), AdamW on up
   // to maxParams parameters. Returns what it processed. Any split gives the same bits.
   trainWork(maxSamples, maxParams = this.numParams) {
-    // C takes ints: Infinity or NaN would reach it as 0, and 2^32 + 5 as 5
-    for (const [name, v] of [['maxSamples', maxSamples], ['maxParams', maxParams]]) {
-      if (!Number.isInteger(v) || v < 1 || v > 0x7fffffff)
-        throw new DDPMError(7, `trainWork: ${name} must be a whole number from 1 to 2147483647 (got ${v})`);
-    }
+    this.checkCount('trainWork', 'maxSamples', maxSamples, 1);
+    this.checkCount('trainWork', 'maxParams', maxParams, 1);
     const r = this.mod._w_train_work(this.ptr, maxSamples, maxParams);
     if (r < 0) this.engine.check(-r);
     return r;
   }
 
   // Whole optimiser steps (finishing a batch in progress first).
-  train(steps) { this.engine.check(this.mod._w_train_steps(this.ptr, steps)); }
+  train(steps) {
+    this.checkCount('train', 'steps', steps, 0);
+    this.engine.check(this.mod._w_train_steps(this.ptr, steps));
+  }
   // A new plan of `steps` steps in all, at least those taken, between steps: the model trains on
   // (or stops) with everything else as it is. C refuses a step in progress or a bad count.
   setSteps(steps) {
-    if (!Number.isInteger(steps)) throw new DDPMError(7, `setSteps: steps must be a whole number (got ${steps})`);
+    // C names its own bounds (0..1000000, at least the steps taken); a number it would misread
+    // as another (7.5 as 7, 2^32 + 300 as 300) is refused here
+    if (!Number.isInteger(steps) || Math.abs(steps) > 0x7fffffff)
+      throw new DDPMError(7, `setSteps: steps must be a whole number${Number.isInteger(steps) ? ' that a 32-bit int holds' : ''} (got ${steps})`);
     this.engine.check(this.mod._w_set_steps(this.ptr, steps));
     this.config.steps = steps;
   }
@@ -341,6 +350,7 @@ export class Model {
   lossAndGrad(xt, ts, target) {
     const e = this.engine, B = ts.length;
     this.checkImages('lossAndGrad', 'xt', xt, B); this.checkImages('lossAndGrad', 'target', target, B);
+    for (const t of ts) this.checkT('lossAndGrad', t, 1);
     return e.withBuffers([xt.length * 4, B * 4, target.length * 4, 4], (pxt, pts, ptarget, ploss) => {
       e.writeF32(pxt, xt); e.writeI32(pts, ts); e.writeF32(ptarget, target);
       e.check(this.mod._w_loss_and_grad(this.ptr, pxt, pts, ptarget, B, ploss));
@@ -352,6 +362,7 @@ export class Model {
   trainStepExplicit(ts, eps) {
     const e = this.engine, B = ts.length;
     this.checkImages('trainStepExplicit', 'eps', eps, B);
+    for (const t of ts) this.checkT('trainStepExplicit', t, 1);
     return e.withBuffers([B * 4, eps.length * 4, 4], (pts, peps, ploss) => {
       e.writeI32(pts, ts); e.writeF32(peps, eps);
       e.check(this.mod._w_train_step_explicit(this.ptr, pts, peps, B, ploss));
@@ -363,6 +374,7 @@ export class Model {
   denoise(xt, ts, { ema = false } = {}) {
     const e = this.engine, B = ts.length;
     this.checkImages('denoise', 'xt', xt, B);
+    for (const t of ts) this.checkT('denoise', t, 1);
     return e.withBuffers([xt.length * 4, B * 4, xt.length * 4], (pxt, pts, pout) => {
       e.writeF32(pxt, xt); e.writeI32(pts, ts);
       e.check(this.mod._w_denoise(this.ptr, pxt, pts, B, pout, ema ? 1 : 0));
@@ -399,8 +411,9 @@ export class Model {
   sampleBegin({ n = 1, seed = 0, sigma, clip, ema = true } = {}) {
     sigma = sigma ?? this.config.sigma;
     clip = clip ?? !!Number(this.config.clip_x0);
-    // C takes a whole n (it checks n <= max_batch): 2.7 would draw 2 images and read back 2.7
-    if (!Number.isInteger(n) || n < 1) throw new DDPMError(7, `sample: n must be a whole number >= 1 (got ${n})`);
+    // C takes a whole n (it checks n <= max_batch): 2.7 would draw 2 images and read back 2.7,
+    // and 2^32 + 1 would draw 1 and read back 2^32 + 1 images' worth of the heap
+    this.checkCount('sample', 'n', n, 1);
     // C converts the seed to uint32_t: out of range (or fractional) it would alias another seed
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
       throw new DDPMError(7, `sample: seed must be an integer in 0..4294967295 (got ${seed})`);
@@ -409,6 +422,7 @@ export class Model {
     this.sampleCount = n;  // only once C has taken n: sampleImages reads n images of max_batch
   }
   sampleContinue(maxSteps) {
+    this.checkCount('sampleContinue', 'maxSteps', maxSteps, 1);
     const t = this.mod._w_sample_continue(this.ptr, maxSteps);
     if (t < 0) this.engine.check(-t);
     return t;
@@ -430,6 +444,7 @@ export class Model {
     });
   }
   loadCheckpoint(bytes) {
+    bytes = asBytes('loadCheckpoint', bytes);
     const e = this.engine;
     e.withBuffers([bytes.length], (p) => {
       this.mod.HEAPU8.set(bytes, p);
@@ -438,8 +453,17 @@ export class Model {
   }
 }
 
+// a file's bytes as a Uint8Array (a Node Buffer is one); an ArrayBuffer (what a File's
+// arrayBuffer() gives) is viewed as one, and anything else is refused by name, not read as 0 bytes
+function asBytes(what, bytes) {
+  if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
+  if (bytes instanceof Uint8Array) return bytes;
+  throw new DDPMError(7, `${what}: the file's bytes must be a Uint8Array or an ArrayBuffer (got ${Object.prototype.toString.call(bytes)})`);
+}
+
 // Read the header of a checkpoint (no validation beyond the magic; loading validates fully).
 export function checkpointHeader(bytes) {
+  bytes = asBytes('checkpointHeader', bytes);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = new TextDecoder().decode(bytes.subarray(0, 8));
   if (bytes.length < 84 || magic !== 'DDPMCKPT') throw new DDPMError(6, 'checkpoint: not a DDPM checkpoint (bad magic or too short)');
