@@ -4,8 +4,8 @@
 //     [--schedule NAME] [--T N] [--sigma beta|beta-tilde] [--clip|--no-clip] [--predict eps|x0]
 //     [--ema DECAY] [--lr-schedule constant|cosine] [--activation silu|relu] [--sample-seed S]
 //     [--save FILE] [--load FILE] [--out DIR] [--scalar] [--json]
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { PNG } from 'pngjs';
 import { loadEngine, PRESETS, DDPMError, checkpointHeader, FAR_OUTSIDE } from '../web/ddpm.mjs';
 import { strip, upscale } from '../web/draw.mjs';
@@ -51,9 +51,13 @@ function parseArgs(argv) {
     else if (a === '--preset') {
       opts.preset = value();
       if (!PRESETS[opts.preset]) fail(`unknown preset '${opts.preset}' (paper, recommended)`);
-    } else if (a === '--save') opts.save = value();
-    else if (a === '--load') opts.load = value();
-    else if (a === '--out') opts.out = value();
+    } else if (a === '--save' || a === '--load' || a === '--out') {
+      // an empty path (an unset variable in a script) is refused: ignored, --load '' would
+      // quietly train a new model where a run was meant to resume
+      const path = value();
+      if (path === '') fail(`${a} needs a ${a === '--out' ? 'folder' : 'file'} name (got an empty one)`);
+      opts[a.slice(2)] = path;
+    }
     else if (a === '--sample-seed') {
       const text = value();
       opts.sampleSeed = text.trim() === '' ? NaN : Number(text);
@@ -117,6 +121,33 @@ function checkOutputs(opts) {
   }
 }
 
+// C's most steps (c/config.c) and the wasm module's most memory (Makefile, MAXIMUM_MEMORY)
+const MAX_STEPS = 1000000, MAX_CHECKPOINT_BYTES = 2 ** 31;
+
+// A checkpoint is written whole or not at all: to a new file beside it, then renamed over it, so
+// a full disk or a size limit never leaves --save's old file half overwritten. A link is followed
+// (the file it names is replaced, not the link), and what is not a file (/dev/stdout, a pipe) is
+// written in place: renaming over it would replace a device with a file.
+function saveAtomically(path, bytes) {
+  let target = path, inPlace = false;
+  try {
+    if (statSync(path).isFile()) target = realpathSync(path);
+    else inPlace = true;
+  } catch { /* a new file */ }
+  const partial = join(dirname(target), `.${basename(target)}.${process.pid}.partial`);
+  try {
+    if (inPlace) writeFileSync(target, bytes);
+    else {
+      writeFileSync(partial, bytes);
+      renameSync(partial, target);
+    }
+  } catch (e) {
+    if (!inPlace) rmSync(partial, { force: true });
+    fail(`--save ${path}: cannot write the checkpoint: ${e.code ?? e.message}` +
+      (!inPlace && existsSync(target) ? ' (the file there is as it was)' : ''));
+  }
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   checkOutputs(opts);
@@ -130,20 +161,50 @@ async function main() {
   }
   let load;
   if (opts.load) {
+    // a checkpoint is a file of at most what the wasm module can hold (2 GB): /dev/zero, a
+    // folder or a huge file is refused before it is read, not read until memory runs out
+    let info;
+    try { info = statSync(opts.load); } catch (e) { fail(`cannot read ${opts.load}: ${e.code ?? e.message}`); }
+    if (!info.isFile()) fail(`--load ${opts.load}: not a file`);
+    if (info.size > MAX_CHECKPOINT_BYTES) fail(`--load ${opts.load}: ${info.size} bytes, more than a checkpoint can be (2 GB, the module's memory)`);
     try { load = new Uint8Array(readFileSync(opts.load)); } catch (e) { fail(`cannot read ${opts.load}: ${e.message}`); }
-    // without --steps, continue no further than the checkpoint's own step
-    if (options.steps === undefined) {
-      try { options.steps = checkpointHeader(load).step; } catch (e) { fail(`${opts.load}: ${e.message}`); }
+    let header;
+    try { header = checkpointHeader(load); } catch (e) { fail(`${opts.load}: ${e.message}`); }
+    // without --steps, continue no further than the checkpoint's own step (at most C's limit:
+    // the header is not checked yet, and a damaged step is for the loader's checksum to name)
+    if (options.steps === undefined) options.steps = Math.min(header.step, MAX_STEPS);
+    if ((header.flags & 2) && !(options.ema_decay > 0)) {
+      process.stderr.write(`ddpm: note: ${opts.load} holds EMA weights, which are used only with --ema DECAY; ` +
+        'without it the raw weights are sampled\n');
     }
   }
   const engine = await loadEngine({ simd: !opts.scalar });
   const showProgress = !opts.json && process.stderr.isTTY;
-  const { summary, model, sample, losses, image } = runExperiment(engine, options, {
-    load, sampleSeed: opts.sampleSeed, onProgress: showProgress ? progressBar : undefined,
-  });
-  if (showProgress) process.stderr.write('\n');
+  // The trained model is saved as soon as training ends, before sampling (which can still
+  // fail), and also when training diverged, with the weights of the last good step that C keeps
+  // (unless the weights themselves hold NaN or Inf: then nothing is kept, and C says so).
+  let saveNote = '';
+  const onTrained = (model, error) => {
+    if (showProgress) process.stderr.write('\n');
+    if (error && !model.params().every(Number.isFinite)) return;
+    if (!opts.save) {
+      if (error) saveNote = ' (in memory only: --save FILE writes them to a file)';
+      return;
+    }
+    saveAtomically(opts.save, model.saveCheckpoint());
+    saveNote = error ? `, and saved to ${opts.save}` : ` (the trained model is saved to ${opts.save})`;
+  };
+  let run;
   try {
-    if (opts.save) writeFileSync(opts.save, model.saveCheckpoint());
+    run = runExperiment(engine, options, {
+      load, sampleSeed: opts.sampleSeed, onProgress: showProgress ? progressBar : undefined, onTrained,
+    });
+  } catch (e) {
+    if (e instanceof DDPMError && saveNote) fail(e.message + saveNote);
+    throw e;
+  }
+  const { summary, model, sample, losses, image } = run;
+  try {
     if (opts.out) {
       const S = Number(model.config.image_size), T = model.T, D = model.D;
       const one = strip([[sample.final, 0]], S);

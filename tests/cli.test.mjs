@@ -2,7 +2,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, existsSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadEngine } from '../web/ddpm.mjs';
@@ -86,6 +86,13 @@ test('bad arguments: a clear message and a non-zero exit status', (t) => {
     [['--frobnicate'], /unknown argument '--frobnicate'/],
     [['--load', junk], /not a DDPM checkpoint/],
     [['--load', join(dir, 'missing.ckpt')], /cannot read/],
+    // an empty path (an unset variable) is not ignored: --load '' would train a new model
+    [['--load', ''], /--load needs a file name \(got an empty one\)/],
+    [['--save', ''], /--save needs a file name \(got an empty one\)/],
+    [['--out', ''], /--out needs a folder name \(got an empty one\)/],
+    // not read until memory runs out (/dev/zero never ends)
+    [['--load', '/dev/zero'], /--load \/dev\/zero: not a file/],
+    [['--load', dir], /--load .*: not a file/],
     [['--sample-seed', ''], /--sample-seed must be an integer from 0 to 4294967295/],
     [['--sample-seed', '-1'], /--sample-seed must be an integer from 0 to 4294967295/],
     // where the results go is checked before any training, so a bad path costs no run
@@ -101,6 +108,51 @@ test('bad arguments: a clear message and a non-zero exit status', (t) => {
     assert.match(r.stderr, pattern);
     assert.equal(r.stdout, '');
   }
+});
+
+test('a run that fails keeps what it trained: --save writes the kept weights, and a failed write keeps the old file', (t) => {
+  const dir = tempDir(t);
+  // training diverges at step 2 (lr 1e30); C keeps the weights of step 1, and --save writes them
+  const kept = join(dir, 'kept.ddpm');
+  const diverged = run('--steps', '30', '--lr', '1e30', '--weight-decay', '0', '--save', kept);
+  assert.equal(diverged.status, 2);
+  assert.match(diverged.stderr, new RegExp(`training diverged at step 2: .*the weights of step 1 are kept, and saved to ${kept}`));
+  const header = readFileSync(kept);
+  assert.equal(header.readUInt32LE(60), 1, 'the file holds step 1');
+  // without --save the message says where they are
+  assert.match(run('--steps', '30', '--lr', '1e30', '--weight-decay', '0').stderr, /are kept \(in memory only: --save FILE writes them to a file\)/);
+  // training ends, then sampling diverges (lr 16): the trained model is saved first
+  const trained = join(dir, 'trained.ddpm');
+  const badSample = run('--steps', '2', '--lr', '16', '--save', trained);
+  assert.equal(badSample.status, 2);
+  assert.match(badSample.stderr, new RegExp(`sampling diverged .*\\(the trained model is saved to ${trained}\\)`));
+  assert.equal(readFileSync(trained).readUInt32LE(60), 2);
+  // a write that fails (a file size limit) leaves the old checkpoint whole, and says so
+  const before = readFileSync(trained);
+  const limited = spawnSync('bash', ['-c', `ulimit -f 4000; exec "${process.execPath}" "${CLI}" --load "${trained}" --steps 3 --save "${trained}"`],
+    { encoding: 'utf8', timeout: 120000 });
+  assert.equal(limited.status, 2, limited.stderr);
+  assert.match(limited.stderr, /--save .*: cannot write the checkpoint: EFBIG \(the file there is as it was\)/);
+  assert.ok(readFileSync(trained).equals(before), 'the old checkpoint is untouched');
+  assert.deepEqual(readdirSync(dir).filter((f) => f.includes('partial')), [], 'no partial file is left');
+});
+
+test('a damaged header is named as damage, not read as settings: a step of 2^24 is not a --steps the user gave', (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'model.ddpm'), damaged = join(dir, 'damaged.ddpm');
+  assert.equal(run('--steps', '2', '--save', file, '--ema', '0.5').status, 0);
+  const bytes = readFileSync(file);
+  bytes[63] ^= 0x01;   // step 2 -> 2 + 2^24
+  writeFileSync(damaged, bytes);
+  const r = run('--load', damaged);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /checkpoint: corrupt: checksum/);
+  assert.doesNotMatch(r.stderr, /config: steps/);
+  // a file with EMA weights, loaded without --ema, samples the raw weights: said
+  const raw = run('--load', file, '--json');
+  assert.equal(raw.status, 0, raw.stderr);
+  assert.match(raw.stderr, /holds EMA weights, which are used only with --ema DECAY; without it the raw weights are sampled/);
+  assert.doesNotMatch(run('--load', file, '--ema', '0.5', '--json').stderr, /holds EMA weights/);
 });
 
 test('--help prints the usage', () => {

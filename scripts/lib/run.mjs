@@ -1,9 +1,12 @@
 // run.mjs -- one experiment: make a model, train it, sample it, summarise. Shared by the CLI
 // (scripts/ddpm.mjs) and the sweep (scripts/sweep.mjs); the maths is all in the wasm module.
-import { mse, extent, clipped } from '../../web/ddpm.mjs';
+import { mse, extent, clipped, DDPMError } from '../../web/ddpm.mjs';
 
-// Train in chunks of whole steps so a progress callback can report between them.
-export function runExperiment(engine, options, { onProgress, load, sampleSeed } = {}) {
+// Train in chunks of whole steps so a progress callback can report between them. onTrained
+// (model, error) is called once training ends, before sampling: with error null when it
+// finished, or with the refusal that stopped it (a divergence keeps the weights of the last good
+// step), so a caller can keep the trained model whatever sampling then does.
+export function runExperiment(engine, options, { onProgress, load, sampleSeed, onTrained } = {}) {
   const model = engine.createModel(options);
   try {
     if (load) model.loadCheckpoint(load);
@@ -12,10 +15,16 @@ export function runExperiment(engine, options, { onProgress, load, sampleSeed } 
     const total = model.config.steps;
     const chunk = Math.max(1, Math.round(total / 100));
     const t0 = performance.now();
-    while (model.step < total) {
-      model.train(Math.min(chunk, total - model.step));
-      onProgress?.(model.step, total, performance.now() - t0, startStep);
+    try {
+      while (model.step < total) {
+        model.train(Math.min(chunk, total - model.step));
+        onProgress?.(model.step, total, performance.now() - t0, startStep);
+      }
+    } catch (e) {
+      if (e instanceof DDPMError) onTrained?.(model, e);
+      throw e;
     }
+    onTrained?.(model, null);
     const trainMs = performance.now() - t0;
     const losses = model.lossHistory().subarray(startStep);
     const tail = losses.subarray(Math.floor(losses.length * 0.9));
