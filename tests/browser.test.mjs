@@ -1811,6 +1811,10 @@ test('the training statistics: no work shown before training, a still ETA while 
   await trainToEnd(b.page);
   assert.match(await b.page.textContent('#train-status'), /^Done: 200 steps in [^(]+ \(\d+\.\d steps\/s on average\)\. The loss's moving average fell from \S+ at step 1 to \S+ at step 200\. Now press Sample\./);
   assert.equal(await b.page.textContent('#train-stats dt'), 'steps/s now', 'the statistic says it is the speed now, not the average');
+  // once a sample is drawn, the line no longer asks for one; the rest of it stays
+  const done = await b.page.textContent('#train-status');
+  await sampleOnce(b.page);
+  assert.equal(await b.page.textContent('#train-status'), done.replace(/ Now press Sample\.$/, ''));
   await b.page.close();
   assertClean(b.log);
 });
@@ -1832,7 +1836,10 @@ test('nothing stale after Reset and Load: captions, work figures, replaced value
   assert.equal(await page.evaluate(() => document.body.dataset.shownT), '97');
   await page.fill('#scrub', '100');
   await page.dispatchEvent('#scrub', 'input');
+  await page.click('#btn-play');   // Reset while it plays: the button does not stay "Pause"
+  assert.equal(await page.textContent('#btn-play'), 'Pause');
   await page.click('#btn-reset');
+  assert.equal(await page.textContent('#btn-play'), 'Play');
   assert.deepEqual(await captions(), ['xt', 'predicted noise ε̂', 'predicted x̂0'], 'captions of no sample');
   assert.equal(await page.getAttribute('#scrub', 'aria-valuetext'), null);
   assert.equal(await page.inputValue('#scrub'), '0', 'the slider waits at x_T, where a chain starts');

@@ -90,7 +90,7 @@ export function replanModel(steps) {
   const k = m.step;
   setStatus(`Steps ${from} → ${steps}: the model at step ${k} goes on with the same weights, AdamW state and loss curve.` +
     (halfDone ? ` Step ${k} was half done, so it was finished first.` : '') +
-    (m.done ? ' Press Sample, or raise Steps to train further.' : ` Resume trains steps ${k + 1} to ${steps}.`));
+    (m.done ? '' : ` Resume trains steps ${k + 1} to ${steps}.`), m.done ? 'Press Sample, or raise Steps to train further.' : '');
   // the focus stays where it is: Steps stays open, and an Enter that moved it to Resume would
   // make a second Enter start training
 }
@@ -197,7 +197,7 @@ function adoptModel(m, settings, name, header) {
   drawLoss(true);
   const fresh = header.flags & 1 ? '' : ' The file holds no AdamW state: the optimiser starts afresh.';
   const own = replaced.length ? ` The ${settings.preset} preset's own values: ${replaced.join(', ')}.` : '';
-  setStatus(`Loaded ${name}: the ${settings.preset} preset at step ${m.step} of ${m.config.steps}.${own}${raised}${fresh} ` + (m.done
-    ? `Press Sample, or raise Steps above ${m.step} to train further.`
-    : `Resume trains on to step ${m.config.steps} with the batch and learning rate shown and the file's random state.`));
+  const loaded = `Loaded ${name}: the ${settings.preset} preset at step ${m.step} of ${m.config.steps}.${own}${raised}${fresh}`;
+  if (m.done) setStatus(loaded, `Press Sample, or raise Steps above ${m.step} to train further.`);
+  else setStatus(`${loaded} Resume trains on to step ${m.config.steps} with the batch and learning rate shown and the file's random state.`);
 }

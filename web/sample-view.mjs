@@ -6,7 +6,7 @@ import { DDPMError, mse, extent, clipped, FAR_OUTSIDE } from './ddpm.mjs';
 import { parseField, describeField, SAMPLE_DEFAULTS } from './settings.mjs';
 import { drawImage, strip, upscale } from './draw.mjs';
 import { linePlot, setMarker, movingGeoMean, theme, formatNumber } from './plot.mjs';
-import { $, settingsToURL, app, showMessage, errorText, sentence, setStatus } from './state.mjs';
+import { $, settingsToURL, app, showMessage, errorText, sentence, setStatus, dropSampleHint } from './state.mjs';
 import { ABAR_T_FAR } from './panels.mjs';
 import { trainSettings, setState } from './controls.mjs';
 import { UNLEARNT_LOSS, unlearntLoss, earlyLoss, createModel, recordedLosses, drawSampleAge, finishHalfDone } from './train-view.mjs';
@@ -54,6 +54,7 @@ export function clearTrajectory() {
   $('scrub').disabled = true;
   $('scrub').value = '0';   // at the left, x_T, where the next chain starts
   $('btn-play').disabled = true;
+  $('btn-play').textContent = 'Play';   // a chain cleared while it played: nothing plays now
   $('btn-step').disabled = true;
   $('scrub-out').textContent = 't = –';
   $('scrub').removeAttribute('aria-valuetext');
@@ -177,6 +178,7 @@ function showSample(m, { computeMs, sigma, clip }) {
   $('btn-step').disabled = false;
   drawSampleVerdict();
   drawSampleAge();
+  dropSampleHint();   // the status line's "press Sample" is done
   drawSampleStrip();
   app.play.shownT = null;
   app.play.pos = 0;

@@ -86,7 +86,15 @@ export function sentence(text) {
   return /[.!?]$/.test(text) ? text : `${text}.`;
 }
 
-export function setStatus(text) { $('train-status').textContent = text; }
+// The train status line. A closing hint to press Sample (toSample) stays only until a sample is
+// drawn: after it, "Now press Sample." beside the sample would read as if it had not been.
+export function setStatus(text, toSample = '') {
+  app.statusBeforeSample = toSample ? text : null;
+  $('train-status').textContent = toSample ? `${text} ${toSample}` : text;
+}
+export function dropSampleHint() {
+  if (app.statusBeforeSample !== null && app.statusBeforeSample !== undefined) setStatus(app.statusBeforeSample);
+}
 
 // move the focus from a button that just became disabled to the one that now matters
 export function passFocus(from, to) {

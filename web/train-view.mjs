@@ -206,8 +206,9 @@ function trainFrame(ts, loop) {
     const from = app.startStep, which = from ? `steps ${from + 1} to ${m.step}` : `${m.step} steps`;
     setStatus(`Done: ${which} in ${formatDuration(secs)} (${((m.step - from) / secs).toFixed(1)} steps/s on average). ` + (end < UNLEARNT_LOSS
       ? `The loss's moving average fell from ${formatNumber(average[0])} at step ${lossFrom + 1} to ${formatNumber(end)} ` +
-        `at step ${m.step}. Now press Sample.`
-      : `The loss's moving average ${unlearntLoss(earlyLoss(average), end)}. Press Sample to see what that gives.`));
+        `at step ${m.step}.`
+      : `The loss's moving average ${unlearntLoss(earlyLoss(average), end)}.`),
+      end < UNLEARNT_LOSS ? 'Now press Sample.' : 'Press Sample to see what that gives.');
     passFocus('btn-pause', 'btn-sample');
     return;
   }
