@@ -304,7 +304,7 @@ test('bad settings are refused with a clear message', async () => {
     await page.fill('#lr', lr);
     assert.ok(await page.isDisabled('#btn-train'), `Train is disabled for lr ${lr}`);
     assert.match(await page.textContent('#settings-note'),
-      /^Learning rate must be a number above 0 and below 100 \(from 100 = 1 \/ the weight decay 0\.01 on, each step's decay would flip the weights' sign; and at least 1\.4e-45, the smallest a float holds\)\. It stays 0\.001 until it is\.$/);
+      /^Learning rate must be a number of at least 1\.4e-45 and below 100 \(from 100 = 1 \/ the weight decay 0\.01 on, each step's decay would flip the weights' sign; and 1\.4e-45 is the smallest a float holds\)\. It stays 0\.001 until it is\.$/);
   }
   await page.fill('#lr', '99');
   assert.ok(!(await page.isDisabled('#btn-train')), 'lr 99 is accepted');

@@ -16,6 +16,12 @@ test('each kind of field takes its values and refuses the rest', () => {
   assert.equal(parseField('lr', '1e-3'), 1e-3);
   for (const bad of ['0', '-1e-3', '1e-50', '100', 'NaN', 'Infinity']) assert.equal(parseField('lr', bad), undefined, `lr ${bad}`);
   assert.equal(parseField('lr', '99.9'), 99.9);
+  // decimal only: Number() would read hexadecimal and binary too (0x10 as a learning rate of 16)
+  for (const [key, text] of [['lr', '0x10'], ['lr', '0b1'], ['steps', '0x10'], ['seed', '0o7'], ['sample', '1_000'], ['steps', '+']])
+    assert.equal(parseField(key, text), undefined, `${key} ${text}`);
+  assert.equal(parseField('lr', '.5'), 0.5);
+  assert.equal(parseField('lr', '5E-4'), 5e-4);
+  assert.equal(parseField('steps', '+20'), 20);
   assert.equal(parseField('sigma', 'beta-tilde'), 'beta-tilde');
   assert.equal(parseField('sigma', 'tilde'), undefined);
   assert.equal(parseField('clip', '1'), true);
@@ -24,9 +30,10 @@ test('each kind of field takes its values and refuses the rest', () => {
   assert.equal(parseField('preset', 'paper'), 'paper');
   assert.equal(parseField('preset', 'Paper'), undefined);
   assert.equal(describeField('steps'), 'a whole number from 1 to 100000');
-  assert.equal(describeField('lr'), "a number above 0 and below 100 (from 100 = 1 / the weight decay 0.01 on, " +
-    "each step's decay would flip the weights' sign; and at least 1.4e-45, the smallest a float holds)");
-  assert.equal(describeField('lr', { why: false }), 'a number above 0 and below 100', 'a list of refusals has no room for the why');
+  assert.equal(describeField('lr'), "a number of at least 1.4e-45 and below 100 (from 100 = 1 / the weight decay 0.01 on, " +
+    "each step's decay would flip the weights' sign; and 1.4e-45 is the smallest a float holds)");
+  // the short form names the lower bound too: 1e-50 is above 0, and refused
+  assert.equal(describeField('lr', { why: false }), 'a number of at least 1.4e-45 and below 100', 'a list of refusals has no room for the why');
   assert.equal(describeField('preset'), `one of ${Object.keys(PRESETS).join(', ')}`);
 });
 
@@ -38,7 +45,11 @@ test('a query string gives its preset\'s defaults, then its own values; a bad va
   assert.deepEqual(Object.keys(presetDefaults('paper')), ['steps', 'batch', 'lr']);
   assert.deepEqual(SAMPLE_DEFAULTS, { sigma: 'beta', clip: false });
   // no brackets inside brackets in the list of what was ignored
-  assert.deepEqual(settingsFromQuery('?lr=abc').ignored, ['lr=abc (must be a number above 0 and below 100)']);
+  assert.deepEqual(settingsFromQuery('?lr=abc').ignored, ['lr=abc (must be a number of at least 1.4e-45 and below 100)']);
+  // a key given twice, and a key that is no setting, are named too
+  const twice = settingsFromQuery('?steps=200&steps=300&foo=bar');
+  assert.equal(twice.settings.steps, 200);
+  assert.deepEqual(twice.ignored, ['steps=300 (steps given again: the first is read)', 'foo=bar (not a setting)']);
   const { settings, ignored } = settingsFromQuery('?preset=paper&steps=50&lr=2e-3&seed=abc&clip=1&speed=7');
   assert.equal(settings.preset, 'paper');
   assert.equal(settings.steps, 50);

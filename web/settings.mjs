@@ -12,9 +12,9 @@ export const FIELDS = {
   batch: { kind: 'int', min: 1, max: DEFAULTS.max_batch },
   // C's own bounds (c/config.c): lr * weight_decay < 1 (both presets decay by 0.01), and a value
   // a float holds (AdamW runs in float: 1e-50 would be 0 there)
-  lr: { kind: 'num', min: 0, below: 1 / DEFAULTS.weight_decay,
+  lr: { kind: 'num', min: 0, least: 1.4e-45, below: 1 / DEFAULTS.weight_decay,
     why: `from ${1 / DEFAULTS.weight_decay} = 1 / the weight decay ${DEFAULTS.weight_decay} on, each step's decay would flip the ` +
-      "weights' sign; and at least 1.4e-45, the smallest a float holds" },
+      "weights' sign; and 1.4e-45 is the smallest a float holds" },
   seed: { kind: 'int', min: 0, max: 4294967295 },
   sigma: { kind: 'enum', values: ['beta', 'beta-tilde'] },
   clip: { kind: 'bool' },
@@ -32,6 +32,8 @@ export function presetDefaults(preset) {
 // the sampling choices a page starts with (the paper's: sigma_t^2 = beta_t, no clipping)
 export const SAMPLE_DEFAULTS = { sigma: DEFAULTS.sigma, clip: !!Number(DEFAULTS.clip_x0) };
 
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
 // Parse one value; returns undefined if it is not acceptable.
 export function parseField(key, text) {
   const f = FIELDS[key];
@@ -39,7 +41,9 @@ export function parseField(key, text) {
   text = String(text).trim();
   if (f.kind === 'enum') return f.values.includes(text) ? text : undefined;
   if (f.kind === 'bool') return text === '1' || text === 'true' ? true : text === '0' || text === 'false' ? false : undefined;
-  if (text === '') return undefined;
+  // decimal only: Number() also reads '0x10' as 16 and '0b11' as 3, which no one types as a
+  // learning rate or a seed
+  if (!DECIMAL.test(text)) return undefined;
   const v = Number(text);
   if (!Number.isFinite(v)) return undefined;
   if (f.kind === 'int' && !Number.isInteger(v)) return undefined;
@@ -53,16 +57,23 @@ export function parseField(key, text) {
 export function describeField(key, { why = true } = {}) {
   const f = FIELDS[key];
   if (f.kind === 'int') return `a whole number from ${f.min} to ${f.max}`;
-  if (f.kind === 'num') return `a number above ${f.min} and below ${f.below}${why ? ` (${f.why})` : ''}`;
+  if (f.kind === 'num') return `a number of at least ${f.least} and below ${f.below}${why ? ` (${f.why})` : ''}`;
   if (f.kind === 'bool') return '0 or 1';
   return `one of ${f.values.join(', ')}`;
 }
 
 // The settings a query string asks for: its preset's defaults (recommended without one), then
-// each value it holds that parses. A value that does not is named in `ignored` and left out.
+// each value it holds that parses. A value that does not is named in `ignored` and left out, as
+// are a key given twice (the first value is read) and a key that is no setting.
 export function settingsFromQuery(search) {
   const q = new URLSearchParams(search);
   const ignored = [];
+  const seen = new Set();
+  for (const [key, value] of q) {
+    if (!(key in FIELDS)) ignored.push(`${key}=${value} (not a setting)`);
+    else if (seen.has(key)) ignored.push(`${key}=${value} (${key} given again: the first is read)`);
+    seen.add(key);
+  }
   const read = (key) => {
     if (!q.has(key)) return undefined;
     const v = parseField(key, q.get(key));
