@@ -298,9 +298,8 @@ static int close_batch(DDPM *m, double loss, double bound) {
     }
     if (!(bound < GRAD_LIMIT))
         return ddpm_set_error(DDPM_ERR_DIVERGED,
-            "training diverged at step %d: the gradient %s (the loss is %g); the weights of step %d are kept",
-            m->step + 1, isfinite(bound) ? "is too large for AdamW (|g| may pass 1e19)" : "holds NaN or Inf",
-            loss, m->step);
+            "training diverged at step %d: the loss is %.3g, and the gradient %s; the weights of step %d are kept",
+            m->step + 1, loss, isfinite(bound) ? "may pass 1e19, too large for AdamW" : "holds NaN or Inf", m->step);
     m->loss_history[m->step] = (float)loss;
     m->update_pos = 0;
     return DDPM_OK;
