@@ -579,6 +579,25 @@ test('the page fits a 360 px wide screen', async () => {
   assertClean(log);
 });
 
+test('after a resize, every marker label stays inside its plot frame (a place kept from a taller plot is not)', async () => {
+  const { page, log } = await openPage('', { width: 1280, height: 800 });
+  const outside = () => page.evaluate(() => [...document.querySelectorAll('.plot-marker:not([hidden]) span')].flatMap((span) => {
+    const canvas = span.parentElement.previousElementSibling, f = canvas?.plotFrame;
+    if (!span.textContent || !f) return [];
+    const c = canvas.getBoundingClientRect(), r = span.getBoundingClientRect();
+    const [x0, y0, x1, y1] = [r.left - c.left, r.top - c.top, r.right - c.left, r.bottom - c.top];
+    return x0 < f.left - 0.5 || x1 > f.left + f.pw + 0.5 || y0 < f.top - 0.5 || y1 > f.top + f.ph + 0.5
+      ? [`${canvas.id}: "${span.textContent}" at y ${y0.toFixed(0)}..${y1.toFixed(0)}, the frame ${f.top}..${f.top + f.ph}`] : [];
+  }));
+  assert.deepEqual(await outside(), []);
+  const redraws = await page.evaluate(() => window.ddpmPage.redraws());
+  await page.setViewportSize({ width: 1000, height: 800 });
+  await page.waitForFunction((n) => window.ddpmPage.redraws() > n, redraws, { timeout: 10000 });
+  assert.deepEqual(await outside(), []);
+  await page.close();
+  assertClean(log);
+});
+
 test('a window resized while training redraws its plots once the width settles, and its late frames do not slow training down', async (t) => {
   const { page, log } = await openPage('?steps=2000');
   await trainAtLeast(page, 5);

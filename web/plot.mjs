@@ -440,11 +440,12 @@ function markerLabelPlace(f, px, w, h) {
   return { place: best, cost: least };
 }
 
-// What a label at `place` covers (linesCost); Infinity off the frame's side. The dashed line is
-// the marker's 1 px left border, so a label 4 px from it (style.css) starts 5 px right of px, or
-// ends 3 px left of it.
+// What a label at `place` covers (linesCost); Infinity off the frame's side, top or bottom (a
+// place kept from before a resize can lie below a plot that got shorter, over its axis). The
+// dashed line is the marker's 1 px left border, so a label 4 px from it (style.css) starts 5 px
+// right of px, or ends 3 px left of it.
 function markerLabelCost(f, px, w, h, [left, y]) {
   const x0 = left ? px - 3 - w : px + 5;
-  if (x0 < f.left || x0 + w > f.left + f.pw) return Infinity;
+  if (x0 < f.left || x0 + w > f.left + f.pw || y < 0 || y + h > f.ph) return Infinity;
   return linesCost(f, x0, x0 + w, f.top + y, f.top + y + h);
 }
