@@ -121,7 +121,11 @@ test('weights that are no longer finite are named as such when the loss turns Na
   try {
     const p = model.params();
     p[100] = Infinity;  // what an update with an overflowing lr would leave
-    model.setParams(p);
+    // the wrapper refuses such weights from a caller; written into the module's memory directly
+    // (as an overflowing update would), C finds them at the next step
+    refused(() => model.setParams(p), 'ARGUMENT', /setParams: values\[100\] is Infinity; the values must be finite/);
+    model.engine.writeF32(model.mod._w_params(model.ptr), p);
+    model.mod._w_params_changed(model.ptr);
     refused(() => model.train(1), 'DIVERGED', /diverged at step 1: the weights hold NaN or Inf, so the loss is (NaN|Inf)$/);
     assert.equal(model.step, 0);
   } finally { model.free(); }
@@ -222,6 +226,14 @@ test('arrays of the wrong length are refused by the wrapper, never read or writt
     refused(() => model.qSample(x, x, 21), 'ARGUMENT', /qSample: t must be an integer in 0\.\.20 \(got 21\)/);
     refused(() => model.reverseStep(x, x.subarray(1), x, 3), 'ARGUMENT', /reverseStep: epsPred must hold 48/);
     refused(() => model.reverseStep(x, x, x, 21), 'ARGUMENT', /reverseStep: t must be an integer in 1\.\.20 \(got 21\)/);
+    // a NaN or Inf input is named, not carried through to an output of NaN
+    const nan = x.slice(); nan[7] = NaN;
+    refused(() => model.denoise(nan, [5]), 'ARGUMENT', /denoise: xt\[7\] is NaN; the values must be finite/);
+    refused(() => model.qSample(x, nan, 3), 'ARGUMENT', /qSample: eps\[7\] is NaN/);
+    refused(() => model.reverseStep(x, x, nan, 3), 'ARGUMENT', /reverseStep: z\[7\] is NaN/);
+    refused(() => model.lossAndGrad(x, [5], nan), 'ARGUMENT', /lossAndGrad: target\[7\] is NaN/);
+    nan[7] = -Infinity;
+    refused(() => model.trainStepExplicit([5], nan), 'ARGUMENT', /trainStepExplicit: eps\[7\] is -Infinity/);
     assert.ok(sameBits(model.params(), before));
     assert.equal(model.step, 0);
     // the right lengths still work

@@ -234,11 +234,14 @@ export class Model {
 
   // C takes pointers, not lengths: every array handed to it is checked here first, so a short
   // one is never read past its end and an output buffer never written past its end
+  // (and every value finite: C would carry a NaN through to its output unnamed)
   checkImages(what, name, array, B = 0) {
     const n = (B || 1) * this.D;
-    if (array?.length === n) return;
-    const size = B ? `${B} x ${this.D} = ${n}` : `${n}`;
-    throw new DDPMError(7, `${what}: ${name} must hold ${size} floats (got ${array?.length})`);
+    if (array?.length !== n) {
+      const size = B ? `${B} x ${this.D} = ${n}` : `${n}`;
+      throw new DDPMError(7, `${what}: ${name} must hold ${size} floats (got ${array?.length})`);
+    }
+    checkFinite(what, name, array);
   }
   // the sampler's two choices as C takes them; anything else is refused, not read as one of them
   samplerCodes(what, sigma, clip) {
@@ -282,6 +285,8 @@ export class Model {
   }
   setParams(values) {
     if (values.length !== this.numParams) throw new DDPMError(7, `setParams: expected ${this.numParams} floats`);
+    // NaN weights would be found only by the next step, blamed on the learning rate
+    checkFinite('setParams', 'values', values);
     this.engine.writeF32(this.mod._w_params(this.ptr), values);
     this.mod._w_params_changed(this.ptr);  // the next step's forward, if computed ahead, saw the old weights
   }
@@ -451,6 +456,12 @@ export class Model {
       e.check(this.mod._w_checkpoint_load(this.ptr, p, bytes.length));
     });
   }
+}
+
+// an input array's values, all finite, or the first that is not, by name and index
+function checkFinite(what, name, array) {
+  const i = array.findIndex((v) => !Number.isFinite(v));
+  if (i >= 0) throw new DDPMError(7, `${what}: ${name}[${i}] is ${array[i]}; the values must be finite`);
 }
 
 // a file's bytes as a Uint8Array (a Node Buffer is one); an ArrayBuffer (what a File's
