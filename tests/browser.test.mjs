@@ -644,6 +644,19 @@ test('on a phone, a run started from the keyboard ends with the focus on Sample 
     assert.equal(at.focused, 'btn-sample', `${keyboard ? 'keyboard' : 'pointer'}: focus goes on to Sample`);
     if (keyboard) assert.ok(at.inView, 'a keyboard user sees where the focus went');
     else assert.ok(!at.inView, 'a pointer user stays where they were (Sample is a screen further down)');
+    if (!keyboard) {
+      // a way there, under the status line that asks for a sample, until one is drawn
+      assert.ok(await page.isVisible('#btn-to-sample'), 'Go to Sample is offered');
+      await page.click('#btn-to-sample');
+      const there = await page.evaluate(() => {
+        const r = document.getElementById('btn-sample').getBoundingClientRect();
+        return { focused: document.activeElement?.id, inView: r.top >= 0 && r.bottom <= window.innerHeight };
+      });
+      assert.deepEqual(there, { focused: 'btn-sample', inView: true });
+      await page.click('#btn-sample');
+      await page.waitForFunction(() => window.ddpmPage.trajectory);
+      assert.ok(!(await page.isVisible('#btn-to-sample')), 'gone once a sample is drawn');
+    }
     await page.close();
     assertClean(log);
   }
@@ -1828,6 +1841,7 @@ test('the training statistics: no work shown before training, a still ETA while 
 
   const b = await openPage('?steps=200');
   await trainToEnd(b.page);
+  assert.ok(!(await b.page.isVisible('#btn-to-sample')), 'Sample is beside Train on a wide window: no Go to Sample');
   assert.match(await b.page.textContent('#train-status'), /^Done: 200 steps in [^(]+ \(\d+\.\d steps\/s on average\)\. The loss's moving average fell from \S+ at step 1 to \S+ at step 200\. Now press Sample\./);
   assert.equal(await b.page.textContent('#train-stats dt'), 'steps/s now', 'the statistic says it is the speed now, not the average');
   // once a sample is drawn, the line no longer asks for one; the rest of it stays

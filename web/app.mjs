@@ -235,6 +235,10 @@ function wire() {
     });
   });
   $('btn-sample').addEventListener('click', doSample);
+  $('btn-to-sample').addEventListener('click', () => {
+    $('sample').scrollIntoView({ block: 'start' });
+    $('btn-sample').focus({ preventScroll: true });
+  });
   $('btn-play').addEventListener('click', () => (app.play.playing ? stopPlaying() : play()));
   $('btn-step').addEventListener('click', () => {
     if (!app.traj) return;

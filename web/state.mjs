@@ -91,6 +91,7 @@ export function sentence(text) {
 export function setStatus(text, toSample = '') {
   app.statusBeforeSample = toSample ? text : null;
   $('train-status').textContent = toSample ? `${text} ${toSample}` : text;
+  $('to-sample-row').hidden = !toSample;   // (shown on one column only: style.css)
 }
 export function dropSampleHint() {
   if (app.statusBeforeSample !== null && app.statusBeforeSample !== undefined) setStatus(app.statusBeforeSample);
