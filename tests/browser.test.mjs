@@ -1184,6 +1184,29 @@ test('a sample drawn before the model trained further says so beside it, until a
   assertClean(log);
 });
 
+test('Save without the AdamW state writes the weights alone, a third of the size, and such a file loads with AdamW afresh', async () => {
+  const { page, log } = await openPage('?steps=2');
+  await trainToEnd(page);
+  const P = await page.evaluate(() => window.ddpmPage.model.numParams);
+  const full = await saveCheckpoint(page);
+  assert.equal(readFileSync(full.path).length, 80 + 3 * 4 * P + 4 + 2 * 4 + 4, 'weights, m and v, the history, the checksum');
+  await page.uncheck('#save-adam');
+  const light = await saveCheckpoint(page);
+  assert.match(light.name, /^ddpm-recommended-step2-weights\.ddpm$/);
+  assert.equal(readFileSync(light.path).length, 80 + 4 * P + 4 + 2 * 4 + 4, 'the weights alone, the history, the checksum');
+  assert.match(await page.textContent('#train-status'), /^Saved \S+ \(10\.9 MB\): the weights at step 2, without the AdamW state\.$/);
+  const weights = await page.evaluate(() => Array.from(new Uint32Array(window.ddpmPage.model.params().buffer)));
+  await page.click('#btn-reset');
+  await loadCheckpoint(page, light.path);
+  assert.match(await page.textContent('#train-status'), /The file holds no AdamW state: the optimiser starts afresh\./);
+  const loaded = await page.evaluate(() => ({ w: Array.from(new Uint32Array(window.ddpmPage.model.params().buffer)),
+    m: window.ddpmPage.model.adamState().m.every((x) => x === 0) }));
+  assert.ok(loaded.m, 'AdamW moments start at zero');
+  assert.deepEqual(loaded.w, weights, 'the same weights');
+  await page.close();
+  assertClean(log);
+});
+
 test('a file at step 0 holds weights trained elsewhere: its sample is not called untrained; a sample setting changed while the chain computes redoes it', async () => {
   const { page, log } = await openPage('?steps=2&sample=3');
   await trainToEnd(page);

@@ -40,17 +40,22 @@ export function saveCheckpoint() {
     return;
   }
   if (halfDone && !finishHalfDone(m, { wholeStep: true })) return;
+  // with the AdamW state a loaded file trains on exactly as the run would have; without it the
+  // file is a third of the size (the weights alone, to share or to sample), and a run resumed
+  // from it starts AdamW's moments afresh
+  const optimizer = $('save-adam').checked;
   let bytes;
   try {
-    bytes = m.saveCheckpoint({ optimizer: true });
+    bytes = m.saveCheckpoint({ optimizer });
   } catch (e) {
     showMessage($('train-message'), `Not saved: ${errorText(e)}`);
     return;
   }
-  const name = `ddpm-${app.settings.preset}-step${m.step}.ddpm`;
+  const name = `ddpm-${app.settings.preset}-step${m.step}${optimizer ? '' : '-weights'}.ddpm`;
   downloadBytes(bytes, name);
   if (app.state !== 'error') showMessage($('train-message'), '');
-  setStatus(`Saved ${name} (${(bytes.length / 1e6).toFixed(1)} MB): the weights and AdamW state at step ${m.step}.` +
+  setStatus(`Saved ${name} (${(bytes.length / 1e6).toFixed(1)} MB): ` +
+    (optimizer ? `the weights and AdamW state at step ${m.step}.` : `the weights at step ${m.step}, without the AdamW state.`) +
     (halfDone ? ` Step ${m.step} was half done, so it was finished first.` : '') +
     (app.state === 'running' ? ' Training goes on.' : ''));
 }
