@@ -57,3 +57,11 @@ for (const { preset, ...overrides } of CASES) {
     }
   });
 }
+
+test('the native driver prints null losses for a run of no steps, as the Node CLI does (0 would read as a perfect loss)', () => {
+  const none = native(['steps=0', 'hidden=16']);
+  assert.equal(none.loss_first, null);
+  assert.equal(none.loss_final, null);
+  const one = native(['steps=1', 'hidden=16']);
+  assert.ok(one.loss_first > 0 && one.loss_final === one.loss_first);
+});
