@@ -137,7 +137,8 @@ static int check_architecture(const DDPMConfig *c, const uint8_t *buf) {
     if ((err = check_field("predict", get_u32(buf + 28), (uint32_t)c->predict))) return err;
     if ((err = check_field("T", get_u32(buf + 32), (uint32_t)c->T))) return err;
     if ((err = check_field("schedule", get_u32(buf + 36), (uint32_t)c->schedule))) return err;
-    if (get_f64(buf + 40) != c->beta_start || get_f64(buf + 48) != c->beta_end)
+    // the cosine schedule does not use the betas: two cosine models are the same whatever they hold
+    if (c->schedule != SCHEDULE_COSINE && (get_f64(buf + 40) != c->beta_start || get_f64(buf + 48) != c->beta_end))
         return REFUSE("checkpoint: mismatched betas: the file has %g..%g, this model has %g..%g",
                       get_f64(buf + 40), get_f64(buf + 48), c->beta_start, c->beta_end);
     return DDPM_OK;

@@ -208,3 +208,24 @@ test('the training history: losses and AdamW updates travel; a file without one 
     } finally { target.free(); }
   } finally { straight.free(); a.free(); b.free(); }
 });
+
+test('the betas must match for a linear schedule, and are not compared for the cosine one, which does not use them', async () => {
+  const engine = await simdEngine();
+  const pairs = [
+    [{ schedule: 'linear', beta_end: 0.03 }, { schedule: 'linear' }, /mismatched betas: the file has 0\.0001\.\.0\.03, this model has 0\.0001\.\.0\.02/],
+    [{ schedule: 'cosine', beta_start: 2e-4, beta_end: 0.03 }, { schedule: 'cosine' }, null],
+  ];
+  for (const [from, to, refusal] of pairs) {
+    const source = engine.createModel({ ...SMALL, ...from, steps: 1 }), target = engine.createModel({ ...SMALL, ...to, steps: 1 });
+    try {
+      source.train(1);
+      const bytes = source.saveCheckpoint();
+      if (refusal) assert.throws(() => target.loadCheckpoint(bytes), (e) => e.code === 'CHECKPOINT' && refusal.test(e.message));
+      else {
+        target.loadCheckpoint(bytes);
+        assert.ok(sameBits(target.params(), source.params()));
+        assert.ok(sameBits(target.schedule().alpha_bar, source.schedule().alpha_bar), 'the same cosine schedule');
+      }
+    } finally { source.free(); target.free(); }
+  }
+});
