@@ -4,7 +4,7 @@
 //     [--schedule NAME] [--T N] [--sigma beta|beta-tilde] [--clip|--no-clip] [--predict eps|x0]
 //     [--ema DECAY] [--lr-schedule constant|cosine] [--activation silu|relu] [--sample-seed S]
 //     [--save FILE] [--load FILE] [--out DIR] [--scalar] [--json]
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { PNG } from 'pngjs';
 import { loadEngine, PRESETS, DDPMError, checkpointHeader, FAR_OUTSIDE } from '../web/ddpm.mjs';
@@ -105,6 +105,11 @@ function checkOutputs(opts) {
     let isDir = false;
     try { isDir = statSync(opts.save).isDirectory(); } catch { /* a new file: fine */ }
     if (isDir) fail(`--save ${opts.save}: a folder, not a file`);
+    // a file there is replaced by a renamed one, which its folder alone would allow: it must take
+    // writes itself too (a read-only checkpoint stays so), as must what a link names
+    if (existsSync(opts.save)) {
+      try { accessSync(opts.save, constants.W_OK); } catch (e) { fail(`--save ${opts.save}: cannot write it: ${e.code ?? e.message}`); }
+    }
     folder(dirname(opts.save), `--save ${opts.save}`);
   }
   if (opts.out) {
@@ -121,30 +126,57 @@ function checkOutputs(opts) {
   }
 }
 
+// --load's bytes: a file, or a pipe (--load /dev/stdin, --load <(...)), of at most what the wasm
+// module can hold; not a folder or a device (/dev/zero never ends, and would be read until
+// memory ran out). A pipe's length is known only by reading it, so it is read in pieces.
+function readCheckpointFile(path) {
+  let info;
+  try { info = statSync(path); } catch (e) { fail(`cannot read ${path}: ${e.code ?? e.message}`); }
+  if (!info.isFile() && !info.isFIFO()) fail(`--load ${path}: not a file or a pipe`);
+  const tooBig = (n) => fail(`--load ${path}: ${n} bytes or more, more than a checkpoint can be (2 GB, the module's memory)`);
+  if (info.size > MAX_CHECKPOINT_BYTES) tooBig(info.size);
+  try {
+    if (info.isFile()) return new Uint8Array(readFileSync(path));
+    const fd = openSync(path, 'r'), pieces = [];
+    try {
+      let total = 0;
+      for (;;) {
+        const piece = Buffer.alloc(1 << 20), n = readSync(fd, piece, 0, piece.length, null);
+        if (n === 0) break;
+        total += n;
+        if (total > MAX_CHECKPOINT_BYTES) tooBig(total);
+        pieces.push(piece.subarray(0, n));
+      }
+    } finally { closeSync(fd); }
+    return new Uint8Array(Buffer.concat(pieces));
+  } catch (e) {
+    fail(`cannot read ${path}: ${e.code ?? e.message}`);
+  }
+}
+
 // C's most steps (c/config.c) and the wasm module's most memory (Makefile, MAXIMUM_MEMORY)
 const MAX_STEPS = 1000000, MAX_CHECKPOINT_BYTES = 2 ** 31;
 
-// A checkpoint is written whole or not at all: to a new file beside it, then renamed over it, so
-// a full disk or a size limit never leaves --save's old file half overwritten. A link is followed
-// (the file it names is replaced, not the link), and what is not a file (/dev/stdout, a pipe) is
-// written in place: renaming over it would replace a device with a file.
+// A checkpoint is written whole or not at all: to a new file beside it, then renamed over it
+// with the old file's permissions, so a full disk or a size limit never leaves --save's old file
+// half overwritten. What is not a plain file is written through, in place: a link (renaming would
+// replace the link, not the file it names), /dev/stdout, a pipe.
 function saveAtomically(path, bytes) {
-  let target = path, inPlace = false;
+  let old = null;
+  try { old = lstatSync(path); } catch { /* a new file */ }
+  const why = (e) => `--save ${path}: cannot write the checkpoint: ${e.code ?? e.message}`;
+  if (old && !old.isFile()) {
+    try { writeFileSync(path, bytes); } catch (e) { fail(why(e)); }
+    return;
+  }
+  const partial = join(dirname(path), `.${basename(path)}.${process.pid}.partial`);
   try {
-    if (statSync(path).isFile()) target = realpathSync(path);
-    else inPlace = true;
-  } catch { /* a new file */ }
-  const partial = join(dirname(target), `.${basename(target)}.${process.pid}.partial`);
-  try {
-    if (inPlace) writeFileSync(target, bytes);
-    else {
-      writeFileSync(partial, bytes);
-      renameSync(partial, target);
-    }
+    writeFileSync(partial, bytes);
+    if (old) chmodSync(partial, old.mode & 0o7777);
+    renameSync(partial, path);
   } catch (e) {
-    if (!inPlace) rmSync(partial, { force: true });
-    fail(`--save ${path}: cannot write the checkpoint: ${e.code ?? e.message}` +
-      (!inPlace && existsSync(target) ? ' (the file there is as it was)' : ''));
+    rmSync(partial, { force: true });
+    fail(why(e) + (old ? ' (the file there is as it was)' : ''));
   }
 }
 
@@ -163,11 +195,7 @@ async function main() {
   if (opts.load) {
     // a checkpoint is a file of at most what the wasm module can hold (2 GB): /dev/zero, a
     // folder or a huge file is refused before it is read, not read until memory runs out
-    let info;
-    try { info = statSync(opts.load); } catch (e) { fail(`cannot read ${opts.load}: ${e.code ?? e.message}`); }
-    if (!info.isFile()) fail(`--load ${opts.load}: not a file`);
-    if (info.size > MAX_CHECKPOINT_BYTES) fail(`--load ${opts.load}: ${info.size} bytes, more than a checkpoint can be (2 GB, the module's memory)`);
-    try { load = new Uint8Array(readFileSync(opts.load)); } catch (e) { fail(`cannot read ${opts.load}: ${e.message}`); }
+    load = readCheckpointFile(opts.load);
     let header;
     try { header = checkpointHeader(load); } catch (e) { fail(`${opts.load}: ${e.message}`); }
     // without --steps, continue no further than the checkpoint's own step (at most C's limit:
@@ -188,7 +216,7 @@ async function main() {
     if (showProgress) process.stderr.write('\n');
     if (error && !model.params().every(Number.isFinite)) return;
     if (!opts.save) {
-      if (error) saveNote = ' (in memory only: --save FILE writes them to a file)';
+      if (error) saveNote = ', but this run saves nothing: run it again with --save FILE to keep them';
       return;
     }
     saveAtomically(opts.save, model.saveCheckpoint());

@@ -977,6 +977,25 @@ test('Save downloads the model; a fresh page loads it with its step, weights and
   }
 });
 
+test('a refused file puts the status line back as it was, its "press Sample" and Go to Sample included', async () => {
+  const { page, log } = await openPage('?steps=3&speed=5', { width: 600, height: 900 });
+  await trainToEnd(page);
+  const done = await page.textContent('#train-status');
+  assert.match(done, /Press Sample to see what that gives\.$/);
+  assert.ok(await page.isVisible('#btn-to-sample'));
+  const path = join(files, 'short.ddpm');
+  writeFileSync(path, Buffer.concat([Buffer.from('DDPMCKPT'), Buffer.alloc(192)]));
+  await page.setInputFiles('#load-file', path);
+  await page.waitForFunction(() => document.getElementById('train-message').textContent.includes('short.ddpm'), null, { timeout: 30000 });
+  assert.equal(await page.textContent('#train-status'), done);
+  assert.ok(await page.isVisible('#btn-to-sample'), 'still offered');
+  await sampleOnce(page);
+  assert.equal(await page.textContent('#train-status'), done.replace(/ Press Sample to see what that gives\.$/, ''), 'and still dropped by a sample');
+  assert.ok(!(await page.isVisible('#btn-to-sample')));
+  await page.close();
+  assertClean(log);
+});
+
 test('a corrupt, truncated or foreign file is refused by name, and the model on the page is kept and still samples', async () => {
   const { page, log } = await openPage('?steps=2&sample=3&speed=5');
   await trainToEnd(page);

@@ -2,7 +2,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, existsSync, writeFileSync, rmSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, existsSync, statSync, symlinkSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadEngine } from '../web/ddpm.mjs';
@@ -120,7 +120,7 @@ test('a run that fails keeps what it trained: --save writes the kept weights, an
   const header = readFileSync(kept);
   assert.equal(header.readUInt32LE(60), 1, 'the file holds step 1');
   // without --save the message says where they are
-  assert.match(run('--steps', '30', '--lr', '1e30', '--weight-decay', '0').stderr, /are kept \(in memory only: --save FILE writes them to a file\)/);
+  assert.match(run('--steps', '30', '--lr', '1e30', '--weight-decay', '0').stderr, /are kept, but this run saves nothing: run it again with --save FILE to keep them/);
   // training ends, then sampling diverges (lr 16): the trained model is saved first
   const trained = join(dir, 'trained.ddpm');
   const badSample = run('--steps', '2', '--lr', '16', '--save', trained);
@@ -135,6 +135,29 @@ test('a run that fails keeps what it trained: --save writes the kept weights, an
   assert.match(limited.stderr, /--save .*: cannot write the checkpoint: EFBIG \(the file there is as it was\)/);
   assert.ok(readFileSync(trained).equals(before), 'the old checkpoint is untouched');
   assert.deepEqual(readdirSync(dir).filter((f) => f.includes('partial')), [], 'no partial file is left');
+});
+
+test('--save replaces a file with its permissions kept, writes through a link (to a file there or not yet), and --load reads a pipe', (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'private.ddpm');
+  writeFileSync(file, 'old');
+  chmodSync(file, 0o600);
+  assert.equal(run('--steps', '1', '--save', file).status, 0);
+  assert.equal(statSync(file).mode & 0o777, 0o600, 'a private checkpoint stays private');
+  assert.equal(readFileSync(file).readUInt32LE(60), 1);
+  // links: the file they name is written, and the link stays a link
+  mkdirSync(join(dir, 'sub'));
+  symlinkSync(file, join(dir, 'link.ddpm'));
+  symlinkSync(join(dir, 'sub', 'new.ddpm'), join(dir, 'dangling.ddpm'));
+  for (const [link, target] of [['link.ddpm', file], ['dangling.ddpm', join(dir, 'sub', 'new.ddpm')]]) {
+    assert.equal(run('--steps', '2', '--save', join(dir, link)).status, 0);
+    assert.ok(lstatSync(join(dir, link)).isSymbolicLink(), `${link} is still a link`);
+    assert.equal(readFileSync(target).readUInt32LE(60), 2, `${target} written through ${link}`);
+  }
+  // a shell's pipe: its length is known only by reading it
+  const piped = spawnSync('bash', ['-c', `cat "${file}" | exec "${process.execPath}" "${CLI}" --load /dev/stdin --json`], { encoding: 'utf8', timeout: 120000 });
+  assert.equal(piped.status, 0, piped.stderr);
+  assert.equal(JSON.parse(piped.stdout).steps, 2);
 });
 
 test('a damaged header is named as damage, not read as settings: a step of 2^24 is not a --steps the user gave', (t) => {

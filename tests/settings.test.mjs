@@ -14,7 +14,9 @@ test('each kind of field takes its values and refuses the rest', () => {
   assert.equal(parseField('seed', '4294967296'), undefined);
   // the learning rate: above 0, a value a float holds (AdamW runs in float), below 1 / weight decay
   assert.equal(parseField('lr', '1e-3'), 1e-3);
-  for (const bad of ['0', '-1e-3', '1e-50', '100', 'NaN', 'Infinity']) assert.equal(parseField('lr', bad), undefined, `lr ${bad}`);
+  // (the bound the message gives, 1.4e-45, is the one applied: 1e-45 rounds to it in float, but is below it)
+  for (const bad of ['0', '-1e-3', '1e-50', '1e-45', '100', 'NaN', 'Infinity']) assert.equal(parseField('lr', bad), undefined, `lr ${bad}`);
+  assert.equal(parseField('lr', '1.4e-45'), 1.4e-45);
   assert.equal(parseField('lr', '99.9'), 99.9);
   // decimal only: Number() would read hexadecimal and binary too (0x10 as a learning rate of 16)
   for (const [key, text] of [['lr', '0x10'], ['lr', '0b1'], ['steps', '0x10'], ['seed', '0o7'], ['sample', '1_000'], ['steps', '+']])
@@ -50,6 +52,9 @@ test('a query string gives its preset\'s defaults, then its own values; a bad va
   const twice = settingsFromQuery('?steps=200&steps=300&foo=bar');
   assert.equal(twice.settings.steps, 200);
   assert.deepEqual(twice.ignored, ['steps=300 (steps given again: the first is read)', 'foo=bar (not a setting)']);
+  // the names an object holds of its own kind are no settings either
+  assert.deepEqual(settingsFromQuery('?constructor=1&toString=x&__proto__=2').ignored,
+    ['constructor=1 (not a setting)', 'toString=x (not a setting)', '__proto__=2 (not a setting)']);
   const { settings, ignored } = settingsFromQuery('?preset=paper&steps=50&lr=2e-3&seed=abc&clip=1&speed=7');
   assert.equal(settings.preset, 'paper');
   assert.equal(settings.steps, 50);

@@ -4,7 +4,7 @@
 // "Checkpoint format"); whether Save and Load can be used now is set in controls.mjs.
 import { PRESETS, checkpointHeader } from './ddpm.mjs';
 import { FIELDS, presetDefaults } from './settings.mjs';
-import { $, settingsToURL, app, newRun, showMessage, errorText, sentence, setStatus } from './state.mjs';
+import { $, settingsToURL, app, newRun, showMessage, errorText, sentence, setStatus, savedStatus } from './state.mjs';
 import { buildView } from './panels.mjs';
 import { trainSettings, fillForm, describePreset, setState, canSave, TRAIN_FIELDS, fieldChanges, refuseSteps } from './controls.mjs';
 import { prepareModel, finishHalfDone, drawTrainStats, drawLoss } from './train-view.mjs';
@@ -109,7 +109,7 @@ function presetOf(header) {
 // byte does the new model replace the one on the page; a refused file changes nothing.
 export async function loadCheckpointFile(file) {
   let next = null, settings, header;
-  const statusBefore = $('train-status').textContent;
+  const statusBefore = savedStatus();
   const loading = `Loading ${file.name} (${(file.size / 1e6).toFixed(1)} MB)…`;
   try {
     refuseWhileRunning();
@@ -143,7 +143,7 @@ export async function loadCheckpointFile(file) {
     const hint = header && !presetOf(header) && /checkpoint: mismatched /.test(errorText(e))
       ? ' This page builds the models of its two presets only; the command line loads others (node scripts/ddpm.mjs --load FILE).' : '';
     // unless something else (Resume) has said what the page is doing since
-    if ($('train-status').textContent === loading) setStatus(statusBefore);
+    if ($('train-status').textContent === loading) setStatus(...statusBefore);
     showMessage($('train-message'), `Could not load ${file.name}: ${sentence(errorText(e))}${hint} Nothing on the page changed.`);
     $('train-message').scrollIntoView({ block: 'nearest' });
     prepareModel();

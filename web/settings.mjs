@@ -11,8 +11,9 @@ export const FIELDS = {
   steps: { kind: 'int', min: 1, max: 100000 },
   batch: { kind: 'int', min: 1, max: DEFAULTS.max_batch },
   // C's own bounds (c/config.c): lr * weight_decay < 1 (both presets decay by 0.01), and a value
-  // a float holds (AdamW runs in float: 1e-50 would be 0 there)
-  lr: { kind: 'num', min: 0, least: 1.4e-45, below: 1 / DEFAULTS.weight_decay,
+  // a float holds (AdamW runs in float: 1e-50 would be 0 there; the page asks for its smallest,
+  // 1.4e-45, where C takes anything that rounds to it)
+  lr: { kind: 'num', least: 1.4e-45, below: 1 / DEFAULTS.weight_decay,
     why: `from ${1 / DEFAULTS.weight_decay} = 1 / the weight decay ${DEFAULTS.weight_decay} on, each step's decay would flip the ` +
       "weights' sign; and 1.4e-45 is the smallest a float holds" },
   seed: { kind: 'int', min: 0, max: 4294967295 },
@@ -47,7 +48,7 @@ export function parseField(key, text) {
   const v = Number(text);
   if (!Number.isFinite(v)) return undefined;
   if (f.kind === 'int' && !Number.isInteger(v)) return undefined;
-  if (f.kind === 'num') return v > f.min && Math.fround(v) > 0 && v < f.below ? v : undefined;
+  if (f.kind === 'num') return v >= f.least && v < f.below ? v : undefined;
   if (v < f.min || v > f.max) return undefined;
   return v;
 }
@@ -70,7 +71,7 @@ export function settingsFromQuery(search) {
   const ignored = [];
   const seen = new Set();
   for (const [key, value] of q) {
-    if (!(key in FIELDS)) ignored.push(`${key}=${value} (not a setting)`);
+    if (!Object.hasOwn(FIELDS, key)) ignored.push(`${key}=${value} (not a setting)`);
     else if (seen.has(key)) ignored.push(`${key}=${value} (${key} given again: the first is read)`);
     seen.add(key);
   }

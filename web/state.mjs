@@ -89,13 +89,15 @@ export function sentence(text) {
 // The train status line. A closing hint to press Sample (toSample) stays only until a sample is
 // drawn: after it, "Now press Sample." beside the sample would read as if it had not been.
 export function setStatus(text, toSample = '') {
-  app.statusBeforeSample = toSample ? text : null;
+  app.status = { text, toSample };
   $('train-status').textContent = toSample ? `${text} ${toSample}` : text;
   $('to-sample-row').hidden = !toSample;   // (shown on one column only: style.css)
 }
 export function dropSampleHint() {
-  if (app.statusBeforeSample !== null && app.statusBeforeSample !== undefined) setStatus(app.statusBeforeSample);
+  if (app.status?.toSample) setStatus(app.status.text);
 }
+// what the status line says, to put it back as it was (setStatus(...saved))
+export function savedStatus() { return app.status ? [app.status.text, app.status.toSample] : [$('train-status').textContent]; }
 
 // move the focus from a button that just became disabled to the one that now matters
 export function passFocus(from, to) {

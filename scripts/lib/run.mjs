@@ -24,8 +24,8 @@ export function runExperiment(engine, options, { onProgress, load, sampleSeed, o
       if (e instanceof DDPMError) onTrained?.(model, e);
       throw e;
     }
+    const trainMs = performance.now() - t0;   // (not the caller's saving, below)
     onTrained?.(model, null);
-    const trainMs = performance.now() - t0;
     const losses = model.lossHistory().subarray(startStep);
     const tail = losses.subarray(Math.floor(losses.length * 0.9));
     const t1 = performance.now();
