@@ -82,7 +82,7 @@ int schedule_init(Schedule *s, const DDPMConfig *cfg) {
         else {
             const float *coef[] = { s->posterior_variance, s->posterior_coef_x0, s->posterior_coef_xt,
                                     s->eps_coef, s->inv_sqrt_alpha };
-            for (int i = 0; i < 5; i++)
+            for (size_t i = 0; i < sizeof coef / sizeof coef[0]; i++)
                 if (!isfinite(coef[i][t])) cause = "a coefficient of the reverse step is not finite in float";
         }
         if (cause) {

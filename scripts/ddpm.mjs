@@ -193,8 +193,6 @@ async function main() {
   }
   let load;
   if (opts.load) {
-    // a checkpoint is a file of at most what the wasm module can hold (2 GB): /dev/zero, a
-    // folder or a huge file is refused before it is read, not read until memory runs out
     load = readCheckpointFile(opts.load);
     let header;
     try { header = checkpointHeader(load); } catch (e) { fail(`${opts.load}: ${e.message}`); }

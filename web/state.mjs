@@ -42,6 +42,7 @@ export const app = {
   sampling: null,            // a reverse chain being computed over frames (see doSample, sample-view.mjs)
   pausedByHidden: false,
   stepsRefusal: null,        // a refused Steps on screen: { at, typed, kept } (controls.mjs refuseSteps)
+  status: null,              // the train status line: { text, toSample } (setStatus)
   resumePressedAt: undefined, // when the mouse last went down on Resume (app.mjs)
   view: null,                // schedule + forward-process data of the current preset
   otherSchedule: null,       // the other preset's schedule, drawn faintly for comparison
