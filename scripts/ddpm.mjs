@@ -4,7 +4,7 @@
 //     [--schedule NAME] [--T N] [--sigma beta|beta-tilde] [--clip|--no-clip] [--predict eps|x0]
 //     [--ema DECAY] [--lr-schedule constant|cosine] [--activation silu|relu] [--sample-seed S]
 //     [--save FILE] [--load FILE] [--out DIR] [--scalar] [--json]
-import { accessSync, chmodSync, closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { PNG } from 'pngjs';
 import { loadEngine, PRESETS, DDPMError, checkpointHeader, FAR_OUTSIDE } from '../web/ddpm.mjs';
@@ -102,15 +102,16 @@ function checkOutputs(opts) {
     try { accessSync(dir, constants.W_OK); } catch (e) { fail(`${what}: cannot write in ${dir}: ${e.code ?? e.message}`); }
   };
   if (opts.save) {
-    let isDir = false;
-    try { isDir = statSync(opts.save).isDirectory(); } catch { /* a new file: fine */ }
-    if (isDir) fail(`--save ${opts.save}: a folder, not a file`);
+    const what = `--save ${opts.save}`;
+    if (opts.save.endsWith('/')) fail(`${what}: a folder, not a file`);
+    const { path, stat } = saveTarget(opts.save);
+    if (stat?.isDirectory()) fail(`${what}: a folder, not a file`);
     // a file there is replaced by a renamed one, which its folder alone would allow: it must take
-    // writes itself too (a read-only checkpoint stays so), as must what a link names
-    if (existsSync(opts.save)) {
-      try { accessSync(opts.save, constants.W_OK); } catch (e) { fail(`--save ${opts.save}: cannot write it: ${e.code ?? e.message}`); }
+    // writes itself too (a read-only checkpoint stays so)
+    if (stat) {
+      try { accessSync(path, constants.W_OK); } catch (e) { fail(`${what}: cannot write it: ${e.code ?? e.message}`); }
     }
-    folder(dirname(opts.save), `--save ${opts.save}`);
+    if (!stat || stat.isFile()) folder(dirname(path), what);
   }
   if (opts.out) {
     const missing = [];
@@ -139,13 +140,14 @@ function readCheckpointFile(path) {
     if (info.isFile()) return new Uint8Array(readFileSync(path));
     const fd = openSync(path, 'r'), pieces = [];
     try {
+      const buffer = Buffer.alloc(1 << 20);
       let total = 0;
       for (;;) {
-        const piece = Buffer.alloc(1 << 20), n = readSync(fd, piece, 0, piece.length, null);
+        const n = readSync(fd, buffer, 0, buffer.length, null);
         if (n === 0) break;
         total += n;
         if (total > MAX_CHECKPOINT_BYTES) tooBig(total);
-        pieces.push(piece.subarray(0, n));
+        pieces.push(Buffer.from(buffer.subarray(0, n)));   // a copy of what came: a pipe gives 64 KB at a time
       }
     } finally { closeSync(fd); }
     return new Uint8Array(Buffer.concat(pieces));
@@ -157,32 +159,53 @@ function readCheckpointFile(path) {
 // C's most steps (c/config.c) and the wasm module's most memory (Makefile, MAXIMUM_MEMORY)
 const MAX_STEPS = 1000000, MAX_CHECKPOINT_BYTES = 2 ** 31;
 
-// A checkpoint is written whole or not at all: to a new file beside it, then renamed over it
-// with the old file's permissions, so a full disk or a size limit never leaves --save's old file
-// half overwritten. What is not a plain file is written through, in place: a link (renaming would
-// replace the link, not the file it names), /dev/stdout, a pipe.
-function saveAtomically(path, bytes) {
-  let old = null;
-  try { old = lstatSync(path); } catch { /* a new file */ }
-  const why = (e) => `--save ${path}: cannot write the checkpoint: ${e.code ?? e.message}`;
-  if (old && !old.isFile()) {
+// The file --save writes: the path itself, or what its links name, followed to the end (a link
+// that names no file yet included), with what is there now (null: nothing).
+function saveTarget(path) {
+  for (let links = 0; links < 40; links++) {
+    let stat;
+    try { stat = lstatSync(path); } catch { return { path, stat: null }; }
+    if (!stat.isSymbolicLink()) return { path, stat };
+    path = resolve(dirname(path), readlinkSync(path));
+  }
+  fail(`--save ${path}: too many links`);
+}
+
+// A checkpoint is written whole or not at all: to a new file beside the one it replaces (the file
+// a link names, not the link), created with that file's permissions, then renamed over it, so a
+// full disk or a size limit never leaves the old checkpoint half overwritten. A device or a pipe
+// (/dev/stdout) is written in place.
+function saveAtomically(savePath, bytes) {
+  const { path, stat } = saveTarget(savePath);
+  const why = (e) => `--save ${savePath}: cannot write the checkpoint: ${e.code ?? e.message}`;
+  if (stat && !stat.isFile()) {
     try { writeFileSync(path, bytes); } catch (e) { fail(why(e)); }
     return;
   }
-  const partial = join(dirname(path), `.${basename(path)}.${process.pid}.partial`);
+  const partial = join(dirname(path), `.ddpm-${process.pid}.partial`), mode = stat ? stat.mode & 0o7777 : 0o666;
   try {
-    writeFileSync(partial, bytes);
-    if (old) chmodSync(partial, old.mode & 0o7777);
+    writeFileSync(partial, bytes, { mode });
+    if (stat) chmodSync(partial, mode);   // exactly the old file's, whatever the umask
     renameSync(partial, path);
   } catch (e) {
-    rmSync(partial, { force: true });
-    fail(why(e) + (old ? ' (the file there is as it was)' : ''));
+    try { rmSync(partial, { force: true }); } catch { /* nothing was made */ }
+    fail(why(e) + (stat ? ' (the file there is as it was)' : ''));
   }
+}
+
+// whether --save names the file stdout goes to (--save /dev/stdout > FILE, or | ...)
+function savesToStdout(path) {
+  try {
+    const out = fstatSync(1), target = statSync(path);
+    return out.dev === target.dev && out.ino === target.ino;
+  } catch { return false; }
 }
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   checkOutputs(opts);
+  // the summary goes to stdout, unless the checkpoint does: then to stderr, not into the file
+  const say = opts.save && savesToStdout(opts.save) ? (text) => process.stderr.write(`${text}\n`) : (text) => console.log(text);
   const options = { preset: opts.preset ?? 'recommended', ...opts.config };
   // The EMA starts at the initial weights and has no warm-up: after N steps, decay^N of it is
   // still those weights, and the sampler uses the EMA. Said, not changed: it is what was asked for.
@@ -249,20 +272,20 @@ async function main() {
     model.free();
   }
   if (opts.json) {
-    console.log(JSON.stringify(summary));
+    say(JSON.stringify(summary));
   } else {
     const s = summary;
-    console.log(`preset ${s.preset}: ${s.params.toLocaleString('en-US')} parameters, T=${model.T}, alpha_bar_T=${s.alpha_bar_T.toPrecision(4)}`);
-    if (s.loss_first === null) console.log(`no training steps run (the model is at step ${s.steps})`);
-    else console.log(`trained to step ${s.steps} in ${(s.train_ms / 1000).toFixed(1)} s (${engine.simd ? 'SIMD' : 'scalar'} wasm): loss ${s.loss_first.toFixed(4)} -> ${s.loss_final.toFixed(4)} (mean of the last 10%)`);
-    console.log(`sampled in ${s.sample_ms} ms: MSE against the training image ${s.mse.toPrecision(3)} ${s.mse < 0.01 ? '(< 0.01: the red square is back)' : '(>= 0.01: not the training image)'}`);
+    say(`preset ${s.preset}: ${s.params.toLocaleString('en-US')} parameters, T=${model.T}, alpha_bar_T=${s.alpha_bar_T.toPrecision(4)}`);
+    if (s.loss_first === null) say(`no training steps run (the model is at step ${s.steps})`);
+    else say(`trained to step ${s.steps} in ${(s.train_ms / 1000).toFixed(1)} s (${engine.simd ? 'SIMD' : 'scalar'} wasm): loss ${s.loss_first.toFixed(4)} -> ${s.loss_final.toFixed(4)} (mean of the last 10%)`);
+    say(`sampled in ${s.sample_ms} ms: MSE against the training image ${s.mse.toPrecision(3)} ${s.mse < 0.01 ? '(< 0.01: the red square is back)' : '(>= 0.01: not the training image)'}`);
     const [lo, hi] = s.sample_range;
     if (lo < -FAR_OUTSIDE || hi > FAR_OUTSIDE) {
-      console.log(`the sample's pixels run from ${lo.toPrecision(3)} to ${hi.toPrecision(3)}, far outside [-1, 1]; the PNGs clip them to it` +
+      say(`the sample's pixels run from ${lo.toPrecision(3)} to ${hi.toPrecision(3)}, far outside [-1, 1]; the PNGs clip them to it` +
         (s.mse >= 0.01 && s.mse_clipped < 0.01 ? `, and clipped it looks like the square (MSE ${s.mse_clipped.toPrecision(3)}), which it is not` : ''));
     }
-    if (opts.out) console.log(`wrote ${opts.out}/sample.png, trajectory.png, x0_pred.png, target.png, loss.csv`);
-    if (opts.save) console.log(`saved checkpoint ${opts.save}`);
+    if (opts.out) say(`wrote ${opts.out}/sample.png, trajectory.png, x0_pred.png, target.png, loss.csv`);
+    if (opts.save) say(`saved checkpoint ${opts.save}`);
   }
 }
 

@@ -977,7 +977,7 @@ test('Save downloads the model; a fresh page loads it with its step, weights and
   }
 });
 
-test('a refused file puts the status line back as it was, its "press Sample" and Go to Sample included', async () => {
+test('a refused file puts the status line back as it was, its "press Sample" and Go to Sample included, which a Save keeps', async () => {
   const { page, log } = await openPage('?steps=3&speed=5', { width: 600, height: 900 });
   await trainToEnd(page);
   const done = await page.textContent('#train-status');
@@ -989,8 +989,12 @@ test('a refused file puts the status line back as it was, its "press Sample" and
   await page.waitForFunction(() => document.getElementById('train-message').textContent.includes('short.ddpm'), null, { timeout: 30000 });
   assert.equal(await page.textContent('#train-status'), done);
   assert.ok(await page.isVisible('#btn-to-sample'), 'still offered');
+  // a Save says so, and its line still asks for a sample
+  await saveCheckpoint(page);
+  assert.match(await page.textContent('#train-status'), /^Saved \S+ \([\d.]+ MB\): the weights and AdamW state at step 3\. Press Sample to see what that gives\.$/);
+  assert.ok(await page.isVisible('#btn-to-sample'));
   await sampleOnce(page);
-  assert.equal(await page.textContent('#train-status'), done.replace(/ Press Sample to see what that gives\.$/, ''), 'and still dropped by a sample');
+  assert.doesNotMatch(await page.textContent('#train-status'), /Press Sample/, 'dropped by a sample');
   assert.ok(!(await page.isVisible('#btn-to-sample')));
   await page.close();
   assertClean(log);

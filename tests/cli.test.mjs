@@ -154,6 +154,29 @@ test('--save replaces a file with its permissions kept, writes through a link (t
     assert.ok(lstatSync(join(dir, link)).isSymbolicLink(), `${link} is still a link`);
     assert.equal(readFileSync(target).readUInt32LE(60), 2, `${target} written through ${link}`);
   }
+  // through links too, a write that fails leaves the file they name whole
+  symlinkSync(join(dir, 'link.ddpm'), join(dir, 'link2.ddpm'));
+  const before = readFileSync(file);
+  const limited = spawnSync('bash', ['-c', `ulimit -f 4000; exec "${process.execPath}" "${CLI}" --steps 3 --save "${join(dir, 'link2.ddpm')}"`],
+    { encoding: 'utf8', timeout: 120000 });
+  assert.match(limited.stderr, /cannot write the checkpoint: EFBIG \(the file there is as it was\)/);
+  assert.ok(readFileSync(file).equals(before), 'the file the links name is whole');
+  assert.ok(lstatSync(join(dir, 'link2.ddpm')).isSymbolicLink());
+  // a name as long as a file name can be (the file written beside it has a short name of its own)
+  const long = join(dir, `${'a'.repeat(250)}.ddpm`);
+  assert.equal(run('--steps', '1', '--save', long).status, 0);
+  assert.equal(readFileSync(long).readUInt32LE(60), 1);
+  // what cannot be written is refused before training, not after: a link into a folder that is
+  // not there, a name that ends as a folder's does
+  symlinkSync(join(dir, 'nowhere', 'x.ddpm'), join(dir, 'lost.ddpm'));
+  assert.match(run('--steps', '1', '--save', join(dir, 'lost.ddpm')).stderr, /--save .*lost\.ddpm: cannot write in .*nowhere: ENOENT/);
+  assert.match(run('--steps', '1', '--save', `${dir}/new.ddpm/`).stderr, /--save .*new\.ddpm\/: a folder, not a file/);
+  // a checkpoint to stdout is the whole of stdout (the summary goes to stderr), and loads
+  const toStdout = join(dir, 'stdout.ddpm');
+  const viaStdout = spawnSync('bash', ['-c', `exec "${process.execPath}" "${CLI}" --steps 1 --json --save /dev/stdout > "${toStdout}"`], { encoding: 'utf8', timeout: 120000 });
+  assert.equal(viaStdout.status, 0, viaStdout.stderr);
+  assert.equal(JSON.parse(viaStdout.stderr.trim().split('\n').at(-1)).steps, 1, 'the summary on stderr');
+  assert.equal(JSON.parse(run('--load', toStdout, '--json').stdout).steps, 1);
   // a shell's pipe: its length is known only by reading it
   const piped = spawnSync('bash', ['-c', `cat "${file}" | exec "${process.execPath}" "${CLI}" --load /dev/stdin --json`], { encoding: 'utf8', timeout: 120000 });
   assert.equal(piped.status, 0, piped.stderr);

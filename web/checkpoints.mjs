@@ -57,7 +57,7 @@ export function saveCheckpoint() {
   setStatus(`Saved ${name} (${(bytes.length / 1e6).toFixed(1)} MB): ` +
     (optimizer ? `the weights and AdamW state at step ${m.step}.` : `the weights at step ${m.step}, without the AdamW state.`) +
     (halfDone ? ` Step ${m.step} was half done, so it was finished first.` : '') +
-    (app.state === 'running' ? ' Training goes on.' : ''));
+    (app.state === 'running' ? ' Training goes on.' : ''), app.status?.toSample ?? '');   // a "press Sample" still stands
 }
 
 
