@@ -1217,7 +1217,7 @@ test('Save without the AdamW state writes the weights alone, a third of the size
   const light = await saveCheckpoint(page);
   assert.match(light.name, /^ddpm-recommended-step2-weights\.ddpm$/);
   assert.equal(readFileSync(light.path).length, 80 + 4 * P + 4 + 2 * 4 + 4, 'the weights alone, the history, the checksum');
-  assert.match(await page.textContent('#train-status'), /^Saved \S+ \(10\.9 MB\): the weights at step 2, without the AdamW state\.$/);
+  assert.match(await page.textContent('#train-status'), /^Saved \S+ \(10\.9 MB\): the weights at step 2, without the AdamW state\. Press Sample to see what that gives\.$/);
   const weights = await page.evaluate(() => Array.from(new Uint32Array(window.ddpmPage.model.params().buffer)));
   await page.click('#btn-reset');
   await loadCheckpoint(page, light.path);
