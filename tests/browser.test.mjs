@@ -977,6 +977,45 @@ test('Save downloads the model; a fresh page loads it with its step, weights and
   }
 });
 
+test('from the keyboard: after Done, a higher Steps typed and Tab lead to Resume; the live lines are not rewritten with the same words', async () => {
+  const { page, log } = await openPage('?steps=3&speed=5');
+  await trainToEnd(page);
+  const focused = () => page.evaluate(() => document.activeElement?.id);
+  await page.focus('#steps');
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type('2');   // not above the 3 steps taken: Resume stays shut
+  assert.ok(await page.isDisabled('#btn-resume'));
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type('5');
+  assert.ok(!(await page.isDisabled('#btn-resume')), 'open while the higher Steps is typed');
+  await page.keyboard.press('Tab');
+  assert.equal(await focused(), 'btn-resume');
+  assert.equal(await page.evaluate(() => window.ddpmPage.model.config.steps), 5, 'planned as the field lost the focus');
+  // a live region spoken again only when its words change: dropping "press Sample" removes its
+  // span and leaves the line's text alone, and a state change that keeps the settings note's
+  // words does not write them again
+  const watch = (id) => page.evaluate((id) => {
+    const el = document.getElementById(id);
+    window.__records = window.__records ?? {};
+    window.__records[id] = [];
+    new MutationObserver((rs) => window.__records[id].push(...rs.map((r) => `${r.type}:${[...r.addedNodes].map((n) => n.nodeName)}-${[...r.removedNodes].map((n) => n.nodeName)}`)))
+      .observe(el, { childList: true, characterData: true, subtree: true });
+  }, id);
+  const records = (id) => page.evaluate((id) => window.__records[id], id);
+  await watch('settings-note');
+  await page.keyboard.press('Enter');   // Resume: trains steps 4 and 5
+  await waitForState(page, ['done']);
+  const note = await page.textContent('#settings-note');
+  await watch('settings-note');
+  await page.evaluate(() => window.ddpmPage.engine && document.getElementById('sample-seed').dispatchEvent(new Event('input')));
+  assert.deepEqual(await records('settings-note'), [], `the note (${note}) is not written again with its own words`);
+  await watch('train-status');
+  await sampleOnce(page);
+  assert.deepEqual(await records('train-status'), ['childList:-SPAN'], 'only the hint went');
+  await page.close();
+  assertClean(log);
+});
+
 test('a refused file puts the status line back as it was, its "press Sample" and Go to Sample included, which a Save keeps', async () => {
   const { page, log } = await openPage('?steps=3&speed=5', { width: 600, height: 900 });
   await trainToEnd(page);
@@ -1917,8 +1956,11 @@ test('nothing stale after Reset and Load: captions, work figures, replaced value
   await page.dispatchEvent('#scrub', 'input');
   await page.click('#btn-play');   // Reset while it plays: the button does not stay "Pause"
   assert.equal(await page.textContent('#btn-play'), 'Pause');
+  // (named for what it pauses: Train's Pause is a button of the same word)
+  assert.equal(await page.getAttribute('#btn-play', 'aria-label'), 'Pause the chain');
   await page.click('#btn-reset');
   assert.equal(await page.textContent('#btn-play'), 'Play');
+  assert.equal(await page.getAttribute('#btn-play', 'aria-label'), 'Play the chain');
   assert.deepEqual(await captions(), ['xt', 'predicted noise ε̂', 'predicted x̂0'], 'captions of no sample');
   assert.equal(await page.getAttribute('#scrub', 'aria-valuetext'), null);
   assert.equal(await page.inputValue('#scrub'), '0', 'the slider waits at x_T, where a chain starts');

@@ -199,6 +199,9 @@ function wire() {
   // a refusal made after this press comes from this very click
   $('btn-resume').addEventListener('pointerdown', () => { app.resumePressedAt = performance.now(); });
   $('btn-resume').addEventListener('click', (ev) => {
+    // (open at Done while a higher Steps is typed: the 'change' that plans it comes first, as the
+    // field loses the focus; if that plan was refused, the model is still done, and its refusal says why)
+    if (!app.model || app.model.done) return;
     app.pausedByHidden = false;
     // what was refused while paused (a file, a Steps typed before) is past; a Steps refusal made
     // by this click stays, or the user would never see why the value went back (it goes at the

@@ -3,8 +3,8 @@
 // train form's notes and hints say why. The Save and Load buttons are set here too, because
 // setState and the training statistics redraw them; what they do is in checkpoints.mjs.
 import { PRESETS } from './ddpm.mjs';
-import { FIELDS, presetDefaults } from './settings.mjs';
-import { $, app, showMessage } from './state.mjs';
+import { FIELDS, presetDefaults, parseField } from './settings.mjs';
+import { $, app, showMessage, setLiveText } from './state.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // the train form: its fields, the preset's description, the note and hints on what can change
@@ -66,7 +66,7 @@ function drawSettingsNote() {
   const changed = ['steps', 'batch', 'lr'].filter((k) => s[k] !== d[k]).map((k) => `${k} ${d[k]} → ${s[k]}`);
   const invalid = TRAIN_FIELDS.map((id) => $(id)).find((el) => !el.checkValidity());
   if (invalid) {
-    $('settings-note').textContent = invalid.validationMessage;
+    setLiveText($('settings-note'), invalid.validationMessage);
     return;
   }
   let text = changed.length ? `Your changes to the ${s.preset} preset: ${changed.join(', ')}.` : '';
@@ -84,11 +84,18 @@ function drawSettingsNote() {
   } else if (app.state === 'error') {
     text = `${text} The settings are locked while a model exists; Reset to change them.`.trim();
   }
-  $('settings-note').textContent = text;
+  setLiveText($('settings-note'), text);
 }
 
 // Steps stays open while a model exists and training is not running: a new plan is carried
 // out by replanModel (checkpoints.mjs). The field's tooltip says what it takes (the settings note says why).
+// Done, with a higher Steps typed and not yet taken (it is when the field loses the focus): Resume
+// opens already, so that Tab from Steps goes on to it, as the note below the buttons says
+function stepsTypedAbove() {
+  const el = $('steps'), v = parseField('steps', el.value);
+  return !!app.model && v !== undefined && v > app.model.step && el.checkValidity();
+}
+
 export function stepsOpen(state = app.state) {
   return !!app.model && (state === 'done' || state === 'paused');
 }
@@ -197,7 +204,7 @@ export function setState(state) {
   drawSeedField();   // before Train reads the form's validity
   $('btn-train').disabled = !(state === 'ready' && formValid());
   $('btn-pause').disabled = state !== 'running';
-  $('btn-resume').disabled = state !== 'paused';
+  $('btn-resume').disabled = !(state === 'paused' || (state === 'done' && stepsTypedAbove()));
   $('btn-reset').disabled = !['running', 'paused', 'done', 'error'].includes(state);
   $('btn-sample').disabled = state === 'loading' || !$('sample-seed').checkValidity();
   drawCheckpointControls();

@@ -34,8 +34,7 @@ function modelForSampling() {
 export function clearTrajectory() {
   app.traj = null;
   app.sampling = null;
-  app.play.playing = false;
-  app.play.loop++;
+  stopPlaying();   // a chain cleared while it played: its button reads Play again
   app.play.shownT = null;
   // no image yet: the panel's grid colour, which no image of the chain can be taken for (black
   // is the training image's own background)
@@ -54,7 +53,6 @@ export function clearTrajectory() {
   $('scrub').disabled = true;
   $('scrub').value = '0';   // at the left, x_T, where the next chain starts
   $('btn-play').disabled = true;
-  $('btn-play').textContent = 'Play';   // a chain cleared while it played: nothing plays now
   $('btn-step').disabled = true;
   $('scrub-out').textContent = 't = –';
   $('scrub').removeAttribute('aria-valuetext');
@@ -353,6 +351,8 @@ export function play() {
   app.play.playing = true;
   document.body.dataset.sample = 'playing';
   $('btn-play').textContent = 'Pause';
+  // named for what it pauses: while training runs, Train's Pause is a button of the same word
+  $('btn-play').setAttribute('aria-label', 'Pause the chain');
   const loop = ++app.play.loop;
   requestAnimationFrame(() => playFrame(loop));
 }
@@ -362,6 +362,7 @@ export function stopPlaying() {
   app.play.loop++;
   if (app.traj) document.body.dataset.sample = 'stopped';
   $('btn-play').textContent = 'Play';
+  $('btn-play').setAttribute('aria-label', 'Play the chain');
 }
 
 function playFrame(loop) {

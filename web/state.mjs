@@ -87,15 +87,33 @@ export function sentence(text) {
   return /[.!?]$/.test(text) ? text : `${text}.`;
 }
 
+// The text of a live region (role=status, aria-live), written only when it changes: a screen
+// reader speaks a region again whenever its text is set, even to the same words.
+export function setLiveText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
+
 // The train status line. A closing hint to press Sample (toSample) stays only until a sample is
-// drawn: after it, "Now press Sample." beside the sample would read as if it had not been.
+// drawn: after it, "Now press Sample." beside the sample would read as if it had not been. The
+// hint is a span of its own, so that removing it leaves the rest of the line (a live region)
+// untouched, not spoken again.
 export function setStatus(text, toSample = '') {
+  const el = $('train-status');
+  if (app.status?.text === text && app.status?.toSample === toSample && el.textContent === (toSample ? `${text} ${toSample}` : text)) return;
   app.status = { text, toSample };
-  $('train-status').textContent = toSample ? `${text} ${toSample}` : text;
+  el.textContent = text;
+  if (toSample) {
+    const hint = document.createElement('span');
+    hint.textContent = ` ${toSample}`;
+    el.append(hint);
+  }
   $('to-sample-row').hidden = !toSample;   // (shown on one column only: style.css)
 }
 export function dropSampleHint() {
-  if (app.status?.toSample) setStatus(app.status.text);
+  if (!app.status?.toSample) return;
+  app.status = { text: app.status.text, toSample: '' };
+  $('train-status').querySelector('span')?.remove();
+  $('to-sample-row').hidden = true;
 }
 // what the status line says, to put it back as it was (setStatus(...saved))
 export function savedStatus() { return app.status ? [app.status.text, app.status.toSample] : [$('train-status').textContent]; }
