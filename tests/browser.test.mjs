@@ -1252,7 +1252,11 @@ test('Save without the AdamW state writes the weights alone, a third of the size
   const P = await page.evaluate(() => window.ddpmPage.model.numParams);
   const full = await saveCheckpoint(page);
   assert.equal(readFileSync(full.path).length, 80 + 3 * 4 * P + 4 + 2 * 4 + 4, 'weights, m and v, the history, the checksum');
+  assert.ok(!(await page.isVisible('#save-note')));
   await page.uncheck('#save-adam');
+  // what that means is said beside it, for every user (not in a tooltip)
+  assert.match(await page.textContent('#save-note'), /the weights alone, a third of the\s+size, to share or to sample; training resumed from it starts AdamW afresh/);
+  assert.ok(await page.isVisible('#save-note'));
   const light = await saveCheckpoint(page);
   assert.match(light.name, /^ddpm-recommended-step2-weights\.ddpm$/);
   assert.equal(readFileSync(light.path).length, 80 + 4 * P + 4 + 2 * 4 + 4, 'the weights alone, the history, the checksum');

@@ -219,6 +219,8 @@ function wire() {
   });
   $('btn-reset').addEventListener('click', reset);
   $('btn-save').addEventListener('click', saveCheckpoint);
+  // what leaving the AdamW state out means, said while it is left out (and to a screen reader always)
+  $('save-adam').addEventListener('change', () => { $('save-note').hidden = $('save-adam').checked; });
   $('load-file').addEventListener('change', () => {
     const file = $('load-file').files[0];
     $('load-file').value = '';   // so that choosing the same file again is a change too
