@@ -89,15 +89,15 @@ function drawSettingsNote() {
 
 // Steps stays open while a model exists and training is not running: a new plan is carried
 // out by replanModel (checkpoints.mjs). The field's tooltip says what it takes (the settings note says why).
+export function stepsOpen(state = app.state) {
+  return !!app.model && (state === 'done' || state === 'paused');
+}
+
 // Done, with a higher Steps typed and not yet taken (it is when the field loses the focus): Resume
 // opens already, so that Tab from Steps goes on to it, as the note below the buttons says
 function stepsTypedAbove() {
   const el = $('steps'), v = parseField('steps', el.value);
   return !!app.model && v !== undefined && v > app.model.step && el.checkValidity();
-}
-
-export function stepsOpen(state = app.state) {
-  return !!app.model && (state === 'done' || state === 'paused');
 }
 
 // A refused Steps (app.mjs changeSteps; checkpoints.mjs replanModel when C refuses the plan)

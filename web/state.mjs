@@ -98,8 +98,9 @@ export function setLiveText(el, text) {
 // hint is a span of its own, so that removing it leaves the rest of the line (a live region)
 // untouched, not spoken again.
 export function setStatus(text, toSample = '') {
+  // (setStatus is the line's only writer, so the record says what it shows)
+  if (app.status?.text === text && app.status.toSample === toSample) return;
   const el = $('train-status');
-  if (app.status?.text === text && app.status?.toSample === toSample && el.textContent === (toSample ? `${text} ${toSample}` : text)) return;
   app.status = { text, toSample };
   el.textContent = text;
   if (toSample) {
