@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { PNG } from 'pngjs';
 import { loadEngine, PRESETS, DDPMError, checkpointHeader, FAR_OUTSIDE } from '../web/ddpm.mjs';
 import { strip, upscale } from '../web/draw.mjs';
+import { isDecimal } from '../web/settings.mjs';
 import { runExperiment } from './lib/run.mjs';
 
 const USAGE = `usage: node scripts/ddpm.mjs [options]
@@ -60,14 +61,17 @@ function parseArgs(argv) {
     }
     else if (a === '--sample-seed') {
       const text = value();
-      opts.sampleSeed = text.trim() === '' ? NaN : Number(text);
+      opts.sampleSeed = isDecimal(text) ? Number(text) : NaN;
     }
     else if (VALUE_FLAGS[a]) {
       const [key, kind] = VALUE_FLAGS[a];
       const text = value();
-      if (kind !== 'str' && (text.trim() === '' || !Number.isFinite(Number(text))))
-        fail(`${a} must be a number (got '${text}')`);
+      if (kind !== 'str' && (!isDecimal(text) || !Number.isFinite(Number(text))))
+        fail(`${a} must be a decimal number (got '${text}')`);
       if (kind === 'int' && !Number.isInteger(Number(text))) fail(`${a} must be an integer (got '${text}')`);
+      // 1e-400 is 0 to JavaScript: named as written, or the refusal below would say "(got 0)"
+      if (kind !== 'str' && Number(text) === 0 && /[1-9]/.test(text.replace(/e.*$/i, '')))
+        fail(`${a}: '${text}' is too small to be told from 0 (it rounds to 0)`);
       opts.config[key] = kind === 'str' ? text : Number(text);
     } else fail(`unknown argument '${a}'\n${USAGE}`);
   }

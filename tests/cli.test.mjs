@@ -79,8 +79,13 @@ test('bad arguments: a clear message and a non-zero exit status', (t) => {
   const cases = [
     [['--preset', 'best'], /unknown preset 'best'/],
     [['--steps'], /--steps needs a value/],
-    [['--steps', 'ten'], /--steps must be a number/],
+    [['--steps', 'ten'], /--steps must be a decimal number/],
+    // decimal only, as on the page: Number() reads '0x10' as 16
+    [['--steps', '0x10'], /--steps must be a decimal number \(got '0x10'\)/],
+    [['--sample-seed', '0b11'], /--sample-seed must be an integer from 0 to 4294967295/],
     [['--lr', '-1', '--steps', '1'], /lr must be a finite number > 0/],
+    // below the smallest double: named as written, not as "(got 0)"
+    [['--lr', '1e-400', '--steps', '1'], /--lr: '1e-400' is too small to be told from 0 \(it rounds to 0\)/],
     [['--T', '0'], /T must be in 2\.\.1000/],
     [['--schedule', 'quadratic'], /schedule must be one of/],
     [['--frobnicate'], /unknown argument '--frobnicate'/],

@@ -35,6 +35,10 @@ export const SAMPLE_DEFAULTS = { sigma: DEFAULTS.sigma, clip: !!Number(DEFAULTS.
 
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 
+// decimal only: Number() also reads '0x10' as 16 and '0b11' as 3, which no one types as a
+// learning rate or a seed (the command line reads its numbers with this too)
+export const isDecimal = (text) => DECIMAL.test(String(text).trim());
+
 // Parse one value; returns undefined if it is not acceptable.
 export function parseField(key, text) {
   const f = FIELDS[key];
@@ -42,9 +46,7 @@ export function parseField(key, text) {
   text = String(text).trim();
   if (f.kind === 'enum') return f.values.includes(text) ? text : undefined;
   if (f.kind === 'bool') return text === '1' || text === 'true' ? true : text === '0' || text === 'false' ? false : undefined;
-  // decimal only: Number() also reads '0x10' as 16 and '0b11' as 3, which no one types as a
-  // learning rate or a seed
-  if (!DECIMAL.test(text)) return undefined;
+  if (!isDecimal(text)) return undefined;
   const v = Number(text);
   if (!Number.isFinite(v)) return undefined;
   if (f.kind === 'int' && !Number.isInteger(v)) return undefined;
