@@ -68,7 +68,8 @@ typedef struct {
     int lr_schedule;      // LR_CONSTANT or LR_COSINE (decay to lr_min_frac * lr over `steps`)
     double lr_min_frac;   // final fraction of lr under cosine decay (0.0)
     double ema_decay;     // 0 = no EMA; else the EMA of the weights is kept and used for sampling
-    // sampling
+    // sampling: defaults for the callers of ddpm_sample, which takes its own sigma and clip (so a
+    // checkpoint does not store these two)
     int sigma;            // SIGMA_BETA (paper) or SIGMA_BETA_TILDE
     int clip_x0;          // clip the predicted x0 to [-1, 1] in the reverse step
     // randomness
@@ -105,7 +106,7 @@ typedef struct {
     float *posterior_variance; // (T+1) beta_tilde_t = (1 - alpha_bar_{t-1}) / (1 - alpha_bar_t) * beta_t
     float *posterior_coef_x0;  // (T+1) beta_t sqrt(alpha_bar_{t-1}) / (1 - alpha_bar_t)
     float *posterior_coef_xt;  // (T+1) (1 - alpha_bar_{t-1}) sqrt(alpha_t) / (1 - alpha_bar_t)
-    float *eps_coef;           // (T+1) beta_t / sqrt(1 - alpha_bar_t), the paper's mean formula
+    float *eps_coef;           // (T+1) beta_t / sqrt(1 - alpha_bar_t), in Ho et al.'s mean (Algorithm 2)
     float *inv_sqrt_alpha;     // (T+1) 1 / sqrt(alpha_t)
     float *log_snr;            // (T+1) log(alpha_bar_t / (1 - alpha_bar_t)); NaN at t = 0 (infinite)
 } Schedule;

@@ -28,12 +28,12 @@ int kernels_have_simd(void) {
 #define LOG2E 1.44269504088896341f
 #define LN2_HI 0.693359375f
 #define LN2_LO -2.12194440e-4f
-#define P0 1.9875691500e-4f
-#define P1 1.3981999507e-3f
-#define P2 8.3334519073e-3f
-#define P3 4.1665795894e-2f
-#define P4 1.6666665459e-1f
-#define P5 5.0000001201e-1f
+#define EXP_P0 1.9875691500e-4f
+#define EXP_P1 1.3981999507e-3f
+#define EXP_P2 8.3334519073e-3f
+#define EXP_P3 4.1665795894e-2f
+#define EXP_P4 1.6666665459e-1f
+#define EXP_P5 5.0000001201e-1f
 
 static float exp_scalar(float x) {
     x = x > EXP_HI ? EXP_HI : x;
@@ -41,8 +41,8 @@ static float exp_scalar(float x) {
     float n = floorf(x * LOG2E + 0.5f);
     float r = x - n * LN2_HI;
     r = r - n * LN2_LO;
-    float p = P0;
-    p = p * r + P1; p = p * r + P2; p = p * r + P3; p = p * r + P4; p = p * r + P5;
+    float p = EXP_P0;
+    p = p * r + EXP_P1; p = p * r + EXP_P2; p = p * r + EXP_P3; p = p * r + EXP_P4; p = p * r + EXP_P5;
     p = p * (r * r) + r;
     p = p + 1.0f;
     // as wasm's saturating conversion: NaN becomes 0 (the result is NaN anyway, through p)
@@ -294,12 +294,12 @@ static inline v128_t exp_simd(v128_t x) {
     v128_t n = wasm_f32x4_floor(wasm_f32x4_add(wasm_f32x4_mul(x, wasm_f32x4_splat(LOG2E)), wasm_f32x4_splat(0.5f)));
     v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(LN2_HI)));
     r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(LN2_LO)));
-    v128_t p = wasm_f32x4_splat(P0);
-    p = horner_step(p, r, P1);
-    p = horner_step(p, r, P2);
-    p = horner_step(p, r, P3);
-    p = horner_step(p, r, P4);
-    p = horner_step(p, r, P5);
+    v128_t p = wasm_f32x4_splat(EXP_P0);
+    p = horner_step(p, r, EXP_P1);
+    p = horner_step(p, r, EXP_P2);
+    p = horner_step(p, r, EXP_P3);
+    p = horner_step(p, r, EXP_P4);
+    p = horner_step(p, r, EXP_P5);
     p = wasm_f32x4_add(wasm_f32x4_mul(p, wasm_f32x4_mul(r, r)), r);
     p = wasm_f32x4_add(p, wasm_f32x4_splat(1.0f));
     v128_t bits = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
@@ -329,7 +329,7 @@ static void pack_4samples(float *xp, const float *inp, int b, int C) {
 // out[b..b+3, o..o+1] from the packed 4 samples xp: 8 independent dot products, each loaded
 // vector used twice or four times. The widest tile that fits wasm's 16 vector registers without
 // spilling (V8 keeps one as scratch; 3x3 and 5x2 tiles spilled and ran slower).
-static inline void matmul_forward_4x2(float *out, int ldo, const float *xp, const float *W, int b, int o, int C) {
+static inline void dots_4x2(float *out, int ldo, const float *xp, const float *W, int b, int o, int C) {
     const float *w0 = W + (size_t)o * C, *w1 = w0 + C;
     v128_t s00 = wasm_f32x4_splat(0.0f), s01 = s00, s10 = s00, s11 = s00;
     v128_t s20 = s00, s21 = s00, s30 = s00, s31 = s00;
@@ -358,11 +358,9 @@ static inline void matmul_forward_4x2(float *out, int ldo, const float *xp, cons
 // out[b, o + k q] for k = 0..5, one sample: 6 rows of W, q rows apart, streamed past one input
 // vector, each row adding its vectors in order. At batch 1 each weight is used once, so this is a
 // pure stream of W. Sized for V8, which has 15 vector registers: 6 sums, the input vector and 6
-// row vectors fit even if every load of an iteration is issued first. The 8-row tile with 16
-// floats per row per iteration it replaces fitted only if the loads stayed next to their uses;
-// after an unrelated change LLVM emitted them all first, and V8 kept 20 row vectors on the stack
-// (seen with node --print-wasm-code), which halved its speed.
-static inline void matmul_forward_1x6(float *out, int ldo, const float *inp, const float *W, int b, int o, int q, int C) {
+// row vectors fit even if LLVM issues every load of an iteration first (a wider tile then spills
+// row vectors to the stack, seen with node --print-wasm-code, and runs at half speed).
+static inline void dots_1x6(float *out, int ldo, const float *inp, const float *W, int b, int o, int q, int C) {
     const float *x = inp + (size_t)b * C, *w = W + (size_t)o * C;
     size_t Q = (size_t)q * C;
     v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0;
@@ -381,7 +379,7 @@ static inline void matmul_forward_1x6(float *out, int ldo, const float *inp, con
 }
 
 // out[b, o] alone: the edges the tiles leave
-static inline void matmul_forward_1x1(float *out, int ldo, const float *inp, const float *W, int b, int o, int C) {
+static inline void dots_1x1(float *out, int ldo, const float *inp, const float *W, int b, int o, int C) {
     const float *x = inp + (size_t)b * C, *w = W + (size_t)o * C;
     v128_t s = wasm_f32x4_splat(0.0f);
     for (int c = 0; c < C; c += 4)
@@ -407,14 +405,14 @@ static void matmul_dots_simd(float *out, int ldo, const float *inp, const float 
         int o = 0, OC2 = OC / 2 * 2;
         if ((size_t)OC * C <= 65536) {
             for (int j = 0; j < nb; j += 4)
-                for (o = 0; o < OC2; o += 2) matmul_forward_4x2(out, ldo, pack_buf + (size_t)j * C, W, b0 + j, o, C);
+                for (o = 0; o < OC2; o += 2) dots_4x2(out, ldo, pack_buf + (size_t)j * C, W, b0 + j, o, C);
         } else {
             for (; o < OC2; o += 2)
-                for (int j = 0; j < nb; j += 4) matmul_forward_4x2(out, ldo, pack_buf + (size_t)j * C, W, b0 + j, o, C);
+                for (int j = 0; j < nb; j += 4) dots_4x2(out, ldo, pack_buf + (size_t)j * C, W, b0 + j, o, C);
         }
         o = OC2;
         for (; o < OC; o++)
-            for (int b = b0; b < b0 + nb; b++) matmul_forward_1x1(out, ldo, inp, W, b, o, C);
+            for (int b = b0; b < b0 + nb; b++) dots_1x1(out, ldo, inp, W, b, o, C);
     }
     // The last B % 4 samples (all of them at batch 1), 6 rows at a time: rows o, o + q, ..., o + 5q
     // with q = OC / 6, so each of the 6 streams runs on through consecutive rows as o goes up. With
@@ -422,8 +420,8 @@ static void matmul_dots_simd(float *out, int ldo, const float *inp, const float 
     // microbenchmark over the model's weight count read 1.3-1.4x faster this way.
     int q = OC / 6;
     for (int b = B4; b < B; b++) {
-        for (int o = 0; o < q; o++) matmul_forward_1x6(out, ldo, inp, W, b, o, q, C);
-        for (int o = 6 * q; o < OC; o++) matmul_forward_1x1(out, ldo, inp, W, b, o, C);
+        for (int o = 0; o < q; o++) dots_1x6(out, ldo, inp, W, b, o, q, C);
+        for (int o = 6 * q; o < OC; o++) dots_1x1(out, ldo, inp, W, b, o, C);
     }
 }
 
@@ -515,18 +513,20 @@ static void matmul_dinp_simd(float *dinp, const float *dout, const float *W, int
         for (int b = 0; b < B; b++) matmul_dinp_1x1row(dinp, dout, W, b, o, C, OC);
 }
 
-// dW[o..o+3, c..c+7] += sum_b d[b, 0..3] x[b, 0..7], the samples in order (as the twin). d is
-// (nb, 4) with row stride dstride, x is (nb, 8) with row stride xstride. 8 accumulators loaded
-// from dW (or, with from_zero, started at 0 whatever dW holds: dW = 0 + sum, the same bits as
-// zeroing it first) and stored once.
-static inline void matmul_dW_4x8(float *dW, const float *d, int dstride, const float *x, int xstride,
+// The tile of every outer-product sum here: acc (4,8) += sum_b d[b, 0..3]^T x[b, 0..7], the
+// samples in order (as the twin). d is (nb, 4) with row stride dstride, x is (nb, 8) with row
+// stride xstride, acc's rows are C floats apart. It forms dW = dout^T inp (matmul_dW_*), dinp =
+// dout W with the roles turned (matmul_dinp_packed), and the gradient AdamW consumes
+// (adamw_update_outer). 8 accumulators loaded from acc (or, with from_zero, started at 0 whatever
+// acc holds: acc = 0 + sum, the same bits as zeroing it first) and stored once.
+static inline void outer_acc_4x8(float *acc, const float *d, int dstride, const float *x, int xstride,
                                  int nb, int C, int from_zero) {
     v128_t s00 = wasm_f32x4_splat(0.0f), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
     if (!from_zero) {
-        s00 = wasm_v128_load(dW);         s01 = wasm_v128_load(dW + 4);
-        s10 = wasm_v128_load(dW + C);     s11 = wasm_v128_load(dW + C + 4);
-        s20 = wasm_v128_load(dW + 2 * C); s21 = wasm_v128_load(dW + 2 * C + 4);
-        s30 = wasm_v128_load(dW + 3 * C); s31 = wasm_v128_load(dW + 3 * C + 4);
+        s00 = wasm_v128_load(acc);         s01 = wasm_v128_load(acc + 4);
+        s10 = wasm_v128_load(acc + C);     s11 = wasm_v128_load(acc + C + 4);
+        s20 = wasm_v128_load(acc + 2 * C); s21 = wasm_v128_load(acc + 2 * C + 4);
+        s30 = wasm_v128_load(acc + 3 * C); s31 = wasm_v128_load(acc + 3 * C + 4);
     }
     for (int b = 0; b < nb; b++, d += dstride, x += xstride) {
         v128_t a = wasm_v128_load(x), e = wasm_v128_load(x + 4), g;
@@ -543,19 +543,19 @@ static inline void matmul_dW_4x8(float *dW, const float *d, int dstride, const f
         s30 = wasm_f32x4_add(s30, wasm_f32x4_mul(g, a));
         s31 = wasm_f32x4_add(s31, wasm_f32x4_mul(g, e));
     }
-    wasm_v128_store(dW, s00);         wasm_v128_store(dW + 4, s01);
-    wasm_v128_store(dW + C, s10);     wasm_v128_store(dW + C + 4, s11);
-    wasm_v128_store(dW + 2 * C, s20); wasm_v128_store(dW + 2 * C + 4, s21);
-    wasm_v128_store(dW + 3 * C, s30); wasm_v128_store(dW + 3 * C + 4, s31);
+    wasm_v128_store(acc, s00);         wasm_v128_store(acc + 4, s01);
+    wasm_v128_store(acc + C, s10);     wasm_v128_store(acc + C + 4, s11);
+    wasm_v128_store(acc + 2 * C, s20); wasm_v128_store(acc + 2 * C + 4, s21);
+    wasm_v128_store(acc + 3 * C, s30); wasm_v128_store(acc + 3 * C + 4, s31);
 }
 
-// dW[o, c..c+3] += sum_b d[b] x[b, 0..3] (the edges the 4x8 tiles leave)
-static inline void matmul_dW_1x4(float *dW, const float *d, int dstride, const float *x, int xstride, int nb,
+// acc (4) += sum_b d[b] x[b, 0..3] (the edges the 4x8 tiles leave)
+static inline void outer_acc_1x4(float *acc, const float *d, int dstride, const float *x, int xstride, int nb,
                                  int from_zero) {
-    v128_t acc = from_zero ? wasm_f32x4_splat(0.0f) : wasm_v128_load(dW);
+    v128_t s = from_zero ? wasm_f32x4_splat(0.0f) : wasm_v128_load(acc);
     for (int b = 0; b < nb; b++, d += dstride, x += xstride)
-        acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load32_splat(d), wasm_v128_load(x)));
-    wasm_v128_store(dW, acc);
+        s = wasm_f32x4_add(s, wasm_f32x4_mul(wasm_v128_load32_splat(d), wasm_v128_load(x)));
+    wasm_v128_store(acc, s);
 }
 
 // dW (OC,C) += dout^T (OC,B) inp (B,C), b in order, for a few samples straight from the
@@ -566,11 +566,11 @@ static void matmul_dW_direct(float *dW, const float *dout, const float *inp, int
         float *w = dW + (size_t)o * C;
         const float *d = dout + o;
         if (o < OC4) {
-            for (int c = 0; c < C8; c += 8) matmul_dW_4x8(w + c, d, OC, inp + c, C, B, C, 0);
+            for (int c = 0; c < C8; c += 8) outer_acc_4x8(w + c, d, OC, inp + c, C, B, C, 0);
             for (int c = C8; c < C; c += 4)
-                for (int k = 0; k < 4; k++) matmul_dW_1x4(w + (size_t)k * C + c, d + k, OC, inp + c, C, B, 0);
+                for (int k = 0; k < 4; k++) outer_acc_1x4(w + (size_t)k * C + c, d + k, OC, inp + c, C, B, 0);
         } else {
-            for (int c = 0; c < C; c += 4) matmul_dW_1x4(w + c, d, OC, inp + c, C, B, 0);
+            for (int c = 0; c < C; c += 4) outer_acc_1x4(w + c, d, OC, inp + c, C, B, 0);
         }
     }
 }
@@ -616,9 +616,9 @@ static void matmul_dW_packed(float *dW, const float *dout, const float *inp, int
                 int c0 = k * DW_CW, cw = C - c0 < DW_CW ? C - c0 : DW_CW, cw8 = cw / 8 * 8;
                 const float *xs = pack_buf + (size_t)k * DW_CW * nb;
                 float *w = dW + (size_t)o * C + c0;
-                for (int c = 0; c < cw8; c += 8) matmul_dW_4x8(w + c, dp, 4, xs + c, DW_CW, nb, C, 0);
+                for (int c = 0; c < cw8; c += 8) outer_acc_4x8(w + c, dp, 4, xs + c, DW_CW, nb, C, 0);
                 for (int c = cw8; c < cw; c += 4)
-                    for (int r = 0; r < 4; r++) matmul_dW_1x4(w + (size_t)r * C + c, dp + r, 4, xs + c, DW_CW, nb, 0);
+                    for (int r = 0; r < 4; r++) outer_acc_1x4(w + (size_t)r * C + c, dp + r, 4, xs + c, DW_CW, nb, 0);
             }
         }
         for (int o = OC4; o < OC; o++)
@@ -626,7 +626,7 @@ static void matmul_dW_packed(float *dW, const float *dout, const float *inp, int
                 int c0 = k * DW_CW, cw = C - c0 < DW_CW ? C - c0 : DW_CW;
                 const float *xs = pack_buf + (size_t)k * DW_CW * nb;
                 for (int c = 0; c < cw; c += 4)
-                    matmul_dW_1x4(dW + (size_t)o * C + c0 + c, dout + (size_t)b0 * OC + o, OC, xs + c, DW_CW, nb, 0);
+                    outer_acc_1x4(dW + (size_t)o * C + c0 + c, dout + (size_t)b0 * OC + o, OC, xs + c, DW_CW, nb, 0);
             }
     }
 }
@@ -669,9 +669,9 @@ static void matmul_dinp_packed(float *dinp, const float *dout, const float *W, i
             for (int b = 0; b < B4; b += 4) {
                 const float *dp = dps + (size_t)b * nr;
                 float *x = dinp + (size_t)b * C + c0;
-                for (int c = 0; c < cw8; c += 8) matmul_dW_4x8(x + c, dp, 4, xs + c, DW_CW, nr, C, o0 == 0);
+                for (int c = 0; c < cw8; c += 8) outer_acc_4x8(x + c, dp, 4, xs + c, DW_CW, nr, C, o0 == 0);
                 for (int c = cw8; c < cw; c += 4)
-                    for (int i = 0; i < 4; i++) matmul_dW_1x4(x + (size_t)i * C + c, dp + i, 4, xs + c, DW_CW, nr, o0 == 0);
+                    for (int i = 0; i < 4; i++) outer_acc_1x4(x + (size_t)i * C + c, dp + i, 4, xs + c, DW_CW, nr, o0 == 0);
             }
         }
     }
@@ -824,9 +824,9 @@ static void adamw_update_outer_simd(float *param, float *m, float *v, const floa
     for (long i = lo; i < hi;) {
         long o = i / C, c = i - o * C;
         if (tiles && c == 0 && o + 4 <= rows_hi) {
-            for (int cc = 0; cc < C8; cc += 8) matmul_dW_4x8(g + cc, dout + o, ldd, inp + cc, ldx, B, C, 1);
+            for (int cc = 0; cc < C8; cc += 8) outer_acc_4x8(g + cc, dout + o, ldd, inp + cc, ldx, B, C, 1);
             for (int cc = C8; cc < C; cc += 4)
-                for (int r = 0; r < 4; r++) matmul_dW_1x4(g + (size_t)r * C + cc, dout + o + r, ldd, inp + cc, ldx, B, 1);
+                for (int r = 0; r < 4; r++) outer_acc_1x4(g + (size_t)r * C + cc, dout + o + r, ldd, inp + cc, ldx, B, 1);
             size_t at = (size_t)o * C;
             for (size_t j = 0; j < 4 * (size_t)C; j += 4) adamw_vec(param + at + j, m + at + j, v + at + j, wasm_v128_load(g + j), &k);
             i += 4 * (long)C;

@@ -222,18 +222,19 @@ int main(int argc, char **argv) {
         return 1;
     }
     double sample_ms = now_ms() - t0;
+    // loss_final: the mean loss of the last 10% of the steps (as the Node CLI's)
     int n = cfg.steps, tail = n - (int)(n * 0.9);
-    double loss_final = 0;
-    for (int i = n - tail; i < n; i++) loss_final += m->loss_history[i];
+    double tail_sum = 0;
+    for (int i = n - tail; i < n; i++) tail_sum += m->loss_history[i];
     // no steps, no losses: null, as the Node CLI prints (0 would read as a perfect loss)
-    char loss_first[32] = "null", loss_mean[32] = "null";
+    char loss_first[32] = "null", loss_final[32] = "null";
     if (n > 0) {
         snprintf(loss_first, sizeof loss_first, "%.6f", m->loss_history[0]);
-        snprintf(loss_mean, sizeof loss_mean, "%.6f", loss_final / tail);
+        snprintf(loss_final, sizeof loss_final, "%.6f", tail_sum / tail);
     }
     printf("{\"params\":%zu,\"alpha_bar_T\":%.6f,\"loss_first\":%s,\"loss_final\":%s,\"mse\":%.6g,"
            "\"train_ms\":%.1f,\"sample_ms\":%.1f,\"simd\":%d,\"params_fnv1a\":\"%016llx\",\"sample_fnv1a\":\"%016llx\"}\n",
-           m->shape.num_params, m->sched.alpha_bar[cfg.T], loss_first, loss_mean,
+           m->shape.num_params, m->sched.alpha_bar[cfg.T], loss_first, loss_final,
            sample_mse(m, final), train_ms, sample_ms, kernels_have_simd(),
            (unsigned long long)fnv1a(m->param_memory, m->shape.num_params), (unsigned long long)fnv1a(final, m->shape.D));
     free(final);

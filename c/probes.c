@@ -57,7 +57,7 @@ EMSCRIPTEN_KEEPALIVE float probe_read4(const float *a, const float *b, const flo
 }
 
 // The same over six arrays (n floats each, a multiple of 4): six long read streams, the shape of
-// the batch-1 forward (c/kernels.c, matmul_forward_1x6, which reads 6 bands of rows side by side).
+// the batch-1 forward (c/kernels.c, dots_1x6, which reads 6 bands of rows side by side).
 // Without it that kernel once measured above "the" read limit (1.20 of it in one run), which
 // says the probes, not the kernel, fell short.
 EMSCRIPTEN_KEEPALIVE float probe_read6(const float *a, const float *b, const float *c, const float *d,

@@ -12,7 +12,7 @@ void reverse_step(const Schedule *s, float *x_prev, float *x0_pred, const float 
         if (clip) x0 = x0 < -1.0f ? -1.0f : (x0 > 1.0f ? 1.0f : x0);
         x0_pred[i] = x0;
     }
-    // sigma_t^2 = beta_t (the paper's choice) or beta_tilde_t (the true posterior variance);
+    // sigma_t^2 = beta_t (the write-up's choice, the paper preset's) or beta_tilde_t (the true posterior variance);
     // no noise is added on the last step
     float variance = sigma == SIGMA_BETA ? s->beta[t] : s->posterior_variance[t];
     float std = t > 1 ? sqrtf(variance) : 0.0f;
@@ -21,7 +21,7 @@ void reverse_step(const Schedule *s, float *x_prev, float *x0_pred, const float 
         float cx0 = s->posterior_coef_x0[t], cxt = s->posterior_coef_xt[t];
         for (int i = 0; i < D; i++) x_prev[i] = cx0 * x0_pred[i] + cxt * xt[i] + (t > 1 ? std * z[i] : 0.0f);
     } else {
-        // the paper's form: mu = (x_t - beta_t / sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_t)
+        // Ho et al.'s form (their Algorithm 2): mu = (x_t - beta_t / sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_t)
         float ce = s->eps_coef[t], inv_sqrt_alpha = s->inv_sqrt_alpha[t];
         for (int i = 0; i < D; i++) x_prev[i] = inv_sqrt_alpha * (xt[i] - ce * eps_pred[i]) + (t > 1 ? std * z[i] : 0.0f);
     }

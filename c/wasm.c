@@ -18,7 +18,6 @@ EMSCRIPTEN_KEEPALIVE DDPMConfig *w_config_new(void) {
 EMSCRIPTEN_KEEPALIVE int w_config_set(DDPMConfig *c, const char *key, const char *value) { return ddpm_config_set(c, key, value); }
 EMSCRIPTEN_KEEPALIVE int w_config_validate(DDPMConfig *c) { return ddpm_config_validate(c); }
 EMSCRIPTEN_KEEPALIVE void w_config_free(DDPMConfig *c) { free(c); }
-EMSCRIPTEN_KEEPALIVE double w_memory_bytes(DDPMConfig *c) { return (double)ddpm_memory_bytes(c); }
 EMSCRIPTEN_KEEPALIVE const char *w_last_error(void) { return ddpm_last_error(); }
 
 // the model
@@ -39,7 +38,7 @@ EMSCRIPTEN_KEEPALIVE float *w_grads(DDPM *m) { return m->grad_memory; }
 EMSCRIPTEN_KEEPALIVE float *w_adam_m(DDPM *m) { return m->m_memory; }
 EMSCRIPTEN_KEEPALIVE float *w_adam_v(DDPM *m) { return m->v_memory; }
 EMSCRIPTEN_KEEPALIVE float *w_ema(DDPM *m) { return m->ema_memory; }
-// offsets (in floats) of each parameter tensor inside w_params, in checkpoint order
+// the size (in floats) of each parameter tensor inside w_params, in checkpoint order
 EMSCRIPTEN_KEEPALIVE int w_tensor_size(DDPM *m, int i) { return i >= 0 && i < NUM_PARAM_TENSORS ? (int)m->shape.sizes[i] : -1; }
 EMSCRIPTEN_KEEPALIVE int w_set_image(DDPM *m, const float *img, int n) { return ddpm_set_image(m, img, n); }
 
