@@ -3,7 +3,8 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { simdEngine, SMALL } from './lib/engine.mjs';
-import { lossAndGrad, lcg, randomArray, gaussian } from './lib/reference.mjs';
+import { lossAndGrad, lcg, randomArray, gaussian, pcg32, boxMuller } from './lib/reference.mjs';
+import { PRESETS } from '../web/ddpm.mjs';
 
 const GROUPS = ['temb_w', 'temb_b', 'fc1_w', 'fc1_b', 'fc2_w', 'fc2_b', 'fc3_w', 'fc3_b'];
 
@@ -83,3 +84,59 @@ test('the x0-prediction target: gradients are of MSE(out, x0)', async () => {
     assert.equal(viaStep, viaGrad);
   } finally { model.free(); }
 });
+
+// The training loop's own step (train(), the path the page and the CLI take), rebuilt outside C:
+// its draws from the training stream (PCG32 stream 2 of the seed: per sample, t uniform in
+// {1..T} by rejection, then eps by Box-Muller), x_t = sqrt(alpha_bar_t) x0 + sqrt(1 -
+// alpha_bar_t) eps with the betas in float64, the target, the float64 loss and gradient, and
+// AdamW's first update, which is p (1 - lr wd) - lr g / (|g| + eps_adam) (m_hat = g, v_hat =
+// g^2). A wrong range of t, a wrong stream or a wrong x_t changes the loss; a wrong update the
+// weights.
+for (const predict of ['eps', 'x0']) {
+  test(`${predict}-prediction: the first step of train() matches its draws, loss and AdamW update rebuilt in float64`, async () => {
+    const engine = await simdEngine();
+    const batchSize = 4, seed = 7;
+    const model = engine.createModel({ ...SMALL, predict, batch: batchSize, steps: 2, seed });
+    try {
+      const D = model.D, T = model.T, x0 = model.image(), p0 = model.tensors(Float32Array.from(model.params()));
+      const { beta_start: b1, beta_end: bT, lr, weight_decay: wd, adam_eps: adamEps } = PRESETS.paper.config;
+      const alphaBar = [1];
+      for (let t = 1; t <= T; t++) alphaBar.push(alphaBar[t - 1] * (1 - (b1 + (bT - b1) * (t - 1) / (T - 1))));
+      const words = pcg32(seed, 2).words, ts = [];
+      const xs = new Float64Array(batchSize * D), targets = new Float64Array(batchSize * D);
+      for (let b = 0; b < batchSize; b++) {
+        const limit = 0xffffffff - (0xffffffff % T);
+        let w;
+        do { [w] = words(1); } while (w >= limit);
+        const t = 1 + (w % T);
+        ts.push(t);
+        const bits = words(D);  // D is even: D / 2 pairs
+        for (let i = 0; i < D; i += 2) {
+          const { z0, z1 } = boxMuller(bits[i], bits[i + 1]);
+          for (const [k, e] of [[i, z0], [i + 1, z1]]) {
+            xs[b * D + k] = Math.sqrt(alphaBar[t]) * x0[k] + Math.sqrt(1 - alphaBar[t]) * e;
+            targets[b * D + k] = predict === 'eps' ? e : x0[k];
+          }
+        }
+      }
+      // the seed draws more than one t, so the check covers more than one kind of step
+      assert.ok(new Set(ts).size > 1, `the draws gave one t only: ${ts}`);
+      const ref = lossAndGrad(p0, xs, ts, targets, { D, H: 16, E: 8 });
+      model.train(1);
+      const loss = model.lossHistory()[0];
+      assert.ok(Math.abs(loss - ref.loss) < 1e-5 * ref.loss, `t = ${ts}: loss ${loss} vs ${ref.loss}`);
+      const p1 = model.tensors(model.params());
+      for (const name of GROUPS) {
+        let worst = 0;
+        for (let i = 0; i < p0[name].length; i++) {
+          const g = ref.grads[name][i];
+          // where |g| is near eps_adam, g / (|g| + eps_adam) hangs on the last bits of g
+          if (Math.abs(g) < 1e-5) continue;
+          const want = p0[name][i] * (1 - lr * wd) - lr * g / (Math.abs(g) + adamEps);
+          worst = Math.max(worst, Math.abs(p1[name][i] - want));
+        }
+        assert.ok(worst < 1e-6, `${name}: the updated weights are off by up to ${worst} (lr ${lr})`);
+      }
+    } finally { model.free(); }
+  });
+}

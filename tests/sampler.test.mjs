@@ -4,7 +4,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { simdEngine, sameBits, maxAbsDiff, SMALL } from './lib/engine.mjs';
 import { oracleEps } from './lib/reference.mjs';
-import { mse } from '../web/ddpm.mjs';
+import { mse, PRESETS } from '../web/ddpm.mjs';
 
 for (const schedule of ['linear', 'linear-scaled', 'cosine']) {
   for (const sigma of ['beta', 'beta-tilde']) {
@@ -43,6 +43,53 @@ test("the paper's mean formula equals the posterior mean of q(x_{t-1} | x_t, x0)
       for (let i = 0; i < D; i++) {
         if (Math.abs(paper.x0Pred[i]) < 1) {
           assert.ok(Math.abs(paper.xPrev[i] - posterior.xPrev[i]) < 1e-4, `t=${t} i=${i}: ${paper.xPrev[i]} vs ${posterior.xPrev[i]}`);
+        }
+      }
+    }
+  } finally { model.free(); }
+});
+
+// The step itself, from the schedule's own definition in float64 (not C's arrays): for given x_t,
+// eps and z, x_{t-1} = mu + sigma z with mu = (x_t - beta_t / sqrt(1 - alpha_bar_t) eps) /
+// sqrt(alpha_t) (Ho et al., Algorithm 2) or, clipped, the posterior mean of q(x_{t-1} | x_t, x0)
+// from the clipped x0. The oracle test above cannot see the mean at t >= 2 (its last step maps
+// any x_1 to the image), so this one is what would catch a wrong coefficient there.
+test('a reverse step equals its float64 formula at every kind of t, for both sigmas, clipped or not', async () => {
+  const engine = await simdEngine();
+  const model = engine.createModel({ preset: 'paper', steps: 0 });
+  try {
+    const { T, beta_start: b1, beta_end: bT } = PRESETS.paper.config, D = model.D;
+    const beta = [0], alphaBar = [1];
+    for (let t = 1; t <= T; t++) {
+      beta.push(b1 + (bT - b1) * (t - 1) / (T - 1));
+      alphaBar.push(alphaBar[t - 1] * (1 - beta[t]));
+    }
+    for (const t of [1, 2, 3, 37, 99, 100]) {
+      // x_t as training makes it, eps near the truth but not it: x0 from eps lands inside and
+      // outside [-1, 1], so clipping acts on some pixels
+      const x0 = model.image(), noise = engine.normals(D, 7 + t), z = engine.normals(D, 900 + t);
+      const xt = x0.map((v, i) => Math.sqrt(alphaBar[t]) * v + Math.sqrt(1 - alphaBar[t]) * noise[i]);
+      const eps = noise.map((v, i) => v + 0.3 * engine.normals(D, 50 + t)[i]);
+      for (const sigma of ['beta', 'beta-tilde']) {
+        for (const clip of [false, true]) {
+          const { xPrev } = model.reverseStep(xt, eps, z, t, { sigma, clip });
+          const ab = alphaBar[t], abPrev = alphaBar[t - 1], b = beta[t];
+          const variance = sigma === 'beta' ? b : (1 - abPrev) / (1 - ab) * b;
+          let worst = 0, clipped = 0;
+          for (let i = 0; i < D; i++) {
+            let mu;
+            if (clip) {
+              const x0Raw = (xt[i] - Math.sqrt(1 - ab) * eps[i]) / Math.sqrt(ab), x0Hat = Math.max(-1, Math.min(1, x0Raw));
+              if (x0Hat !== x0Raw) clipped++;
+              mu = (b * Math.sqrt(abPrev) / (1 - ab)) * x0Hat + ((1 - abPrev) * Math.sqrt(1 - b) / (1 - ab)) * xt[i];
+            } else {
+              mu = (xt[i] - b / Math.sqrt(1 - ab) * eps[i]) / Math.sqrt(1 - b);
+            }
+            const want = mu + (t > 1 ? Math.sqrt(variance) * z[i] : 0);
+            worst = Math.max(worst, Math.abs(xPrev[i] - want) / (1 + Math.abs(want)));
+          }
+          if (clip) assert.ok(clipped > 0, `t=${t}: no pixel was clipped, so the clipped path went untested`);
+          assert.ok(worst < 2e-5, `t=${t} sigma ${sigma} clip ${clip}: x_{t-1} off its formula by ${worst}`);
         }
       }
     }
