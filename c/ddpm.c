@@ -27,7 +27,7 @@ static int list_buffers(Buffer *out, DDPM *m, const DDPMConfig *cfg) {
         {&m->traj_x, T1 * D}, {&m->traj_eps, T1 * D}, {&m->traj_x0, T1 * D},
         {&m->loss_history, (size_t)(cfg->steps > 0 ? cfg->steps : 1)},
         {&m->emb_table, T1 * E},
-        {&m->wgrad_vectors, cfg->batch <= cfg->max_batch ? (size_t)cfg->batch * (E + 3 * D + 4 * H + 8 * WGRAD_PAD) : 0},
+        {&m->wgrad_vectors, cfg->batch <= cfg->max_batch ? (size_t)cfg->batch * wgrad_floats_per_sample(&s) : 0},
     };
     int n = (int)(sizeof list / sizeof list[0]);
     if (out) memcpy(out, list, sizeof list);

@@ -216,10 +216,12 @@ void params_init(Params *p, const ModelShape *shape, Rng *rng);       // PyTorch
 // embedding of every t (DDPM.emb_table); result in acts->out
 void model_forward(const Params *p, const ModelShape *shape, int activation, Acts *acts,
                    const float *emb_table, const float *x, const int *ts, int B);
-// Linear layer l (0 temb, 1 fc1, 2 fc2, 3 fc3): its input (B,C), weights (OC,C), bias (OC) and
-// output (B,OC) before the bias, in acts
-typedef struct { const float *inp, *W, *bias; float *out; int C, OC; } LayerIO;
+// Linear layer l (0 temb, 1 fc1, 2 fc2, 3 fc3): its input (B,C), weights (OC,C), bias (OC),
+// output (B,OC) before the bias, and the loss's gradient at that output (B,OC), of which its
+// weight gradient is made (dW = dout^T inp), in acts
+typedef struct { const float *inp, *W, *bias; float *out; const float *dout; int C, OC; } LayerIO;
 LayerIO model_layer_io(const Params *p, const ModelShape *shape, Acts *acts, int layer);
+void model_layer_dims(const ModelShape *shape, int layer, int *C, int *OC);  // its input and output sizes
 // the same forward in pieces (model.c says why): begin; then for l = 0..3 in order, rows
 // [o0, o1) of layer l's output (before its bias), over blocks that cover all its rows; then
 // finish l (bias, then the input x added to h0 or the activation)
@@ -232,7 +234,7 @@ void model_backward(const Params *p, Params *grads, const ModelShape *shape, int
                     Acts *acts, int B);
 
 // ---------------------------------------------------------------------------
-// the whole state: model.c owns the model, train.c trains it, sampler.c samples it
+// the whole state: model.c owns the model, train.c trains it (optimizer.c updates it), sampler.c samples it
 
 // a reverse chain in progress (see ddpm_sample_begin)
 typedef struct {
@@ -265,9 +267,9 @@ typedef struct {
     double batch_loss;   // their summed loss
     double grad_bound;   // a bound on the largest |g| of their gradient (see close_batch in train.c)
     // a batch that fits one micro-batch (batch <= max_batch): each weight gradient is dout^T inp
-    // over the batch; the step keeps those vectors here instead of the gradient (see train.c),
+    // over the batch; the step keeps those vectors here instead of the gradient (optimizer.c),
     // and AdamW forms the gradient on the fly
-    float *wgrad_vectors; // emb, dh0 | h0, da1 | h1, da2 | h2, dout, each (batch, len + WGRAD_PAD); NULL if batch > max_batch
+    float *wgrad_vectors; // per layer inp | dout: emb, dh0 | h0, da1 | h1, da2 | h2, dout, each (batch, len + WGRAD_PAD); NULL if batch > max_batch
     int wgrad_ready;      // 1 while the step in progress holds its weight gradients in wgrad_vectors
     // the next step's forward, computed by this step's update (train.c)
     int next_forward;         // NEXT_NONE, NEXT_RUNNING (during the update) or NEXT_READY
@@ -301,7 +303,7 @@ int ddpm_train_work(DDPM *m, int max_samples, int max_params);
 int ddpm_train_steps(DDPM *m, int steps);   // whole steps; DDPM_OK or an error
 int ddpm_set_steps(DDPM *m, int steps);     // a new plan of `steps` steps in all (>= those taken), between steps
 // a batch that fits one micro-batch normally keeps its weight gradients as vectors and fuses them
-// into AdamW, and the update computes the next step's forward as it goes (train.c); on = 1 takes
+// into AdamW, and the update computes the next step's forward as it goes (optimizer.c); on = 1 takes
 // the plain path (whole gradient in grad_memory, forward at the step's start) instead, from the
 // next batch begun (a batch in progress finishes as it began): same bits, for tests and benchmarks
 void ddpm_force_unfused(int on);
@@ -319,7 +321,19 @@ int ddpm_train_step_explicit(DDPM *m, const int *ts, const float *eps, int B, fl
 void q_sample(const Schedule *s, float *xt, const float *x0, const float *eps, int t, int D);
 // denoiser output (B,D) for caller-given x_t, t (uses EMA weights if use_ema)
 int ddpm_denoise(DDPM *m, const float *xt, const int *ts, int B, float *out, int use_ema);
-float ddpm_current_lr(const DDPM *m);
+
+// optimizer.c -- the update of a step (train.c's update phase)
+// AdamW (and the EMA) over parameters [lo, hi) of a completed batch. Elementwise, so updating
+// in slices over several calls gives exactly the bits of one call over all of them. With the
+// weight gradients saved as vectors (wgrad_ready), each is formed as it is used; while the
+// next step's forward rides along (next_forward == NEXT_RUNNING), each finished block of rows
+// gives its outputs
+void optimizer_update(DDPM *m, size_t lo, size_t hi);
+// copy the vectors the weight gradients of samples first..first+B-1 of the batch are made of
+// (each layer's inp and dout, from the backward pass just run) into m->wgrad_vectors
+void wgrad_save(DDPM *m, int first, int B);
+size_t wgrad_floats_per_sample(const ModelShape *shape);  // the size of those vectors
+float ddpm_current_lr(const DDPM *m);  // the learning rate of the step in progress (cosine decay or constant)
 
 // sampler.c
 // One reverse step for one image: from x_t and the predicted noise, x_{t-1}.

@@ -61,14 +61,23 @@ static void add_input_forward(float *h0, const float *x, int B, int D) {
     for (size_t i = 0; i < (size_t)B * D; i++) h0[i] += x[i];
 }
 
-LayerIO model_layer_io(const Params *p, const ModelShape *s, Acts *a, int l) {
+void model_layer_dims(const ModelShape *s, int l, int *C, int *OC) {
     int D = s->D, H = s->H, E = s->E;
+    int in[MODEL_LAYERS] = { E, D, H, H }, out[MODEL_LAYERS] = { D, H, H, D };
+    *C = in[l];
+    *OC = out[l];
+}
+
+LayerIO model_layer_io(const Params *p, const ModelShape *s, Acts *a, int l) {
+    // the gradient at each layer's output is the one its weight gradient is made of: at the
+    // embedding's projection, the gradient of h0 (h0 = x_t + temb passes it on unchanged)
     LayerIO io[MODEL_LAYERS] = {
-        { a->emb, p->temb_w, p->temb_b, a->h0, E, D },
-        { a->h0, p->fc1_w, p->fc1_b, a->a1, D, H },
-        { a->h1, p->fc2_w, p->fc2_b, a->a2, H, H },
-        { a->h2, p->fc3_w, p->fc3_b, a->out, H, D },
+        { .inp = a->emb, .W = p->temb_w, .bias = p->temb_b, .out = a->h0, .dout = a->dh0 },
+        { .inp = a->h0, .W = p->fc1_w, .bias = p->fc1_b, .out = a->a1, .dout = a->da1 },
+        { .inp = a->h1, .W = p->fc2_w, .bias = p->fc2_b, .out = a->a2, .dout = a->da2 },
+        { .inp = a->h2, .W = p->fc3_w, .bias = p->fc3_b, .out = a->out, .dout = a->dout },
     };
+    model_layer_dims(s, l, &io[l].C, &io[l].OC);
     return io[l];
 }
 

@@ -6,10 +6,11 @@
 //   make_inputs          x_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps, and the target
 //   accumulate           model_forward, mse_forward_backward, model_backward (model.c)
 //   close_batch          the loss recorded; NaN/Inf or an overflowing gradient refused
-//   update_slice         AdamW over the parameters (apply_adamw)
+//   update_slice         AdamW over the parameters (optimizer_update, optimizer.c)
 // ddpm_train_step_explicit (at the end of this file) is exactly that, in one call, on given t
 // and eps. ddpm_train_work runs the same step in slices a page can fit into animation frames,
-// with two fusions for speed (described below) that change no bits: tests hold both to the
+// with two fusions for speed that change no bits (the weight gradients formed inside AdamW,
+// optimizer.c; the next step's forward computed by the update, below): tests hold both to the
 // plain order with ddpm_force_unfused.
 #include <float.h>
 #include <math.h>
@@ -22,18 +23,6 @@
 void q_sample(const Schedule *s, float *xt, const float *x0, const float *eps, int t, int D) {
     float a = s->sqrt_alpha_bar[t], b = s->sqrt_one_minus_alpha_bar[t];
     for (int i = 0; i < D; i++) xt[i] = a * x0[i] + b * eps[i];
-}
-
-float ddpm_current_lr(const DDPM *m) {
-    const DDPMConfig *c = &m->cfg;
-    if (c->lr_schedule == LR_CONSTANT || c->steps == 0) return (float)c->lr;
-    // cosine decay from lr (the first update) towards lr * lr_min_frac, reached one step after
-    // the last, as PyTorch's CosineAnnealingLR with T_max = steps: reaching it at the last step
-    // would make that update, at the default lr_min_frac = 0, a step of size zero
-    double progress = (double)m->step / (double)c->steps;
-    if (progress > 1.0) progress = 1.0;
-    double frac = c->lr_min_frac + (1.0 - c->lr_min_frac) * 0.5 * (1.0 + cos(3.141592653589793 * progress));
-    return (float)(c->lr * frac);
 }
 
 // adds each of B samples' MSE to *total, in sample order (so any split of a batch sums the
@@ -54,159 +43,27 @@ static void mse_forward_backward(double *total, float *dout, const float *out, c
     }
 }
 
-// Fused weight gradients. Over a batch of B samples the weight gradient of a Linear layer is
-// dW = dout^T inp: B outer products. Zeroing grad_memory (11 MB at the default size), writing dW
-// into it and reading it back in AdamW is about a third of the memory traffic of a batch-1 step,
-// which is bound by memory traffic (docs/bench.md: fused vs unfused at batch 1 and 16). So when a
-// batch fits one micro-batch (batch <= max_batch), whether it comes in one call or in pieces,
-// the backward pass computes only dinp and the bias gradients, each piece copies its samples'
-// two sets of vectors per layer into their rows of m->wgrad_vectors (a few thousand floats per
-// sample, copied so that sampling between the pieces or the two phases of a step cannot disturb
-// them), and AdamW forms each weight's gradient as it updates it (adamw_update_outer). Same bits
-// as the unfused path (kernels.c); tests/fused_adamw.test.mjs holds the two together.
-// grad_memory then holds only the bias gradients of the step. A batch fed in pieces, as the page
-// feeds one that does not fit a frame, used to take the unfused path, which reads and writes all
-// of dW once per piece: the page trained at half its present speed at batch 16 (docs/bench.md).
-// layout of m->wgrad_vectors, each block (batch, len + WGRAD_PAD):
-//   emb (E), dh0 (D) | h0 (D), da1 (H) | h1 (H), da2 (H) | h2 (H), dout (D)
-
 // The next step's forward, fused into this step's update. A forward pass reads every weight,
 // and after an update it reads them from memory: the update streams W, m and v (33 MB at the
 // default size) through the caches, and W does not stay (a batch-1 forward measured 0.94 ms
 // after an update against 0.47 ms warm, docs/bench.md). But the update has each row of W in
 // cache the moment it has written it, and the next step's draws are known: they come from
 // m->rng, which nothing else draws from. So when an update begins, the next step's t and eps
-// are drawn on a copy of the rng and its inputs formed; as the update finishes each block of
-// rows of a layer it computes those rows' outputs for the next step's samples, and as it
-// finishes the layer's bias it adds the bias and the activation (model_forward in pieces, the
-// same bits). The next ddpm_train_work finds its forward done if nothing it depends on changed
+// are drawn on a copy of the rng and its inputs formed (next_forward_begin); as the update
+// finishes each block of rows of a layer it computes those rows' outputs for the next step's
+// samples, and as it finishes the layer's bias it adds the bias and the activation
+// (optimizer_update: model_forward in pieces, the same bits). The next ddpm_train_work finds its forward done if nothing it depends on changed
 // in between (next_forward_usable), and draws the same t and eps again to move the rng on.
 // Whatever changes the weights or the image outside training sets next_forward to NEXT_NONE
 // (ddpm_set_image, ddpm_params_changed, checkpoint loading; so a caller writing the weights
 // through the raw pointer w_params must call ddpm_params_changed, as Model.setParams does, and
 // the image changes only through ddpm_set_image); a forward of anything else (a sample) shows as
 // a new acts.generation.
-#define NEXT_BLOCK_FLOATS 32768  // floats of W per block (whole rows): 128 KB, still in L2 when read back
 
 // neither fusion (no weight gradient formed in AdamW, no forward computed during the update),
 // for the tests that hold the fused and plain orders to the same bits and for the benchmark
 static int force_unfused = 0;
 void ddpm_force_unfused(int on) { force_unfused = on; }
-
-// the row lengths of the 8 blocks of wgrad_vectors, in order
-static void wgrad_lengths(const ModelShape *s, size_t len[8]) {
-    size_t D = (size_t)s->D, H = (size_t)s->H, E = (size_t)s->E;
-    size_t l[8] = { E, D, D, H, H, H, H, D };
-    memcpy(len, l, sizeof l);
-}
-
-// the inputs and output gradients (and their row strides) of weight tensor k (0 temb, 2 fc1,
-// 4 fc2, 6 fc3): block k/2 * 2 is inp, the next block dout
-static void wgrad_vectors(const DDPM *m, int k, const float **inp, int *ldx, const float **dout, int *ldd, int *C) {
-    size_t len[8], B = (size_t)m->cfg.batch;
-    wgrad_lengths(&m->shape, len);
-    const float *r = m->wgrad_vectors;
-    int blk = k / 2 * 2;
-    for (int i = 0; i < blk; i++) r += B * (len[i] + WGRAD_PAD);
-    *inp = r;
-    *ldx = (int)(len[blk] + WGRAD_PAD);
-    *dout = r + B * (len[blk] + WGRAD_PAD);
-    *ldd = (int)(len[blk + 1] + WGRAD_PAD);
-    *C = (int)len[blk];
-}
-
-// copy the vectors of the B samples of the last backward pass, samples first..first+B-1 of the
-// batch, into their rows of m->wgrad_vectors
-static void wgrad_save(DDPM *m, int first, int B) {
-    const Acts *a = &m->acts;
-    const float *src[8] = { a->emb, a->dh0, a->h0, a->da1, a->h1, a->da2, a->h2, a->dout };
-    size_t len[8], batch = (size_t)m->cfg.batch;
-    wgrad_lengths(&m->shape, len);
-    float *r = m->wgrad_vectors;
-    for (int i = 0; i < 8; i++) {
-        size_t ld = len[i] + WGRAD_PAD;
-        for (int b = 0; b < B; b++) memcpy(r + (first + (size_t)b) * ld, src[i] + (size_t)b * len[i], sizeof(float) * len[i]);
-        r += batch * ld;
-    }
-}
-
-// AdamW on [a, b) of tensor k, which starts at parameter `start`: a weight matrix from its
-// vectors (the fused path, see wgrad_save), otherwise from grad_memory. With next_inp (fused,
-// batch 1), the kernel also gives the next step's outputs of the rows wholly in [a, b).
-static void update_range(DDPM *m, int k, size_t start, size_t a, size_t b, const AdamWStep *h,
-                         const float *next_inp, float *next_out) {
-    if (m->wgrad_ready && k % 2 == 0) {
-        const float *inp, *dout;
-        int ldx, ldd, C;
-        wgrad_vectors(m, k, &inp, &ldx, &dout, &ldd, &C);
-        adamw_update_outer(m->param_memory + start, m->m_memory + start, m->v_memory + start, dout, ldd, inp, ldx,
-                           m->cfg.batch, C, (long)(a - start), (long)(b - start), h, next_inp, next_out);
-    } else {
-        adamw_update(m->param_memory + a, m->grad_memory + a, m->m_memory + a, m->v_memory + a, (int)(b - a), h);
-    }
-}
-
-// AdamW (and the EMA) over parameters [lo, hi). Elementwise, so updating the parameters in
-// slices over several calls gives exactly the bits of one call over all of them. While the
-// next step's forward rides along (NEXT_RUNNING), weight matrices go in blocks of rows, and
-// the rows a block finishes give their outputs at once, read back from the cache.
-static void apply_adamw(DDPM *m, size_t lo, size_t hi) {
-    const DDPMConfig *c = &m->cfg;
-    // bias correction counts the updates since the moments were last zero (adam_steps), which is
-    // not the step count after a weights-only checkpoint was loaded
-    AdamWStep h = {
-        .lr = ddpm_current_lr(m), .beta1 = (float)c->beta1, .beta2 = (float)c->beta2, .eps = (float)c->adam_eps,
-        .weight_decay = (float)c->weight_decay,
-        .bias_correction1 = (float)(1.0 - pow(c->beta1, m->adam_steps + 1)),
-        .bias_correction2 = (float)(1.0 - pow(c->beta2, m->adam_steps + 1)),
-    };
-    // another forward (a sample drawn between two slices of the update) took the activations
-    if (m->next_forward == NEXT_RUNNING && m->acts.generation != m->next_generation) m->next_forward = NEXT_NONE;
-    int next = m->next_forward == NEXT_RUNNING;
-    size_t start = 0;
-    for (int k = 0; k < NUM_PARAM_TENSORS; k++) {
-        size_t end = start + m->shape.sizes[k];
-        size_t a = lo > start ? lo : start, b = hi < end ? hi : end;
-        if (a < b && next && k % 2 == 0) {
-            // row o of this layer is finished once parameter start + (o + 1) C is reached
-            int l = k / 2;
-            size_t C = m->shape.sizes[k] / m->shape.sizes[k + 1], ra = a - start, rb = b - start;
-            if (m->wgrad_ready && c->batch == 1) {
-                // batch 1: each row's output formed in the kernel, while the row is in registers;
-                // a row that an earlier slice began is read back once this slice finishes it
-                LayerIO io = model_layer_io(&m->params, &m->shape, &m->acts, l);
-                update_range(m, k, start, a, b, &h, io.inp, io.out);
-                if (ra % C != 0 && ra / C < rb / C) model_forward_rows(&m->params, &m->shape, &m->acts, l, (int)(ra / C), (int)(ra / C) + 1, 1);
-            } else {
-                // in blocks of rows; the rows each block finishes are read back from the cache.
-                // A multiple of 4 rows, so that AdamW forms every row's gradient in the 4-row
-                // tiles (c/kernels.c); 33 rows at C = 1024 left one row in 33 to the row-by-row
-                // loop, 43 at C = 768 three
-                size_t rows = (NEXT_BLOCK_FLOATS / C + 3) / 4 * 4;
-                if (rows < 4) rows = 4;
-                for (size_t x = a; x < b;) {
-                    size_t y = start + ((x - start) / C + rows) * C;
-                    if (y > b) y = b;
-                    update_range(m, k, start, x, y, &h, NULL, NULL);
-                    int o0 = (int)((x - start) / C), o1 = (int)((y - start) / C);
-                    if (o0 < o1) model_forward_rows(&m->params, &m->shape, &m->acts, l, o0, o1, c->batch);
-                    x = y;
-                }
-            }
-        } else if (a < b) {
-            update_range(m, k, start, a, b, &h, NULL, NULL);
-        }
-        // the layer's bias, its last tensor, is done: its outputs are complete
-        if (a < b && next && k % 2 == 1 && b == end)
-            model_forward_finish(&m->params, &m->shape, c->activation, &m->acts, m->xt_buf, k / 2, c->batch);
-        start = end;
-    }
-    if (m->ema_memory) {
-        // ema = decay * ema + (1 - decay) * param
-        float d = (float)c->ema_decay, one_minus_d = 1.0f - d;
-        for (size_t i = lo; i < hi; i++) m->ema_memory[i] = d * m->ema_memory[i] + one_minus_d * m->param_memory[i];
-    }
-}
 
 // draw t and eps for B samples, in sample order (t then eps, per sample), so any split of a
 // batch draws the same
@@ -242,16 +99,14 @@ static float max_abs(const float *x, size_t n) {
 // Linear layer's gradient is made of (dW += dout inp^T, db += dout):
 //   |g| <= sum_b max_layer max|dout_b| max(max|inp_b|, 1);   NaN if any of them is NaN.
 // A few thousand floats per sample, instead of reading the whole gradient (11 MB) per step.
-static double grad_bound(const Acts *a, const ModelShape *s, int B) {
-    size_t D = (size_t)s->D, H = (size_t)s->H, E = (size_t)s->E;
+static double grad_bound(DDPM *m, int B) {
     double bound = 0.0;
     for (int b = 0; b < B; b++) {
-        const float *inp[4] = { a->emb + b * E, a->h0 + b * D, a->h1 + b * H, a->h2 + b * H };
-        const float *dout[4] = { a->dh0 + b * D, a->da1 + b * H, a->da2 + b * H, a->dout + b * D };
-        size_t in_len[4] = { E, D, H, H }, out_len[4] = { D, H, H, D };
         double worst = 0.0;
-        for (int k = 0; k < 4; k++) {
-            double x = max_abs(inp[k], in_len[k]), g = max_abs(dout[k], out_len[k]) * (x > 1.0 || x != x ? x : 1.0);
+        for (int l = 0; l < MODEL_LAYERS; l++) {
+            LayerIO io = model_layer_io(&m->params, &m->shape, &m->acts, l);
+            double x = max_abs(io.inp + (size_t)b * io.C, io.C);
+            double g = max_abs(io.dout + (size_t)b * io.OC, io.OC) * (x > 1.0 || x != x ? x : 1.0);
             worst = g > worst || g != g ? g : worst;
         }
         bound += worst;
@@ -261,7 +116,7 @@ static double grad_bound(const Acts *a, const ModelShape *s, int B) {
 
 // forward + loss + backward for B samples of a batch of `batch`: losses added to *total, a bound
 // on their gradient to *bound, gradients accumulated into m->grads (fused: the bias gradients
-// only, see wgrad_save)
+// only, see wgrad_save in optimizer.c)
 static void accumulate(DDPM *m, double *total, double *bound, const float *xt, const int *ts,
                        const float *target, int B, int batch, int fused, int forward_done) {
     if (!forward_done) model_forward(&m->params, &m->shape, m->cfg.activation, &m->acts, m->emb_table, xt, ts, B);
@@ -269,7 +124,7 @@ static void accumulate(DDPM *m, double *total, double *bound, const float *xt, c
     Params g = m->grads;
     if (fused) g.temb_w = g.fc1_w = g.fc2_w = g.fc3_w = NULL;  // matmul_backward skips a NULL dW
     model_backward(&m->params, &g, &m->shape, m->cfg.activation, &m->acts, B);
-    *bound += grad_bound(&m->acts, &m->shape, B);
+    *bound += grad_bound(m, B);
 }
 
 // AdamW squares each gradient in float, so |g| must stay below sqrt(FLT_MAX) = 1.8e19: an Inf
@@ -311,7 +166,7 @@ static int update_slice(DDPM *m, int max_params) {
     // slices are whole groups of 4, so the SIMD kernel sees the same lanes as one big call
     size_t count = ((size_t)max_params + 3) / 4 * 4;
     if (count > n - lo) count = n - lo;
-    apply_adamw(m, lo, lo + count);
+    optimizer_update(m, lo, lo + count);
     m->update_pos += (long)count;
     if ((size_t)m->update_pos == n) {
         m->update_pos = -1;
