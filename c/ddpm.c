@@ -23,7 +23,8 @@ static int list_buffers(Buffer *out, DDPM *m, const DDPMConfig *cfg) {
         {&a->h2, B * H}, {&a->out, B * D}, {&a->dout, B * D}, {&a->dh2, B * H}, {&a->da2, B * H},
         {&a->dh1, B * H}, {&a->da1, B * H}, {&a->dh0, B * D},
         {&m->x0, D}, {&m->xt_buf, B * D}, {&m->eps_buf, B * D}, {&m->target_buf, B * D},
-        {&m->x_buf, B * D}, {&m->x0_pred_buf, B * D}, {&m->z_buf, B * D},
+        {&m->x_buf, B * D}, {&m->x_prev_buf, B * D}, {&m->eps_pred_buf, B * D}, {&m->x0_pred_buf, B * D},
+        {&m->z_buf, B * D},
         {&m->traj_x, T1 * D}, {&m->traj_eps, T1 * D}, {&m->traj_x0, T1 * D},
         {&m->loss_history, (size_t)(cfg->steps > 0 ? cfg->steps : 1)},
         {&m->emb_table, T1 * E},
@@ -40,7 +41,8 @@ uint64_t ddpm_memory_bytes(const DDPMConfig *cfg) {
     DDPM scratch;
     Buffer list[64];
     int n = list_buffers(list, &scratch, cfg);
-    uint64_t bytes = sizeof(DDPM) + (uint64_t)cfg->max_batch * sizeof(int) + (uint64_t)(cfg->T + 1) * 11 * sizeof(float);
+    // beside the buffers: t_buf and sample_t_buf, and the schedule's arrays
+    uint64_t bytes = sizeof(DDPM) + 2 * (uint64_t)cfg->max_batch * sizeof(int) + (uint64_t)(cfg->T + 1) * SCHEDULE_ARRAYS * sizeof(float);
     for (int i = 0; i < n; i++) bytes += (uint64_t)list[i].count * sizeof(float);
     return bytes;
 }
@@ -51,6 +53,7 @@ void ddpm_free(DDPM *m) {
     int n = list_buffers(list, m, &m->cfg);
     for (int i = 0; i < n; i++) free(*list[i].ptr);
     free(m->t_buf);
+    free(m->sample_t_buf);
     schedule_free(&m->sched);
     free(m);
 }
@@ -71,7 +74,8 @@ DDPM *ddpm_create(const DDPMConfig *cfg) {
         if (!*list[i].ptr) failed = 1;
     }
     m->t_buf = calloc((size_t)cfg->max_batch, sizeof(int));
-    if (failed || !m->t_buf) {
+    m->sample_t_buf = calloc((size_t)cfg->max_batch, sizeof(int));
+    if (failed || !m->t_buf || !m->sample_t_buf) {
         ddpm_free(m);
         ddpm_set_error(DDPM_ERR_MEMORY, "create: out of memory (this configuration needs %llu bytes)",
                        (unsigned long long)ddpm_memory_bytes(cfg));

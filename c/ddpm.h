@@ -111,8 +111,11 @@ typedef struct {
     float *log_snr;            // (T+1) log(alpha_bar_t / (1 - alpha_bar_t)); NaN at t = 0 (infinite)
 } Schedule;
 
+#define SCHEDULE_ARRAYS 11   // the (T+1) arrays above, beta to log_snr
 int  schedule_init(Schedule *s, const DDPMConfig *cfg);
 void schedule_free(Schedule *s);
+// the addresses of the arrays, in the order of the struct (the order web/ddpm.mjs names them)
+void schedule_array_slots(Schedule *s, float **slots[SCHEDULE_ARRAYS]);
 
 // sinusoidal embedding of timestep t: out (dim): sin half then cos half,
 // frequency_i = 10000^(-i / (dim/2)) for i = 0 .. dim/2 - 1
@@ -276,11 +279,13 @@ typedef struct {
     Rng next_rng;             // m->rng before the next step's draws
     unsigned next_generation; // acts.generation of that forward
     float *loss_history; // (max(cfg.steps, 1)) mean loss of each completed step
-    // scratch for a micro-batch of training draws
+    // a micro-batch of training draws (and, between two steps, the next step's x_t: optimizer.c)
     float *xt_buf, *eps_buf, *target_buf; // (max_batch, D)
     int *t_buf;                           // (max_batch)
-    // sampling: a batch of chains, and the trajectory of the first
-    float *x_buf, *x0_pred_buf, *z_buf;   // (max_batch, D)
+    // sampling: a batch of chains (buffers of its own, so a sample drawn between the pieces of
+    // a training step touches nothing of it but the activations), and the trajectory of the first
+    float *x_buf, *x_prev_buf, *eps_pred_buf, *x0_pred_buf, *z_buf; // (max_batch, D)
+    int *sample_t_buf;                    // (max_batch) the chain's t, for each image
     SamplerState sampler;
     float *traj_x, *traj_eps, *traj_x0;   // (T+1, D) each, indexed by t (see ddpm_sample)
 } DDPM;

@@ -61,8 +61,8 @@ int ddpm_sample_continue(DDPM *m, int max_steps) {
     int D = m->shape.D, n = st->n;
     if (st->t <= 0) return -ddpm_set_error(DDPM_ERR_ARGUMENT, "sample: no chain in progress (call begin first)");
     const Params *p = st->use_ema ? &m->ema : &m->params;
-    float *x = m->x_buf, *eps = m->eps_buf, *x0_pred = m->x0_pred_buf, *z = m->z_buf, *x_prev = m->xt_buf;
-    int *ts = m->t_buf;
+    float *x = m->x_buf, *eps = m->eps_pred_buf, *x0_pred = m->x0_pred_buf, *z = m->z_buf, *x_prev = m->x_prev_buf;
+    int *ts = m->sample_t_buf;
     for (int k = 0; k < max_steps && st->t >= 1; k++) {
         int t = st->t;
         for (int b = 0; b < n; b++) ts[b] = t;

@@ -2,6 +2,7 @@
 // Computed once in double (products of 1000 factors lose bits in float), stored as float.
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include "ddpm.h"
 
 // betas for t = 1..T into beta[1..T]
@@ -32,6 +33,13 @@ static int make_betas(double *beta, const DDPMConfig *cfg) {
     return DDPM_OK;
 }
 
+void schedule_array_slots(Schedule *s, float **slots[SCHEDULE_ARRAYS]) {
+    float **list[SCHEDULE_ARRAYS] = { &s->beta, &s->alpha, &s->alpha_bar, &s->sqrt_alpha_bar,
+        &s->sqrt_one_minus_alpha_bar, &s->posterior_variance, &s->posterior_coef_x0,
+        &s->posterior_coef_xt, &s->eps_coef, &s->inv_sqrt_alpha, &s->log_snr };
+    memcpy(slots, list, sizeof list);
+}
+
 int schedule_init(Schedule *s, const DDPMConfig *cfg) {
     int T = cfg->T;
     double *beta = calloc((size_t)T + 1, sizeof(double));
@@ -39,13 +47,11 @@ int schedule_init(Schedule *s, const DDPMConfig *cfg) {
     int err = make_betas(beta, cfg);
     if (err) { free(beta); return err; }
     s->T = T;
-    float **arrays[] = { &s->beta, &s->alpha, &s->alpha_bar, &s->sqrt_alpha_bar,
-        &s->sqrt_one_minus_alpha_bar, &s->posterior_variance, &s->posterior_coef_x0,
-        &s->posterior_coef_xt, &s->eps_coef, &s->inv_sqrt_alpha, &s->log_snr };
-    int num_arrays = (int)(sizeof(arrays) / sizeof(arrays[0]));
-    float *block = calloc((size_t)num_arrays * (T + 1), sizeof(float));
+    float **arrays[SCHEDULE_ARRAYS];
+    schedule_array_slots(s, arrays);
+    float *block = calloc((size_t)SCHEDULE_ARRAYS * (T + 1), sizeof(float));
     if (!block) { free(beta); return ddpm_set_error(DDPM_ERR_MEMORY, "schedule: out of memory"); }
-    for (int i = 0; i < num_arrays; i++) *arrays[i] = block + (size_t)i * (T + 1);
+    for (int i = 0; i < SCHEDULE_ARRAYS; i++) *arrays[i] = block + (size_t)i * (T + 1);
 
     double alpha_bar_prev = 1.0;  // alpha_bar_0: no noise yet
     s->alpha[0] = 1.0f; s->alpha_bar[0] = 1.0f; s->sqrt_alpha_bar[0] = 1.0f; s->inv_sqrt_alpha[0] = 1.0f;

@@ -44,11 +44,9 @@ EMSCRIPTEN_KEEPALIVE int w_set_image(DDPM *m, const float *img, int n) { return 
 
 // schedule arrays, (T+1) floats each, by index in the order of the Schedule struct
 EMSCRIPTEN_KEEPALIVE float *w_schedule_array(DDPM *m, int i) {
-    const Schedule *s = &m->sched;
-    float *arrays[] = { s->beta, s->alpha, s->alpha_bar, s->sqrt_alpha_bar, s->sqrt_one_minus_alpha_bar,
-                        s->posterior_variance, s->posterior_coef_x0, s->posterior_coef_xt, s->eps_coef,
-                        s->inv_sqrt_alpha, s->log_snr };
-    return i >= 0 && i < (int)(sizeof arrays / sizeof arrays[0]) ? arrays[i] : NULL;
+    float **slots[SCHEDULE_ARRAYS];
+    schedule_array_slots(&m->sched, slots);
+    return i >= 0 && i < SCHEDULE_ARRAYS ? *slots[i] : NULL;
 }
 // n draws of the engine's own normal sampler, from a fresh generator (for statistical tests)
 EMSCRIPTEN_KEEPALIVE void w_rng_normal(float *out, int n, double seed) {

@@ -37,6 +37,8 @@ for (const schedule of ['linear', 'linear-scaled', 'cosine']) {
         const alphaBarPrev = alphaBar;
         alphaBar *= 1 - beta[t];
         close(s.beta[t], beta[t], 1e-6, `beta_${t}`);
+        close(s.alpha[t], 1 - beta[t], 1e-6, `alpha_${t}`);
+        close(s.inv_sqrt_alpha[t], 1 / Math.sqrt(1 - beta[t]), 1e-6, `inv_sqrt_alpha_${t}`);
         close(s.alpha_bar[t], alphaBar, 1e-5, `alpha_bar_${t}`);
         close(s.sqrt_alpha_bar[t], Math.sqrt(alphaBar), 1e-5, `sqrt_alpha_bar_${t}`);
         close(s.sqrt_one_minus_alpha_bar[t], Math.sqrt(1 - alphaBar), 1e-5, `sqrt_one_minus_alpha_bar_${t}`);
@@ -51,6 +53,17 @@ for (const schedule of ['linear', 'linear-scaled', 'cosine']) {
     });
   }
 }
+
+test("the wrapper names every array of C's schedule, and no more", async () => {
+  const engine = await simdEngine();
+  const model = engine.createModel(SMALL);
+  try {
+    const names = Object.keys(model.schedule());
+    // C hands out SCHEDULE_ARRAYS arrays by index and refuses the index past them (NULL)
+    assert.notEqual(model.mod._w_schedule_array(model.ptr, names.length - 1), 0, 'C has fewer arrays than the wrapper names');
+    assert.equal(model.mod._w_schedule_array(model.ptr, names.length), 0, 'C has arrays the wrapper does not name');
+  } finally { model.free(); }
+});
 
 test("the paper's schedule: beta 1e-4..0.02 over T=100 leaves alpha_bar_T = 0.3636, not 0.0001", async () => {
   const s = (await simdEngine()).schedule({ preset: 'paper' });

@@ -19,7 +19,8 @@ export class DDPMError extends Error {
   }
 }
 
-// Index of each array of the C Schedule struct (see w_schedule_array in c/wasm.c).
+// Index of each array of the C Schedule struct (schedule_array_slots in c/schedule.c; C counts
+// them as SCHEDULE_ARRAYS, and a test holds the two lists to the same length).
 const SCHEDULE_ARRAYS = ['beta', 'alpha', 'alpha_bar', 'sqrt_alpha_bar', 'sqrt_one_minus_alpha_bar',
   'posterior_variance', 'posterior_coef_x0', 'posterior_coef_xt', 'eps_coef', 'inv_sqrt_alpha', 'log_snr'];
 
