@@ -26,6 +26,7 @@
 #define FLAG_OPTIMIZER 1u
 #define FLAG_EMA 2u
 #define FLAG_HISTORY 4u
+#define ALL_FLAGS (FLAG_OPTIMIZER | FLAG_EMA | FLAG_HISTORY)
 static const char MAGIC[8] = {'D', 'D', 'P', 'M', 'C', 'K', 'P', 'T'};
 
 static void put_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
@@ -151,55 +152,49 @@ static int check_length(size_t len, size_t need) {
     return DDPM_OK;
 }
 
-// Everything is checked before anything is copied, so a refused file leaves the model untouched.
-int ddpm_checkpoint_load(DDPM *m, const uint8_t *buf, size_t len) {
-    const DDPMConfig *c = &m->cfg;
+// The file as a file: long enough, ours, of a version this build reads, and whole (its checksum).
+static int check_envelope(const DDPM *m, const uint8_t *buf, size_t len) {
     if (len < HEADER_BYTES + 4) return REFUSE("checkpoint: truncated: %zu bytes is shorter than the %d-byte header", len, HEADER_BYTES + 4);
     if (memcmp(buf, MAGIC, 8) != 0) return REFUSE("checkpoint: not a DDPM checkpoint (bad magic)");
     if (get_u32(buf + 8) != 1) return REFUSE("checkpoint: unsupported version %u (this build reads version 1)", get_u32(buf + 8));
-    uint32_t flags = get_u32(buf + 56), step = get_u32(buf + 60);
-    int known_flags = (flags & ~(FLAG_OPTIMIZER | FLAG_EMA | FLAG_HISTORY)) == 0;
     // The checksum before the header is believed: one damaged byte of the header must not be
     // reported as a file for another model. A file cut short (or with bytes added) fails the
     // checksum too; when its header describes this model with another length, both are named,
     // since a damaged step or flags field gives that same pair (it is 4 bytes per step, and
     // each flag a whole array, away from the length the file has).
     uint32_t stored = get_u32(buf + len - 4), actual = crc32(buf, len - 4);
-    if (stored != actual) {
-        // (step bounded before the size is computed from it: up to 2^32 losses would overflow a size_t in wasm)
-        if (known_flags && check_architecture(c, buf) == DDPM_OK && step <= (uint32_t)c->steps) {
-            size_t need = size_for(m->shape.num_params, flags, step);
-            if (len != need)
-                return REFUSE("checkpoint: %s: %zu bytes where its header implies %zu, and the checksum does not match "
-                              "(the file was %s, or its header is damaged)", len < need ? "truncated" : "trailing data",
-                              len, need, len < need ? "cut short" : "extended");
-        }
-        return REFUSE("checkpoint: corrupt: checksum 0x%08x does not match the data (0x%08x)", stored, actual);
+    if (stored == actual) return DDPM_OK;
+    uint32_t flags = get_u32(buf + 56), step = get_u32(buf + 60);
+    // (step bounded before the size is computed from it: up to 2^32 losses would overflow a size_t in wasm)
+    if ((flags & ~ALL_FLAGS) == 0 && check_architecture(&m->cfg, buf) == DDPM_OK && step <= (uint32_t)m->cfg.steps) {
+        size_t need = size_for(m->shape.num_params, flags, step);
+        if (len != need)
+            return REFUSE("checkpoint: %s: %zu bytes where its header implies %zu, and the checksum does not match "
+                          "(the file was %s, or its header is damaged)", len < need ? "truncated" : "trailing data",
+                          len, need, len < need ? "cut short" : "extended");
     }
-    if (!known_flags) return REFUSE("checkpoint: unknown flags 0x%x (this build reads bits 0-2)", flags);
-    int err;
-    if ((err = check_architecture(c, buf))) return err;
-    if (step > (uint32_t)c->steps)
-        return REFUSE("checkpoint: it has taken %u steps, more than this model's planned %d (raise steps)", step, c->steps);
-    if ((err = check_length(len, size_for(m->shape.num_params, flags, step)))) return err;
-    if ((get_u64(buf + 72) & 1u) == 0) return REFUSE("checkpoint: corrupt: the RNG increment must be odd");
-    size_t P = m->shape.num_params, count = arrays_for(flags) * P;
-    const uint8_t *history = buf + HEADER_BYTES + count * sizeof(float);
-    uint32_t adam_steps = (flags & FLAG_OPTIMIZER) ? step : 0;  // files without a history: AdamW counted every step
-    if (flags & FLAG_HISTORY) {
-        if (flags & FLAG_OPTIMIZER) adam_steps = get_u32(history);
-        if (adam_steps > step) return REFUSE("checkpoint: corrupt: %u AdamW updates in %u steps", adam_steps, step);
-        for (uint32_t i = 0; i < step; i++) {
-            float loss;
-            memcpy(&loss, history + 4 + (size_t)i * sizeof(float), sizeof loss);
-            // an MSE: >= 0, or NaN for a step whose loss was not recorded (one trained before a load)
-            if (!(loss >= 0.0f && loss < INFINITY) && loss == loss)
-                return REFUSE("checkpoint: the loss of step %u is %g; a loss must be >= 0 and finite (or NaN: not recorded)", i + 1, (double)loss);
-        }
+    return REFUSE("checkpoint: corrupt: checksum 0x%08x does not match the data (0x%08x)", stored, actual);
+}
+
+// The loss history of `step` steps: each an MSE, >= 0, or NaN for a step whose loss was not
+// recorded (one trained before a load of a file without a history)
+static int check_losses(const uint8_t *losses, uint32_t step) {
+    for (uint32_t i = 0; i < step; i++) {
+        float loss;
+        memcpy(&loss, losses + (size_t)i * sizeof(float), sizeof loss);
+        if (!(loss >= 0.0f && loss < INFINITY) && loss == loss)
+            return REFUSE("checkpoint: the loss of step %u is %g; a loss must be >= 0 and finite (or NaN: not recorded)", i + 1, (double)loss);
     }
+    return DDPM_OK;
+}
+
+// The arrays (weights, then AdamW's m and v, then the EMA, as flags say), P floats each: finite,
+// v >= 0, and no moments without an update counted
+static int check_arrays(const uint8_t *arrays, size_t P, uint32_t flags, uint32_t adam_steps) {
+    size_t count = arrays_for(flags) * P;
     for (size_t i = 0; i < count; i++) {
         float v;
-        memcpy(&v, buf + HEADER_BYTES + i * sizeof(float), sizeof v);
+        memcpy(&v, arrays + i * sizeof(float), sizeof v);
         if (!isfinite(v)) return REFUSE("checkpoint: value %zu is NaN or Inf", i);
         // AdamW's v is a mean of squares: a negative one makes sqrt(v) and the weights NaN
         if ((flags & FLAG_OPTIMIZER) && i >= 2 * P && i < 3 * P && v < 0.0f)
@@ -208,7 +203,35 @@ int ddpm_checkpoint_load(DDPM *m, const uint8_t *buf, size_t len) {
         if ((flags & FLAG_OPTIMIZER) && adam_steps == 0 && i >= P && i < 3 * P && v != 0.0f)
             return REFUSE("checkpoint: corrupt: AdamW moments are nonzero but no AdamW update is counted");
     }
-    // accepted: copy in
+    return DDPM_OK;
+}
+
+// What a whole file holds, for this model: known flags, the same architecture, no more steps than
+// planned, the length the header implies, an odd RNG increment, then the AdamW count, the losses
+// and the arrays. On success *adam_steps is the AdamW updates the moments have seen.
+static int check_contents(const DDPM *m, const uint8_t *buf, size_t len, uint32_t *adam_steps) {
+    uint32_t flags = get_u32(buf + 56), step = get_u32(buf + 60);
+    if ((flags & ~ALL_FLAGS) != 0) return REFUSE("checkpoint: unknown flags 0x%x (this build reads bits 0-2)", flags);
+    int err;
+    if ((err = check_architecture(&m->cfg, buf))) return err;
+    if (step > (uint32_t)m->cfg.steps)
+        return REFUSE("checkpoint: it has taken %u steps, more than this model's planned %d (raise steps)", step, m->cfg.steps);
+    size_t P = m->shape.num_params;
+    if ((err = check_length(len, size_for(P, flags, step)))) return err;
+    if ((get_u64(buf + 72) & 1u) == 0) return REFUSE("checkpoint: corrupt: the RNG increment must be odd");
+    const uint8_t *history = buf + HEADER_BYTES + arrays_for(flags) * P * sizeof(float);
+    *adam_steps = (flags & FLAG_OPTIMIZER) ? step : 0;  // files without a history: AdamW counted every step
+    if (flags & FLAG_HISTORY) {
+        if (flags & FLAG_OPTIMIZER) *adam_steps = get_u32(history);
+        if (*adam_steps > step) return REFUSE("checkpoint: corrupt: %u AdamW updates in %u steps", *adam_steps, step);
+        if ((err = check_losses(history + 4, step))) return err;
+    }
+    return check_arrays(buf + HEADER_BYTES, P, flags, *adam_steps);
+}
+
+// Copy in a file both checks accepted.
+static void copy_in(DDPM *m, const uint8_t *buf, uint32_t adam_steps) {
+    uint32_t flags = get_u32(buf + 56), step = get_u32(buf + 60);
     size_t bytes = m->shape.num_params * sizeof(float);
     const uint8_t *p = buf + HEADER_BYTES;
     memcpy(m->param_memory, p, bytes); p += bytes;
@@ -232,6 +255,16 @@ int ddpm_checkpoint_load(DDPM *m, const uint8_t *buf, size_t len) {
     m->next_forward = NEXT_NONE;  // it was computed from other weights
     // the loss curve: the file's, or NaN ("not recorded") for a file without one
     for (uint32_t i = 0; i < step; i++) m->loss_history[i] = NAN;
+    const uint8_t *history = buf + HEADER_BYTES + arrays_for(flags) * bytes;  // the AdamW count, then the losses
     if (flags & FLAG_HISTORY) memcpy(m->loss_history, history + 4, (size_t)step * sizeof(float));
+}
+
+// Everything is checked before anything is copied, so a refused file leaves the model untouched.
+int ddpm_checkpoint_load(DDPM *m, const uint8_t *buf, size_t len) {
+    uint32_t adam_steps = 0;
+    int err;
+    if ((err = check_envelope(m, buf, len))) return err;
+    if ((err = check_contents(m, buf, len, &adam_steps))) return err;
+    copy_in(m, buf, adam_steps);
     return DDPM_OK;
 }
