@@ -39,14 +39,15 @@ static double sample_mse(DDPM *m, const float *sample) {
     return s / m->shape.D;
 }
 
-// A short tour of every code path, so the sanitizers see them all.
-static int selftest(void) {
+// The paper's model: training whole steps and in slices, sampling with every trajectory buffer,
+// a checkpoint's round trip and two refusals
+static void test_default_model(void) {
     DDPMConfig cfg;
     ddpm_config_default(&cfg);
     cfg.steps = 6; cfg.batch = 3; cfg.max_batch = 2; cfg.ema_decay = 0.9;
     DDPM *m = ddpm_create(&cfg);
     expect(m != NULL, "create");
-    if (!m) return 1;
+    if (!m) return;
     int D = m->shape.D, T = cfg.T;
     expect(m->shape.num_params == 2723328, "parameter count 2723328");
     expect(fabsf(m->sched.alpha_bar[T] - 0.36356f) < 1e-4f, "alpha_bar_T of the paper's schedule");
@@ -76,11 +77,15 @@ static int selftest(void) {
            "corrupt refused, model untouched");
     free(buf); free(final); free(tx); free(te); free(t0);
     ddpm_free(m);
-    // the fused paths (a batch in one micro-batch: weight gradients formed in AdamW, and the next
-    // step's forward computed during the update; batch 1 in the AdamW kernel's rows, batch 4
-    // through the tiles and blocks of rows; hidden 36 leaves columns the 8-wide tiles do not
-    // cover), against the unfused path bit for bit, the update in slices of 52 parameters that
-    // cut rows; then the training history through a checkpoint
+}
+
+// The fused paths (a batch in one micro-batch: weight gradients formed in AdamW, and the next
+// step's forward computed during the update; batch 1 in the AdamW kernel's rows, batch 4 through
+// the tiles and blocks of rows; hidden 36 leaves columns the 8-wide tiles do not cover), against
+// the unfused path bit for bit, the update in slices of 52 parameters that cut rows; a new plan
+// of steps; then the training history through a checkpoint
+static void test_fused_paths(void) {
+    DDPMConfig cfg;
     for (int batch = 1; batch <= 4; batch += 3) {
         ddpm_config_default(&cfg);
         cfg.image_size = 4; cfg.hidden = 36; cfg.temb_dim = 8; cfg.steps = 3; cfg.batch = batch; cfg.max_batch = 4;
@@ -118,40 +123,46 @@ static int selftest(void) {
         free(file);
         ddpm_free(a); ddpm_free(b); ddpm_free(c);
     }
-    // a native SIMD build (SIMDe, c/simd.h) against its own scalar twins, bit for bit: training at
-    // batch 1 (the fused row path), 5 (4-row tiles plus a leftover sample) fused and unfused,
-    // 17 with width 140 (the packed input gradient: blocks of 64 + 64 + 12 rows, and a leftover
-    // sample), and sampling 5 images (the 4x2 forward tile plus the 1x6 path); hidden 36 and 4x4
-    // images leave edges to every tile. The wasm builds are held to the same in tests/kernel_blocking.
+}
+
+// A native SIMD build (SIMDe, c/simd.h) against its own scalar twins, bit for bit: training at
+// batch 1 (the fused row path), 5 (4-row tiles plus a leftover sample) fused and unfused, 17 with
+// width 140 (the packed input gradient: blocks of 64 + 64 + 12 rows, and a leftover sample), and
+// sampling 5 images (the 4x2 forward tile plus the 1x6 path); hidden 36 and 4x4 images leave
+// edges to every tile. The wasm builds are held to the same in tests/kernel_blocking.
+static void test_simd_against_scalar(void) {
 #ifdef DDPM_NATIVE_SIMD
     expect(kernels_have_simd(), "a native SIMD build runs its SIMD kernels");
 #endif
-    if (kernels_have_simd()) {
-        for (int run = 0; run < 4; run++) {
-            ddpm_config_default(&cfg);
-            cfg.image_size = 4; cfg.hidden = run == 3 ? 140 : 36; cfg.temb_dim = 8; cfg.steps = 3;
-            cfg.batch = run == 0 ? 1 : run == 3 ? 17 : 5;
-            cfg.max_batch = cfg.batch > 5 ? cfg.batch : 5;
-            ddpm_force_unfused(run == 2);
-            DDPM *a = ddpm_create(&cfg), *b = ddpm_create(&cfg);
-            float *sa = malloc(sizeof(float) * 5 * 48), *sb = malloc(sizeof(float) * 5 * 48);
-            int ok = a && b && sa && sb && ddpm_train_steps(a, 3) == DDPM_OK &&
-                     ddpm_sample(a, 5, 9, SIGMA_BETA, 0, 0, sa, NULL, NULL, NULL) == DDPM_OK;
-            kernels_force_scalar(1);
-            ok = ok && ddpm_train_steps(b, 3) == DDPM_OK && ddpm_sample(b, 5, 9, SIGMA_BETA, 0, 0, sb, NULL, NULL, NULL) == DDPM_OK;
-            kernels_force_scalar(0);
-            ddpm_force_unfused(0);
-            size_t bytes = ok ? a->shape.num_params * sizeof(float) : 0;
-            expect(ok && memcmp(a->param_memory, b->param_memory, bytes) == 0 && memcmp(a->m_memory, b->m_memory, bytes) == 0 &&
-                   memcmp(a->v_memory, b->v_memory, bytes) == 0 && memcmp(sa, sb, sizeof(float) * 5 * 48) == 0,
-                   run == 0 ? "native SIMD == scalar twins, batch 1" : run == 1 ? "native SIMD == scalar twins, batch 5 fused"
-                   : run == 2 ? "native SIMD == scalar twins, batch 5 unfused" : "native SIMD == scalar twins, batch 17, width 140");
-            free(sa); free(sb);
-            ddpm_free(a); ddpm_free(b);
-        }
+    if (!kernels_have_simd()) return;
+    DDPMConfig cfg;
+    for (int run = 0; run < 4; run++) {
+        ddpm_config_default(&cfg);
+        cfg.image_size = 4; cfg.hidden = run == 3 ? 140 : 36; cfg.temb_dim = 8; cfg.steps = 3;
+        cfg.batch = run == 0 ? 1 : run == 3 ? 17 : 5;
+        cfg.max_batch = cfg.batch > 5 ? cfg.batch : 5;
+        ddpm_force_unfused(run == 2);
+        DDPM *a = ddpm_create(&cfg), *b = ddpm_create(&cfg);
+        float *sa = malloc(sizeof(float) * 5 * 48), *sb = malloc(sizeof(float) * 5 * 48);
+        int ok = a && b && sa && sb && ddpm_train_steps(a, 3) == DDPM_OK &&
+                 ddpm_sample(a, 5, 9, SIGMA_BETA, 0, 0, sa, NULL, NULL, NULL) == DDPM_OK;
+        kernels_force_scalar(1);
+        ok = ok && ddpm_train_steps(b, 3) == DDPM_OK && ddpm_sample(b, 5, 9, SIGMA_BETA, 0, 0, sb, NULL, NULL, NULL) == DDPM_OK;
+        kernels_force_scalar(0);
+        ddpm_force_unfused(0);
+        size_t bytes = ok ? a->shape.num_params * sizeof(float) : 0;
+        expect(ok && memcmp(a->param_memory, b->param_memory, bytes) == 0 && memcmp(a->m_memory, b->m_memory, bytes) == 0 &&
+               memcmp(a->v_memory, b->v_memory, bytes) == 0 && memcmp(sa, sb, sizeof(float) * 5 * 48) == 0,
+               run == 0 ? "native SIMD == scalar twins, batch 1" : run == 1 ? "native SIMD == scalar twins, batch 5 fused"
+               : run == 2 ? "native SIMD == scalar twins, batch 5 unfused" : "native SIMD == scalar twins, batch 17, width 140");
+        free(sa); free(sb);
+        ddpm_free(a); ddpm_free(b);
     }
-    // the checksum: the standard check value, and 8 bytes at a time against the definition at
-    // every length to 40 and every start within a word (so every tail and alignment)
+}
+
+// The checksum: the standard check value, and 8 bytes at a time against the definition at every
+// length to 40 and every start within a word (so every tail and alignment)
+static void test_crc32(void) {
     expect(crc32((const uint8_t *)"123456789", 9) == 0xCBF43926u, "CRC-32 check value of \"123456789\"");
     uint8_t bytes[48];
     for (int i = 0; i < 48; i++) bytes[i] = (uint8_t)(i * 37 + 11);
@@ -159,9 +170,12 @@ static int selftest(void) {
     for (int at = 0; at < 8; at++)
         for (int n = 0; n <= 40; n++) crc_same &= crc32(bytes + at, n) == crc32_bitwise(bytes + at, n);
     expect(crc_same, "CRC-32 sliced == CRC-32 bit by bit");
-    // the RNG streams of one seed (1 initialisation, 2 training draws, 3 sampling) are unrelated:
-    // the correlation of 2^22 words of two streams, as a z-score (~N(0, 1) for independent
-    // streams). PCG's own seeding gave up to z = 11.0 here, at seed 0 (rng.c says why).
+}
+
+// The RNG streams of one seed (1 initialisation, 2 training draws, 3 sampling) are unrelated: the
+// correlation of 2^22 words of two streams, as a z-score (~N(0, 1) for independent streams).
+// PCG's own seeding gave up to z = 11.0 here, at seed 0 (rng.c says why).
+static void test_rng_streams(void) {
     double worst_z = 0;
     for (uint64_t seed = 0; seed < 4; seed++)
         for (int pair = 0; pair < 3; pair++) {
@@ -177,7 +191,11 @@ static int selftest(void) {
         }
     printf("RNG streams of seeds 0..3: largest correlation z-score %.2f\n", worst_z);
     expect(worst_z < 5.0, "RNG streams of one seed uncorrelated (|z| < 5)");
-    // invalid configurations
+}
+
+// Invalid configurations, and a divergence, refused by name
+static void test_refusals(void) {
+    DDPMConfig cfg;
     ddpm_config_default(&cfg); cfg.T = 0;
     expect(ddpm_create(&cfg) == NULL, "T = 0 refused");
     ddpm_config_default(&cfg); cfg.beta_end = 1.5;
@@ -185,12 +203,22 @@ static int selftest(void) {
     ddpm_config_default(&cfg);
     expect(ddpm_config_set(&cfg, "lr", "nan") == DDPM_ERR_CONFIG, "lr = NaN refused");
     expect(ddpm_config_set(&cfg, "nonsense", "1") == DDPM_ERR_CONFIG, "unknown key refused");
-    // divergence: an absurd learning rate must stop with a named error
+    // an absurd learning rate must stop with a named error
     ddpm_config_default(&cfg); cfg.lr = 1e30; cfg.weight_decay = 0; cfg.steps = 50; cfg.hidden = 64;
-    m = ddpm_create(&cfg);
+    DDPM *m = ddpm_create(&cfg);
     int err = ddpm_train_steps(m, 50);
     expect(err == DDPM_ERR_DIVERGED && strstr(ddpm_last_error(), "diverged at step"), "divergence stopped and named");
     ddpm_free(m);
+}
+
+// A short tour of every code path, so the sanitizers see them all.
+static int selftest(void) {
+    test_default_model();
+    test_fused_paths();
+    test_simd_against_scalar();
+    test_crc32();
+    test_rng_streams();
+    test_refusals();
     printf("selftest: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
