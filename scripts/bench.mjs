@@ -406,7 +406,7 @@ async function main() {
   const fusion = {};
   for (const [name, engine, n] of [['simd', simd, 1], ['scalar', scalar, 1], ['simd_b16', simd, 16]]) {
     const c = ourCase(engine, 'train', n), plan = n === 1 ? PLAN.train_b1 : PLAN.train_b16;
-    const unfused = () => { engine.mod._w_force_unfused(1); c.run(); engine.mod._w_force_unfused(0); };
+    const unfused = () => { engine.forceUnfused(true); c.run(); engine.forceUnfused(false); };
     const t = roundRobin({ fused: c.run, unfused }, plan[0], plan[1], QUICK ? {} : { fused: 1, unfused: 1 });
     fusion[`${name}_fused_ms`] = t.fused;
     fusion[`${name}_unfused_ms`] = t.unfused;

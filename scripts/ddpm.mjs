@@ -7,7 +7,7 @@
 import { accessSync, chmodSync, closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { PNG } from 'pngjs';
-import { loadEngine, PRESETS, DDPMError, checkpointHeader, FAR_OUTSIDE } from '../web/ddpm.mjs';
+import { loadEngine, PRESETS, DDPMError, checkpointHeader, FAR_OUTSIDE, MSE_BAR } from '../web/ddpm.mjs';
 import { strip, upscale } from '../web/draw.mjs';
 import { isDecimal } from '../web/settings.mjs';
 import { runExperiment } from './lib/run.mjs';
@@ -226,7 +226,7 @@ async function main() {
     // without --steps, continue no further than the checkpoint's own step (at most C's limit:
     // the header is not checked yet, and a damaged step is for the loader's checksum to name)
     if (options.steps === undefined) options.steps = Math.min(header.step, MAX_STEPS);
-    if ((header.flags & 2) && !(options.ema_decay > 0)) {
+    if (header.hasEma && !(options.ema_decay > 0)) {
       process.stderr.write(`ddpm: note: ${opts.load} holds EMA weights, which are used only with --ema DECAY; ` +
         'without it the raw weights are sampled\n');
     }
@@ -282,11 +282,11 @@ async function main() {
     say(`preset ${s.preset}: ${s.params.toLocaleString('en-US')} parameters, T=${model.T}, alpha_bar_T=${s.alpha_bar_T.toPrecision(4)}`);
     if (s.loss_first === null) say(`no training steps run (the model is at step ${s.steps})`);
     else say(`trained to step ${s.steps} in ${(s.train_ms / 1000).toFixed(1)} s (${engine.simd ? 'SIMD' : 'scalar'} wasm): loss ${s.loss_first.toFixed(4)} -> ${s.loss_final.toFixed(4)} (mean of the last 10%)`);
-    say(`sampled in ${s.sample_ms} ms: MSE against the training image ${s.mse.toPrecision(3)} ${s.mse < 0.01 ? '(< 0.01: the red square is back)' : '(>= 0.01: not the training image)'}`);
+    say(`sampled in ${s.sample_ms} ms: MSE against the training image ${s.mse.toPrecision(3)} ${s.mse < MSE_BAR ? `(< ${MSE_BAR}: the red square is back)` : `(>= ${MSE_BAR}: not the training image)`}`);
     const [lo, hi] = s.sample_range;
     if (lo < -FAR_OUTSIDE || hi > FAR_OUTSIDE) {
       say(`the sample's pixels run from ${lo.toPrecision(3)} to ${hi.toPrecision(3)}, far outside [-1, 1]; the PNGs clip them to it` +
-        (s.mse >= 0.01 && s.mse_clipped < 0.01 ? `, and clipped it looks like the square (MSE ${s.mse_clipped.toPrecision(3)}), which it is not` : ''));
+        (s.mse >= MSE_BAR && s.mse_clipped < MSE_BAR ? `, and clipped it looks like the square (MSE ${s.mse_clipped.toPrecision(3)}), which it is not` : ''));
     }
     if (opts.out) say(`wrote ${opts.out}/sample.png, trajectory.png, x0_pred.png, target.png, loss.csv`);
     if (opts.save) say(`saved checkpoint ${opts.save}`);

@@ -17,6 +17,7 @@ test('save then load restores weights, AdamW state and step; a resumed run match
     assert.equal(header.step, 3);
     assert.equal(header.hidden, 16);
     assert.equal(header.flags, 7); // AdamW state, EMA and the training history present
+    assert.deepEqual([header.hasAdam, header.hasEma, header.hasHistory], [true, true, true]);
     // the layout of README "Checkpoint format": 80-byte header, 4 arrays, the history (AdamW
     // updates, then 3 losses), 4-byte CRC
     assert.equal(bytes.length, 80 + 4 * first.numParams * 4 + 4 + 3 * 4 + 4);
@@ -179,6 +180,7 @@ test('the training history: losses and AdamW updates travel; a file without one 
     // an older file without the history: the losses are unknown (NaN), AdamW counted every step
     const full = a.saveCheckpoint(), old = withoutHistory(full, 3);
     assert.equal(checkpointHeader(old).flags, 1);
+    assert.deepEqual([checkpointHeader(old).hasAdam, checkpointHeader(old).hasEma, checkpointHeader(old).hasHistory], [true, false, false]);
     const c = engine.createModel(options);
     try {
       c.loadCheckpoint(old);

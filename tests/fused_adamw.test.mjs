@@ -100,7 +100,7 @@ test('a batch fed in pieces is fused too: no weight gradient is written, and sam
     return out;
   };
   for (const plain of [false, true]) {
-    e.mod._w_force_unfused(plain ? 1 : 0);
+    e.forceUnfused(plain);
     const model = e.createModel(config);
     try {
       while (!model.updating) model.trainWork(1, 1 << 30);
@@ -109,7 +109,7 @@ test('a batch fed in pieces is fused too: no weight gradient is written, and sam
       else assert.equal(nonzero, 0, 'fused: AdamW forms the weight gradients; the buffer is never written');
     } finally {
       model.free();
-      e.mod._w_force_unfused(0);
+      e.forceUnfused(false);
     }
   }
   const whole = trainRun(e, config, (model) => model.train(config.steps));

@@ -80,29 +80,29 @@ test('the forward computed during the update is used, and dropped by whatever ch
   } finally {
     model.free();
   }
-  e.mod._w_force_unfused(1);
+  e.forceUnfused(true);
   const plain = e.createModel({ ...SMALL, steps: 10, seed: 1 });
   try {
     plain.train(1);
     assert.equal(plain.nextForwardReady, false, 'the plain order computes nothing ahead');
   } finally {
     plain.free();
-    e.mod._w_force_unfused(0);
+    e.forceUnfused(false);
   }
   const four = e.createModel({ ...SMALL, steps: 10, seed: 1, batch: 4 });
   try {
     four.train(1);
     assert.equal(four.nextForwardReady, true, 'batch 4 in one call');
-    e.mod._w_force_unfused(1);
+    e.forceUnfused(true);
     assert.equal(four.nextForwardReady, false, 'the plain order asked for after the update: recomputed');
-    e.mod._w_force_unfused(0);
+    e.forceUnfused(false);
     // a batch fed in pieces (as the page feeds one that does not fit a frame): nothing computed
     // ahead for a first piece to throw away
     while (four.step < 2) four.trainWork(2, four.numParams);
     assert.equal(four.nextForwardReady, false, 'a step fed 2 samples at a time');
   } finally {
     four.free();
-    e.mod._w_force_unfused(0);
+    e.forceUnfused(false);
   }
 });
 

@@ -200,7 +200,7 @@ function adoptModel(m, settings, name, header) {
   setState(m.done ? 'done' : 'paused');
   drawTrainStats(true);
   drawLoss(true);
-  const fresh = header.flags & 1 ? '' : ' The file holds no AdamW state: the optimiser starts afresh.';
+  const fresh = header.hasAdam ? '' : ' The file holds no AdamW state: the optimiser starts afresh.';
   const own = replaced.length ? ` The ${settings.preset} preset's own values: ${replaced.join(', ')}.` : '';
   const loaded = `Loaded ${name}: the ${settings.preset} preset at step ${m.step} of ${m.config.steps}.${own}${raised}${fresh}`;
   if (m.done) setStatus(loaded, `Press Sample, or raise Steps above ${m.step} to train further.`);

@@ -179,6 +179,9 @@ export class Engine {
 
   // Kernels, for tests that compare the SIMD versions with their scalar twins.
   forceScalar(on) { this.mod._w_force_scalar(on ? 1 : 0); }
+  // the plain order of a training step (no fused weight gradient, no forward computed by the
+  // update) from the next batch begun: the same bits, for the tests and the benchmark
+  forceUnfused(on) { this.mod._w_force_unfused(on ? 1 : 0); }
   kernel(name, arrays, scalars, outputs) {
     // arrays: list of Float32Array inputs (copied in); outputs: indices of arrays to read back
     return this.withBuffers(arrays.map((a) => a.length * 4), (...ptrs) => {
@@ -486,6 +489,8 @@ export function checkpointHeader(bytes) {
     schedule: ['linear', 'linear-scaled', 'cosine'][u32(36)],
     beta_start: view.getFloat64(40, true), beta_end: view.getFloat64(48, true),
     flags: u32(56), step: u32(60),
+    // the flags' bits (c/checkpoint.c): what the file holds beside the weights
+    hasAdam: (u32(56) & 1) !== 0, hasEma: (u32(56) & 2) !== 0, hasHistory: (u32(56) & 4) !== 0,
   };
 }
 
@@ -502,6 +507,10 @@ export function mse(a, b, offset = 0) {
 // A clean image (a sample, a predicted x0) beyond +-FAR_OUTSIDE is far outside the training
 // image's [-1, 1]: the page and the CLI, which draw images clipped to [-1, 1], say so.
 export const FAR_OUTSIDE = 1.5;
+
+// The paper's bar for a reconstruction: a sample whose MSE against the training image is below
+// it is the training image (the page's verdict, the CLI's summary, the sweep's count)
+export const MSE_BAR = 0.01;
 
 // A copy of the images in a, clipped to the training image's [-1, 1]: what a drawing of them
 // shows (draw.mjs clips the same way), for the MSE of what the eye sees.

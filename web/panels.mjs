@@ -65,7 +65,7 @@ function drawScheduleText() {
   if (far) {
     warn.innerHTML = `<strong>Warning:</strong> with these settings <var>&alpha;&#772;<sub>T</sub></var> = ${formatNumber(ab)}, ` +
       `so <var>x<sub>T</sub></var> = ${formatNumber(keep)}&thinsp;<var>x</var><sub>0</sub> + ` +
-      `${formatNumber(Math.sqrt(1 - ab))}&thinsp;<var>&epsilon;</var>: the image is still there at ${Math.round(keep * 100)}% of its ` +
+      `${formatNumber(v.sched.sqrt_one_minus_alpha_bar[T])}&thinsp;<var>&epsilon;</var>: the image is still there at ${Math.round(keep * 100)}% of its ` +
       `amplitude (&radic;<var>&alpha;&#772;<sub>T</sub></var>), ${Math.round(ab * 100)}% of the variance. Training never shows the network pure noise, ` +
       `yet sampling starts from pure noise N(0, I): the first reverse steps work on inputs unlike anything it was trained on. ` +
       `These betas are the DDPM paper's (Ho et al.), meant for T = 1000; with T = ${T} they stop too early.`;

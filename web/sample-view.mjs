@@ -2,7 +2,7 @@
 // frame and then played back (or scrubbed) from pure noise to the sample; the three images of
 // each step, the MSE and variance plots, and what the final MSE means. Its settings (sigma,
 // clip, seed, speed) take effect here too.
-import { DDPMError, mse, extent, clipped, FAR_OUTSIDE } from './ddpm.mjs';
+import { DDPMError, mse, extent, clipped, FAR_OUTSIDE, MSE_BAR } from './ddpm.mjs';
 import { parseField, describeField, SAMPLE_DEFAULTS } from './settings.mjs';
 import { drawImage, strip, upscale } from './draw.mjs';
 import { linePlot, setMarker, movingGeoMean, theme, formatNumber } from './plot.mjs';
@@ -11,8 +11,6 @@ import { ABAR_T_FAR } from './panels.mjs';
 import { trainSettings, setState } from './controls.mjs';
 import { UNLEARNT_LOSS, unlearntLoss, earlyLoss, createModel, recordedLosses, drawSampleAge, finishHalfDone } from './train-view.mjs';
 
-// The paper's bar for a reconstruction: MSE(sample, training image) below it.
-const MSE_BAR = 0.01;
 // Images are drawn clipped to [-1, 1], the training image's range. A clean image (the sample,
 // a predicted x0) that leaves [-X0_FAR, X0_FAR] gets a badge, and the verdict gives the
 // sample's range: clipped, a chain that ran away to +-900 can be drawn as the very square. x_t
@@ -20,7 +18,8 @@ const MSE_BAR = 0.01;
 // One of 768 normals passes 4 in 5% of images, and at 4 most healthy chains of 101 images were
 // marked somewhere (185 of 300 sample seeds); beyond 5.5 a normal falls once in 2.6e7 draws.
 const X0_FAR = FAR_OUTSIDE, NOISE_FAR = 5.5;
-const xtFar = (alphaBar) => X0_FAR * Math.sqrt(alphaBar) + NOISE_FAR * Math.sqrt(1 - alphaBar);
+// the bound for x_t at step t of a chain, from the sampled model's schedule
+const xtFar = (sched, t) => X0_FAR * sched.sqrt_alpha_bar[t] + NOISE_FAR * sched.sqrt_one_minus_alpha_bar[t];
 // a number in running text, with a true minus sign as the page's [&minus;1, 1] has
 const inText = (v) => formatNumber(v).replace(/-/g, '&minus;');
 
@@ -163,7 +162,7 @@ function showSample(m, { computeMs, sigma, clip }) {
     untrained: m.step === 0 && !app.loadedFrom };
   const tr = app.traj;
   tr.finalRange = extent(r.final, 0, D);
-  tr.alphaBar = m.schedule().alpha_bar;
+  tr.sched = m.schedule();  // the sampled model's own (a loaded file's, whatever the preset shows)
   // what the clipped drawing of the sample scores: the square, or not
   tr.clippedMse = mse(clipped(r.final), image);
   $('stat-mse').textContent = formatNumber(tr.finalMse);
@@ -191,7 +190,7 @@ function showSample(m, { computeMs, sigma, clip }) {
 // what the final MSE means, and, when the sample failed, the reasons this page can show
 function drawSampleVerdict() {
   const tr = app.traj, el = $('sample-verdict'), good = tr.finalMse < MSE_BAR;
-  const abarT = app.view.sched.alpha_bar[tr.T];
+  const abarT = tr.sched.alpha_bar[tr.T];
   let text = `Final MSE ${formatNumber(tr.finalMse)}: ${good ? 'below' : 'above'} ${MSE_BAR}, the paper's bar, ` +
     // above the bar is not always far from the square (0.02 still looks like it): say only what it misses
     (good ? 'so this sample is the red square.' : 'which this sample misses.');
@@ -282,7 +281,7 @@ function drawCaptions(t) {
   $('cap-x0').innerHTML = t === 0 ? 'the sample <var>x<sub>0</sub></var>' : 'predicted <var>x&#770;<sub>0</sub></var>';
   // no badge on the noise image: a normal passes 1 a third of the time, so it is clipped as a
   // rule, which the text under the images says
-  markClipped('clip-xt', app.traj?.x, t, t === null ? 0 : xtFar(app.traj.alphaBar[t]));
+  markClipped('clip-xt', app.traj?.x, t, t === null ? 0 : xtFar(app.traj.sched, t));
   markClipped('clip-x0', app.traj?.x0Pred, t, X0_FAR);
 }
 

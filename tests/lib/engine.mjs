@@ -36,14 +36,14 @@ export function simdAndScalar(engine, name, arrays, scalars, outputs) {
 // the plain one (ddpm_force_unfused: the whole gradient in memory, the forward at the start of
 // each step): its losses, weights and AdamW state. The fused-order tests compare the two.
 export function trainRun(engine, config, train, { plain = false } = {}) {
-  engine.mod._w_force_unfused(plain ? 1 : 0);
+  engine.forceUnfused(plain);
   const model = engine.createModel(config);
   try {
     train(model);
     return { loss: model.lossHistory(), params: model.params(), ...model.adamState() };
   } finally {
     model.free();
-    engine.mod._w_force_unfused(0);
+    engine.forceUnfused(false);
   }
 }
 
