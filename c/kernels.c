@@ -311,9 +311,10 @@ static inline v128_t exp_simd(v128_t x) {
 // (register blocking), so the bits never depend on B or on the blocking.
 
 // Scratch for the batched kernels' packed copies (1 MB, static: the kernels allocate nothing).
-// A kernel packs into it, uses it and is done with it before returning.
+// A kernel packs into it, uses it and is done with it before returning. On a cache line, as the
+// model's buffers are (c/ddpm.c): no vector load from it straddles two lines.
 #define PACK_FLOATS (1 << 18)
-static float pack_buf[PACK_FLOATS];
+static _Alignas(64) float pack_buf[PACK_FLOATS];
 
 // xp (C/4, 4, 4) = inp rows b..b+3 (4, C), interleaved by 4-float groups: xp[16k + 4s + l] =
 // inp[b + s, 4k + l]. The tile below then finds its 4 samples' next vectors side by side, at
@@ -603,7 +604,7 @@ static void pack_strips(float *strips, const float *src, int p0, int q, int n, i
 }
 
 static void matmul_dW_packed(float *dW, const float *dout, const float *inp, int B, int C, int OC) {
-    float dp[DW_MAX_NB * 4];  // (nb, 4) columns o..o+3 of dout
+    _Alignas(64) float dp[DW_MAX_NB * 4];  // (nb, 4) columns o..o+3 of dout
     int OC4 = OC / 4 * 4, nstrips = (C + DW_CW - 1) / DW_CW;
     int chunk = PACK_FLOATS / (nstrips * DW_CW);
     chunk = chunk > DW_MAX_NB ? DW_MAX_NB : chunk;

@@ -96,3 +96,22 @@ test('a whole training run: SIMD module, forced-scalar SIMD module and scalar mo
     assert.ok(sameBits(r.sample, runs[0].sample), 'samples differ');
   }
 });
+
+// The kernels read 16 bytes at a time; from an address not a multiple of 16, one load in four
+// straddles two cache lines. malloc promises 8 in wasm32, and the weights landed unaligned after
+// an unrelated allocation was added (a forward pass then took 4% longer): C aligns every buffer
+// to a cache line (c/ddpm.c), whatever the configuration.
+test('the weights, gradients, AdamW moments, EMA and image start on a cache line', async () => {
+  for (const engine of [await simdEngine(), await scalarEngine()]) {
+    for (const config of [SMALL, { ...SMALL, max_batch: 3, ema_decay: 0.9 }, { preset: 'paper', steps: 7 }]) {
+      const model = engine.createModel(config);
+      try {
+        const M = model.mod;
+        const at = { params: M._w_params(model.ptr), grads: M._w_grads(model.ptr), m: M._w_adam_m(model.ptr),
+          v: M._w_adam_v(model.ptr), image: M._w_image(model.ptr) };
+        if (config.ema_decay) at.ema = M._w_ema(model.ptr);
+        for (const [name, address] of Object.entries(at)) assert.equal(address % 64, 0, `${name} at ${address} (${JSON.stringify(config)})`);
+      } finally { model.free(); }
+    }
+  }
+});
