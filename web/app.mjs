@@ -188,6 +188,44 @@ function redrawAll() {
   drawSigmaPlot();
 }
 
+function onResumeClick(ev) {
+  // (open at Done while a higher Steps is typed: the 'change' that plans it comes first, as the
+  // field loses the focus; if that plan was refused, the model is still done, and its refusal says why)
+  if (!app.model || app.model.done) return;
+  app.pausedByHidden = false;
+  // what was refused while paused (a file, a Steps typed before) is past; a Steps refusal made
+  // by this click stays, or the user would never see why the value went back (it goes at the
+  // next Pause or at Done). A click from the keyboard (detail 0) blurs nothing: it made none
+  const refusedByThisClick = ev.detail > 0 && app.stepsRefusal?.at > (app.resumePressedAt ?? Infinity);
+  app.resumePressedAt = undefined;
+  if (refusedByThisClick) app.stepsRefusal.kept = true;
+  else {
+    showMessage($('train-message'), '');
+    app.stepsRefusal = null;
+  }
+  setStatus(`Training: resumed at step ${app.model.step}.`);
+  resume();
+  passFocus('btn-resume', 'btn-pause');
+}
+
+// a hidden tab gets no animation frames: pause explicitly, and carry on when it is back
+function onVisibilityChange() {
+  if (document.visibilityState === 'hidden') {
+    if (app.state === 'running') {
+      const refocus = focusGuard();   // on Pause, which the pause disables
+      pause(`Paused at step ${app.model.step} while the tab was hidden.`);
+      app.pausedByHidden = true;
+      refocus('btn-resume');
+    }
+  } else if (app.pausedByHidden && app.state === 'paused') {
+    app.pausedByHidden = false;
+    setStatus(`Training: resumed at step ${app.model.step} (the tab is visible again).`);
+    const refocus = focusGuard();   // on Resume, which the run disables
+    resume();
+    refocus('btn-pause');
+  }
+}
+
 function wire() {
   for (const id of TRAIN_INPUTS) {
     $(id).addEventListener('change', onTrainField);
@@ -198,25 +236,7 @@ function wire() {
   // the mouse going down on Resume takes the focus from Steps, which commits a value typed there:
   // a refusal made after this press comes from this very click
   $('btn-resume').addEventListener('pointerdown', () => { app.resumePressedAt = performance.now(); });
-  $('btn-resume').addEventListener('click', (ev) => {
-    // (open at Done while a higher Steps is typed: the 'change' that plans it comes first, as the
-    // field loses the focus; if that plan was refused, the model is still done, and its refusal says why)
-    if (!app.model || app.model.done) return;
-    app.pausedByHidden = false;
-    // what was refused while paused (a file, a Steps typed before) is past; a Steps refusal made
-    // by this click stays, or the user would never see why the value went back (it goes at the
-    // next Pause or at Done). A click from the keyboard (detail 0) blurs nothing: it made none
-    const refusedByThisClick = ev.detail > 0 && app.stepsRefusal?.at > (app.resumePressedAt ?? Infinity);
-    app.resumePressedAt = undefined;
-    if (refusedByThisClick) app.stepsRefusal.kept = true;
-    else {
-      showMessage($('train-message'), '');
-      app.stepsRefusal = null;
-    }
-    setStatus(`Training: resumed at step ${app.model.step}.`);
-    resume();
-    passFocus('btn-resume', 'btn-pause');
-  });
+  $('btn-resume').addEventListener('click', onResumeClick);
   $('btn-reset').addEventListener('click', reset);
   $('btn-save').addEventListener('click', saveCheckpoint);
   // what leaving the AdamW state out means, said while it is left out (and to a screen reader always)
@@ -267,28 +287,12 @@ function wire() {
     drawEmbedding();
   });
 
-  // a hidden tab gets no animation frames: pause explicitly, and carry on when it is back
-  document.addEventListener('visibilitychange', () => {
-    if (document.visibilityState === 'hidden') {
-      if (app.state === 'running') {
-        const refocus = focusGuard();   // on Pause, which the pause disables
-        pause(`Paused at step ${app.model.step} while the tab was hidden.`);
-        app.pausedByHidden = true;
-        refocus('btn-resume');
-      }
-    } else if (app.pausedByHidden && app.state === 'paused') {
-      app.pausedByHidden = false;
-      setStatus(`Training: resumed at step ${app.model.step} (the tab is visible again).`);
-      const refocus = focusGuard();   // on Resume, which the run disables
-      resume();
-      refocus('btn-pause');
-    }
-  });
+  document.addEventListener('visibilitychange', onVisibilityChange);
 
   // A new width redraws every plot, once the width has settled: a window dragged wider redraws
   // once, not on every frame of the drag. The frames of a resize come late for the browser's own
   // layout and this redraw, not for training, so the pacing does not count them (train-view.mjs):
-  // a drag used to make it step down to its slowest level, ~15x fewer steps/s for ~10 s.
+  // counted, a drag makes it step down to its slowest level, ~15x fewer steps/s for ~10 s.
   let lastWidth = document.documentElement.clientWidth, timer = 0;
   new ResizeObserver(() => {
     if (document.documentElement.clientWidth === lastWidth) return;

@@ -277,7 +277,7 @@ export class Model {
   params() { return this.engine.readF32(this.mod._w_params(this.ptr), this.numParams); }
   // the gradient buffer: complete after lossAndGrad(); after a training step whose batch fits one
   // micro-batch (in one call or in pieces) it holds only the bias gradients (the weight
-  // gradients are fused into AdamW, see c/train.c)
+  // gradients are fused into AdamW, see c/optimizer.c)
   grads() { return this.engine.readF32(this.mod._w_grads(this.ptr), this.numParams); }
   adamState() {
     return { m: this.engine.readF32(this.mod._w_adam_m(this.ptr), this.numParams),
@@ -314,7 +314,7 @@ export class Model {
   // a step begun and not finished (samples of its batch in, or its update under way): C saves
   // and loads only between steps
   get midStep() { return this.batchFilled > 0 || this.updating; }
-  // whether the next step will use the forward pass its update computed ahead (c/train.c)
+  // whether the next step will use the forward pass its update computed ahead (c/train.c, c/optimizer.c)
   get nextForwardReady() { return this.mod._w_next_forward_ready(this.ptr) === 1; }
 
   // One bounded slice of the current optimiser step (see ddpm_train_work in c/ddpm.h): up to

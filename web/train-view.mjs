@@ -151,7 +151,7 @@ function trainFrame(ts, loop) {
   const m = app.model, tm = app.timing, [budget, every] = PACE_LEVELS[app.pace.level];
   tm.clockStep ??= measureClockStep();
   const start = performance.now(), deadline = start + budget;
-  // AdamW forms each weight's gradient from the batch's samples (c/train.c), so its cost per
+  // AdamW forms each weight's gradient from the batch's samples (c/optimizer.c), so its cost per
   // parameter grows with the batch: an estimate made at another batch is no guide, and the first
   // slice is a probe (sized by the batch-1 guess, a batch-64 update took 60 ms in one frame)
   if (tm.batch !== m.config.batch) {
@@ -194,28 +194,33 @@ function trainFrame(ts, loop) {
     return;
   }
   if (m.done) {
-    app.run.activeMs += performance.now() - app.run.startedAt;
-    settleStepsRefusal(true);
-    setState('done');
-    drawTrainStats(true);
-    drawLoss(true);
-    const secs = app.run.activeMs / 1000;
-    // the thick line of the loss plot, from its first step to its last: like with like (the raw
-    // loss of one step jumps with its t)
-    const { from: lossFrom, losses } = recordedLosses(m), average = movingGeoMean(losses), end = average.at(-1);
-    const from = app.startStep, which = from ? `steps ${from + 1} to ${m.step}` : `${m.step} steps`;
-    setStatus(`Done: ${which} in ${formatDuration(secs)} (${((m.step - from) / secs).toFixed(1)} steps/s on average). ` + (end < UNLEARNT_LOSS
-      ? `The loss's moving average fell from ${formatNumber(average[0])} at step ${lossFrom + 1} to ${formatNumber(end)} ` +
-        `at step ${m.step}.`
-      : `The loss's moving average ${unlearntLoss(earlyLoss(average), end)}.`),
-      end < UNLEARNT_LOSS ? 'Now press Sample.' : 'Press Sample to see what that gives.');
-    passFocus('btn-pause', 'btn-sample');
+    finishRun(m);
     return;
   }
   drawTrainStats(false);
   drawLoss(false);
   app.run.lastWork = performance.now() - start;
   requestAnimationFrame((t) => trainFrame(t, loop));
+}
+
+// The plan is done: the page at Done, and the status line's summary of the run
+function finishRun(m) {
+  app.run.activeMs += performance.now() - app.run.startedAt;
+  settleStepsRefusal(true);
+  setState('done');
+  drawTrainStats(true);
+  drawLoss(true);
+  const secs = app.run.activeMs / 1000;
+  // the thick line of the loss plot, from its first step to its last: like with like (the raw
+  // loss of one step jumps with its t)
+  const { from: lossFrom, losses } = recordedLosses(m), average = movingGeoMean(losses), end = average.at(-1);
+  const from = app.startStep, which = from ? `steps ${from + 1} to ${m.step}` : `${m.step} steps`;
+  setStatus(`Done: ${which} in ${formatDuration(secs)} (${((m.step - from) / secs).toFixed(1)} steps/s on average). ` + (end < UNLEARNT_LOSS
+    ? `The loss's moving average fell from ${formatNumber(average[0])} at step ${lossFrom + 1} to ${formatNumber(end)} ` +
+      `at step ${m.step}.`
+    : `The loss's moving average ${unlearntLoss(earlyLoss(average), end)}.`),
+    end < UNLEARNT_LOSS ? 'Now press Sample.' : 'Press Sample to see what that gives.');
+  passFocus('btn-pause', 'btn-sample');
 }
 
 // Training refused a step (C reports why: a diverged loss or gradient); the model keeps the
