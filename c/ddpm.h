@@ -117,9 +117,6 @@ void schedule_free(Schedule *s);
 // the addresses of the arrays, in the order of the struct (the order web/ddpm.mjs names them)
 void schedule_array_slots(Schedule *s, float **slots[SCHEDULE_ARRAYS]);
 
-// sinusoidal embedding of timestep t: out (dim): sin half then cos half,
-// frequency_i = 10000^(-i / (dim/2)) for i = 0 .. dim/2 - 1
-void timestep_embedding(float *out, int t, int dim);
 
 // ---------------------------------------------------------------------------
 // kernels.c -- the hot loops, each with a SIMD version and a plain scalar twin.
@@ -212,6 +209,9 @@ typedef struct {
 } Acts;
 #define MODEL_LAYERS 4    // the Linear layers temb, fc1, fc2, fc3: weight tensor 2l, bias 2l + 1
 
+// sinusoidal embedding of timestep t: out (dim): sin half then cos half,
+// frequency_i = 10000^(-i / (dim/2)) for i = 0 .. dim/2 - 1
+void timestep_embedding(float *out, int t, int dim);
 void model_shape(ModelShape *shape, const DDPMConfig *cfg);
 void params_point(Params *p, float *memory, const ModelShape *shape); // carve tensors out of one block
 void params_init(Params *p, const ModelShape *shape, Rng *rng);       // PyTorch Linear default init

@@ -50,6 +50,18 @@ void params_init(Params *p, const ModelShape *s, Rng *rng) {
     linear_init(p->fc3_w, p->fc3_b, s->H, s->D, rng);
 }
 
+// out (dim): the sinusoidal embedding of t, the Transformer's (Vaswani et al.): sin half then cos
+// half, frequency_i = 10000^(-i / (dim/2)) (Ho et al.'s code divides by dim/2 - 1 instead; the
+// write-up does not say). In double, rounded once; the table of every t (DDPM.emb_table) is made from it
+void timestep_embedding(float *out, int t, int dim) {
+    int half = dim / 2;
+    for (int i = 0; i < half; i++) {
+        double freq = exp(-log(10000.0) * i / half);
+        out[i] = (float)sin(t * freq);
+        out[half + i] = (float)cos(t * freq);
+    }
+}
+
 // emb (B,E) from ts (B): rows of the table of every t's embedding (its sin and cos in double
 // cost more than a batched sampling step's copy of them)
 static void embedding_forward(float *emb, const float *emb_table, const int *ts, int B, int E) {

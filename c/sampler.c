@@ -3,6 +3,7 @@
 #include <string.h>
 #include "ddpm.h"
 
+// xt (D), eps_pred (D), z (D) -> x_prev (D) = x_{t-1}, x0_pred (D): one image (ddpm.h)
 void reverse_step(const Schedule *s, float *x_prev, float *x0_pred, const float *xt,
                   const float *eps_pred, const float *z, int t, int D, int sigma, int clip) {
     // the clean image the predicted noise implies: x0 = (x_t - sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_bar_t)

@@ -105,12 +105,3 @@ void schedule_free(Schedule *s) {
     free(s->beta);  // the first array owns the block
     s->beta = NULL;
 }
-
-void timestep_embedding(float *out, int t, int dim) {
-    int half = dim / 2;
-    for (int i = 0; i < half; i++) {
-        double freq = exp(-log(10000.0) * i / half);
-        out[i] = (float)sin(t * freq);
-        out[half + i] = (float)cos(t * freq);
-    }
-}

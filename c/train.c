@@ -25,8 +25,9 @@ void q_sample(const Schedule *s, float *xt, const float *x0, const float *eps, i
     for (int i = 0; i < D; i++) xt[i] = a * x0[i] + b * eps[i];
 }
 
-// adds each of B samples' MSE to *total, in sample order (so any split of a batch sums the
-// same way), and writes dout = d(loss)/d(out) for the mean over all `batch` samples
+// out (B,D), target (B,D) -> dout (B,D) = d(loss)/d(out) for the mean over all `batch` samples;
+// adds each of the B samples' MSE to *total, in sample order (so any split of a batch sums the
+// same way)
 static void mse_forward_backward(double *total, float *dout, const float *out, const float *target,
                                  int B, int D, int batch) {
     float scale = 2.0f / ((float)D * (float)batch);
@@ -114,9 +115,9 @@ static double grad_bound(DDPM *m, int B) {
     return bound;
 }
 
-// forward + loss + backward for B samples of a batch of `batch`: losses added to *total, a bound
-// on their gradient to *bound, gradients accumulated into m->grads (fused: the bias gradients
-// only, see wgrad_save in optimizer.c)
+// forward + loss + backward for B samples of a batch of `batch`: xt (B,D), ts (B), target (B,D);
+// losses added to *total, a bound on their gradient to *bound, gradients accumulated into
+// m->grads (fused: the bias gradients only, see wgrad_save in optimizer.c)
 static void accumulate(DDPM *m, double *total, double *bound, const float *xt, const int *ts,
                        const float *target, int B, int batch, int fused, int forward_done) {
     if (!forward_done) model_forward(&m->params, &m->shape, m->cfg.activation, &m->acts, m->emb_table, xt, ts, B);
