@@ -148,7 +148,7 @@ void adamw_update(float *param, const float *grad, float *m, float *v, int n, co
 // lo, hi and C are multiples of 4.
 // With next_inp (C) given (used at B = 1 only), also next_out[o] = the dot product of
 // the updated row o with next_inp, for each row o whose elements all lie in [lo, hi), summed as
-// matmul_dots sums: the next step's forward for that row, while the row is in registers (train.c)
+// matmul_dots sums: the next step's forward for that row, while the row is in registers (optimizer.c)
 void adamw_update_outer(float *param, float *m, float *v, const float *dout, int ldd, const float *inp, int ldx,
                         int B, int C, long lo, long hi, const AdamWStep *h, const float *next_inp, float *next_out);
 
@@ -274,7 +274,7 @@ typedef struct {
     // and AdamW forms the gradient on the fly
     float *wgrad_vectors; // per layer inp | dout: emb, dh0 | h0, da1 | h1, da2 | h2, dout, each (batch, len + WGRAD_PAD); NULL if batch > max_batch
     int wgrad_ready;      // 1 while the step in progress holds its weight gradients in wgrad_vectors
-    // the next step's forward, computed by this step's update (train.c)
+    // the next step's forward, computed by this step's update (begun in train.c, computed in optimizer.c)
     int next_forward;         // NEXT_NONE, NEXT_RUNNING (during the update) or NEXT_READY
     Rng next_rng;             // m->rng before the next step's draws
     unsigned next_generation; // acts.generation of that forward

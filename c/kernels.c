@@ -400,7 +400,7 @@ static void matmul_dots_simd(float *out, int ldo, const float *inp, const float 
         for (int j = 0; j < nb; j += 4) pack_4samples(pack_buf + (size_t)j * C, inp, b0 + j, C);
         // two rows of W at a time; the pair (2C floats) stays in L1 while every block of
         // samples passes over it, so W is read from memory once per chunk. A few rows of W at
-        // most (256 KB: the blocks the update hands over for the next step's forward, c/train.c,
+        // most (256 KB: the blocks the update hands over for the next step's forward, c/optimizer.c,
         // which it has just written into L2) go the other way round: each block of 4 samples
         // (16 KB, in L1) passes over all of them, read from L2 (A/B: batch-16 step 0.977x).
         int o = 0, OC2 = OC / 2 * 2;
@@ -920,7 +920,7 @@ void matmul_dots(float *out, int ldo, const float *inp, const float *W, int B, i
 }
 // the bias is added to each finished sum, as a separate pass: the same float additions (each
 // dot product is a float before its bias is added either way), so the dots can be computed
-// rows at a time, and the bias added once the rows are all there (c/train.c)
+// rows at a time, and the bias added once the rows are all there (c/optimizer.c)
 void add_bias(float *out, const float *bias, int B, int OC) {
     for (int b = 0; b < B; b++)
         for (int o = 0; o < OC; o++) out[(size_t)b * OC + o] += bias[o];

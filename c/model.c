@@ -50,9 +50,9 @@ void params_init(Params *p, const ModelShape *s, Rng *rng) {
     linear_init(p->fc3_w, p->fc3_b, s->H, s->D, rng);
 }
 
-// out (dim): the sinusoidal embedding of t, the Transformer's (Vaswani et al.): sin half then cos
-// half, frequency_i = 10000^(-i / (dim/2)) (Ho et al.'s code divides by dim/2 - 1 instead; the
-// write-up does not say). In double, rounded once; the table of every t (DDPM.emb_table) is made from it
+// out (dim): the sinusoidal embedding of t, with the Transformer's frequencies (Vaswani et al.),
+// frequency_i = 10000^(-i / (dim/2)), laid out as Ho et al.'s code lays it out, sin half then cos
+// half (theirs divides by dim/2 - 1 instead of dim/2; the write-up does not say). In double, rounded once; the table of every t (DDPM.emb_table) is made from it
 void timestep_embedding(float *out, int t, int dim) {
     int half = dim / 2;
     for (int i = 0; i < half; i++) {
@@ -94,12 +94,12 @@ LayerIO model_layer_io(const Params *p, const ModelShape *s, Acts *a, int l) {
 }
 
 // The forward pass comes in pieces for a caller that has a layer's rows of W at hand at
-// different times (c/train.c computes the next step's forward while its update writes the
+// different times (c/optimizer.c computes the next step's forward while the update writes the
 // weights): model_forward_begin, then for each layer in order model_forward_rows over all its
 // rows (in blocks, in any order) and model_forward_finish. model_forward is exactly that, so
 // both give the same bits.
 void model_forward_begin(const ModelShape *s, Acts *a, const float *emb_table, const int *ts, int B) {
-    a->generation++;  // whatever these activations held is gone (c/train.c checks this)
+    a->generation++;  // whatever these activations held is gone (c/train.c and c/optimizer.c check this)
     embedding_forward(a->emb, emb_table, ts, B, s->E);
 }
 

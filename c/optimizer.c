@@ -1,8 +1,8 @@
 // optimizer.c -- the update of a training step: AdamW (Loshchilov & Hutter, decoupled weight
 // decay, in PyTorch's form) over the parameters, the EMA of the weights, and the learning rate
 // of the step. The kernels (adamw_update, adamw_update_outer) do the arithmetic; this file says
-// which parameters go when, with two fusions for speed that change no bits (train.c and
-// tests/fused_adamw.test.mjs hold them to the plain order):
+// which parameters go when, with two fusions for speed that change no bits (tests/fused_*.test.mjs
+// and the native self-test hold them to the plain order that ddpm_force_unfused asks for):
 //   - the weight gradients are formed inside AdamW from the vectors they are made of
 //     (wgrad_save), never written to memory;
 //   - the next step's forward rides along the update, row block by row block, while each

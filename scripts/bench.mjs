@@ -261,7 +261,7 @@ function limitsAndAchieved(engine, numParams) {
 // where the time of a step goes: the two phases of a batch-16 training step (the loss and the
 // backward pass of its 16 samples, whose forward the previous update computed; then the update,
 // where the weight gradients are formed in tiles, AdamW applied and the next step's forward
-// computed: c/train.c), and the noise one sampling step of 64 images draws
+// computed: c/optimizer.c), and the noise one sampling step of 64 images draws
 
 function stepParts(engine) {
   const model = engine.createModel({ preset: 'paper', ...MODEL, batch: 16, max_batch: 16, steps: 1e6 });
@@ -399,7 +399,7 @@ async function main() {
   result.model.params = numParams;
   result.ms = ms;
 
-  // what the fusions buy (c/train.c: each weight gradient formed inside AdamW, and the next
+  // what the fusions buy (c/optimizer.c: each weight gradient formed inside AdamW, and the next
   // step's forward computed by the update): the same steps, the same bits, with and without
   // them (batch 1 in both builds, batch 16 in the SIMD one)
   log('bench: training steps, fused and unfused');

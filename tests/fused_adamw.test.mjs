@@ -1,5 +1,5 @@
 // A batch that fits one micro-batch fuses each weight gradient (dout^T inp over its samples; an
-// outer product at batch 1) into AdamW instead of writing it to a gradient buffer (c/train.c,
+// outer product at batch 1) into AdamW instead of writing it to a gradient buffer (c/optimizer.c,
 // adamw_update_outer in c/kernels.c). It must give the bits of the plain path: checked kernel by
 // kernel, over whole training runs (SIMD and scalar), over any split of a step into slices, and
 // with sampling run between the two phases of a step.
@@ -48,7 +48,7 @@ test('adamw_update_outer == matmul_backward into a zeroed dW, then adamw_update 
         const [dW] = e.kernel('matmul_backward', [new Float32Array(B * C), new Float32Array(n), new Float32Array(OC), dout, inp,
           new Float32Array(n)], [B, C, OC], [1]);
         const plain = e.kernel('adamw_update', [p, dW, m, v], [n, ...hyper], [0, 2, 3]);
-        // fused, from rows padded as train.c pads them, in slices
+        // fused, from rows padded as c/optimizer.c pads them (wgrad_layer), in slices
         const ldd = OC + 16, ldx = C + 16, dp = padded(dout, B, OC, ldd), xp = padded(inp, B, C, ldx);
         const fused = [p, m, v].map((a) => a.slice());
         for (const [lo, hi] of slices) {

@@ -69,7 +69,7 @@ test('a reverse step equals its float64 formula at every kind of t, for both sig
       // outside [-1, 1], so clipping acts on some pixels
       const x0 = model.image(), noise = engine.normals(D, 7 + t), z = engine.normals(D, 900 + t);
       const xt = x0.map((v, i) => Math.sqrt(alphaBar[t]) * v + Math.sqrt(1 - alphaBar[t]) * noise[i]);
-      const eps = noise.map((v, i) => v + 0.3 * engine.normals(D, 50 + t)[i]);
+      const error = engine.normals(D, 50 + t), eps = noise.map((v, i) => v + 0.3 * error[i]);
       for (const sigma of ['beta', 'beta-tilde']) {
         for (const clip of [false, true]) {
           const { xPrev } = model.reverseStep(xt, eps, z, t, { sigma, clip });

@@ -30,7 +30,7 @@ export function tfjsReady() {
   return ready;
 }
 
-// sin half then cos half, frequency_i = 10000^(-i / (dim/2)): as timestep_embedding in c/schedule.c
+// sin half then cos half, frequency_i = 10000^(-i / (dim/2)): as timestep_embedding in c/model.c
 function embedding(t, dim) {
   const half = dim / 2, out = new Float32Array(dim);
   for (let i = 0; i < half; i++) {
