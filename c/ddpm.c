@@ -58,9 +58,10 @@ uint64_t ddpm_memory_bytes(const DDPMConfig *cfg) {
     DDPM scratch;
     Buffer list[64];
     int n = list_buffers(list, &scratch, cfg);
-    // beside the buffers: t_buf and sample_t_buf, the loss history (which ddpm_set_steps
-    // resizes, so it is not one of them), and the schedule's arrays
-    uint64_t bytes = sizeof(DDPM) + 2 * (uint64_t)cfg->max_batch * sizeof(int) + history_floats(cfg) * sizeof(float) +
+    // beside the buffers: t_buf and sample_t_buf, the sampler's generators, the loss history
+    // (which ddpm_set_steps resizes, so it is not one of them), and the schedule's arrays
+    uint64_t bytes = sizeof(DDPM) + 2 * (uint64_t)cfg->max_batch * sizeof(int) + (uint64_t)cfg->max_batch * sizeof(Rng) +
+                     history_floats(cfg) * sizeof(float) +
                      (uint64_t)(cfg->T + 1) * SCHEDULE_ARRAYS * sizeof(float);
     for (int i = 0; i < n; i++) bytes += ((uint64_t)list[i].count * sizeof(float) + BUFFER_ALIGN - 1) / BUFFER_ALIGN * BUFFER_ALIGN;
     return bytes;
@@ -74,6 +75,7 @@ void ddpm_free(DDPM *m) {
     free(m->t_buf);
     free(m->sample_t_buf);
     free(m->loss_history);
+    free(m->sampler.rngs);
     schedule_free(&m->sched);
     free(m);
 }
@@ -96,7 +98,8 @@ DDPM *ddpm_create(const DDPMConfig *cfg) {
     m->t_buf = calloc((size_t)cfg->max_batch, sizeof(int));
     m->sample_t_buf = calloc((size_t)cfg->max_batch, sizeof(int));
     m->loss_history = calloc(history_floats(cfg), sizeof(float));
-    if (failed || !m->t_buf || !m->sample_t_buf || !m->loss_history) {
+    m->sampler.rngs = calloc((size_t)cfg->max_batch, sizeof(Rng));
+    if (failed || !m->t_buf || !m->sample_t_buf || !m->loss_history || !m->sampler.rngs) {
         ddpm_free(m);
         ddpm_set_error(DDPM_ERR_MEMORY, "create: out of memory (this configuration needs %llu bytes)",
                        (unsigned long long)ddpm_memory_bytes(cfg));

@@ -243,7 +243,9 @@ void model_backward(const Params *p, Params *grads, const ModelShape *shape, int
 typedef struct {
     int t;               // the chain is at x_t; 0 when done
     int n, sigma, clip, use_ema;
-    Rng rng;             // sampling draws: x_T, then z at each step
+    // (max_batch) image b's draws, x_T and then z at each step, from stream 3 + b of the sampling
+    // seed: an image depends on its seed and its place, not on how many were drawn beside it
+    Rng *rngs;
 } SamplerState;
 
 // floats of padding after each row of wgrad_vectors: rows of 1024 floats would sit 4 KB apart and

@@ -49,8 +49,12 @@ int ddpm_sample_begin(DDPM *m, int n, uint32_t seed, int sigma, int clip, int us
         return ddpm_set_error(DDPM_ERR_ARGUMENT, "sample: unknown sigma %d", sigma);
     SamplerState *st = &m->sampler;
     st->n = n; st->sigma = sigma; st->clip = clip ? 1 : 0; st->use_ema = use_ema && m->ema_memory;
-    rng_seed(&st->rng, seed, 3);  // a stream of its own: sampling never disturbs training draws
-    rng_normal(&st->rng, m->x_buf, n * D);  // x_T ~ N(0, I)
+    // streams of their own (3, 4, ...: training draws from 2), one per image, so image b of a
+    // batch of n is image b of any larger batch, and image 0 the single image of that seed
+    for (int b = 0; b < n; b++) {
+        rng_seed(&st->rngs[b], seed, 3 + (uint64_t)b);
+        rng_normal(&st->rngs[b], m->x_buf + (size_t)b * D, D);  // x_T ~ N(0, I)
+    }
     memcpy(m->traj_x + (size_t)T * D, m->x_buf, sizeof(float) * D);
     memset(m->traj_eps, 0, sizeof(float) * D);  // no prediction at t = 0
     st->t = T;
@@ -68,7 +72,8 @@ int ddpm_sample_continue(DDPM *m, int max_steps) {
         int t = st->t;
         for (int b = 0; b < n; b++) ts[b] = t;
         model_forward(p, &m->shape, m->cfg.activation, &m->acts, m->emb_table, x, ts, n);
-        if (t > 1) rng_normal(&st->rng, z, n * D);
+        if (t > 1)
+            for (int b = 0; b < n; b++) rng_normal(&st->rngs[b], z + (size_t)b * D, D);
         for (int b = 0; b < n; b++) {
             size_t off = (size_t)b * D;
             output_to_eps(&m->sched, eps + off, m->acts.out + off, x + off, t, D, m->cfg.predict);

@@ -112,6 +112,29 @@ test('the noise of a reverse step: sigma = sqrt(beta_t) or sqrt(beta_tilde_t), n
   } finally { model.free(); }
 });
 
+// Each image draws from a stream of its own (3 + its place), and a sample's forward pass gives
+// the same bits whatever the batch (the kernels' summation order is fixed per sample): so an
+// image depends on its seed and its place alone. A seed shown as one chain on the page gives
+// that image again as image 0 of a batch from the command line.
+test('image b of a batch is the same bits whatever the batch size: image 0 is the single image of its seed', async () => {
+  const engine = await simdEngine();
+  const model = engine.createModel({ ...SMALL, steps: 5 });
+  try {
+    model.train(5);
+    const D = model.D, seed = 11;
+    const one = model.sample({ n: 1, seed, trajectory: false }).final;
+    const four = model.sample({ n: 4, seed, trajectory: false }).final;
+    const seven = model.sample({ n: 7, seed, trajectory: false }).final;
+    assert.ok(sameBits(one, four.subarray(0, D)), 'image 0 of 4 differs from the single image of its seed');
+    assert.ok(sameBits(four, seven.subarray(0, 4 * D)), 'images 0-3 of 7 differ from the 4 of a batch of 4');
+    // and the images are not one image repeated: each place has its own noise
+    assert.ok(!sameBits(seven.subarray(0, D), seven.subarray(D, 2 * D)), 'images 0 and 1 are the same');
+    // the trajectory kept (image 0's) is the single image's too
+    const t1 = model.sample({ n: 1, seed }).x, t7 = model.sample({ n: 7, seed }).x;
+    assert.ok(sameBits(t1, t7), "the kept trajectory (image 0's) depends on the batch size");
+  } finally { model.free(); }
+});
+
 test('sample(): the trajectory holds every state, ends at the sample, and starts from N(0, I)', async () => {
   const engine = await simdEngine();
   const model = engine.createModel({ ...SMALL, T: 30, steps: 2, seed: 3 });
