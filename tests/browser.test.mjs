@@ -818,6 +818,36 @@ test('the first AdamW slice at a new batch is a small probe; at the same batch t
   assertClean(log);
 });
 
+// A first AdamW slice that reads slow (the moments' memory touched for the first time, a GC)
+// made an estimate 60x too high; every later slice was then sized just below the size whose time
+// updated it, so "ms per AdamW update" showed ~400 ms all run, beside 60+ steps/s.
+test('one slow AdamW slice does not leave the update estimate, or its figure on screen, high for the rest of the run', async () => {
+  const { page, log } = await openPage('?steps=60');
+  await page.evaluate(() => {
+    const proto = Object.getPrototypeOf(window.ddpmPage.model), trainWork = proto.trainWork;
+    let slowed = false;
+    proto.trainWork = function (maxSamples, maxParams) {
+      const first = this.updating && !slowed;
+      const done = trainWork.call(this, maxSamples, maxParams);
+      if (first) {
+        slowed = true;
+        for (const end = performance.now() + 40; performance.now() < end;);  // the probe reads 40 ms slower
+      }
+      return done;
+    };
+  });
+  await trainToEnd(page);
+  const { estimate, shown } = await page.evaluate(() => ({
+    estimate: window.ddpmPage.timing().msPerParam * window.ddpmPage.model.numParams,
+    shown: Number(document.getElementById('stat-ms-update').textContent),
+  }));
+  // the slowed probe alone put it at 40 ms / 65536 parameters x 2.7 M, over 1600 ms
+  assert.ok(estimate < 100, `the AdamW estimate stayed at ${estimate.toFixed(1)} ms per update`);
+  assert.ok(shown < 100, `the page shows ${shown} ms per AdamW update`);
+  await page.close();
+  assertClean(log);
+});
+
 test('a coarse clock (a slice timed at 0 ms) does not stop training', async () => {
   // browsers coarsen performance.now() (Chromium to 100 us, others more); here to 16 ms, so
   // nearly every slice reads 0 ms. A cost per parameter of 0 made the next AdamW slice Infinity

@@ -157,6 +157,7 @@ function trainFrame(ts, loop) {
   if (tm.batch !== m.config.batch) {
     tm.batch = m.config.batch;
     tm.paramSeen = false;
+    tm.poolMs = tm.poolParams = 0;
   }
   const trainThisFrame = app.pace.frame++ % every === 0 && !app.sampling;
   let worked = false;
@@ -172,11 +173,17 @@ function trainFrame(ts, loop) {
         }
         const a = performance.now();
         const done = m.trainWork(1, n);
-        const dt = performance.now() - a;
-        if (done >= PROBE_PARAMS) {
-          const per = perUnit(dt, done);
+        // slices are pooled until they hold PROBE_PARAMS parameters, and the pool's time updates
+        // the estimate: timed alone, a small slice reads too coarsely; left out, a first probe
+        // that read slow (memory touched for the first time) sized every later slice just below
+        // the threshold, and the estimate, on screen as "ms per AdamW update", stayed 60x too high
+        tm.poolMs += performance.now() - a;
+        tm.poolParams += done;
+        if (tm.poolParams >= PROBE_PARAMS) {
+          const per = perUnit(tm.poolMs, tm.poolParams);
           tm.msPerParam = tm.paramSeen ? 0.8 * tm.msPerParam + 0.2 * per : per;
           tm.paramSeen = true;
+          tm.poolMs = tm.poolParams = 0;
         }
       } else {
         if (worked && left < tm.msPerSample) break;
