@@ -256,7 +256,7 @@ async function main() {
     if (e instanceof DDPMError && saveNote) fail(e.message + saveNote);
     throw e;
   }
-  const { summary, model, sample, losses, image } = run;
+  const { summary, model, sample, losses, image, firstLossStep } = run;
   try {
     if (opts.out) {
       const S = Number(model.config.image_size), T = model.T, D = model.D;
@@ -270,7 +270,8 @@ async function main() {
       const traj = strip(frames, S), x0s = strip(x0frames, S);
       writePNG(join(opts.out, 'trajectory.png'), traj.rgba, traj.width, traj.height, 4);
       writePNG(join(opts.out, 'x0_pred.png'), x0s.rgba, x0s.width, x0s.height, 4);
-      writeFileSync(join(opts.out, 'loss.csv'), 'step,loss\n' + Array.from(losses, (l, i) => `${i + 1},${l}`).join('\n') + '\n');
+      // every step from 1, a loaded file's included; a loss the file did not record is left empty
+      writeFileSync(join(opts.out, 'loss.csv'), 'step,loss\n' + Array.from(losses, (l, i) => `${i + 1},${Number.isNaN(l) ? '' : l}`).join('\n') + '\n');
     }
   } finally {
     model.free();
@@ -280,8 +281,10 @@ async function main() {
   } else {
     const s = summary;
     say(`preset ${s.preset}: ${s.params.toLocaleString('en-US')} parameters, T=${model.T}, alpha_bar_T=${s.alpha_bar_T.toPrecision(4)}`);
-    if (s.loss_first === null) say(`no training steps run (the model is at step ${s.steps})`);
-    else say(`trained to step ${s.steps} in ${(s.train_ms / 1000).toFixed(1)} s (${engine.simd ? 'SIMD' : 'scalar'} wasm): loss ${s.loss_first.toFixed(4)} -> ${s.loss_final.toFixed(4)} (mean of the last 10%)`);
+    const from = s.steps - s.steps_run;
+    const trained = s.steps_run === 0 ? `no training steps run (the model is at step ${s.steps})`
+      : `trained ${from ? `steps ${from + 1} to ${s.steps}` : `to step ${s.steps}`} in ${(s.train_ms / 1000).toFixed(1)} s (${engine.simd ? 'SIMD' : 'scalar'} wasm)`;
+    say(trained + (s.loss_first === null ? '' : `: loss ${s.loss_first.toFixed(4)} at step ${firstLossStep} -> ${s.loss_final.toFixed(4)} (mean of the last 10% of all ${s.steps} steps)`));
     say(`sampled in ${s.sample_ms} ms: MSE against the training image ${s.mse.toPrecision(3)} ${s.mse < MSE_BAR ? `(< ${MSE_BAR}: the red square is back)` : `(>= ${MSE_BAR}: not the training image)`}`);
     const [lo, hi] = s.sample_range;
     if (lo < -FAR_OUTSIDE || hi > FAR_OUTSIDE) {

@@ -70,6 +70,32 @@ test('--out writes the sample, the trajectory, the predicted x0 strip and the lo
   assert.equal(again.status, 0, again.stderr);
   assert.equal(JSON.parse(again.stdout).mse, first.mse);
   assert.ok(existsSync(ckpt));
+  // nothing trained: the figures are the file's history, not null
+  assert.equal(JSON.parse(again.stdout).loss_final, first.loss_final);
+  assert.equal(JSON.parse(again.stdout).steps_run, 0);
+});
+
+// The checkpoint carries the loss history: a run resumed from it sums up as the run in one go
+// would, and its loss.csv holds every step from 1 (it used to hold this run's steps only,
+// numbered from 1, and the summary's 'loss first -> final' covered them alone)
+test('a run resumed with --load: the whole loss history in the summary and in loss.csv, as one run in one go', (t) => {
+  const dir = tempDir(t), ckpt = join(dir, 'half.ddpm'), out = join(dir, 'out');
+  const common = ['--preset', 'recommended', '--T', '50', '--json'];
+  assert.equal(run(...common, '--steps', '6', '--save', ckpt).status, 0);
+  const resumed = run(...common, '--steps', '10', '--load', ckpt, '--out', out);
+  assert.equal(resumed.status, 0, resumed.stderr);
+  const whole = JSON.parse(run(...common, '--steps', '10').stdout), r = JSON.parse(resumed.stdout);
+  assert.equal(r.steps_run, 4);
+  assert.equal(whole.steps_run, 10);
+  assert.equal(r.loss_first, whole.loss_first);
+  assert.equal(r.loss_final, whole.loss_final);
+  const csv = readFileSync(join(out, 'loss.csv'), 'utf8').trim().split('\n');
+  assert.equal(csv.length, 11);
+  assert.equal(csv[1].split(',')[0], '1');
+  assert.equal(Number(csv[1].split(',')[1]), whole.loss_first);
+  assert.equal(csv[10].split(',')[0], '10');
+  const text = run('--preset', 'recommended', '--T', '50', '--steps', '10', '--load', ckpt);
+  assert.match(text.stdout, /trained steps 7 to 10 in .*: loss \S+ at step 1 -> \S+ \(mean of the last 10% of all 10 steps\)/);
 });
 
 test('bad arguments: a clear message and a non-zero exit status', (t) => {

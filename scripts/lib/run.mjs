@@ -26,8 +26,13 @@ export function runExperiment(engine, options, { onProgress, load, sampleSeed, o
     }
     const trainMs = performance.now() - t0;   // (not the caller's saving, below)
     onTrained?.(model, null);
-    const losses = model.lossHistory().subarray(startStep);
-    const tail = losses.subarray(Math.floor(losses.length * 0.9));
+    // the model's whole loss history, a loaded checkpoint's steps included (so a run resumed from
+    // a file sums up as the same run in one go would); NaN marks a step whose loss a file did not
+    // record, left out of the figures
+    const losses = model.lossHistory();
+    const recorded = (a) => Array.from(a).filter((l) => !Number.isNaN(l));
+    const first = recorded(losses), tail = recorded(losses.subarray(Math.floor(losses.length * 0.9)));
+    const firstLossStep = losses.findIndex((l) => !Number.isNaN(l)) + 1;
     const t1 = performance.now();
     const seed = sampleSeed ?? Number(model.config.seed);
     const sample = model.sample({ seed });
@@ -37,7 +42,7 @@ export function runExperiment(engine, options, { onProgress, load, sampleSeed, o
       preset: options.preset ?? 'recommended',
       params: model.numParams,
       alpha_bar_T: alphaBar[model.T],
-      loss_first: losses.length ? losses[0] : null,
+      loss_first: first.length ? first[0] : null,
       loss_final: tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : null,
       mse: mse(sample.final, image),
       // the PNGs clip to [-1, 1]: a sample far outside it can be drawn as the very square
@@ -46,13 +51,14 @@ export function runExperiment(engine, options, { onProgress, load, sampleSeed, o
       train_ms: Math.round(trainMs),
       sample_ms: Math.round(sampleMs * 10) / 10,
       steps: model.step,
+      steps_run: model.step - startStep,   // this run's; the rest came from a loaded checkpoint
       seed: Number(model.config.seed),
       sample_seed: seed,
       simd: engine.simd,
       memory_bytes: model.memoryBytes,
       config: model.config,
     };
-    return { summary, model, sample, losses, image };
+    return { summary, model, sample, losses, image, firstLossStep };
   } catch (e) {
     model.free();
     throw e;
