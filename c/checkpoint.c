@@ -128,16 +128,23 @@ static int check_field(const char *name, uint32_t file, uint32_t model) {
     return REFUSE("checkpoint: mismatched %s: the file has %u, this model has %u", name, file, model);
 }
 
+// the same for a field that holds one of a few choices, named as ddpm_config_set spells them
+static int check_choice(const char *name, uint32_t file, uint32_t model) {
+    if (file == model) return DDPM_OK;
+    const char *f = file <= 255 ? ddpm_choice_name(name, (int)file) : NULL, *m = ddpm_choice_name(name, (int)model);
+    return REFUSE("checkpoint: mismatched %s: the file has %s, this model has %s", name, f ? f : "an unknown value", m ? m : "?");
+}
+
 // the file's model against this one: a file for another model names the field that differs
 static int check_architecture(const DDPMConfig *c, const uint8_t *buf) {
     int err;
     if ((err = check_field("image_size", get_u32(buf + 12), (uint32_t)c->image_size))) return err;
     if ((err = check_field("hidden", get_u32(buf + 16), (uint32_t)c->hidden))) return err;
     if ((err = check_field("temb_dim", get_u32(buf + 20), (uint32_t)c->temb_dim))) return err;
-    if ((err = check_field("activation", get_u32(buf + 24), (uint32_t)c->activation))) return err;
-    if ((err = check_field("predict", get_u32(buf + 28), (uint32_t)c->predict))) return err;
+    if ((err = check_choice("activation", get_u32(buf + 24), (uint32_t)c->activation))) return err;
+    if ((err = check_choice("predict", get_u32(buf + 28), (uint32_t)c->predict))) return err;
     if ((err = check_field("T", get_u32(buf + 32), (uint32_t)c->T))) return err;
-    if ((err = check_field("schedule", get_u32(buf + 36), (uint32_t)c->schedule))) return err;
+    if ((err = check_choice("schedule", get_u32(buf + 36), (uint32_t)c->schedule))) return err;
     // the cosine schedule does not use the betas: two cosine models are the same whatever they hold
     if (c->schedule != SCHEDULE_COSINE && (get_f64(buf + 40) != c->beta_start || get_f64(buf + 48) != c->beta_end))
         return REFUSE("checkpoint: mismatched betas: the file has %g..%g, this model has %g..%g",

@@ -96,6 +96,15 @@ static const Name PREDICTS[] = { {"eps", PREDICT_EPS}, {"x0", PREDICT_X0}, {NULL
 static const Name SIGMAS[] = { {"beta", SIGMA_BETA}, {"beta-tilde", SIGMA_BETA_TILDE}, {NULL, 0} };
 static const Name LR_SCHEDULES[] = { {"constant", LR_CONSTANT}, {"cosine", LR_COSINE}, {NULL, 0} };
 
+const char *ddpm_choice_name(const char *key, int value) {
+    const Name *names = strcmp(key, "schedule") == 0 ? SCHEDULES : strcmp(key, "activation") == 0 ? ACTIVATIONS
+                      : strcmp(key, "predict") == 0 ? PREDICTS : strcmp(key, "sigma") == 0 ? SIGMAS
+                      : strcmp(key, "lr_schedule") == 0 ? LR_SCHEDULES : NULL;
+    for (const Name *n = names; n && n->name; n++)
+        if (n->value == value) return n->name;
+    return NULL;
+}
+
 static int parse_name(const Name *names, const char *key, const char *text, int *out) {
     for (const Name *n = names; n->name; n++)
         if (strcmp(n->name, text) == 0) { *out = n->value; return DDPM_OK; }

@@ -81,6 +81,8 @@ int  ddpm_config_validate(const DDPMConfig *cfg);     // DDPM_OK or DDPM_ERR_CON
 // set one field from text, e.g. ("lr", "1e-3"), ("schedule", "cosine"); unknown keys and
 // unparsable or non-finite values are refused by name
 int  ddpm_config_set(DDPMConfig *cfg, const char *key, const char *text);
+// the name ddpm_config_set takes for a choice's value, e.g. ("predict", PREDICT_X0) -> "x0"; NULL if none
+const char *ddpm_choice_name(const char *key, int value);
 
 // ---------------------------------------------------------------------------
 // rng.c -- a seeded PCG32 generator with explicit state

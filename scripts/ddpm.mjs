@@ -7,7 +7,7 @@
 import { accessSync, chmodSync, closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { PNG } from 'pngjs';
-import { loadEngine, PRESETS, DDPMError, checkpointHeader, FAR_OUTSIDE, MSE_BAR } from '../web/ddpm.mjs';
+import { loadEngine, PRESETS, DDPMError, checkpointHeader, checkpointPreset, FAR_OUTSIDE, MSE_BAR } from '../web/ddpm.mjs';
 import { strip, upscale } from '../web/draw.mjs';
 import { isDecimal } from '../web/settings.mjs';
 import { runExperiment } from './lib/run.mjs';
@@ -18,7 +18,8 @@ const USAGE = `usage: node scripts/ddpm.mjs [options]
   --sigma beta|beta-tilde  --clip | --no-clip  --predict eps|x0  --activation silu|relu
   --ema DECAY  --lr-schedule constant|cosine  --weight-decay X  --sample-seed S
   --save FILE     write a checkpoint (weights + AdamW state) after training
-  --load FILE     start from a checkpoint (train on up to --steps, default: no more steps)
+  --load FILE     start from a checkpoint (train on up to --steps, default: no more steps;
+                  without --preset, the preset whose model the file holds)
   --out DIR       write sample.png, target.png, trajectory.png (x_T .. x_0), x0_pred.png and loss.csv
   --scalar        use the scalar (no SIMD) wasm build
   --json          print one JSON object on stdout and nothing else there`;
@@ -218,11 +219,12 @@ async function main() {
     process.stderr.write(`ddpm: note: with --ema ${decay} and ${planned} steps, ${(100 * decay ** planned).toFixed(0)}% of the ` +
       'EMA the sampler uses is still the initial weights (more steps, or a smaller decay, e.g. 1 - 10/steps)\n');
   }
-  let load;
+  let load, header;
   if (opts.load) {
     load = readCheckpointFile(opts.load);
-    let header;
     try { header = checkpointHeader(load); } catch (e) { fail(`${opts.load}: ${e.message}`); }
+    // without --preset, the preset whose model the file holds (a paper run loads as one)
+    if (opts.preset === undefined) options.preset = checkpointPreset(header) ?? options.preset;
     // without --steps, continue no further than the checkpoint's own step (at most C's limit:
     // the header is not checked yet, and a damaged step is for the loader's checksum to name)
     if (options.steps === undefined) options.steps = Math.min(header.step, MAX_STEPS);
@@ -254,6 +256,15 @@ async function main() {
     });
   } catch (e) {
     if (e instanceof DDPMError && saveNote) fail(e.message + saveNote);
+    // a sound file of another model: what would load it
+    if (e instanceof DDPMError && header && /checkpoint: mismatched /.test(e.message)) {
+      const preset = checkpointPreset(header);
+      fail(e.message + (preset && preset !== options.preset
+        ? ` (the file holds a model of the ${preset} preset: load it with --preset ${preset}, or without --preset)`
+        : ' (give the settings the file was trained with: its header has ' +
+          `image_size ${header.image_size}, hidden ${header.hidden}, temb_dim ${header.temb_dim}, activation ${header.activation}, ` +
+          `predict ${header.predict}, T ${header.T}, schedule ${header.schedule}, betas ${header.beta_start}..${header.beta_end})`));
+    }
     throw e;
   }
   const { summary, model, sample, losses, image, firstLossStep } = run;

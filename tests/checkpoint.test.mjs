@@ -211,11 +211,15 @@ test('the training history: losses and AdamW updates travel; a file without one 
   } finally { straight.free(); a.free(); b.free(); }
 });
 
-test('the betas must match for a linear schedule, and are not compared for the cosine one, which does not use them', async () => {
+test('the betas must match for a linear schedule, and are not compared for the cosine one; a mismatched choice is named in words', async () => {
   const engine = await simdEngine();
   const pairs = [
     [{ schedule: 'linear', beta_end: 0.03 }, { schedule: 'linear' }, /mismatched betas: the file has 0\.0001\.\.0\.03, this model has 0\.0001\.\.0\.02/],
     [{ schedule: 'cosine', beta_start: 2e-4, beta_end: 0.03 }, { schedule: 'cosine' }, null],
+    // a choice is named as the settings spell it, not by its code
+    [{ predict: 'x0' }, { predict: 'eps' }, /mismatched predict: the file has x0, this model has eps/],
+    [{ activation: 'relu' }, { activation: 'silu' }, /mismatched activation: the file has relu, this model has silu/],
+    [{ schedule: 'cosine' }, { schedule: 'linear' }, /mismatched schedule: the file has cosine, this model has linear/],
   ];
   for (const [from, to, refusal] of pairs) {
     const source = engine.createModel({ ...SMALL, ...from, steps: 1 }), target = engine.createModel({ ...SMALL, ...to, steps: 1 });

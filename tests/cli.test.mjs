@@ -75,6 +75,21 @@ test('--out writes the sample, the trajectory, the predicted x0 strip and the lo
   assert.equal(JSON.parse(again.stdout).steps_run, 0);
 });
 
+// A file loads without --preset into the preset whose model it holds (a paper run as paper: the
+// default, recommended, used to refuse it); a --preset that does not fit gets the way out named
+test('--load: the file\'s own preset by default; a mismatched --preset is refused with the one that fits', (t) => {
+  const dir = tempDir(t), paper = join(dir, 'paper.ddpm');
+  assert.equal(run('--preset', 'paper', '--steps', '2', '--save', paper, '--json').status, 0);
+  const loaded = run('--load', paper, '--json');
+  assert.equal(loaded.status, 0, loaded.stderr);
+  assert.equal(JSON.parse(loaded.stdout).preset, 'paper');
+  const wrong = run('--load', paper, '--preset', 'recommended');
+  assert.notEqual(wrong.status, 0);
+  assert.match(wrong.stderr, /mismatched predict: the file has eps, this model has x0 \(the file holds a model of the paper preset: load it with --preset paper, or without --preset\)/);
+  const other = run('--load', paper, '--T', '50');
+  assert.match(other.stderr, /mismatched T: the file has 100, this model has 50 \(give the settings the file was trained with: its header has .*predict eps, T 100, schedule linear/);
+});
+
 // The checkpoint carries the loss history: a run resumed from it sums up as the run in one go
 // would, and its loss.csv holds every step from 1 (it used to hold this run's steps only,
 // numbered from 1, and the summary's 'loss first -> final' covered them alone)

@@ -2,7 +2,7 @@
 // new value of Steps for a paused or finished model changes its plan in place (replanModel).
 // The format and every check of it belong to the wrapper and C (README
 // "Checkpoint format"); whether Save and Load can be used now is set in controls.mjs.
-import { PRESETS, checkpointHeader } from './ddpm.mjs';
+import { checkpointHeader, checkpointPreset } from './ddpm.mjs';
 import { FIELDS, presetDefaults } from './settings.mjs';
 import { $, settingsToURL, app, newRun, showMessage, errorText, sentence, setStatus, savedStatus } from './state.mjs';
 import { buildView } from './panels.mjs';
@@ -10,8 +10,6 @@ import { trainSettings, fillForm, describePreset, setState, canSave, TRAIN_FIELD
 import { prepareModel, finishHalfDone, drawTrainStats, drawLoss } from './train-view.mjs';
 import { clearTrajectory, finishSampling, drawSigmaPlot } from './sample-view.mjs';
 
-// the settings that decide a model's architecture and schedule, as the checkpoint header names them
-const ARCHITECTURE = ['image_size', 'hidden', 'temb_dim', 'activation', 'predict', 'T', 'schedule', 'beta_start', 'beta_end'];
 // a downloaded file's object URL lives this long: long enough for any browser to start saving
 const DOWNLOAD_URL_MS = 60000;
 
@@ -100,10 +98,6 @@ export function replanModel(steps) {
   // make a second Enter start training
 }
 
-// the page preset whose model a checkpoint header describes, if any
-function presetOf(header) {
-  return Object.keys(PRESETS).find((p) => ARCHITECTURE.every((k) => header[k] === PRESETS[p].config[k]));
-}
 
 // Load: read the file, build a model for it and load it there. Only when C has accepted every
 // byte does the new model replace the one on the page; a refused file changes nothing.
@@ -125,7 +119,7 @@ export async function loadCheckpointFile(file) {
     // does), and plan at least the steps already taken (more than the Steps field allows is
     // left for C to refuse). The seed is the page's only for the model's making: the file's
     // training RNG state replaces what it seeded (the Seed field says so, drawSeedField)
-    const preset = presetOf(header) ?? app.settings.preset;
+    const preset = checkpointPreset(header) ?? app.settings.preset;
     const base = preset === app.settings.preset ? app.settings : { ...app.settings, preset, ...presetDefaults(preset) };
     settings = { ...base, steps: Math.min(FIELDS.steps.max, Math.max(base.steps, header.step)) };
     const { steps, batch, lr, seed } = settings;
@@ -140,7 +134,7 @@ export async function loadCheckpointFile(file) {
     next?.free();
     // the command line as a way out only for a sound file of another model (C names the field
     // that differs), not for a damaged one, which the command line refuses too
-    const hint = header && !presetOf(header) && /checkpoint: mismatched /.test(errorText(e))
+    const hint = header && !checkpointPreset(header) && /checkpoint: mismatched /.test(errorText(e))
       ? ' This page builds the models of its two presets only; the command line loads others (node scripts/ddpm.mjs --load FILE).' : '';
     // unless something else (Resume) has said what the page is doing since
     if ($('train-status').textContent === loading) setStatus(...statusBefore);
