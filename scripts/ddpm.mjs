@@ -13,7 +13,7 @@ import { isDecimal } from '../web/settings.mjs';
 import { runExperiment } from './lib/run.mjs';
 
 const USAGE = `usage: node scripts/ddpm.mjs [options]
-  --preset paper|recommended   start from a preset (default recommended)
+  --preset paper|recommended   start from a preset (default recommended; with --load, the file's)
   --steps N  --batch B  --lr X  --seed S  --T N  --schedule linear|linear-scaled|cosine
   --sigma beta|beta-tilde  --clip | --no-clip  --predict eps|x0  --activation silu|relu
   --ema DECAY  --lr-schedule constant|cosine  --weight-decay X  --sample-seed S

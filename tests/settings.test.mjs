@@ -48,6 +48,9 @@ test('a query string gives its preset\'s defaults, then its own values; a bad va
   assert.deepEqual(SAMPLE_DEFAULTS, { sigma: 'beta', clip: false });
   // no brackets inside brackets in the list of what was ignored
   assert.deepEqual(settingsFromQuery('?lr=abc').ignored, ['lr=abc (must be a number of at least 1.4e-45 and below 100)']);
+  // a switch takes the four spellings it reads, and its refusal names all four
+  assert.equal(settingsFromQuery('?clip=true').settings.clip, true);
+  assert.deepEqual(settingsFromQuery('?clip=2').ignored, ['clip=2 (must be 0, 1, false or true)']);
   // a key given twice, and a key that is no setting, are named too
   const twice = settingsFromQuery('?steps=200&steps=300&foo=bar');
   assert.equal(twice.settings.steps, 200);

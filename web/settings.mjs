@@ -61,7 +61,7 @@ export function describeField(key, { why = true } = {}) {
   const f = FIELDS[key];
   if (f.kind === 'int') return `a whole number from ${f.min} to ${f.max}`;
   if (f.kind === 'num') return `a number of at least ${f.least} and below ${f.below}${why ? ` (${f.why})` : ''}`;
-  if (f.kind === 'bool') return '0 or 1';
+  if (f.kind === 'bool') return '0, 1, false or true';
   return `one of ${f.values.join(', ')}`;
 }
 
