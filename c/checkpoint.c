@@ -180,7 +180,8 @@ static int check_envelope(const DDPM *m, const uint8_t *buf, size_t len) {
                           "(the file was %s, or its header is damaged)", len < need ? "truncated" : "trailing data",
                           len, need, len < need ? "cut short" : "extended");
     }
-    return REFUSE("checkpoint: corrupt: checksum 0x%08x does not match the data (0x%08x)", stored, actual);
+    return REFUSE("checkpoint: corrupt: checksum 0x%08x does not match the data (0x%08x): the file changed after it "
+                  "was saved (a damaged copy or download)", stored, actual);
 }
 
 // The loss history of `step` steps: each an MSE, >= 0, or NaN for a step whose loss was not
