@@ -131,7 +131,7 @@ static int check_field(const char *name, uint32_t file, uint32_t model) {
 // the same for a field that holds one of a few choices, named as ddpm_config_set spells them
 static int check_choice(const char *name, uint32_t file, uint32_t model) {
     if (file == model) return DDPM_OK;
-    const char *f = file <= 255 ? ddpm_choice_name(name, (int)file) : NULL, *m = ddpm_choice_name(name, (int)model);
+    const char *f = ddpm_choice_name(name, file > INT32_MAX ? -1 : (int)file), *m = ddpm_choice_name(name, (int)model);
     return REFUSE("checkpoint: mismatched %s: the file has %s, this model has %s", name, f ? f : "an unknown value", m ? m : "?");
 }
 

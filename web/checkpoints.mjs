@@ -98,7 +98,6 @@ export function replanModel(steps) {
   // make a second Enter start training
 }
 
-
 // Load: read the file, build a model for it and load it there. Only when C has accepted every
 // byte does the new model replace the one on the page; a refused file changes nothing.
 export async function loadCheckpointFile(file) {

@@ -30,9 +30,8 @@ export function runExperiment(engine, options, { onProgress, load, sampleSeed, o
     // a file sums up as the same run in one go would); NaN marks a step whose loss a file did not
     // record, left out of the figures
     const losses = model.lossHistory();
-    const recorded = (a) => Array.from(a).filter((l) => !Number.isNaN(l));
-    const first = recorded(losses), tail = recorded(losses.subarray(Math.floor(losses.length * 0.9)));
-    const firstLossStep = losses.findIndex((l) => !Number.isNaN(l)) + 1;
+    const firstLossStep = losses.findIndex((l) => !Number.isNaN(l)) + 1;   // 0: none recorded
+    const tail = Array.from(losses.subarray(Math.floor(losses.length * 0.9))).filter((l) => !Number.isNaN(l));
     const t1 = performance.now();
     const seed = sampleSeed ?? Number(model.config.seed);
     const sample = model.sample({ seed });
@@ -42,7 +41,7 @@ export function runExperiment(engine, options, { onProgress, load, sampleSeed, o
       preset: options.preset ?? 'recommended',
       params: model.numParams,
       alpha_bar_T: alphaBar[model.T],
-      loss_first: first.length ? first[0] : null,
+      loss_first: firstLossStep ? losses[firstLossStep - 1] : null,
       loss_final: tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : null,
       mse: mse(sample.final, image),
       // the PNGs clip to [-1, 1]: a sample far outside it can be drawn as the very square
