@@ -306,6 +306,10 @@ test('bad settings are refused with a clear message', async () => {
     assert.match(await page.textContent('#settings-note'),
       /^Learning rate must be a number of at least 1\.4e-45 and below 100 \(from 100 = 1 \/ the weight decay 0\.01 on, each step's decay would flip the weights' sign; and 1\.4e-45 is the smallest a float holds\)\. It stays 0\.001 until it is\.$/);
   }
+  // two fields refused at once: the note names both, in the form's order
+  await page.fill('#batch', '0');
+  assert.match(await page.textContent('#settings-note'), /^Batch must be a whole number from 1 to 64\. It stays 1 until it is\. Learning rate must be /);
+  await page.fill('#batch', '1');
   await page.fill('#lr', '99');
   assert.ok(!(await page.isDisabled('#btn-train')), 'lr 99 is accepted');
   // a half-typed value is not taken: only a complete one ('change'), and only then the address bar

@@ -64,9 +64,10 @@ export function describePreset() {
 function drawSettingsNote() {
   const s = app.settings, d = presetDefaults(s.preset);
   const changed = ['steps', 'batch', 'lr'].filter((k) => s[k] !== d[k]).map((k) => `${k} ${d[k]} → ${s[k]}`);
-  const invalid = TRAIN_FIELDS.map((id) => $(id)).find((el) => !el.checkValidity());
-  if (invalid) {
-    setLiveText($('settings-note'), invalid.validationMessage);
+  // every field refused, not the first alone: fixing one should not reveal the next
+  const invalid = TRAIN_FIELDS.map((id) => $(id)).filter((el) => !el.checkValidity());
+  if (invalid.length) {
+    setLiveText($('settings-note'), invalid.map((el) => el.validationMessage).join(' '));
     return;
   }
   let text = changed.length ? `Your changes to the ${s.preset} preset: ${changed.join(', ')}.` : '';
