@@ -13,12 +13,18 @@
 // them happened to fall, and a forward pass took 4% longer when they did not (scripts/ab.mjs).
 #define BUFFER_ALIGN 64
 
+// the bytes a buffer of `count` floats takes, rounded up to whole cache lines (in 64 bits: the
+// sum of a configuration's buffers may pass wasm32's size_t)
+static uint64_t buffer_bytes(size_t count) {
+    return ((uint64_t)count * sizeof(float) + BUFFER_ALIGN - 1) / BUFFER_ALIGN * BUFFER_ALIGN;
+}
+
 // zeroed floats on a cache line (freed with free)
 static float *alloc_floats(size_t count) {
-    if (count > (SIZE_MAX - BUFFER_ALIGN) / sizeof(float)) return NULL;  // more than a size_t holds (wasm32)
-    size_t bytes = (count * sizeof(float) + BUFFER_ALIGN - 1) / BUFFER_ALIGN * BUFFER_ALIGN;
-    float *p = aligned_alloc(BUFFER_ALIGN, bytes);
-    if (p) memset(p, 0, bytes);
+    uint64_t bytes = buffer_bytes(count);
+    if (bytes > SIZE_MAX) return NULL;  // more than a size_t holds (wasm32)
+    float *p = aligned_alloc(BUFFER_ALIGN, (size_t)bytes);
+    if (p) memset(p, 0, (size_t)bytes);
     return p;
 }
 
@@ -63,7 +69,7 @@ uint64_t ddpm_memory_bytes(const DDPMConfig *cfg) {
     uint64_t bytes = sizeof(DDPM) + 2 * (uint64_t)cfg->max_batch * sizeof(int) + (uint64_t)cfg->max_batch * sizeof(Rng) +
                      history_floats(cfg) * sizeof(float) +
                      (uint64_t)(cfg->T + 1) * SCHEDULE_ARRAYS * sizeof(float);
-    for (int i = 0; i < n; i++) bytes += ((uint64_t)list[i].count * sizeof(float) + BUFFER_ALIGN - 1) / BUFFER_ALIGN * BUFFER_ALIGN;
+    for (int i = 0; i < n; i++) bytes += buffer_bytes(list[i].count);
     return bytes;
 }
 

@@ -7,7 +7,7 @@
 import { accessSync, chmodSync, closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { PNG } from 'pngjs';
-import { loadEngine, PRESETS, DDPMError, checkpointHeader, checkpointPreset, FAR_OUTSIDE, MSE_BAR } from '../web/ddpm.mjs';
+import { loadEngine, PRESETS, DDPMError, checkpointHeader, checkpointPreset, CHECKPOINT_ARCHITECTURE, FAR_OUTSIDE, MSE_BAR } from '../web/ddpm.mjs';
 import { strip, upscale } from '../web/draw.mjs';
 import { isDecimal } from '../web/settings.mjs';
 import { runExperiment } from './lib/run.mjs';
@@ -261,9 +261,7 @@ async function main() {
       const preset = checkpointPreset(header);
       fail(e.message + (preset && preset !== options.preset
         ? ` (the file holds a model of the ${preset} preset: load it with --preset ${preset}, or without --preset)`
-        : ' (give the settings the file was trained with: its header has ' +
-          `image_size ${header.image_size}, hidden ${header.hidden}, temb_dim ${header.temb_dim}, activation ${header.activation}, ` +
-          `predict ${header.predict}, T ${header.T}, schedule ${header.schedule}, betas ${header.beta_start}..${header.beta_end})`));
+        : ` (give the settings the file was trained with: its header has ${CHECKPOINT_ARCHITECTURE.map((k) => `${k} ${header[k]}`).join(', ')})`));
     }
     throw e;
   }

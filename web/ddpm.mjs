@@ -496,9 +496,9 @@ export function checkpointHeader(bytes) {
 
 // The preset whose model a checkpoint header describes (the same architecture and schedule), or
 // undefined: the page builds that preset's model for a file, the CLI takes it as the default
-const ARCHITECTURE = ['image_size', 'hidden', 'temb_dim', 'activation', 'predict', 'T', 'schedule', 'beta_start', 'beta_end'];
+export const CHECKPOINT_ARCHITECTURE = ['image_size', 'hidden', 'temb_dim', 'activation', 'predict', 'T', 'schedule', 'beta_start', 'beta_end'];
 export function checkpointPreset(header) {
-  return Object.keys(PRESETS).find((p) => ARCHITECTURE.every((k) => header[k] === PRESETS[p].config[k]));
+  return Object.keys(PRESETS).find((p) => CHECKPOINT_ARCHITECTURE.every((k) => header[k] === PRESETS[p].config[k]));
 }
 
 // Mean squared error of an image against a reference: a[offset .. offset + b.length) against b
