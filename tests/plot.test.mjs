@@ -1,9 +1,10 @@
 // The page's drawing helpers that hold a number (web/plot.mjs): the loss curve's moving average, and
-// how a number is written on screen; and the words for a loss that stays high (train-view.mjs).
+// how a number is written on screen; and from train-view.mjs, the words for a loss that stays high
+// and the cost estimates that size the work per frame and show on screen.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { movingGeoMean, formatNumber } from '../web/plot.mjs';
-import { unlearntLoss, earlyLoss } from '../web/train-view.mjs';
+import { movingGeoMean, formatNumber, logTicks } from '../web/plot.mjs';
+import { unlearntLoss, lossCurve, recordCost } from '../web/train-view.mjs';
 
 test('the loss curve\'s moving average is a geometric mean: a lone spike lifts it by a factor, briefly', () => {
   const losses = new Float32Array(60).fill(0.1);
@@ -32,13 +33,59 @@ test('numbers on screen: rounding carries into the exponent, and nothing short o
   for (const [v, text] of cases) assert.equal(formatNumber(v), text, `${v}`);
 });
 
-test('a loss still high is called stuck when it has not moved, and begun to fall when it has', () => {
+test('a log axis has no more ticks than its height holds: a diverged loss spans 20 decades', () => {
+  // a loss that blew up to 1e20 (lr = 1): one label per decade piled 22 labels into 160 px
+  const wide = logTicks(1, 1e21, 10);
+  assert.deepEqual(wide, [1, 1e3, 1e6, 1e9, 1e12, 1e15, 1e18, 1e21]);
+  assert.deepEqual(logTicks(1e-3, 1e40, 6), [1e-0, 1e10, 1e20, 1e30, 1e40]);
+  // room for every decade: every decade
+  assert.deepEqual(logTicks(1e-4, 10, 10), [1e-4, 1e-3, 1e-2, 0.1, 1, 10]);
+  // a narrow range keeps its 1, 2, 5 ticks while they fit, and falls back to decades when not
+  assert.deepEqual(logTicks(0.01, 1, 10), [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1]);
+  assert.deepEqual(logTicks(0.01, 1, 4), [0.01, 0.1, 1]);
+  // a crowded axis still gets two ticks to be read against
+  assert.ok(logTicks(1, 1e21, 1).length >= 1);
+});
+
+test('a loss still high is called stuck when it has not moved, begun to fall when it has, and blown up when it rose far', () => {
+  const words = (early, end, peak = Math.max(early, end)) => unlearntLoss({ early, peak, peakStep: 1, end });
   // the paper preset: batch 1 stays at ~1.0; batch 16 falls from 1.01 to 0.85 in 200 steps
-  assert.equal(unlearntLoss(0.99, 1.008), 'is still 1.01, about what predicting all zeros scores: the network has not learnt its target');
-  assert.equal(unlearntLoss(1.01, 0.854), 'fell from 1.01 to 0.854, but is still more than half of what predicting all zeros ' +
+  assert.equal(words(0.99, 1.008), 'is still 1.01, about what predicting all zeros scores: the network has not learnt its target');
+  assert.equal(words(1.01, 0.854), 'fell from 1.01 to 0.854, but is still more than half of what predicting all zeros ' +
     'scores (1): the network has only begun to learn its target');
   // the early value is the average after 10 steps, not one step's draw
-  const average = movingGeoMean(Float32Array.from([1.2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]));
-  assert.ok(earlyLoss(average) < 1.05, `${earlyLoss(average)}: a high first step is averaged in`);
-  assert.match(unlearntLoss(earlyLoss(average), 1.0), /^is still 1, /);
+  const average = movingGeoMean(Float32Array.from({ length: 60 }, (_, i) => (i ? 1 : 1.2)));
+  const curve = lossCurve(average, 0);
+  assert.ok(curve.early < 1.05, `${curve.early}: a high first step is averaged in`);
+  assert.match(unlearntLoss(curve), /^is still 1[.0-9]*, about what/, 'stuck, not fallen from the first step');
+  // lr = 1 on the page: the loss rose to ~1e20 within a few steps, and its average at step 10
+  // (8e12) was then called where it "fell from", to 7.9, "only begun to learn"
+  const losses = Float32Array.from({ length: 100 }, (_, i) => (i < 3 ? 1 : i < 10 ? 1e20 : 8));
+  const blown = lossCurve(movingGeoMean(losses), 200);
+  assert.equal(blown.peakStep, 210, 'the highest average is that of the last exploded step, step 200 + 10');
+  const said = unlearntLoss(blown);
+  assert.match(said, /^rose to \S+ at step 210, far above what predicting all zeros scores \(1\), and ended at 8(\.\d+)?: /);
+  assert.match(said, /smaller learning rate/);
+  assert.doesNotMatch(said, /begun to learn/);
+  // an average that never went past 10 times the all-zeros score is no blow-up
+  assert.match(words(1.5, 1.0, 9), /^fell from 1.5 to 1, /);
+});
+
+test('a cost estimate is the median of the last measurements: one preempted slice does not move it', () => {
+  const recent = [];
+  let estimate;
+  for (let i = 0; i < 9; i++) estimate = recordCost(recent, 1.5e-6);
+  // a slice the machine preempted reads 40x its cost: a moving average weighting it 0.2 read 8.8x
+  assert.equal(recordCost(recent, 6e-5), 1.5e-6);
+  for (let i = 0; i < 3; i++) estimate = recordCost(recent, 1.5e-6);
+  assert.equal(estimate, 1.5e-6);
+  // a lasting change (the machine got slower) is taken up within five measurements (four here:
+  // the high one still in the window counts on the high side)
+  const seen = [];
+  for (let i = 0; i < 6; i++) seen.push(recordCost(recent, 3e-6));
+  assert.deepEqual(seen, [1.5e-6, 1.5e-6, 1.5e-6, 3e-6, 3e-6, 3e-6]);
+  // only the last 9 count
+  assert.equal(recent.length, 9);
+  // of an even count, the upper middle value: slices sized from it are the smaller
+  assert.equal(recordCost([1], 2), 2);
 });

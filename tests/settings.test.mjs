@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { FIELDS, SPEEDS, parseField, describeField, settingsFromQuery, settingsToQuery, presetDefaults, SAMPLE_DEFAULTS } from '../web/settings.mjs';
+import { FIELDS, SPEEDS, parseField, describeField, settingsFromQuery, settingsToQuery, presetDefaults, SAMPLE_DEFAULTS, ignoredText } from '../web/settings.mjs';
 import { PRESETS } from '../web/ddpm.mjs';
 
 test('each kind of field takes its values and refuses the rest', () => {
@@ -66,6 +66,16 @@ test('a query string gives its preset\'s defaults, then its own values; a bad va
   assert.equal(settings.clip, true);
   assert.equal(settings.speed, '1');
   assert.deepEqual(ignored, ['seed=abc (must be a whole number from 0 to 4294967295)', 'speed=7 (must be one of 0.25, 0.5, 1, 2, 5)']);
+  // a long key or value is named by its first 40 characters and its length, and a long list by
+  // its first five items (a 3000-character key filled a phone's screen)
+  const long = settingsFromQuery(`?${'k'.repeat(3000)}=1&steps=${'9'.repeat(41)}`);
+  assert.deepEqual(long.ignored, [`${'k'.repeat(40)}… (3000 characters)=1 (not a setting)`,
+    `steps=${'9'.repeat(40)}… (41 characters) (must be a whole number from 1 to 100000)`]);
+  assert.equal(settingsFromQuery(`?steps=${'9'.repeat(40)}`).ignored[0].startsWith(`steps=${'9'.repeat(40)} (`), true, '40 characters are named whole');
+  const many = settingsFromQuery('?' + Array.from({ length: 8 }, (_, i) => `x${i}=1`).join('&'));
+  assert.equal(ignoredText(many.ignored), 'x0=1 (not a setting); x1=1 (not a setting); x2=1 (not a setting); ' +
+    'x3=1 (not a setting); x4=1 (not a setting); and 3 more');
+  assert.equal(ignoredText(twice.ignored), twice.ignored.join('; '));
   // an unknown preset falls back to the recommended one, and says so
   const odd = settingsFromQuery('preset=best');
   assert.equal(odd.settings.preset, 'recommended');

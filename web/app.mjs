@@ -9,9 +9,10 @@
 //   train-view.mjs   the model Train trains, the loop in animation frames, statistics, loss curve
 //   sample-view.mjs  the reverse chain over frames, its playback, plots and verdict
 //   checkpoints.mjs  Save, Load, and a new Steps for a model on the page
-import { loadEngine } from './ddpm.mjs';
-import { presetDefaults, parseField, describeField } from './settings.mjs';
+import { loadEngine, wasmSimdSupported } from './ddpm.mjs';
+import { presetDefaults, parseField, describeField, ignoredText } from './settings.mjs';
 import { $, settingsFromURL, settingsToURL, app, newRun, showMessage, errorText, setStatus, passFocus, focusGuard } from './state.mjs';
+import { theme } from './plot.mjs';
 import { buildView, drawSchedulePlots, markSchedule, drawForward, drawEmbedding } from './panels.mjs';
 import { fillForm, describePreset, stepsOpen, stepsProblem, TRAIN_FIELDS, TRAIN_INPUTS, setState, fieldChanges,
   stepsRefusalText, refuseSteps, clearStepsRefusal } from './controls.mjs';
@@ -203,7 +204,7 @@ function onResumeClick(ev) {
     showMessage($('train-message'), '');
     app.stepsRefusal = null;
   }
-  setStatus(`Training: resumed at step ${app.model.step}.`);
+  setStatus(`Training on from step ${app.model.step} to step ${app.model.config.steps}…`);
   resume();
   passFocus('btn-resume', 'btn-pause');
 }
@@ -219,7 +220,7 @@ function onVisibilityChange() {
     }
   } else if (app.pausedByHidden && app.state === 'paused') {
     app.pausedByHidden = false;
-    setStatus(`Training: resumed at step ${app.model.step} (the tab is visible again).`);
+    setStatus(`Training on from step ${app.model.step} to step ${app.model.config.steps} (the tab is visible again)…`);
     const refocus = focusGuard();   // on Resume, which the run disables
     resume();
     refocus('btn-pause');
@@ -307,6 +308,21 @@ function wire() {
   }).observe(document.body);
 }
 
+// No module: nothing on the page can run. Say why, and leave nothing that looks usable (the
+// data image comes from the module too).
+function engineFailed(e) {
+  const where = location.protocol === 'file:'
+    ? 'A page opened from a file:// address cannot load it: serve the page over http (make serve).'
+    : 'Check the connection and reload the page; the browser needs WebAssembly.';
+  showMessage($('global-message'), `Could not load the WebAssembly module: ${errorText(e)}. ${where}`);
+  $('engine-info').textContent = '';
+  const data = $('data-image'), ctx = data.getContext('2d');
+  ctx.fillStyle = theme().grid;
+  ctx.fillRect(0, 0, data.width, data.height);
+  data.setAttribute('aria-label', 'The training image, not drawn: the WebAssembly module that makes it did not load');
+  setStatus('Not available: the WebAssembly module did not load.');
+}
+
 async function main() {
   window.addEventListener('error', (ev) => showMessage($('global-message'), `Unexpected error: ${ev.message}`));
   window.addEventListener('unhandledrejection', (ev) => showMessage($('global-message'), `Unexpected error: ${errorText(ev.reason)}`));
@@ -316,17 +332,20 @@ async function main() {
   describePreset();
   wire();
   setState('loading');
+  // the SIMD build where the browser has SIMD; the scalar build where it has not, or where the
+  // SIMD build did not load (then the page says so: the browser is not to blame)
+  let simdFailure = null;
   try {
-    try {
-      app.engine = await loadEngine({ simd: true });
-    } catch (e) {
-      app.engine = await loadEngine({ simd: false });
+    if (wasmSimdSupported()) {
+      try {
+        app.engine = await loadEngine({ simd: true });
+      } catch (e) {
+        simdFailure = e;
+      }
     }
+    app.engine ??= await loadEngine({ simd: false });
   } catch (e) {
-    showMessage($('global-message'), `Could not load the WebAssembly module: ${errorText(e)}. ` +
-      'Serve the page over http (make serve), not from a file:// address, and use a browser with WebAssembly.');
-    $('engine-info').textContent = '';
-    setStatus('Not available.');
+    engineFailed(e);
     return;
   }
   const e = app.engine;
@@ -335,15 +354,16 @@ async function main() {
   } catch (err) {
     showMessage($('global-message'), errorText(err));
   }
-  $('engine-info').textContent = e.simd
-    ? 'Running on the SIMD WebAssembly build (ddpm_simd.wasm).'
+  $('engine-info').textContent = e.simd ? 'Running on the SIMD WebAssembly build (ddpm_simd.wasm).'
+    : simdFailure ? `The SIMD build could not be loaded (${errorText(simdFailure)}), so the page runs on the scalar ` +
+      'WebAssembly build: training is slower. Reloading the page tries the SIMD build again.'
     : 'Running on the scalar WebAssembly build (this browser has no WebAssembly SIMD): training is slower.';
   settingsToURL(settings);
   clearTrajectory();
   setState('ready');
   drawTrainStats(true);
   drawLoss(true);
-  setStatus(ignored.length ? `Ready. Ignored from the address: ${ignored.join('; ')}.` : READY);
+  setStatus(ignored.length ? `Ready. Ignored from the address: ${ignoredText(ignored)}.` : READY);
   prepareModel();
 
   // for the browser tests and the curious: the engine, the model and the frame record

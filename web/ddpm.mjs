@@ -79,6 +79,18 @@ function configFor(options) {
   return config;
 }
 
+// Whether this WebAssembly engine accepts SIMD instructions: it validates a module of one
+// function that returns v128.const 0. So a page can tell a browser without SIMD from a SIMD
+// build that failed to load (a network error) and say which.
+const SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,   // "\0asm", version 1
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b,         // types: one, () -> v128
+  0x03, 0x02, 0x01, 0x00,                           // functions: one, of type 0
+  0x0a, 0x16, 0x01, 0x14, 0x00,                     // code: one body of 20 bytes, no locals
+  0xfd, 0x0c, ...new Array(16).fill(0x00), 0x0b,    //   v128.const 0, end
+]);
+export const wasmSimdSupported = () => WebAssembly.validate(SIMD_PROBE);
+
 // Load the wasm module: the SIMD build by default, or the scalar twin ({ simd: false }).
 export async function loadEngine({ simd = true } = {}) {
   const name = simd ? 'ddpm_simd' : 'ddpm_scalar';

@@ -88,17 +88,34 @@ function linearTicks(lo, hi, target = 5) {
   return out;
 }
 
-function logTicks(lo, hi) {
-  const out = [];
+// Ticks of a log axis from lo to hi, at most maxTicks of them: 1, 2 and 5 in each decade over
+// up to two decades, else whole powers of 10, every k-th one (k = 1, 2, 3, 5, 10, 20, ...) when
+// one per decade would not fit: a diverged loss spans some 20 decades, and a label on each piled
+// up into one unreadable column.
+export function logTicks(lo, hi, maxTicks = Infinity) {
   const e0 = Math.floor(Math.log10(lo)), e1 = Math.ceil(Math.log10(hi));
-  const sub = e1 - e0 <= 2 ? [1, 2, 5] : [1];
-  for (let e = e0; e <= e1; e++) {
-    for (const k of sub) {
-      const v = k * 10 ** e;
-      if (v >= lo * 0.999 && v <= hi * 1.001) out.push(v);
+  const inRange = (v) => v >= lo * 0.999 && v <= hi * 1.001;
+  const ticks = (mantissas, every) => {
+    const out = [];
+    for (let e = e0; e <= e1; e++) {
+      if (e % every !== 0) continue;
+      for (const k of mantissas) {
+        const v = e < 0 ? k / 10 ** -e : k * 10 ** e;   // 1 / 10^4 is 1e-4; 10^-4 is a hair below it
+        if (inRange(v)) out.push(v);
+      }
+    }
+    return out;
+  };
+  if (e1 - e0 <= 2) {
+    const fine = ticks([1, 2, 5], 1);
+    if (fine.length <= maxTicks) return fine;
+  }
+  for (let p = 1; ; p *= 10) {
+    for (const k of [1, 2, 3, 5]) {
+      const out = ticks([1], k * p);
+      if (out.length <= Math.max(maxTicks, 2) || k * p > e1 - e0) return out;
     }
   }
-  return out;
 }
 
 // Smooth a positive series for display: an exponential moving average of its logarithm (with
@@ -186,7 +203,7 @@ export function linePlot(canvas, opts) {
   // grid and ticks
   ctx.strokeStyle = th.grid; ctx.lineWidth = 1; ctx.fillStyle = th.muted;
   ctx.textAlign = 'right'; ctx.textBaseline = 'middle';
-  const yt = opts.yLog ? logTicks(y0, y1) : linearTicks(y0, y1, Math.max(2, Math.round(ph / 40)));
+  const yt = opts.yLog ? logTicks(y0, y1, Math.max(2, Math.floor(ph / LABEL_ROW))) : linearTicks(y0, y1, Math.max(2, Math.round(ph / 40)));
   for (const v of yt) {
     const y = Math.round(Y(v)) + 0.5;
     ctx.beginPath(); ctx.moveTo(left, y); ctx.lineTo(left + pw, y); ctx.stroke();

@@ -9,7 +9,7 @@ import { linePlot, setMarker, movingGeoMean, theme, formatNumber } from './plot.
 import { $, settingsToURL, app, showMessage, errorText, sentence, setStatus, dropSampleHint } from './state.mjs';
 import { ABAR_T_FAR } from './panels.mjs';
 import { trainSettings, setState } from './controls.mjs';
-import { UNLEARNT_LOSS, unlearntLoss, earlyLoss, createModel, recordedLosses, drawSampleAge, finishHalfDone } from './train-view.mjs';
+import { UNLEARNT_LOSS, unlearntLoss, lossCurve, createModel, recordedLosses, drawSampleAge, finishHalfDone } from './train-view.mjs';
 
 // Images are drawn clipped to [-1, 1], the training image's range. A clean image (the sample,
 // a predicted x0) that leaves [-X0_FAR, X0_FAR] gets a badge, and the verdict gives the
@@ -144,10 +144,10 @@ function sampleFailed(e) {
   showMessage($('sample-message'), sentence(errorText(e)) + hint);
 }
 
-// the moving average of the loss early in the record (unlearntLoss) and at its end (NaN without one)
-function lossEnds(m) {
-  const average = movingGeoMean(recordedLosses(m).losses);
-  return { lossEarly: earlyLoss(average) ?? NaN, loss: average.at(-1) ?? NaN };
+// the moving average of the loss, as unlearntLoss reads it (its end NaN without one)
+function modelLossCurve(m) {
+  const { from, losses } = recordedLosses(m);
+  return lossCurve(movingGeoMean(losses), from);
 }
 
 function showSample(m, { computeMs, sigma, clip }) {
@@ -156,7 +156,7 @@ function showSample(m, { computeMs, sigma, clip }) {
   const mseCurve = new Float32Array(T + 1);
   for (let t = 0; t <= T; t++) mseCurve[t] = mse(r.x0Pred, image, t * D);
   app.traj = { ...r, T, D, S: m.config.image_size, ms: computeMs, mseCurve, finalMse: mse(r.final, image), sigma, clip,
-    step: m.step, steps: m.config.steps, ...lossEnds(m),
+    step: m.step, steps: m.config.steps, lossCurve: modelLossCurve(m),
     // step 0 is untrained only for a model made here: a file at step 0 (one written by another
     // program, README "Checkpoint format") holds weights trained elsewhere
     untrained: m.step === 0 && !app.loadedFrom };
@@ -197,7 +197,7 @@ function drawSampleVerdict() {
   if (!good) {
     if (tr.untrained) text += ' The model is untrained: press Train first.';
     else if (tr.step > 0 && tr.step < tr.steps) text += ` The model had trained only ${tr.step} of ${tr.steps} steps when this sample was drawn.`;
-    if (!tr.untrained && tr.loss >= UNLEARNT_LOSS) text += ` The loss's moving average ${unlearntLoss(tr.lossEarly, tr.loss)} (see the loss curve).`;
+    if (!tr.untrained && tr.lossCurve.end >= UNLEARNT_LOSS) text += ` The loss's moving average ${unlearntLoss(tr.lossCurve)} (see the loss curve).`;
     const [lo, hi] = tr.finalRange;
     if (lo < -X0_FAR || hi > X0_FAR) {
       text += ` The sample's pixels run from ${inText(lo)} to ${inText(hi)}, outside the image's [&minus;1, 1], and the ` +

@@ -71,16 +71,19 @@ export function describeField(key, { why = true } = {}) {
 export function settingsFromQuery(search) {
   const q = new URLSearchParams(search);
   const ignored = [];
+  // a key or value from the address is named in up to 40 characters: a 3000-character key filled
+  // a phone's screen with the status line
+  const named = (text) => (text.length > 40 ? `${text.slice(0, 40)}… (${text.length} characters)` : text);
   const seen = new Set();
   for (const [key, value] of q) {
-    if (!Object.hasOwn(FIELDS, key)) ignored.push(`${key}=${value} (not a setting)`);
-    else if (seen.has(key)) ignored.push(`${key}=${value} (${key} given again: the first is read)`);
+    if (!Object.hasOwn(FIELDS, key)) ignored.push(`${named(key)}=${named(value)} (not a setting)`);
+    else if (seen.has(key)) ignored.push(`${key}=${named(value)} (${key} given again: the first is read)`);
     seen.add(key);
   }
   const read = (key) => {
     if (!q.has(key)) return undefined;
     const v = parseField(key, q.get(key));
-    if (v === undefined) ignored.push(`${key}=${q.get(key)} (must be ${describeField(key, { why: false })})`);
+    if (v === undefined) ignored.push(`${key}=${named(q.get(key))} (must be ${describeField(key, { why: false })})`);
     return v;
   };
   const preset = read('preset') ?? 'recommended';
@@ -91,6 +94,14 @@ export function settingsFromQuery(search) {
     if (v !== undefined) s[key] = v;
   }
   return { settings: s, ignored };
+}
+
+// The status line's list of what the address asked for and the page ignored: the first few, and
+// how many more (a page opened from a long, wrong link says so in a line or two)
+const IGNORED_SHOWN = 5;
+export function ignoredText(ignored) {
+  const more = ignored.length - IGNORED_SHOWN;
+  return ignored.slice(0, IGNORED_SHOWN).join('; ') + (more > 0 ? `; and ${more} more` : '');
 }
 
 // every setting, in FIELDS order, as a query string (without the '?')

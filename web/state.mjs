@@ -48,10 +48,12 @@ export const app = {
   otherSchedule: null,       // the other preset's schedule, drawn faintly for comparison
   embedding: null,           // (T+1) x 128
   fwdT: 30,
-  // the cost of training work, measured as it runs (train-view.mjs); until then a guess: 8 ms
+  // the cost of training work, measured as it runs (train-view.mjs: the median of the last few
+  // measurements in sampleCosts and paramCosts); until then a guess: 8 ms
   // for a sample's forward and backward pass, 8 ms for AdamW over the 2.7 M parameters; and the
   // step of the browser's clock, the least time a slice is taken to have lasted
-  timing: { msPerSample: 8, msPerParam: 8 / 2.7e6, sampleSeen: false, paramSeen: false, poolMs: 0, poolParams: 0, batch: null, clockStep: null },
+  timing: { msPerSample: 8, msPerParam: 8 / 2.7e6, sampleSeen: false, paramSeen: false, sampleCosts: [], paramCosts: [],
+    poolMs: 0, poolParams: 0, batch: null, clockStep: null },
   run: runRecord(0),        // the training run under way (see newRun)
   pace: { level: 0, frame: 0, recent: [], onTime: 0, calmUntil: 0, paced: 0 }, // see PACE_LEVELS (train-view.mjs)
   redraws: 0,                // plots redrawn for a new width (app.mjs)

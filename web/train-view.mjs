@@ -19,17 +19,37 @@ export const UNLEARNT_LOSS = 0.5;
 // to have begun to fall (the paper preset at batch 16: 1.01 to 0.85), not to be stuck
 const LOSS_BEGUN_TO_FALL = 0.9;
 
-// The words for a moving average of the loss still above UNLEARNT_LOSS, from `early` to `end`.
-// `early` is the average after its first 10 steps (earlyLoss): one step's loss moves by a few
-// percent with its draw, enough to fake a fall from step 1 alone
-export function unlearntLoss(early, end) {
+// a moving average of the loss that rose above this many times what predicting all zeros scores
+// blew up: the steps threw the weights off (lr = 0.05 took it to 2.6e7, lr = 1 to 8e12)
+const BLOWN_UP_LOSS = 10;
+
+// What the words below need of a moving average of the loss whose first value is that of step
+// from + 1: its value after its first 10 steps (one step's loss moves by a few percent with its
+// draw, enough to fake a fall from step 1 alone), its highest value and that step, and its last.
+export function lossCurve(average, from = 0) {
+  let peakAt = 0;
+  for (let i = 1; i < average.length; i++) if (average[i] > average[peakAt]) peakAt = i;
+  return {
+    early: average[Math.min(9, average.length - 1)] ?? NaN,
+    peak: average[peakAt] ?? NaN, peakStep: from + peakAt + 1,
+    end: average.at(-1) ?? NaN,
+  };
+}
+
+// The words for a moving average of the loss (lossCurve) that ends above UNLEARNT_LOSS: blown up,
+// begun to fall, or stuck. A blow-up is said first: measured from its peak, the fall back to
+// about 1 read as a network that had "begun to learn".
+export function unlearntLoss({ early, peak, peakStep, end }) {
+  if (peak > BLOWN_UP_LOSS) {
+    return `rose to ${formatNumber(peak)} at step ${peakStep}, far above what predicting all zeros scores (1), and ended at ` +
+      `${formatNumber(end)}: the updates were too large for this model and threw its weights off (a smaller learning rate ` +
+      'keeps them in check)';
+  }
   return end < LOSS_BEGUN_TO_FALL * early
     ? `fell from ${formatNumber(early)} to ${formatNumber(end)}, but is still more than half of what predicting all zeros ` +
       'scores (1): the network has only begun to learn its target'
     : `is still ${formatNumber(end)}, about what predicting all zeros scores: the network has not learnt its target`;
 }
-
-export const earlyLoss = (average) => average[Math.min(9, average.length - 1)];
 
 // Finish what the model has half done: its weight update (enough for a sample: a batch partly
 // gathered does not touch the weights), or its whole step (C saves and loads only between
@@ -137,6 +157,17 @@ function measureClockStep() {
 }
 const perUnit = (ms, units) => Math.max(ms, app.timing.clockStep) / units;
 
+// A cost per unit of work (ms per sample, ms per parameter) is the median of its last few
+// measurements, `recent`, to which this adds `per`. A slice the machine preempted can read ten
+// times its cost; weighted into a moving average (0.2), one such slice showed "ms per AdamW
+// update" at 67 ms between readings of 4, for seconds, and shrank the slices sized by it.
+const COST_WINDOW = 9;
+export function recordCost(recent, per) {
+  recent.push(per);
+  if (recent.length > COST_WINDOW) recent.shift();
+  return recent.slice().sort((a, b) => a - b)[recent.length >> 1];   // the upper one of an even count: smaller slices
+}
+
 // One animation frame of training: slices of work until the budget is spent. A slice is a
 // number of samples of the batch (forward + backward) or, once the batch is complete, a range
 // of parameters for AdamW; both are sized from the time measured for the previous slices.
@@ -157,6 +188,7 @@ function trainFrame(ts, loop) {
   if (tm.batch !== m.config.batch) {
     tm.batch = m.config.batch;
     tm.paramSeen = false;
+    tm.paramCosts = [];
     tm.poolMs = tm.poolParams = 0;
   }
   const trainThisFrame = app.pace.frame++ % every === 0 && !app.sampling;
@@ -181,7 +213,7 @@ function trainFrame(ts, loop) {
         tm.poolParams += done;
         if (tm.poolParams >= PROBE_PARAMS) {
           const per = perUnit(tm.poolMs, tm.poolParams);
-          tm.msPerParam = tm.paramSeen ? 0.8 * tm.msPerParam + 0.2 * per : per;
+          tm.msPerParam = recordCost(tm.paramCosts, per);
           tm.paramSeen = true;
           tm.poolMs = tm.poolParams = 0;
         }
@@ -191,7 +223,7 @@ function trainFrame(ts, loop) {
         const a = performance.now();
         const done = m.trainWork(n, m.numParams);
         const per = perUnit(performance.now() - a, done);
-        tm.msPerSample = tm.sampleSeen ? 0.8 * tm.msPerSample + 0.2 * per : per;
+        tm.msPerSample = recordCost(tm.sampleCosts, per);
         tm.sampleSeen = true;
       }
       worked = true;
@@ -225,7 +257,7 @@ function finishRun(m) {
   setStatus(`Done: ${which} in ${formatDuration(secs)} (${((m.step - from) / secs).toFixed(1)} steps/s on average). ` + (end < UNLEARNT_LOSS
     ? `The loss's moving average fell from ${formatNumber(average[0])} at step ${lossFrom + 1} to ${formatNumber(end)} ` +
       `at step ${m.step}.`
-    : `The loss's moving average ${unlearntLoss(earlyLoss(average), end)}.`),
+    : `The loss's moving average ${unlearntLoss(lossCurve(average, lossFrom))}.`),
     end < UNLEARNT_LOSS ? 'Now press Sample.' : 'Press Sample to see what that gives.');
   passFocus('btn-pause', 'btn-sample');
 }
@@ -331,7 +363,8 @@ export function drawTrainStats(force) {
   app.run.statsAt = now;
   drawCheckpointControls();
   drawSampleAge();
-  const rate = m ? recentRate(step) : NaN;
+  // the speed now: none once the plan is done (the Done line gives the run's average)
+  const rate = m && !m.done ? recentRate(step) : NaN;
   $('stat-rate').textContent = Number.isFinite(rate) ? rate.toFixed(2) : '–';
   $('stat-eta').textContent = !m ? '–' : m.done ? 'done' : Number.isFinite(rate) ? formatDuration((steps - step) / rate) : '–';
   // the work figures once this model has trained on the page (the pacing's estimates outlive a
