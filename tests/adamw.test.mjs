@@ -51,16 +51,32 @@ test('two AdamW steps match the hand-computed update (lr, betas, eps, decoupled 
   } finally { model.free(); }
 });
 
-test('cosine learning-rate decay runs from lr towards lr * lr_min_frac, reached one step after the last (every update moves)', async () => {
+test('cosine learning-rate decay runs from lr towards lr * lr_min_frac, reached one step after the last (every update moves), and the update uses it', async () => {
   const engine = await simdEngine();
   const model = engine.createModel({ ...SMALL, steps: 11, lr: 1e-3, lr_schedule: 'cosine', lr_min_frac: 0.1 });
   try {
+    const lrAt = (k) => 1e-3 * (0.1 + 0.9 * 0.5 * (1 + Math.cos((Math.PI * k) / 11)));
     const seen = [];
-    for (let k = 0; k < 11; k++) { seen.push(model.currentLr); model.train(1); }
     for (let k = 0; k < 11; k++) {
-      const want = 1e-3 * (0.1 + 0.9 * 0.5 * (1 + Math.cos((Math.PI * k) / 11)));
-      assert.ok(Math.abs(seen[k] - want) < 1e-9, `step ${k}: ${seen[k]} vs ${want}`);
+      seen.push(model.currentLr);
+      if (k !== 6) {
+        model.train(1);
+        continue;
+      }
+      // the update itself moves by the decayed rate, not only the number reported: step 7 by hand
+      const c = model.config, hyper = { lr: Math.fround(lrAt(6)), beta1: c.beta1, beta2: c.beta2, eps: c.adam_eps, wd: c.weight_decay };
+      const p = Float64Array.from(model.params()), state = model.adamState();
+      const ts = [5, 16], eps = gaussian(2 * model.D, lcg(7));
+      const xt = new Float32Array(2 * model.D);
+      ts.forEach((t, b) => xt.set(model.qSample(model.image(), eps.subarray(b * model.D, (b + 1) * model.D), t), b * model.D));
+      const { grads } = model.lossAndGrad(xt, ts, eps);
+      model.trainStepExplicit(ts, eps);
+      const want = adamw(p, grads, Float64Array.from(state.m), Float64Array.from(state.v), 7, hyper).p, got = model.params();
+      for (let i = 0; i < p.length; i++) {
+        assert.ok(Math.abs(got[i] - want[i]) <= 1e-6 * Math.abs(want[i]) + 1e-7, `step 7 param ${i}: ${got[i]} vs ${want[i]}`);
+      }
     }
+    for (let k = 0; k < 11; k++) assert.ok(Math.abs(seen[k] - lrAt(k)) < 1e-9, `step ${k}: ${seen[k]} vs ${lrAt(k)}`);
   } finally { model.free(); }
 });
 

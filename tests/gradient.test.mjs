@@ -137,6 +137,21 @@ for (const predict of ['eps', 'x0']) {
         }
         assert.ok(worst < 1e-6, `${name}: the updated weights are off by up to ${worst} (lr ${lr})`);
       }
+      // the first update moves each weight by about lr sign(g), whatever g's size: the moments
+      // hold the size, m = (1 - beta1) g and v = (1 - beta2) g^2 (a gradient halved in C
+      // passed the check above)
+      const { beta1, beta2 } = PRESETS.paper.config, state = model.adamState();
+      const m1 = model.tensors(state.m), v1 = model.tensors(state.v);
+      const omb1 = Math.fround(1 - Math.fround(beta1)), omb2 = Math.fround(1 - Math.fround(beta2));
+      for (const name of GROUPS) {
+        const g = ref.grads[name], gMax = g.reduce((a, x) => Math.max(a, Math.abs(x)), 0);
+        let worstM = 0, worstV = 0;
+        for (let i = 0; i < g.length; i++) {
+          worstM = Math.max(worstM, Math.abs(m1[name][i] - omb1 * g[i]) / (omb1 * gMax));
+          worstV = Math.max(worstV, Math.abs(v1[name][i] - omb2 * g[i] * g[i]) / (omb2 * gMax * gMax));
+        }
+        assert.ok(worstM < 1e-5 && worstV < 1e-5, `${name}: AdamW's moments off by up to ${worstM} (m) and ${worstV} (v) of their largest`);
+      }
     } finally { model.free(); }
   });
 }

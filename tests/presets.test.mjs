@@ -34,7 +34,8 @@ test('recommended preset, seeds 0..9: at least 9 samples are the red square (MSE
     results.push({ seed, mse: summary.mse, agree: agree / image.length });
   }
   const passed = results.filter((r) => r.mse < 0.01 && r.agree > 0.99);
-  assert.ok(passed.length >= 9, `only ${passed.length} of 10 seeds: ${JSON.stringify(results)}`);
+  // the runs are bit for bit reproducible, and the README says 10 of 10
+  assert.equal(passed.length, 10, `${passed.length} of 10 seeds: ${JSON.stringify(results)}`);
 });
 
 test('the scaled schedule with eps-prediction: the predicted noise turns against x_t, so the chain runs away (README, Presets)', async () => {
@@ -51,6 +52,8 @@ test('the scaled schedule with eps-prediction: the predicted noise turns against
     assert.ok(cosine(80) < -0.7, `cos(eps_pred, x_t) at t = 80: ${cosine(80)}`);
     for (const t of [50, 20, 2]) assert.ok(cosine(t) < -0.999, `cos(eps_pred, x_t) at t = ${t}: ${cosine(t)}`);
     const length = Math.sqrt(dot(epsPred, epsPred, 50) / dot(x, x, 50));
+    // the README quotes these two
+    console.log(`seed 0: cos(eps_pred, x_t) at t = 80 is ${cosine(80).toFixed(2)}; |eps_pred| / |x_t| at t = 50 is ${length.toFixed(2)}`);
     assert.ok(length > 1.8 && length < 1.9, `|eps_pred| / |x_t| at t = 50: ${length}`);
     // each step then pushes x_t further out: far more than 221x over the chain
     assert.ok(rms(1) / rms(100) > 1e6, `x_t's RMS grew ${rms(1) / rms(100)}x`);
