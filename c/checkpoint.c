@@ -96,6 +96,16 @@ size_t ddpm_checkpoint_size(const DDPM *m, int with_optimizer) {
     return size_for(m->shape.num_params, flags_for(m, with_optimizer), (uint32_t)m->step);
 }
 
+// the index of the first of n floats at p that is NaN or Inf, or n
+static size_t first_nonfinite(const uint8_t *p, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float v;
+        memcpy(&v, p + i * sizeof(float), sizeof v);
+        if (!isfinite(v)) return i;
+    }
+    return n;
+}
+
 int ddpm_checkpoint_save(const DDPM *m, uint8_t *buf, size_t cap, int with_optimizer) {
     uint32_t flags = flags_for(m, with_optimizer);
     size_t need = size_for(m->shape.num_params, flags, (uint32_t)m->step), bytes = m->shape.num_params * sizeof(float);
@@ -118,6 +128,12 @@ int ddpm_checkpoint_save(const DDPM *m, uint8_t *buf, size_t cap, int with_optim
     put_u32(p, (uint32_t)m->adam_steps); p += 4;
     memcpy(p, m->loss_history, (size_t)m->step * sizeof(float)); p += (size_t)m->step * sizeof(float);
     put_u32(p, crc32(buf, (size_t)(p - buf)));
+    // a model whose last update overflowed (training reports that at the next step) would be
+    // written as a file that every load refuses: say so now
+    size_t count = arrays_for(flags) * m->shape.num_params, bad = first_nonfinite(buf + HEADER_BYTES, count);
+    if (bad < count)
+        return ddpm_set_error(DDPM_ERR_DIVERGED, "checkpoint: not saved: value %zu of the model is NaN or Inf (its training "
+                              "diverged), and a file of it would not load", bad);
     return DDPM_OK;
 }
 
@@ -214,6 +230,30 @@ static int check_arrays(const uint8_t *arrays, size_t P, uint32_t flags, uint32_
     return DDPM_OK;
 }
 
+// AdamW's moments as AdamW makes them. From zero, m = (1 - b1) sum b1^k g_k and v = (1 - b2) sum
+// b2^k g_k^2 over the same gradients, so by Cauchy-Schwarz |m| <= C sqrt(v) with
+// C = (1 - b1) / sqrt((1 - b2)(1 - b1^2 / b2)) (7.3 at 0.9, 0.999; config.c requires b1^2 < b2).
+// A file far past that (an m of 1e35 beside a v of 1e-11 passed every other check) is not
+// AdamW's state, and its next update overflows the weights to Inf while the step reports
+// success. MOMENT_SLACK leaves room for a file trained with other betas (C ranges over 1 to 10 for
+// common ones), and eps for a v that underflowed to 0 in float below a small m.
+#define MOMENT_SLACK 1000.0
+static int check_moments(const DDPMConfig *c, const uint8_t *m_arr, const uint8_t *v_arr, size_t P) {
+    double b1 = (float)c->beta1, b2 = (float)c->beta2, r = b1 > 0 ? b1 * b1 / b2 : 0.0;
+    double bound = (1.0 - b1) / sqrt((1.0 - b2) * (1.0 - r)), limit = MOMENT_SLACK * bound;
+    for (size_t i = 0; i < P; i++) {
+        float mi, vi;
+        memcpy(&mi, m_arr + i * sizeof(float), sizeof mi);
+        memcpy(&vi, v_arr + i * sizeof(float), sizeof vi);
+        double ratio = fabs((double)mi) / (sqrt((double)vi) + c->adam_eps);
+        if (ratio > limit)
+            return REFUSE("checkpoint: corrupt: AdamW m[%zu] = %g beside v[%zu] = %g: |m| / (sqrt(v) + eps) is %.3g, where AdamW "
+                          "with this model's betas (%g, %g) keeps it below %.3g; the next update would overflow the weights",
+                          i, (double)mi, i, (double)vi, ratio, c->beta1, c->beta2, bound);
+    }
+    return DDPM_OK;
+}
+
 // What a whole file holds, for this model: known flags, the same architecture, no more steps than
 // planned, the length the header implies, an odd RNG increment, then the AdamW count, the losses
 // and the arrays. On success *adam_steps is the AdamW updates the moments have seen.
@@ -234,7 +274,12 @@ static int check_contents(const DDPM *m, const uint8_t *buf, size_t len, uint32_
         if (*adam_steps > step) return REFUSE("checkpoint: corrupt: %u AdamW updates in %u steps", *adam_steps, step);
         if ((err = check_losses(history + 4, step))) return err;
     }
-    return check_arrays(buf + HEADER_BYTES, P, flags, *adam_steps);
+    if ((err = check_arrays(buf + HEADER_BYTES, P, flags, *adam_steps))) return err;
+    if (flags & FLAG_OPTIMIZER) {
+        const uint8_t *m_arr = buf + HEADER_BYTES + P * sizeof(float);
+        return check_moments(&m->cfg, m_arr, m_arr + P * sizeof(float), P);
+    }
+    return DDPM_OK;
 }
 
 // Copy in a file both checks accepted.

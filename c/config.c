@@ -59,6 +59,12 @@ int ddpm_config_validate(const DDPMConfig *c) {
     // or v (beta2) never moves from 0, with no error
     CHECK((float)c->beta1 < 1.0f, "config: beta1 = %.17g rounds to 1 as a float, where AdamW uses it (at most 0.99999994)", c->beta1);
     CHECK((float)c->beta2 < 1.0f, "config: beta2 = %.17g rounds to 1 as a float, where AdamW uses it (at most 0.99999994)", c->beta2);
+    // Only then is m / sqrt(v) bounded (checkpoint.c, check_moments): with beta2 = 0, a weight
+    // whose gradient falls to 0 keeps its m while v drops to 0, and m / (0 + eps) overflowed the
+    // weights to Inf at a small eps. (beta1 = 0 keeps m = g, bounded by any beta2.)
+    CHECK(c->beta1 == 0 || (double)(float)c->beta1 * (float)c->beta1 < (float)c->beta2,
+          "config: AdamW needs beta1^2 < beta2 (got beta1 = %g, beta2 = %g): otherwise m / sqrt(v) has no bound, and an "
+          "update can overflow the weights", c->beta1, c->beta2);
     CHECK(isfinite((float)c->adam_eps) && (float)c->adam_eps > 0,
           "config: adam_eps must be a finite number > 0 that a float holds, 1.4e-45 to 3.4e38 (got %g)", c->adam_eps);
     CHECK(isfinite(c->weight_decay) && c->weight_decay >= 0,

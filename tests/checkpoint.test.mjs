@@ -117,11 +117,45 @@ test("a file whose AdamW v holds a negative value is refused (its square root wo
     assert.throws(() => target.loadCheckpoint(reseal(bad)),
       (e) => e.code === 'CHECKPOINT' && /AdamW v\[17\] is -1e-0?6; v must be >= 0/.test(e.message));
     assert.ok(sameBits(target.params(), before));
-    // a -0 is a zero: accepted
+    // a -0 is a zero: accepted (with an m of 0 beside it: an m beside a v of 0 is refused, below)
     new DataView(bad.buffer).setFloat32(80 + 4 * (2 * P + 17), -0, true);
+    new DataView(bad.buffer).setFloat32(80 + 4 * (P + 17), 0, true);
     target.loadCheckpoint(reseal(bad));
     target.train(1);
     assert.ok(target.params().every(Number.isFinite));
+  } finally { source.free(); target.free(); }
+});
+
+// The fuzzing of the loader by a helper found a file every check passed whose next update wrote
+// Inf weights with the step reporting success: an m of 1e35 beside a v of 2.6e-11. AdamW's own
+// moments keep |m| <= C sqrt(v) (c/checkpoint.c, check_moments); a file far past it is refused.
+test('a file whose AdamW m is out of all proportion to its v is refused; the moments of real training load', async () => {
+  const engine = await simdEngine();
+  const source = engine.createModel({ ...SMALL, steps: 20, seed: 1 }), target = engine.createModel({ ...SMALL, steps: 20, seed: 2 });
+  try {
+    source.train(12);
+    const good = source.saveCheckpoint(), P = source.numParams;
+    // the moments of real training, at batch 1 and at its largest ratio, are well inside the bound
+    const { m, v } = source.adamState();
+    let worst = 0;
+    for (let i = 0; i < P; i++) worst = Math.max(worst, Math.abs(m[i]) / (Math.sqrt(v[i]) + 1e-8));
+    const c = (1 - 0.9) / Math.sqrt((1 - 0.999) * (1 - 0.81 / 0.999));
+    assert.ok(worst <= c, `|m| / sqrt(v) reached ${worst} in training, above AdamW's bound ${c}`);
+    target.loadCheckpoint(good);
+    const bad = good.slice();
+    new DataView(bad.buffer).setFloat32(80 + 4 * (P + 5), 1e35, true); // m[5], in the second array
+    const before = target.params();
+    assert.throws(() => target.loadCheckpoint(reseal(bad)),
+      (e) => e.code === 'CHECKPOINT' && /^checkpoint: corrupt: AdamW m\[5\] = 1e\+35 beside v\[5\] = \S+: \|m\| \/ \(sqrt\(v\) \+ eps\) is \S+, where AdamW with this model's betas \(0\.9, 0\.999\) keeps it below 7\.27; the next update would overflow the weights/.test(e.message),
+      'the m of 1e35 is named');
+    assert.ok(sameBits(target.params(), before), 'the model on the page is kept');
+    // a thousand times past the bound is refused; a hundred times (room for other betas) loads
+    const vAt5 = new DataView(good.buffer).getFloat32(80 + 4 * (2 * P + 5), true);
+    for (const [factor, loads] of [[100, true], [2000, false]]) {
+      new DataView(bad.buffer).setFloat32(80 + 4 * (P + 5), factor * c * (Math.sqrt(vAt5) + 1e-8), true);
+      if (loads) target.loadCheckpoint(reseal(bad));
+      else assert.throws(() => target.loadCheckpoint(reseal(bad)), /AdamW m\[5\]/);
+    }
   } finally { source.free(); target.free(); }
 });
 

@@ -30,6 +30,10 @@ test('every invalid configuration is refused with its name in the message', asyn
     // below 1 in double, 1 in float, where AdamW and the EMA use them: m, v or the EMA would never move
     [{ beta1: 0.99999999999 }, 'CONFIG', /beta1 = 0\.99999999999\d* rounds to 1 as a float, where AdamW uses it \(at most 0\.99999994\)/],
     [{ beta2: 0.99999999999 }, 'CONFIG', /beta2 = 0\.99999999999\d* rounds to 1 as a float/],
+    // m / sqrt(v) unbounded: with beta2 = 0 and a tiny adam_eps, a fuzzer's config wrote Inf weights
+    // while the step reported success (a dead ReLU unit: g = 0, so v = 0 beside its old m)
+    [{ beta1: 0.9, beta2: 0 }, 'CONFIG', /config: AdamW needs beta1\^2 < beta2 \(got beta1 = 0\.9, beta2 = 0\): otherwise m \/ sqrt\(v\) has no bound/],
+    [{ beta1: 0.9, beta2: 0.8 }, 'CONFIG', /AdamW needs beta1\^2 < beta2/],
     [{ ema_decay: 0.99999999999 }, 'CONFIG', /ema_decay = 0\.99999999999\d* rounds to 1 as a float, where the EMA uses it/],
     // betas in (0, 1) whose schedule still breaks in float, which every sample would then blame
     // on the weights: 1 - alpha_bar_1 = 0 (t = 1 adds no noise), or alpha_bar_T below a float
@@ -57,6 +61,8 @@ test('every invalid configuration is refused with its name in the message', asyn
     refused(create({ [key]: NaN }), 'CONFIG', new RegExp(`${key} must be a finite number`));
   }
   refused(() => engine.createModel({ preset: 'best' }), 'CONFIG', /unknown preset 'best'/);
+  // beta1 = 0 keeps m = g, which any beta2 bounds; 0.9 with 0.82 is just inside
+  for (const betas of [{ beta1: 0, beta2: 0 }, { beta1: 0.9, beta2: 0.82 }]) create(betas)();
 });
 
 test('an odd training image is refused by name and the old image kept', async () => {
