@@ -17,6 +17,7 @@
 //           ...   if bit 2: u32 AdamW updates since the moments were zero (adam_steps; read with
 //                 bit 0 only), then f32 loss of each of the `step` steps (NaN where not recorded)
 //   end-4   4     u32 CRC-32 (IEEE 802.3, as zlib.crc32) of every byte before it
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,10 +131,14 @@ int ddpm_checkpoint_save(const DDPM *m, uint8_t *buf, size_t cap, int with_optim
     put_u32(p, crc32(buf, (size_t)(p - buf)));
     // a model whose last update overflowed (training reports that at the next step) would be
     // written as a file that every load refuses: say so now
-    size_t count = arrays_for(flags) * m->shape.num_params, bad = first_nonfinite(buf + HEADER_BYTES, count);
-    if (bad < count)
-        return ddpm_set_error(DDPM_ERR_DIVERGED, "checkpoint: not saved: value %zu of the model is NaN or Inf (its training "
-                              "diverged), and a file of it would not load", bad);
+    size_t P = m->shape.num_params, count = arrays_for(flags) * P, bad = first_nonfinite(buf + HEADER_BYTES, count);
+    if (bad < count) {
+        // the arrays in file order: the weights, AdamW's m and v (with the optimizer), the EMA
+        size_t k = bad / P;
+        const char *array = k == 0 ? "weight" : (flags & FLAG_OPTIMIZER) && k == 1 ? "AdamW m" : (flags & FLAG_OPTIMIZER) && k == 2 ? "AdamW v" : "EMA weight";
+        return ddpm_set_error(DDPM_ERR_DIVERGED, "checkpoint: the model holds NaN or Inf (%s %zu; its training diverged), "
+                              "and a file of it would not load", array, bad - k * P);
+    }
     return DDPM_OK;
 }
 
@@ -236,7 +241,9 @@ static int check_arrays(const uint8_t *arrays, size_t P, uint32_t flags, uint32_
 // A file far past that (an m of 1e35 beside a v of 1e-11 passed every other check) is not
 // AdamW's state, and its next update overflows the weights to Inf while the step reports
 // success. MOMENT_SLACK leaves room for a file trained with other betas (C ranges over 1 to 10 for
-// common ones), and eps for a v that underflowed to 0 in float below a small m.
+// common ones, and files do not record their betas); v is taken as at least FLT_MIN, since g^2
+// underflows to 0 in float for |g| below 1e-22 while m = (1 - b1) g does not (at an adam_eps of
+// 1e-30 a file straight from training was refused without that floor).
 #define MOMENT_SLACK 1000.0
 static int check_moments(const DDPMConfig *c, const uint8_t *m_arr, const uint8_t *v_arr, size_t P) {
     double b1 = (float)c->beta1, b2 = (float)c->beta2, r = b1 > 0 ? b1 * b1 / b2 : 0.0;
@@ -245,11 +252,12 @@ static int check_moments(const DDPMConfig *c, const uint8_t *m_arr, const uint8_
         float mi, vi;
         memcpy(&mi, m_arr + i * sizeof(float), sizeof mi);
         memcpy(&vi, v_arr + i * sizeof(float), sizeof vi);
-        double ratio = fabs((double)mi) / (sqrt((double)vi) + c->adam_eps);
+        double ratio = fabs((double)mi) / (sqrt(fmax((double)vi, FLT_MIN)) + c->adam_eps);
         if (ratio > limit)
-            return REFUSE("checkpoint: corrupt: AdamW m[%zu] = %g beside v[%zu] = %g: |m| / (sqrt(v) + eps) is %.3g, where AdamW "
-                          "with this model's betas (%g, %g) keeps it below %.3g; the next update would overflow the weights",
-                          i, (double)mi, i, (double)vi, ratio, c->beta1, c->beta2, bound);
+            return REFUSE("checkpoint: corrupt: AdamW m[%zu] = %g beside v[%zu] = %g: |m| / (sqrt(v) + eps) is %.3g, not a "
+                          "state AdamW makes (with this model's betas, %g and %g, it stays below %.3g, and files past %g "
+                          "times that are refused); its next update would move that weight by lr times the ratio",
+                          i, (double)mi, i, (double)vi, ratio, c->beta1, c->beta2, bound, MOMENT_SLACK);
     }
     return DDPM_OK;
 }

@@ -62,7 +62,7 @@ int ddpm_config_validate(const DDPMConfig *c) {
     // Only then is m / sqrt(v) bounded (checkpoint.c, check_moments): with beta2 = 0, a weight
     // whose gradient falls to 0 keeps its m while v drops to 0, and m / (0 + eps) overflowed the
     // weights to Inf at a small eps. (beta1 = 0 keeps m = g, bounded by any beta2.)
-    CHECK(c->beta1 == 0 || (double)(float)c->beta1 * (float)c->beta1 < (float)c->beta2,
+    CHECK((float)c->beta1 == 0.0f || (double)(float)c->beta1 * (float)c->beta1 < (float)c->beta2,
           "config: AdamW needs beta1^2 < beta2 (got beta1 = %g, beta2 = %g): otherwise m / sqrt(v) has no bound, and an "
           "update can overflow the weights", c->beta1, c->beta2);
     CHECK(isfinite((float)c->adam_eps) && (float)c->adam_eps > 0,

@@ -146,7 +146,7 @@ test('a file whose AdamW m is out of all proportion to its v is refused; the mom
     new DataView(bad.buffer).setFloat32(80 + 4 * (P + 5), 1e35, true); // m[5], in the second array
     const before = target.params();
     assert.throws(() => target.loadCheckpoint(reseal(bad)),
-      (e) => e.code === 'CHECKPOINT' && /^checkpoint: corrupt: AdamW m\[5\] = 1e\+35 beside v\[5\] = \S+: \|m\| \/ \(sqrt\(v\) \+ eps\) is \S+, where AdamW with this model's betas \(0\.9, 0\.999\) keeps it below 7\.27; the next update would overflow the weights/.test(e.message),
+      (e) => e.code === 'CHECKPOINT' && /^checkpoint: corrupt: AdamW m\[5\] = 1e\+35 beside v\[5\] = \S+: \|m\| \/ \(sqrt\(v\) \+ eps\) is \S+, not a state AdamW makes \(with this model's betas, 0\.9 and 0\.999, it stays below 7\.27, and files past 1000 times that are refused\)/.test(e.message),
       'the m of 1e35 is named');
     assert.ok(sameBits(target.params(), before), 'the model on the page is kept');
     // a thousand times past the bound is refused; a hundred times (room for other betas) loads
@@ -156,6 +156,25 @@ test('a file whose AdamW m is out of all proportion to its v is refused; the mom
       if (loads) target.loadCheckpoint(reseal(bad));
       else assert.throws(() => target.loadCheckpoint(reseal(bad)), /AdamW m\[5\]/);
     }
+  } finally { source.free(); target.free(); }
+});
+
+// A review found the bound refusing a file straight from training: at a tiny adam_eps, a gradient
+// below 1e-22 squares to 0 in float, so v = 0 beside m = 0.1 g. v counts as at least FLT_MIN.
+test('moments whose v underflowed to 0 in float load, at any adam_eps', async () => {
+  const engine = await simdEngine();
+  const config = { ...SMALL, steps: 3, seed: 1, adam_eps: 1e-30 };
+  const source = engine.createModel(config), target = engine.createModel(config);
+  try {
+    // a hidden unit pushed far below zero: SiLU's gradient there is about 1e-20 and less
+    const p = Float32Array.from(source.params()), t = source.tensors(p);
+    t.fc1_b[3] = -50;
+    source.setParams(p);
+    source.train(1);
+    const { m, v } = source.adamState();
+    assert.ok(Array.from(m).some((x, i) => x !== 0 && v[i] === 0), 'some m beside a v that underflowed to 0');
+    target.loadCheckpoint(source.saveCheckpoint());
+    assert.ok(sameBits(target.params(), source.params()));
   } finally { source.free(); target.free(); }
 });
 
