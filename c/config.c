@@ -1,4 +1,5 @@
 // config.c -- defaults (the paper's table), validation, setting a field by name, and errors.
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -124,11 +125,15 @@ static int parse_name(const Name *names, const char *key, const char *text, int 
 
 static int parse_number(const char *key, const char *text, double *out) {
     char *end;
+    errno = 0;
     double v = strtod(text, &end);
     if (end == text || *end != '\0')
         return ddpm_set_error(DDPM_ERR_CONFIG, "config: %s must be a number (got '%s')", key, text);
     if (!isfinite(v))
         return ddpm_set_error(DDPM_ERR_CONFIG, "config: %s must be a finite number (got '%s')", key, text);
+    // '1e-400' reads as 0: validation would then report "got 0" for a value nobody typed
+    if (errno == ERANGE && v == 0)
+        return ddpm_set_error(DDPM_ERR_CONFIG, "config: %s = '%s' is too small for a double: it reads as 0", key, text);
     *out = v;
     return DDPM_OK;
 }
@@ -137,8 +142,9 @@ static int parse_int(const char *key, const char *text, int *out) {
     double v = 0;
     int err = parse_number(key, text, &v);
     if (err) return err;
-    if (v != floor(v) || v < -2147483647.0 || v > 2147483647.0)
-        return ddpm_set_error(DDPM_ERR_CONFIG, "config: %s must be an integer (got '%s')", key, text);
+    if (v != floor(v)) return ddpm_set_error(DDPM_ERR_CONFIG, "config: %s must be an integer (got '%s')", key, text);
+    if (v < -2147483647.0 || v > 2147483647.0)
+        return ddpm_set_error(DDPM_ERR_CONFIG, "config: %s must be an integer from -2147483647 to 2147483647 (got '%s')", key, text);
     *out = (int)v;
     return DDPM_OK;
 }

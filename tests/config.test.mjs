@@ -53,6 +53,10 @@ test('every invalid configuration is refused with its name in the message', asyn
     [{ predict: 'v' }, 'CONFIG', /predict must be one of eps, x0/],
     [{ activation: 'gelu' }, 'CONFIG', /activation must be one of silu, relu/],
     [{ seed: -1 }, 'CONFIG', /seed must be an integer/],
+    // a whole number past int, and a number below a double's range, named as written (a fuzzer:
+    // the first was called no integer, the second reached validation as "got 0")
+    [{ T: '-2147483648' }, 'CONFIG', /config: T must be an integer from -2147483647 to 2147483647 \(got '-2147483648'\)/],
+    [{ lr: '1e-400' }, 'CONFIG', /config: lr = '1e-400' is too small for a double: it reads as 0/],
     [{ nonsense: 1 }, 'CONFIG', /unknown setting 'nonsense'/],
   ];
   for (const [over, code, pattern] of cases) refused(create(over), code, pattern);
