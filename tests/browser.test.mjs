@@ -666,6 +666,30 @@ test('on a phone, a run started from the keyboard ends with the focus on Sample 
   }
 });
 
+// Beside Train (980 px to about 1100 wide) the Sample seed box was 57 px wide, for ten digits.
+test('the Sample seed box holds a whole seed at every width, and the fields stay inside their panel', async () => {
+  const { page, log } = await openPage('?sample=4294967295');
+  for (const width of [390, 981, 1024, 1100, 1280, 1600]) {
+    await page.setViewportSize({ width, height: 900 });
+    const box = await page.evaluate(() => {
+      const seed = document.getElementById('sample-seed'), panel = document.getElementById('sample').getBoundingClientRect();
+      const fields = seed.parentElement.getBoundingClientRect();
+      // the digits' width, as the box draws them, against the room inside its padding and arrows
+      const probe = document.createElement('span');
+      probe.style.font = getComputedStyle(seed).font;
+      probe.textContent = seed.value;
+      document.body.append(probe);
+      const text = probe.getBoundingClientRect().width;
+      probe.remove();
+      return { room: seed.clientWidth, text, overflow: fields.right > panel.right + 0.5 };
+    });
+    assert.ok(box.room >= box.text + 30, `${width} px: a ${box.room} px box for ${box.text.toFixed(0)} px of digits`);
+    assert.ok(!box.overflow, `${width} px: the Sample fields leave their panel`);
+  }
+  await page.close();
+  assertClean(log);
+});
+
 test('at 390 x 844 (a phone) nothing scrolls sideways, even a long value from the address, and Train keeps Pause and the loss curve in view', async () => {
   // an address mangled in sharing: values that are one long word each, named in the status line
   const query = `?steps=${'7'.repeat(90)}&sigma=${'x'.repeat(60)}`;
