@@ -950,6 +950,14 @@ test('a SIMD build that fails to load is named as such; no module at all leaves 
   assert.ok(cells.every((c) => c.every((v) => v > 200)), 'the data image is an empty frame');
   assert.match(await none.getAttribute('#data-image', 'aria-label'), /not drawn/);
   await none.close();
+
+  // a browser without WebAssembly is told so, not to check its connection
+  const bare = await browser.context.newPage();
+  await bare.addInitScript(() => { delete window.WebAssembly; });
+  await bare.goto(`${server.origin}/`);
+  await bare.waitForSelector('#global-message:not([hidden])', { timeout: 30000 });
+  assert.match(await bare.textContent('#global-message'), /This browser has no WebAssembly, which the page needs to run\.$/);
+  await bare.close();
 });
 
 test('a coarse clock (a slice timed at 0 ms) does not stop training', async () => {

@@ -311,9 +311,9 @@ function wire() {
 // No module: nothing on the page can run. Say why, and leave nothing that looks usable (the
 // data image comes from the module too).
 function engineFailed(e) {
-  const where = location.protocol === 'file:'
-    ? 'A page opened from a file:// address cannot load it: serve the page over http (make serve).'
-    : 'Check the connection and reload the page; the browser needs WebAssembly.';
+  const where = typeof WebAssembly === 'undefined' ? 'This browser has no WebAssembly, which the page needs to run.'
+    : location.protocol === 'file:' ? 'A page opened from a file:// address cannot load it: serve the page over http (make serve).'
+    : 'Check the connection and reload the page.';
   showMessage($('global-message'), `Could not load the WebAssembly module: ${errorText(e)}. ${where}`);
   $('engine-info').textContent = '';
   const data = $('data-image'), ctx = data.getContext('2d');
