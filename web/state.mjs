@@ -52,7 +52,7 @@ export const app = {
   // measurements in sampleCosts and paramCosts); until then a guess: 8 ms
   // for a sample's forward and backward pass, 8 ms for AdamW over the 2.7 M parameters; and the
   // step of the browser's clock, the least time a slice is taken to have lasted
-  timing: { msPerSample: 8, msPerParam: 8 / 2.7e6, sampleSeen: false, paramSeen: false, sampleCosts: [], paramCosts: [],
+  timing: { msPerSample: 8, msPerParam: 8 / 2.7e6, sampleCosts: [], paramCosts: [],
     poolMs: 0, poolParams: 0, batch: null, clockStep: null },
   run: runRecord(0),        // the training run under way (see newRun)
   pace: { level: 0, frame: 0, recent: [], onTime: 0, calmUntil: 0, paced: 0 }, // see PACE_LEVELS (train-view.mjs)

@@ -187,7 +187,6 @@ function trainFrame(ts, loop) {
   // slice is a probe (sized by the batch-1 guess, a batch-64 update took 60 ms in one frame)
   if (tm.batch !== m.config.batch) {
     tm.batch = m.config.batch;
-    tm.paramSeen = false;
     tm.paramCosts = [];
     tm.poolMs = tm.poolParams = 0;
   }
@@ -198,7 +197,7 @@ function trainFrame(ts, loop) {
       const left = deadline - performance.now();
       if (m.updating) {
         // at most the whole model: C takes an int, and a larger number would wrap
-        let n = tm.paramSeen ? Math.min(m.numParams, Math.floor(left / tm.msPerParam)) : PROBE_PARAMS;
+        let n = tm.paramCosts.length ? Math.min(m.numParams, Math.floor(left / tm.msPerParam)) : PROBE_PARAMS;
         if (n < 4096) {
           if (worked) break;
           n = 4096;
@@ -214,7 +213,6 @@ function trainFrame(ts, loop) {
         if (tm.poolParams >= PROBE_PARAMS) {
           const per = perUnit(tm.poolMs, tm.poolParams);
           tm.msPerParam = recordCost(tm.paramCosts, per);
-          tm.paramSeen = true;
           tm.poolMs = tm.poolParams = 0;
         }
       } else {
@@ -224,7 +222,6 @@ function trainFrame(ts, loop) {
         const done = m.trainWork(n, m.numParams);
         const per = perUnit(performance.now() - a, done);
         tm.msPerSample = recordCost(tm.sampleCosts, per);
-        tm.sampleSeen = true;
       }
       worked = true;
     }
@@ -370,8 +367,8 @@ export function drawTrainStats(force) {
   // the work figures once this model has trained on the page (the pacing's estimates outlive a
   // Reset or a Load, but a model that has not trained here has no work to show)
   const tm = app.timing, trained = m && (step > app.startStep || m.midStep);
-  $('stat-ms-sample').textContent = tm.sampleSeen && trained ? tm.msPerSample.toFixed(2) : '–';
-  $('stat-ms-update').textContent = tm.paramSeen && trained ? (tm.msPerParam * m.numParams).toFixed(2) : '–';
+  $('stat-ms-sample').textContent = tm.sampleCosts.length && trained ? tm.msPerSample.toFixed(2) : '–';
+  $('stat-ms-update').textContent = tm.paramCosts.length && trained ? (tm.msPerParam * m.numParams).toFixed(2) : '–';
   const { losses } = recordedLosses(m);
   $('stat-loss').textContent = losses.length ? formatNumber(losses[losses.length - 1]) : '–';
   const recent = app.frames.slice(-600);
