@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { launchBrowser, startServer, watchPage } from './lib/browser.mjs';
+import { launchBrowser, launchPhone, startServer, watchPage } from './lib/browser.mjs';
 import { checkpointHeader } from '../web/ddpm.mjs';
 import { reseal } from './lib/reference.mjs';
 
@@ -669,7 +669,7 @@ test('on a phone, a run started from the keyboard ends with the focus on Sample 
 // Beside Train (980 px to about 1100 wide) the Sample seed box was 57 px wide, for ten digits.
 test('the Sample seed box holds a whole seed at every width, and the fields stay inside their panel', async () => {
   const { page, log } = await openPage('?sample=4294967295');
-  for (const width of [390, 981, 1024, 1100, 1280, 1600]) {
+  for (const width of [320, 390, 981, 1024, 1100, 1280, 1600]) {
     await page.setViewportSize({ width, height: 900 });
     const box = await page.evaluate(() => {
       const seed = document.getElementById('sample-seed'), panel = document.getElementById('sample').getBoundingClientRect();
@@ -681,11 +681,82 @@ test('the Sample seed box holds a whole seed at every width, and the fields stay
       document.body.append(probe);
       const text = probe.getBoundingClientRect().width;
       probe.remove();
-      return { room: seed.clientWidth, text, overflow: fields.right > panel.right + 0.5 };
+      // a label as narrow as its longest word, not narrower: at 320 px "predicted" broke in two
+      const broken = [...seed.parentElement.querySelectorAll('label')].filter((label) => {
+        const whole = label.cloneNode(true);
+        whole.style.cssText = 'position: absolute; width: min-content';
+        document.body.append(whole);
+        const need = whole.getBoundingClientRect().width;
+        whole.remove();
+        return label.getBoundingClientRect().width < need - 0.5;
+      }).map((label) => label.htmlFor);
+      return { room: seed.clientWidth, text, overflow: fields.right > panel.right + 0.5, broken };
     });
+    assert.deepEqual(box.broken, [], `${width} px: labels broken inside a word`);
     assert.ok(box.room >= box.text + 30, `${width} px: a ${box.room} px box for ${box.text.toFixed(0)} px of digits`);
     assert.ok(!box.overflow, `${width} px: the Sample fields leave their panel`);
   }
+  await page.close();
+  assertClean(log);
+});
+
+// Found by trying the page on a phone: Sample, tapped near the bottom of the screen, played the
+// whole chain below it; a tapped button kept its hover colour (Sample looked disabled); the
+// checkbox beside Save was an 18 px target; and the first screen had nothing to tap for Train.
+test('on a touch phone: the intro leads to Train, Sample brings the chain on screen, no button keeps a hover colour, the AdamW box is a 32 px target', async () => {
+  const phone = await launchPhone();
+  try {
+    const page = await phone.context.newPage();
+    const log = watchPage(page, server.origin);
+    await page.goto(`${server.origin}/?steps=15`);
+    await page.waitForSelector('body[data-ready="1"]', { timeout: 30000 });
+    const train = await page.locator('.intro a[href="#train"]').boundingBox();
+    assert.ok(train && train.y + train.height <= 844, 'a way to Train on the first screen');
+    await page.tap('.intro a[href="#train"]');
+    await page.waitForFunction(() => Math.abs(document.getElementById('train').getBoundingClientRect().top) < 2);
+    const adam = await page.locator('.save-adam').boundingBox();
+    assert.ok(adam.height >= 32, `the AdamW checkbox's label: ${adam.height} px high`);
+    await page.tap('#btn-train');
+    await waitForState(page, ['done', 'error']);
+    // Sample at the bottom of the screen, as one scrolling down meets it
+    await page.evaluate(() => window.scrollBy(0, document.getElementById('btn-sample').getBoundingClientRect().bottom - window.innerHeight + 4));
+    const untapped = await page.evaluate(() => getComputedStyle(document.getElementById('btn-sample')).backgroundColor);
+    await page.tap('#btn-sample');
+    const view = await page.evaluate(() => ({
+      top: document.querySelector('#sample .traj').getBoundingClientRect().top,
+      bottom: document.querySelector('#sample .scrub-row').getBoundingClientRect().bottom,
+      height: window.innerHeight,
+    }));
+    assert.ok(view.top >= 0 && view.bottom <= view.height, `the images and the player at ${view.top.toFixed(0)}..${view.bottom.toFixed(0)} of ${view.height}`);
+    await page.waitForSelector('body[data-sample="stopped"]', { timeout: 60000 });
+    assert.equal(await page.evaluate(() => getComputedStyle(document.getElementById('btn-sample')).backgroundColor), untapped,
+      'Sample looks as before it was tapped');
+    assertClean(log);
+  } finally {
+    await phone.close();
+  }
+});
+
+// prefers-reduced-motion: the chain does not play by itself; the sample is shown, Play plays it
+test('with reduced motion asked for, a sample is shown at once and plays only on request', async () => {
+  const { page, log } = await openPage('?steps=15');
+  await page.emulateMedia({ reducedMotion: 'reduce' });
+  await trainToEnd(page);
+  await page.evaluate(() => {
+    window.sampleStates = [];
+    new MutationObserver(() => window.sampleStates.push(document.body.dataset.sample))
+      .observe(document.body, { attributes: true, attributeFilter: ['data-sample'] });
+  });
+  await sampleOnce(page);
+  assert.equal(await page.evaluate(() => document.body.dataset.shownT), '0', 'the sample is shown');
+  assert.ok(!(await page.evaluate(() => window.sampleStates)).includes('playing'), 'it did not play');
+  assert.equal(await page.textContent('#btn-play'), 'Play');
+  assert.equal(await page.textContent('#scrub-out'), 't = 0');
+  await page.click('#btn-play');
+  await page.waitForSelector('body[data-sample="stopped"]', { timeout: 60000 });
+  const states = await page.evaluate(() => window.sampleStates);
+  assert.equal(states.at(-2), 'playing', 'Play plays the chain');
+  assert.equal(await page.evaluate(() => document.body.dataset.shownT), '0');
   await page.close();
   assertClean(log);
 });
@@ -1902,7 +1973,7 @@ test('a sample that ran far outside [-1, 1] says so, although its clipped image 
   }
   // the image's label says it too, for a screen reader (a title is not spoken, nor shown on touch)
   assert.match(await page.getAttribute('#sample-xt', 'aria-label'),
-    /^x_t, the current state of the reverse chain\. Its values run from −3\.\d+ to 3\.\d+: drawn clipped to \[−1, 1\]$/);
+    /^The sample x 0, the end of the reverse chain\. Its values run from −3\.\d+ to 3\.\d+: drawn clipped to \[−1, 1\]$/);
   // x_1 runs to about +-3.2: at t = 1 that is far (almost no noise is left in x_1), while x_T,
   // noise in its usual range, has no badge
   await page.fill('#scrub', '99');
@@ -1911,7 +1982,11 @@ test('a sample that ran far outside [-1, 1] says so, although its clipped image 
   await page.fill('#scrub', '0');
   assert.equal(await page.textContent('#scrub-out'), 't = 100');
   assert.ok(!(await page.isVisible('#clip-xt')), 'x_T is in range');
-  assert.equal(await page.getAttribute('#sample-xt', 'aria-label'), 'x_t, the current state of the reverse chain');
+  assert.equal(await page.getAttribute('#sample-xt', 'aria-label'), 'x t at t = 100, the state of the reverse chain');
+  // each image's label names the step shown, as its caption does
+  assert.equal(await page.getAttribute('#sample-eps', 'aria-label'), "The noise in x t at t = 100, as the network's prediction has it");
+  await page.fill('#scrub', '63');
+  assert.equal(await page.getAttribute('#sample-x0', 'aria-label'), "The clean image x 0, as the network's prediction has it at t = 37");
   await page.click('#btn-reset');
   assert.ok(!(await page.isVisible('#clip-xt')) && !(await page.isVisible('#clip-x0')));
   await page.close();

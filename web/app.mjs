@@ -17,7 +17,7 @@ import { buildView, drawSchedulePlots, markSchedule, drawForward, drawEmbedding 
 import { fillForm, describePreset, stepsOpen, stepsProblem, TRAIN_FIELDS, TRAIN_INPUTS, setState, fieldChanges,
   stepsRefusalText, refuseSteps, clearStepsRefusal } from './controls.mjs';
 import { createModel, prepareModel, preparedModelFits, resume, pause, drawTrainStats, drawLoss } from './train-view.mjs';
-import { clearTrajectory, doSample, showStep, drawMSEPlot, drawSigmaPlot, play, stopPlaying,
+import { clearTrajectory, doSample, showSampleView, showStep, drawMSEPlot, drawSigmaPlot, play, stopPlaying,
   onSampleField, onStripClick } from './sample-view.mjs';
 import { saveCheckpoint, replanModel, loadCheckpointFile } from './checkpoints.mjs';
 
@@ -257,10 +257,12 @@ function wire() {
   $('sample-seed').addEventListener('keydown', (ev) => {
     if (ev.key !== 'Enter' || ev.isComposing) return;
     setTimeout(() => {
-      if (!app.traj && !app.sampling && !$('btn-sample').disabled) doSample();
+      if (app.traj || app.sampling || $('btn-sample').disabled) return;
+      doSample();
+      showSampleView();
     });
   });
-  $('btn-sample').addEventListener('click', doSample);
+  $('btn-sample').addEventListener('click', () => { doSample(); showSampleView(); });
   $('btn-to-sample').addEventListener('click', () => {
     $('sample').scrollIntoView({ block: 'start' });
     $('btn-sample').focus({ preventScroll: true });

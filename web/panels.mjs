@@ -126,6 +126,7 @@ export function drawForward() {
   const v = app.view, t = app.fwdT;
   const xt = v.model.qSample(v.image, v.eps, t);
   drawImage($('fwd-image').getContext('2d'), xt, v.S);
+  $('fwd-image').setAttribute('aria-label', `x t at t = ${t}, from the forward process`);
   $('fwd-caption').innerHTML = t === 0 ? '<var>x</var><sub>0</sub>, the training image' : `<var>x<sub>t</sub></var>, t = ${t}`;
   const a = v.sched.sqrt_alpha_bar[t], b = v.sched.sqrt_one_minus_alpha_bar[t];
   // t = 0 is the image itself: no step has added noise, and there is no beta_0 to show
@@ -146,7 +147,7 @@ function drawForwardStrip() {
     const c = document.createElement('canvas');
     c.width = 48; c.height = 48; c.className = 'pix';
     c.setAttribute('role', 'img');
-    c.setAttribute('aria-label', `x_t at t = ${t}`);
+    c.setAttribute('aria-label', `x t at t = ${t}`);
     const cap = document.createElement('figcaption');
     cap.textContent = `t = ${t}`;
     fig.append(c, cap);

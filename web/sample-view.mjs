@@ -180,8 +180,32 @@ function showSample(m, { computeMs, sigma, clip }) {
   app.play.shownT = null;
   app.play.pos = 0;
   drawMSEPlot();
-  showStep(tr.T);
-  play();
+  // the chain plays from noise to the sample, unless the system asks for less motion: then the
+  // sample is shown at once, and Play runs the chain on request
+  if (matchMedia('(prefers-reduced-motion: reduce)').matches) {
+    app.play.pos = tr.T;
+    stopPlaying();
+    showStep(0);
+  } else {
+    showStep(tr.T);
+    play();
+  }
+}
+
+// Bring the three images and the player on screen as a sample is asked for, unless they already
+// are: the chain plays for a second or two, and on a phone it begins below the Sample button.
+// From the images' top to the slider, scrolled no further than needed; where the screen is too
+// short for that, the images at its top.
+export function showSampleView() {
+  const top = document.querySelector('#sample .traj').getBoundingClientRect().top;
+  const bottom = document.querySelector('#sample .scrub-row').getBoundingClientRect().bottom;
+  if (top >= 0 && bottom <= window.innerHeight) return;
+  const margin = 8;
+  if (bottom - top + 2 * margin <= window.innerHeight) {
+    window.scrollBy(0, top < margin ? top - margin : bottom + margin - window.innerHeight);
+  } else {
+    window.scrollBy(0, top - margin);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -195,7 +219,7 @@ function drawSampleVerdict() {
     // above the bar is not always far from the square (0.02 still looks like it): say only what it misses
     (good ? 'so this sample is the red square.' : 'which this sample misses.');
   if (!good) {
-    if (tr.untrained) text += ' The model is untrained: press Train first.';
+    if (tr.untrained) text += ' The model is untrained: press <a href="#train">Train</a> first.';
     else if (tr.step > 0 && tr.step < tr.steps) text += ` The model had trained only ${tr.step} of ${tr.steps} steps when this sample was drawn.`;
     if (!tr.untrained && tr.lossCurve.end >= UNLEARNT_LOSS) text += ` The loss's moving average ${unlearntLoss(tr.lossCurve)} (see the loss curve).`;
     const [lo, hi] = tr.finalRange;
@@ -257,11 +281,9 @@ export function onStripClick(ev) {
 // the badge on an image of the trajectory at t that leaves [-bound, bound]: drawn clipped to
 // [-1, 1], it is not what it looks like (a corner badge, so that no caption grows a line during
 // playback and moves what is below). The range goes in the badge's title and in the label of
-// the canvas beside it (a title is neither spoken nor shown on touch), whose own label is kept
-// in data-label.
-function markClipped(id, images, t, bound) {
+// the canvas beside it after its own label (a title is neither spoken nor shown on touch).
+function markClipped(id, images, t, bound, label) {
   const badge = $(id), canvas = badge.previousElementSibling;
-  canvas.dataset.label ??= canvas.getAttribute('aria-label');
   let far = false, text = '';
   if (t !== null) {
     const [lo, hi] = extent(images, t * app.traj.D, app.traj.D);
@@ -270,19 +292,26 @@ function markClipped(id, images, t, bound) {
   }
   badge.hidden = !far;
   if (far) badge.title = text;
-  canvas.setAttribute('aria-label', far ? `${canvas.dataset.label}. ${text}` : canvas.dataset.label);
+  canvas.setAttribute('aria-label', far ? `${label}. ${text}` : label);
 }
 
-// the three images' captions at timestep t, or with no sample (t null), as index.html has them
+// the three images' captions and labels at timestep t, or with no sample (t null), as index.html
+// has them. The labels name the step, which the captions show: a screen reader is told which
+// image of the chain it is on. Symbols are written as words there ("x t", not "x_t").
 function drawCaptions(t) {
   $('cap-xt').innerHTML = t === null ? '<var>x<sub>t</sub></var>' : `<var>x<sub>t</sub></var>, t = ${t}`;
   $('cap-eps').innerHTML = t === 0 ? 'no prediction at t&nbsp;=&nbsp;0' : 'predicted noise <var>&epsilon;&#770;</var>';
   // at t = 0 the chain has ended: the sample is its own x0 (c/sampler.c)
   $('cap-x0').innerHTML = t === 0 ? 'the sample <var>x<sub>0</sub></var>' : 'predicted <var>x&#770;<sub>0</sub></var>';
+  const at = t === null ? '' : ` at t = ${t}`;
+  $('sample-eps').setAttribute('aria-label', t === 0 ? 'No predicted noise at t = 0: the chain has ended'
+    : `The noise in x t${at}, as the network's prediction has it`);
   // no badge on the noise image: a normal passes 1 a third of the time, so it is clipped as a
   // rule, which the text under the images says
-  markClipped('clip-xt', app.traj?.x, t, t === null ? 0 : xtFar(app.traj.sched, t));
-  markClipped('clip-x0', app.traj?.x0Pred, t, X0_FAR);
+  markClipped('clip-xt', app.traj?.x, t, t === null ? 0 : xtFar(app.traj.sched, t),
+    t === 0 ? 'The sample x 0, the end of the reverse chain' : `x t${at}, the state of the reverse chain`);
+  markClipped('clip-x0', app.traj?.x0Pred, t, X0_FAR,
+    t === 0 ? 'The sample x 0 again: at t = 0 it is its own clean image' : `The clean image x 0, as the network's prediction has it${at}`);
 }
 
 // show the state of the chain at timestep t (T = pure noise, 0 = the sample)

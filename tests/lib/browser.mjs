@@ -87,3 +87,14 @@ export function watchPage(page, origin) {
   page.on('response', (res) => { if (res.status() >= 400) log.failed.push(`${res.status()} ${res.url()}`); });
   return log;
 }
+
+// A phone: Chromium with a touch screen and no hovering pointer (isMobile), 390 x 844 at 2x, in a
+// browser of its own (the persistent profile above cannot hold a second, mobile context).
+export async function launchPhone() {
+  const { chromium } = await playwright();
+  const executablePath = chromiumPath();
+  if (!executablePath) throw new Error('Chromium not found: run scripts/setup.sh (or set CHROMIUM=/path/to/chrome)');
+  const browser = await chromium.launch({ executablePath, headless: true, args: CHROMIUM_FLAGS });
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  return { context, close: () => browser.close().catch(() => {}) };
+}
