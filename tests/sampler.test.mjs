@@ -4,7 +4,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { simdEngine, sameBits, maxAbsDiff, SMALL } from './lib/engine.mjs';
 import { oracleEps } from './lib/reference.mjs';
-import { mse, PRESETS } from '../web/ddpm.mjs';
+import { mse, PRESETS, xtFarBound, NOISE_FAR } from '../web/ddpm.mjs';
 
 for (const schedule of ['linear', 'linear-scaled', 'cosine']) {
   for (const sigma of ['beta', 'beta-tilde']) {
@@ -200,5 +200,34 @@ test('a refused sampleBegin leaves the last chain readable as it was (no read pa
     const { final } = model.sample({ n: 2, seed: 4, trajectory: false });
     assert.throws(() => model.sampleBegin({ n: 99, seed: 1 }), (e) => e.code === 'ARGUMENT');
     assert.ok(sameBits(model.sampleImages(), final));
+  } finally { model.free(); }
+});
+
+// The page's badge for x_t (xtFarBound) must not mark healthy chains: 300 chains of the trained
+// recommended preset, none past the bound. A tighter bound (4 normals' widths, not 5.5) would
+// mark most of them somewhere, though one image in 20 passes it: the diagnostics give the counts
+// that README.md quotes.
+test('the x_t badge bound marks no healthy chain in 300; at 4 normals most would be marked', async (t) => {
+  const engine = await simdEngine();
+  const model = engine.createModel({ preset: 'recommended', seed: 0 });
+  try {
+    model.train(model.config.steps);
+    const s = model.schedule(), T = model.T, D = model.D, chains = 300;
+    const past = (x, t, bound) => { for (let i = t * D; i < (t + 1) * D; i++) if (Math.abs(x[i]) > bound) return true; return false; };
+    let marked = 0, markedAt4 = 0, xTAt4 = 0;
+    for (let seed = 0; seed < chains; seed++) {
+      const { x } = model.sample({ seed });
+      let any = false, anyAt4 = false;
+      for (let step = 0; step <= T; step++) {
+        any ||= past(x, step, xtFarBound(s, step));
+        anyAt4 ||= past(x, step, xtFarBound(s, step, 4));
+      }
+      marked += any;
+      markedAt4 += anyAt4;
+      xTAt4 += past(x, T, xtFarBound(s, T, 4));
+    }
+    t.diagnostic(`chains marked at ${NOISE_FAR}: ${marked} of ${chains}; at 4: ${markedAt4} (x_T alone: ${xTAt4})`);
+    assert.equal(marked, 0, `${marked} healthy chains marked`);
+    assert.ok(markedAt4 > chains / 2, `at 4, ${markedAt4} of ${chains} chains marked`);
   } finally { model.free(); }
 });

@@ -527,6 +527,15 @@ export function mse(a, b, offset = 0) {
 // image's [-1, 1]: the page and the CLI, which draw images clipped to [-1, 1], say so.
 export const FAR_OUTSIDE = 1.5;
 
+// x_t of a chain holds noise as well: sqrt(alpha_bar_t) of a clean image and sqrt(1 - alpha_bar_t)
+// of a normal. Its values are far outside what they should be beyond FAR_OUTSIDE of the image
+// part plus NOISE_FAR normals' widths. A normal passes 5.5 once in 2.6e7 draws; at 4 (once in
+// 1.6e4) one of 768 values passes it in 5% of images, and most healthy chains of 101 images
+// would be marked somewhere (tests/sampler.test.mjs counts both over 300 chains).
+export const NOISE_FAR = 5.5;
+export const xtFarBound = (sched, t, noiseFar = NOISE_FAR) =>
+  FAR_OUTSIDE * sched.sqrt_alpha_bar[t] + noiseFar * sched.sqrt_one_minus_alpha_bar[t];
+
 // The paper's bar for a reconstruction: a sample whose MSE against the training image is below
 // it is the training image (the page's verdict, the CLI's summary, the sweep's count)
 export const MSE_BAR = 0.01;

@@ -2,7 +2,7 @@
 // frame and then played back (or scrubbed) from pure noise to the sample; the three images of
 // each step, the MSE and variance plots, and what the final MSE means. Its settings (sigma,
 // clip, seed, speed) take effect here too.
-import { DDPMError, mse, extent, clipped, FAR_OUTSIDE, MSE_BAR } from './ddpm.mjs';
+import { DDPMError, mse, extent, clipped, FAR_OUTSIDE, xtFarBound, MSE_BAR } from './ddpm.mjs';
 import { parseField, describeField, SAMPLE_DEFAULTS } from './settings.mjs';
 import { drawImage, strip, upscale } from './draw.mjs';
 import { linePlot, setMarker, movingGeoMean, theme, formatNumber } from './plot.mjs';
@@ -14,12 +14,8 @@ import { UNLEARNT_LOSS, unlearntLoss, lossCurve, createModel, recordedLosses, dr
 // Images are drawn clipped to [-1, 1], the training image's range. A clean image (the sample,
 // a predicted x0) that leaves [-X0_FAR, X0_FAR] gets a badge, and the verdict gives the
 // sample's range: clipped, a chain that ran away to +-900 can be drawn as the very square. x_t
-// holds noise as well: sqrt(alpha_bar_t) of the image and sqrt(1 - alpha_bar_t) of a normal.
-// One of 768 normals passes 4 in 5% of images, and at 4 most healthy chains of 101 images were
-// marked somewhere (185 of 300 sample seeds); beyond 5.5 a normal falls once in 2.6e7 draws.
-const X0_FAR = FAR_OUTSIDE, NOISE_FAR = 5.5;
-// the bound for x_t at step t of a chain, from the sampled model's schedule
-const xtFar = (sched, t) => X0_FAR * sched.sqrt_alpha_bar[t] + NOISE_FAR * sched.sqrt_one_minus_alpha_bar[t];
+// gets one beyond xtFarBound (ddpm.mjs), which allows for the noise it holds.
+const X0_FAR = FAR_OUTSIDE;
 // a number in running text, with a true minus sign as the page's [&minus;1, 1] has
 const inText = (v) => formatNumber(v).replace(/-/g, '&minus;');
 
@@ -308,7 +304,7 @@ function drawCaptions(t) {
     : `The noise in x t${at}, as the network's prediction has it`);
   // no badge on the noise image: a normal passes 1 a third of the time, so it is clipped as a
   // rule, which the text under the images says
-  markClipped('clip-xt', app.traj?.x, t, t === null ? 0 : xtFar(app.traj.sched, t),
+  markClipped('clip-xt', app.traj?.x, t, t === null ? 0 : xtFarBound(app.traj.sched, t),
     t === 0 ? 'The sample x 0, the end of the reverse chain' : `x t${at}, the state of the reverse chain`);
   markClipped('clip-x0', app.traj?.x0Pred, t, X0_FAR,
     t === 0 ? 'The sample x 0 again: at t = 0 it is its own clean image' : `The clean image x 0, as the network's prediction has it${at}`);
