@@ -2,8 +2,8 @@
 //   node scripts/sweep.mjs [--seeds 10] [--only NAME,NAME] [--json]
 // Each candidate changes the paper's table as little as it can; the table printed here is the
 // one in README.md ("Presets").
-import { loadEngine, MSE_BAR } from '../web/ddpm.mjs';
-import { runExperiment } from './lib/run.mjs';
+import { loadEngine, MSE_BAR, DDPMError } from '../web/ddpm.mjs';
+import { runExperiment, finalLoss } from './lib/run.mjs';
 
 const CANDIDATES = [
   ['paper', 'none: the paper exactly', { preset: 'paper' }],
@@ -11,6 +11,7 @@ const CANDIDATES = [
   ['scaled', 'linear-scaled betas', { preset: 'paper', schedule: 'linear-scaled' }],
   ['scaled+b16', 'linear-scaled betas, batch 16, 400 steps, clipping', { preset: 'paper', schedule: 'linear-scaled', batch: 16, steps: 400, clip_x0: 1 }],
   ['x0', 'predict x0, clipping', { preset: 'paper', predict: 'x0', clip_x0: 1 }],
+  ['x0-unclipped', "predict x0 (the recommended preset with the paper's betas)", { preset: 'paper', predict: 'x0' }],
   ['recommended', 'predict x0, linear-scaled betas (the recommended preset)', { preset: 'recommended' }],
   ['x0+scaled+clip', 'predict x0, linear-scaled betas, clipping', { preset: 'paper', predict: 'x0', schedule: 'linear-scaled', clip_x0: 1 }],
   ['x0+cosine+clip', 'predict x0, cosine schedule, clipping', { preset: 'paper', predict: 'x0', schedule: 'cosine', clip_x0: 1 }],
@@ -23,26 +24,47 @@ const seeds = Number(opt('--seeds', 10));
 const only = opt('--only', null)?.split(',');
 const json = args.includes('--json');
 
+// the median of an even count is the mean of the middle two
+function median(values) {
+  const v = Float64Array.from(values).sort(), h = v.length >> 1;
+  return v.length % 2 ? v[h] : (v[h - 1] + v[h]) / 2;
+}
+
 const engine = await loadEngine();
 const rows = [];
 for (const [name, what, options] of CANDIDATES) {
   if (only && !only.includes(name)) continue;
   const runs = [];
   for (let seed = 0; seed < seeds; seed++) {
-    const { summary, model } = runExperiment(engine, { ...options, seed });
-    model.free();
-    runs.push(summary);
-    if (!json) process.stderr.write(`${name} seed ${seed}: loss ${summary.loss_final.toFixed(4)} mse ${summary.mse.toExponential(2)}\n`);
+    // a chain that diverges (the module refuses a non-finite x_t) is a failed sample, of MSE
+    // Infinity; the training before it is summed up as any other
+    let trained = null;
+    const t0 = performance.now();
+    try {
+      const { summary, model } = runExperiment(engine, { ...options, seed }, {
+        onTrained: (m) => { trained = { loss_final: finalLoss(m.lossHistory()), train_ms: performance.now() - t0 }; },
+      });
+      model.free();
+      runs.push(summary);
+    } catch (e) {
+      if (!(e instanceof DDPMError) || e.code !== 'DIVERGED' || !trained) throw e;
+      runs.push({ ...trained, mse: Infinity, diverged: e.message });
+    }
+    const r = runs.at(-1);
+    if (!json) process.stderr.write(`${name} seed ${seed}: loss ${r.loss_final.toFixed(4)} mse ${r.diverged ?? r.mse.toExponential(2)}\n`);
   }
-  const mses = runs.map((r) => r.mse).sort((a, b) => a - b);
   rows.push({
     name, what,
     passed: runs.filter((r) => r.mse < MSE_BAR).length,
+    diverged: runs.filter((r) => r.diverged).length,
     seeds,
-    median_mse: mses[Math.floor(mses.length / 2)],
-    worst_mse: mses[mses.length - 1],
-    median_loss_final: runs.map((r) => r.loss_final).sort((a, b) => a - b)[Math.floor(runs.length / 2)],
+    median_mse: median(runs.map((r) => r.mse)),
+    worst_mse: Math.max(...runs.map((r) => r.mse)),
+    median_loss_final: median(runs.map((r) => r.loss_final)),
     train_s: runs.reduce((a, r) => a + r.train_ms, 0) / runs.length / 1000,
+    // per seed, in order: the sample's MSE (null in JSON where the chain diverged) and the loss
+    mse: runs.map((r) => r.mse),
+    loss_final: runs.map((r) => r.loss_final),
   });
 }
 if (json) {
@@ -50,8 +72,8 @@ if (json) {
 } else {
   console.log(`| candidate | changes from the paper | MSE < ${MSE_BAR} | median MSE | worst MSE | final loss (median) | train s/seed |`);
   console.log('|---|---|---|---|---|---|---|');
-  const f = (x) => (x < 0.01 || x >= 1000 ? x.toExponential(1) : x.toFixed(3));
+  const f = (x) => (x === Infinity ? 'diverged' : x < 0.01 || x >= 1000 ? x.toExponential(1) : x.toFixed(3));
   for (const r of rows) {
-    console.log(`| ${r.name} | ${r.what} | ${r.passed}/${r.seeds} | ${f(r.median_mse)} | ${f(r.worst_mse)} | ${f(r.median_loss_final)} | ${r.train_s.toFixed(1)} |`);
+    console.log(`| ${r.name} | ${r.what} | ${r.passed}/${r.seeds}${r.diverged ? ` (${r.diverged} diverged)` : ''} | ${f(r.median_mse)} | ${f(r.worst_mse)} | ${f(r.median_loss_final)} | ${r.train_s.toFixed(1)} |`);
   }
 }

@@ -277,3 +277,24 @@ test('a run from a checkpoint reports its progress from the step it started at',
     assert.ok(step > from && ms >= 0);
   }
 });
+
+// The sweep behind README's table of candidates: a chain the module refuses as diverged counts
+// as a failed sample (it used to end the whole sweep), and a median of an even count of seeds is
+// the mean of the middle two (it used to be the upper one).
+test('scripts/sweep.mjs: a diverged chain is a failed seed, and the median is the median', () => {
+  const sweep = new URL('../scripts/sweep.mjs', import.meta.url).pathname;
+  const r = spawnSync(process.execPath, [sweep, '--seeds', '2', '--only', 'x0-unclipped,recommended', '--json'], { encoding: 'utf8', timeout: 300000 });
+  assert.equal(r.status, 0, r.stderr);
+  const [unclipped, recommended] = JSON.parse(r.stdout);
+  // seed 0 of x0-prediction with the paper's betas diverges at t = 23, seed 1 samples the square
+  assert.equal(unclipped.name, 'x0-unclipped');
+  assert.deepEqual([unclipped.passed, unclipped.diverged], [1, 1]);
+  assert.equal(unclipped.mse[0], null, 'the diverged seed has no MSE');
+  assert.ok(unclipped.mse[1] < 0.01);
+  assert.equal(unclipped.median_mse, null, 'a median with a diverged seed among the middle two');
+  assert.deepEqual([recommended.passed, recommended.diverged], [2, 0]);
+  const [a, b] = recommended.mse;
+  assert.equal(recommended.median_mse, (a + b) / 2);
+  assert.equal(recommended.worst_mse, Math.max(a, b));
+  assert.equal(recommended.median_loss_final, (recommended.loss_final[0] + recommended.loss_final[1]) / 2);
+});

@@ -39,9 +39,12 @@ for (const activation of ['silu', 'relu']) {
   });
 }
 
-test('finite differences of the C loss agree with the C gradient in every group', async () => {
+// With ReLU the loss is piecewise quadratic in each weight, so a central difference is exact
+// unless the step h moves a hidden unit across 0; in this small model no probe does (model
+// seeds 5 to 8 were tried, all pass).
+for (const activation of ['silu', 'relu']) test(`${activation}: finite differences of the C loss agree with the C gradient in every group`, async () => {
   const engine = await simdEngine();
-  const model = engine.createModel({ ...SMALL, seed: 5 });
+  const model = engine.createModel({ ...SMALL, activation, seed: 5 });
   try {
     const { xt, ts, target } = batch(model, 2, 7);
     const base = model.params();

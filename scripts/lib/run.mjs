@@ -2,6 +2,13 @@
 // (scripts/ddpm.mjs) and the sweep (scripts/sweep.mjs); the maths is all in the wasm module.
 import { mse, extent, clipped, DDPMError } from '../../web/ddpm.mjs';
 
+// The loss a run ends at: the mean over its last 10% of steps (20 of 200), the steps whose loss
+// is not recorded (NaN) left out; null when none is.
+export function finalLoss(losses) {
+  const tail = Array.from(losses.subarray(Math.floor(losses.length * 0.9))).filter((l) => !Number.isNaN(l));
+  return tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : null;
+}
+
 // Train in chunks of whole steps so a progress callback can report between them. onTrained
 // (model, error) is called once training ends, before sampling: with error null when it
 // finished, or with the refusal that stopped it (a divergence keeps the weights of the last good
@@ -31,7 +38,6 @@ export function runExperiment(engine, options, { onProgress, load, sampleSeed, o
     // record, left out of the figures
     const losses = model.lossHistory();
     const firstLossStep = losses.findIndex((l) => !Number.isNaN(l)) + 1;   // 0: none recorded
-    const tail = Array.from(losses.subarray(Math.floor(losses.length * 0.9))).filter((l) => !Number.isNaN(l));
     const t1 = performance.now();
     const seed = sampleSeed ?? Number(model.config.seed);
     const sample = model.sample({ seed });
@@ -42,7 +48,7 @@ export function runExperiment(engine, options, { onProgress, load, sampleSeed, o
       params: model.numParams,
       alpha_bar_T: alphaBar[model.T],
       loss_first: firstLossStep ? losses[firstLossStep - 1] : null,
-      loss_final: tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : null,
+      loss_final: finalLoss(losses),
       mse: mse(sample.final, image),
       // the PNGs clip to [-1, 1]: a sample far outside it can be drawn as the very square
       sample_range: extent(sample.final, 0, model.D),
