@@ -3,7 +3,7 @@
 // and the cost estimates that size the work per frame and show on screen.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { movingGeoMean, formatNumber, logTicks } from '../web/plot.mjs';
+import { movingGeoMean, formatNumber, formatDuration, logTicks } from '../web/plot.mjs';
 import { unlearntLoss, lossCurve, recordCost } from '../web/train-view.mjs';
 
 test('the loss curve\'s moving average is a geometric mean: a lone spike lifts it by a factor, briefly', () => {
@@ -31,6 +31,16 @@ test('numbers on screen: rounding carries into the exponent, and nothing short o
     [0.9999, '0.9999'], [0.99997, '0.99997'], [1, '1'], [0.36356, '0.364'], [0.00681, '0.00681'], [0, '0'],
   ];
   for (const [v, text] of cases) assert.equal(formatNumber(v), text, `${v}`);
+});
+
+// the trial read "ETA 0:41 min" and "Done: 600 steps in 0:14 min"
+test('durations on screen: tenths below 10 s, seconds below a minute, then m:ss and h:mm:ss', () => {
+  const cases = [
+    [0, '0.0 s'], [3.14, '3.1 s'], [9.94, '9.9 s'], [9.96, '10 s'], [14.4, '14 s'], [41, '41 s'], [59.4, '59 s'],
+    [59.6, '1:00 min'], [65, '1:05 min'], [3599, '59:59 min'], [3600, '1:00:00 h'], [7384, '2:03:04 h'],
+    [-2, '0.0 s'], [Infinity, '\u2013'], [NaN, '\u2013'],
+  ];
+  for (const [v, text] of cases) assert.equal(formatDuration(v), text, `${v}`);
 });
 
 test('a log axis has no more ticks than its height holds: a diverged loss spans 20 decades', () => {

@@ -79,6 +79,19 @@ export function formatNumber(v) {
   return String(Number(v.toPrecision(p)));
 }
 
+// A duration for the ETA and the Done line: tenths of a second below 10 s, whole seconds below
+// a minute ("41 s", not "0:41 min"), then m:ss and h:mm:ss.
+export function formatDuration(secs) {
+  if (!Number.isFinite(secs)) return '\u2013';
+  secs = Math.max(0, secs);
+  if (secs < 9.95) return `${secs.toFixed(1)} s`;
+  secs = Math.round(secs);
+  if (secs < 60) return `${secs} s`;
+  const h = Math.floor(secs / 3600), m = Math.floor(secs / 60) % 60, s = secs % 60;
+  const mmss = `${String(m).padStart(h ? 2 : 1, '0')}:${String(s).padStart(2, '0')}`;
+  return h ? `${h}:${mmss} h` : `${mmss} min`;
+}
+
 function linearTicks(lo, hi, target = 5) {
   if (!(hi > lo)) return [lo];
   const raw = (hi - lo) / target, p = 10 ** Math.floor(Math.log10(raw));

@@ -3,7 +3,7 @@
 // come late), and what the train panel shows of it: progress, statistics and the loss curve.
 // Train and Reset themselves are in app.mjs: they also clear the sample panel.
 import { DDPMError } from './ddpm.mjs';
-import { linePlot, movingGeoMean, theme, formatNumber } from './plot.mjs';
+import { linePlot, movingGeoMean, theme, formatNumber, formatDuration } from './plot.mjs';
 import { $, app, showMessage, errorText, sentence, setStatus, passFocus, focusGuard } from './state.mjs';
 import { trainSettings, setState, drawCheckpointControls, settleStepsRefusal } from './controls.mjs';
 
@@ -301,16 +301,6 @@ function pace(interval) {
     p.level--;
     p.onTime = 0;
   }
-}
-
-function formatDuration(secs) {
-  if (!Number.isFinite(secs)) return '–';
-  secs = Math.max(0, secs);
-  if (secs < 10) return `${secs.toFixed(1)} s`;
-  secs = Math.round(secs);
-  const h = Math.floor(secs / 3600), m = Math.floor(secs / 60) % 60, s = secs % 60;
-  const mmss = `${String(m).padStart(h ? 2 : 1, '0')}:${String(s).padStart(2, '0')}`;
-  return h ? `${h}:${mmss} h` : `${mmss} min`;
 }
 
 function percentile(values, p) {
