@@ -1986,7 +1986,7 @@ test('a sample that ran far outside [-1, 1] says so, although its clipped image 
   // each image's label names the step shown, as its caption does
   assert.equal(await page.getAttribute('#sample-eps', 'aria-label'), "The noise in x t at t = 100, as the network's prediction has it");
   await page.fill('#scrub', '63');
-  assert.equal(await page.getAttribute('#sample-x0', 'aria-label'), "The clean image x 0, as the network's prediction has it at t = 37");
+  assert.match(await page.getAttribute('#sample-x0', 'aria-label'), /^The clean image x 0, as the network's prediction has it at t = 37(\. Its values run from|$)/);
   await page.click('#btn-reset');
   assert.ok(!(await page.isVisible('#clip-xt')) && !(await page.isVisible('#clip-x0')));
   await page.close();
