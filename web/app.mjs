@@ -11,7 +11,7 @@
 //   checkpoints.mjs  Save, Load, and a new Steps for a model on the page
 import { loadEngine, wasmSimdSupported } from './ddpm.mjs';
 import { presetDefaults, parseField, describeField, ignoredText } from './settings.mjs';
-import { $, settingsFromURL, settingsToURL, app, newRun, showMessage, errorText, setStatus, passFocus, focusGuard } from './state.mjs';
+import { $, settingsFromURL, settingsToURL, app, newRun, showMessage, errorText, setStatus, passFocus, focusGuard, bringOnScreen } from './state.mjs';
 import { theme } from './plot.mjs';
 import { buildView, drawSchedulePlots, markSchedule, drawForward, drawEmbedding } from './panels.mjs';
 import { fillForm, describePreset, stepsOpen, stepsProblem, TRAIN_FIELDS, TRAIN_INPUTS, setState, fieldChanges,
@@ -136,19 +136,9 @@ function startTraining() {
 }
 
 // bring the progress, the statistics and the loss curve on screen together (they are what
-// changes while training runs), unless they already are: with the buttons above them (Pause,
-// which now has the focus), scrolled no further than needed, where the screen is tall enough
+// changes while training runs), with the buttons above them (Pause, which now has the focus)
 function showTrainingView() {
-  const buttons = document.querySelector('#train-form .buttons').getBoundingClientRect();
-  const progress = document.querySelector('#train .progress-row');
-  const bottom = $('plot-loss').getBoundingClientRect().bottom;
-  if (buttons.top >= 0 && bottom <= window.innerHeight) return;
-  const margin = 8;
-  if (bottom - buttons.top + 2 * margin <= window.innerHeight) {
-    window.scrollBy(0, buttons.top < margin ? buttons.top - margin : bottom + margin - window.innerHeight);
-  } else {
-    progress.scrollIntoView({ block: 'start' });
-  }
+  bringOnScreen(document.querySelector('#train-form .buttons'), $('plot-loss'), document.querySelector('#train .progress-row'));
 }
 
 function reset() {

@@ -6,7 +6,7 @@ import { DDPMError, mse, extent, clipped, FAR_OUTSIDE, xtFarBound, MSE_BAR } fro
 import { parseField, describeField, SAMPLE_DEFAULTS } from './settings.mjs';
 import { drawImage, strip, upscale } from './draw.mjs';
 import { linePlot, setMarker, movingGeoMean, theme, formatNumber } from './plot.mjs';
-import { $, settingsToURL, app, showMessage, errorText, sentence, setStatus, dropSampleHint } from './state.mjs';
+import { $, settingsToURL, app, showMessage, errorText, sentence, setStatus, dropSampleHint, bringOnScreen } from './state.mjs';
 import { ABAR_T_FAR } from './panels.mjs';
 import { trainSettings, setState } from './controls.mjs';
 import { UNLEARNT_LOSS, unlearntLoss, lossCurve, createModel, recordedLosses, drawSampleAge, finishHalfDone } from './train-view.mjs';
@@ -189,19 +189,10 @@ function showSample(m, { computeMs, sigma, clip }) {
 }
 
 // Bring the three images and the player on screen as a sample is asked for, unless they already
-// are: the chain plays for a second or two, and on a phone it begins below the Sample button.
-// From the images' top to the slider, scrolled no further than needed; where the screen is too
-// short for that, the images at its top.
+// are: the chain plays for a second or two, and on a phone it begins below the Sample button
 export function showSampleView() {
-  const top = document.querySelector('#sample .traj').getBoundingClientRect().top;
-  const bottom = document.querySelector('#sample .scrub-row').getBoundingClientRect().bottom;
-  if (top >= 0 && bottom <= window.innerHeight) return;
-  const margin = 8;
-  if (bottom - top + 2 * margin <= window.innerHeight) {
-    window.scrollBy(0, top < margin ? top - margin : bottom + margin - window.innerHeight);
-  } else {
-    window.scrollBy(0, top - margin);
-  }
+  const traj = document.querySelector('#sample .traj');
+  bringOnScreen(traj, document.querySelector('#sample .scrub-row'), traj);
 }
 
 // ---------------------------------------------------------------------------------------------
