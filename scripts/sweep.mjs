@@ -39,10 +39,9 @@ for (const [name, what, options] of CANDIDATES) {
     // a chain that diverges (the module refuses a non-finite x_t) is a failed sample, of MSE
     // Infinity; the training before it is summed up as any other
     let trained = null;
-    const t0 = performance.now();
     try {
       const { summary, model } = runExperiment(engine, { ...options, seed }, {
-        onTrained: (m) => { trained = { loss_final: finalLoss(m.lossHistory()), train_ms: performance.now() - t0 }; },
+        onTrained: (m, error, trainMs) => { trained = { loss_final: finalLoss(m.lossHistory()), train_ms: trainMs }; },
       });
       model.free();
       runs.push(summary);

@@ -10,9 +10,10 @@ export function finalLoss(losses) {
 }
 
 // Train in chunks of whole steps so a progress callback can report between them. onTrained
-// (model, error) is called once training ends, before sampling: with error null when it
-// finished, or with the refusal that stopped it (a divergence keeps the weights of the last good
-// step), so a caller can keep the trained model whatever sampling then does.
+// (model, error, trainMs) is called once training ends, before sampling: with error null and
+// the training time when it finished, or with the refusal that stopped it (a divergence keeps
+// the weights of the last good step), so a caller can keep the trained model whatever sampling
+// then does.
 export function runExperiment(engine, options, { onProgress, load, sampleSeed, onTrained } = {}) {
   const model = engine.createModel(options);
   try {
@@ -32,7 +33,7 @@ export function runExperiment(engine, options, { onProgress, load, sampleSeed, o
       throw e;
     }
     const trainMs = performance.now() - t0;   // (not the caller's saving, below)
-    onTrained?.(model, null);
+    onTrained?.(model, null, trainMs);
     // the model's whole loss history, a loaded checkpoint's steps included (so a run resumed from
     // a file sums up as the same run in one go would); NaN marks a step whose loss a file did not
     // record, left out of the figures
