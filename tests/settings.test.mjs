@@ -55,6 +55,10 @@ test('a query string gives its preset\'s defaults, then its own values; a bad va
   const twice = settingsFromQuery('?steps=200&steps=300&foo=bar');
   assert.equal(twice.settings.steps, 200);
   assert.deepEqual(twice.ignored, ['steps=300 (steps given again: the first is read)', 'foo=bar (not a setting)']);
+  // a model setting the page does not take, as the command line does (the trial read T=7 as "not a setting")
+  assert.deepEqual(settingsFromQuery('?T=7&schedule=cosine').ignored, [
+    "T=7 (a setting of the model this page does not take: it keeps the preset's T)",
+    "schedule=cosine (a setting of the model this page does not take: it keeps the preset's schedule)"]);
   // the names an object holds of its own kind are no settings either
   assert.deepEqual(settingsFromQuery('?constructor=1&toString=x&__proto__=2').ignored,
     ['constructor=1 (not a setting)', 'toString=x (not a setting)', '__proto__=2 (not a setting)']);

@@ -9,7 +9,7 @@ import { linePlot, setMarker, movingGeoMean, theme, formatNumber } from './plot.
 import { $, settingsToURL, app, showMessage, errorText, sentence, setStatus, dropSampleHint, bringOnScreen } from './state.mjs';
 import { ABAR_T_FAR } from './panels.mjs';
 import { trainSettings, setState } from './controls.mjs';
-import { UNLEARNT_LOSS, unlearntLoss, lossCurve, createModel, recordedLosses, drawSampleAge, finishHalfDone } from './train-view.mjs';
+import { UNLEARNT_LOSS, unlearntLoss, unlearntWhy, lossCurve, createModel, recordedLosses, drawSampleAge, finishHalfDone } from './train-view.mjs';
 
 // Images are drawn clipped to [-1, 1], the training image's range. A clean image (the sample,
 // a predicted x0) that leaves [-X0_FAR, X0_FAR] gets a badge, and the verdict gives the
@@ -152,7 +152,7 @@ function showSample(m, { computeMs, sigma, clip }) {
   const mseCurve = new Float32Array(T + 1);
   for (let t = 0; t <= T; t++) mseCurve[t] = mse(r.x0Pred, image, t * D);
   app.traj = { ...r, T, D, S: m.config.image_size, ms: computeMs, mseCurve, finalMse: mse(r.final, image), sigma, clip,
-    step: m.step, steps: m.config.steps, lossCurve: modelLossCurve(m),
+    step: m.step, steps: m.config.steps, config: m.config, lossCurve: modelLossCurve(m),
     // step 0 is untrained only for a model made here: a file at step 0 (one written by another
     // program, README "Checkpoint format") holds weights trained elsewhere
     untrained: m.step === 0 && !app.loadedFrom };
@@ -208,7 +208,9 @@ function drawSampleVerdict() {
   if (!good) {
     if (tr.untrained) text += ' The model is untrained: press <a href="#train">Train</a> first.';
     else if (tr.step > 0 && tr.step < tr.steps) text += ` The model had trained only ${tr.step} of ${tr.steps} steps when this sample was drawn.`;
-    if (!tr.untrained && tr.lossCurve.end >= UNLEARNT_LOSS) text += ` The loss's moving average ${unlearntLoss(tr.lossCurve)} (see the loss curve).`;
+    if (!tr.untrained && tr.lossCurve.end >= UNLEARNT_LOSS) {
+      text += ` The loss's moving average ${unlearntLoss(tr.lossCurve)} (see the loss curve).${unlearntWhy(tr.lossCurve, tr.config)}`;
+    }
     const [lo, hi] = tr.finalRange;
     if (lo < -X0_FAR || hi > X0_FAR) {
       text += ` The sample's pixels run from ${inText(lo)} to ${inText(hi)}, outside the image's [&minus;1, 1], and the ` +

@@ -76,7 +76,10 @@ export function settingsFromQuery(search) {
   const named = (text) => (text.length > 40 ? `${text.slice(0, 40)}… (${text.length} characters)` : text);
   const seen = new Set();
   for (const [key, value] of q) {
-    if (!Object.hasOwn(FIELDS, key)) ignored.push(`${named(key)}=${named(value)} (not a setting)`);
+    // a setting of the model that the page does not take (T, schedule, ...): the preset's holds
+    if (!Object.hasOwn(FIELDS, key) && Object.hasOwn(DEFAULTS, key)) {
+      ignored.push(`${key}=${named(value)} (a setting of the model this page does not take: it keeps the preset's ${key})`);
+    } else if (!Object.hasOwn(FIELDS, key)) ignored.push(`${named(key)}=${named(value)} (not a setting)`);
     else if (seen.has(key)) ignored.push(`${key}=${named(value)} (${key} given again: the first is read)`);
     seen.add(key);
   }

@@ -51,6 +51,18 @@ export function unlearntLoss({ early, peak, peakStep, end }) {
     : `is still ${formatNumber(end)}, about what predicting all zeros scores: the network has not learnt its target`;
 }
 
+// Why a loss stuck at about 1 is stuck, where this page knows: noise prediction from one example
+// per step (the paper preset) does not learn here, as README "Presets" measures with the command
+// line. Empty for anything else (a blow-up has its own words, and other settings no measurement).
+export function unlearntWhy(curve, config) {
+  const stuck = curve.peak <= BLOWN_UP_LOSS && !(curve.end < LOSS_BEGUN_TO_FALL * curve.early);
+  if (!stuck || config.predict !== 'eps' || Number(config.batch) !== 1) return '';
+  return ' Noise prediction from one example per step does not learn here: on the command line the loss stays at ' +
+    'about 1 for 6,400 steps, where the same 6,400 examples in batches of 16 bring it to 0.73, most likely because each ' +
+    'step\'s target is a new draw of the noise, and the gradient of one example is mostly that draw\'s noise. The ' +
+    'recommended preset predicts the clean image instead, the same target at every step.';
+}
+
 // Finish what the model has half done: its weight update (enough for a sample: a batch partly
 // gathered does not touch the weights), or its whole step (C saves and loads only between
 // steps). The work the next frames would have done, and any split of a step gives the same
@@ -254,7 +266,7 @@ function finishRun(m) {
   setStatus(`Done: ${which} in ${formatDuration(secs)} (${((m.step - from) / secs).toFixed(1)} steps/s on average). ` + (end < UNLEARNT_LOSS
     ? `The loss's moving average fell from ${formatNumber(average[0])} at step ${lossFrom + 1} to ${formatNumber(end)} ` +
       `at step ${m.step}.`
-    : `The loss's moving average ${unlearntLoss(lossCurve(average, lossFrom))}.`),
+    : `The loss's moving average ${unlearntLoss(lossCurve(average, lossFrom))}.${unlearntWhy(lossCurve(average, lossFrom), m.config)}`),
     end < UNLEARNT_LOSS ? 'Now press Sample.' : 'Press Sample to see what that gives.');
   passFocus('btn-pause', 'btn-sample');
 }
