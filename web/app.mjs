@@ -164,6 +164,13 @@ function reset() {
   prepareModel();
 }
 
+// Sample, from its button or Enter: the chain's images come on screen as it starts (a refused
+// sample leaves the page where it is, by its message)
+function sampleInView() {
+  doSample();
+  if (app.sampling) showSampleView();
+}
+
 // ---------------------------------------------------------------------------------------------
 // wiring
 
@@ -247,12 +254,10 @@ function wire() {
   $('sample-seed').addEventListener('keydown', (ev) => {
     if (ev.key !== 'Enter' || ev.isComposing) return;
     setTimeout(() => {
-      if (app.traj || app.sampling || $('btn-sample').disabled) return;
-      doSample();
-      showSampleView();
+      if (!app.traj && !app.sampling && !$('btn-sample').disabled) sampleInView();
     });
   });
-  $('btn-sample').addEventListener('click', () => { doSample(); showSampleView(); });
+  $('btn-sample').addEventListener('click', sampleInView);
   $('btn-to-sample').addEventListener('click', () => {
     $('sample').scrollIntoView({ block: 'start' });
     $('btn-sample').focus({ preventScroll: true });
