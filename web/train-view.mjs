@@ -36,16 +36,23 @@ export function lossCurve(average, from = 0) {
   };
 }
 
-// The words for a moving average of the loss (lossCurve) that ends above UNLEARNT_LOSS: blown up,
+// Which way a moving average of the loss (lossCurve) that ends above UNLEARNT_LOSS went: blown up,
 // begun to fall, or stuck. A blow-up is said first: measured from its peak, the fall back to
 // about 1 read as a network that had "begun to learn".
-export function unlearntLoss({ early, peak, peakStep, end }) {
-  if (peak > BLOWN_UP_LOSS) {
+function lossTrend({ early, peak, end }) {
+  if (peak > BLOWN_UP_LOSS) return 'blown up';
+  return end < LOSS_BEGUN_TO_FALL * early ? 'begun to fall' : 'stuck';
+}
+
+// The words for it
+export function unlearntLoss(curve) {
+  const { early, peak, peakStep, end } = curve, trend = lossTrend(curve);
+  if (trend === 'blown up') {
     return `rose to ${formatNumber(peak)} at step ${peakStep}, far above what predicting all zeros scores (1), and ended at ` +
       `${formatNumber(end)}: the updates were too large for this model and threw its weights off (a smaller learning rate ` +
       'keeps them in check)';
   }
-  return end < LOSS_BEGUN_TO_FALL * early
+  return trend === 'begun to fall'
     ? `fell from ${formatNumber(early)} to ${formatNumber(end)}, but is still more than half of what predicting all zeros ` +
       'scores (1): the network has only begun to learn its target'
     : `is still ${formatNumber(end)}, about what predicting all zeros scores: the network has not learnt its target`;
@@ -55,8 +62,7 @@ export function unlearntLoss({ early, peak, peakStep, end }) {
 // per step (the paper preset) does not learn here, as README "Presets" measures with the command
 // line. Empty for anything else (a blow-up has its own words, and other settings no measurement).
 export function unlearntWhy(curve, config) {
-  const stuck = curve.peak <= BLOWN_UP_LOSS && !(curve.end < LOSS_BEGUN_TO_FALL * curve.early);
-  if (!stuck || config.predict !== 'eps' || Number(config.batch) !== 1) return '';
+  if (lossTrend(curve) !== 'stuck' || config.predict !== 'eps' || Number(config.batch) !== 1) return '';
   return ' Noise prediction from one example per step does not learn here: on the command line the loss stays at ' +
     'about 1 for 6,400 steps, where the same 6,400 examples in batches of 16 bring it to 0.73, most likely because each ' +
     'step\'s target is a new draw of the noise, and the gradient of one example is mostly that draw\'s noise. The ' +
@@ -262,11 +268,12 @@ function finishRun(m) {
   // the thick line of the loss plot, from its first step to its last: like with like (the raw
   // loss of one step jumps with its t)
   const { from: lossFrom, losses } = recordedLosses(m), average = movingGeoMean(losses), end = average.at(-1);
+  const curve = lossCurve(average, lossFrom);
   const from = app.startStep, which = from ? `steps ${from + 1} to ${m.step}` : `${m.step} steps`;
   setStatus(`Done: ${which} in ${formatDuration(secs)} (${((m.step - from) / secs).toFixed(1)} steps/s on average). ` + (end < UNLEARNT_LOSS
     ? `The loss's moving average fell from ${formatNumber(average[0])} at step ${lossFrom + 1} to ${formatNumber(end)} ` +
       `at step ${m.step}.`
-    : `The loss's moving average ${unlearntLoss(lossCurve(average, lossFrom))}.${unlearntWhy(lossCurve(average, lossFrom), m.config)}`),
+    : `The loss's moving average ${unlearntLoss(curve)}.${unlearntWhy(curve, m.config)}`),
     end < UNLEARNT_LOSS ? 'Now press Sample.' : 'Press Sample to see what that gives.');
   passFocus('btn-pause', 'btn-sample');
 }
