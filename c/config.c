@@ -70,9 +70,13 @@ int ddpm_config_validate(const DDPMConfig *c) {
           "config: adam_eps must be a finite number > 0 that a float holds, 1.4e-45 to 3.4e38 (got %g)", c->adam_eps);
     CHECK(isfinite(c->weight_decay) && c->weight_decay >= 0,
           "config: weight_decay must be a finite number >= 0 (got %g)", c->weight_decay);
-    // decoupled decay multiplies every weight by 1 - lr * weight_decay at each step
-    CHECK(c->lr * c->weight_decay < 1,
-          "config: lr * weight_decay must be < 1, or the decay flips the weights' sign (lr = %g, weight_decay = %g)",
+    // decoupled decay multiplies every weight by 1 - lr * weight_decay at each step, computed in
+    // float as AdamW computes it (kernels.c): lr = 0.051373, weight_decay = 19.465477974811666 give
+    // 0.99999999999999978 in double, but a product that rounds to 1.0000001f, a negative decay.
+    // (A cosine lr only shrinks the product.)
+    CHECK(isfinite((float)c->weight_decay) && 1.0f - (float)c->lr * (float)c->weight_decay > 0.0f,
+          "config: lr * weight_decay must be < 1 as a float product, where AdamW computes it, or the decay flips the "
+          "weights' sign (lr = %.17g, weight_decay = %.17g)",
           c->lr, c->weight_decay);
     CHECK(c->lr_schedule == LR_CONSTANT || c->lr_schedule == LR_COSINE, "config: unknown lr_schedule %d", c->lr_schedule);
     CHECK(isfinite(c->lr_min_frac) && c->lr_min_frac >= 0 && c->lr_min_frac <= 1,

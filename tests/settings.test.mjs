@@ -18,6 +18,9 @@ test('each kind of field takes its values and refuses the rest', () => {
   for (const bad of ['0', '-1e-3', '1e-50', '1e-45', '100', 'NaN', 'Infinity']) assert.equal(parseField('lr', bad), undefined, `lr ${bad}`);
   assert.equal(parseField('lr', '1.4e-45'), 1.4e-45);
   assert.equal(parseField('lr', '99.9'), 99.9);
+  // below 100, but C refuses it: in float, where AdamW decays, lr * 0.01 rounds to 1
+  assert.equal(parseField('lr', '99.99999999999999'), undefined);
+  assert.equal(parseField('lr', '99.99999'), 99.99999);
   // decimal only: Number() would read hexadecimal and binary too (0x10 as a learning rate of 16)
   for (const [key, text] of [['lr', '0x10'], ['lr', '0b1'], ['steps', '0x10'], ['seed', '0o7'], ['sample', '1_000'], ['steps', '+']])
     assert.equal(parseField(key, text), undefined, `${key} ${text}`);

@@ -13,7 +13,10 @@ export const FIELDS = {
   // C's own bounds (c/config.c): lr * weight_decay < 1 (both presets decay by 0.01), and a value
   // a float holds (AdamW runs in float: 1e-50 would be 0 there; the page asks for its smallest,
   // 1.4e-45, where C takes anything that rounds to it)
+  // C takes the product as AdamW computes it, in float: 99.99999999999999 is below 100, but it
+  // and 0.01 round to floats whose product rounds to 1, a decay of 0 (fits: that test, as C's)
   lr: { kind: 'num', least: 1.4e-45, below: 1 / DEFAULTS.weight_decay,
+    fits: (v) => Math.fround(Math.fround(v) * Math.fround(DEFAULTS.weight_decay)) < 1,
     why: `from ${1 / DEFAULTS.weight_decay} = 1 / the weight decay ${DEFAULTS.weight_decay} on, each step's decay would flip the ` +
       "weights' sign; and 1.4e-45 is the smallest a float holds" },
   seed: { kind: 'int', min: 0, max: 4294967295 },
@@ -50,7 +53,7 @@ export function parseField(key, text) {
   const v = Number(text);
   if (!Number.isFinite(v)) return undefined;
   if (f.kind === 'int' && !Number.isInteger(v)) return undefined;
-  if (f.kind === 'num') return v >= f.least && v < f.below ? v : undefined;
+  if (f.kind === 'num') return v >= f.least && v < f.below && f.fits(v) ? v : undefined;
   if (v < f.min || v > f.max) return undefined;
   return v;
 }
