@@ -30,6 +30,7 @@ static float *alloc_floats(size_t count) {
 
 // The list of buffers ddpm_create allocates, as (pointer to the field, number of floats).
 typedef struct { float **ptr; size_t count; } Buffer;
+#define MAX_BUFFERS 64  // the room its callers give the list
 
 static int list_buffers(Buffer *out, DDPM *m, const DDPMConfig *cfg) {
     ModelShape s;
@@ -50,6 +51,7 @@ static int list_buffers(Buffer *out, DDPM *m, const DDPMConfig *cfg) {
         {&m->emb_table, T1 * E},
         {&m->wgrad_vectors, cfg->batch <= cfg->max_batch ? (size_t)cfg->batch * wgrad_floats_per_sample(&s) : 0},
     };
+    _Static_assert(sizeof list / sizeof list[0] <= MAX_BUFFERS, "list_buffers: raise MAX_BUFFERS");
     int n = (int)(sizeof list / sizeof list[0]);
     if (out) memcpy(out, list, sizeof list);
     return n;
@@ -62,7 +64,7 @@ static size_t history_floats(const DDPMConfig *cfg) { return (size_t)(cfg->steps
 // several GB (each buffer alone still fits a size_t; their sum need not)
 uint64_t ddpm_memory_bytes(const DDPMConfig *cfg) {
     DDPM scratch;
-    Buffer list[64];
+    Buffer list[MAX_BUFFERS];
     int n = list_buffers(list, &scratch, cfg);
     // beside the buffers: t_buf and sample_t_buf, the sampler's generators, the loss history
     // (which ddpm_set_steps resizes, so it is not one of them), and the schedule's arrays
@@ -75,7 +77,7 @@ uint64_t ddpm_memory_bytes(const DDPMConfig *cfg) {
 
 void ddpm_free(DDPM *m) {
     if (!m) return;
-    Buffer list[64];
+    Buffer list[MAX_BUFFERS];
     int n = list_buffers(list, m, &m->cfg);
     for (int i = 0; i < n; i++) free(*list[i].ptr);
     free(m->t_buf);
@@ -93,7 +95,7 @@ DDPM *ddpm_create(const DDPMConfig *cfg) {
     m->cfg = *cfg;
     model_shape(&m->shape, cfg);
     if (schedule_init(&m->sched, cfg)) { free(m); return NULL; }
-    Buffer list[64];
+    Buffer list[MAX_BUFFERS];
     int n = list_buffers(list, m, cfg);
     int failed = 0;
     for (int i = 0; i < n; i++) {

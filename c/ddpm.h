@@ -2,7 +2,7 @@
 //
 // One training image, a 3-layer MLP denoiser with an additive sinusoidal
 // timestep embedding, a linear (or cosine) beta schedule, AdamW, and DDPM
-// ancestral sampling that keeps every state of the reverse chain.
+// ancestral sampling that keeps every state of the (first image's) reverse chain.
 //
 // Conventions used everywhere:
 //   - an image is D = S*S*3 floats in [-1, 1], laid out HWC:
@@ -48,8 +48,8 @@ enum { LR_CONSTANT = 0, LR_COSINE = 1 };
 typedef struct {
     // data and network
     int image_size;       // S: the image is S x S x 3 (16)
-    int hidden;           // width of both hidden layers (1024)
-    int temb_dim;         // sinusoidal embedding size (128), even
+    int hidden;           // width of both hidden layers (1024), a multiple of 4
+    int temb_dim;         // sinusoidal embedding size (128), a multiple of 8
     int activation;       // ACT_SILU (default) or ACT_RELU
     int predict;          // PREDICT_EPS (paper) or PREDICT_X0
     // diffusion
@@ -123,6 +123,9 @@ void schedule_array_slots(Schedule *s, float **slots[SCHEDULE_ARRAYS]);
 // ---------------------------------------------------------------------------
 // kernels.c -- the hot loops, each with a SIMD version and a plain scalar twin.
 // The twins use the same summation order, so they agree bit for bit.
+// Lengths: the SIMD loops run 4 floats at a time and have no tail, so every C below, the n of
+// the activations and of adamw_update, and lo, hi of adamw_update_outer are multiples of 4 (the
+// config makes sure of it for the model; OC and B may be anything).
 
 // out (B,OC) = inp (B,C) W^T (OC,C) + bias (OC): matmul_dots, then add_bias
 void matmul_forward(float *out, const float *inp, const float *W, const float *bias, int B, int C, int OC);
@@ -159,7 +162,8 @@ void adamw_update_outer(float *param, float *m, float *v, const float *dout, int
 // (the sine dropped when n is odd); bits holds 2 ceil(n/2) words
 void normals_from_bits(float *out, const uint32_t *bits, int n);
 
-// the scalar twins, always compiled; the SIMD versions exist when built with -msimd128
+// the scalar twins, always compiled; the SIMD versions exist when built with -msimd128, or
+// natively with -DDDPM_NATIVE_SIMD (SIMDe, c/simd.h)
 void matmul_dots_scalar(float *out, int ldo, const float *inp, const float *W, int B, int C, int OC);
 void matmul_backward_scalar(float *dinp, float *dW, float *dbias, const float *dout, const float *inp,
                             const float *W, int B, int C, int OC);
@@ -239,7 +243,8 @@ void model_backward(const Params *p, Params *grads, const ModelShape *shape, int
                     Acts *acts, int B);
 
 // ---------------------------------------------------------------------------
-// the whole state: model.c owns the model, train.c trains it (optimizer.c updates it), sampler.c samples it
+// the whole state: ddpm.c allocates it, model.c computes the network, train.c trains it (optimizer.c
+// updates it), sampler.c samples it
 
 // a reverse chain in progress (see ddpm_sample_begin)
 typedef struct {
@@ -272,7 +277,7 @@ typedef struct {
     int batch_filled;    // samples of the current batch already accumulated
     long update_pos;     // -1, or how many parameters the AdamW update of a complete batch has done
     double batch_loss;   // their summed loss
-    double grad_bound;   // a bound on the largest |g| of their gradient (see close_batch in train.c)
+    double grad_bound;   // a bound on the largest |g| of their gradient (samples_grad_bound, train.c)
     // a batch that fits one micro-batch (batch <= max_batch): each weight gradient is dout^T inp
     // over the batch; the step keeps those vectors here instead of the gradient (optimizer.c),
     // and AdamW forms the gradient on the fly

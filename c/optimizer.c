@@ -119,8 +119,8 @@ static void update_weights_with_next_forward(DDPM *m, int l, size_t start, size_
         return;
     }
     // in blocks of rows; the rows each block finishes are read back from the cache. A multiple
-    // of 4 rows, so that AdamW forms every row's gradient in the 4-row tiles (c/kernels.c); 33
-    // rows at C = 1024 left one row in 33 to the row-by-row loop, 43 at C = 768 three
+    // of 4 rows (32 at C = 1024, 44 at C = 768), so that AdamW forms every row's gradient in the
+    // 4-row tiles (c/kernels.c), and none in the slower row-by-row loop
     size_t rows = (NEXT_BLOCK_FLOATS / C + 3) / 4 * 4;
     if (rows < 4) rows = 4;
     for (size_t x = a; x < b;) {

@@ -2,8 +2,9 @@
 // model, so the benchmark (scripts/bench.mjs) can put the kernels' GB/s and GFLOP/s beside
 // what the machine can do at all: a streaming read, a streaming read-modify-write, and a
 // peak-arithmetic loop. Not model code: nothing else calls these, and the model never does.
-// The SIMD build uses wasm_simd128.h here directly (these probes are wasm-only, unlike kernels.c,
-// which goes through c/simd.h); the scalar build gets plain loops.
+// The wasm SIMD build uses wasm_simd128.h here directly (only the wasm modules' probes are ever
+// called, unlike kernels.c, which goes through c/simd.h); the scalar wasm build and the native
+// builds, which compile this file with the rest but never call it, get plain loops.
 #include <stddef.h>
 #ifdef __EMSCRIPTEN__
 #include <emscripten.h>
@@ -79,8 +80,9 @@ EMSCRIPTEN_KEEPALIVE float probe_read6(const float *a, const float *b, const flo
 #endif
 }
 
-// The same over eight arrays (n floats each, a multiple of 4): eight read streams. Added when
-// the batch-1 forward streamed 8 rows of W side by side; the limit is the best of all the reads.
+// The same over eight arrays (n floats each, a multiple of 4): eight read streams (the batch-1
+// forward streamed 8 rows of W side by side when this was added; it streams 6 now, probe_read6).
+// The limit is the best of all the reads, so a probe more cannot lower it.
 EMSCRIPTEN_KEEPALIVE float probe_read8(const float *a, const float *b, const float *c, const float *d,
                                        const float *e, const float *f, const float *g, const float *h, int n) {
 #ifdef __wasm_simd128__

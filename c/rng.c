@@ -48,7 +48,7 @@ int rng_int(Rng *rng, int lo, int hi) {
 }
 
 // n normal values: the words are drawn here, two per pair of values (so an odd n draws one
-// more word than it uses, and any n draws the same stream as before); the Box-Muller transform
+// more word than it uses, and the words of n values begin the words of any larger n); the Box-Muller transform
 // of them is a kernel (normals_from_bits, kernels.c). In blocks, so the words fit on the stack.
 #define NORMAL_BLOCK 512  // values per block; even, so no pair is split between blocks
 void rng_normal(Rng *rng, float *out, int n) {

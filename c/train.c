@@ -7,7 +7,7 @@
 //   accumulate           model_forward, mse_forward_backward, model_backward (model.c)
 //   close_batch          the loss recorded; NaN/Inf or an overflowing gradient refused
 //   update_slice         AdamW over the parameters (optimizer_update, optimizer.c)
-// ddpm_train_step_explicit (at the end of this file) is exactly that, in one call, on given t
+// ddpm_train_step_explicit (near the end of this file) is exactly that, in one call, on given t
 // and eps. ddpm_train_work runs the same step in slices a page can fit into animation frames,
 // with two fusions for speed that change no bits (the weight gradients formed inside AdamW,
 // optimizer.c; the next step's forward computed by the update, below): tests hold both to the
@@ -100,7 +100,7 @@ static float max_abs(const float *x, size_t n) {
 // Linear layer's gradient is made of (dW += dout inp^T, db += dout):
 //   |g| <= sum_b max_layer max|dout_b| max(max|inp_b|, 1);   NaN if any of them is NaN.
 // A few thousand floats per sample, instead of reading the whole gradient (11 MB) per step.
-static double grad_bound(DDPM *m, int B) {
+static double samples_grad_bound(DDPM *m, int B) {
     double bound = 0.0;
     for (int b = 0; b < B; b++) {
         double worst = 0.0;
@@ -125,7 +125,7 @@ static void accumulate(DDPM *m, double *total, double *bound, const float *xt, c
     Params g = m->grads;
     if (fused) g.temb_w = g.fc1_w = g.fc2_w = g.fc3_w = NULL;  // matmul_backward skips a NULL dW
     model_backward(&m->params, &g, &m->shape, m->cfg.activation, &m->acts, B);
-    *bound += grad_bound(m, B);
+    *bound += samples_grad_bound(m, B);
 }
 
 // AdamW squares each gradient in float, so |g| must stay below sqrt(FLT_MAX) = 1.8e19: an Inf

@@ -88,6 +88,8 @@ EMSCRIPTEN_KEEPALIVE float *w_traj(DDPM *m, int which) { return which == 0 ? m->
 EMSCRIPTEN_KEEPALIVE int w_reverse_step(DDPM *m, float *x_prev, float *x0_pred, const float *xt, const float *eps_pred,
                                         const float *z, int t, int sigma, int clip) {
     if (t < 1 || t > m->cfg.T) return ddpm_set_error(DDPM_ERR_ARGUMENT, "reverse_step: t must be in 1..%d (got %d)", m->cfg.T, t);
+    if (sigma != SIGMA_BETA && sigma != SIGMA_BETA_TILDE) return ddpm_set_error(DDPM_ERR_ARGUMENT, "reverse_step: unknown sigma %d", sigma);
+    if (clip != 0 && clip != 1) return ddpm_set_error(DDPM_ERR_ARGUMENT, "reverse_step: clip must be 0 or 1 (got %d)", clip);
     reverse_step(&m->sched, x_prev, x0_pred, xt, eps_pred, z, t, m->shape.D, sigma, clip);
     return DDPM_OK;
 }
@@ -105,34 +107,59 @@ EMSCRIPTEN_KEEPALIVE int w_checkpoint_load(DDPM *m, const uint8_t *buf, double l
 EMSCRIPTEN_KEEPALIVE int w_have_simd(void) { return kernels_have_simd(); }
 EMSCRIPTEN_KEEPALIVE void w_force_scalar(int on) { kernels_force_scalar(on); }
 EMSCRIPTEN_KEEPALIVE void w_force_unfused(int on) { ddpm_force_unfused(on); }
-EMSCRIPTEN_KEEPALIVE void w_matmul_forward(float *out, const float *inp, const float *W, const float *bias, int B, int C, int OC) {
+// The SIMD loops have no tail (ddpm.h, kernels.c): a length that is no multiple of 4 is refused
+// here, where a test could pass one, rather than read and write past its buffer.
+static int multiple_of_4(const char *kernel, const char *name, long n) {
+    if (n >= 0 && n % 4 == 0) return 1;
+    ddpm_set_error(DDPM_ERR_ARGUMENT, "%s: %s must be a multiple of 4, the SIMD loops' width (got %ld)", kernel, name, n);
+    return 0;
+}
+EMSCRIPTEN_KEEPALIVE int w_matmul_forward(float *out, const float *inp, const float *W, const float *bias, int B, int C, int OC) {
+    if (!multiple_of_4("matmul_forward", "C", C)) return DDPM_ERR_ARGUMENT;
     matmul_forward(out, inp, W, bias, B, C, OC);
+    return DDPM_OK;
 }
-EMSCRIPTEN_KEEPALIVE void w_matmul_backward(float *dinp, float *dW, float *dbias, const float *dout, const float *inp,
-                                            const float *W, int B, int C, int OC) {
+EMSCRIPTEN_KEEPALIVE int w_matmul_backward(float *dinp, float *dW, float *dbias, const float *dout, const float *inp,
+                                           const float *W, int B, int C, int OC) {
+    if (!multiple_of_4("matmul_backward", "C", C)) return DDPM_ERR_ARGUMENT;
     matmul_backward(dinp, dW, dbias, dout, inp, W, B, C, OC);
+    return DDPM_OK;
 }
-EMSCRIPTEN_KEEPALIVE void w_act_forward(float *out, const float *inp, int n, int activation) { act_forward(out, inp, n, activation); }
-EMSCRIPTEN_KEEPALIVE void w_act_backward(float *dinp, const float *inp, const float *dout, int n, int activation) {
+EMSCRIPTEN_KEEPALIVE int w_act_forward(float *out, const float *inp, int n, int activation) {
+    if (!multiple_of_4("act_forward", "n", n)) return DDPM_ERR_ARGUMENT;
+    act_forward(out, inp, n, activation);
+    return DDPM_OK;
+}
+EMSCRIPTEN_KEEPALIVE int w_act_backward(float *dinp, const float *inp, const float *dout, int n, int activation) {
+    if (!multiple_of_4("act_backward", "n", n)) return DDPM_ERR_ARGUMENT;
     act_backward(dinp, inp, dout, n, activation);
+    return DDPM_OK;
 }
 // (the arrays first, then the numbers: the order Engine.kernel passes them in)
-EMSCRIPTEN_KEEPALIVE void w_adamw_update_outer(float *param, float *m, float *v, const float *dout, const float *inp,
-                                               int ldd, int ldx, int B, int C, int lo, int hi, float lr,
-                                               float beta1, float beta2, float eps, float wd, float bc1, float bc2) {
+EMSCRIPTEN_KEEPALIVE int w_adamw_update_outer(float *param, float *m, float *v, const float *dout, const float *inp,
+                                              int ldd, int ldx, int B, int C, int lo, int hi, float lr,
+                                              float beta1, float beta2, float eps, float wd, float bc1, float bc2) {
+    if (!multiple_of_4("adamw_update_outer", "C", C) || !multiple_of_4("adamw_update_outer", "lo", lo) ||
+        !multiple_of_4("adamw_update_outer", "hi", hi)) return DDPM_ERR_ARGUMENT;
     AdamWStep h = { lr, beta1, beta2, eps, wd, bc1, bc2 };
     adamw_update_outer(param, m, v, dout, ldd, inp, ldx, B, C, lo, hi, &h, NULL, NULL);
+    return DDPM_OK;
 }
 // the same at batch 1 with the next step's dots (next_inp (C) -> next_out (OC))
-EMSCRIPTEN_KEEPALIVE void w_adamw_update_outer_next(float *param, float *m, float *v, const float *dout, const float *inp,
-                                                    const float *next_inp, float *next_out, int C, int lo, int hi, float lr,
-                                                    float beta1, float beta2, float eps, float wd, float bc1, float bc2) {
+EMSCRIPTEN_KEEPALIVE int w_adamw_update_outer_next(float *param, float *m, float *v, const float *dout, const float *inp,
+                                                   const float *next_inp, float *next_out, int C, int lo, int hi, float lr,
+                                                   float beta1, float beta2, float eps, float wd, float bc1, float bc2) {
+    if (!multiple_of_4("adamw_update_outer", "C", C) || !multiple_of_4("adamw_update_outer", "lo", lo) ||
+        !multiple_of_4("adamw_update_outer", "hi", hi)) return DDPM_ERR_ARGUMENT;
     AdamWStep h = { lr, beta1, beta2, eps, wd, bc1, bc2 };
     adamw_update_outer(param, m, v, dout, 1, inp, C, 1, C, lo, hi, &h, next_inp, next_out);
+    return DDPM_OK;
 }
 EMSCRIPTEN_KEEPALIVE void w_normals_from_bits(float *out, const uint32_t *bits, int n) { normals_from_bits(out, bits, n); }
-EMSCRIPTEN_KEEPALIVE void w_adamw_update(float *param, const float *grad, float *m, float *v, int n, float lr, float beta1,
-                                         float beta2, float eps, float wd, float bc1, float bc2) {
+EMSCRIPTEN_KEEPALIVE int w_adamw_update(float *param, const float *grad, float *m, float *v, int n, float lr, float beta1,
+                                        float beta2, float eps, float wd, float bc1, float bc2) {
+    if (!multiple_of_4("adamw_update", "n", n)) return DDPM_ERR_ARGUMENT;
     AdamWStep h = { lr, beta1, beta2, eps, wd, bc1, bc2 };
     adamw_update(param, grad, m, v, n, &h);
+    return DDPM_OK;
 }

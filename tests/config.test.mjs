@@ -372,7 +372,7 @@ test('a sampler choice other than the named ones is refused, not read as one of 
   } finally { model.free(); }
 });
 
-test('the module itself refuses a t or tensor index outside its tables (not only the wrapper)', async () => {
+test('the module itself refuses a t, sigma, clip or tensor index outside its tables (not only the wrapper)', async () => {
   const engine = await simdEngine();
   const model = engine.createModel({ ...SMALL, steps: 0 });
   try {
@@ -381,6 +381,11 @@ test('the module itself refuses a t or tensor index outside its tables (not only
     for (const t of [-1, T + 1]) assert.notEqual(mod._w_q_sample(model.ptr, 0, 0, 0, t), 0, `q_sample t=${t}`);
     for (const t of [0, T + 1]) assert.notEqual(mod._w_reverse_step(model.ptr, 0, 0, 0, 0, 0, t, 0, 0), 0, `reverse_step t=${t}`);
     assert.match(engine.lastError(), new RegExp(`reverse_step: t must be in 1..${T} \\(got ${T + 1}\\)`));
+    // any sigma but 0 used to mean beta_tilde, and any clip but 0 to clip
+    assert.notEqual(mod._w_reverse_step(model.ptr, 0, 0, 0, 0, 0, 1, 2, 0), 0, 'reverse_step sigma=2');
+    assert.match(engine.lastError(), /reverse_step: unknown sigma 2/);
+    assert.notEqual(mod._w_reverse_step(model.ptr, 0, 0, 0, 0, 0, 1, 0, 2), 0, 'reverse_step clip=2');
+    assert.match(engine.lastError(), /reverse_step: clip must be 0 or 1 \(got 2\)/);
     assert.equal(mod._w_tensor_size(model.ptr, -1), -1);
     assert.equal(mod._w_tensor_size(model.ptr, 99), -1);
   } finally { model.free(); }

@@ -72,6 +72,22 @@ for (const [activation, id] of [['silu', 0], ['relu', 1]]) {
   });
 }
 
+test('a kernel refuses a length its SIMD loops cannot take, instead of running past its buffers', async () => {
+  const engine = await simdEngine(), f = (n) => new Float32Array(n);
+  const refused = (call, pattern) => assert.throws(call, (e) => e.code === 'ARGUMENT' && pattern.test(e.message));
+  refused(() => engine.kernel('act_forward', [f(5), f(5)], [5, 0], [0]), /^act_forward: n must be a multiple of 4, the SIMD loops' width \(got 5\)$/);
+  refused(() => engine.kernel('act_backward', [f(6), f(6), f(6)], [6, 1], [0]), /act_backward: n must be a multiple of 4/);
+  refused(() => engine.kernel('matmul_forward', [f(3), f(3), f(9), f(3)], [1, 3, 3], [0]), /matmul_forward: C must be a multiple of 4/);
+  refused(() => engine.kernel('matmul_backward', [f(6), f(12), f(2), f(4), f(6), f(12)], [2, 6, 2], [0]), /matmul_backward: C must be/);
+  const hyper = [1e-3, 0.9, 0.999, 1e-8, 0.01, 0.1, 0.001];
+  refused(() => engine.kernel('adamw_update', [f(7), f(7), f(7), f(7)], [7, ...hyper], [0]), /^adamw_update: n must be a multiple of 4, the SIMD loops' width \(got 7\)$/);
+  refused(() => engine.kernel('adamw_update_outer', [f(16), f(16), f(16), f(2), f(8)], [2, 8, 1, 8, 0, 6, ...hyper], [0]),
+    /adamw_update_outer: hi must be a multiple of 4/);
+  // the lengths the model uses pass, OC and B any number
+  assert.equal(engine.kernel('act_forward', [f(8), Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8])], [8, 1], [0])[0][7], 8);
+  engine.kernel('matmul_forward', [f(3), f(4), f(12), f(3)], [1, 4, 3], [0]);
+});
+
 test('adamw update: SIMD == scalar twin', async () => {
   const engine = await simdEngine(), rand = lcg(77), n = 4100;
   const p = randomArray(n, rand), g = randomArray(n, rand, 1e-2), m = randomArray(n, rand, 1e-3);

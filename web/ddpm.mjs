@@ -198,7 +198,10 @@ export class Engine {
     // arrays: list of Float32Array inputs (copied in); outputs: indices of arrays to read back
     return this.withBuffers(arrays.map((a) => a.length * 4), (...ptrs) => {
       arrays.forEach((a, i) => this.writeF32(ptrs[i], a));
-      this.mod[`_w_${name}`](...ptrs, ...scalars);
+      // a kernel refuses a length its SIMD loops cannot take (a multiple of 4: c/wasm.c);
+      // normals_from_bits takes any and returns nothing
+      const code = this.mod[`_w_${name}`](...ptrs, ...scalars);
+      if (code !== undefined) this.check(code);
       return outputs.map((i) => this.readF32(ptrs[i], arrays[i].length));
     });
   }
