@@ -890,6 +890,8 @@ function compareWithOneGo(page) {
 // guess took 60 ms in one frame). At the same batch the estimate carries over.
 test('the first AdamW slice at a new batch is a small probe; at the same batch the estimate carries over', async () => {
   const { page, log } = await openPage('?batch=64&steps=2');
+  // the page makes its model when the browser is first idle after load: on a busy machine, later than ready
+  await page.waitForFunction(() => window.ddpmPage.model, null, { timeout: 20000 });
   await page.evaluate(() => {
     const proto = Object.getPrototypeOf(window.ddpmPage.model), trainWork = proto.trainWork;
     window.updateSlices = [];
@@ -926,6 +928,8 @@ test('the first AdamW slice at a new batch is a small probe; at the same batch t
 // updated it, so "ms per AdamW update" showed ~400 ms all run, beside 60+ steps/s.
 test('one slow AdamW slice does not leave the update estimate, or its figure on screen, high for the rest of the run', async () => {
   const { page, log } = await openPage('?steps=60');
+  // the page makes its model when the browser is first idle after load: on a busy machine, later than ready
+  await page.waitForFunction(() => window.ddpmPage.model, null, { timeout: 20000 });
   await page.evaluate(() => {
     const proto = Object.getPrototypeOf(window.ddpmPage.model), trainWork = proto.trainWork;
     let slowed = false;
@@ -955,6 +959,8 @@ test('one slow AdamW slice does not leave the update estimate, or its figure on 
 // moving average it showed "ms per AdamW update" at 67 ms between readings of 4, for seconds.
 test('AdamW slices slowed now and then do not move the update estimate, or its figure on screen', async () => {
   const { page, log } = await openPage('?steps=80');
+  // the page makes its model when the browser is first idle after load: on a busy machine, later than ready
+  await page.waitForFunction(() => window.ddpmPage.model, null, { timeout: 20000 });
   await page.evaluate(() => {
     const proto = Object.getPrototypeOf(window.ddpmPage.model), trainWork = proto.trainWork;
     window.estimates = [];

@@ -4,7 +4,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { simdEngine, sameBits, maxAbsDiff, SMALL } from './lib/engine.mjs';
 import { oracleEps } from './lib/reference.mjs';
-import { mse, PRESETS, xtFarBound, NOISE_FAR } from '../web/ddpm.mjs';
+import { mse, PRESETS, xtFarBound, NOISE_FAR, reverseStepCoefficients } from '../web/ddpm.mjs';
 
 for (const schedule of ['linear', 'linear-scaled', 'cosine']) {
   for (const sigma of ['beta', 'beta-tilde']) {
@@ -47,6 +47,37 @@ test("the paper's mean formula equals the posterior mean of q(x_{t-1} | x_t, x0)
       }
     }
   } finally { model.free(); }
+});
+
+// The page writes each reverse step out with its numbers (reverseStepCoefficients): those numbers,
+// used in float in C's order, must give the module's step bit for bit, or the page shows a step
+// other than the one taken.
+test('the reverse step the page writes out is the step the module takes, bit for bit', async () => {
+  const engine = await simdEngine();
+  const f = Math.fround;
+  for (const schedule of ['linear', 'linear-scaled']) {
+    const model = engine.createModel({ preset: 'paper', schedule, steps: 0 });
+    try {
+      const s = model.schedule(), D = model.D;
+      for (const t of [1, 2, 37, model.T]) {
+        const xt = engine.normals(D, t), eps = engine.normals(D, 500 + t), z = engine.normals(D, 900 + t);
+        for (const sigma of ['beta', 'beta-tilde']) {
+          for (const clip of [false, true]) {
+            const { xPrev, x0Pred } = model.reverseStep(xt, eps, z, t, { sigma, clip });
+            const k = reverseStepCoefficients(s, t, { sigma, clip });
+            assert.equal(k.form, clip ? 'posterior' : 'eps');
+            if (t === 1) assert.equal(k.noise, 0, 'the last step adds no noise');
+            const mine = new Float32Array(D);
+            for (let i = 0; i < D; i++) {
+              const mean = clip ? f(f(k.x0 * x0Pred[i]) + f(k.xt * xt[i])) : f(k.scale * f(xt[i] - f(k.eps * eps[i])));
+              mine[i] = t > 1 ? f(mean + f(k.noise * z[i])) : mean;
+            }
+            assert.ok(sameBits(mine, xPrev), `${schedule} t=${t} ${sigma} clip ${clip}: off by ${maxAbsDiff(mine, xPrev)}`);
+          }
+        }
+      }
+    } finally { model.free(); }
+  }
 });
 
 // The step itself, from the schedule's own definition in float64 (not C's arrays): for given x_t,

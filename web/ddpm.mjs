@@ -539,6 +539,19 @@ export const NOISE_FAR = 5.5;
 export const xtFarBound = (sched, t, noiseFar = NOISE_FAR) =>
   FAR_OUTSIDE * sched.sqrt_alpha_bar[t] + noiseFar * sched.sqrt_one_minus_alpha_bar[t];
 
+// The numbers of the reverse step from x_t (c/sampler.c, reverse_step), for a page to write the
+// step out: unclipped, Ho et al.'s form x_{t-1} = scale (x_t - eps eps_pred) + noise z, with
+// scale = 1/sqrt(alpha_t) and eps = beta_t / sqrt(1 - alpha_bar_t); clipped, the posterior mean
+// x_{t-1} = x0 clip(x0_pred) + xt x_t + noise z. noise is sigma_t, the square root of beta_t or
+// beta_tilde_t, as C takes it in float (0 at t = 1: the last step adds none).
+export function reverseStepCoefficients(sched, t, { sigma = 'beta', clip = false } = {}) {
+  const variance = sigma === 'beta' ? sched.beta[t] : sched.posterior_variance[t];
+  const noise = t > 1 ? Math.fround(Math.sqrt(variance)) : 0;
+  return clip
+    ? { form: 'posterior', x0: sched.posterior_coef_x0[t], xt: sched.posterior_coef_xt[t], noise }
+    : { form: 'eps', scale: sched.inv_sqrt_alpha[t], eps: sched.eps_coef[t], noise };
+}
+
 // The paper's bar for a reconstruction: a sample whose MSE against the training image is below
 // it is the training image (the page's verdict, the CLI's summary, the sweep's count)
 export const MSE_BAR = 0.01;

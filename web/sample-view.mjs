@@ -2,7 +2,7 @@
 // frame and then played back (or scrubbed) from pure noise to the sample; the three images of
 // each step, the MSE and variance plots, and what the final MSE means. Its settings (sigma,
 // clip, seed, speed) take effect here too.
-import { DDPMError, mse, extent, clipped, FAR_OUTSIDE, xtFarBound, MSE_BAR } from './ddpm.mjs';
+import { DDPMError, mse, extent, clipped, FAR_OUTSIDE, xtFarBound, MSE_BAR, reverseStepCoefficients } from './ddpm.mjs';
 import { parseField, describeField, SAMPLE_DEFAULTS } from './settings.mjs';
 import { drawImage, strip, upscale } from './draw.mjs';
 import { linePlot, setMarker, movingGeoMean, theme, formatNumber } from './plot.mjs';
@@ -289,6 +289,7 @@ function markClipped(id, images, t, bound, label) {
 // image of the chain it is on. Symbols are written as words there ("x t", not "x_t").
 function drawCaptions(t) {
   $('cap-xt').innerHTML = t === null ? '<var>x<sub>t</sub></var>' : `<var>x<sub>t</sub></var>, t = ${t}`;
+  drawStepFormula(t);
   $('cap-eps').innerHTML = t === 0 ? 'no prediction at t&nbsp;=&nbsp;0' : 'predicted noise <var>&epsilon;&#770;</var>';
   // at t = 0 the chain has ended: the sample is its own x0 (c/sampler.c)
   $('cap-x0').innerHTML = t === 0 ? 'the sample <var>x<sub>0</sub></var>' : 'predicted <var>x&#770;<sub>0</sub></var>';
@@ -301,6 +302,37 @@ function drawCaptions(t) {
     t === 0 ? 'The sample x 0, the end of the reverse chain' : `x t${at}, the state of the reverse chain`);
   markClipped('clip-x0', app.traj?.x0Pred, t, X0_FAR,
     t === 0 ? 'The sample x 0 again: at t = 0 it is its own clean image' : `The clean image x 0, as the network's prediction has it${at}`);
+}
+
+// The reverse step from the x_t shown, written out with its numbers (reverseStepCoefficients,
+// which a test holds to the module's own step, bit for bit); with no sample, its symbols. Two
+// lines in every state, so that playback moves nothing below it.
+const coef = (v) => String(Number(v.toPrecision(4)));
+const sub = (t) => `x<sub>${t}</sub>`;
+function drawStepFormula(t) {
+  const tr = app.traj;
+  let line, note;
+  if (t === null) {
+    line = `x<sub>t&minus;1</sub> = (x<sub>t</sub> &minus; &beta;<sub>t</sub>/&radic;(1&minus;&alpha;&#772;<sub>t</sub>)&middot;&epsilon;&#770;)` +
+      ' / &radic;&alpha;<sub>t</sub> + &sigma;<sub>t</sub>&middot;z';
+    note = 'the reverse step (Ho et al., Algorithm 2), z ~ N(0, I): a sample writes it out with its numbers at each t';
+  } else if (t === 0) {
+    line = `${sub(0)}: the sample, where the chain ends`;
+    note = 'no step is taken from it';
+  } else {
+    const k = reverseStepCoefficients(tr.sched, t, { sigma: tr.sigma, clip: tr.clip });
+    const noise = k.noise > 0 ? ` + ${coef(k.noise)}&middot;z` : '';
+    const sd = tr.sigma === 'beta' ? '&beta;<sub>t</sub>' : '&beta;&#771;<sub>t</sub>';
+    const end = t > 1 ? ` and &sigma;<sub>t</sub> = &radic;${sd} at t = ${t}; z ~ N(0, I)` : ' at t = 1; the last step adds no noise';
+    if (k.form === 'eps') {
+      line = `${sub(t - 1)} = ${coef(k.scale)}&middot;(${sub(t)} &minus; ${coef(k.eps)}&middot;&epsilon;&#770;)${noise}`;
+      note = `1/&radic;&alpha;<sub>t</sub>${t > 1 ? ',' : ' and'} &beta;<sub>t</sub>/&radic;(1&minus;&alpha;&#772;<sub>t</sub>)${end}`;
+    } else {
+      line = `${sub(t - 1)} = ${coef(k.x0)}&middot;x&#770;<sub>0</sub> + ${coef(k.xt)}&middot;${sub(t)}${noise}`;
+      note = `the mean of q(x<sub>t&minus;1</sub> | x<sub>t</sub>, x&#770;<sub>0</sub>) for the clipped x&#770;<sub>0</sub>${t > 1 ? ',' : ''}${end}`;
+    }
+  }
+  $('rev-formula').innerHTML = `${line}<br><span class="small muted">${note}</span>`;
 }
 
 // show the state of the chain at timestep t (T = pure noise, 0 = the sample)
