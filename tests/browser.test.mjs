@@ -478,6 +478,20 @@ test('the recommended preset trains to the end in animation frames, bit-identica
   assert.ok(cellDifference(mid, last) >= 20, `x_50 differs from x_0 (${cellDifference(mid, last)} cells)`);
   const eps = await readCells(page, 'sample-eps');
   assert.ok(cellDifference(eps, mid) >= 20, 'the predicted noise is drawn');
+  // the step from the x_t shown, written out with the module's own numbers (the wrapper's, which
+  // tests/sampler.test.mjs holds to the module's step), for this sample's sigma and clipping
+  const stepNumbers = (t) => page.evaluate(async (t) => {
+    const { reverseStepCoefficients } = await import('./ddpm.mjs');
+    return reverseStepCoefficients(window.ddpmPage.model.schedule(), t, { sigma: 'beta', clip: false });
+  }, t);
+  const c = (v) => String(Number(v.toPrecision(4)));
+  let k = await stepNumbers(50);
+  assert.equal(await page.textContent('#rev-formula'), `x49 = ${c(k.scale)}·(x50 − ${c(k.eps)}·ε̂) + ${c(k.noise)}·z` +
+    '1/√αt, βt/√(1−\u03b1\u0304t) and σt = √βt at t = 50; z ~ N(0, I)');
+  await page.fill('#scrub', '99');
+  k = await stepNumbers(1);
+  assert.equal(await page.textContent('#rev-formula'), `x0 = ${c(k.scale)}·(x1 − ${c(k.eps)}·ε̂)` +
+    '1/√αt and βt/√(1−\u03b1\u0304t) at t = 1; the last step adds no noise');
   await page.focus('#scrub');
   await page.keyboard.press('Home');
   assert.equal(await page.textContent('#scrub-out'), 't = 100');
