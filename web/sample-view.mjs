@@ -209,7 +209,7 @@ function drawSampleVerdict() {
     if (tr.untrained) text += ' The model is untrained: press <a href="#train">Train</a> first.';
     else if (tr.step > 0 && tr.step < tr.steps) text += ` The model had trained only ${tr.step} of ${tr.steps} steps when this sample was drawn.`;
     if (!tr.untrained && tr.lossCurve.end >= UNLEARNT_LOSS) {
-      text += ` The loss's moving average ${unlearntLoss(tr.lossCurve)} (see the loss curve).${unlearntWhy(tr.lossCurve, tr.config)}`;
+      text += ` The loss's moving average ${unlearntLoss(tr.lossCurve)} (see the loss curve).${unlearntWhy(tr.lossCurve, tr.config, { brief: true })}`;
     }
     const [lo, hi] = tr.finalRange;
     if (lo < -X0_FAR || hi > X0_FAR) {

@@ -61,8 +61,14 @@ export function unlearntLoss(curve) {
 // Why a loss stuck at about 1 is stuck, where this page knows: noise prediction from one example
 // per step (the paper preset) does not learn here, as README "Presets" measures with the command
 // line. Empty for anything else (a blow-up has its own words, and other settings no measurement).
-export function unlearntWhy(curve, config) {
+export function unlearntWhy(curve, config, { brief = false } = {}) {
   if (lossTrend(curve) !== 'stuck' || config.predict !== 'eps' || Number(config.batch) !== 1) return '';
+  // the sample's verdict, often read after the Done line: the same in fewer words (the Done line
+  // may be gone, after a Save or for a loaded file, so it does not point there)
+  if (brief) {
+    return ' Noise prediction from one example per step does not learn here (on the command line: about 1 after 6,400 ' +
+      'steps, 0.73 with the same examples in batches of 16), most likely because each step\'s target is a new draw of the noise.';
+  }
   return ' Noise prediction from one example per step does not learn here: on the command line the loss stays at ' +
     'about 1 for 6,400 steps, where the same 6,400 examples in batches of 16 bring it to 0.73, most likely because each ' +
     'step\'s target is a new draw of the noise, and the gradient of one example is mostly that draw\'s noise. The ' +
