@@ -757,6 +757,33 @@ test('on a touch phone: the intro leads to Train, Sample brings the chain on scr
   }
 });
 
+// A change of the panel's settings redoes the sample on screen; the verdict names the change and
+// the MSE before it (a learner's trial: sigma^2 and clipping changed the MSE's last digits unseen)
+test('a sample redone by a change of sigma, clipping or seed says what changed and what the MSE was before', async () => {
+  const { page, log } = await openPage('?steps=30');
+  await trainToEnd(page);
+  await page.click('#btn-sample');
+  await page.waitForSelector('body[data-sample="playing"]');
+  assert.doesNotMatch(await page.textContent('#sample-verdict'), /Before/, 'a first sample has nothing to compare with');
+  const redone = async (change, pattern) => {
+    const before = await page.textContent('#stat-mse');
+    await change();
+    await page.waitForFunction((p) => new RegExp(p).test(document.getElementById('sample-verdict').textContent), pattern.source, { timeout: 60000 });
+    const verdict = await page.textContent('#sample-verdict');
+    assert.ok(verdict.includes(`, the MSE was ${before}.`), `${verdict} names the MSE before, ${before}`);
+    assert.notEqual(await page.textContent('#stat-mse'), before, 'the new sample is another');
+  };
+  await redone(() => page.check('#clip'), /Before this panel's last change \(x\u03020 clipped, was not\), the MSE was /);
+  await redone(() => page.check('#sigma-tilde'), /Before this panel's last change \(\u03c3t2 = \u03b2\u0303t, was \u03b2t\), the MSE was /);
+  await redone(async () => { await page.fill('#sample-seed', '5'); await page.press('#sample-seed', 'Enter'); },
+    /Before this panel's last change \(sample seed 5, was 0\), the MSE was /);
+  // Sample itself compares with nothing: the same settings give the same sample
+  await page.click('#btn-sample');
+  await page.waitForFunction(() => !/Before/.test(document.getElementById('sample-verdict').textContent), null, { timeout: 60000 });
+  await page.close();
+  assertClean(log);
+});
+
 // prefers-reduced-motion: the chain does not play by itself; the sample is shown, Play plays it
 test('with reduced motion asked for, a sample is shown at once and plays only on request', async () => {
   const { page, log } = await openPage('?steps=15');

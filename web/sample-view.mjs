@@ -65,7 +65,9 @@ export function clearTrajectory() {
 // weight update in the middle would mix two models in one trajectory.
 const SAMPLE_BUDGET_MS = 8;
 
-export function doSample() {
+// doSample(before): before, what a change of this panel's settings redid (changedFrom), for the
+// verdict to compare with
+export function doSample(before = null) {
   showMessage($('sample-message'), '');
   try {
     const m = modelForSampling();
@@ -84,7 +86,7 @@ export function doSample() {
     const s = app.settings;
     const t0 = performance.now();
     m.sampleBegin({ seed: s.sample, sigma: s.sigma, clip: s.clip });
-    app.sampling = { m, computeMs: performance.now() - t0, sigma: s.sigma, clip: s.clip };
+    app.sampling = { m, computeMs: performance.now() - t0, sigma: s.sigma, clip: s.clip, seed: s.sample, before };
   } catch (e) {
     sampleFailed(e);
     return;
@@ -146,13 +148,15 @@ function modelLossCurve(m) {
   return lossCurve(movingGeoMean(losses), from);
 }
 
-function showSample(m, { computeMs, sigma, clip }) {
+function showSample(m, { computeMs, sigma, clip, seed, before }) {
   const r = { final: m.sampleImages(), ...m.sampleTrajectory() };
   const image = m.image(), T = m.T, D = m.D;
   const mseCurve = new Float32Array(T + 1);
   for (let t = 0; t <= T; t++) mseCurve[t] = mse(r.x0Pred, image, t * D);
-  app.traj = { ...r, T, D, S: m.config.image_size, ms: computeMs, mseCurve, finalMse: mse(r.final, image), sigma, clip,
-    step: m.step, steps: m.config.steps, config: m.config, lossCurve: modelLossCurve(m),
+  app.traj = { ...r, T, D, S: m.config.image_size, ms: computeMs, mseCurve, finalMse: mse(r.final, image), sigma, clip, seed,
+    step: m.step, steps: m.config.steps, config: m.config, lossCurve: modelLossCurve(m), model: m,
+    // the sample a change of the panel's settings replaced, if it was of this model at this step
+    before: before && before.model === m && before.step === m.step ? before : null,
     // step 0 is untrained only for a model made here: a file at step 0 (one written by another
     // program, README "Checkpoint format") holds weights trained elsewhere
     untrained: m.step === 0 && !app.loadedFrom };
@@ -205,6 +209,7 @@ function drawSampleVerdict() {
   let text = `Final MSE ${formatNumber(tr.finalMse)}: ${good ? 'below' : 'above'} ${MSE_BAR}, the paper's bar, ` +
     // above the bar is not always far from the square (0.02 still looks like it): say only what it misses
     (good ? 'so this sample is the red square.' : 'which this sample misses.');
+  if (tr.before) text += ` Before this panel's last change (${tr.before.what}), the MSE was ${formatNumber(tr.before.mse)}.`;
   if (!good) {
     if (tr.untrained) text += ' The model is untrained: press <a href="#train">Train</a> first.';
     else if (tr.step > 0 && tr.step < tr.steps) text += ` The model had trained only ${tr.step} of ${tr.steps} steps when this sample was drawn.`;
@@ -455,6 +460,17 @@ export function onSampleField(ev) {
   if (el.id === 'speed') return;
   drawSigmaPlot();
   // a trajectory on screen, or one being computed, is redone with the new setting, so the two
-  // can be compared at once
-  if ((app.traj || app.sampling) && ev.type === 'change') doSample();
+  // can be compared at once (the verdict gives the MSE before)
+  if ((app.traj || app.sampling) && ev.type === 'change') doSample(changedFrom(app.traj));
+}
+
+// what the panel's settings now change from the sample on screen, and that sample's MSE
+function changedFrom(tr) {
+  if (!tr) return null;
+  const s = app.settings, what = [];
+  const sigmaName = (v) => (v === 'beta' ? '&beta;<sub>t</sub>' : '&beta;&#771;<sub>t</sub>');
+  if (s.sigma !== tr.sigma) what.push(`&sigma;<sub>t</sub><sup>2</sup> = ${sigmaName(s.sigma)}, was ${sigmaName(tr.sigma)}`);
+  if (s.clip !== tr.clip) what.push(s.clip ? '<var>x&#770;<sub>0</sub></var> clipped, was not' : '<var>x&#770;<sub>0</sub></var> no longer clipped');
+  if (s.sample !== tr.seed) what.push(`sample seed ${s.sample}, was ${tr.seed}`);
+  return what.length ? { what: what.join('; '), mse: tr.finalMse, model: tr.model, step: tr.step } : null;
 }
