@@ -1,4 +1,6 @@
-// model.c -- the denoiser, one function per layer's forward and backward.
+// model.c -- the denoiser: its parameters, the forward pass (layer by layer, for the update that
+// computes the next step's forward also in pieces: model_forward_rows) and the backward pass
+// (model_backward, one matmul_backward and one act_backward per layer, in reverse).
 //
 //   emb  = sinusoidal(t)                    (E)      E = 128
 //   h0   = x_t + temb_w emb + temb_b        (D)      D = 768: the embedding is added to the input

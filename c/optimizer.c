@@ -95,7 +95,8 @@ static void update_range(DDPM *m, int k, size_t start, size_t a, size_t b, const
         float *inp, *dout;
         int ldx, ldd;
         wgrad_layer(m, k / 2, &inp, &ldx, &dout, &ldd);
-        int C = (int)(m->shape.sizes[k] / m->shape.sizes[k + 1]);
+        int C, OC;
+        model_layer_dims(&m->shape, k / 2, &C, &OC);
         adamw_update_outer(m->param_memory + start, m->m_memory + start, m->v_memory + start, dout, ldd, inp, ldx,
                            m->cfg.batch, C, (long)(a - start), (long)(b - start), h, next_inp, next_out);
     } else {
@@ -109,7 +110,9 @@ static void update_weights_with_next_forward(DDPM *m, int l, size_t start, size_
     const DDPMConfig *c = &m->cfg;
     int k = 2 * l;
     // row o of this layer is finished once parameter start + (o + 1) C is reached
-    size_t C = m->shape.sizes[k] / m->shape.sizes[k + 1], ra = a - start, rb = b - start;
+    int layer_C, layer_OC;
+    model_layer_dims(&m->shape, l, &layer_C, &layer_OC);
+    size_t C = (size_t)layer_C, ra = a - start, rb = b - start;
     if (m->wgrad_ready && c->batch == 1) {
         // batch 1: each row's output formed in the kernel, while the row is in registers; a row
         // that an earlier slice began is read back once this slice finishes it
