@@ -54,7 +54,7 @@ export const PRESETS = {
       ['predict', '<var>x</var><sub>0</sub> instead of <var>&epsilon;</var> (the reverse step is unchanged: ' +
         '<var>&epsilon;</var> is derived from the predicted <var>x</var><sub>0</sub>)',
         'for one training image the exact noise is (<var>x<sub>t</sub></var> &minus; &radic;<var>&alpha;&#772;<sub>t</sub></var>&thinsp;<var>x</var><sub>0</sub>) / ' +
-        '&radic;(1&minus;<var>&alpha;&#772;<sub>t</sub></var>): an affine map of <var>x<sub>t</sub></var> whose gain runs from 1.25 at ' +
+        '&radic;(1&minus;<var>&alpha;&#772;<sub>t</sub></var>): an affine map of <var>x<sub>t</sub></var> whose gain runs (with the paper\'s betas) from 1.25 at ' +
         '<var>t</var> = <var>T</var> to 100 at <var>t</var> = 1, each step\'s target a new draw of it. From one draw per step ' +
         'the MLP does not learn it: the loss stays at ~1.0, what predicting zero scores, even after 6,400 steps (a smaller learning ' +
         'rate does not help), and the same draws in batches of 16 bring it only to 0.73 (measured with the command line: the ' +
