@@ -3,7 +3,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { simdEngine, sameBits, SMALL } from './lib/engine.mjs';
 import { checkpointHeader } from '../web/ddpm.mjs';
-import { crc32, reseal } from './lib/reference.mjs';
+import { crc32, reseal, pcg32 } from './lib/reference.mjs';
 
 test('save then load restores weights, AdamW state and step; a resumed run matches an uninterrupted one', async () => {
   const engine = await simdEngine();
@@ -62,6 +62,9 @@ test('corrupt, truncated, foreign, mismatched and NaN-holding files are refused 
     const unknownFlipped = good.slice(); unknownFlipped[56] ^= 0x08;
     const unknownSealed = reseal(unknownFlipped.slice());
     const tooManySteps = reseal((() => { const b = good.slice(); new DataView(b.buffer).setUint32(60, 99, true); return b; })());
+    // a NaN at either end of the arrays (the check's bounds): the first weight, the last value of v
+    const P = source.numParams, nanAt = (i) => reseal((() => { const b = good.slice(); new DataView(b.buffer).setFloat32(80 + 4 * i, NaN, true); return b; })());
+    const evenIncrement = reseal((() => { const b = good.slice(); new DataView(b.buffer).setBigUint64(72, 6n, true); return b; })());
     const cases = [
       [flipped, /corrupt: checksum/],
       [headerFlipped, /corrupt: checksum/],
@@ -76,6 +79,9 @@ test('corrupt, truncated, foreign, mismatched and NaN-holding files are refused 
       [badVersion, /unsupported version 9/],
       [nanWeights, /NaN or Inf/],
       [tooManySteps, /more than this model's planned/],
+      [evenIncrement, /the RNG increment must be odd/],
+      [nanAt(0), /value 0 is NaN or Inf/],
+      [nanAt(3 * P - 1), new RegExp(`value ${3 * P - 1} is NaN or Inf`)],
       [other.saveCheckpoint(), /mismatched hidden: the file has 20, this model has 16/],
     ];
     const before = target.params(), stepBefore = target.step;
@@ -105,6 +111,19 @@ test('a file written from the README layout by an independent writer loads', asy
   } finally { source.free(); target.free(); }
 });
 
+// Save and load could agree with each other on a layout other than the README's (the two RNG
+// words swapped, say) and every round trip would still pass: read the header's words directly
+test('the header holds the training RNG at the README offsets: its state at 64, its increment at 72', async () => {
+  const engine = await simdEngine();
+  const model = engine.createModel({ ...SMALL, steps: 2, seed: 7 });
+  try {
+    const view = new DataView(model.saveCheckpoint().buffer), want = pcg32(7, 2);   // stream 2: training draws
+    assert.equal(view.getBigUint64(64, true), want.state(), 'state');
+    assert.equal(view.getBigUint64(72, true), want.inc, 'increment');
+    assert.equal(want.inc, 5n);
+  } finally { model.free(); }
+});
+
 test("a file whose AdamW v holds a negative value is refused (its square root would make the weights NaN)", async () => {
   const engine = await simdEngine();
   const source = engine.createModel({ ...SMALL, steps: 3, seed: 1 }), target = engine.createModel({ ...SMALL, steps: 3, seed: 2 });
@@ -116,6 +135,14 @@ test("a file whose AdamW v holds a negative value is refused (its square root wo
     const before = target.params();
     assert.throws(() => target.loadCheckpoint(reseal(bad)),
       (e) => e.code === 'CHECKPOINT' && /AdamW v\[17\] is -1e-0?6; v must be >= 0/.test(e.message));
+    assert.ok(sameBits(target.params(), before));
+    // at both ends of v too (the check's bounds): the first and the last of its values
+    for (const i of [0, P - 1]) {
+      const end = good.slice();
+      new DataView(end.buffer).setFloat32(80 + 4 * (2 * P + i), -1e-6, true);
+      assert.throws(() => target.loadCheckpoint(reseal(end)),
+        (e) => e.code === 'CHECKPOINT' && new RegExp(`AdamW v\\[${i}\\] is -1e-0?6; v must be >= 0`).test(e.message), `v[${i}]`);
+    }
     assert.ok(sameBits(target.params(), before));
     // a -0 is a zero: accepted (with an m of 0 beside it: an m beside a v of 0 is refused, below)
     new DataView(bad.buffer).setFloat32(80 + 4 * (2 * P + 17), -0, true);

@@ -2,6 +2,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { simdEngine, sameBits, SMALL } from './lib/engine.mjs';
+import { PRESETS } from '../web/ddpm.mjs';
 
 const refused = (fn, code, pattern) => assert.throws(fn, (e) => e.code === code && pattern.test(e.message),
   `expected ${code} matching ${pattern}`);
@@ -51,6 +52,15 @@ test('every invalid configuration is refused with its name in the message', asyn
     [{ batch: 0 }, 'CONFIG', /batch must be in/],
     [{ steps: -1 }, 'CONFIG', /steps must be in/],
     [{ hidden: 1022 }, 'CONFIG', /hidden must be a multiple of 4/],
+    // each upper bound, one past it (the bounds themselves are taken: below)
+    [{ hidden: 8196 }, 'CONFIG', /hidden must be a multiple of 4 in 4\.\.8192 \(got 8196\)/],
+    [{ temb_dim: 1032 }, 'CONFIG', /temb_dim must be a multiple of 8 in 8\.\.1024 \(got 1032\)/],
+    [{ image_size: 66 }, 'CONFIG', /image_size must be even, in 2\.\.64 \(got 66\)/],
+    [{ max_batch: 1025 }, 'CONFIG', /max_batch must be in 1\.\.1024 \(got 1025\)/],
+    [{ batch: 65537 }, 'CONFIG', /batch must be in 1\.\.65536 \(got 65537\)/],
+    [{ steps: 1000001 }, 'CONFIG', /steps must be in 0\.\.1000000 \(got 1000001\)/],
+    // lr * weight_decay = 1 exactly: a decay of 0 would zero every weight before each update
+    [{ lr: 0.5, weight_decay: 2 }, 'CONFIG', /lr \* weight_decay must be < 1/],
     [{ image_size: 15 }, 'CONFIG', /image_size must be even/],
     [{ sigma: 'big' }, 'CONFIG', /sigma must be one of beta, beta-tilde/],
     [{ predict: 'v' }, 'CONFIG', /predict must be one of eps, x0/],
@@ -68,6 +78,11 @@ test('every invalid configuration is refused with its name in the message', asyn
     refused(create({ [key]: NaN }), 'CONFIG', new RegExp(`${key} must be a finite number`));
   }
   refused(() => engine.createModel({ preset: 'best' }), 'CONFIG', /unknown preset 'best'/);
+  // the upper bounds themselves pass validation (validated only: such a model would take GBs)
+  for (const over of [{ hidden: 8192 }, { temb_dim: 1024 }, { image_size: 64 }, { max_batch: 1024 }, { batch: 65536 },
+    { steps: 1000000 }, { lr: 0.49999997, weight_decay: 2 }]) {
+    engine.mod._w_config_free(engine.makeConfig({ ...PRESETS.paper.config, ...over }));
+  }
   // beta1 = 0 keeps m = g, which any beta2 bounds; 0.9 with 0.82 is just inside
   for (const betas of [{ beta1: 0, beta2: 0 }, { beta1: 0.9, beta2: 0.82 }]) create(betas)();
 });

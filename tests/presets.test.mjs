@@ -10,6 +10,9 @@ test("paper preset: the table's settings, 2,723,328 parameters, alpha_bar_T = 0.
   const c = PRESETS.paper.config;
   assert.deepEqual([c.T, c.schedule, c.beta_start, c.beta_end, c.batch, c.steps, c.lr, c.predict, c.sigma, c.hidden, c.temb_dim],
     [100, 'linear', 1e-4, 0.02, 1, 200, 1e-3, 'eps', 'beta', 1024, 128]);
+  // the paper names only AdamW's learning rate; the rest are PyTorch's defaults (README "Presets")
+  assert.deepEqual([c.beta1, c.beta2, c.adam_eps, c.weight_decay, c.clip_x0, c.lr_schedule, c.ema_decay],
+    [0.9, 0.999, 1e-8, 0.01, 0, 'constant', 0]);
   const { summary, model } = runExperiment(engine, { preset: 'paper', seed: 0 });
   model.free();
   assert.equal(summary.params, 2723328);

@@ -3,7 +3,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { simdEngine, sameBits, maxAbsDiff, SMALL } from './lib/engine.mjs';
-import { oracleEps } from './lib/reference.mjs';
+import { oracleEps, pcg32, boxMuller } from './lib/reference.mjs';
 import { mse, PRESETS, xtFarBound, NOISE_FAR, reverseStepCoefficients } from '../web/ddpm.mjs';
 
 for (const schedule of ['linear', 'linear-scaled', 'cosine']) {
@@ -189,11 +189,40 @@ test('sample(): the trajectory holds every state, ends at the sample, and starts
     big.free();
     const m = xs.reduce((a, b) => a + b) / xs.length, v = xs.reduce((a, b) => a + (b - m) ** 2, 0) / xs.length;
     assert.ok(Math.abs(m) < 0.15 && Math.abs(v - 1) < 0.15, `x_T mean ${m} variance ${v}`);
+    // and they are the normals of stream 3 of the sampling seed (README "Randomness"; image b of a
+    // batch draws from stream 3 + b): Box-Muller of PCG32's words, which C computes in float to
+    // within 2^-22 of the radius
+    for (const [b, stream] of [[0, 3], [2, 5]]) {
+      const words = pcg32(6, stream).words(D);
+      model.sampleBegin({ n: 3, seed: 6 });   // x_T of each image, before any step
+      const drawn = model.sampleImages().subarray(b * D, (b + 1) * D);
+      for (let i = 0; i < D; i += 2) {
+        const { r, z0, z1 } = boxMuller(words[i], words[i + 1]);
+        assert.ok(Math.abs(drawn[i] - z0) <= 2 ** -21 * r && Math.abs(drawn[i + 1] - z1) <= 2 ** -21 * r,
+          `image ${b}, x_T[${i}]: ${drawn[i]}, ${drawn[i + 1]} against stream ${stream}'s ${z0}, ${z1}`);
+      }
+    }
     // several images at once; different seeds, different samples
     const many = model.sample({ n: 3, seed: 6, trajectory: false });
     assert.equal(many.final.length, 3 * D);
     assert.ok(!sameBits(model.sample({ seed: 7 }).final, r.final));
   } finally { model.free(); }
+});
+
+// The CLI's --clip and --sigma set the model's config and sample with sample({ seed }): the
+// config's choices must be sample()'s defaults, or --clip would sample unclipped, unseen
+test("sample() without sigma or clip takes the model's config: clip_x0 and sigma", async () => {
+  const engine = await simdEngine();
+  for (const [over, want] of [[{ clip_x0: 1 }, { clip: true }], [{ sigma: 'beta-tilde' }, { sigma: 'beta-tilde' }]]) {
+    const model = engine.createModel({ ...SMALL, T: 20, steps: 3, seed: 4, ...over });
+    try {
+      model.train(3);
+      const byDefault = model.sample({ seed: 2 }).final;
+      assert.ok(sameBits(byDefault, model.sample({ seed: 2, ...want }).final), `${JSON.stringify(over)}: the default is ${JSON.stringify(want)}`);
+      const other = want.clip ? { clip: false } : { sigma: 'beta' };
+      assert.ok(!sameBits(byDefault, model.sample({ seed: 2, ...other }).final), `and not ${JSON.stringify(other)}`);
+    } finally { model.free(); }
+  }
 });
 
 test('x0-prediction: the network output is the x0 the sampler uses', async () => {

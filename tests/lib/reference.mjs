@@ -108,7 +108,7 @@ function mix64(z) {
 }
 
 // PCG32 as c/rng.c has it (O'Neill 2014, the seed and stream hashed into the starting state by
-// mix64), in BigInt: words(n) gives the next n outputs
+// mix64), in BigInt: words(n) gives the next n outputs; state() and inc, the generator's two words
 export function pcg32(seed, stream) {
   const mask = (1n << 64n) - 1n, mul = 6364136223846793005n;
   let state = 0n;
@@ -123,7 +123,7 @@ export function pcg32(seed, stream) {
   next();
   state = (state + mix64((BigInt(seed) + 0x9E3779B97F4A7C15n * (BigInt(stream) + 1n)) & mask)) & mask;
   next();
-  return { words: (n) => Uint32Array.from({ length: n }, next) };
+  return { words: (n) => Uint32Array.from({ length: n }, next), state: () => state, inc };
 }
 
 // Box-Muller of one pair of words in float64, the transform normals_from_bits does in float:
