@@ -67,8 +67,8 @@ function parseArgs(argv) {
     else if (VALUE_FLAGS[a]) {
       const [key, kind] = VALUE_FLAGS[a];
       const text = value();
-      if (kind !== 'str' && (!isDecimal(text) || !Number.isFinite(Number(text))))
-        fail(`${a} must be a decimal number (got '${text}')`);
+      if (kind !== 'str' && !isDecimal(text)) fail(`${a} must be a decimal number (got '${text}')`);
+      if (kind !== 'str' && !Number.isFinite(Number(text))) fail(`${a}: '${text}' is too large for a double (it reads as Infinity)`);
       if (kind === 'int' && !Number.isInteger(Number(text))) fail(`${a} must be an integer (got '${text}')`);
       // 1e-400 is 0 to JavaScript: named as written, or the refusal below would say "(got 0)"
       if (kind !== 'str' && Number(text) === 0 && /[1-9]/.test(text.replace(/e.*$/i, '')))
@@ -215,7 +215,9 @@ async function main() {
   // The EMA starts at the initial weights and has no warm-up: after N steps, decay^N of it is
   // still those weights, and the sampler uses the EMA. Said, not changed: it is what was asked for.
   const decay = options.ema_decay ?? 0, planned = options.steps ?? PRESETS[options.preset].config.steps;
-  if (decay > 0 && decay ** planned > 0.1 && !opts.load) {  // (a loaded model brings its own EMA)
+  // (only for values C will take: one it refuses is named by the refusal, not by this note)
+  const valid = decay > 0 && decay < 1 && Number.isInteger(planned) && planned >= 0;
+  if (valid && decay ** planned > 0.1 && !opts.load) {  // (a loaded model brings its own EMA)
     process.stderr.write(`ddpm: note: with --ema ${decay} and ${planned} steps, ${(100 * decay ** planned).toFixed(0)}% of the ` +
       'EMA the sampler uses is still the initial weights (more steps, or a smaller decay, e.g. 1 - 10/steps)\n');
   }

@@ -325,6 +325,20 @@ test('bad settings are refused with a clear message', async () => {
   assert.ok(!new URL(page.url()).search.includes('seed=429496729'), page.url());
   assert.equal(await page.evaluate(() => window.ddpmPage.settings.seed), 0);
   assert.equal(await page.evaluate(() => window.ddpmPage.state), 'ready');
+  // another preset writes its values into the fields, and a refusal they carried goes with the
+  // value refused: a bad Batch (and a half-typed sample seed) left Train and Sample disabled
+  // beside good values, and the note still refusing "1"
+  await page.locator('#seed').fill('0');
+  await page.locator('#seed').blur();
+  await page.fill('#batch', '999');
+  await page.fill('#sample-seed', '-5');
+  assert.ok(await page.isDisabled('#btn-train') && await page.isDisabled('#btn-sample'));
+  await page.check('#preset-paper');   // (the test moved to recommended above)
+  assert.equal(await page.inputValue('#batch'), '1');
+  assert.equal(await page.inputValue('#sample-seed'), '0');
+  assert.ok(!(await page.isDisabled('#btn-train')), 'Train is enabled with the preset\'s values');
+  assert.ok(!(await page.isDisabled('#btn-sample')), 'Sample is enabled with the seed kept');
+  assert.equal(await page.textContent('#settings-note'), '');
   await page.close();
   assertClean(log);
 });
@@ -1066,6 +1080,10 @@ test('a SIMD build that fails to load is named as such; no module at all leaves 
   assert.match(message, /^Could not load the WebAssembly module: .+\. Check the connection and reload the page/);
   assert.doesNotMatch(message, /file:/, 'the page was served over http');
   assert.equal(await none.textContent('#train-status'), 'Not available: the WebAssembly module did not load.');
+  // the forward process's slider works from the first paint: moved with no module, it draws
+  // nothing and the message stays (it used to throw, and the error replaced the message)
+  await none.locator('#fwd-t').fill('50');
+  assert.equal(await none.textContent('#global-message'), message);
   for (const id of ['btn-train', 'btn-sample', 'btn-play', 'btn-step', 'scrub', 'load-file']) {
     assert.ok(await none.isDisabled(`#${id}`), `#${id} is disabled`);
   }

@@ -127,6 +127,8 @@ test('bad arguments: a clear message and a non-zero exit status', (t) => {
     [['--lr', '-1', '--steps', '1'], /lr must be a finite number > 0/],
     // below the smallest double: named as written, not as "(got 0)"
     [['--lr', '1e-400', '--steps', '1'], /--lr: '1e-400' is too small to be told from 0 \(it rounds to 0\)/],
+    // a decimal number all the same, past a double's range: said so, not "must be a decimal number"
+    [['--weight-decay', '1e400'], /--weight-decay: '1e400' is too large for a double \(it reads as Infinity\)/],
     [['--T', '0'], /T must be in 2\.\.1000/],
     [['--schedule', 'quadratic'], /schedule must be one of/],
     [['--frobnicate'], /unknown argument '--frobnicate'/],
@@ -259,6 +261,11 @@ test('an EMA that would still be mostly the initial weights is pointed out, and 
   const fast = run('--steps', '5', '--ema', '0.5', '--json');
   assert.equal(fast.status, 0, fast.stderr);
   assert.doesNotMatch(fast.stderr, /initial weights/);
+  // a decay C refuses gets the refusal alone, not a note computed from it first ("200% of the EMA")
+  const refused = run('--steps', '1', '--ema', '2');
+  assert.equal(refused.status, 2);
+  assert.match(refused.stderr, /ema_decay must be in \[0, 1\) \(got 2\)/);
+  assert.doesNotMatch(refused.stderr, /initial weights/);
 });
 
 test('a run from a checkpoint reports its progress from the step it started at', async () => {

@@ -280,6 +280,9 @@ function wire() {
   $('sample-strip').addEventListener('click', onStripClick);
   $('fwd-t').addEventListener('input', () => {
     app.fwdT = Number($('fwd-t').value);
+    // the slider works from the first paint; before the module has loaded there is nothing to
+    // draw yet (the view, once built, draws at this t)
+    if (!app.view) return;
     drawForward();
     markSchedule();
     drawEmbedding();

@@ -6,7 +6,7 @@ import { checkpointHeader, checkpointPreset } from './ddpm.mjs';
 import { FIELDS, presetDefaults } from './settings.mjs';
 import { $, settingsToURL, app, newRun, showMessage, errorText, sentence, setStatus, savedStatus } from './state.mjs';
 import { buildView } from './panels.mjs';
-import { trainSettings, fillForm, describePreset, setState, canSave, TRAIN_FIELDS, fieldChanges, refuseSteps } from './controls.mjs';
+import { trainSettings, fillForm, describePreset, setState, canSave, fieldChanges, refuseSteps } from './controls.mjs';
 import { prepareModel, finishHalfDone, drawTrainStats, drawLoss } from './train-view.mjs';
 import { clearTrajectory, finishSampling, drawSigmaPlot } from './sample-view.mjs';
 
@@ -177,8 +177,7 @@ function adoptModel(m, settings, name, header) {
   app.lossFrom = 0;
   while (app.lossFrom < m.step && Number.isNaN(held[app.lossFrom])) app.lossFrom++;
   newRun();
-  for (const id of TRAIN_FIELDS) $(id).setCustomValidity('');
-  fillForm();
+  fillForm();   // (which clears what the fields were refused for)
   describePreset();
   if (presetChanged) {
     try {

@@ -26,6 +26,11 @@ export function fillForm() {
   $('clip').checked = s.clip;
   $('sample-seed').value = String(s.sample);
   $('speed').value = s.speed;
+  // each value written is a setting's, so valid: a refusal a field still carried (a bad Batch
+  // typed, then another preset picked) would keep Train disabled beside a good value
+  for (const id of [...TRAIN_FIELDS, 'sample-seed']) $(id).setCustomValidity('');
+  const message = $('sample-message');
+  if (message.textContent.startsWith('The sample seed must be')) showMessage(message, '');
 }
 
 export function describePreset() {
@@ -104,7 +109,7 @@ function stepsTypedAbove() {
 // A refused Steps (app.mjs changeSteps; checkpoints.mjs replanModel when C refuses the plan)
 // names the steps taken then. app.stepsRefusal = { at, typed, kept }: when it was made, the text
 // refused (none for C's refusal), and whether the Resume click that made it kept it (app.mjs).
-export const STEPS_REFUSAL = 'Could not change Steps';
+const STEPS_REFUSAL = 'Could not change Steps';
 export function stepsRefusalText(typed, taken) {
   // a number field holding text reads as empty: there is no value to quote then
   const why = typed === '' ? `: the field held no number, where it takes ${stepsProblem(typed, taken)}`

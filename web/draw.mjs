@@ -3,7 +3,7 @@
 
 // RGBA bytes of one S x S image, values clamped to [-1, 1] then mapped to 0..255.
 // offset: where the image starts inside a larger array (a trajectory row, say).
-export function toRGBA(pixels, S, offset = 0, out = new Uint8ClampedArray(S * S * 4)) {
+function toRGBA(pixels, S, offset = 0, out = new Uint8ClampedArray(S * S * 4)) {
   for (let i = 0; i < S * S; i++) {
     for (let c = 0; c < 3; c++) {
       const v = pixels[offset + i * 3 + c];

@@ -45,7 +45,7 @@ export function theme() {
 
 // Size a canvas's backing store to its CSS box times the device pixel ratio; returns a context
 // whose units are CSS pixels, and the CSS width and height.
-export function fitCanvas(canvas, cssHeight) {
+function fitCanvas(canvas, cssHeight) {
   const dpr = Math.min(3, window.devicePixelRatio || 1);
   const w = Math.max(120, Math.round(canvas.clientWidth || canvas.parentElement.clientWidth || 300));
   const h = cssHeight ?? Math.round(w * 0.55);

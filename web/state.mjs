@@ -1,7 +1,7 @@
 // state.mjs -- what every part of the page shares: the one state object (app) that its modules
 // read and write, and the few helpers that write to the page (messages, the status line, the
-// focus) and to the address bar. It imports only settings.mjs (for the query string); every
-// other module of the page imports it.
+// focus) and to the address bar. It imports only settings.mjs (for the query string); the modules
+// with page state import it (not the pure ones: settings.mjs, plot.mjs, draw.mjs).
 import { settingsFromQuery, settingsToQuery } from './settings.mjs';
 
 export const $ = (id) => document.getElementById(id);

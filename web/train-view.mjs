@@ -286,7 +286,7 @@ function finishRun(m) {
 
 // Training refused a step (C reports why: a diverged loss or gradient); the model keeps the
 // weights of its last good step and can still be sampled and saved.
-export function trainingFailed(e, m) {
+function trainingFailed(e, m) {
   if (app.state === 'running') app.run.activeMs += performance.now() - app.run.startedAt;
   app.run.loop++;
   const refocus = focusGuard();   // Pause (or Steps) is disabled now
