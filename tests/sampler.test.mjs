@@ -253,6 +253,18 @@ test('the chain taken in pieces (begin, then a few steps at a time) gives the bi
   } finally { model.free(); }
 });
 
+test('before any chain has begun, the images and the trajectory are refused, not read as zeros', async () => {
+  const engine = await simdEngine();
+  const model = engine.createModel({ ...SMALL, steps: 0 });
+  try {
+    for (const what of ['sampleImages', 'sampleTrajectory']) {
+      assert.throws(() => model[what](), (e) => e.code === 'ARGUMENT' && e.message === `${what}: no chain has begun (call sampleBegin or sample first)`);
+    }
+    model.sampleBegin({ seed: 1 });
+    assert.equal(model.sampleImages().length, model.D);
+  } finally { model.free(); }
+});
+
 test('a refused sampleBegin leaves the last chain readable as it was (no read past the images)', async () => {
   const engine = await simdEngine();
   const model = engine.createModel({ ...SMALL, steps: 0 });

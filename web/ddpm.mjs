@@ -451,8 +451,16 @@ export class Model {
     if (t < 0) this.engine.check(-t);
     return t;
   }
-  sampleImages() { return this.engine.readF32(this.mod._w_sample_images(this.ptr), this.sampleCount * this.D); }
+  // (before any chain has begun there is nothing to read: the buffers hold zeros, not a sample)
+  checkSampled(what) {
+    if (this.sampleCount === undefined) throw new DDPMError(7, `${what}: no chain has begun (call sampleBegin or sample first)`);
+  }
+  sampleImages() {
+    this.checkSampled('sampleImages');
+    return this.engine.readF32(this.mod._w_sample_images(this.ptr), this.sampleCount * this.D);
+  }
   sampleTrajectory() {
+    this.checkSampled('sampleTrajectory');
     const n = (this.T + 1) * this.D, e = this.engine;
     return { x: e.readF32(this.mod._w_traj(this.ptr, 0), n), epsPred: e.readF32(this.mod._w_traj(this.ptr, 1), n),
              x0Pred: e.readF32(this.mod._w_traj(this.ptr, 2), n) };
