@@ -16,7 +16,7 @@ import { theme } from './plot.mjs';
 import { buildView, drawSchedulePlots, markSchedule, drawForward, drawEmbedding } from './panels.mjs';
 import { fillForm, describePreset, stepsOpen, stepsProblem, TRAIN_FIELDS, TRAIN_INPUTS, setState, fieldChanges,
   stepsRefusalText, refuseSteps, clearStepsRefusal } from './controls.mjs';
-import { createModel, prepareModel, preparedModelFits, resume, pause, drawTrainStats, drawLoss } from './train-view.mjs';
+import { replacePageModel, prepareModel, preparedModelFits, resume, pause, drawTrainStats, drawLoss } from './train-view.mjs';
 import { clearTrajectory, doSample, showSampleView, showStep, drawMSEPlot, drawSigmaPlot, play, stopPlaying,
   onSampleField, onStripClick } from './sample-view.mjs';
 import { saveCheckpoint, replanModel, loadCheckpointFile } from './checkpoints.mjs';
@@ -121,7 +121,7 @@ function startTraining() {
   settingsToURL(app.settings);
   try {
     if (preparedModelFits()) showMessage($('train-message'), '');
-    else createModel();
+    else replacePageModel();
     app.modelUnused = false;
   } catch (e) {
     showMessage($('train-message'), `${errorText(e)}. Change the settings and press Train again.`);

@@ -9,7 +9,7 @@ import { linePlot, setMarker, movingGeoMean, theme, formatNumber } from './plot.
 import { $, settingsToURL, app, showMessage, errorText, sentence, setStatus, dropSampleHint, bringOnScreen } from './state.mjs';
 import { ABAR_T_FAR } from './panels.mjs';
 import { trainSettings, setState } from './controls.mjs';
-import { UNLEARNT_LOSS, unlearntLoss, unlearntWhy, lossCurve, createModel, recordedLosses, drawSampleAge, finishHalfDone } from './train-view.mjs';
+import { UNLEARNT_LOSS, unlearntLoss, unlearntWhy, lossCurve, replacePageModel, recordedLosses, drawSampleAge, finishHalfDone } from './train-view.mjs';
 
 // Images are drawn clipped to [-1, 1], the training image's range. A clean image (the sample,
 // a predicted x0) that leaves [-X0_FAR, X0_FAR] gets a badge, and the verdict gives the
@@ -21,7 +21,7 @@ const inText = (v) => formatNumber(v).replace(/-/g, '&minus;');
 
 // the model to sample: the one being trained, or a fresh (untrained) one with the settings
 function modelForSampling() {
-  if (!app.model || (app.state === 'ready' && app.modelKey !== JSON.stringify(trainSettings()))) createModel();
+  if (!app.model || (app.state === 'ready' && app.modelKey !== JSON.stringify(trainSettings()))) replacePageModel();
   app.modelUnused = false;
   return app.model;
 }

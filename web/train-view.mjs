@@ -96,7 +96,8 @@ export function finishHalfDone(m, { wholeStep }) {
 // ---------------------------------------------------------------------------------------------
 // the model Train trains
 
-export function createModel({ quiet = false } = {}) {
+// the page's model replaced by a new one of the settings shown (the one before is freed)
+export function replacePageModel({ quiet = false } = {}) {
   if (app.model) app.model.free();
   app.model = null;
   if (!quiet) showMessage($('train-message'), '');
@@ -121,7 +122,7 @@ export function prepareModel() {
   whenIdle(() => {
     if (!needed()) return;
     try {
-      createModel({ quiet: true });  // frees one made for other settings first
+      replacePageModel({ quiet: true });  // frees one made for other settings first
     } catch (e) {
       // nothing to show here: Train creates the model again and says why it cannot
     }
