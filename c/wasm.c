@@ -114,6 +114,10 @@ static int multiple_of_4(const char *kernel, const char *name, long n) {
     ddpm_set_error(DDPM_ERR_ARGUMENT, "%s: %s must be a multiple of 4, the SIMD loops' width (got %ld)", kernel, name, n);
     return 0;
 }
+static int outer_lengths_ok(int C, int lo, int hi) {
+    return multiple_of_4("adamw_update_outer", "C", C) && multiple_of_4("adamw_update_outer", "lo", lo) &&
+           multiple_of_4("adamw_update_outer", "hi", hi);
+}
 EMSCRIPTEN_KEEPALIVE int w_matmul_forward(float *out, const float *inp, const float *W, const float *bias, int B, int C, int OC) {
     if (!multiple_of_4("matmul_forward", "C", C)) return DDPM_ERR_ARGUMENT;
     matmul_forward(out, inp, W, bias, B, C, OC);
@@ -139,8 +143,7 @@ EMSCRIPTEN_KEEPALIVE int w_act_backward(float *dinp, const float *inp, const flo
 EMSCRIPTEN_KEEPALIVE int w_adamw_update_outer(float *param, float *m, float *v, const float *dout, const float *inp,
                                               int ldd, int ldx, int B, int C, int lo, int hi, float lr,
                                               float beta1, float beta2, float eps, float wd, float bc1, float bc2) {
-    if (!multiple_of_4("adamw_update_outer", "C", C) || !multiple_of_4("adamw_update_outer", "lo", lo) ||
-        !multiple_of_4("adamw_update_outer", "hi", hi)) return DDPM_ERR_ARGUMENT;
+    if (!outer_lengths_ok(C, lo, hi)) return DDPM_ERR_ARGUMENT;
     AdamWStep h = { lr, beta1, beta2, eps, wd, bc1, bc2 };
     adamw_update_outer(param, m, v, dout, ldd, inp, ldx, B, C, lo, hi, &h, NULL, NULL);
     return DDPM_OK;
@@ -149,8 +152,7 @@ EMSCRIPTEN_KEEPALIVE int w_adamw_update_outer(float *param, float *m, float *v, 
 EMSCRIPTEN_KEEPALIVE int w_adamw_update_outer_next(float *param, float *m, float *v, const float *dout, const float *inp,
                                                    const float *next_inp, float *next_out, int C, int lo, int hi, float lr,
                                                    float beta1, float beta2, float eps, float wd, float bc1, float bc2) {
-    if (!multiple_of_4("adamw_update_outer", "C", C) || !multiple_of_4("adamw_update_outer", "lo", lo) ||
-        !multiple_of_4("adamw_update_outer", "hi", hi)) return DDPM_ERR_ARGUMENT;
+    if (!outer_lengths_ok(C, lo, hi)) return DDPM_ERR_ARGUMENT;
     AdamWStep h = { lr, beta1, beta2, eps, wd, bc1, bc2 };
     adamw_update_outer(param, m, v, dout, 1, inp, C, 1, C, lo, hi, &h, next_inp, next_out);
     return DDPM_OK;

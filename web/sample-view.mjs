@@ -310,10 +310,10 @@ function drawCaptions(t) {
 }
 
 // The reverse step from the x_t shown, written out with its numbers (reverseStepCoefficients,
-// which a test holds to the module's own step, bit for bit); with no sample, its symbols. Two
-// lines in every state, so that playback moves nothing below it.
+// which a test holds to the module's own step, bit for bit); with no sample, its symbols. A
+// formula line and a note in every state, in a box whose height style.css keeps (#rev-formula).
 const coef = (v) => String(Number(v.toPrecision(4)));
-const sub = (t) => `x<sub>${t}</sub>`;
+const xAt = (t) => `x<sub>${t}</sub>`;
 function drawStepFormula(t) {
   const tr = app.traj;
   let line, note;
@@ -322,7 +322,7 @@ function drawStepFormula(t) {
       ' / &radic;&alpha;<sub>t</sub> + &sigma;<sub>t</sub>&middot;z';
     note = 'the reverse step (Ho et al., Algorithm 2), z ~ N(0, I): a sample writes it out with its numbers at each t';
   } else if (t === 0) {
-    line = `${sub(0)}: the sample, where the chain ends`;
+    line = `${xAt(0)}: the sample, where the chain ends`;
     note = 'no step is taken from it';
   } else {
     const k = reverseStepCoefficients(tr.sched, t, { sigma: tr.sigma, clip: tr.clip });
@@ -330,10 +330,10 @@ function drawStepFormula(t) {
     const sd = tr.sigma === 'beta' ? '&beta;<sub>t</sub>' : '&beta;&#771;<sub>t</sub>';
     const end = t > 1 ? ` and &sigma;<sub>t</sub> = &radic;${sd} at t = ${t}; z ~ N(0, I)` : ' at t = 1; the last step adds no noise';
     if (k.form === 'eps') {
-      line = `${sub(t - 1)} = ${coef(k.scale)}&middot;(${sub(t)} &minus; ${coef(k.eps)}&middot;&epsilon;&#770;)${noise}`;
+      line = `${xAt(t - 1)} = ${coef(k.scale)}&middot;(${xAt(t)} &minus; ${coef(k.eps)}&middot;&epsilon;&#770;)${noise}`;
       note = `1/&radic;&alpha;<sub>t</sub>${t > 1 ? ',' : ' and'} &beta;<sub>t</sub>/&radic;(1&minus;&alpha;&#772;<sub>t</sub>)${end}`;
     } else {
-      line = `${sub(t - 1)} = ${coef(k.x0)}&middot;x&#770;<sub>0</sub> + ${coef(k.xt)}&middot;${sub(t)}${noise}`;
+      line = `${xAt(t - 1)} = ${coef(k.x0)}&middot;x&#770;<sub>0</sub> + ${coef(k.xt)}&middot;${xAt(t)}${noise}`;
       note = `the mean of q(x<sub>t&minus;1</sub> | x<sub>t</sub>, x&#770;<sub>0</sub>) for the clipped x&#770;<sub>0</sub>${t > 1 ? ',' : ''}${end}`;
     }
   }

@@ -12,9 +12,9 @@ export const FIELDS = {
   batch: { kind: 'int', min: 1, max: DEFAULTS.max_batch },
   // C's own bounds (c/config.c): lr * weight_decay < 1 (both presets decay by 0.01), and a value
   // a float holds (AdamW runs in float: 1e-50 would be 0 there; the page asks for its smallest,
-  // 1.4e-45, where C takes anything that rounds to it)
-  // C takes the product as AdamW computes it, in float: 99.99999999999999 is below 100, but it
-  // and 0.01 round to floats whose product rounds to 1, a decay of 0 (fits: that test, as C's)
+  // 1.4e-45, where C takes anything that rounds to it). C takes the product as AdamW computes
+  // it, in float, and so does fits: 99.99999999999999 is below 100, but it and 0.01 round to
+  // floats whose product rounds to 1, a decay of 0
   lr: { kind: 'num', least: 1.4e-45, below: 1 / DEFAULTS.weight_decay,
     fits: (v) => Math.fround(Math.fround(v) * Math.fround(DEFAULTS.weight_decay)) < 1,
     why: `from ${1 / DEFAULTS.weight_decay} = 1 / the weight decay ${DEFAULTS.weight_decay} on, each step's decay would flip the ` +
