@@ -16,7 +16,7 @@ import { theme } from './plot.mjs';
 import { buildView, drawSchedulePlots, markSchedule, drawForward, drawEmbedding } from './panels.mjs';
 import { fillForm, describePreset, stepsOpen, stepsProblem, TRAIN_FIELDS, TRAIN_INPUTS, setState, fieldChanges,
   stepsRefusalText, refuseSteps, clearStepsRefusal } from './controls.mjs';
-import { replacePageModel, prepareModel, preparedModelFits, resume, pause, drawTrainStats, drawLoss } from './train-view.mjs';
+import { replacePageModel, setPageModel, prepareModel, preparedModelFits, resume, pause, drawTrainStats, drawLoss } from './train-view.mjs';
 import { clearTrajectory, doSample, showSampleView, showStep, drawMSEPlot, drawSigmaPlot, play, stopPlaying,
   onSampleField, onStripClick } from './sample-view.mjs';
 import { saveCheckpoint, replanModel, loadCheckpointFile } from './checkpoints.mjs';
@@ -144,12 +144,7 @@ function showTrainingView() {
 function reset() {
   app.run.loop++;
   app.pausedByHidden = false;
-  if (app.model) app.model.free();
-  app.model = null;
-  app.modelKey = null;
-  app.loadedFrom = null;   // the Seed field shows the seed again: the next run uses it
-  app.startStep = 0;
-  app.lossFrom = 0;
+  setPageModel(null);   // (the Seed field shows the seed again: the next run uses it)
   app.frames = [];
   app.frameWork = [];
   clearTrajectory();

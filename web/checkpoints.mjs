@@ -7,7 +7,7 @@ import { FIELDS, presetDefaults } from './settings.mjs';
 import { $, settingsToURL, app, newRun, showMessage, errorText, sentence, setStatus, savedStatus } from './state.mjs';
 import { buildView } from './panels.mjs';
 import { trainSettings, fillForm, describePreset, setState, canSave, fieldChanges, refuseSteps } from './controls.mjs';
-import { prepareModel, finishHalfDone, drawTrainStats, drawLoss } from './train-view.mjs';
+import { prepareModel, finishHalfDone, drawTrainStats, drawLoss, setPageModel } from './train-view.mjs';
 import { clearTrajectory, finishSampling, drawSigmaPlot } from './sample-view.mjs';
 
 // a downloaded file's object URL lives this long: long enough for any browser to start saving
@@ -123,10 +123,7 @@ export async function loadCheckpointFile(file) {
     settings = { ...base, steps: Math.min(FIELDS.steps.max, Math.max(base.steps, header.step)) };
     const { steps, batch, lr, seed } = settings;
     // a model made ahead for Train (prepareModel) gives its memory to the file's
-    if (app.state === 'ready' && app.model && app.modelUnused) {
-      app.model.free();
-      app.model = null;
-    }
+    if (app.state === 'ready' && app.model && app.modelUnused) setPageModel(null);
     next = app.engine.createModel({ preset, steps, batch, lr, seed });
     next.loadCheckpoint(bytes);
   } catch (e) {
@@ -158,7 +155,6 @@ function adoptModel(m, settings, name, header) {
   app.run.loop++;
   app.pausedByHidden = false;
   clearTrajectory();
-  if (app.model) app.model.free();
   const presetChanged = settings.preset !== app.settings.preset;
   // a file of the other preset brings that preset's plan, batch and learning rate, as the radio
   // would; a plan shorter than the steps the file has taken is raised to them (a checkpoint holds
@@ -167,15 +163,11 @@ function adoptModel(m, settings, name, header) {
   const raised = settings.steps > planned && settings.steps !== app.settings.steps
     ? ` Steps ${app.settings.steps} → ${settings.steps}: raised to the steps the file has taken.` : '';
   const replaced = presetChanged ? fieldChanges(app.settings, settings, raised ? ['batch', 'lr'] : ['steps', 'batch', 'lr']) : [];
-  app.model = m;
-  app.modelUnused = false;
-  app.loadedFrom = name;
   app.settings = settings;
-  app.modelKey = JSON.stringify(trainSettings());
-  app.startStep = m.step;
   const held = m.lossHistory();
-  app.lossFrom = 0;
-  while (app.lossFrom < m.step && Number.isNaN(held[app.lossFrom])) app.lossFrom++;
+  let lossFrom = 0;
+  while (lossFrom < m.step && Number.isNaN(held[lossFrom])) lossFrom++;
+  setPageModel(m, { loadedFrom: name, lossFrom });
   newRun();
   fillForm();   // (which clears what the fields were refused for)
   describePreset();

@@ -96,17 +96,26 @@ export function finishHalfDone(m, { wholeStep }) {
 // ---------------------------------------------------------------------------------------------
 // the model Train trains
 
-// the page's model replaced by a new one of the settings shown (the one before is freed)
+// The one place the page's model is replaced (Reset, a new model for Train, a loaded file): the
+// one before is freed, and all the page knew of it goes with it. m: the new model, or null;
+// unused, made ahead and not yet trained or sampled; loadedFrom, the file it came from;
+// lossFrom, the first step whose loss it holds. Its key is the train settings shown, so a
+// loaded model's settings are app.settings before this is called.
+export function setPageModel(m, { unused = false, loadedFrom = null, lossFrom = 0 } = {}) {
+  if (app.model && app.model !== m) app.model.free();
+  app.model = m;
+  app.modelKey = m ? JSON.stringify(trainSettings()) : null;
+  app.modelUnused = unused;
+  app.loadedFrom = loadedFrom;
+  app.startStep = m ? m.step : 0;
+  app.lossFrom = lossFrom;
+}
+
+// the page's model replaced by a new one of the settings shown
 export function replacePageModel({ quiet = false } = {}) {
-  if (app.model) app.model.free();
-  app.model = null;
+  setPageModel(null);   // freed first: if the new one cannot be made, none is left half-known
   if (!quiet) showMessage($('train-message'), '');
-  app.model = app.engine.createModel(trainSettings());
-  app.modelKey = JSON.stringify(trainSettings());
-  app.modelUnused = true;
-  app.loadedFrom = null;
-  app.startStep = 0;
-  app.lossFrom = 0;
+  setPageModel(app.engine.createModel(trainSettings()), { unused: true });
   return app.model;
 }
 
