@@ -14,6 +14,7 @@ import { runExperiment } from './lib/run.mjs';
 
 const USAGE = `usage: node scripts/ddpm.mjs [options]
   --preset paper|recommended   start from a preset (default recommended; with --load, the file's)
+  (a flag's value follows it, or '=': --steps 200, --steps=200)
   --steps N  --batch B  --lr X  --seed S  --T N  --schedule linear|linear-scaled|cosine
   --sigma beta|beta-tilde  --clip | --no-clip  --predict eps|x0  --activation silu|relu
   --ema DECAY  --lr-schedule constant|cosine  --weight-decay X  --sample-seed S
@@ -37,19 +38,24 @@ function fail(message) {
   process.exit(2);
 }
 
+// Flags take their value as the next argument (--steps 200) or after '=' (--steps=200).
 function parseArgs(argv) {
   const opts = { config: {}, json: false, scalar: false };
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
+    const eq = argv[i].startsWith('--') ? argv[i].indexOf('=') : -1;
+    const a = eq < 0 ? argv[i] : argv[i].slice(0, eq), inline = eq < 0 ? undefined : argv[i].slice(eq + 1);
     const value = () => {
+      if (inline !== undefined) return inline;
       if (i + 1 >= argv.length || argv[i + 1].startsWith('--')) fail(`${a} needs a value\n${USAGE}`);
       return argv[++i];
     };
-    if (a === '--help' || a === '-h') { console.log(USAGE); process.exit(0); }
-    else if (a === '--json') opts.json = true;
-    else if (a === '--scalar') opts.scalar = true;
-    else if (a === '--clip') opts.config.clip_x0 = 1;
-    else if (a === '--no-clip') opts.config.clip_x0 = 0;
+    // a flag that takes no value refuses one, where a value would go unread
+    const noValue = () => { if (inline !== undefined) fail(`${a} takes no value (got '${argv[i]}')`); };
+    if (a === '--help' || a === '-h') { noValue(); console.log(USAGE); process.exit(0); }
+    else if (a === '--json') { noValue(); opts.json = true; }
+    else if (a === '--scalar') { noValue(); opts.scalar = true; }
+    else if (a === '--clip') { noValue(); opts.config.clip_x0 = 1; }
+    else if (a === '--no-clip') { noValue(); opts.config.clip_x0 = 0; }
     else if (a === '--preset') {
       opts.preset = value();
       if (!PRESETS[opts.preset]) fail(`unknown preset '${opts.preset}' (paper, recommended)`);

@@ -36,6 +36,17 @@ test('--json prints exactly one JSON object with the promised fields', () => {
   assert.ok(j.sample_range.length === 2 && j.sample_range[0] <= j.sample_range[1]);
 });
 
+test('a value after = is the same as the value after a space', () => {
+  const spaced = JSON.parse(run('--preset', 'paper', '--steps', '3', '--seed', '2', '--lr', '0.002', '--json').stdout);
+  const joined = run('--preset=paper', '--steps=3', '--seed=2', '--lr=0.002', '--json');
+  assert.equal(joined.status, 0, joined.stderr);
+  const j = JSON.parse(joined.stdout);
+  assert.deepEqual(j.config, spaced.config);
+  assert.equal(j.loss_final, spaced.loss_final, 'the same run, bit for bit');
+  // a negative value after '=' is read as a value too
+  assert.match(run('--lr=-1', '--steps=1').stderr, /lr must be a finite number > 0 .*\(got -1\)/);
+});
+
 test('a sample far outside [-1, 1] is named by its range, which the clipped PNGs would hide', () => {
   // 5 steps of the recommended preset: the chain runs away to about +-900
   const far = run('--steps', '5');
@@ -132,6 +143,12 @@ test('bad arguments: a clear message and a non-zero exit status', (t) => {
     [['--T', '0'], /T must be in 2\.\.1000/],
     [['--schedule', 'quadratic'], /schedule must be one of/],
     [['--frobnicate'], /unknown argument '--frobnicate'/],
+    [['--frobnicate=1'], /unknown argument '--frobnicate'/],
+    // a flag that takes no value refuses one given with '=', rather than leave it unread
+    [['--json=0'], /--json takes no value \(got '--json=0'\)/],
+    [['--no-clip=false'], /--no-clip takes no value/],
+    [['--steps='], /--steps must be a decimal number \(got ''\)/],
+    [['--load='], /--load needs a file name \(got an empty one\)/],
     [['--load', junk], /not a DDPM checkpoint/],
     [['--load', join(dir, 'missing.ckpt')], /cannot read/],
     // an empty path (an unset variable) is not ignored: --load '' would train a new model
