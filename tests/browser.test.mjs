@@ -665,7 +665,7 @@ test('a window resized while training redraws its plots once the width settles, 
   assertClean(log);
 });
 
-test('on a phone, a run started from the keyboard ends with the focus on Sample in view; one started by touch does not scroll', async () => {
+test('on a phone, a run ends with the focus on Go to Sample under the Done line, which leads to Sample; Resume shows the progress', async () => {
   for (const keyboard of [true, false]) {
     const { page, log } = await openPage('?steps=30', { width: 390, height: 844 });
     if (keyboard) {
@@ -675,29 +675,86 @@ test('on a phone, a run started from the keyboard ends with the focus on Sample 
       await page.click('#btn-train');
     }
     await waitForState(page, ['done', 'error']);
-    const at = await page.evaluate(() => {
+    const inView = (ids) => page.evaluate((ids) => ids.map((id) => {
+      const r = document.getElementById(id).getBoundingClientRect();
+      return [id, r.top >= 0 && r.bottom <= window.innerHeight];
+    }), ids);
+    const scrollY = await page.evaluate(() => window.scrollY);
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'btn-to-sample',
+      `${keyboard ? 'keyboard' : 'pointer'}: the focus goes to Go to Sample, not a screen down to Sample`);
+    // the Done line, the way on and the loss curve stay where they were seen (a keyboard user
+    // was once taken 1,487 px down to Sample, the result of training off screen)
+    assert.deepEqual(await inView(['train-status', 'btn-to-sample', 'plot-loss']),
+      [['train-status', true], ['btn-to-sample', true], ['plot-loss', true]]);
+    assert.deepEqual(await inView(['btn-sample']), [['btn-sample', false]], 'Sample is a screen further down');
+    if (keyboard) await page.keyboard.press('Enter');
+    else await page.click('#btn-to-sample');
+    const there = await page.evaluate(() => {
       const r = document.getElementById('btn-sample').getBoundingClientRect();
-      return { focused: document.activeElement?.id, inView: r.top >= 0 && r.bottom <= window.innerHeight, scrollY: window.scrollY };
+      return { focused: document.activeElement?.id, inView: r.top >= 0 && r.bottom <= window.innerHeight };
     });
-    assert.equal(at.focused, 'btn-sample', `${keyboard ? 'keyboard' : 'pointer'}: focus goes on to Sample`);
-    if (keyboard) assert.ok(at.inView, 'a keyboard user sees where the focus went');
-    else assert.ok(!at.inView, 'a pointer user stays where they were (Sample is a screen further down)');
+    assert.deepEqual(there, { focused: 'btn-sample', inView: true }, 'Go to Sample leads to Sample');
+    assert.ok(scrollY < (await page.evaluate(() => window.scrollY)));
     if (!keyboard) {
-      // a way there, under the status line that asks for a sample, until one is drawn
-      assert.ok(await page.isVisible('#btn-to-sample'), 'Go to Sample is offered');
-      await page.click('#btn-to-sample');
-      const there = await page.evaluate(() => {
-        const r = document.getElementById('btn-sample').getBoundingClientRect();
-        return { focused: document.activeElement?.id, inView: r.top >= 0 && r.bottom <= window.innerHeight };
-      });
-      assert.deepEqual(there, { focused: 'btn-sample', inView: true });
       await page.click('#btn-sample');
       await page.waitForFunction(() => window.ddpmPage.trajectory);
       assert.ok(!(await page.isVisible('#btn-to-sample')), 'gone once a sample is drawn');
+      // Steps raised and Resume pressed, a screen above the progress: training brings it on
+      // screen, as Train does (it used to run on out of sight, to a Done line below the screen)
+      await page.fill('#steps', '60');
+      await page.press('#steps', 'Tab');
+      await page.evaluate(() => document.getElementById('btn-resume').scrollIntoView({ block: 'start' }));
+      await page.click('#btn-resume');
+      await page.waitForFunction(() => window.ddpmPage.state === 'running' || window.ddpmPage.state === 'done');
+      assert.deepEqual(await inView(['btn-pause', 'train-progress', 'plot-loss']),
+        [['btn-pause', true], ['train-progress', true], ['plot-loss', true]], 'after Resume');
+      await waitForState(page, ['done', 'error']);
     }
     await page.close();
     assertClean(log);
   }
+});
+
+// A trial at 360 x 640 found Pause a screen above once training ran, the figures under the
+// player moving at the end of playback, and a tap on the strip seeming to do nothing.
+test('at 360 x 640: Train keeps Pause in reach, playback ends with nothing moving, a tap on the strip shows its step', async () => {
+  const { page, log } = await openPage('?steps=15', { width: 360, height: 640 });
+  const onScreen = (sel) => page.evaluate((sel) => {
+    const r = document.querySelector(sel).getBoundingClientRect();
+    return r.top >= 0 && r.bottom <= window.innerHeight;
+  }, sel);
+  await page.click('#btn-train');
+  assert.equal(await onScreen('#btn-pause'), true, 'Pause on screen once training runs');
+  assert.equal(await onScreen('#train .progress-row'), true, 'and the progress below it');
+  await waitForState(page, ['done', 'error']);
+  await page.click('#btn-to-sample');
+  await page.click('#btn-sample');
+  // where the figures under the player sit at each step shown while the chain plays, and at its end
+  const tops = await page.evaluate(() => new Promise((resolve) => {
+    const seen = [];
+    const look = () => {
+      seen.push(Math.round(document.getElementById('sample-stats').getBoundingClientRect().top + window.scrollY));
+      if (document.body.dataset.sample === 'stopped') resolve(seen);
+      else requestAnimationFrame(look);
+    };
+    requestAnimationFrame(look);
+  }));
+  assert.equal(await page.evaluate(() => document.body.dataset.shownT), '0', 'played to the end');
+  const moves = new Set(tops.slice(Math.floor(tops.length / 2)));
+  assert.equal(moves.size, 1, `the figures under the player stay put through the second half of playback: ${[...moves]}`);
+  // the strip is far below the images on this screen: its first frame, x_T, tapped
+  await page.evaluate(() => document.getElementById('sample-strip').scrollIntoView({ block: 'end' }));
+  assert.equal(await onScreen('#sample-xt'), false, 'the images are off screen from the strip');
+  const box = await page.locator('#sample-strip').boundingBox();
+  await page.mouse.click(box.x + 4, box.y + box.height / 2);
+  assert.equal(await page.evaluate(() => document.body.dataset.shownT), '100');
+  assert.equal(await onScreen('#sample-xt'), true, 'the step tapped is shown on screen');
+  assert.deepEqual(await page.$$eval('#sample-strip-labels .shown', (els) => els.map((e) => e.textContent)), ['100'],
+    'the strip marks the step shown');
+  await page.fill('#scrub', '37');   // t = 63: not in the strip
+  assert.deepEqual(await page.$$eval('#sample-strip-labels .shown', (els) => els.length), 0);
+  await page.close();
+  assertClean(log);
 });
 
 // Beside Train (980 px to about 1100 wide) the Sample seed box was 57 px wide, for ten digits.

@@ -136,9 +136,12 @@ function startTraining() {
 }
 
 // bring the progress, the statistics and the loss curve on screen together (they are what
-// changes while training runs), with the buttons above them (Pause, which now has the focus)
+// changes while training runs), with the buttons above them (Pause, which now has the focus);
+// on a screen too short for all of it, the buttons at its top: Pause stays in reach (a trial at
+// 360 x 640 found it a screen above, with the progress row at the top), the progress below it
 function showTrainingView() {
-  bringOnScreen(document.querySelector('#train-form .buttons'), $('plot-loss'), document.querySelector('#train .progress-row'));
+  const buttons = document.querySelector('#train-form .buttons');
+  bringOnScreen(buttons, $('plot-loss'), buttons);
 }
 
 function reset() {
@@ -198,6 +201,7 @@ function onResumeClick(ev) {
   }
   setStatus(`Training on from step ${app.model.step} to step ${app.model.config.steps}…`);
   resume();
+  showTrainingView();   // as Train does: on a phone, Steps and Resume can be a screen above the progress
   passFocus('btn-resume', 'btn-pause');
 }
 

@@ -261,7 +261,9 @@ function drawSampleStrip() {
   c.getContext('2d').putImageData(new ImageData(rgba, st.width * f, st.height * f), 0, 0);
 }
 
-// a click on a frame of the strip shows that step above (the slider does the same)
+// a click on a frame of the strip shows that step above (the slider does the same), and brings
+// it on screen: on a phone the images are a screen or more above the strip, and a tap there
+// seemed to do nothing (a trial)
 export function onStripClick(ev) {
   const tr = app.traj, c = $('sample-strip');
   if (!tr) return;
@@ -270,6 +272,15 @@ export function onStripClick(ev) {
   stopPlaying();
   app.play.pos = tr.T - t;
   showStep(t);
+  showSampleView();
+}
+
+// the strip's label of the step shown, where the strip has one, marked as such
+function markStripLabel(t) {
+  const tr = app.traj;
+  [...$('sample-strip-labels').children].forEach((label, k) => {
+    label.classList.toggle('shown', !!tr && stripT(tr.T, k) === t);
+  });
 }
 
 // the badge on an image of the trajectory at t that leaves [-bound, bound]: drawn clipped to
@@ -293,8 +304,8 @@ function markClipped(id, images, t, bound, label) {
 // has them. The labels name the step, which the captions show: a screen reader is told which
 // image of the chain it is on. Symbols are written as words there ("x t", not "x_t").
 function drawCaptions(t) {
+  drawStepFormula(t);   // first: it reads the box's height, before anything is written
   $('cap-xt').innerHTML = t === null ? '<var>x<sub>t</sub></var>' : `<var>x<sub>t</sub></var>, t = ${t}`;
-  drawStepFormula(t);
   $('cap-eps').innerHTML = t === 0 ? 'no prediction at t&nbsp;=&nbsp;0' : 'predicted noise <var>&epsilon;&#770;</var>';
   // at t = 0 the chain has ended: the sample is its own x0 (c/sampler.c)
   $('cap-x0').innerHTML = t === 0 ? 'the sample <var>x<sub>0</sub></var>' : 'predicted <var>x&#770;<sub>0</sub></var>';
@@ -314,8 +325,18 @@ function drawCaptions(t) {
 // formula line and a note in every state, in a box whose height style.css keeps (#rev-formula).
 const coef = (v) => String(Number(v.toPrecision(4)));
 const xAt = (t) => `x<sub>${t}</sub>`;
+let formulaKept = { traj: null, width: 0 };   // the sample and the width the box's height is kept for
 function drawStepFormula(t) {
-  const tr = app.traj;
+  const tr = app.traj, box = $('rev-formula');
+  // The box keeps the tallest height it has had for this sample at this width: on a phone the
+  // steps take five or six lines and t = 0 four, so the figures below jumped at the end of
+  // playback (a trial). Read before the box is written, its height costs no layout of its own.
+  if (t === null || formulaKept.traj !== tr || formulaKept.width !== window.innerWidth) {
+    box.style.minHeight = '';
+    formulaKept = { traj: t === null ? null : tr, width: window.innerWidth };
+  } else {
+    box.style.minHeight = `${Math.max(parseFloat(box.style.minHeight) || 0, box.getBoundingClientRect().height)}px`;
+  }
   let line, note;
   if (t === null) {
     line = `x<sub>t&minus;1</sub> = (x<sub>t</sub> &minus; &beta;<sub>t</sub>/&radic;(1&minus;&alpha;&#772;<sub>t</sub>)&middot;&epsilon;&#770;)` +
@@ -337,7 +358,7 @@ function drawStepFormula(t) {
       note = `the mean of q(x<sub>t&minus;1</sub> | x<sub>t</sub>, x&#770;<sub>0</sub>) for the clipped x&#770;<sub>0</sub>${t > 1 ? ',' : ''}${end}`;
     }
   }
-  $('rev-formula').innerHTML = `${line}<br><span class="small muted">${note}</span>`;
+  box.innerHTML = `${line}<br><span class="small muted">${note}</span>`;
 }
 
 // show the state of the chain at timestep t (T = pure noise, 0 = the sample)
@@ -355,6 +376,7 @@ export function showStep(t) {
   $('scrub').setAttribute('aria-valuetext', `t = ${t}`);
   $('scrub-out').textContent = `t = ${t}`;
   document.body.dataset.shownT = String(t);
+  markStripLabel(t);
   markSample();
 }
 

@@ -136,6 +136,11 @@ export function bringOnScreen(top, bottom, fallback) {
   }
 }
 
+export function wholeOnScreen(el) {
+  const r = el.getBoundingClientRect();
+  return r.top >= 0 && r.bottom <= window.innerHeight;
+}
+
 // move the focus from a button that just became disabled to the one that now matters
 export function passFocus(from, to) {
   const active = document.activeElement;

@@ -4,7 +4,7 @@
 // Train and Reset themselves are in app.mjs: they also clear the sample panel.
 import { DDPMError } from './ddpm.mjs';
 import { linePlot, movingGeoMean, theme, formatNumber, formatDuration } from './plot.mjs';
-import { $, app, showMessage, errorText, sentence, setStatus, passFocus, focusGuard } from './state.mjs';
+import { $, app, showMessage, errorText, sentence, setStatus, passFocus, focusGuard, bringOnScreen, wholeOnScreen } from './state.mjs';
 import { trainSettings, setState, drawCheckpointControls, settleStepsRefusal } from './controls.mjs';
 
 // Work per animation frame: about half a 60 Hz frame, leaving the rest for drawing.
@@ -286,12 +286,21 @@ function finishRun(m) {
   const { from: lossFrom, losses } = recordedLosses(m), average = movingGeoMean(losses), end = average.at(-1);
   const curve = lossCurve(average, lossFrom);
   const from = app.startStep, which = from ? `steps ${from + 1} to ${m.step}` : `${m.step} steps`;
+  const curveSeen = wholeOnScreen($('plot-loss'));
   setStatus(`Done: ${which} in ${formatDuration(secs)} (${((m.step - from) / secs).toFixed(1)} steps/s on average). ` + (end < UNLEARNT_LOSS
     ? `The loss's moving average fell from ${formatNumber(average[0])} at step ${lossFrom + 1} to ${formatNumber(end)} ` +
       `at step ${m.step}.`
     : `The loss's moving average ${unlearntLoss(curve)}.${unlearntWhy(curve, m.config)}`),
     end < UNLEARNT_LOSS ? 'Now press Sample.' : 'Press Sample to see what that gives.');
-  passFocus('btn-pause', 'btn-sample');
+  // The Done line is longer than the line it replaces (on a phone four lines, and Go to Sample
+  // under them), so the loss curve being watched went 123 px down, half off the screen: where
+  // it was all on screen, the page scrolls as far as it takes to show the line and the curve
+  if (curveSeen) bringOnScreen($('train-status'), $('plot-loss'), $('train-status'));
+  // on one column (a phone) Sample is a screen or more below: the focus goes to Go to Sample,
+  // under the Done line, and not past the line and the loss curve to Sample (a keyboard trial
+  // at 640 px was taken 1,487 px down, the result of training off screen)
+  const oneColumn = $('btn-to-sample').offsetParent !== null;
+  passFocus('btn-pause', oneColumn ? 'btn-to-sample' : 'btn-sample');
 }
 
 // Training refused a step (C reports why: a diverged loss or gradient); the model keeps the
