@@ -18,11 +18,38 @@ const CANDIDATES = [
   ['x0+scaled+clip+b16', 'predict x0, linear-scaled betas, clipping, batch 16, 400 steps', { preset: 'paper', predict: 'x0', schedule: 'linear-scaled', clip_x0: 1, batch: 16, steps: 400 }],
 ];
 
-const args = process.argv.slice(2);
-const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt; };
-const seeds = Number(opt('--seeds', 10));
-const only = opt('--only', null)?.split(',');
-const json = args.includes('--json');
+const USAGE = `usage: node scripts/sweep.mjs [--seeds N] [--only NAME,NAME] [--json]
+  --seeds N       seeds 0..N-1 for each candidate (default 10)
+  --only NAMES    only these candidates, of: ${CANDIDATES.map(([name]) => name).join(', ')}
+  --json          one JSON array on stdout`;
+
+// (a full sweep takes minutes: anything not understood stops it before it starts)
+function parseArgs(argv) {
+  const opts = { seeds: 10, only: null, json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i], value = () => {
+      if (i + 1 >= argv.length) fail(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--help' || a === '-h') { console.log(USAGE); process.exit(0); }
+    else if (a === '--json') opts.json = true;
+    else if (a === '--seeds') {
+      const text = value();
+      opts.seeds = /^[0-9]+$/.test(text) ? Number(text) : NaN;
+      if (!(opts.seeds >= 1 && opts.seeds <= 1000)) fail(`--seeds must be a whole number from 1 to 1000 (got '${text}')`);
+    } else if (a === '--only') {
+      opts.only = value().split(',');
+      const unknown = opts.only.filter((name) => !CANDIDATES.some(([n]) => n === name));
+      if (unknown.length) fail(`--only: no candidate named ${unknown.map((n) => `'${n}'`).join(', ')}`);
+    } else fail(`unknown argument '${a}'`);
+  }
+  return opts;
+}
+function fail(message) {
+  process.stderr.write(`sweep: ${message}\n${USAGE}\n`);
+  process.exit(2);
+}
+const { seeds, only, json } = parseArgs(process.argv.slice(2));
 
 // the median of an even count is the mean of the middle two
 function median(values) {

@@ -322,3 +322,25 @@ test('scripts/sweep.mjs: a diverged chain is a failed seed, and the median is th
   assert.equal(recommended.worst_mse, Math.max(a, b));
   assert.equal(recommended.median_loss_final, (recommended.loss_final[0] + recommended.loss_final[1]) / 2);
 });
+
+// A full sweep takes minutes: --help, and any argument it does not understand, stop it at once
+// (--help used to be ignored, and a full sweep began)
+test('scripts/sweep.mjs: --help prints its usage, and a bad argument is refused before any run', () => {
+  const sweep = new URL('../scripts/sweep.mjs', import.meta.url).pathname;
+  const run = (...args) => spawnSync(process.execPath, [sweep, ...args], { encoding: 'utf8', timeout: 20000 });
+  const help = run('--help');
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /^usage: node scripts\/sweep\.mjs/);
+  for (const [args, pattern] of [
+    [['--frobnicate'], /unknown argument '--frobnicate'/],
+    [['--only', 'paper,best'], /--only: no candidate named 'best'/],
+    [['--seeds', '0'], /--seeds must be a whole number from 1 to 1000 \(got '0'\)/],
+    [['--seeds', 'ten'], /--seeds must be a whole number/],
+    [['--seeds'], /--seeds needs a value/],
+  ]) {
+    const r = run(...args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, pattern);
+    assert.equal(r.stdout, '');
+  }
+});

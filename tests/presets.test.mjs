@@ -53,10 +53,14 @@ test('the scaled schedule with eps-prediction: the predicted noise turns against
     // x_t would cancel it; this one points against x_t once x_t is out of the range training saw
     assert.equal(Math.round(1 / Math.sqrt(summary.alpha_bar_T)), 221);
     assert.ok(cosine(80) < -0.7, `cos(eps_pred, x_t) at t = 80: ${cosine(80)}`);
-    for (const t of [50, 20, 2]) assert.ok(cosine(t) < -0.999, `cos(eps_pred, x_t) at t = ${t}: ${cosine(t)}`);
+    // from t = 50 on (down to t = 1, the last step that uses eps_pred) it points straight against x_t
+    let largest = -Infinity;
+    for (let t = 1; t <= 50; t++) largest = Math.max(largest, cosine(t));
+    assert.ok(largest < -0.999, `cos(eps_pred, x_t) for t = 1..50 at most ${largest}`);
     const length = Math.sqrt(dot(epsPred, epsPred, 50) / dot(x, x, 50));
-    // the README quotes these two
-    console.log(`seed 0: cos(eps_pred, x_t) at t = 80 is ${cosine(80).toFixed(2)}; |eps_pred| / |x_t| at t = 50 is ${length.toFixed(2)}`);
+    // the README quotes these three
+    console.log(`seed 0: cos(eps_pred, x_t) at t = 80 is ${cosine(80).toFixed(2)}, for t = 1..50 at most ${largest.toFixed(5)}; ` +
+      `|eps_pred| / |x_t| at t = 50 is ${length.toFixed(2)}`);
     assert.ok(length > 1.8 && length < 1.9, `|eps_pred| / |x_t| at t = 50: ${length}`);
     // each step then pushes x_t further out: far more than 221x over the chain
     assert.ok(rms(1) / rms(100) > 1e6, `x_t's RMS grew ${rms(1) / rms(100)}x`);
