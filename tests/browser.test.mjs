@@ -2204,6 +2204,31 @@ test('accessibility: one signal for Play, groups that are named, the parts of th
   assertClean(log);
 });
 
+// the loss and MSE curves are images: their labels say what they show, for a screen reader
+test('the loss and MSE plots are labelled with what they show: the steps, the moving average, the MSE at t = T .. 0', async () => {
+  const { page, log } = await openPage('?steps=20');
+  const label = (id) => page.getAttribute(`#${id}`, 'aria-label');
+  assert.equal(await label('plot-loss'), 'Training loss per step, log scale: no step yet');
+  assert.match(await label('plot-mse'), /at each reverse step: no sample yet$/);
+  await trainToEnd(page);
+  const loss = await label('plot-loss');
+  const m = loss.match(/^Training loss per step, log scale: steps 1 to 20; the moving average (\S+) at step 1, (\S+) at step 20$/);
+  assert.ok(m, loss);
+  // the numbers are the Done line's, which reads the same curve
+  assert.match(await page.textContent('#train-status'), new RegExp(`fell from ${m[1]} at step 1 to ${m[2]} at step 20`));
+  await sampleOnce(page);
+  const mse = await label('plot-mse');
+  const n = mse.match(/: (\S+) at t = 100, (\S+) at t = 50, (\S+) at t = 1 and (\S+) for the sample; the paper's bar is 0\.01$/);
+  assert.ok(n, mse);
+  const curve = await page.evaluate(() => Array.from(window.ddpmPage.trajectory.mseCurve));
+  const fmt = (v) => page.evaluate(async (v) => (await import('./plot.mjs')).formatNumber(v), v);
+  assert.deepEqual(n.slice(1), [await fmt(curve[100]), await fmt(curve[50]), await fmt(curve[1]), await fmt(curve[0])]);
+  await page.click('#btn-reset');
+  assert.equal(await label('plot-loss'), 'Training loss per step, log scale: no step yet');
+  await page.close();
+  assertClean(log);
+});
+
 test('the presets\' texts typeset their maths as the rest of the page does, and give the T = 1000 value right', async () => {
   const { page, log } = await openPage('?preset=paper');
   const texts = () => page.evaluate(() => {

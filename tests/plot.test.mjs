@@ -29,6 +29,8 @@ test('numbers on screen: rounding carries into the exponent, and nothing short o
     [9.996e-5, '1.0e-4'], [1e-4, '1e-4'], [Math.fround(1e-4), '1e-4'], [-Math.fround(1e-4), '-1e-4'], [2e-5, '2e-5'], [2.04e-5, '2.0e-5'], [3.6e-5, '3.6e-5'],
     [99999, '1.0e5'], [12345, '1.2e4'], [-9.96e-4, '-1.0e-3'],
     [0.9999, '0.9999'], [0.99997, '0.99997'], [1, '1'], [0.36356, '0.364'], [0.00681, '0.00681'], [0, '0'],
+    // a diverged value named as such (Infinity read 'InfinityeNaN')
+    [Infinity, 'Infinity'], [-Infinity, '-Infinity'], [NaN, 'NaN'],
   ];
   for (const [v, text] of cases) assert.equal(formatNumber(v), text, `${v}`);
 });

@@ -63,6 +63,7 @@ function fitCanvas(canvas, cssHeight) {
 // A short label for a tick value.
 export function formatNumber(v) {
   if (v === 0) return '0';
+  if (!Number.isFinite(v)) return String(v);   // NaN, Infinity: named, not a number made of them
   const a = Math.abs(v);
   if (a >= 1e4 || a < 1e-3) {
     // a whole mantissa as such (2e-5), any other to one decimal (2.0e-5 for 2.04e-5), rounded by

@@ -391,6 +391,10 @@ function markSample() {
 export function drawMSEPlot() {
   const th = theme(), tr = app.traj;
   const T = tr ? tr.T : app.view ? app.view.T : 100;
+  // the curve in words, for a screen reader (the canvas is an image)
+  $('plot-mse').setAttribute('aria-label', 'MSE between the predicted clean image and the training image at each reverse step: ' +
+    (tr ? `${formatNumber(tr.mseCurve[T])} at t = ${T}, ${formatNumber(tr.mseCurve[Math.round(T / 2)])} at t = ${Math.round(T / 2)}, ` +
+      `${formatNumber(tr.mseCurve[1])} at t = 1 and ${formatNumber(tr.mseCurve[0])} for the sample; the paper's bar is ${MSE_BAR}` : 'no sample yet'));
   linePlot($('plot-mse'), {
     height: 194, xRange: [0, T], xReversed: true, yLog: true, xLabel: 't (reverse: T → 0)',
     empty: 'Press Sample.',

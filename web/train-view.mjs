@@ -419,13 +419,19 @@ export function drawLoss(force) {
   app.run.lossDrawnAt = now;
   const th = theme();
   const { from, losses } = recordedLosses(m), x = losses.map((_, i) => from + i + 1);
+  const average = movingGeoMean(losses);
+  // the curve in words, for a screen reader (the canvas is an image)
+  const last = from + losses.length;
+  $('plot-loss').setAttribute('aria-label', 'Training loss per step, log scale: ' + (losses.length
+    ? `steps ${from + 1} to ${last}; the moving average ${formatNumber(average[0])} at step ${from + 1}, ${formatNumber(average.at(-1))} at step ${last}`
+    : 'no step yet'));
   linePlot($('plot-loss'), {
     height: 234, xRange: [0, m ? m.config.steps : app.settings.steps], yLog: true, xLabel: 'step',
     empty: from ? `The checkpoint held no loss curve: the loss of each step after ${from} appears here.`
       : 'Press Train: the loss of every step appears here.',
     series: [
       { y: losses, x, color: th.accent2, width: 1, alpha: 0.5, label: 'loss per step' },
-      { y: movingGeoMean(losses), x, color: th.accent, width: 2.5, label: 'moving average (geometric)' },
+      { y: average, x, color: th.accent, width: 2.5, label: 'moving average (geometric)' },
     ],
   });
 }
