@@ -602,6 +602,28 @@ test('the values in a row of statistics line up, also where a name takes two lin
   }
 });
 
+// "2 ms on 1 frame in 3" took two lines on a phone, and the loss curve below moved down as the
+// pacing stepped down mid-run (a trial at 360 px)
+test('the training work figure takes one line at every pacing level and width', async () => {
+  for (const [width, height] of [[320, 640], [360, 640], [390, 844], [600, 800], [980, 800], [1280, 900]]) {
+    const { page, log } = await openPage('', { width, height });
+    const wrapped = await page.evaluate(async () => {
+      const { paceNote, PACE_LEVEL_COUNT } = await import('./train-view.mjs');
+      const cell = document.getElementById('stat-budget'), oneLine = document.getElementById('stat-rate').getBoundingClientRect().height;
+      const out = [];
+      for (let level = 0; level < PACE_LEVEL_COUNT; level++) {
+        cell.textContent = paceNote(level);
+        const h = cell.getBoundingClientRect().height;
+        if (h > oneLine * 1.5) out.push(`${cell.textContent}: ${h} px, one line ${oneLine} px`);
+      }
+      return out;
+    });
+    assert.deepEqual(wrapped, [], `${width} x ${height}`);
+    await page.close();
+    assertClean(log);
+  }
+});
+
 test('the page fits a 360 px wide screen', async () => {
   const { page, log } = await openPage('', { width: 360, height: 740 });
   const widths = await page.evaluate(() => ({ doc: document.documentElement.scrollWidth, win: window.innerWidth }));

@@ -353,9 +353,18 @@ function percentile(values, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 }
 
-function paceNote() {
-  const [budget, every] = PACE_LEVELS[app.pace.level];
-  return every > 1 ? `${budget} ms on 1 frame in ${every}` : `${budget} ms per frame`;
+// The training work of a frame at a pacing level, short enough for one line of its cell at any
+// width: "2 ms on 1 frame in 3" took two on a phone, and the loss curve below moved as the pacing
+// stepped down (a trial). The cell's title says it in words.
+export function paceNote(level) {
+  const [budget, every] = PACE_LEVELS[level];
+  return every > 1 ? `${budget} ms/${every} frames` : `${budget} ms/frame`;
+}
+export const PACE_LEVEL_COUNT = PACE_LEVELS.length;
+function paceTitle(level) {
+  const [budget, every] = PACE_LEVELS[level];
+  return `Training works about ${budget} ms ${every > 1 ? `on one animation frame in ${every}` : 'in each animation frame'}, ` +
+    'less when frames come late, so that the page keeps drawing';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -408,7 +417,9 @@ export function drawTrainStats(force) {
   const recent = app.frames.slice(-600);
   $('stat-frame').textContent = recent.length > 10
     ? `${percentile(recent, 0.95).toFixed(1)} ms` : '–';
-  $('stat-budget').textContent = trained ? paceNote() : '–';   // no training yet: no work to pace
+  $('stat-budget').textContent = trained ? paceNote(app.pace.level) : '–';   // no training yet: no work to pace
+  if (trained) $('stat-budget').title = paceTitle(app.pace.level);
+  else $('stat-budget').removeAttribute('title');
 }
 
 export function drawLoss(force) {
