@@ -297,7 +297,15 @@ test('bad settings are refused with a clear message', async () => {
   await page.fill('#batch', '0');
   assert.ok(await page.isDisabled('#btn-train'), 'Train is disabled while a field is invalid');
   assert.match(await page.textContent('#settings-note'), /Batch must be a whole number from 1 to 64/);
+  // a refusal is spoken; the note's other words (what a state allows) are read, not spoken
+  assert.equal(await page.getAttribute('#settings-note', 'aria-live'), 'polite');
   await page.fill('#batch', '1');
+  assert.equal(await page.getAttribute('#settings-note', 'aria-live'), 'off');
+  await page.fill('#steps', '4000');
+  await page.click('#btn-train');
+  assert.match(await page.textContent('#settings-note'), /Steps can change while paused/);
+  assert.equal(await page.getAttribute('#settings-note', 'aria-live'), 'off', 'not spoken beside the status line');
+  await page.click('#btn-reset');
   // a complete value is taken, and the progress line counts to it
   await page.fill('#steps', '150');
   await page.locator('#steps').blur();

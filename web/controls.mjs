@@ -71,6 +71,10 @@ function drawSettingsNote() {
   const changed = ['steps', 'batch', 'lr'].filter((k) => s[k] !== d[k]).map((k) => `${k} ${d[k]} → ${s[k]}`);
   // every field refused, not the first alone: fixing one should not reveal the next
   const invalid = TRAIN_FIELDS.map((id) => $(id)).filter((el) => !el.checkValidity());
+  // A refusal is spoken as it appears; the rest of the note (what a state allows, a file's
+  // settings) is there to be read, not spoken beside the status line at every change of state,
+  // which says what happened (an accessibility trial heard both at every Train, Pause and Load)
+  $('settings-note').setAttribute('aria-live', invalid.length ? 'polite' : 'off');
   if (invalid.length) {
     setLiveText($('settings-note'), invalid.map((el) => el.validationMessage).join(' '));
     return;
