@@ -717,6 +717,8 @@ test('on a phone, a run ends with the focus on Go to Sample under the Done line,
     assert.deepEqual(await inView(['train-status', 'btn-to-sample', 'plot-loss']),
       [['train-status', true], ['btn-to-sample', true], ['plot-loss', true]]);
     assert.deepEqual(await inView(['btn-sample']), [['btn-sample', false]], 'Sample is a screen further down');
+    // its name is the words: a screen reader does not read out the arrow drawn beside them
+    assert.equal(await page.getByRole('button', { name: 'Go to Sample', exact: true }).count(), 1);
     if (keyboard) await page.keyboard.press('Enter');
     else await page.click('#btn-to-sample');
     const there = await page.evaluate(() => {
