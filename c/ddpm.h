@@ -271,6 +271,7 @@ typedef struct {
     float *emb_table;    // (T+1, E) timestep_embedding of every t, computed once: a forward looks rows up
     float *x0;           // (D) the training image
     Rng rng;             // training draws (t, eps)
+    Rng batch_rng;       // rng when the batch in progress began: a refused step puts it back
     // the optimiser step in progress (a batch may be fed over several calls)
     int step;            // completed optimiser steps
     int adam_steps;      // AdamW updates since m and v were zero (= step unless a weights-only checkpoint was loaded)

@@ -135,7 +135,7 @@ static void accumulate(DDPM *m, double *total, double *bound, const float *xt, c
 
 // a completed batch: record its loss, refuse a non-finite loss or an overflowing gradient (the
 // backward pass can overflow while the loss is still finite), and start the update phase; a
-// refused step leaves the weights and the AdamW state as they were
+// refused step leaves the weights and the AdamW state as they were (and ddpm_train_work the rng)
 static int close_batch(DDPM *m, double loss, double bound) {
     m->batch_filled = 0;
     // as float, the type the loss curve keeps: a double loss beyond 3.4e38 is Inf there
@@ -236,6 +236,7 @@ int ddpm_train_work(DDPM *m, int max_samples, int max_params) {
         }
         m->batch_loss = 0.0;
         m->grad_bound = 0.0;
+        m->batch_rng = m->rng;
     }
     int forward_done = m->batch_filled == 0 && next_forward_usable(m, B);
     m->next_forward = NEXT_NONE;
@@ -247,7 +248,13 @@ int ddpm_train_work(DDPM *m, int max_samples, int max_params) {
     m->batch_filled += B;
     if (m->batch_filled == c->batch) {
         int err = close_batch(m, m->batch_loss / c->batch, m->grad_bound);
-        if (err) return -err;
+        if (err) {
+            // The refused step's draws are undone too: with its weights, AdamW state and loss
+            // curve, the model is then its last good step whole, and a file saved from it resumes
+            // as that step would (it resumed one step's draws further on)
+            m->rng = m->batch_rng;
+            return -err;
+        }
         next_forward_begin(m, B == c->batch);
     }
     return B;
