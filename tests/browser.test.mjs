@@ -1145,6 +1145,28 @@ test('a run whose loss blew up is called so, and its loss axis keeps its labels 
   assert.match(await page.textContent('#sample-verdict'), /The loss's moving average rose to .+smaller learning rate keeps them in check\) \(see the loss curve\)/);
   await page.close();
   assertClean(log);
+
+  // one that blew up and came back below 0.5 is not called a fall (an expert trial: lr 0.01 rose
+  // to 310 at step 9, and the Done line said only "fell from 1.01 to 0.123")
+  const b = await openPage('?lr=0.01');
+  await trainToEnd(b.page);
+  const { peak, peakStep, end } = await b.page.evaluate(async () => {
+    const { movingGeoMean } = await import('./plot.mjs');
+    const average = movingGeoMean(window.ddpmPage.model.lossHistory());
+    const peakStep = average.indexOf(Math.max(...average)) + 1;
+    return { peak: average[peakStep - 1], peakStep, end: average.at(-1) };
+  });
+  assert.ok(peak > 10 && end < 0.5, `the run blew up (${peak} at step ${peakStep}) and came back (${end})`);
+  const again = await b.page.textContent('#train-status');
+  assert.match(again, new RegExp(`The loss's moving average rose to \\S+ at step ${peakStep}, far above what predicting all zeros ` +
+    'scores \\(1\\), before it fell to \\S+ at step 200: updates too large for this model threw its weights off on the way'));
+  assert.doesNotMatch(again, /fell from/);
+  await sampleOnce(b.page);
+  const verdict = await b.page.textContent('#sample-verdict');
+  // (seed 0: MSE 0.12, the run's blow-up the one reason the page can give)
+  assert.match(verdict, /which this sample misses\. The loss's moving average rose to \S+ at step \d+, .* threw its weights off on the way .*\(see the loss curve\)\.$/);
+  await b.page.close();
+  assertClean(b.log);
 });
 
 // What the page says when its module does not load: the browser is not blamed for a network
@@ -1323,7 +1345,14 @@ test('Save downloads the model; a fresh page loads it with its step, weights and
   await b.page.click('#btn-resume');
   await waitForState(b.page, ['done', 'error']);
   assert.equal(await b.page.evaluate(() => window.ddpmPage.state), 'done', await b.page.textContent('#train-message'));
-  assert.match(await b.page.textContent('#train-status'), /^Done: steps 4 to 5 in/);
+  const done = await b.page.textContent('#train-status');
+  assert.match(done, /^Done: steps 4 to 5 in/);
+  // the whole curve from step 1 (it came with the file), and this run's own part: it can go the
+  // other way (AdamW afresh after a weights-only file), which the whole alone would hide
+  const average = await b.page.evaluate(async () => (await import('./plot.mjs')).movingGeoMean(window.ddpmPage.model.lossHistory()));
+  const fmt = (v) => b.page.evaluate(async (v) => (await import('./plot.mjs')).formatNumber(v), v);
+  assert.ok(done.includes(`The loss's moving average fell from ${await fmt(average[0])} at step 1 to ${await fmt(average[4])} at step 5 ` +
+    `(in this run, from ${await fmt(average[2])} at step 3).`), done);
   assert.notEqual(await b.page.textContent('#stat-loss'), '–');
   const resumed = await compareWithOneGo(b.page);
   assert.deepEqual(resumed, { n: resumed.n, params: 0, losses: 0, steps: [5, 5] });

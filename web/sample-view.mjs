@@ -9,7 +9,7 @@ import { linePlot, setMarker, movingGeoMean, theme, formatNumber } from './plot.
 import { $, settingsToURL, app, showMessage, errorText, sentence, setStatus, dropSampleHint, bringOnScreen } from './state.mjs';
 import { ABAR_T_FAR } from './panels.mjs';
 import { trainSettings, setState } from './controls.mjs';
-import { UNLEARNT_LOSS, unlearntLoss, unlearntWhy, lossCurve, replacePageModel, recordedLosses, drawSampleAge, finishHalfDone } from './train-view.mjs';
+import { UNLEARNT_LOSS, unlearntLoss, unlearntWhy, blewUpOnTheWay, blowUpRecovered, lossCurve, replacePageModel, recordedLosses, drawSampleAge, finishHalfDone } from './train-view.mjs';
 
 // Images are drawn clipped to [-1, 1], the training image's range. A clean image (the sample,
 // a predicted x0) that leaves [-X0_FAR, X0_FAR] gets a badge, and the verdict gives the
@@ -215,6 +215,8 @@ function drawSampleVerdict() {
     else if (tr.step > 0 && tr.step < tr.steps) text += ` The model had trained only ${tr.step} of ${tr.steps} steps when this sample was drawn.`;
     if (!tr.untrained && tr.lossCurve.end >= UNLEARNT_LOSS) {
       text += ` The loss's moving average ${unlearntLoss(tr.lossCurve)} (see the loss curve).${unlearntWhy(tr.lossCurve, tr.config, { brief: true })}`;
+    } else if (!tr.untrained && blewUpOnTheWay(tr.lossCurve)) {
+      text += ` The loss's moving average ${blowUpRecovered(tr.lossCurve, tr.step)} (see the loss curve).`;
     }
     const [lo, hi] = tr.finalRange;
     if (lo < -X0_FAR || hi > X0_FAR) {

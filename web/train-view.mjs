@@ -44,6 +44,18 @@ function lossTrend({ early, peak, end }) {
   return end < LOSS_BEGUN_TO_FALL * early ? 'begun to fall' : 'stuck';
 }
 
+// A moving average that blew up on the way and came back down below UNLEARNT_LOSS: said so, or
+// the run would read as healthy (an expert trial: lr 0.01 rose to 310 at step 9, and the Done line
+// said only that it fell from 1.01 to 0.123)
+export function blewUpOnTheWay(curve) {
+  return curve.end < UNLEARNT_LOSS && curve.peak > BLOWN_UP_LOSS;
+}
+export function blowUpRecovered({ peak, peakStep, end }, lastStep) {
+  return `rose to ${formatNumber(peak)} at step ${peakStep}, far above what predicting all zeros scores (1), before it fell ` +
+    `to ${formatNumber(end)} at step ${lastStep}: updates too large for this model threw its weights off on the way ` +
+    '(a smaller learning rate keeps them in check)';
+}
+
 // The words for it
 export function unlearntLoss(curve) {
   const { early, peak, peakStep, end } = curve, trend = lossTrend(curve);
@@ -286,11 +298,15 @@ function finishRun(m) {
   const { from: lossFrom, losses } = recordedLosses(m), average = movingGeoMean(losses), end = average.at(-1);
   const curve = lossCurve(average, lossFrom);
   const from = app.startStep, which = from ? `steps ${from + 1} to ${m.step}` : `${m.step} steps`;
+  // where the curve began before this run (a loaded file's, or a run resumed after Done), this
+  // run's own part too: it can go the other way (AdamW afresh after a weights-only file)
+  const own = from > lossFrom && from < m.step
+    ? ` (in this run, from ${formatNumber(average[from - lossFrom - 1])} at step ${from})` : '';
   const curveSeen = wholeOnScreen($('plot-loss'));
   setStatus(`Done: ${which} in ${formatDuration(secs)} (${((m.step - from) / secs).toFixed(1)} steps/s on average). ` + (end < UNLEARNT_LOSS
-    ? `The loss's moving average fell from ${formatNumber(average[0])} at step ${lossFrom + 1} to ${formatNumber(end)} ` +
-      `at step ${m.step}.`
-    : `The loss's moving average ${unlearntLoss(curve)}.${unlearntWhy(curve, m.config)}`),
+    ? `The loss's moving average ${blewUpOnTheWay(curve) ? blowUpRecovered(curve, m.step)
+      : `fell from ${formatNumber(average[0])} at step ${lossFrom + 1} to ${formatNumber(end)} at step ${m.step}`}${own}.`
+    : `The loss's moving average ${unlearntLoss(curve)}${own}.${unlearntWhy(curve, m.config)}`),
     end < UNLEARNT_LOSS ? 'Now press Sample.' : 'Press Sample to see what that gives.');
   // The Done line is longer than the line it replaces (on a phone four lines, and Go to Sample
   // under them), so the loss curve being watched went 123 px down, half off the screen: where
