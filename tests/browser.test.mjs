@@ -1675,6 +1675,22 @@ test('Save without the AdamW state writes the weights alone, a third of the size
   assertClean(log);
 });
 
+// the page keeps no EMA: a file's EMA weights are named as left out, not dropped unseen
+test('a file with EMA weights loads with a word that the page samples the raw ones, and what a Save from it keeps', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ddpm-ema-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'ema.ddpm');
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'ddpm.mjs'), '--steps', '2', '--ema', '0.9', '--save', file], { stdio: 'ignore' });
+  assert.ok(checkpointHeader(readFileSync(file)).hasEma);
+  const { page, log } = await openPage();
+  await loadCheckpoint(page, file);
+  assert.match(await page.textContent('#train-status'), /The file also holds EMA weights, which this page does not keep: it samples and trains the raw weights, and a Save writes them without the EMA/);
+  const saved = await saveCheckpoint(page);
+  assert.ok(!checkpointHeader(readFileSync(saved.path)).hasEma, 'as said');
+  await page.close();
+  assertClean(log);
+});
+
 test('a file at step 0 holds weights trained elsewhere: its sample is not called untrained; a sample setting changed while the chain computes redoes it', async () => {
   const { page, log } = await openPage('?steps=2&sample=3');
   await trainToEnd(page);

@@ -185,8 +185,13 @@ function adoptModel(m, settings, name, header) {
   drawTrainStats(true);
   drawLoss(true);
   const fresh = header.hasAdam ? '' : ' The file holds no AdamW state: the optimiser starts afresh.';
+  // The page keeps no EMA (its presets have none), so a file's EMA weights are left out: said, or
+  // they would be lost unseen, here and in a Save from the page (an expert trial: the page
+  // sampled MSE 0.004 from the raw weights, where the file's EMA gives 0.03)
+  const ema = header.hasEma ? ' The file also holds EMA weights, which this page does not keep: it samples and trains the raw ' +
+    'weights, and a Save writes them without the EMA (the command line samples the EMA: node scripts/ddpm.mjs --load FILE --ema DECAY).' : '';
   const own = replaced.length ? ` The ${settings.preset} preset's own values: ${replaced.join(', ')}.` : '';
-  const loaded = `Loaded ${name}: the ${settings.preset} preset at step ${m.step} of ${m.config.steps}.${own}${raised}${fresh}`;
+  const loaded = `Loaded ${name}: the ${settings.preset} preset at step ${m.step} of ${m.config.steps}.${own}${raised}${fresh}${ema}`;
   if (m.done) setStatus(loaded, `Press Sample, or raise Steps above ${m.step} to train further.`);
   else setStatus(`${loaded} Resume trains on to step ${m.config.steps} with the batch and learning rate shown and the file's random state.`);
 }
