@@ -325,7 +325,13 @@ function drawCaptions(t) {
 // The reverse step from the x_t shown, written out with its numbers (reverseStepCoefficients,
 // which a test holds to the module's own step, bit for bit); with no sample, its symbols. A
 // formula line and a note in every state, in a box whose height style.css keeps (#rev-formula).
-const coef = (v) => String(Number(v.toPrecision(4)));
+// four significant digits, or as many more as it takes not to read a whole 1: 1/sqrt(alpha_3) of
+// the paper's schedule, 1.00025, read "x2 = 1·(x3 − ...)", as if x_t were not scaled at all
+const coef = (v) => {
+  let digits = 4;
+  while (digits < 9 && v !== 1 && Number(v.toPrecision(digits)) === 1) digits++;
+  return String(Number(v.toPrecision(digits)));
+};
 const xAt = (t) => `x<sub>${t}</sub>`;
 let formulaKept = { traj: null, width: 0 };   // the sample and the width the box's height is kept for
 function drawStepFormula(t) {

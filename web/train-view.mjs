@@ -79,12 +79,15 @@ export function unlearntWhy(curve, config, { brief = false } = {}) {
   // may be gone, after a Save or for a loaded file, so it does not point there)
   if (brief) {
     return ' Noise prediction from one example per step does not learn here (on the command line: about 1 after 6,400 ' +
-      'steps, 0.73 with the same examples in batches of 16), most likely because each step\'s target is a new draw of the noise.';
+      'steps, 0.73 with the same examples in batches of 16), most likely because the gradient of one example varies too much ' +
+      'from step to step: the target is a new vector each time, tied to x_t by a gain of up to 100.';
   }
+  // (not label noise: for one image the target is exact, a function of x_t and t)
   return ' Noise prediction from one example per step does not learn here: on the command line the loss stays at ' +
-    'about 1 for 6,400 steps, where the same 6,400 examples in batches of 16 bring it to 0.73, most likely because each ' +
-    'step\'s target is a new draw of the noise, and the gradient of one example is mostly that draw\'s noise. The ' +
-    'recommended preset predicts the clean image instead, the same target at every step.';
+    'about 1 for 6,400 steps, where the same 6,400 examples in batches of 16 bring it to 0.73. Most likely the gradient ' +
+    'of one example varies too much from step to step: the target is exact (the noise that made x_t from the image), but ' +
+    'a new vector every step, tied to x_t by a gain from 1.25 to 100 that changes with t, and 16 examples average what one ' +
+    'cannot. The recommended preset predicts the clean image instead, the same target at every step.';
 }
 
 // Finish what the model has half done: its weight update (enough for a sample: a batch partly
