@@ -224,7 +224,12 @@ static int check_arrays(const uint8_t *arrays, size_t P, uint32_t flags, uint32_
     for (size_t i = 0; i < count; i++) {
         float v;
         memcpy(&v, arrays + i * sizeof(float), sizeof v);
-        if (!isfinite(v)) return REFUSE("checkpoint: value %zu is NaN or Inf", i);
+        if (!isfinite(v)) {
+            // named by array and index ("value 100" read as if the value were 100)
+            size_t k = i / P;
+            const char *array = k == 0 ? "weights" : (flags & FLAG_OPTIMIZER) && k <= 2 ? (k == 1 ? "AdamW m" : "AdamW v") : "EMA weights";
+            return REFUSE("checkpoint: %s[%zu] is NaN or Inf", array, i % P);
+        }
         // AdamW's v is a mean of squares: a negative one makes sqrt(v) and the weights NaN
         if ((flags & FLAG_OPTIMIZER) && i >= 2 * P && i < 3 * P && v < 0.0f)
             return REFUSE("checkpoint: AdamW v[%zu] is %g; v must be >= 0", i - 2 * P, (double)v);
@@ -270,6 +275,8 @@ static int check_contents(const DDPM *m, const uint8_t *buf, size_t len, uint32_
     if ((flags & ~ALL_FLAGS) != 0) return REFUSE("checkpoint: unknown flags 0x%x (this build reads bits 0-2)", flags);
     int err;
     if ((err = check_architecture(&m->cfg, buf))) return err;
+    if (step > MAX_STEPS)  // (no plan could take it: "raise steps" would be no way out)
+        return REFUSE("checkpoint: corrupt: it has taken %u steps, more than any model plans (%d)", step, MAX_STEPS);
     if (step > (uint32_t)m->cfg.steps)
         return REFUSE("checkpoint: it has taken %u steps, more than this model's planned %d (raise steps)", step, m->cfg.steps);
     size_t P = m->shape.num_params;

@@ -48,7 +48,7 @@ int ddpm_config_validate(const DDPMConfig *c) {
     CHECK(c->max_batch >= 1 && c->max_batch <= 1024, "config: max_batch must be in 1..1024 (got %d)", c->max_batch);
     // a batch larger than max_batch is fed in micro-batches of max_batch (same bits)
     CHECK(c->batch >= 1 && c->batch <= 65536, "config: batch must be in 1..65536 (got %d)", c->batch);
-    CHECK(c->steps >= 0 && c->steps <= 1000000, "config: steps must be in 0..1000000 (got %d)", c->steps);
+    CHECK(c->steps >= 0 && c->steps <= MAX_STEPS, "config: steps must be in 0..%d (got %d)", MAX_STEPS, c->steps);
     // AdamW runs in float: a value float cannot hold would become Inf or 0 there (an lr of 1e39
     // turns every weight to Inf at the first update; an adam_eps of 1e-50 divides 0 by 0 for a
     // parameter whose gradient is always 0)
@@ -75,8 +75,8 @@ int ddpm_config_validate(const DDPMConfig *c) {
     // 0.99999999999999978 in double, but a product that rounds to 1.0000001f, a negative decay.
     // (A cosine lr only shrinks the product.)
     CHECK(isfinite((float)c->weight_decay) && 1.0f - (float)c->lr * (float)c->weight_decay > 0.0f,
-          "config: lr * weight_decay must be < 1 as a float product, where AdamW computes it, or the decay flips the "
-          "weights' sign (lr = %.17g, weight_decay = %.17g)",
+          "config: lr * weight_decay must be < 1 as a float product, where AdamW computes it: at 1 the decay zeroes "
+          "the weights, above it flips their sign (lr = %.17g, weight_decay = %.17g)",
           c->lr, c->weight_decay);
     CHECK(c->lr_schedule == LR_CONSTANT || c->lr_schedule == LR_COSINE, "config: unknown lr_schedule %d", c->lr_schedule);
     CHECK(isfinite(c->lr_min_frac) && c->lr_min_frac >= 0 && c->lr_min_frac <= 1,

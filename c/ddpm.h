@@ -44,6 +44,7 @@ enum { ACT_SILU = 0, ACT_RELU = 1 };
 enum { PREDICT_EPS = 0, PREDICT_X0 = 1 };
 enum { SIGMA_BETA = 0, SIGMA_BETA_TILDE = 1 };
 enum { LR_CONSTANT = 0, LR_COSINE = 1 };
+#define MAX_STEPS 1000000   // the most optimiser steps a config plans (config.c), and a file holds
 
 typedef struct {
     // data and network

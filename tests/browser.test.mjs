@@ -322,7 +322,7 @@ test('bad settings are refused with a clear message', async () => {
     await page.fill('#lr', lr);
     assert.ok(await page.isDisabled('#btn-train'), `Train is disabled for lr ${lr}`);
     assert.match(await page.textContent('#settings-note'),
-      /^Learning rate must be a number of at least 1\.4e-45 and below 100 \(from 100 = 1 \/ the weight decay 0\.01 on, each step's decay would flip the weights' sign; and 1\.4e-45 is the smallest a float holds\)\. It stays 0\.001 until it is\.$/);
+      /^Learning rate must be a number of at least 1\.4e-45 and below 100 \(at 100 = 1 \/ the weight decay 0\.01, each step's decay would zero the weights, and above it flip their sign; 1\.4e-45 is the smallest a float holds\)\. It stays 0\.001 until it is\.$/);
   }
   // two fields refused at once: the note names both, in the form's order
   await page.fill('#batch', '0');
@@ -1461,6 +1461,9 @@ test('a corrupt, truncated or foreign file is refused by name, and the model on 
   const damagedHeader = Buffer.from(good), otherModel = Buffer.from(good);
   damagedHeader[17] ^= 0x01;                  // hidden 1024 -> 1280, the checksum not redone
   otherModel.writeUInt32LE(512, 16);          // hidden 512, resealed: C names the field
+  // more steps than the Steps field takes (C would ask to raise a plan this page cannot make)
+  const longRun = Buffer.from(good);
+  longRun.writeUInt32LE(100001, 60);
   const cases = [
     ['flipped.ddpm', flipped, /checkpoint: corrupt: checksum 0x[0-9a-f]{8} does not match the data/],
     ['truncated.ddpm', good.subarray(0, good.length >> 1), /checkpoint: truncated: \d+ bytes where its header implies \d+, and the checksum does not match/],
@@ -1468,6 +1471,7 @@ test('a corrupt, truncated or foreign file is refused by name, and the model on 
     ['notes.ddpm', Buffer.from('these are not the weights you are looking for\n'), /checkpoint: not a DDPM checkpoint/],
     ['damaged-header.ddpm', damagedHeader, /checkpoint: corrupt: checksum/],
     ['other-model.ddpm', reseal(otherModel), /checkpoint: mismatched hidden: the file has 512, this model has 1024/],
+    ['long-run.ddpm', reseal(longRun), /the file has taken 100001 steps, more than the 100000 this page plans at most; the command line loads it \(node scripts\/ddpm\.mjs --load FILE\)\./],
   ];
   for (const [name, bytes, reason] of cases) {
     const path = join(files, name);

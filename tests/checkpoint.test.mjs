@@ -61,7 +61,8 @@ test('corrupt, truncated, foreign, mismatched and NaN-holding files are refused 
     const emaFlipped = good.slice(); emaFlipped[56] ^= 0x02;
     const unknownFlipped = good.slice(); unknownFlipped[56] ^= 0x08;
     const unknownSealed = reseal(unknownFlipped.slice());
-    const tooManySteps = reseal((() => { const b = good.slice(); new DataView(b.buffer).setUint32(60, 99, true); return b; })());
+    const withStep = (step) => reseal((() => { const b = good.slice(); new DataView(b.buffer).setUint32(60, step, true); return b; })());
+    const tooManySteps = withStep(99);
     // a NaN at either end of the arrays (the check's bounds): the first weight, the last value of v
     const P = source.numParams, nanAt = (i) => reseal((() => { const b = good.slice(); new DataView(b.buffer).setFloat32(80 + 4 * i, NaN, true); return b; })());
     const evenIncrement = reseal((() => { const b = good.slice(); new DataView(b.buffer).setBigUint64(72, 6n, true); return b; })());
@@ -78,10 +79,14 @@ test('corrupt, truncated, foreign, mismatched and NaN-holding files are refused 
       [badMagic, /bad magic/],
       [badVersion, /unsupported version 9/],
       [nanWeights, /NaN or Inf/],
-      [tooManySteps, /more than this model's planned/],
+      [tooManySteps, /more than this model's planned \d+ \(raise steps\)/],
+      // more than any plan: not told to raise steps, which cannot go there
+      [withStep(1000001), /corrupt: it has taken 1000001 steps, more than any model plans \(1000000\)$/],
       [evenIncrement, /the RNG increment must be odd/],
-      [nanAt(0), /value 0 is NaN or Inf/],
-      [nanAt(3 * P - 1), new RegExp(`value ${3 * P - 1} is NaN or Inf`)],
+      // named by array and index, not as "value 100", which read as if the value were 100
+      [nanAt(0), /checkpoint: weights\[0\] is NaN or Inf/],
+      [nanAt(P + 7), /checkpoint: AdamW m\[7\] is NaN or Inf/],
+      [nanAt(3 * P - 1), new RegExp(`checkpoint: AdamW v\\[${P - 1}\\] is NaN or Inf`)],
       [other.saveCheckpoint(), /mismatched hidden: the file has 20, this model has 16/],
     ];
     const before = target.params(), stepBefore = target.step;

@@ -47,7 +47,7 @@ test('every invalid configuration is refused with its name in the message', asyn
     [{ weight_decay: -1 }, 'CONFIG', /weight_decay/],
     // below 1 in double (0.99999999999999978), but AdamW multiplies in float, where it rounds above 1
     [{ lr: 0.051373, weight_decay: 19.465477974811666 }, 'CONFIG',
-      /lr \* weight_decay must be < 1 as a float product, where AdamW computes it, or the decay flips the weights' sign/],
+      /lr \* weight_decay must be < 1 as a float product, where AdamW computes it: at 1 the decay zeroes the weights, above it flips their sign/],
     [{ ema_decay: 1 }, 'CONFIG', /ema_decay/],
     [{ batch: 0 }, 'CONFIG', /batch must be in/],
     [{ steps: -1 }, 'CONFIG', /steps must be in/],

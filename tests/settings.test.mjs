@@ -35,8 +35,8 @@ test('each kind of field takes its values and refuses the rest', () => {
   assert.equal(parseField('preset', 'paper'), 'paper');
   assert.equal(parseField('preset', 'Paper'), undefined);
   assert.equal(describeField('steps'), 'a whole number from 1 to 100000');
-  assert.equal(describeField('lr'), "a number of at least 1.4e-45 and below 100 (from 100 = 1 / the weight decay 0.01 on, " +
-    "each step's decay would flip the weights' sign; and 1.4e-45 is the smallest a float holds)");
+  assert.equal(describeField('lr'), "a number of at least 1.4e-45 and below 100 (at 100 = 1 / the weight decay 0.01, " +
+    "each step's decay would zero the weights, and above it flip their sign; 1.4e-45 is the smallest a float holds)");
   // the short form names the lower bound too: 1e-50 is above 0, and refused
   assert.equal(describeField('lr', { why: false }), 'a number of at least 1.4e-45 and below 100', 'a list of refusals has no room for the why');
   assert.equal(describeField('preset'), `one of ${Object.keys(PRESETS).join(', ')}`);

@@ -113,6 +113,11 @@ export async function loadCheckpointFile(file) {
     // Resume may have been pressed while the file was read
     refuseWhileRunning();
     header = checkpointHeader(bytes);
+    // more steps than the Steps field takes: C would ask for a plan this page cannot make
+    if (header.step > FIELDS.steps.max) {
+      throw new Error(`the file has taken ${header.step} steps, more than the ${FIELDS.steps.max} this page plans at most; ` +
+        'the command line loads it (node scripts/ddpm.mjs --load FILE)');
+    }
     // a checkpoint names its architecture and step, not the batch or learning rate: keep the
     // page's for its own preset, take the preset's for the other one (as the preset radio
     // does), and plan at least the steps already taken (more than the Steps field allows is

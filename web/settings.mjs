@@ -17,8 +17,8 @@ export const FIELDS = {
   // floats whose product rounds to 1, a decay of 0
   lr: { kind: 'num', least: 1.4e-45, below: 1 / DEFAULTS.weight_decay,
     fits: (v) => Math.fround(Math.fround(v) * Math.fround(DEFAULTS.weight_decay)) < 1,
-    why: `from ${1 / DEFAULTS.weight_decay} = 1 / the weight decay ${DEFAULTS.weight_decay} on, each step's decay would flip the ` +
-      "weights' sign; and 1.4e-45 is the smallest a float holds" },
+    why: `at ${1 / DEFAULTS.weight_decay} = 1 / the weight decay ${DEFAULTS.weight_decay}, each step's decay would zero the weights, ` +
+      "and above it flip their sign; 1.4e-45 is the smallest a float holds" },
   seed: { kind: 'int', min: 0, max: 4294967295 },
   sigma: { kind: 'enum', values: ['beta', 'beta-tilde'] },
   clip: { kind: 'bool' },
