@@ -2130,6 +2130,19 @@ test('the focus stays on an enabled control when training diverges, and through 
   });
   assert.equal(dot.runs, 2, 'the raw loss and its average, one point each');
   assert.notDeepEqual(dot.at, dot.beside, `the point is drawn: ${dot.at} at it, ${dot.beside} beside it`);
+  assert.match(await b.page.textContent('#train-message'), /Try a smaller learning rate/);
+  // that model saved, and loaded with the default rate: its first step diverges again, for the
+  // weights' sake (lr 50 threw them off), which the page now says rather than blame the rate
+  const kept = await saveCheckpoint(b.page);
+  await b.page.click('#btn-reset');
+  await b.page.fill('#lr', '0.001');
+  await b.page.locator('#lr').blur();
+  await loadCheckpoint(b.page, kept.path);
+  await b.page.click('#btn-resume');
+  await waitForState(b.page, ['error', 'done']);
+  const message = await b.page.textContent('#train-message');
+  assert.match(message, /diverged at step 2: .* It was the first step on the weights of \S+\.ddpm, which may themselves be far out/);
+  assert.doesNotMatch(message, /smaller learning rate/);
   await b.page.close();
   assertClean(b.log);
 });

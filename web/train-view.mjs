@@ -332,8 +332,14 @@ function trainingFailed(e, m) {
   refocus('btn-reset');
   drawTrainStats(true);
   drawLoss(true);
-  const hint = e instanceof DDPMError && e.code === 'DIVERGED'
-    ? ' Try a smaller learning rate: Reset, change it, and Train again.' : ' Reset to start over.';
+  // The first step on a loaded file's weights may diverge for the weights' sake, not the rate's: a
+  // file saved after a run blew up keeps the weights it had then (an expert trial was told to try a
+  // smaller rate at 0.001, on weights that lr 99.99 had thrown off)
+  const onLoaded = app.loadedFrom && m.step === app.startStep;
+  const hint = !(e instanceof DDPMError && e.code === 'DIVERGED') ? ' Reset to start over.'
+    : onLoaded ? ` It was the first step on the weights of ${app.loadedFrom}, which may themselves be far out (a file saved ` +
+      'after a run blew up keeps the weights it had then): Reset to start from fresh weights, or load another file.'
+    : ' Try a smaller learning rate: Reset, change it, and Train again.';
   showMessage($('train-message'), sentence(errorText(e)) + hint);
   setStatus(`Stopped at step ${m.step}.`);
 }
