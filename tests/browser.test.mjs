@@ -793,6 +793,50 @@ test('at 360 x 640: Train keeps Pause in reach, playback ends with nothing movin
   assertClean(log);
 });
 
+// The captions and the step formula change with t; at the end of playback a caption that took a
+// second line (1024 px: "no prediction at t = 0"), or a shorter formula, moved everything below
+test('through the chain from t = T to 0, the figures under the player stay put once half of it has played, at every width', async () => {
+  const { page, log } = await openPage('?steps=3&clip=1');
+  await page.click('#btn-sample');
+  await page.waitForFunction(() => window.ddpmPage.trajectory);
+  for (const [width, height] of [[320, 640], [360, 640], [390, 844], [600, 800], [1024, 768], [1280, 900], [1366, 768]]) {
+    await page.setViewportSize({ width, height });
+    const tops = await page.evaluate(() => {
+      const scrub = document.getElementById('scrub'), out = [];
+      for (let v = 0; v <= Number(scrub.max); v++) {
+        scrub.value = String(v);
+        scrub.dispatchEvent(new Event('input'));
+        out.push(Math.round(document.getElementById('sample-stats').getBoundingClientRect().top -
+          document.querySelector('#sample .traj').getBoundingClientRect().top));
+      }
+      return out;
+    });
+    const late = new Set(tops.slice(Math.floor(tops.length / 2)));
+    assert.equal(late.size, 1, `${width} x ${height}: the figures moved to ${[...late]} px below the images`);
+  }
+  await page.close();
+  assertClean(log);
+});
+
+// Sample brought the images and the player on screen, and left the step formula, the final MSE
+// and the verdict below it (an expert trial at 1280 x 900)
+test('Sample brings the images, the step formula, the final MSE and the verdict on screen where they fit', async () => {
+  for (const [width, height] of [[1280, 900], [1366, 768], [1024, 768], [390, 844]]) {
+    const { page, log } = await openPage('?steps=20', { width, height });
+    await trainToEnd(page);
+    if (width < 980) await page.click('#btn-to-sample');
+    await page.click('#btn-sample');
+    await page.waitForSelector('body[data-sample="stopped"]', { timeout: 60000 });
+    const off = await page.evaluate(() => ['#sample .traj', '#rev-formula', '#sample-stats', '#sample-verdict'].filter((sel) => {
+      const r = document.querySelector(sel).getBoundingClientRect();
+      return !(r.top >= 0 && r.bottom <= window.innerHeight && r.height > 0);
+    }));
+    assert.deepEqual(off, [], `${width} x ${height}: off screen after Sample`);
+    await page.close();
+    assertClean(log);
+  }
+});
+
 // Beside Train (980 px to about 1100 wide) the Sample seed box was 57 px wide, for ten digits.
 test('the Sample seed box holds a whole seed at every width, and the fields stay inside their panel', async () => {
   const { page, log } = await openPage('?sample=4294967295');
@@ -2419,7 +2463,7 @@ test('nothing stale after Reset and Load: captions, work figures, replaced value
   const file = await saveCheckpoint(page);
   await sampleOnce(page);   // played to x_0: t = 0
   const captions = () => page.evaluate(() => ['cap-xt', 'cap-eps', 'cap-x0'].map((id) => document.getElementById(id).textContent));
-  assert.deepEqual(await captions(), ['xt, t = 0', 'no prediction at t\u00a0=\u00a00', 'the sample x0']);
+  assert.deepEqual(await captions(), ['xt, t = 0', 'no \u03b5\u0302 at t\u00a0=\u00a00', 'the sample x0']);
   await page.click('#btn-step');
   assert.equal(await page.evaluate(() => document.body.dataset.shownT), '100', 'Step at t = 0 goes to x_T');
   assert.deepEqual(await captions(), ['xt, t = 100', 'predicted noise ε̂', 'predicted x̂0']);

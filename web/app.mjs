@@ -166,7 +166,10 @@ function reset() {
 // sample leaves the page where it is, by its message)
 function sampleInView() {
   doSample();
-  if (app.sampling) showSampleView();
+  if (app.sampling) {
+    app.sampling.reveal = true;   // and again with the verdict, once the chain is computed
+    showSampleView();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -117,6 +117,7 @@ function sampleFrame(job) {
   }
   app.sampling = null;
   showSample(m, job);
+  if (job.reveal) showSampleView();   // (a Sample pressed: the verdict has come)
 }
 
 // compute the rest of a chain being computed now, in one go (the model is about to change)
@@ -180,6 +181,10 @@ function showSample(m, { computeMs, sigma, clip, seed, before }) {
   app.play.shownT = null;
   app.play.pos = 0;
   drawMSEPlot();
+  // the captions and the step formula at two steps of the middle and the end, before playback,
+  // so that keepHeights starts from about their tallest: the page is brought on screen as the
+  // chain starts (showSampleView) and nothing below should move after that
+  for (const t of [1, Math.round(tr.T / 2)]) drawCaptions(t);
   // the chain plays from noise to the sample, unless the system asks for less motion: then the
   // sample is shown at once, and Play runs the chain on request
   if (matchMedia('(prefers-reduced-motion: reduce)').matches) {
@@ -193,10 +198,12 @@ function showSample(m, { computeMs, sigma, clip, seed, before }) {
 }
 
 // Bring the three images and the player on screen as a sample is asked for, unless they already
-// are: the chain plays for a second or two, and on a phone it begins below the Sample button
+// are: the chain plays for a second or two, and on a phone it begins below the Sample button.
+// With them, where the screen has room, the step formula and the final MSE, and once it is
+// written the verdict (an expert trial at 1280 x 900 found all three below the screen).
 export function showSampleView() {
-  const traj = document.querySelector('#sample .traj');
-  bringOnScreen(traj, document.querySelector('#sample .scrub-row'), traj);
+  const traj = document.querySelector('#sample .traj'), verdict = $('sample-verdict');
+  bringOnScreen(traj, [...(verdict.textContent ? [verdict] : []), $('sample-stats'), document.querySelector('#sample .scrub-row')], traj);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -302,13 +309,32 @@ function markClipped(id, images, t, bound, label) {
   canvas.setAttribute('aria-label', far ? `${label}. ${text}` : label);
 }
 
+// The images with their captions, and the step formula, keep the tallest height they have had
+// for this sample at this width: their words change with t (on a phone the formula takes five or
+// six lines, and four at t = 0; a caption can take a second line), and the figures below jumped
+// at the end of playback (a trial). Read before anything is written, the heights cost no layout
+// of their own.
+let heightsKept = { traj: null, width: 0 };   // the sample and the width the heights are kept for
+function keepHeights(t) {
+  const boxes = [document.querySelector('#sample .traj'), $('rev-formula')];
+  if (t === null || heightsKept.traj !== app.traj || heightsKept.width !== window.innerWidth) {
+    for (const box of boxes) box.style.minHeight = '';
+    heightsKept = { traj: t === null ? null : app.traj, width: window.innerWidth };
+  } else {
+    for (const box of boxes) box.style.minHeight = `${Math.max(parseFloat(box.style.minHeight) || 0, box.getBoundingClientRect().height)}px`;
+  }
+}
+
 // the three images' captions and labels at timestep t, or with no sample (t null), as index.html
 // has them. The labels name the step, which the captions show: a screen reader is told which
 // image of the chain it is on. Symbols are written as words there ("x t", not "x_t").
 function drawCaptions(t) {
-  drawStepFormula(t);   // first: it reads the box's height, before anything is written
+  keepHeights(t);   // first: it reads heights, before anything is written
+  drawStepFormula(t);
   $('cap-xt').innerHTML = t === null ? '<var>x<sub>t</sub></var>' : `<var>x<sub>t</sub></var>, t = ${t}`;
-  $('cap-eps').innerHTML = t === 0 ? 'no prediction at t&nbsp;=&nbsp;0' : 'predicted noise <var>&epsilon;&#770;</var>';
+  // (at t = 0 no longer than the caption it replaces, or it took a second line at some widths,
+  // and everything below moved at the end of playback)
+  $('cap-eps').innerHTML = t === 0 ? 'no <var>&epsilon;&#770;</var> at t&nbsp;=&nbsp;0' : 'predicted noise <var>&epsilon;&#770;</var>';
   // at t = 0 the chain has ended: the sample is its own x0 (c/sampler.c)
   $('cap-x0').innerHTML = t === 0 ? 'the sample <var>x<sub>0</sub></var>' : 'predicted <var>x&#770;<sub>0</sub></var>';
   const at = t === null ? '' : ` at t = ${t}`;
@@ -324,7 +350,8 @@ function drawCaptions(t) {
 
 // The reverse step from the x_t shown, written out with its numbers (reverseStepCoefficients,
 // which a test holds to the module's own step, bit for bit); with no sample, its symbols. A
-// formula line and a note in every state, in a box whose height style.css keeps (#rev-formula).
+// formula line and a note in every state, in a box whose height keepHeights keeps through a
+// sample (and style.css before one).
 // four significant digits, or as many more as it takes not to read a whole 1: 1/sqrt(alpha_3) of
 // the paper's schedule, 1.00025, read "x2 = 1·(x3 − ...)", as if x_t were not scaled at all
 const coef = (v) => {
@@ -333,18 +360,8 @@ const coef = (v) => {
   return String(Number(v.toPrecision(digits)));
 };
 const xAt = (t) => `x<sub>${t}</sub>`;
-let formulaKept = { traj: null, width: 0 };   // the sample and the width the box's height is kept for
 function drawStepFormula(t) {
-  const tr = app.traj, box = $('rev-formula');
-  // The box keeps the tallest height it has had for this sample at this width: on a phone the
-  // steps take five or six lines and t = 0 four, so the figures below jumped at the end of
-  // playback (a trial). Read before the box is written, its height costs no layout of its own.
-  if (t === null || formulaKept.traj !== tr || formulaKept.width !== window.innerWidth) {
-    box.style.minHeight = '';
-    formulaKept = { traj: t === null ? null : tr, width: window.innerWidth };
-  } else {
-    box.style.minHeight = `${Math.max(parseFloat(box.style.minHeight) || 0, box.getBoundingClientRect().height)}px`;
-  }
+  const tr = app.traj;
   let line, note;
   if (t === null) {
     line = `x<sub>t&minus;1</sub> = (x<sub>t</sub> &minus; &beta;<sub>t</sub>/&radic;(1&minus;&alpha;&#772;<sub>t</sub>)&middot;&epsilon;&#770;)` +
@@ -366,7 +383,7 @@ function drawStepFormula(t) {
       note = `the mean of q(x<sub>t&minus;1</sub> | x<sub>t</sub>, x&#770;<sub>0</sub>) for the clipped x&#770;<sub>0</sub>${t > 1 ? ',' : ''}${end}`;
     }
   }
-  box.innerHTML = `${line}<br><span class="small muted">${note}</span>`;
+  $('rev-formula').innerHTML = `${line}<br><span class="small muted">${note}</span>`;
 }
 
 // show the state of the chain at timestep t (T = pure noise, 0 = the sample)

@@ -122,18 +122,19 @@ export function dropSampleHint() {
 export function savedStatus() { return app.status ? [app.status.text, app.status.toSample] : [$('train-status').textContent]; }
 
 // Bring the part of the page from the top of element `top` to the bottom of `bottom` on screen,
-// unless it is already: scrolled no further than needed, with a small margin; where the screen
-// is too short for all of it, `fallback` at its top. For what changes after a press (training's
-// progress and loss, the sample's chain), which on a phone starts below the button.
+// unless it is already: scrolled no further than needed, with a small margin; `bottom` may be a
+// list, most wanted first, and the first part that fits the screen is shown; where none does,
+// `fallback` at its top. For what changes after a press (training's progress and loss, the
+// sample's chain and verdict), which on a phone starts below the button.
 export function bringOnScreen(top, bottom, fallback) {
-  const from = top.getBoundingClientRect().top, to = bottom.getBoundingClientRect().bottom;
-  if (from >= 0 && to <= window.innerHeight) return;
-  const margin = 8;
-  if (to - from + 2 * margin <= window.innerHeight) {
-    window.scrollBy(0, from < margin ? from - margin : to + margin - window.innerHeight);
-  } else {
-    fallback.scrollIntoView({ block: 'start' });
+  const from = top.getBoundingClientRect().top, margin = 8;
+  for (const el of [bottom].flat()) {
+    const to = el.getBoundingClientRect().bottom;
+    if (to - from + 2 * margin > window.innerHeight) continue;
+    if (from < 0 || to > window.innerHeight) window.scrollBy(0, from < margin ? from - margin : to + margin - window.innerHeight);
+    return;
   }
+  fallback.scrollIntoView({ block: 'start' });
 }
 
 export function wholeOnScreen(el) {
