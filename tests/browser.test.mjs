@@ -1341,6 +1341,47 @@ test('Train starts from the model made while the page was idle only when it has 
   assertClean(log);
 });
 
+// Reset sits beside Pause and Resume: one slip used to free a run for good
+test('Reset sets a trained model aside, and Undo Reset brings it back whole, until a new model trains', async () => {
+  const { page, log } = await openPage('?steps=20');
+  assert.equal(await page.textContent('#btn-reset'), 'Reset');
+  assert.ok(await page.isDisabled('#btn-reset'), 'nothing to reset or undo yet');
+  await trainToEnd(page);
+  const before = await modelPrint(page);
+  const done = await page.textContent('#train-status');
+  await page.click('#btn-reset');
+  assert.equal(await page.evaluate(() => window.ddpmPage.state), 'ready');
+  assert.equal(await page.textContent('#btn-reset'), 'Undo Reset');
+  assert.ok(!(await page.isDisabled('#btn-reset')));
+  assert.match(await page.textContent('#train-status'), /^Reset: the model at step 20 is set aside until a new one trains or loads \(Undo Reset brings it back\)\. Press Train\.$/);
+  // the settings change as after any Reset, and Undo brings the model's back with it; the label's
+  // change moves nothing (at 430 px "Undo Reset" took the row of buttons to a second line)
+  await page.check('#preset-paper');
+  await page.setViewportSize({ width: 430, height: 900 });
+  const rowHeight = () => page.evaluate(() => document.querySelector('#train-form .buttons').getBoundingClientRect().height);
+  const undoRow = await rowHeight();
+  await page.click('#btn-reset');
+  assert.equal(await rowHeight(), undoRow, 'the row of buttons keeps its height');
+  await page.setViewportSize({ width: 1280, height: 900 });
+  assert.equal(await page.evaluate(() => window.ddpmPage.state), 'done');
+  assert.deepEqual(await modelPrint(page), before, 'the same model: its step, weights and AdamW state');
+  assert.ok(await page.isChecked('#preset-recommended'));
+  assert.ok(!new URL(page.url()).search.includes('preset=paper'), page.url());
+  assert.match(await page.textContent('#train-status'), /^Reset undone: the model at step 20 of 20 is back\./);
+  assert.match(await page.getAttribute('#plot-loss', 'aria-label'), /steps 1 to 20/, 'its loss curve drawn again');
+  assert.equal(await page.textContent('#btn-reset'), 'Reset');
+  assert.ok(done.startsWith('Done: 20 steps'));
+  // a new model trained: the one set aside is gone, and the button is Reset again
+  await page.click('#btn-reset');
+  await page.click('#btn-train');
+  await waitForState(page, ['done', 'error']);
+  assert.equal(await page.textContent('#btn-reset'), 'Reset');
+  await page.click('#btn-reset');
+  assert.equal(await page.textContent('#btn-reset'), 'Undo Reset', 'the new model set aside in turn');
+  await page.close();
+  assertClean(log);
+});
+
 test('Save downloads the model; a fresh page loads it with its step, weights and samples, and trains on bit for bit', async (t) => {
   const a = await openPage('?steps=3&sample=7&speed=5');
   assert.ok(await a.page.isDisabled('#btn-save'), 'nothing to save before a step is trained');

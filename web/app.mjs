@@ -11,7 +11,7 @@
 //   checkpoints.mjs  Save, Load, and a new Steps for a model on the page
 import { loadEngine, wasmSimdSupported } from './ddpm.mjs';
 import { presetDefaults, parseField, describeField, ignoredText } from './settings.mjs';
-import { $, settingsFromURL, settingsToURL, app, newRun, showMessage, errorText, setStatus, passFocus, focusGuard, bringOnScreen } from './state.mjs';
+import { $, settingsFromURL, settingsToURL, app, newRun, showMessage, errorText, setStatus, passFocus, focusGuard, bringOnScreen, dropUndo } from './state.mjs';
 import { theme } from './plot.mjs';
 import { buildView, drawSchedulePlots, markSchedule, drawForward, drawEmbedding } from './panels.mjs';
 import { fillForm, describePreset, stepsOpen, stepsProblem, TRAIN_FIELDS, TRAIN_INPUTS, setState, fieldChanges,
@@ -123,6 +123,7 @@ function startTraining() {
     if (preparedModelFits()) showMessage($('train-message'), '');
     else replacePageModel();
     app.modelUnused = false;
+    dropUndo();   // a new model trains: the one Reset set aside goes
   } catch (e) {
     showMessage($('train-message'), `${errorText(e)}. Change the settings and press Train again.`);
     return;
@@ -144,9 +145,19 @@ function showTrainingView() {
   bringOnScreen(buttons, $('plot-loss'), buttons);
 }
 
+// Reset sets a model that has trained aside rather than free it: Reset sits beside Pause and
+// Resume, and one slip would lose a run (minutes of training, or a loaded file). The button then
+// reads Undo Reset until a new model is trained or loaded.
 function reset() {
   app.run.loop++;
   app.pausedByHidden = false;
+  const m = app.model;
+  dropUndo();
+  if (m && (m.step > 0 || m.midStep)) {
+    app.undo = { model: m, settings: { ...app.settings }, loadedFrom: app.loadedFrom, lossFrom: app.lossFrom,
+      startStep: app.startStep, run: app.run, diverged: app.state === 'error' };
+    app.model = null;   // set aside: setPageModel below frees nothing
+  }
   setPageModel(null);   // (the Seed field shows the seed again: the next run uses it)
   app.frames = [];
   app.frameWork = [];
@@ -157,9 +168,45 @@ function reset() {
   setState('ready');
   drawTrainStats(true);
   drawLoss(true);
-  setStatus(READY);
+  setStatus(app.undo ? `Reset: the model at step ${app.undo.model.step} is set aside until a new one trains or loads ` +
+    '(Undo Reset brings it back). Press Train.' : READY);
   passFocus('btn-reset', 'btn-train');
   prepareModel();
+}
+
+// Undo Reset: the model set aside comes back with the settings, file name, loss curve and run
+// record it had, paused (or done) where it was; the model made since for Train is freed
+function undoReset() {
+  const u = app.undo;
+  app.undo = null;
+  app.run.loop++;
+  clearTrajectory();
+  const presetChanged = u.settings.preset !== app.settings.preset;
+  app.settings = u.settings;
+  setPageModel(u.model, { loadedFrom: u.loadedFrom, lossFrom: u.lossFrom });
+  app.startStep = u.startStep;
+  app.run = u.run;
+  fillForm();
+  describePreset();
+  if (presetChanged) {
+    try {
+      buildView(app.settings.preset);
+    } catch (e) {
+      showMessage($('global-message'), errorText(e));
+    }
+  }
+  drawSigmaPlot();
+  settingsToURL(app.settings);
+  showMessage($('train-message'), '');
+  const m = u.model;
+  // (a model whose training diverged comes back stopped, as it was: Resume would only repeat it)
+  setState(u.diverged ? 'error' : m.done ? 'done' : 'paused');
+  drawTrainStats(true);
+  drawLoss(true);
+  setStatus(`Reset undone: the model at step ${m.step} of ${m.config.steps} is back` +
+    (u.diverged ? ', stopped where its training diverged.' : m.done ? '.' : '; Resume trains on.'),
+    u.diverged ? 'Press Sample.' : m.done ? 'Press Sample, or raise Steps to train further.' : '');
+  passFocus('btn-reset', m.done || u.diverged ? 'btn-sample' : 'btn-resume');
 }
 
 // Sample, from its button or Enter: the chain's images come on screen as it starts (a refused
@@ -237,7 +284,7 @@ function wire() {
   // a refusal made after this press comes from this very click
   $('btn-resume').addEventListener('pointerdown', () => { app.resumePressedAt = performance.now(); });
   $('btn-resume').addEventListener('click', onResumeClick);
-  $('btn-reset').addEventListener('click', reset);
+  $('btn-reset').addEventListener('click', () => (app.state === 'ready' && app.undo ? undoReset() : reset()));
   $('btn-save').addEventListener('click', saveCheckpoint);
   // what leaving the AdamW state out means, said while it is left out (and to a screen reader always)
   $('save-adam').addEventListener('change', () => { $('save-note').hidden = $('save-adam').checked; });

@@ -4,7 +4,7 @@
 // "Checkpoint format"); whether Save and Load can be used now is set in controls.mjs.
 import { checkpointHeader, checkpointPreset } from './ddpm.mjs';
 import { FIELDS, presetDefaults } from './settings.mjs';
-import { $, settingsToURL, app, newRun, showMessage, errorText, sentence, setStatus, savedStatus } from './state.mjs';
+import { $, settingsToURL, app, newRun, showMessage, errorText, sentence, setStatus, savedStatus, dropUndo } from './state.mjs';
 import { buildView } from './panels.mjs';
 import { trainSettings, fillForm, describePreset, setState, canSave, fieldChanges, refuseSteps } from './controls.mjs';
 import { prepareModel, finishHalfDone, drawTrainStats, drawLoss, setPageModel } from './train-view.mjs';
@@ -158,6 +158,7 @@ function refuseWhileRunning() {
 // the loaded model replaces the page's: stop what ran on the old one, then redraw everything
 function adoptModel(m, settings, name, header) {
   app.run.loop++;
+  dropUndo();   // a model loaded: the one Reset set aside goes
   app.pausedByHidden = false;
   clearTrajectory();
   const presetChanged = settings.preset !== app.settings.preset;

@@ -215,7 +215,10 @@ export function setState(state) {
   $('btn-train').disabled = !(state === 'ready' && formValid());
   $('btn-pause').disabled = state !== 'running';
   $('btn-resume').disabled = !(state === 'paused' || (state === 'done' && stepsTypedAbove()));
-  $('btn-reset').disabled = !['running', 'paused', 'done', 'error'].includes(state);
+  // ready, with a model Reset set aside, the button undoes that Reset (app.mjs)
+  const undo = state === 'ready' && !!app.undo;
+  $('btn-reset').textContent = undo ? 'Undo Reset' : 'Reset';
+  $('btn-reset').disabled = !(undo || ['running', 'paused', 'done', 'error'].includes(state));
   $('btn-sample').disabled = state === 'loading' || !$('sample-seed').checkValidity();
   drawCheckpointControls();
   drawSettingsNote();

@@ -60,11 +60,19 @@ export const app = {
   frames: [],                // rAF intervals (ms) while training runs
   frameWork: [],             // the time (ms) the frame before each interval spent on training and drawing
   traj: null,                // the last sampled trajectory
+  undo: null,                // what Reset set aside, for Undo Reset (app.mjs): the model and the page's record of it
   play: { pos: 0, playing: false, loop: 0, shownT: null },
 };
 
 // ---------------------------------------------------------------------------------------------
 // messages
+
+// Undo Reset is offered until a new model is trained or loaded: then the model Reset set aside is
+// freed (its ~49 MB of wasm memory)
+export function dropUndo() {
+  app.undo?.model.free();
+  app.undo = null;
+}
 
 // a new run on the model on the page (Train, a loaded checkpoint): its clock, frame record and
 // pace start afresh; the loop number carries on (runRecord)
