@@ -1380,6 +1380,21 @@ test('Reset sets a trained model aside, and Undo Reset brings it back whole, unt
   assert.equal(await page.textContent('#btn-reset'), 'Undo Reset', 'the new model set aside in turn');
   await page.close();
   assertClean(log);
+
+  // reset while it trains, and undone: paused where it was, and Resume ends bit for bit as one go
+  const b = await openPage('?steps=400');   // (seconds of training: Reset comes well before the end)
+  await trainAtLeast(b.page, 5);
+  await b.page.click('#btn-reset');
+  await b.page.click('#btn-reset');
+  assert.equal(await b.page.evaluate(() => window.ddpmPage.state), 'paused');
+  assert.match(await b.page.textContent('#train-status'), /Resume trains on\.$/);
+  assert.equal(await b.page.evaluate(() => document.activeElement.id), 'btn-resume');
+  await b.page.click('#btn-resume');
+  await waitForState(b.page, ['done', 'error']);
+  const oneGo = await compareWithOneGo(b.page);
+  assert.deepEqual(oneGo, { n: oneGo.n, params: 0, losses: 0, steps: [400, 400] });
+  await b.page.close();
+  assertClean(b.log);
 });
 
 test('Save downloads the model; a fresh page loads it with its step, weights and samples, and trains on bit for bit', async (t) => {

@@ -154,6 +154,8 @@ function reset() {
   const m = app.model;
   dropUndo();
   if (m && (m.step > 0 || m.midStep)) {
+    // (a run reset while it trains comes back paused: its clock stops here, as Pause stops it)
+    if (app.state === 'running') app.run.activeMs += performance.now() - app.run.startedAt;
     app.undo = { model: m, settings: { ...app.settings }, loadedFrom: app.loadedFrom, lossFrom: app.lossFrom,
       startStep: app.startStep, run: app.run, diverged: app.state === 'error' };
     app.model = null;   // set aside: setPageModel below frees nothing
