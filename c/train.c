@@ -251,7 +251,8 @@ int ddpm_train_work(DDPM *m, int max_samples, int max_params) {
         if (err) {
             // The refused step's draws are undone too: with its weights, AdamW state and loss
             // curve, the model is then its last good step whole, and a file saved from it resumes
-            // as that step would (it resumed one step's draws further on)
+            // as that step would (it resumed one step's draws further on). (Unless that step's
+            // own update overflowed the weights: close_batch's message says so then.)
             m->rng = m->batch_rng;
             return -err;
         }

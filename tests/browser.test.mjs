@@ -837,6 +837,45 @@ test('Sample brings the images, the step formula, the final MSE and the verdict 
   }
 });
 
+// Moves of the page a trial found to surprise: Sample scrolled twice (at the press, and again as
+// the verdict came); Done pulled a reader of the loss curve's caption 228 px away; Undo Reset
+// from the keyboard on a phone went 1,908 px down to Sample
+test('the page moves only as far as it must: Sample scrolls once, Done leaves a curve on screen where it is, Undo Reset keeps the keyboard near', async () => {
+  const { page, log } = await openPage('?steps=20');
+  await trainToEnd(page);
+  await page.evaluate(() => {
+    window.scrolls = [];
+    window.addEventListener('scroll', () => window.scrolls.push(Math.round(window.scrollY)));
+  });
+  await page.click('#btn-sample');
+  await page.waitForSelector('body[data-sample="stopped"]', { timeout: 60000 });
+  const scrolls = await page.evaluate(() => window.scrolls);
+  assert.ok(new Set(scrolls).size <= 1, `one scroll to the sample: ${scrolls}`);
+  await page.close();
+  assertClean(log);
+
+  const b = await openPage('?steps=300', { width: 390, height: 844 });
+  await trainAtLeast(b.page, 2);
+  // reading under the loss curve: the curve near the top of the screen
+  await b.page.evaluate(() => window.scrollBy(0, document.getElementById('plot-loss').getBoundingClientRect().top - 10));
+  await waitForState(b.page, ['done', 'error']);
+  const top = await b.page.evaluate(() => document.getElementById('plot-loss').getBoundingClientRect().top);
+  assert.ok(Math.abs(top - 10) <= 2, `the curve stays where it was read: its top at ${top} px, not 10`);
+  // Reset and Undo Reset from the keyboard: the focus ends on Go to Sample, in view
+  await b.page.focus('#btn-reset');
+  await b.page.keyboard.press('Enter');
+  await b.page.focus('#btn-reset');
+  await b.page.keyboard.press('Enter');
+  assert.equal(await b.page.evaluate(() => window.ddpmPage.state), 'done');
+  const at = await b.page.evaluate(() => {
+    const r = document.activeElement.getBoundingClientRect();
+    return { id: document.activeElement.id, inView: r.top >= 0 && r.bottom <= window.innerHeight };
+  });
+  assert.deepEqual(at, { id: 'btn-to-sample', inView: true });
+  await b.page.close();
+  assertClean(b.log);
+});
+
 // Beside Train (980 px to about 1100 wide) the Sample seed box was 57 px wide, for ten digits.
 test('the Sample seed box holds a whole seed at every width, and the fields stay inside their panel', async () => {
   const { page, log } = await openPage('?sample=4294967295');
@@ -893,6 +932,7 @@ test('on a touch phone: the intro leads to Train, Sample brings the chain on scr
     await page.evaluate(() => window.scrollBy(0, document.getElementById('btn-sample').getBoundingClientRect().bottom - window.innerHeight + 4));
     const untapped = await page.evaluate(() => getComputedStyle(document.getElementById('btn-sample')).backgroundColor);
     await page.tap('#btn-sample');
+    await page.waitForSelector('body[data-sample="playing"]');   // (brought on screen as it starts to play)
     const view = await page.evaluate(() => ({
       top: document.querySelector('#sample .traj').getBoundingClientRect().top,
       bottom: document.querySelector('#sample .scrub-row').getBoundingClientRect().bottom,
@@ -1186,11 +1226,11 @@ test('a run whose loss blew up is called so, and its loss axis keeps its labels 
   const { page, log } = await openPage('?lr=1&steps=60');
   await trainToEnd(page);
   const status = await page.textContent('#train-status');
-  assert.match(status, /The loss's moving average rose to \S+ at step \d+, far above what predicting all zeros scores \(1\), and ended at \S+: /);
+  assert.match(status, /The loss's moving average rose to \S+ at step \d+, far above what predicting all zeros scores \(1\), and ended at \S+: updates too large for this model threw its weights off; a smaller learning rate keeps them in check\./);
   assert.doesNotMatch(status, /begun to learn/);
   assert.deepEqual(await plotLabelProblems(page), [], 'plot labels clear of each other');
   await sampleOnce(page);
-  assert.match(await page.textContent('#sample-verdict'), /The loss's moving average rose to .+smaller learning rate keeps them in check\) \(see the loss curve\)/);
+  assert.match(await page.textContent('#sample-verdict'), /The loss's moving average rose to .+smaller learning rate keeps them in check \(see the loss curve\)/);
   await page.close();
   assertClean(log);
 
@@ -1207,12 +1247,13 @@ test('a run whose loss blew up is called so, and its loss axis keeps its labels 
   assert.ok(peak > 10 && end < 0.5, `the run blew up (${peak} at step ${peakStep}) and came back (${end})`);
   const again = await b.page.textContent('#train-status');
   assert.match(again, new RegExp(`The loss's moving average rose to \\S+ at step ${peakStep}, far above what predicting all zeros ` +
-    'scores \\(1\\), before it fell to \\S+ at step 200: updates too large for this model threw its weights off on the way'));
+    'scores \\(1\\), before it fell to \\S+ at step 200: updates too large for this model threw its weights off on the way; ' +
+    'a smaller learning rate keeps them in check\\.'));
   assert.doesNotMatch(again, /fell from/);
   await sampleOnce(b.page);
   const verdict = await b.page.textContent('#sample-verdict');
   // (seed 0: MSE 0.12, the run's blow-up the one reason the page can give)
-  assert.match(verdict, /which this sample misses\. The loss's moving average rose to \S+ at step \d+, .* threw its weights off on the way .*\(see the loss curve\)\.$/);
+  assert.match(verdict, /which this sample misses\. The loss's moving average rose to \S+ at step \d+, .* threw its weights off on the way; a smaller learning rate keeps them in check \(see the loss curve\)\.$/);
   await b.page.close();
   assertClean(b.log);
 });
@@ -1354,9 +1395,11 @@ test('Reset sets a trained model aside, and Undo Reset brings it back whole, unt
   assert.equal(await page.textContent('#btn-reset'), 'Undo Reset');
   assert.ok(!(await page.isDisabled('#btn-reset')));
   assert.match(await page.textContent('#train-status'), /^Reset: the model at step 20 is set aside until a new one trains or loads \(Undo Reset brings it back\)\. Press Train\.$/);
-  // the settings change as after any Reset, and Undo brings the model's back with it; the label's
-  // change moves nothing (at 430 px "Undo Reset" took the row of buttons to a second line)
+  // the settings change as after any Reset, and Undo brings the model's back with it (those of
+  // training: the sample panel's are the user's since, and stay); the label's change moves
+  // nothing (at 430 px "Undo Reset" took the row of buttons to a second line)
   await page.check('#preset-paper');
+  await page.check('#sigma-tilde');
   await page.setViewportSize({ width: 430, height: 900 });
   const rowHeight = () => page.evaluate(() => document.querySelector('#train-form .buttons').getBoundingClientRect().height);
   const undoRow = await rowHeight();
@@ -1367,17 +1410,30 @@ test('Reset sets a trained model aside, and Undo Reset brings it back whole, unt
   assert.deepEqual(await modelPrint(page), before, 'the same model: its step, weights and AdamW state');
   assert.ok(await page.isChecked('#preset-recommended'));
   assert.ok(!new URL(page.url()).search.includes('preset=paper'), page.url());
+  assert.ok(await page.isChecked('#sigma-tilde'), 'the sampler setting chosen after Reset stays');
   assert.match(await page.textContent('#train-status'), /^Reset undone: the model at step 20 of 20 is back\./);
   assert.match(await page.getAttribute('#plot-loss', 'aria-label'), /steps 1 to 20/, 'its loss curve drawn again');
   assert.equal(await page.textContent('#btn-reset'), 'Reset');
   assert.ok(done.startsWith('Done: 20 steps'));
-  // a new model trained: the one set aside is gone, and the button is Reset again
-  await page.click('#btn-reset');
+  // a double click is one Reset (its second click would undo the first)
+  await page.evaluate(() => { window.setAside = window.ddpmPage.model; });
+  await page.dblclick('#btn-reset');
+  assert.equal(await page.evaluate(() => window.ddpmPage.state), 'ready');
+  assert.equal(await page.textContent('#btn-reset'), 'Undo Reset');
+  // a new model trained: the one set aside is freed, and the button is Reset again
   await page.click('#btn-train');
+  assert.equal(await page.evaluate(() => window.setAside.freed), true, 'the model set aside is freed once a new one trains');
   await waitForState(page, ['done', 'error']);
   assert.equal(await page.textContent('#btn-reset'), 'Reset');
+  const file = await saveCheckpoint(page);
+  await page.evaluate(() => { window.setAside = window.ddpmPage.model; });
   await page.click('#btn-reset');
   assert.equal(await page.textContent('#btn-reset'), 'Undo Reset', 'the new model set aside in turn');
+  assert.equal(await page.evaluate(() => window.setAside.freed), false);
+  // and a file loaded frees it too
+  await loadCheckpoint(page, file.path);
+  assert.equal(await page.evaluate(() => window.setAside.freed), true, 'the model set aside is freed once a file loads');
+  assert.equal(await page.textContent('#btn-reset'), 'Reset');
   await page.close();
   assertClean(log);
 
@@ -1564,6 +1620,7 @@ test('a corrupt, truncated or foreign file is refused by name, and the model on 
   // more steps than the Steps field takes (C would ask to raise a plan this page cannot make)
   const longRun = Buffer.from(good);
   longRun.writeUInt32LE(100001, 60);
+  const longDamaged = Buffer.from(longRun);   // the same step, the checksum not redone: corrupt, no way out
   const cases = [
     ['flipped.ddpm', flipped, /checkpoint: corrupt: checksum 0x[0-9a-f]{8} does not match the data/],
     ['truncated.ddpm', good.subarray(0, good.length >> 1), /checkpoint: truncated: \d+ bytes where its header implies \d+, and the checksum does not match/],
@@ -1571,7 +1628,8 @@ test('a corrupt, truncated or foreign file is refused by name, and the model on 
     ['notes.ddpm', Buffer.from('these are not the weights you are looking for\n'), /checkpoint: not a DDPM checkpoint/],
     ['damaged-header.ddpm', damagedHeader, /checkpoint: corrupt: checksum/],
     ['other-model.ddpm', reseal(otherModel), /checkpoint: mismatched hidden: the file has 512, this model has 1024/],
-    ['long-run.ddpm', reseal(longRun), /the file has taken 100001 steps, more than the 100000 this page plans at most; the command line loads it \(node scripts\/ddpm\.mjs --load FILE\)\./],
+    ['long-run.ddpm', reseal(longRun), /: The file has taken 100001 steps, more than the 100000 this page plans at most; the command line loads it \(node scripts\/ddpm\.mjs --load FILE\)\./],
+    ['long-damaged.ddpm', longDamaged, /checkpoint: corrupt: checksum/],
   ];
   for (const [name, bytes, reason] of cases) {
     const path = join(files, name);
@@ -1585,6 +1643,7 @@ test('a corrupt, truncated or foreign file is refused by name, and the model on 
     assert.match(message, /Nothing on the page changed\.$/);
     // the command line is offered only for a sound file of another model, not a damaged one
     assert.equal(/the command line loads others/.test(message), name === 'other-model.ddpm', `${name}: ${message}`);
+    if (name === 'long-damaged.ddpm') assert.doesNotMatch(message, /command line/, 'a damaged file has no way out');
     assert.equal(await page.evaluate(() => window.ddpmPage.state), 'done', name);
     assert.equal(await page.textContent('#train-step'), '2 / 2', name);
     assert.deepEqual(await modelPrint(page), print, `the model is untouched by ${name}`);
@@ -2231,6 +2290,18 @@ test('the focus stays on an enabled control when training diverges, and through 
   assert.equal(dot.runs, 2, 'the raw loss and its average, one point each');
   assert.notDeepEqual(dot.at, dot.beside, `the point is drawn: ${dot.at} at it, ${dot.beside} beside it`);
   assert.match(await b.page.textContent('#train-message'), /Try a smaller learning rate/);
+  // its sample fails too (the chain leaves the finite numbers), and that failure goes with it
+  await b.page.click('#btn-sample');
+  await b.page.waitForSelector('#sample-message:not([hidden])');
+  assert.match(await b.page.textContent('#sample-message'), /sampling diverged/);
+  // reset and undone, the model comes back stopped, with the reason it stopped for
+  const stopped = await b.page.textContent('#train-message');
+  await b.page.click('#btn-reset');
+  assert.ok(await b.page.isHidden('#sample-message'), 'the sample\'s failure went with the model it was of');
+  await b.page.click('#btn-reset');
+  assert.equal(await b.page.evaluate(() => window.ddpmPage.state), 'error');
+  assert.equal(await b.page.textContent('#train-message'), stopped);
+  assert.equal(await b.page.textContent('#train-status'), 'Reset undone: the model at step 1 of 200 is back, stopped where its training stopped.');
   // that model saved, and loaded with the default rate: its first step diverges again, for the
   // weights' sake (lr 50 threw them off), which the page now says rather than blame the rate
   const kept = await saveCheckpoint(b.page);

@@ -16,10 +16,10 @@ import { theme } from './plot.mjs';
 import { buildView, drawSchedulePlots, markSchedule, drawForward, drawEmbedding } from './panels.mjs';
 import { fillForm, describePreset, stepsOpen, stepsProblem, TRAIN_FIELDS, TRAIN_INPUTS, setState, fieldChanges,
   stepsRefusalText, refuseSteps, clearStepsRefusal } from './controls.mjs';
-import { replacePageModel, setPageModel, prepareModel, preparedModelFits, resume, pause, drawTrainStats, drawLoss } from './train-view.mjs';
-import { clearTrajectory, doSample, showSampleView, showStep, drawMSEPlot, drawSigmaPlot, play, stopPlaying,
+import { replacePageModel, setPageModel, prepareModel, preparedModelFits, resume, pause, drawTrainStats, drawLoss, focusOnTheWayToSample } from './train-view.mjs';
+import { clearTrajectory, doSample, forgetKeptHeights, showStep, drawMSEPlot, drawSigmaPlot, play, stopPlaying,
   onSampleField, onStripClick } from './sample-view.mjs';
-import { saveCheckpoint, replanModel, loadCheckpointFile } from './checkpoints.mjs';
+import { saveCheckpoint, replanModel, loadCheckpointFile, putModelOnPage } from './checkpoints.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // the train panel: its fields, Train and Reset
@@ -152,12 +152,13 @@ function reset() {
   app.run.loop++;
   app.pausedByHidden = false;
   const m = app.model;
-  dropUndo();
   if (m && (m.step > 0 || m.midStep)) {
     // (a run reset while it trains comes back paused: its clock stops here, as Pause stops it)
     if (app.state === 'running') app.run.activeMs += performance.now() - app.run.startedAt;
     app.undo = { model: m, settings: { ...app.settings }, loadedFrom: app.loadedFrom, lossFrom: app.lossFrom,
-      startStep: app.startStep, run: app.run, diverged: app.state === 'error' };
+      startStep: app.startStep, run: app.run,
+      // a model whose training failed comes back stopped, with the reason it was stopped for
+      failure: app.state === 'error' ? $('train-message').textContent : null };
     app.model = null;   // set aside: setPageModel below frees nothing
   }
   setPageModel(null);   // (the Seed field shows the seed again: the next run uses it)
@@ -176,49 +177,35 @@ function reset() {
   prepareModel();
 }
 
-// Undo Reset: the model set aside comes back with the settings, file name, loss curve and run
-// record it had, paused (or done) where it was; the model made since for Train is freed
+// Undo Reset: the model set aside comes back with the training settings, file name, loss curve
+// and run record it had, paused (or done, or stopped) where it was; the model made since for
+// Train is freed. The sample panel's settings are the user's since, and stay.
 function undoReset() {
-  const u = app.undo;
+  const u = app.undo, m = u.model;
   app.undo = null;
-  app.run.loop++;
-  clearTrajectory();
-  const presetChanged = u.settings.preset !== app.settings.preset;
-  app.settings = u.settings;
-  setPageModel(u.model, { loadedFrom: u.loadedFrom, lossFrom: u.lossFrom });
-  app.startStep = u.startStep;
-  app.run = u.run;
-  fillForm();
-  describePreset();
-  if (presetChanged) {
-    try {
-      buildView(app.settings.preset);
-    } catch (e) {
-      showMessage($('global-message'), errorText(e));
-    }
+  const settings = { ...app.settings, preset: u.settings.preset };
+  for (const key of TRAIN_FIELDS) settings[key] = u.settings[key];
+  putModelOnPage(m, settings, { loadedFrom: u.loadedFrom, lossFrom: u.lossFrom, startStep: u.startStep, run: u.run,
+    state: u.failure !== null ? 'error' : m.done ? 'done' : 'paused' });
+  const back = `Reset undone: the model at step ${m.step} of ${m.config.steps} is back`;
+  if (u.failure !== null) {
+    // stopped as before the Reset, with its reason; the focus stays on Reset, as it was then
+    showMessage($('train-message'), u.failure);
+    setStatus(`${back}, stopped where its training stopped.`);
+  } else if (m.done) {
+    setStatus(`${back}.`, 'Press Sample, or raise Steps to train further.');
+    focusOnTheWayToSample('btn-reset');
+  } else {
+    setStatus(`${back}; Resume trains on.`);
+    passFocus('btn-reset', 'btn-resume');
   }
-  drawSigmaPlot();
-  settingsToURL(app.settings);
-  showMessage($('train-message'), '');
-  const m = u.model;
-  // (a model whose training diverged comes back stopped, as it was: Resume would only repeat it)
-  setState(u.diverged ? 'error' : m.done ? 'done' : 'paused');
-  drawTrainStats(true);
-  drawLoss(true);
-  setStatus(`Reset undone: the model at step ${m.step} of ${m.config.steps} is back` +
-    (u.diverged ? ', stopped where its training diverged.' : m.done ? '.' : '; Resume trains on.'),
-    u.diverged ? 'Press Sample.' : m.done ? 'Press Sample, or raise Steps to train further.' : '');
-  passFocus('btn-reset', m.done || u.diverged ? 'btn-sample' : 'btn-resume');
 }
 
-// Sample, from its button or Enter: the chain's images come on screen as it starts (a refused
-// sample leaves the page where it is, by its message)
+// Sample, from its button or Enter: the chain's images come on screen as it starts to play (a
+// refused sample leaves the page where it is, by its message)
 function sampleInView() {
   doSample();
-  if (app.sampling) {
-    app.sampling.reveal = true;   // and again with the verdict, once the chain is computed
-    showSampleView();
-  }
+  if (app.sampling) app.sampling.reveal = true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -229,6 +216,7 @@ const RESIZE_CALM_MS = 500;     // frames this long after a resize or its redraw
 
 function redrawAll() {
   if (!app.view) return;
+  forgetKeptHeights();
   drawSchedulePlots();
   drawEmbedding();
   drawLoss(true);
@@ -286,7 +274,11 @@ function wire() {
   // a refusal made after this press comes from this very click
   $('btn-resume').addEventListener('pointerdown', () => { app.resumePressedAt = performance.now(); });
   $('btn-resume').addEventListener('click', onResumeClick);
-  $('btn-reset').addEventListener('click', () => (app.state === 'ready' && app.undo ? undoReset() : reset()));
+  // (the second click of a double click does nothing: it would undo the Reset the first made)
+  $('btn-reset').addEventListener('click', (ev) => {
+    if (app.state !== 'ready' || !app.undo) reset();
+    else if (ev.detail < 2) undoReset();
+  });
   $('btn-save').addEventListener('click', saveCheckpoint);
   // what leaving the AdamW state out means, said while it is left out (and to a screen reader always)
   $('save-adam').addEventListener('change', () => { $('save-note').hidden = $('save-adam').checked; });

@@ -113,11 +113,6 @@ export async function loadCheckpointFile(file) {
     // Resume may have been pressed while the file was read
     refuseWhileRunning();
     header = checkpointHeader(bytes);
-    // more steps than the Steps field takes: C would ask for a plan this page cannot make
-    if (header.step > FIELDS.steps.max) {
-      throw new Error(`the file has taken ${header.step} steps, more than the ${FIELDS.steps.max} this page plans at most; ` +
-        'the command line loads it (node scripts/ddpm.mjs --load FILE)');
-    }
     // a checkpoint names its architecture and step, not the batch or learning rate: keep the
     // page's for its own preset, take the preset's for the other one (as the preset radio
     // does), and plan at least the steps already taken (more than the Steps field allows is
@@ -137,9 +132,14 @@ export async function loadCheckpointFile(file) {
     // that differs), not for a damaged one, which the command line refuses too
     const hint = header && !checkpointPreset(header) && /checkpoint: mismatched /.test(errorText(e))
       ? ' This page builds the models of its two presets only; the command line loads others (node scripts/ddpm.mjs --load FILE).' : '';
+    // a sound file of more steps than the Steps field takes: C asks to raise a plan this page
+    // cannot make (said only once C has found the file whole: a damaged step field is corrupt)
+    const reason = /checkpoint: it has taken \d+ steps, more than this model's planned/.test(errorText(e)) && header.step > FIELDS.steps.max
+      ? `The file has taken ${header.step} steps, more than the ${FIELDS.steps.max} this page plans at most; the command line ` +
+        'loads it (node scripts/ddpm.mjs --load FILE).' : sentence(errorText(e));
     // unless something else (Resume) has said what the page is doing since
     if ($('train-status').textContent === loading) setStatus(...statusBefore);
-    showMessage($('train-message'), `Could not load ${file.name}: ${sentence(errorText(e))}${hint} Nothing on the page changed.`);
+    showMessage($('train-message'), `Could not load ${file.name}: ${reason}${hint} Nothing on the page changed.`);
     $('train-message').scrollIntoView({ block: 'nearest' });
     prepareModel();
     return;
@@ -155,26 +155,24 @@ function refuseWhileRunning() {
   }
 }
 
-// the loaded model replaces the page's: stop what ran on the old one, then redraw everything
-function adoptModel(m, settings, name, header) {
+// A model put on the page in place of the one there (a loaded file, or the one Undo Reset brings
+// back), with the settings it goes with: what ran on the old one stops, the page's record of the
+// model is set (setPageModel), and everything drawn from the settings is redrawn. `run` is the
+// run record to go on with (Undo Reset's), else a new run begins.
+export function putModelOnPage(m, settings, { loadedFrom = null, lossFrom = 0, startStep = m.step, run = null, state }) {
   app.run.loop++;
-  dropUndo();   // a model loaded: the one Reset set aside goes
   app.pausedByHidden = false;
   clearTrajectory();
   const presetChanged = settings.preset !== app.settings.preset;
-  // a file of the other preset brings that preset's plan, batch and learning rate, as the radio
-  // would; a plan shorter than the steps the file has taken is raised to them (a checkpoint holds
-  // its step, not the steps it was planned for: loadCheckpointFile)
-  const planned = presetChanged ? presetDefaults(settings.preset).steps : app.settings.steps;
-  const raised = settings.steps > planned && settings.steps !== app.settings.steps
-    ? ` Steps ${app.settings.steps} → ${settings.steps}: raised to the steps the file has taken.` : '';
-  const replaced = presetChanged ? fieldChanges(app.settings, settings, raised ? ['batch', 'lr'] : ['steps', 'batch', 'lr']) : [];
   app.settings = settings;
-  const held = m.lossHistory();
-  let lossFrom = 0;
-  while (lossFrom < m.step && Number.isNaN(held[lossFrom])) lossFrom++;
-  setPageModel(m, { loadedFrom: name, lossFrom });
-  newRun();
+  setPageModel(m, { loadedFrom, lossFrom });
+  app.startStep = startStep;
+  if (run) {
+    run.loop = app.run.loop;   // the frames of any older chain of training stop at this number
+    app.run = run;
+  } else {
+    newRun();
+  }
   fillForm();   // (which clears what the fields were refused for)
   describePreset();
   if (presetChanged) {
@@ -187,9 +185,26 @@ function adoptModel(m, settings, name, header) {
   drawSigmaPlot();
   settingsToURL(app.settings);
   showMessage($('train-message'), '');
-  setState(m.done ? 'done' : 'paused');
+  setState(state);
   drawTrainStats(true);
   drawLoss(true);
+}
+
+// the loaded model replaces the page's, and the status line says what came with it
+function adoptModel(m, settings, name, header) {
+  dropUndo();   // a model loaded: the one Reset set aside goes
+  const presetChanged = settings.preset !== app.settings.preset;
+  // a file of the other preset brings that preset's plan, batch and learning rate, as the radio
+  // would; a plan shorter than the steps the file has taken is raised to them (a checkpoint holds
+  // its step, not the steps it was planned for: loadCheckpointFile)
+  const planned = presetChanged ? presetDefaults(settings.preset).steps : app.settings.steps;
+  const raised = settings.steps > planned && settings.steps !== app.settings.steps
+    ? ` Steps ${app.settings.steps} → ${settings.steps}: raised to the steps the file has taken.` : '';
+  const replaced = presetChanged ? fieldChanges(app.settings, settings, raised ? ['batch', 'lr'] : ['steps', 'batch', 'lr']) : [];
+  const held = m.lossHistory();
+  let lossFrom = 0;
+  while (lossFrom < m.step && Number.isNaN(held[lossFrom])) lossFrom++;
+  putModelOnPage(m, settings, { loadedFrom: name, lossFrom, state: m.done ? 'done' : 'paused' });
   const fresh = header.hasAdam ? '' : ' The file holds no AdamW state: the optimiser starts afresh.';
   // The page keeps no EMA (its presets have none), so a file's EMA weights are left out: said, or
   // they would be lost unseen, here and in a Save from the page (an expert trial: the page

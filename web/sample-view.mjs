@@ -44,6 +44,7 @@ export function clearTrajectory() {
   sc.getContext('2d').clearRect(0, 0, sc.width, sc.height);
   for (const id of ['stat-mse', 'stat-sample-ms', 'stat-ms-step', 'stat-sample-step']) $(id).textContent = '–';
   $('sample-verdict').textContent = '';
+  showMessage($('sample-message'), '');   // (a sample's failure goes with the model it was of, as its chain does)
   drawSampleAge();
   $('scrub').disabled = true;
   $('scrub').value = '0';   // at the left, x_T, where the next chain starts
@@ -92,6 +93,9 @@ export function doSample(before = null) {
     return;
   }
   stopPlaying();
+  // the status line's "press Sample" is done: gone now, before the page is brought to the chain,
+  // which its going would move
+  dropSampleHint();
   document.body.dataset.sample = 'computing';
   $('stat-sample-step').textContent = 'computing…';
   const job = app.sampling;
@@ -111,13 +115,13 @@ function sampleFrame(job) {
   }
   job.computeMs += performance.now() - t0;
   if (t > 0) {
-    $('stat-sample-step').textContent = `computing… t = ${t}`;
+    // (no t beside it: "computing… t = 57" took a second line on a phone, and the figures moved)
     requestAnimationFrame(() => sampleFrame(job));
     return;
   }
   app.sampling = null;
   showSample(m, job);
-  if (job.reveal) showSampleView();   // (a Sample pressed: the verdict has come)
+  if (job.reveal) showSampleView();   // (Sample pressed, not a setting changed)
 }
 
 // compute the rest of a chain being computed now, in one go (the model is about to change)
@@ -176,7 +180,6 @@ function showSample(m, { computeMs, sigma, clip, seed, before }) {
   $('btn-step').disabled = false;
   drawSampleVerdict();
   drawSampleAge();
-  dropSampleHint();   // the status line's "press Sample" is done
   drawSampleStrip();
   app.play.shownT = null;
   app.play.pos = 0;
@@ -197,13 +200,14 @@ function showSample(m, { computeMs, sigma, clip, seed, before }) {
   }
 }
 
-// Bring the three images and the player on screen as a sample is asked for, unless they already
-// are: the chain plays for a second or two, and on a phone it begins below the Sample button.
-// With them, where the screen has room, the step formula and the final MSE, and once it is
-// written the verdict (an expert trial at 1280 x 900 found all three below the screen).
-export function showSampleView() {
-  const traj = document.querySelector('#sample .traj'), verdict = $('sample-verdict');
-  bringOnScreen(traj, [...(verdict.textContent ? [verdict] : []), $('sample-stats'), document.querySelector('#sample .scrub-row')], traj);
+// Bring the three images and the player on screen as a sample asked for starts to play, unless
+// they already are: the chain plays for a second or two, and on a phone it begins below the
+// Sample button. With them, where the screen has room, the step formula, the final MSE and the
+// verdict (an expert trial at 1280 x 900 found all three below the screen). Once, when the chain
+// is computed: a scroll at the press too moved the page twice (a trial).
+function showSampleView() {
+  const traj = document.querySelector('#sample .traj');
+  bringOnScreen(traj, [$('sample-verdict'), $('sample-stats'), document.querySelector('#sample .scrub-row')], traj);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -281,7 +285,8 @@ export function onStripClick(ev) {
   stopPlaying();
   app.play.pos = tr.T - t;
   showStep(t);
-  showSampleView();
+  const traj = document.querySelector('#sample .traj');
+  bringOnScreen(traj, [c, document.querySelector('#sample .scrub-row')], traj);   // with the strip, where both fit
 }
 
 // the strip's label of the step shown, where the strip has one, marked as such
@@ -315,6 +320,11 @@ function markClipped(id, images, t, bound, label) {
 // at the end of playback (a trial). Read before anything is written, the heights cost no layout
 // of their own.
 let heightsKept = { traj: null, width: 0 };   // the sample and the width the heights are kept for
+// (a new width: the heights kept for the old one go at once, not at the next step shown)
+export function forgetKeptHeights() {
+  for (const box of [document.querySelector('#sample .traj'), $('rev-formula')]) box.style.minHeight = '';
+  heightsKept = { traj: null, width: 0 };
+}
 function keepHeights(t) {
   const boxes = [document.querySelector('#sample .traj'), $('rev-formula')];
   if (t === null || heightsKept.traj !== app.traj || heightsKept.width !== window.innerWidth) {

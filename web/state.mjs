@@ -103,8 +103,8 @@ export function setLiveText(el, text) {
   if (el.textContent !== text) el.textContent = text;
 }
 
-// The train status line. A closing hint to press Sample (toSample) stays only until a sample is
-// drawn: after it, "Now press Sample." beside the sample would read as if it had not been. The
+// The train status line. A closing hint to press Sample (toSample) stays only until Sample is
+// pressed: after it, "Now press Sample." beside the sample would read as if it had not been. The
 // hint is a span of its own, so that removing it leaves the rest of the line (a live region)
 // untouched, not spoken again.
 export function setStatus(text, toSample = '') {

@@ -50,10 +50,11 @@ function lossTrend({ early, peak, end }) {
 export function blewUpOnTheWay(curve) {
   return curve.end < UNLEARNT_LOSS && curve.peak > BLOWN_UP_LOSS;
 }
+const THREW_OFF = 'updates too large for this model threw its weights off';
+const IN_CHECK = 'a smaller learning rate keeps them in check';
 export function blowUpRecovered({ peak, peakStep, end }, lastStep) {
   return `rose to ${formatNumber(peak)} at step ${peakStep}, far above what predicting all zeros scores (1), before it fell ` +
-    `to ${formatNumber(end)} at step ${lastStep}: updates too large for this model threw its weights off on the way ` +
-    '(a smaller learning rate keeps them in check)';
+    `to ${formatNumber(end)} at step ${lastStep}: ${THREW_OFF} on the way; ${IN_CHECK}`;
 }
 
 // The words for it
@@ -61,8 +62,7 @@ export function unlearntLoss(curve) {
   const { early, peak, peakStep, end } = curve, trend = lossTrend(curve);
   if (trend === 'blown up') {
     return `rose to ${formatNumber(peak)} at step ${peakStep}, far above what predicting all zeros scores (1), and ended at ` +
-      `${formatNumber(end)}: the updates were too large for this model and threw its weights off (a smaller learning rate ` +
-      'keeps them in check)';
+      `${formatNumber(end)}: ${THREW_OFF}; ${IN_CHECK}`;
   }
   return trend === 'begun to fall'
     ? `fell from ${formatNumber(early)} to ${formatNumber(end)}, but is still more than half of what predicting all zeros ` +
@@ -301,8 +301,8 @@ function finishRun(m) {
   const { from: lossFrom, losses } = recordedLosses(m), average = movingGeoMean(losses), end = average.at(-1);
   const curve = lossCurve(average, lossFrom);
   const from = app.startStep, which = from ? `steps ${from + 1} to ${m.step}` : `${m.step} steps`;
-  // where the curve began before this run (a loaded file's, or a run resumed after Done), this
-  // run's own part too: it can go the other way (AdamW afresh after a weights-only file)
+  // where the curve began before this run (a loaded file's), this run's own part too: it can go
+  // the other way (AdamW afresh after a weights-only file)
   const own = from > lossFrom && from < m.step
     ? ` (in this run, from ${formatNumber(average[from - lossFrom - 1])} at step ${from})` : '';
   const curveSeen = wholeOnScreen($('plot-loss'));
@@ -312,14 +312,20 @@ function finishRun(m) {
     : `The loss's moving average ${unlearntLoss(curve)}${own}.${unlearntWhy(curve, m.config)}`),
     end < UNLEARNT_LOSS ? 'Now press Sample.' : 'Press Sample to see what that gives.');
   // The Done line is longer than the line it replaces (on a phone four lines, and Go to Sample
-  // under them), so the loss curve being watched went 123 px down, half off the screen: where
-  // it was all on screen, the page scrolls as far as it takes to show the line and the curve
-  if (curveSeen) bringOnScreen($('train-status'), $('plot-loss'), $('train-status'));
-  // on one column (a phone) Sample is a screen or more below: the focus goes to Go to Sample,
-  // under the Done line, and not past the line and the loss curve to Sample (a keyboard trial
-  // at 640 px was taken 1,487 px down, the result of training off screen)
+  // under them), so the loss curve being watched went 123 px down, half off the screen: where it
+  // was all on screen and no longer is, the page scrolls as far as it takes to show the line and
+  // the curve (or the curve, where both do not fit). A curve still on screen is left where it is
+  // (a trial reading the caption under it was pulled 228 px away).
+  if (curveSeen && !wholeOnScreen($('plot-loss'))) bringOnScreen($('train-status'), $('plot-loss'), $('plot-loss'));
+  focusOnTheWayToSample('btn-pause');
+}
+
+// After a result the next thing is Sample. On one column (a phone) it is a screen or more below:
+// the focus goes to Go to Sample, under the status line, and not past the line and the loss curve
+// to Sample (a keyboard trial at 640 px was taken 1,487 px down, the result off screen).
+export function focusOnTheWayToSample(from) {
   const oneColumn = $('btn-to-sample').offsetParent !== null;
-  passFocus('btn-pause', oneColumn ? 'btn-to-sample' : 'btn-sample');
+  passFocus(from, oneColumn ? 'btn-to-sample' : 'btn-sample');
 }
 
 // Training refused a step (C reports why: a diverged loss or gradient); the model keeps the
