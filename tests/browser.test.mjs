@@ -814,6 +814,17 @@ test('through the chain from t = T to 0, the figures under the player stay put o
     const late = new Set(tops.slice(Math.floor(tops.length / 2)));
     assert.equal(late.size, 1, `${width} x ${height}: the figures moved to ${[...late]} px below the images`);
   }
+  // the heights kept for one width go with a resize, not at the next step shown (a 91 px formula
+  // box from 360 px stayed at 1280 px, where its words take 72)
+  await page.setViewportSize({ width: 360, height: 640 });
+  await page.fill('#scrub', '50');
+  await page.fill('#scrub', '51');   // (the second step shown at a width keeps the height of the first)
+  assert.notEqual(await page.evaluate(() => document.getElementById('rev-formula').style.minHeight), '');
+  const redraws = await page.evaluate(() => window.ddpmPage.redraws());
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.waitForFunction((n) => window.ddpmPage.redraws() > n, redraws);
+  assert.deepEqual(await page.evaluate(() => [document.getElementById('rev-formula').style.minHeight,
+    document.querySelector('#sample .traj').style.minHeight]), ['', '']);
   await page.close();
   assertClean(log);
 });

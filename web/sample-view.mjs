@@ -320,18 +320,19 @@ function markClipped(id, images, t, bound, label) {
 // at the end of playback (a trial). Read before anything is written, the heights cost no layout
 // of their own.
 let heightsKept = { traj: null, width: 0 };   // the sample and the width the heights are kept for
-// (a new width: the heights kept for the old one go at once, not at the next step shown)
+const keptBoxes = () => [document.querySelector('#sample .traj'), $('rev-formula')];
+// (also at a new width, from the resize: the heights kept for the old one go at once, not at the
+// next step shown)
 export function forgetKeptHeights() {
-  for (const box of [document.querySelector('#sample .traj'), $('rev-formula')]) box.style.minHeight = '';
+  for (const box of keptBoxes()) box.style.minHeight = '';
   heightsKept = { traj: null, width: 0 };
 }
 function keepHeights(t) {
-  const boxes = [document.querySelector('#sample .traj'), $('rev-formula')];
   if (t === null || heightsKept.traj !== app.traj || heightsKept.width !== window.innerWidth) {
-    for (const box of boxes) box.style.minHeight = '';
-    heightsKept = { traj: t === null ? null : app.traj, width: window.innerWidth };
+    forgetKeptHeights();
+    if (t !== null) heightsKept = { traj: app.traj, width: window.innerWidth };
   } else {
-    for (const box of boxes) box.style.minHeight = `${Math.max(parseFloat(box.style.minHeight) || 0, box.getBoundingClientRect().height)}px`;
+    for (const box of keptBoxes()) box.style.minHeight = `${Math.max(parseFloat(box.style.minHeight) || 0, box.getBoundingClientRect().height)}px`;
   }
 }
 
