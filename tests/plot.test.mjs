@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { movingGeoMean, formatNumber, formatDuration, logTicks } from '../web/plot.mjs';
-import { unlearntLoss, lossCurve, recordCost } from '../web/train-view.mjs';
+import { unlearntLoss, lossCurve, recordCost, thisRunsPart } from '../web/train-view.mjs';
 
 test('the loss curve\'s moving average is a geometric mean: a lone spike lifts it by a factor, briefly', () => {
   const losses = new Float32Array(60).fill(0.1);
@@ -82,6 +82,32 @@ test('a loss still high is called stuck when it has not moved, begun to fall whe
   assert.doesNotMatch(said, /begun to learn/);
   // an average that never went past 10 times the all-zeros score is no blow-up
   assert.match(words(1.5, 1.0, 9), /^fell from 1.5 to 1, /);
+});
+
+test("a resumed run's own part of the loss curve is said, and its own blow-up named where the whole's is another", () => {
+  // a file's 200 steps: a blow-up at steps 5..9 (lr 0.01), then a fall to 0.01; then this run, steps
+  // 201..260, resumed with AdamW afresh: a second, smaller blow-up at steps 211..218, then 0.02
+  const losses = Float32Array.from({ length: 260 }, (_, i) =>
+    (i >= 4 && i < 9 ? 1e12 : i >= 210 && i < 218 ? 1e4 : i < 4 ? 1 : i < 200 ? 0.01 : 0.02));
+  const average = movingGeoMean(losses), curve = lossCurve(average, 0);
+  assert.equal(curve.peakStep, 9, "the whole curve's peak is the file's");
+  const part = thisRunsPart(average, 0, 200, curve);
+  const ownPeak = lossCurve(average.slice(200), 200);
+  assert.equal(ownPeak.peakStep, 218);
+  assert.ok(ownPeak.peak > 10 && ownPeak.peak < curve.peak, `${ownPeak.peak}`);
+  assert.equal(part, ` (in this run, from ${formatNumber(average[199])} at step 200; it rose to ${formatNumber(ownPeak.peak)} at step 218)`);
+  // a run whose peak is the whole curve's: the main clause names it, the part does not again
+  const later = Float32Array.from({ length: 260 }, (_, i) => (i >= 210 && i < 214 ? 1e6 : i < 200 ? 0.01 : 0.02));
+  const laterAverage = movingGeoMean(later), laterCurve = lossCurve(laterAverage, 0);
+  assert.equal(laterCurve.peakStep, 214);
+  assert.equal(thisRunsPart(laterAverage, 0, 200, laterCurve), ` (in this run, from ${formatNumber(laterAverage[199])} at step 200)`);
+  // a quiet resumed run: no rise; a file whose curve starts late (lossFrom 50) counts from there
+  const quiet = Float32Array.from({ length: 210 }, (_, i) => (i < 5 ? 1 : 0.01));
+  const quietAverage = movingGeoMean(quiet);
+  assert.equal(thisRunsPart(quietAverage, 50, 250, lossCurve(quietAverage, 50)), ` (in this run, from ${formatNumber(quietAverage[199])} at step 250)`);
+  // a run of its own, or a curve that holds none of this run's steps: nothing to add
+  assert.equal(thisRunsPart(average, 0, 0, curve), '');
+  assert.equal(thisRunsPart(average, 0, 260, curve), '');
 });
 
 test('a cost estimate is the median of the last measurements: one preempted slice does not move it', () => {

@@ -57,6 +57,20 @@ export function blowUpRecovered({ peak, peakStep, end }, lastStep) {
     `to ${formatNumber(end)} at step ${lastStep}: ${THREW_OFF} on the way; ${IN_CHECK}`;
 }
 
+// Where the curve (lossCurve of the moving average `average`, its first value step lossFrom + 1)
+// began before this run, which began after step `from` (a loaded file's steps), this run's own
+// part in words: it can go the other way (AdamW afresh after a weights-only file), and it can
+// blow up on its own. Said with the whole alone, a file that blew up at step 9 and was resumed
+// at lr 0.01, rising past 10 again, read as one blow-up, at step 9. Empty for a run of its own.
+export function thisRunsPart(average, lossFrom, from, curve) {
+  const start = from - lossFrom;   // this run's first average: average[start] is step from + 1
+  if (start < 1 || start >= average.length) return '';
+  const part = lossCurve(average.slice(start), from);
+  const rise = part.peak > BLOWN_UP_LOSS && part.peakStep !== curve.peakStep
+    ? `; it rose to ${formatNumber(part.peak)} at step ${part.peakStep}` : '';
+  return ` (in this run, from ${formatNumber(average[start - 1])} at step ${from}${rise})`;
+}
+
 // The words for it
 export function unlearntLoss(curve) {
   const { early, peak, peakStep, end } = curve, trend = lossTrend(curve);
@@ -301,10 +315,7 @@ function finishRun(m) {
   const { from: lossFrom, losses } = recordedLosses(m), average = movingGeoMean(losses), end = average.at(-1);
   const curve = lossCurve(average, lossFrom);
   const from = app.startStep, which = from ? `steps ${from + 1} to ${m.step}` : `${m.step} steps`;
-  // where the curve began before this run (a loaded file's), this run's own part too: it can go
-  // the other way (AdamW afresh after a weights-only file)
-  const own = from > lossFrom && from < m.step
-    ? ` (in this run, from ${formatNumber(average[from - lossFrom - 1])} at step ${from})` : '';
+  const own = thisRunsPart(average, lossFrom, from, curve);
   const curveSeen = wholeOnScreen($('plot-loss'));
   setStatus(`Done: ${which} in ${formatDuration(secs)} (${((m.step - from) / secs).toFixed(1)} steps/s on average). ` + (end < UNLEARNT_LOSS
     ? `The loss's moving average ${blewUpOnTheWay(curve) ? blowUpRecovered(curve, m.step)
