@@ -1401,6 +1401,9 @@ test('Reset sets a trained model aside, and Undo Reset brings it back whole, unt
   await trainToEnd(page);
   const before = await modelPrint(page);
   const done = await page.textContent('#train-status');
+  const stats = () => page.evaluate(() => [...document.querySelectorAll('#train-stats dd')].map((dd) => dd.textContent));
+  const statsBefore = await stats();
+  assert.notEqual(statsBefore[5], '–', `the frame interval p95 was measured: ${statsBefore}`);
   await page.click('#btn-reset');
   assert.equal(await page.evaluate(() => window.ddpmPage.state), 'ready');
   assert.equal(await page.textContent('#btn-reset'), 'Undo Reset');
@@ -1424,6 +1427,7 @@ test('Reset sets a trained model aside, and Undo Reset brings it back whole, unt
   assert.ok(await page.isChecked('#sigma-tilde'), 'the sampler setting chosen after Reset stays');
   assert.match(await page.textContent('#train-status'), /^Reset undone: the model at step 20 of 20 is back\./);
   assert.match(await page.getAttribute('#plot-loss', 'aria-label'), /steps 1 to 20/, 'its loss curve drawn again');
+  assert.deepEqual(await stats(), statsBefore, 'its figures back as they were (the frame interval p95 read "–")');
   assert.equal(await page.textContent('#btn-reset'), 'Reset');
   assert.ok(done.startsWith('Done: 20 steps'));
   // a double click is one Reset (its second click would undo the first)

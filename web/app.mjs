@@ -156,7 +156,7 @@ function reset() {
     // (a run reset while it trains comes back paused: its clock stops here, as Pause stops it)
     if (app.state === 'running') app.run.activeMs += performance.now() - app.run.startedAt;
     app.undo = { model: m, settings: { ...app.settings }, loadedFrom: app.loadedFrom, lossFrom: app.lossFrom,
-      startStep: app.startStep, run: app.run,
+      startStep: app.startStep, run: app.run, frames: app.frames, frameWork: app.frameWork,   // (its frame interval p95)
       // a model whose training failed comes back stopped, with the reason it was stopped for
       failure: app.state === 'error' ? $('train-message').textContent : null };
     app.model = null;   // set aside: setPageModel below frees nothing
@@ -185,6 +185,8 @@ function undoReset() {
   app.undo = null;
   const settings = { ...app.settings, preset: u.settings.preset };
   for (const key of TRAIN_FIELDS) settings[key] = u.settings[key];
+  app.frames = u.frames;
+  app.frameWork = u.frameWork;
   putModelOnPage(m, settings, { loadedFrom: u.loadedFrom, lossFrom: u.lossFrom, startStep: u.startStep, run: u.run,
     state: u.failure !== null ? 'error' : m.done ? 'done' : 'paused' });
   const back = `Reset undone: the model at step ${m.step} of ${m.config.steps} is back`;
