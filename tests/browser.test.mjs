@@ -1395,15 +1395,38 @@ test('Train starts from the model made while the page was idle only when it has 
 
 // Reset sits beside Pause and Resume: one slip used to free a run for good
 test('Reset sets a trained model aside, and Undo Reset brings it back whole, until a new model trains', async () => {
-  const { page, log } = await openPage('?steps=20');
+  const { page, log } = await openPage('?steps=20&speed=5');
   assert.equal(await page.textContent('#btn-reset'), 'Reset');
   assert.ok(await page.isDisabled('#btn-reset'), 'nothing to reset or undo yet');
   await trainToEnd(page);
+  // a sample, left at t = 40 on a click of the strip
+  const sampled = await sampleOnce(page);
+  await page.click('#sample-strip', { position: { x: (6.5 / 11) * (await page.evaluate(() => document.getElementById('sample-strip').clientWidth)), y: 5 } });
+  const panel = () => page.evaluate(() => ({
+    shownT: document.body.dataset.shownT, scrub: document.getElementById('scrub').value,
+    verdict: document.getElementById('sample-verdict').textContent,
+    figures: [...document.querySelectorAll('#sample-stats dd')].map((dd) => dd.textContent),
+    images: ['sample-xt', 'sample-eps', 'sample-x0', 'sample-strip', 'plot-mse'].map((id) => {
+      const c = document.getElementById(id);
+      return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data).join();
+    }),
+  }));
+  const panelBefore = await panel();
+  assert.equal(panelBefore.shownT, '40');
   const before = await modelPrint(page);
   const done = await page.textContent('#train-status');
   const stats = () => page.evaluate(() => [...document.querySelectorAll('#train-stats dd')].map((dd) => dd.textContent));
   const statsBefore = await stats();
   assert.notEqual(statsBefore[5], '–', `the frame interval p95 was measured: ${statsBefore}`);
+  // Reset and Undo Reset: the model's figures as they were (the frame interval p95 read "–"), and
+  // its sample, as it was left (it was gone), not playing
+  await page.click('#btn-reset');
+  assert.equal(await page.evaluate(() => document.body.dataset.sample), 'none');
+  await page.click('#btn-reset');
+  assert.deepEqual(await stats(), statsBefore, 'its figures back as they were');
+  assert.equal(await page.evaluate(() => document.body.dataset.sample), 'stopped');
+  assert.deepEqual(await panel(), panelBefore, 'the sample panel as it was');
+  assert.deepEqual(Array.from(await page.evaluate(() => new Uint32Array(window.ddpmPage.trajectory.final.buffer))), sampled.final);
   await page.click('#btn-reset');
   assert.equal(await page.evaluate(() => window.ddpmPage.state), 'ready');
   assert.equal(await page.textContent('#btn-reset'), 'Undo Reset');
@@ -1427,7 +1450,8 @@ test('Reset sets a trained model aside, and Undo Reset brings it back whole, unt
   assert.ok(await page.isChecked('#sigma-tilde'), 'the sampler setting chosen after Reset stays');
   assert.match(await page.textContent('#train-status'), /^Reset undone: the model at step 20 of 20 is back\./);
   assert.match(await page.getAttribute('#plot-loss', 'aria-label'), /steps 1 to 20/, 'its loss curve drawn again');
-  assert.deepEqual(await stats(), statsBefore, 'its figures back as they were (the frame interval p95 read "–")');
+  // its sample stays off: the panel now asks for sigma^2 = beta tilde, and it was drawn with beta
+  assert.equal(await page.evaluate(() => document.body.dataset.sample), 'none', 'a sample of other settings is not brought back');
   assert.equal(await page.textContent('#btn-reset'), 'Reset');
   assert.ok(done.startsWith('Done: 20 steps'));
   // a double click is one Reset (its second click would undo the first)

@@ -18,7 +18,7 @@ import { fillForm, describePreset, stepsOpen, stepsProblem, TRAIN_FIELDS, TRAIN_
   stepsRefusalText, refuseSteps, clearStepsRefusal } from './controls.mjs';
 import { replacePageModel, setPageModel, prepareModel, preparedModelFits, resume, pause, drawTrainStats, drawLoss, focusOnTheWayToSample } from './train-view.mjs';
 import { clearTrajectory, doSample, forgetKeptHeights, showStep, drawMSEPlot, drawSigmaPlot, play, stopPlaying,
-  onSampleField, onStripClick } from './sample-view.mjs';
+  onSampleField, onStripClick, restoreSample } from './sample-view.mjs';
 import { saveCheckpoint, replanModel, loadCheckpointFile, putModelOnPage } from './checkpoints.mjs';
 
 // ---------------------------------------------------------------------------------------------
@@ -157,6 +157,8 @@ function reset() {
     if (app.state === 'running') app.run.activeMs += performance.now() - app.run.startedAt;
     app.undo = { model: m, settings: { ...app.settings }, loadedFrom: app.loadedFrom, lossFrom: app.lossFrom,
       startStep: app.startStep, run: app.run, frames: app.frames, frameWork: app.frameWork,   // (its frame interval p95)
+      // its sample, where one of it is on screen (a chain still being computed is dropped)
+      traj: app.traj?.model === m && !app.sampling ? app.traj : null, shownT: app.play.shownT,
       // a model whose training failed comes back stopped, with the reason it was stopped for
       failure: app.state === 'error' ? $('train-message').textContent : null };
     app.model = null;   // set aside: setPageModel below frees nothing
@@ -189,6 +191,10 @@ function undoReset() {
   app.frameWork = u.frameWork;
   putModelOnPage(m, settings, { loadedFrom: u.loadedFrom, lossFrom: u.lossFrom, startStep: u.startStep, run: u.run,
     state: u.failure !== null ? 'error' : m.done ? 'done' : 'paused' });
+  // its sample too, if the sample panel still asks for what it was drawn with (a new value there
+  // redoes a sample on screen: one of other settings would misread as theirs)
+  const s = app.settings, tr = u.traj;
+  if (tr && tr.sigma === s.sigma && tr.clip === s.clip && tr.seed === s.sample) restoreSample(tr, u.shownT);
   const back = `Reset undone: the model at step ${m.step} of ${m.config.steps} is back`;
   if (u.failure !== null) {
     // stopped as before the Reset, with its reason; the focus stays on Reset, as it was then

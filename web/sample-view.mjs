@@ -170,20 +170,9 @@ function showSample(m, { computeMs, sigma, clip, seed, before }) {
   tr.sched = m.schedule();  // the sampled model's own (a loaded file's, whatever the preset shows)
   // what the clipped drawing of the sample scores: the square, or not
   tr.clippedMse = mse(clipped(r.final), image);
-  $('stat-mse').textContent = formatNumber(tr.finalMse);
-  $('stat-sample-ms').textContent = `${tr.ms.toFixed(1)} ms`;
-  $('stat-ms-step').textContent = `${(tr.ms / tr.T).toFixed(2)} ms`;
-  $('stat-sample-step').textContent = tr.untrained ? '0 (untrained)' : `${tr.step} of ${m.config.steps}`;
-  $('scrub').max = String(tr.T);
-  $('scrub').disabled = false;
-  $('btn-play').disabled = false;
-  $('btn-step').disabled = false;
-  drawSampleVerdict();
-  drawSampleAge();
-  drawSampleStrip();
+  drawSample();
   app.play.shownT = null;
   app.play.pos = 0;
-  drawMSEPlot();
   // the captions and the step formula at two steps of the middle and the end, before playback,
   // so that keepHeights starts from about their tallest: the page is brought on screen as the
   // chain starts (showSampleView) and nothing below should move after that
@@ -198,6 +187,35 @@ function showSample(m, { computeMs, sigma, clip, seed, before }) {
     showStep(tr.T);
     play();
   }
+}
+
+// The panel's figures, verdict, strip and MSE plot for the sample app.traj (the images of a step:
+// showStep)
+function drawSample() {
+  const tr = app.traj;
+  $('stat-mse').textContent = formatNumber(tr.finalMse);
+  $('stat-sample-ms').textContent = `${tr.ms.toFixed(1)} ms`;
+  $('stat-ms-step').textContent = `${(tr.ms / tr.T).toFixed(2)} ms`;
+  $('stat-sample-step').textContent = tr.untrained ? '0 (untrained)' : `${tr.step} of ${tr.steps}`;
+  $('scrub').max = String(tr.T);
+  $('scrub').disabled = false;
+  $('btn-play').disabled = false;
+  $('btn-step').disabled = false;
+  drawSampleVerdict();
+  drawSampleAge();
+  drawSampleStrip();
+  drawMSEPlot();
+}
+
+// A sample set aside with its model by Reset, and back with it by Undo Reset: drawn as it was
+// left, at the step shown then, without playing (a trial found the model back and its sample gone)
+export function restoreSample(tr, shownT) {
+  app.traj = tr;
+  drawSample();
+  const t = shownT ?? 0;
+  app.play.pos = tr.T - t;
+  stopPlaying();   // (the page's mark of a sample on screen, not playing)
+  showStep(t);
 }
 
 // Bring the three images and the player on screen as a sample asked for starts to play, unless
