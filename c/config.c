@@ -1,4 +1,5 @@
 // config.c -- defaults (the paper's table), validation, setting a field by name, and errors.
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -127,6 +128,25 @@ static int parse_name(const Name *names, const char *key, const char *text, int 
     return ddpm_set_error(DDPM_ERR_CONFIG, "config: %s must be one of %s (got '%s')", key, choices, text);
 }
 
+// Written in plain decimal: [+-] digits [. digits] [e [+-] digits], or [+-] . digits [e ...].
+// strtod also reads hexadecimal ('0x1.4p3' is 10), which JavaScript's Number() reads as NaN: the
+// wrapper, which keeps the numbers it passed, would have kept NaN for a T that C took as 10.
+static int is_decimal(const char *s) {
+    int digits = 0;
+    if (*s == '+' || *s == '-') s++;
+    for (; isdigit((unsigned char)*s); s++) digits++;
+    if (*s == '.')
+        for (s++; isdigit((unsigned char)*s); s++) digits++;
+    if (digits == 0) return 0;
+    if (*s == 'e' || *s == 'E') {
+        s++;
+        if (*s == '+' || *s == '-') s++;
+        if (!isdigit((unsigned char)*s)) return 0;
+        while (isdigit((unsigned char)*s)) s++;
+    }
+    return *s == '\0';
+}
+
 static int parse_number(const char *key, const char *text, double *out) {
     char *end;
     errno = 0;
@@ -135,6 +155,8 @@ static int parse_number(const char *key, const char *text, double *out) {
         return ddpm_set_error(DDPM_ERR_CONFIG, "config: %s must be a number (got '%s')", key, text);
     if (!isfinite(v))
         return ddpm_set_error(DDPM_ERR_CONFIG, "config: %s must be a finite number (got '%s')", key, text);
+    if (!is_decimal(text))
+        return ddpm_set_error(DDPM_ERR_CONFIG, "config: %s must be a number written in decimal (got '%s')", key, text);
     // '1e-400' reads as 0: validation would then report "got 0" for a value nobody typed
     if (errno == ERANGE && v == 0)
         return ddpm_set_error(DDPM_ERR_CONFIG, "config: %s = '%s' is too small for a double: it reads as 0", key, text);

@@ -7,6 +7,19 @@ import { PRESETS } from '../web/ddpm.mjs';
 const refused = (fn, code, pattern) => assert.throws(fn, (e) => e.code === code && pattern.test(e.message),
   `expected ${code} matching ${pattern}`);
 
+test('values written in any decimal form are taken, and the wrapper keeps what C read', async () => {
+  const engine = await simdEngine();
+  const m = engine.createModel({ preset: 'paper', T: '1E2', steps: '+2', lr: '.5e-3', beta_end: '2.e-2', seed: '7' });
+  try {
+    assert.equal(m.T, 100);
+    assert.equal(m.config.steps, 2);
+    assert.equal(m.config.lr, 0.0005);
+    m.train(2);
+    assert.ok(m.done, 'planned 2 steps, and done after 2');
+    assert.equal(m.schedule().alpha_bar.length, 101);
+  } finally { m.free(); }
+});
+
 test('every invalid configuration is refused with its name in the message', async () => {
   const engine = await simdEngine();
   const create = (over) => () => engine.createModel({ preset: 'paper', ...over }).free();
@@ -26,6 +39,12 @@ test('every invalid configuration is refused with its name in the message', asyn
     [{ lr: NaN }, 'CONFIG', /lr must be a finite number \(got 'NaN'\)/],
     [{ lr: Infinity }, 'CONFIG', /lr must be a finite number/],
     [{ lr: 'fast' }, 'CONFIG', /lr must be a number \(got 'fast'\)/],
+    // decimal only: C's strtod reads hexadecimal ('0x1.4p3' = 10), which the wrapper's Number()
+    // reads as NaN and kept (T NaN, an empty schedule, a model never done: a review)
+    [{ T: '0x1.4p3' }, 'CONFIG', /T must be a number written in decimal \(got '0x1\.4p3'\)/],
+    [{ lr: '0x1p-10' }, 'CONFIG', /lr must be a number written in decimal \(got '0x1p-10'\)/],
+    [{ steps: ' 7' }, 'CONFIG', /steps must be a number written in decimal/],
+    [{ beta_end: '.02e' }, 'CONFIG', /beta_end must be a number/],
     [{ beta1: 1 }, 'CONFIG', /beta1 must be in \[0, 1\)/],
     [{ beta2: NaN }, 'CONFIG', /beta2 must be a finite number/],
     // below 1 in double, 1 in float, where AdamW and the EMA use them: m, v or the EMA would never move
@@ -102,6 +121,23 @@ test('an odd training image is refused by name and the old image kept', async ()
     model.setImage(good);
     assert.ok(sameBits(model.image(), good));
   } finally { model.free(); }
+  // between steps only: a batch half gathered drew its samples from the image (one step would
+  // have trained on two: a review), and an update under way computes the next step's x_t from it
+  const halfway = engine.createModel({ ...SMALL, batch: 4, max_batch: 4, steps: 3 });
+  try {
+    halfway.trainWork(2);
+    assert.ok(halfway.batchFilled > 0);
+    const image = halfway.image();
+    refused(() => halfway.setImage(image.map((v) => -v)), 'IMAGE', /image: a training step is half done; set the image between steps/);
+    halfway.trainWork(2);
+    halfway.trainWork(1, 100);
+    assert.ok(halfway.updating);
+    refused(() => halfway.setImage(image.map((v) => -v)), 'IMAGE', /half done/);
+    assert.ok(sameBits(halfway.image(), image), 'the image kept');
+    halfway.trainWork(1, halfway.numParams);
+    assert.ok(!halfway.midStep);
+    halfway.setImage(image.map((v) => -v));
+  } finally { halfway.free(); }
 });
 
 test('bad calls are refused: t out of range, too many samples, training past the plan', async () => {
