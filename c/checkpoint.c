@@ -318,9 +318,11 @@ static void copy_in(DDPM *m, const uint8_t *buf, uint32_t adam_steps) {
     m->adam_steps = (int)adam_steps;  // fresh moments (a weights-only file) restart the bias correction
     m->rng.state = get_u64(buf + 64);
     m->rng.inc = get_u64(buf + 72);
-    m->batch_filled = 0;
+    m->batch_filled = 0;          // a step half done is dropped: the file's step is whole
     m->update_pos = -1;
     m->next_forward = NEXT_NONE;  // it was computed from other weights
+    m->sampler.t = 0;             // and so was a reverse chain in progress: it ends here (a review
+                                  // found it went on with the file's weights, half one model)
     // the loss curve: the file's, or NaN ("not recorded") for a file without one
     for (uint32_t i = 0; i < step; i++) m->loss_history[i] = NAN;
     const uint8_t *history = buf + HEADER_BYTES + arrays_for(flags) * bytes;  // the AdamW count, then the losses

@@ -153,6 +153,11 @@ int ddpm_set_image(DDPM *m, const float *img, int n) {
         if (!(img[i] >= -1.0f && img[i] <= 1.0f))
             return ddpm_set_error(DDPM_ERR_IMAGE, "image: value %d is %g; every value must be in [-1, 1]",
                                   i, (double)img[i]);
+    // between steps only, as a save: a batch half gathered drew its samples from the old image
+    // (one step would train on two), and an update under way computes the next step's forward
+    // from x_t drawn of it
+    if (m->batch_filled != 0 || m->update_pos >= 0)
+        return ddpm_set_error(DDPM_ERR_IMAGE, "image: a training step is half done; set the image between steps");
     memcpy(m->x0, img, sizeof(float) * D);
     m->next_forward = NEXT_NONE;  // a forward computed ahead saw the old image's x_t
     return DDPM_OK;

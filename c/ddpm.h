@@ -10,8 +10,10 @@
 //   - Linear layers store W as (out, in) row-major and compute out = W inp + b
 //   - timesteps t run 1..T; arrays indexed by t have T+1 entries, entry 0
 //     being the "no noise" state (alpha_bar[0] = 1)
-//   - every function that can fail returns 0 on success or a DDPM_ERR_* code,
-//     and leaves a human-readable message in ddpm_last_error().
+//   - every function that can fail returns 0 on success or a DDPM_ERR_* code
+//     (those that return a count, ddpm_train_work and ddpm_sample_continue, return
+//     -code; ddpm_create returns NULL), and leaves a human-readable message in
+//     ddpm_last_error().
 #ifndef DDPM_H
 #define DDPM_H
 
@@ -24,15 +26,17 @@
 enum {
     DDPM_OK = 0,
     DDPM_ERR_CONFIG = 1,      // an invalid configuration value (named in the message)
-    DDPM_ERR_SCHEDULE = 2,    // a schedule whose betas leave (0, 1)
+    DDPM_ERR_SCHEDULE = 2,    // a schedule whose betas leave (0, 1), or whose alpha_bar leaves a float's range
     DDPM_ERR_MEMORY = 3,      // allocation failed
     DDPM_ERR_IMAGE = 4,       // a training image of the wrong size or with values outside [-1, 1]
-    DDPM_ERR_DIVERGED = 5,    // loss or gradient became NaN/Inf (or too large for AdamW); step refused, last good weights kept
+    DDPM_ERR_DIVERGED = 5,    // training: loss or gradient became NaN/Inf (or too large for AdamW), step refused, last
+                              // good weights kept; sampling: x_t no longer finite; save: weights that are not finite
     DDPM_ERR_CHECKPOINT = 6,  // a corrupt, truncated or mismatched checkpoint; model untouched
     DDPM_ERR_ARGUMENT = 7,    // a bad argument to an API call (t out of range, n too large, ...)
 };
 
-// The message of the last error (thread-local is not needed: one model, one thread).
+// The message of the last error (one buffer for every model: thread-local is not needed, as
+// everything runs on one thread).
 const char *ddpm_last_error(void);
 int ddpm_set_error(int code, const char *fmt, ...);
 
@@ -304,7 +308,7 @@ typedef struct {
 DDPM *ddpm_create(const DDPMConfig *cfg);   // NULL on error (see ddpm_last_error)
 void  ddpm_free(DDPM *m);
 uint64_t ddpm_memory_bytes(const DDPMConfig *cfg); // what ddpm_create will allocate (64-bit: may exceed wasm32's size_t)
-int   ddpm_set_image(DDPM *m, const float *img, int n); // n must be D; values in [-1, 1]
+int   ddpm_set_image(DDPM *m, const float *img, int n); // n must be D; values in [-1, 1]; between steps
 void  make_red_square(float *img, int S);            // centred S/2 square: red on black
 
 // train.c
@@ -369,7 +373,8 @@ int ddpm_sample(DDPM *m, int n, uint32_t seed, int sigma, int clip, int use_ema,
 int ddpm_sample_begin(DDPM *m, int n, uint32_t seed, int sigma, int clip, int use_ema);
 int ddpm_sample_continue(DDPM *m, int max_steps);
 
-// checkpoint.c -- see README "Checkpoint format"
+// checkpoint.c -- see README "Checkpoint format". Save between steps only; a load is checked
+// whole before anything is copied, drops a step half done and ends a reverse chain in progress.
 size_t ddpm_checkpoint_size(const DDPM *m, int with_optimizer);
 int    ddpm_checkpoint_save(const DDPM *m, uint8_t *buf, size_t cap, int with_optimizer);
 int    ddpm_checkpoint_load(DDPM *m, const uint8_t *buf, size_t len);

@@ -296,6 +296,32 @@ test('the training history: losses and AdamW updates travel; a file without one 
   } finally { straight.free(); a.free(); b.free(); }
 });
 
+test('a header code with no name is named by its number; a load ends a reverse chain in progress', async () => {
+  const engine = await simdEngine();
+  const source = engine.createModel({ ...SMALL, steps: 2 }), target = engine.createModel({ ...SMALL, steps: 2 });
+  try {
+    source.train(2);
+    const bytes = source.saveCheckpoint();
+    // (the CLI's hint for a mismatched file listed "predict undefined": a review)
+    const damaged = bytes.slice();
+    new DataView(damaged.buffer).setUint32(28, 7, true);
+    new DataView(damaged.buffer).setUint32(36, 0xffffffff, true);
+    const header = checkpointHeader(damaged);
+    assert.equal(header.predict, 'unknown (code 7)');
+    assert.equal(header.schedule, 'unknown (code 4294967295)');
+    assert.equal(checkpointHeader(bytes).predict, 'eps');
+    // a chain begun on the old weights does not go on with the file's (it went on, half one model)
+    target.sampleBegin({ seed: 1 });
+    target.sampleContinue(3);
+    target.loadCheckpoint(bytes);
+    assert.throws(() => target.sampleContinue(100), (e) => e.code === 'ARGUMENT' && /no chain in progress/.test(e.message));
+    assert.throws(() => target.sampleImages(), /no chain has begun/, 'what the old chain left is not read as a sample');
+    // a new chain on the file's weights is the file's own
+    const own = source.sample({ seed: 1 }).final, loaded = target.sample({ seed: 1 }).final;
+    assert.ok(sameBits(own, loaded));
+  } finally { source.free(); target.free(); }
+});
+
 test('the betas must match for a linear schedule, and are not compared for the cosine one; a mismatched choice is named in words', async () => {
   const engine = await simdEngine();
   const pairs = [

@@ -327,7 +327,7 @@ export class Model {
   // the batch is complete and its AdamW update under way
   get updating() { return this.mod._w_update_pos(this.ptr) >= 0; }
   // a step begun and not finished (samples of its batch in, or its update under way): C saves
-  // and loads only between steps
+  // only between steps, and a load drops a step half done
   get midStep() { return this.batchFilled > 0 || this.updating; }
   // whether the next step will use the forward pass its update computed ahead (c/train.c, c/optimizer.c)
   get nextForwardReady() { return this.mod._w_next_forward_ready(this.ptr) === 1; }
@@ -482,6 +482,8 @@ export class Model {
       this.mod.HEAPU8.set(bytes, p);
       e.check(this.mod._w_checkpoint_load(this.ptr, p, bytes.length));
     });
+    // C ends a chain in progress (it was of the old weights): what it left is not the file's to read
+    this.sampleCount = undefined;
   }
 }
 
@@ -506,10 +508,12 @@ export function checkpointHeader(bytes) {
   const magic = new TextDecoder().decode(bytes.subarray(0, 8));
   if (bytes.length < 84 || magic !== 'DDPMCKPT') throw new DDPMError(6, 'checkpoint: not a DDPM checkpoint (bad magic or too short)');
   const u32 = (o) => view.getUint32(o, true);
+  // a code no name is known for (a damaged or foreign header) is named by its number, not undefined
+  const named = (names, o) => names[u32(o)] ?? `unknown (code ${u32(o)})`;
   return {
     version: u32(8), image_size: u32(12), hidden: u32(16), temb_dim: u32(20),
-    activation: ['silu', 'relu'][u32(24)], predict: ['eps', 'x0'][u32(28)], T: u32(32),
-    schedule: ['linear', 'linear-scaled', 'cosine'][u32(36)],
+    activation: named(['silu', 'relu'], 24), predict: named(['eps', 'x0'], 28), T: u32(32),
+    schedule: named(['linear', 'linear-scaled', 'cosine'], 36),
     beta_start: view.getFloat64(40, true), beta_end: view.getFloat64(48, true),
     flags: u32(56), step: u32(60),
     // the flags' bits (c/checkpoint.c): what the file holds beside the weights
