@@ -2,7 +2,8 @@
 // ddpm.mjs -- the headless command line, on the same wasm module and wrapper as the page.
 //   node scripts/ddpm.mjs [--preset paper|recommended] [--steps N] [--batch B] [--lr X] [--seed S]
 //     [--schedule NAME] [--T N] [--sigma beta|beta-tilde] [--clip|--no-clip] [--predict eps|x0]
-//     [--ema DECAY] [--lr-schedule constant|cosine] [--activation silu|relu] [--sample-seed S]
+//     [--ema DECAY] [--lr-schedule constant|cosine] [--activation silu|relu] [--weight-decay X]
+//     [--sample-seed S]
 //     [--save FILE] [--load FILE] [--out DIR] [--scalar] [--json]
 import { accessSync, chmodSync, closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -167,8 +168,9 @@ function readCheckpointFile(path) {
   }
 }
 
-// C's most steps (c/config.c) and the wasm module's most memory (Makefile, MAXIMUM_MEMORY)
-const MAX_STEPS = 1000000, MAX_CHECKPOINT_BYTES = 2 ** 31;
+// C's most steps (c/config.c), and the most bytes read as a checkpoint: below the wasm module's
+// most memory (Makefile, MAXIMUM_MEMORY, 2 GiB), and the most Node's readFileSync reads whole
+const MAX_STEPS = 1000000, MAX_CHECKPOINT_BYTES = 2 ** 31 - 1;
 
 // The file --save writes: the path itself, or what its links name, followed to the end (a link
 // that names no file yet included), with what is there now (null: nothing).
@@ -221,8 +223,9 @@ async function main() {
   // The EMA starts at the initial weights and has no warm-up: after N steps, decay^N of it is
   // still those weights, and the sampler uses the EMA. Said, not changed: it is what was asked for.
   const decay = options.ema_decay ?? 0, planned = options.steps ?? PRESETS[options.preset].config.steps;
-  // (only for values C will take: one it refuses is named by the refusal, not by this note)
-  const valid = decay > 0 && decay < 1 && Number.isInteger(planned) && planned >= 0;
+  // (only for values C will take: one it refuses is named by the refusal, not by this note; C
+  // takes the decay as a float, and 0.99999999999 rounds to 1)
+  const valid = decay > 0 && Math.fround(decay) < 1 && Number.isInteger(planned) && planned >= 0;
   if (valid && decay ** planned > 0.1 && !opts.load) {  // (a loaded model brings its own EMA)
     process.stderr.write(`ddpm: note: with --ema ${decay} and ${planned} steps, ${(100 * decay ** planned).toFixed(0)}% of the ` +
       'EMA the sampler uses is still the initial weights (more steps, or a smaller decay, e.g. 1 - 10/steps)\n');

@@ -2,7 +2,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, existsSync, statSync, symlinkSync, writeFileSync, rmSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, existsSync, statSync, symlinkSync, truncateSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadEngine } from '../web/ddpm.mjs';
@@ -128,6 +128,9 @@ test('bad arguments: a clear message and a non-zero exit status', (t) => {
   const dir = tempDir(t);
   const junk = join(dir, 'junk.ckpt');
   writeFileSync(junk, 'not a checkpoint');
+  const bigFile = join(dir, 'big.ddpm');
+  writeFileSync(bigFile, '');
+  truncateSync(bigFile, 2 ** 31);
   const cases = [
     [['--preset', 'best'], /unknown preset 'best'/],
     [['--steps'], /--steps needs a value/],
@@ -158,6 +161,8 @@ test('bad arguments: a clear message and a non-zero exit status', (t) => {
     // not read until memory runs out (/dev/zero never ends)
     [['--load', '/dev/zero'], /--load \/dev\/zero: not a file/],
     [['--load', dir], /--load .*: not a file/],
+    // a file of 2 GiB (sparse: no disk) is named as too big, not as Node's ERR_FS_FILE_TOO_LARGE
+    [['--load', bigFile], /--load .*big\.ddpm: 2147483648 bytes or more, more than a checkpoint can be \(2 GB, the module's memory\)/],
     [['--sample-seed', ''], /--sample-seed must be an integer from 0 to 4294967295/],
     [['--sample-seed', '-1'], /--sample-seed must be an integer from 0 to 4294967295/],
     // where the results go is checked before any training, so a bad path costs no run
@@ -283,6 +288,11 @@ test('an EMA that would still be mostly the initial weights is pointed out, and 
   assert.equal(refused.status, 2);
   assert.match(refused.stderr, /ema_decay must be in \[0, 1\) \(got 2\)/);
   assert.doesNotMatch(refused.stderr, /initial weights/);
+  // below 1 in double, 1 as the float C uses: refused too, and not noted first (a review)
+  const rounded = run('--steps', '2', '--ema', '0.99999999999');
+  assert.equal(rounded.status, 2);
+  assert.match(rounded.stderr, /ema_decay = 0\.99999999999\d* rounds to 1 as a float/);
+  assert.doesNotMatch(rounded.stderr, /initial weights/);
 });
 
 test('a run from a checkpoint reports its progress from the step it started at', async () => {
