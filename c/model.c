@@ -118,13 +118,20 @@ void model_forward_finish(const Params *p, const ModelShape *s, int activation, 
     else if (l == 2) act_forward(a->h2, a->a2, B * s->H, activation);
 }
 
+// The forward pass, written out: the pieces above compute exactly this (tests/fused_forward.test.mjs
+// holds a step that uses them to one that uses this, bit for bit)
 void model_forward(const Params *p, const ModelShape *s, int activation, Acts *a,
                    const float *emb_table, const float *x, const int *ts, int B) {
-    model_forward_begin(s, a, emb_table, ts, B);
-    for (int l = 0; l < MODEL_LAYERS; l++) {
-        model_forward_rows(p, s, a, l, 0, model_layer_io(p, s, a, l).OC, B);
-        model_forward_finish(p, s, activation, a, x, l, B);
-    }
+    int D = s->D, H = s->H, E = s->E;
+    a->generation++;
+    embedding_forward(a->emb, emb_table, ts, B, E);                   // emb (B,E): sin and cos of t
+    matmul_forward(a->h0, a->emb, p->temb_w, p->temb_b, B, E, D);     // temb (B,D), in h0
+    add_input_forward(a->h0, x, B, D);                                // h0 (B,D) = x_t + temb
+    matmul_forward(a->a1, a->h0, p->fc1_w, p->fc1_b, B, D, H);        // a1 (B,H)
+    act_forward(a->h1, a->a1, B * H, activation);                     // h1 = act(a1)
+    matmul_forward(a->a2, a->h1, p->fc2_w, p->fc2_b, B, H, H);        // a2 (B,H)
+    act_forward(a->h2, a->a2, B * H, activation);                     // h2 = act(a2)
+    matmul_forward(a->out, a->h2, p->fc3_w, p->fc3_b, B, H, D);       // out (B,D): eps_pred or x0_pred
 }
 
 void model_backward(const Params *p, Params *g, const ModelShape *s, int activation, Acts *a, int B) {
