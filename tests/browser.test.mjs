@@ -885,6 +885,27 @@ test('the page moves only as far as it must: Sample scrolls once, Done leaves a 
   assert.deepEqual(at, { id: 'btn-to-sample', inView: true });
   await b.page.close();
   assertClean(b.log);
+
+  // the paper preset's Done line (~480 px on a phone) and the curve do not fit together: the line
+  // and Go to Sample, focused, are brought on screen (the curve was, with both above the screen)
+  const c = await openPage('?preset=paper', { width: 390, height: 844 });
+  await trainAtLeast(c.page, 2);
+  assert.ok(await c.page.evaluate(() => {
+    const r = document.getElementById('plot-loss').getBoundingClientRect();
+    return r.top >= 0 && r.bottom <= window.innerHeight;
+  }), 'Train brought the curve on screen');
+  await waitForState(c.page, ['done', 'error']);
+  const seen = await c.page.evaluate(() => {
+    const box = (id) => document.getElementById(id).getBoundingClientRect();
+    const line = box('train-status'), go = box('btn-to-sample'), plot = box('plot-loss');
+    return { fits: plot.bottom - line.top + 16 <= window.innerHeight, lineTop: line.top, goBottom: go.bottom,
+      focus: document.activeElement.id, height: window.innerHeight };
+  });
+  assert.ok(!seen.fits, 'the case: the line and the curve do not fit one screen');
+  assert.ok(seen.lineTop >= 0 && seen.goBottom <= seen.height, `the Done line and Go to Sample on screen: ${JSON.stringify(seen)}`);
+  assert.equal(seen.focus, 'btn-to-sample');
+  await c.page.close();
+  assertClean(c.log);
 });
 
 // Beside Train (980 px to about 1100 wide) the Sample seed box was 57 px wide, for ten digits.

@@ -325,9 +325,14 @@ function finishRun(m) {
   // The Done line is longer than the line it replaces (on a phone four lines, and Go to Sample
   // under them), so the loss curve being watched went 123 px down, half off the screen: where it
   // was all on screen and no longer is, the page scrolls as far as it takes to show the line and
-  // the curve (or the curve, where both do not fit). A curve still on screen is left where it is
-  // (a trial reading the caption under it was pulled 228 px away).
-  if (curveSeen && !wholeOnScreen($('plot-loss'))) bringOnScreen($('train-status'), $('plot-loss'), $('plot-loss'));
+  // the curve. Where both do not fit (the paper preset's line is ~480 px tall on a phone), the
+  // line and what leads on from it, Go to Sample, which takes the focus: the curve alone at the
+  // top left the result and the focused button above the screen (a trial). A curve still on
+  // screen is left where it is (a trial reading the caption under it was pulled 228 px away).
+  if (curveSeen && !wholeOnScreen($('plot-loss'))) {
+    const lineEnd = $('btn-to-sample').offsetParent !== null ? $('to-sample-row') : $('train-status');
+    bringOnScreen($('train-status'), [$('plot-loss'), lineEnd], $('train-status'));
+  }
   focusOnTheWayToSample('btn-pause');
 }
 
