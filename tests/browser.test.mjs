@@ -2639,6 +2639,15 @@ test('the training statistics: no work shown before training, a still ETA while 
   assert.equal(await b.page.textContent('#train-status'), done.replace(/ Now press Sample\.$/, ''));
   await b.page.close();
   assertClean(b.log);
+
+  // a run of one step: "1 step", and too few to say where the loss is going (it read "1 steps",
+  // and a 2-step run whose average fell to 0.85 was "still about what predicting all zeros scores")
+  const c = await openPage('?preset=paper&steps=1');
+  await trainToEnd(c.page);
+  assert.match(await c.page.textContent('#train-status'),
+    /^Done: 1 step in [^(]+\(\d+\.\d steps\/s on average\)\. The loss's moving average is \S+ after 1 step, too few to tell whether the network is learning its target\. Press Sample/);
+  await c.page.close();
+  assertClean(c.log);
 });
 
 // After a sample, Reset and Load must leave nothing of it or of the run before: the images'

@@ -82,6 +82,14 @@ test('a loss still high is called stuck when it has not moved, begun to fall whe
   assert.doesNotMatch(said, /begun to learn/);
   // an average that never went past 10 times the all-zeros score is no blow-up
   assert.match(words(1.5, 1.0, 9), /^fell from 1.5 to 1, /);
+  // under 10 steps there is no early value to compare with: too few to tell (a run of 2 steps,
+  // its average down to 0.852, was called "still ... about what predicting all zeros scores")
+  const short = lossCurve(movingGeoMean(Float32Array.of(1.01, 0.3)), 0);
+  assert.equal(short.steps, 2);
+  assert.equal(unlearntLoss(short), `is ${formatNumber(short.end)} after 2 steps, too few to tell whether the network is learning its target`);
+  assert.match(unlearntLoss(lossCurve(movingGeoMean(Float32Array.of(0.9)), 0)), /after 1 step, too few/);
+  // a blow-up is one however short
+  assert.match(unlearntLoss(lossCurve(movingGeoMean(Float32Array.of(1, 1e20, 1e20)), 0)), /^rose to /);
 });
 
 test("a resumed run's own part of the loss curve is said, and its own blow-up named where the whole's is another", () => {

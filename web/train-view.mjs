@@ -24,23 +24,28 @@ const LOSS_BEGUN_TO_FALL = 0.9;
 const BLOWN_UP_LOSS = 10;
 
 // What the words below need of a moving average of the loss whose first value is that of step
-// from + 1: its value after its first 10 steps (one step's loss moves by a few percent with its
-// draw, enough to fake a fall from step 1 alone), its highest value and that step, and its last.
+// from + 1: its value after its first EARLY_STEPS steps (one step's loss moves by a few percent
+// with its draw, enough to fake a fall from step 1 alone), its highest value and that step, its
+// last, and how many steps it holds.
+const EARLY_STEPS = 10;
 export function lossCurve(average, from = 0) {
   let peakAt = 0;
   for (let i = 1; i < average.length; i++) if (average[i] > average[peakAt]) peakAt = i;
   return {
-    early: average[Math.min(9, average.length - 1)] ?? NaN,
+    early: average[Math.min(EARLY_STEPS - 1, average.length - 1)] ?? NaN,
     peak: average[peakAt] ?? NaN, peakStep: from + peakAt + 1,
-    end: average.at(-1) ?? NaN,
+    end: average.at(-1) ?? NaN, steps: average.length,
   };
 }
 
 // Which way a moving average of the loss (lossCurve) that ends above UNLEARNT_LOSS went: blown up,
-// begun to fall, or stuck. A blow-up is said first: measured from its peak, the fall back to
-// about 1 read as a network that had "begun to learn".
-function lossTrend({ early, peak, end }) {
+// begun to fall, stuck, or too short to tell. A blow-up is said first: measured from its peak, the
+// fall back to about 1 read as a network that had "begun to learn". Before EARLY_STEPS steps there
+// is no early value to compare with: a run of 2 steps, its average 0.852, was called "still about
+// what predicting all zeros scores" (a trial).
+function lossTrend({ early, peak, end, steps }) {
   if (peak > BLOWN_UP_LOSS) return 'blown up';
+  if (steps < EARLY_STEPS) return 'too short';
   return end < LOSS_BEGUN_TO_FALL * early ? 'begun to fall' : 'stuck';
 }
 
@@ -71,12 +76,17 @@ export function thisRunsPart(average, lossFrom, from, curve) {
   return ` (in this run, from ${formatNumber(average[start - 1])} at step ${from}${rise})`;
 }
 
+const stepsInWords = (n) => (n === 1 ? '1 step' : `${n} steps`);
+
 // The words for it
 export function unlearntLoss(curve) {
   const { early, peak, peakStep, end } = curve, trend = lossTrend(curve);
   if (trend === 'blown up') {
     return `rose to ${formatNumber(peak)} at step ${peakStep}, far above what predicting all zeros scores (1), and ended at ` +
       `${formatNumber(end)}: ${THREW_OFF}; ${IN_CHECK}`;
+  }
+  if (trend === 'too short') {
+    return `is ${formatNumber(end)} after ${stepsInWords(curve.steps)}, too few to tell whether the network is learning its target`;
   }
   return trend === 'begun to fall'
     ? `fell from ${formatNumber(early)} to ${formatNumber(end)}, but is still more than half of what predicting all zeros ` +
@@ -314,7 +324,8 @@ function finishRun(m) {
   // loss of one step jumps with its t)
   const { from: lossFrom, losses } = recordedLosses(m), average = movingGeoMean(losses), end = average.at(-1);
   const curve = lossCurve(average, lossFrom);
-  const from = app.startStep, which = from ? `steps ${from + 1} to ${m.step}` : `${m.step} steps`;
+  const from = app.startStep;
+  const which = !from ? stepsInWords(m.step) : from + 1 === m.step ? `step ${m.step}` : `steps ${from + 1} to ${m.step}`;
   const own = thisRunsPart(average, lossFrom, from, curve);
   const curveSeen = wholeOnScreen($('plot-loss'));
   setStatus(`Done: ${which} in ${formatDuration(secs)} (${((m.step - from) / secs).toFixed(1)} steps/s on average). ` + (end < UNLEARNT_LOSS
