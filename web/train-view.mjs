@@ -461,9 +461,11 @@ export function drawTrainStats(force) {
   app.run.statsAt = now;
   drawCheckpointControls();
   drawSampleAge();
-  // the speed now: none once the plan is done (the Done line gives the run's average)
+  // the speed now: none once the plan is done (the Done line gives the run's average), nor while
+  // nothing runs (paused, a trial read "38.79 steps/s now" beside "Paused"); the ETA then keeps
+  // the training time still needed at the speed before the pause, and does not count down
   const rate = m && !m.done ? recentRate(step) : NaN;
-  $('stat-rate').textContent = Number.isFinite(rate) ? rate.toFixed(2) : '–';
+  $('stat-rate').textContent = Number.isFinite(rate) && app.state === 'running' ? rate.toFixed(2) : '–';
   $('stat-eta').textContent = !m ? '–' : m.done ? 'done' : Number.isFinite(rate) ? formatDuration((steps - step) / rate) : '–';
   // the work figures once this model has trained on the page (the pacing's estimates outlive a
   // Reset or a Load, but a model that has not trained here has no work to show)
