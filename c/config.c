@@ -156,7 +156,7 @@ static int parse_number(const char *key, const char *text, double *out) {
     if (!isfinite(v))
         return ddpm_set_error(DDPM_ERR_CONFIG, "config: %s must be a finite number (got '%s')", key, text);
     if (!is_decimal(text))
-        return ddpm_set_error(DDPM_ERR_CONFIG, "config: %s must be a number written in decimal (got '%s')", key, text);
+        return ddpm_set_error(DDPM_ERR_CONFIG, "config: %s must be a plain decimal number, no spaces (got '%s')", key, text);
     // '1e-400' reads as 0: validation would then report "got 0" for a value nobody typed
     if (errno == ERANGE && v == 0)
         return ddpm_set_error(DDPM_ERR_CONFIG, "config: %s = '%s' is too small for a double: it reads as 0", key, text);

@@ -1415,6 +1415,31 @@ test('Train starts from the model made while the page was idle only when it has 
 });
 
 // Reset sits beside Pause and Resume: one slip used to free a run for good
+// A sample brought back by Undo Reset skipped the measuring of the captions' tallest heights that
+// a fresh sample gets, and its playback moved everything below the player 19 px on a phone.
+test('a sample brought back by Undo Reset plays without moving the page below the player', async () => {
+  const { page, log } = await openPage('?steps=20&speed=5', { width: 390, height: 844 });
+  await trainToEnd(page);
+  await sampleOnce(page);
+  await page.click('#btn-reset');
+  await page.click('#btn-reset');
+  assert.equal(await page.evaluate(() => document.body.dataset.sample), 'stopped');
+  const tops = await page.evaluate(async () => {
+    const top = () => Math.round(document.getElementById('plot-mse').getBoundingClientRect().top + window.scrollY);
+    const seen = [top()];
+    document.getElementById('btn-play').click();
+    while (document.body.dataset.sample === 'playing') {
+      await new Promise(requestAnimationFrame);
+      seen.push(top());
+    }
+    return seen;
+  });
+  assert.ok(tops.length > 20, `it played: ${tops.length} frames`);
+  assert.deepEqual([...new Set(tops)], [tops[0]], 'the MSE plot stays where it was');
+  await page.close();
+  assertClean(log);
+});
+
 test('Reset sets a trained model aside, and Undo Reset brings it back whole, until a new model trains', async () => {
   const { page, log } = await openPage('?steps=20&speed=5');
   assert.equal(await page.textContent('#btn-reset'), 'Reset');

@@ -41,9 +41,9 @@ test('every invalid configuration is refused with its name in the message', asyn
     [{ lr: 'fast' }, 'CONFIG', /lr must be a number \(got 'fast'\)/],
     // decimal only: C's strtod reads hexadecimal ('0x1.4p3' = 10), which the wrapper's Number()
     // reads as NaN and kept (T NaN, an empty schedule, a model never done: a review)
-    [{ T: '0x1.4p3' }, 'CONFIG', /T must be a number written in decimal \(got '0x1\.4p3'\)/],
-    [{ lr: '0x1p-10' }, 'CONFIG', /lr must be a number written in decimal \(got '0x1p-10'\)/],
-    [{ steps: ' 7' }, 'CONFIG', /steps must be a number written in decimal/],
+    [{ T: '0x1.4p3' }, 'CONFIG', /T must be a plain decimal number, no spaces \(got '0x1\.4p3'\)/],
+    [{ lr: '0x1p-10' }, 'CONFIG', /lr must be a plain decimal number, no spaces \(got '0x1p-10'\)/],
+    [{ steps: ' 7' }, 'CONFIG', /steps must be a plain decimal number, no spaces \(got ' 7'\)/],
     [{ beta_end: '.02e' }, 'CONFIG', /beta_end must be a number/],
     [{ beta1: 1 }, 'CONFIG', /beta1 must be in \[0, 1\)/],
     [{ beta2: NaN }, 'CONFIG', /beta2 must be a finite number/],
@@ -128,11 +128,11 @@ test('an odd training image is refused by name and the old image kept', async ()
     halfway.trainWork(2);
     assert.ok(halfway.batchFilled > 0);
     const image = halfway.image();
-    refused(() => halfway.setImage(image.map((v) => -v)), 'IMAGE', /image: a training step is half done; set the image between steps/);
+    refused(() => halfway.setImage(image.map((v) => -v)), 'ARGUMENT', /image: a training step is half done; set the image between steps/);
     halfway.trainWork(2);
     halfway.trainWork(1, 100);
     assert.ok(halfway.updating);
-    refused(() => halfway.setImage(image.map((v) => -v)), 'IMAGE', /half done/);
+    refused(() => halfway.setImage(image.map((v) => -v)), 'ARGUMENT', /half done/);
     assert.ok(sameBits(halfway.image(), image), 'the image kept');
     halfway.trainWork(1, halfway.numParams);
     assert.ok(!halfway.midStep);

@@ -90,6 +90,17 @@ test('a loss still high is called stuck when it has not moved, begun to fall whe
   assert.match(unlearntLoss(lossCurve(movingGeoMean(Float32Array.of(0.9)), 0)), /after 1 step, too few/);
   // a blow-up is one however short
   assert.match(unlearntLoss(lossCurve(movingGeoMean(Float32Array.of(1, 1e20, 1e20)), 0)), /^rose to /);
+  // until 20 steps the value at step 10 is too near the end to compare: 10 to 19 steps falling
+  // evenly from 1.0 to 0.6 read "is still ..., about what predicting all zeros scores" (a review)
+  for (const n of [10, 12, 19]) {
+    const falling = lossCurve(movingGeoMean(Float32Array.from({ length: n }, (_, i) => 1 - (0.4 * i) / (n - 1))), 0);
+    assert.match(unlearntLoss(falling), new RegExp(`after ${n} steps, too few to tell`), `${n} steps`);
+  }
+  const twenty = lossCurve(movingGeoMean(Float32Array.from({ length: 40 }, (_, i) => 1 - (0.4 * i) / 39)), 0);
+  assert.match(unlearntLoss(twenty), /^fell from /);
+  // a curve that begins at a file's step (no losses before it) is named by its steps, not "after 2
+  // steps" for a model that has trained 1,002
+  assert.match(unlearntLoss(lossCurve(movingGeoMean(Float32Array.of(0.9, 0.8)), 1000)), /^is \S+ over steps 1001 to 1002, too few to tell/);
 });
 
 test("a resumed run's own part of the loss curve is said, and its own blow-up named where the whole's is another", () => {
@@ -113,6 +124,12 @@ test("a resumed run's own part of the loss curve is said, and its own blow-up na
   const quiet = Float32Array.from({ length: 210 }, (_, i) => (i < 5 ? 1 : 0.01));
   const quietAverage = movingGeoMean(quiet);
   assert.equal(thisRunsPart(quietAverage, 50, 250, lossCurve(quietAverage, 50)), ` (in this run, from ${formatNumber(quietAverage[199])} at step 250)`);
+  // a file saved soon after a blow-up: this run starts high and falls; its first value is its
+  // highest, and no rise (it said "it rose to 2.9e6 at step 201", from 2.3e7: a review)
+  const soon = Float32Array.from({ length: 260 }, (_, i) => (i >= 190 && i < 200 ? 1e12 : i < 200 ? 0.05 : 0.02));
+  const soonAverage = movingGeoMean(soon), soonCurve = lossCurve(soonAverage, 0);
+  assert.ok(soonAverage[199] > 10 && soonAverage[200] > 10, 'the case: above 10 as this run starts');
+  assert.equal(thisRunsPart(soonAverage, 0, 200, soonCurve), ` (in this run, from ${formatNumber(soonAverage[199])} at step 200)`);
   // a run of its own, or a curve that holds none of this run's steps: nothing to add
   assert.equal(thisRunsPart(average, 0, 0, curve), '');
   assert.equal(thisRunsPart(average, 0, 260, curve), '');

@@ -173,10 +173,6 @@ function showSample(m, { computeMs, sigma, clip, seed, before }) {
   drawSample();
   app.play.shownT = null;
   app.play.pos = 0;
-  // the captions and the step formula at two steps of the middle and the end, before playback,
-  // so that keepHeights starts from about their tallest: the page is brought on screen as the
-  // chain starts (showSampleView) and nothing below should move after that
-  for (const t of [1, Math.round(tr.T / 2)]) drawCaptions(t);
   // the chain plays from noise to the sample, unless the system asks for less motion: then the
   // sample is shown at once, and Play runs the chain on request
   if (matchMedia('(prefers-reduced-motion: reduce)').matches) {
@@ -205,6 +201,11 @@ function drawSample() {
   drawSampleAge();
   drawSampleStrip();
   drawMSEPlot();
+  // the captions and the step formula at two steps of the middle and the end, before playback,
+  // so that keepHeights starts from about their tallest: the page is brought on screen as the
+  // chain starts (showSampleView) and nothing below should move after that (a sample brought
+  // back by Undo Reset too: without this, its playback moved the page 19 px on a phone)
+  for (const t of [1, Math.round(tr.T / 2)]) drawCaptions(t);
 }
 
 // A sample set aside with its model by Reset, and back with it by Undo Reset: drawn as it was

@@ -26,7 +26,7 @@ const BLOWN_UP_LOSS = 10;
 // What the words below need of a moving average of the loss whose first value is that of step
 // from + 1: its value after its first EARLY_STEPS steps (one step's loss moves by a few percent
 // with its draw, enough to fake a fall from step 1 alone), its highest value and that step, its
-// last, and how many steps it holds.
+// last, and the steps it holds.
 const EARLY_STEPS = 10;
 export function lossCurve(average, from = 0) {
   let peakAt = 0;
@@ -34,7 +34,7 @@ export function lossCurve(average, from = 0) {
   return {
     early: average[Math.min(EARLY_STEPS - 1, average.length - 1)] ?? NaN,
     peak: average[peakAt] ?? NaN, peakStep: from + peakAt + 1,
-    end: average.at(-1) ?? NaN, steps: average.length,
+    end: average.at(-1) ?? NaN, from, steps: average.length,
   };
 }
 
@@ -42,10 +42,11 @@ export function lossCurve(average, from = 0) {
 // begun to fall, stuck, or too short to tell. A blow-up is said first: measured from its peak, the
 // fall back to about 1 read as a network that had "begun to learn". Before EARLY_STEPS steps there
 // is no early value to compare with: a run of 2 steps, its average 0.852, was called "still about
-// what predicting all zeros scores" (a trial).
+// what predicting all zeros scores" (a trial); and until as many again, the early value is too
+// near the end to compare (10 to 12 steps falling from 1.0 to 0.6 read "still": a review).
 function lossTrend({ early, peak, end, steps }) {
   if (peak > BLOWN_UP_LOSS) return 'blown up';
-  if (steps < EARLY_STEPS) return 'too short';
+  if (steps < 2 * EARLY_STEPS) return 'too short';
   return end < LOSS_BEGUN_TO_FALL * early ? 'begun to fall' : 'stuck';
 }
 
@@ -70,8 +71,10 @@ export function blowUpRecovered({ peak, peakStep, end }, lastStep) {
 export function thisRunsPart(average, lossFrom, from, curve) {
   const start = from - lossFrom;   // this run's first average: average[start] is step from + 1
   if (start < 1 || start >= average.length) return '';
+  // a rise is one above where this run began: a file saved soon after a blow-up starts this run
+  // high, and the part's first, falling, value is then its highest (a review)
   const part = lossCurve(average.slice(start), from);
-  const rise = part.peak > BLOWN_UP_LOSS && part.peakStep !== curve.peakStep
+  const rise = part.peak > BLOWN_UP_LOSS && part.peak > average[start - 1] && part.peakStep !== curve.peakStep
     ? `; it rose to ${formatNumber(part.peak)} at step ${part.peakStep}` : '';
   return ` (in this run, from ${formatNumber(average[start - 1])} at step ${from}${rise})`;
 }
@@ -86,7 +89,9 @@ export function unlearntLoss(curve) {
       `${formatNumber(end)}: ${THREW_OFF}; ${IN_CHECK}`;
   }
   if (trend === 'too short') {
-    return `is ${formatNumber(end)} after ${stepsInWords(curve.steps)}, too few to tell whether the network is learning its target`;
+    // (the steps of the curve: a file's may begin at its step, with no losses before it)
+    const over = curve.from ? `over steps ${curve.from + 1} to ${curve.from + curve.steps}` : `after ${stepsInWords(curve.steps)}`;
+    return `is ${formatNumber(end)} ${over}, too few to tell whether the network is learning its target`;
   }
   return trend === 'begun to fall'
     ? `fell from ${formatNumber(early)} to ${formatNumber(end)}, but is still more than half of what predicting all zeros ` +
