@@ -86,7 +86,7 @@ export function drawSchedulePlots() {
   const T = v.T, h = 204;
   linePlot($('plot-beta'), {
     height: h, xRange: [0, T], xLabel: 't',
-    series: [{ y: s.beta, from: 1, color: th.accent, width: 2, label: 'βₜ (noise added at step t)' },
+    series: [{ y: s.beta, from: 1, color: th.accent, width: 2, label: 'βₜ (variance of the noise added at step t)' },
       ...(o ? [ghost(o.sched.beta, oname)] : [])],
   });
   linePlot($('plot-abar'), {

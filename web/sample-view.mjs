@@ -469,8 +469,11 @@ export function drawSigmaPlot() {
   linePlot($('plot-sigma'), {
     height: 194, xRange: [0, T], xReversed: true, yLog: true, xLabel: 't (reverse: T → 0)',
     series: [
-      { y: s.beta, from: 1, color: th.accent, label: `σₜ² = βₜ${useTilde ? '' : ' (in use)'}`, ...(useTilde ? other : chosen) },
-      { y: s.posterior_variance, from: 1, color: th.accent2, label: `σₜ² = β̃ₜ${useTilde ? ' (in use)' : ''}`, ...(useTilde ? chosen : other) },
+      // from t = 2: the step from t = 1 adds no noise whichever is chosen (c/sampler.c), and a
+      // point of beta at t = 1 read as a variance it adds (a trial; beta tilde's 0 has no place on
+      // a log scale anyway)
+      { y: s.beta, from: 2, color: th.accent, label: `σₜ² = βₜ${useTilde ? '' : ' (in use)'}`, ...(useTilde ? other : chosen) },
+      { y: s.posterior_variance, from: 2, color: th.accent2, label: `σₜ² = β̃ₜ${useTilde ? ' (in use)' : ''}`, ...(useTilde ? chosen : other) },
     ],
   });
   markSample();
