@@ -1505,6 +1505,11 @@ test('Reset sets a trained model aside, and Undo Reset brings it back whole, unt
   await page.dblclick('#btn-reset');
   assert.equal(await page.evaluate(() => window.ddpmPage.state), 'ready');
   assert.equal(await page.textContent('#btn-reset'), 'Undo Reset');
+  // and a double click on Undo Reset is one Undo (its second click reset the model again: a trial)
+  await page.dblclick('#btn-reset');
+  assert.equal(await page.evaluate(() => window.ddpmPage.state), 'done');
+  assert.equal(await page.textContent('#btn-reset'), 'Reset');
+  await page.click('#btn-reset');   // set aside again, for what follows
   // a new model trained: the one set aside is freed, and the button is Reset again
   await page.click('#btn-train');
   assert.equal(await page.evaluate(() => window.setAside.freed), true, 'the model set aside is freed once a new one trains');
@@ -2305,6 +2310,72 @@ test('before training, a sample goes when the preset or the seed it was drawn wi
   await page.fill('#seed', '3');
   await page.locator('#seed').blur();
   assert.deepEqual(await view(), cleared, 'a new seed means other weights');
+  await page.close();
+  assertClean(log);
+});
+
+// The focus moves on after a press, so a second key press, or a held key's repeats, pressed the
+// button it moved to: Enter twice on Reset pressed Train as well, and the new run freed the model
+// Reset had set aside; a held Enter toggled Pause and Resume (a trial).
+test('one key press, one action: a quick second Enter or a held Enter does not press the button the focus moved to', async () => {
+  const { page, log } = await openPage('?steps=3000');
+  await trainAtLeast(page, 5);
+  await page.focus('#btn-reset');
+  await page.keyboard.press('Enter');
+  await page.waitForTimeout(60);
+  await page.keyboard.press('Enter');   // (the focus is on Train now)
+  assert.equal(await page.evaluate(() => window.ddpmPage.state), 'ready');
+  assert.equal(await page.textContent('#btn-reset'), 'Undo Reset', 'the run is still set aside');
+  await page.click('#btn-reset');   // Undo Reset: paused where it was
+  assert.equal(await page.evaluate(() => window.ddpmPage.state), 'paused');
+  // Enter held on Resume for 0.3 s: one Resume, not Pause and Resume by turns
+  await page.focus('#btn-resume');
+  const states = [];
+  await page.keyboard.down('Enter');
+  for (let i = 0; i < 8; i++) {
+    await page.waitForTimeout(35);
+    await page.keyboard.down('Enter');   // (a key already down: Playwright sends it as a repeat)
+    states.push(await page.evaluate(() => window.ddpmPage.state));
+  }
+  await page.keyboard.up('Enter');
+  assert.deepEqual([...new Set(states)], ['running'], `states while held: ${states}`);
+  // a press once the moment has passed is a press: Pause, which has the focus
+  await page.waitForTimeout(400);
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'btn-pause');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => window.ddpmPage.state), 'paused');
+  await page.close();
+  assertClean(log);
+});
+
+// Back from the intro's #train link returned to the address written before the settings changed
+test('Back to an entry of this page shows the address of the settings in use', async () => {
+  const { page, log } = await openPage('?steps=20');
+  await page.click('.intro a[href="#train"]');
+  await page.fill('#seed', '42');
+  await page.press('#seed', 'Tab');
+  assert.equal(new URL(page.url()).searchParams.get('seed'), '42');
+  await page.goBack();
+  await page.waitForFunction(() => !location.hash);
+  assert.equal(new URL(page.url()).searchParams.get('seed'), '42', page.url());
+  assert.equal(await page.inputValue('#seed'), '42');
+  await page.close();
+  assertClean(log);
+});
+
+// A Save that finished the last step, half done, finished the run without a word of it
+test('a Save that finishes the last step says the run is done, and points to Sample', async () => {
+  const { page, log } = await openPage('?steps=2&batch=16');
+  await trainToEnd(page);
+  await page.fill('#steps', '3');
+  await page.press('#steps', 'Enter');
+  await waitForState(page, 'paused', 20000);
+  await page.evaluate(() => window.ddpmPage.model.trainWork(5));   // step 3 half gathered
+  assert.ok(await page.evaluate(() => window.ddpmPage.model.midStep));
+  await saveCheckpoint(page);
+  assert.equal(await page.evaluate(() => window.ddpmPage.state), 'done');
+  assert.match(await page.textContent('#train-status'),
+    /^Saved ddpm-recommended-step3\.ddpm \(32\.7 MB\): the weights and AdamW state at step 3\. Step 3 was half done, so it was finished first: it was the last, and training is done\. Now press Sample\.$/);
   await page.close();
   assertClean(log);
 });

@@ -219,6 +219,35 @@ function sampleInView() {
 // ---------------------------------------------------------------------------------------------
 // wiring
 
+// One key press, one action. The focus moves on after a press (Train to Pause, Reset to Train),
+// so a key held down, or pressed twice quickly, pressed the button it had moved to as well: a
+// trial lost a run to Enter pressed twice on Reset (the second pressed Train, and a new run frees
+// the model Reset set aside), and held Enter toggled Pause and Resume at the key's repeat rate. A
+// held key's repeats press nothing, and a key press on another button within KEY_PRESS_GAP_MS of
+// the last is ignored. The mouse is left alone: a click lands where it is aimed.
+const KEY_PRESS_GAP_MS = 300;
+function oneKeyPressOneAction() {
+  let last = { button: null, at: -Infinity };
+  document.addEventListener('keydown', (ev) => {
+    if (ev.repeat && (ev.key === 'Enter' || ev.key === ' ') && ev.target instanceof HTMLButtonElement) ev.preventDefault();
+  }, true);
+  // (a click from the keyboard has no mouse press: detail 0; a script's click is not trusted)
+  document.addEventListener('click', (ev) => {
+    if (!ev.isTrusted || !(ev.target instanceof HTMLButtonElement)) return;
+    if (ev.detail !== 0) {   // the mouse: aimed, so the next key press is a fresh one
+      last = { button: null, at: -Infinity };
+      return;
+    }
+    const now = performance.now();
+    if (ev.target !== last.button && now - last.at < KEY_PRESS_GAP_MS) {
+      ev.preventDefault();
+      ev.stopImmediatePropagation();
+      return;
+    }
+    last = { button: ev.target, at: now };
+  }, true);
+}
+
 const RESIZE_SETTLE_MS = 150;   // no new width for this long: the resize is over
 const RESIZE_CALM_MS = 500;     // frames this long after a resize or its redraw are not paced
 
@@ -272,6 +301,11 @@ function onVisibilityChange() {
 }
 
 function wire() {
+  oneKeyPressOneAction();
+  // Back or Forward between entries of this page (the intro's link to #train made one) shows an
+  // entry's address, written before the settings changed: the address is rewritten to the
+  // settings in use, which a link must give (a trial's Back showed seed=0 beside seed 42)
+  window.addEventListener('popstate', () => settingsToURL(app.settings));
   for (const id of TRAIN_INPUTS) {
     $(id).addEventListener('change', onTrainField);
     if (TRAIN_FIELDS.includes(id)) $(id).addEventListener('input', onTrainField);
@@ -282,10 +316,12 @@ function wire() {
   // a refusal made after this press comes from this very click
   $('btn-resume').addEventListener('pointerdown', () => { app.resumePressedAt = performance.now(); });
   $('btn-resume').addEventListener('click', onResumeClick);
-  // (the second click of a double click does nothing: it would undo the Reset the first made)
+  // (the second click of a double click does nothing: it would undo the Reset the first made, or
+  // reset again the model the first brought back)
   $('btn-reset').addEventListener('click', (ev) => {
+    if (ev.detail > 1) return;
     if (app.state !== 'ready' || !app.undo) reset();
-    else if (ev.detail < 2) undoReset();
+    else undoReset();
   });
   $('btn-save').addEventListener('click', saveCheckpoint);
   // what leaving the AdamW state out means, said while it is left out (and to a screen reader always)

@@ -54,8 +54,11 @@ export function saveCheckpoint() {
   if (app.state !== 'error') showMessage($('train-message'), '');
   setStatus(`Saved ${name} (${(bytes.length / 1e6).toFixed(1)} MB): ` +
     (optimizer ? `the weights and AdamW state at step ${m.step}.` : `the weights at step ${m.step}, without the AdamW state.`) +
-    (halfDone ? ` Step ${m.step} was half done, so it was finished first.` : '') +
-    (app.state === 'running' ? ' Training goes on.' : ''), app.status?.toSample ?? '');   // a "press Sample" still stands
+    (halfDone ? ` Step ${m.step} was half done, so it was finished first${m.done ? ': it was the last, and training is done' : ''}.` : '') +
+    (app.state === 'running' ? ' Training goes on.' : ''),
+    // a "press Sample" still stands, and one is owed where finishing the step finished the run (a
+    // trial found the run done with no word of it)
+    halfDone && m.done ? 'Now press Sample.' : app.status?.toSample ?? '');
 }
 
 
