@@ -2344,6 +2344,21 @@ test('one key press, one action: a quick second Enter or a held Enter does not p
   assert.equal(await page.evaluate(() => document.activeElement.id), 'btn-pause');
   await page.keyboard.press('Enter');
   assert.equal(await page.evaluate(() => window.ddpmPage.state), 'paused');
+  // Enter held on Step, which keeps the focus, steps on at the key's repeat rate
+  await sampleOnce(page);
+  await page.click('#btn-step');   // (from the sample at t = 0, Step wraps to x_T)
+  await page.focus('#btn-step');
+  await page.waitForTimeout(400);
+  const shown = () => page.evaluate(() => Number(document.body.dataset.shownT));
+  const before = await shown();
+  assert.ok(before > 50, `${before}`);
+  await page.keyboard.down('Enter');
+  for (let i = 0; i < 5; i++) {
+    await page.waitForTimeout(35);
+    await page.keyboard.down('Enter');
+  }
+  await page.keyboard.up('Enter');
+  assert.equal(before - (await shown()), 6, `one step a press and a repeat: t from ${before}`);
   await page.close();
   assertClean(log);
 });

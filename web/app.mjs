@@ -223,13 +223,16 @@ function sampleInView() {
 // so a key held down, or pressed twice quickly, pressed the button it had moved to as well: a
 // trial lost a run to Enter pressed twice on Reset (the second pressed Train, and a new run frees
 // the model Reset set aside), and held Enter toggled Pause and Resume at the key's repeat rate. A
-// held key's repeats press nothing, and a key press on another button within KEY_PRESS_GAP_MS of
-// the last is ignored. The mouse is left alone: a click lands where it is aimed.
+// held key's repeats press nothing once the focus has left the button the key went down on
+// (held on Step, it still steps through the chain), and a key press on another button within
+// KEY_PRESS_GAP_MS of the last is ignored. The mouse is left alone: a click lands where it is aimed.
 const KEY_PRESS_GAP_MS = 300;
 function oneKeyPressOneAction() {
-  let last = { button: null, at: -Infinity };
+  let last = { button: null, at: -Infinity }, heldOn = null;
   document.addEventListener('keydown', (ev) => {
-    if (ev.repeat && (ev.key === 'Enter' || ev.key === ' ') && ev.target instanceof HTMLButtonElement) ev.preventDefault();
+    if (ev.key !== 'Enter' && ev.key !== ' ') return;
+    if (!ev.repeat) heldOn = ev.target;
+    else if (ev.target !== heldOn && ev.target instanceof HTMLButtonElement) ev.preventDefault();
   }, true);
   // (a click from the keyboard has no mouse press: detail 0; a script's click is not trusted)
   document.addEventListener('click', (ev) => {
