@@ -2339,6 +2339,15 @@ test('one key press, one action: a quick second Enter or a held Enter does not p
   }
   await page.keyboard.up('Enter');
   assert.deepEqual([...new Set(states)], ['running'], `states while held: ${states}`);
+  // a press after Tab is meant, however quick: Enter on Pause, Tab to Reset, Enter
+  await page.waitForTimeout(400);
+  await page.keyboard.press('Enter');   // Pause (the focus moves to Resume)
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'btn-reset');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => window.ddpmPage.state), 'ready', 'Reset, pressed at once after Tab');
+  await page.click('#btn-reset');   // Undo Reset: paused
+  await page.click('#btn-resume');
   // a press once the moment has passed is a press: Pause, which has the focus
   await page.waitForTimeout(400);
   assert.equal(await page.evaluate(() => document.activeElement.id), 'btn-pause');

@@ -225,12 +225,16 @@ function sampleInView() {
 // the model Reset set aside), and held Enter toggled Pause and Resume at the key's repeat rate. A
 // held key's repeats press nothing once the focus has left the button the key went down on
 // (held on Step, it still steps through the chain), and a key press on another button within
-// KEY_PRESS_GAP_MS of the last is ignored. The mouse is left alone: a click lands where it is aimed.
+// KEY_PRESS_GAP_MS of the last is ignored, unless another key (Tab) moved the focus there. The
+// mouse is left alone: a click lands where it is aimed.
 const KEY_PRESS_GAP_MS = 300;
 function oneKeyPressOneAction() {
   let last = { button: null, at: -Infinity }, heldOn = null;
   document.addEventListener('keydown', (ev) => {
-    if (ev.key !== 'Enter' && ev.key !== ' ') return;
+    if (ev.key !== 'Enter' && ev.key !== ' ') {
+      last = { button: null, at: -Infinity };   // the user moved on: what comes next is meant
+      return;
+    }
     if (!ev.repeat) heldOn = ev.target;
     else if (ev.target !== heldOn && ev.target instanceof HTMLButtonElement) ev.preventDefault();
   }, true);
