@@ -477,6 +477,11 @@ test('the recommended preset trains to the end in animation frames, bit-identica
   assert.ok(seen.size >= 10, `intermediate steps were drawn (${seen.size} seen)`);
   assert.equal(await page.evaluate(() => document.body.dataset.shownT), '0');
   assert.equal(await page.textContent('#plot-sigma + .plot-marker span'), 't = 0: the end, no step', 'no variance is marked at x_0');
+  // at t = 1, the last step, which adds no noise (the curves stop at t = 2)
+  await page.evaluate(() => { const s = document.getElementById('scrub'); s.value = String(Number(s.max) - 1); s.dispatchEvent(new Event('input')); });
+  assert.equal(await page.evaluate(() => document.body.dataset.shownT), '1');
+  assert.equal(await page.textContent('#plot-sigma + .plot-marker span'), 't = 1: no noise added');
+  await page.evaluate(() => { const s = document.getElementById('scrub'); s.value = s.max; s.dispatchEvent(new Event('input')); });
   assert.deepEqual(await page.locator('#btn-step').boundingBox(), stepWhilePlaying, 'Step stays put as Pause turns back into Play');
   const last = await readCells(page, 'sample-xt');
   assert.deepEqual(squareErrors(last), [], 'the last frame is the red square on black');

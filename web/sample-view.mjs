@@ -439,8 +439,9 @@ export function showStep(t) {
 function markSample() {
   const tr = app.traj, t = tr ? app.play.shownT : null;
   setMarker($('plot-mse'), t, t === null ? '' : `t = ${t}: ${formatNumber(tr.mseCurve[t])}`);
-  // x_0 is the chain's end: no step is taken from it, so no variance applies there
-  setMarker($('plot-sigma'), t, t === null ? '' : t === 0 ? 't = 0: the end, no step' : `t = ${t}`);
+  // x_0 is the chain's end: no step is taken from it, so no variance applies there; the step from
+  // t = 1 adds no noise (the curves stop at t = 2)
+  setMarker($('plot-sigma'), t, t === null ? '' : t === 0 ? 't = 0: the end, no step' : t === 1 ? 't = 1: no noise added' : `t = ${t}`);
 }
 
 export function drawMSEPlot() {
