@@ -736,6 +736,11 @@ test('on a phone, a run ends with the focus on Go to Sample under the Done line,
     });
     assert.deepEqual(there, { focused: 'btn-sample', inView: true }, 'Go to Sample leads to Sample');
     assert.ok(scrollY < (await page.evaluate(() => window.scrollY)));
+    if (keyboard) {
+      // Go to Sample leads there to press it: a second Enter at once is meant, and samples
+      await page.keyboard.press('Enter');
+      await page.waitForFunction(() => window.ddpmPage.trajectory, null, { timeout: 60000 });
+    }
     if (!keyboard) {
       await page.click('#btn-sample');
       await page.waitForFunction(() => window.ddpmPage.trajectory);
@@ -2334,6 +2339,7 @@ test('one key press, one action: a quick second Enter or a held Enter does not p
   await page.click('#btn-reset');   // Undo Reset: paused where it was
   assert.equal(await page.evaluate(() => window.ddpmPage.state), 'paused');
   // Enter held on Resume for 0.3 s: one Resume, not Pause and Resume by turns
+  await page.waitForTimeout(400);   // (Undo Reset moved the focus to Resume)
   await page.focus('#btn-resume');
   const states = [];
   await page.keyboard.down('Enter');
@@ -2373,8 +2379,36 @@ test('one key press, one action: a quick second Enter or a held Enter does not p
   }
   await page.keyboard.up('Enter');
   assert.equal(before - (await shown()), 6, `one step a press and a repeat: t from ${before}`);
+  // Enter held on Play: one Play, not Play and Pause by turns
+  await page.focus('#btn-play');
+  const playing = [];
+  await page.keyboard.down('Enter');
+  for (let i = 0; i < 6; i++) {
+    await page.waitForTimeout(35);
+    await page.keyboard.down('Enter');
+    playing.push(await page.evaluate(() => document.body.dataset.sample));
+  }
+  await page.keyboard.up('Enter');
+  assert.deepEqual([...new Set(playing)], ['playing'], `${playing}`);
   await page.close();
   assertClean(log);
+
+  // a run stopped by divergence, Reset and undone from the keyboard: the focus stays on the
+  // button, which reads Reset again, and a second Enter at once does not reset it again
+  const b = await openPage('?lr=50&steps=200');
+  await b.page.click('#btn-train');
+  await waitForState(b.page, 'error');
+  await b.page.click('#btn-reset');
+  await b.page.waitForTimeout(400);
+  await b.page.focus('#btn-reset');
+  await b.page.keyboard.press('Enter');
+  assert.equal(await b.page.evaluate(() => window.ddpmPage.state), 'error');
+  await b.page.waitForTimeout(100);
+  await b.page.keyboard.press('Enter');
+  assert.equal(await b.page.evaluate(() => window.ddpmPage.state), 'error', 'the Undo stands');
+  assert.equal(await b.page.textContent('#btn-reset'), 'Reset');
+  await b.page.close();
+  assertClean(b.log);
 });
 
 // Back from the intro's #train link returned to the address written before the settings changed
@@ -2404,7 +2438,7 @@ test('a Save that finishes the last step says the run is done, and points to Sam
   await saveCheckpoint(page);
   assert.equal(await page.evaluate(() => window.ddpmPage.state), 'done');
   assert.match(await page.textContent('#train-status'),
-    /^Saved ddpm-recommended-step3\.ddpm \(32\.7 MB\): the weights and AdamW state at step 3\. Step 3 was half done, so it was finished first: it was the last, and training is done\. Now press Sample\.$/);
+    /^Saved ddpm-recommended-step3\.ddpm \(32\.7 MB\): the weights and AdamW state at step 3\. Step 3 was half done, so it was finished first: it was the last, and training is done\. Press Sample\.$/);
   await page.close();
   assertClean(log);
 });

@@ -11,7 +11,7 @@
 //   checkpoints.mjs  Save, Load, and a new Steps for a model on the page
 import { loadEngine, wasmSimdSupported } from './ddpm.mjs';
 import { presetDefaults, parseField, describeField, ignoredText } from './settings.mjs';
-import { $, settingsFromURL, settingsToURL, app, newRun, showMessage, errorText, setStatus, passFocus, focusGuard, bringOnScreen, dropUndo } from './state.mjs';
+import { $, settingsFromURL, settingsToURL, app, newRun, showMessage, errorText, setStatus, passFocus, focusGuard, bringOnScreen, dropUndo, focusMovedTo } from './state.mjs';
 import { theme } from './plot.mjs';
 import { buildView, drawSchedulePlots, markSchedule, drawForward, drawEmbedding } from './panels.mjs';
 import { fillForm, describePreset, stepsOpen, stepsProblem, TRAIN_FIELDS, TRAIN_INPUTS, setState, fieldChanges,
@@ -200,6 +200,7 @@ function undoReset() {
     // stopped as before the Reset, with its reason; the focus stays on Reset, as it was then
     showMessage($('train-message'), u.failure);
     setStatus(`${back}, stopped where its training stopped.`);
+    focusMovedTo($('btn-reset'));   // (Undo Reset under the focus is Reset now: a second Enter would reset again)
   } else if (m.done) {
     setStatus(`${back}.`, 'Press Sample, or raise Steps to train further.');
     focusOnTheWayToSample('btn-reset');
@@ -220,38 +221,35 @@ function sampleInView() {
 // wiring
 
 // One key press, one action. The focus moves on after a press (Train to Pause, Reset to Train),
-// so a key held down, or pressed twice quickly, pressed the button it had moved to as well: a
-// trial lost a run to Enter pressed twice on Reset (the second pressed Train, and a new run frees
-// the model Reset set aside), and held Enter toggled Pause and Resume at the key's repeat rate. A
-// held key's repeats press nothing once the focus has left the button the key went down on
-// (held on Step, it still steps through the chain), and a key press on another button within
-// KEY_PRESS_GAP_MS of the last is ignored, unless another key (Tab) moved the focus there. The
-// mouse is left alone: a click lands where it is aimed.
+// so a key pressed twice quickly, or held, pressed the button it had moved to as well: a trial
+// lost a run to Enter pressed twice on Reset (the second pressed Train, and a new run frees the
+// model Reset set aside), and a held Enter toggled Pause and Resume at the key's repeat rate. So
+// a key's press (Enter going down, Space coming up) on the button a key's press has just moved
+// the focus to (focusMovedTo) is held back for KEY_PRESS_GAP_MS, and a held Enter's repeats press
+// nothing, except on a button made for it (data-repeat: Step, held, steps on through the chain).
+// Only clicks that a key makes are held back: the mouse, assistive technology's clicks and
+// focus moves (Tab, a screen reader) are left alone.
 const KEY_PRESS_GAP_MS = 300;
 function oneKeyPressOneAction() {
-  let last = { button: null, at: -Infinity }, heldOn = null;
+  const pressing = (button) => {
+    app.keyPress = button;
+    setTimeout(() => { app.keyPress = null; });
+  };
   document.addEventListener('keydown', (ev) => {
-    if (ev.key !== 'Enter' && ev.key !== ' ') {
-      last = { button: null, at: -Infinity };   // the user moved on: what comes next is meant
-      return;
-    }
-    if (!ev.repeat) heldOn = ev.target;
-    else if (ev.target !== heldOn && ev.target instanceof HTMLButtonElement) ev.preventDefault();
+    if (ev.key !== 'Enter' || !(ev.target instanceof HTMLButtonElement)) return;
+    if (ev.repeat && !('repeat' in ev.target.dataset)) ev.preventDefault();
+    else pressing(ev.target);
   }, true);
-  // (a click from the keyboard has no mouse press: detail 0; a script's click is not trusted)
+  document.addEventListener('keyup', (ev) => {
+    if (ev.key === ' ' && ev.target instanceof HTMLButtonElement) pressing(ev.target);
+  }, true);
   document.addEventListener('click', (ev) => {
-    if (!ev.isTrusted || !(ev.target instanceof HTMLButtonElement)) return;
-    if (ev.detail !== 0) {   // the mouse: aimed, so the next key press is a fresh one
-      last = { button: null, at: -Infinity };
-      return;
-    }
-    const now = performance.now();
-    if (ev.target !== last.button && now - last.at < KEY_PRESS_GAP_MS) {
+    if (ev.target !== app.keyPress) return;
+    const moved = app.focusMoved;
+    if (moved?.to === ev.target && performance.now() - moved.at < KEY_PRESS_GAP_MS) {
       ev.preventDefault();
       ev.stopImmediatePropagation();
-      return;
     }
-    last = { button: ev.target, at: now };
   }, true);
 }
 

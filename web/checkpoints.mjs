@@ -58,7 +58,7 @@ export function saveCheckpoint() {
     (app.state === 'running' ? ' Training goes on.' : ''),
     // a "press Sample" still stands, and one is owed where finishing the step finished the run (a
     // trial found the run done with no word of it)
-    halfDone && m.done ? 'Now press Sample.' : app.status?.toSample ?? '');
+    halfDone && m.done ? 'Press Sample.' : app.status?.toSample ?? '');
 }
 
 

@@ -61,6 +61,8 @@ export const app = {
   frameWork: [],             // the time (ms) the frame before each interval spent on training and drawing
   traj: null,                // the last sampled trajectory
   undo: null,                // what Reset set aside, for Undo Reset (app.mjs): the model and the page's record of it
+  keyPress: null,            // the button a key is pressing, until the click it makes is handled (app.mjs)
+  focusMoved: null,          // { to, at }: the button a key's press last moved the focus to, and when (focusMovedTo)
   play: { pos: 0, playing: false, loop: 0, shownT: null },
 };
 
@@ -158,8 +160,19 @@ export function passFocus(from, to) {
     // just finished, and the page must not jump. A keyboard user (the focus ring showing) is
     // taken to it: a focus they cannot see would leave them pressing a button off the screen.
     const keyboard = active === $(from) && active.matches(':focus-visible');
-    if (!$(to).disabled) $(to).focus({ preventScroll: !keyboard });
+    if (!$(to).disabled) {
+      $(to).focus({ preventScroll: !keyboard });
+      focusMovedTo($(to));
+    }
   }
+}
+
+// The page moved the focus to a button, or changed what the button under it does: after a key's
+// press, a key press that follows at once was most likely meant for the button before (a second
+// Enter), and the key press guard (app.mjs, oneKeyPressOneAction) holds it back for a moment. A
+// move at an event (Done, a divergence) is not recorded: a press after it is a reply to it.
+export function focusMovedTo(button) {
+  if (app.keyPress) app.focusMoved = { to: button, at: performance.now() };
 }
 
 // Disabling the control that has the focus drops the focus to <body>, and a keyboard user loses
@@ -169,6 +182,9 @@ export function passFocus(from, to) {
 export function focusGuard() {
   const had = document.activeElement;
   return (to) => {
-    if (had && had !== document.body && had.disabled && !$(to).disabled) $(to).focus({ preventScroll: true });
+    if (had && had !== document.body && had.disabled && !$(to).disabled) {
+      $(to).focus({ preventScroll: true });
+      focusMovedTo($(to));
+    }
   };
 }
