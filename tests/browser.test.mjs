@@ -2330,10 +2330,30 @@ test('before training, a sample goes when the preset or the seed it was drawn wi
 test('one key press, one action: a quick second Enter or a held Enter does not press the button the focus moved to', async () => {
   const { page, log } = await openPage('?steps=3000');
   await trainAtLeast(page, 5);
+  // Enter as a real keyboard sends it: keydown and keypress as two events, each awaited (a mark
+  // set at keydown was gone by the click: Playwright's keyboard.press sends them as one)
+  const cdp = await page.context().newCDPSession(page);
+  const key = { key: 'Enter', code: 'Enter', windowsVirtualKeyCode: 13, nativeVirtualKeyCode: 13 };
+  const realEnter = async () => {
+    await cdp.send('Input.dispatchKeyEvent', { type: 'rawKeyDown', ...key });
+    await page.waitForTimeout(5);
+    await cdp.send('Input.dispatchKeyEvent', { type: 'char', text: '\r', unmodifiedText: '\r', ...key });
+    await cdp.send('Input.dispatchKeyEvent', { type: 'keyUp', ...key });
+  };
+  await page.focus('#btn-reset');
+  await realEnter();
+  assert.equal(await page.evaluate(() => window.ddpmPage.state), 'ready', 'the first Enter reset');
+  await page.waitForTimeout(60);
+  await realEnter();   // (the focus is on Train now)
+  assert.equal(await page.evaluate(() => window.ddpmPage.state), 'ready');
+  assert.equal(await page.textContent('#btn-reset'), 'Undo Reset', 'the run is still set aside');
+  await page.click('#btn-reset');   // Undo Reset: paused where it was
+  await page.waitForTimeout(400);
+  // and the same with Playwright's presses
   await page.focus('#btn-reset');
   await page.keyboard.press('Enter');
   await page.waitForTimeout(60);
-  await page.keyboard.press('Enter');   // (the focus is on Train now)
+  await page.keyboard.press('Enter');
   assert.equal(await page.evaluate(() => window.ddpmPage.state), 'ready');
   assert.equal(await page.textContent('#btn-reset'), 'Undo Reset', 'the run is still set aside');
   await page.click('#btn-reset');   // Undo Reset: paused where it was

@@ -231,14 +231,19 @@ function sampleInView() {
 // focus moves (Tab, a screen reader) are left alone.
 const KEY_PRESS_GAP_MS = 300;
 function oneKeyPressOneAction() {
+  // (set where the click is made: Enter's at its keypress, Space's at its keyup, each in the same
+  // dispatch as the click; a real keyboard sends keydown and keypress as two events, and a mark
+  // set at keydown was often gone by the click: a review)
   const pressing = (button) => {
     app.keyPress = button;
     setTimeout(() => { app.keyPress = null; });
   };
   document.addEventListener('keydown', (ev) => {
-    if (ev.key !== 'Enter' || !(ev.target instanceof HTMLButtonElement)) return;
-    if (ev.repeat && !('repeat' in ev.target.dataset)) ev.preventDefault();
-    else pressing(ev.target);
+    // (preventing a repeat's keydown prevents its keypress, and so its click)
+    if (ev.key === 'Enter' && ev.repeat && ev.target instanceof HTMLButtonElement && !('repeat' in ev.target.dataset)) ev.preventDefault();
+  }, true);
+  document.addEventListener('keypress', (ev) => {
+    if (ev.key === 'Enter' && ev.target instanceof HTMLButtonElement) pressing(ev.target);
   }, true);
   document.addEventListener('keyup', (ev) => {
     if (ev.key === ' ' && ev.target instanceof HTMLButtonElement) pressing(ev.target);
@@ -350,6 +355,8 @@ function wire() {
     });
   });
   $('btn-sample').addEventListener('click', sampleInView);
+  // (its move of the focus is not recorded for the key press guard: Go to Sample leads to Sample
+  // to press it, and a second Enter there is meant)
   $('btn-to-sample').addEventListener('click', () => {
     $('sample').scrollIntoView({ block: 'start' });
     $('btn-sample').focus({ preventScroll: true });
