@@ -224,7 +224,7 @@ function sampleInView() {
 // so a key pressed twice quickly, or held, pressed the button it had moved to as well: a trial
 // lost a run to Enter pressed twice on Reset (the second pressed Train, and a new run frees the
 // model Reset set aside), and a held Enter toggled Pause and Resume at the key's repeat rate. So
-// a key's press (Enter going down, Space coming up) on the button a key's press has just moved
+// a key's press (Enter's keypress, Space coming up) on the button a key's press has just moved
 // the focus to (focusMovedTo) is held back for KEY_PRESS_GAP_MS, and a held Enter's repeats press
 // nothing, except on a button made for it (data-repeat: Step, held, steps on through the chain).
 // Only clicks that a key makes are held back: the mouse, assistive technology's clicks and
