@@ -864,6 +864,9 @@ test('Sample brings the images, the step formula, the final MSE and the verdict 
 test('the page moves only as far as it must: Sample scrolls once, Done leaves a curve on screen where it is, Undo Reset keeps the keyboard near', async () => {
   const { page, log } = await openPage('?steps=20');
   await trainToEnd(page);
+  // Done's own scroll (to the curve and the line) fires its event at the next frame: on a loaded
+  // machine that frame came after the listener below, which counted it as Sample's (202, then 484)
+  await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
   await page.evaluate(() => {
     window.scrolls = [];
     window.addEventListener('scroll', () => window.scrolls.push(Math.round(window.scrollY)));
