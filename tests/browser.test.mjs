@@ -788,14 +788,26 @@ test('at 360 x 640: Train keeps Pause in reach, playback ends with nothing movin
   assert.equal(await page.evaluate(() => document.body.dataset.shownT), '0', 'played to the end');
   const moves = new Set(tops.slice(Math.floor(tops.length / 2)));
   assert.equal(moves.size, 1, `the figures under the player stay put through the second half of playback: ${[...moves]}`);
-  // the strip is far below the images on this screen: its first frame, x_T, tapped
-  await page.evaluate(() => document.getElementById('sample-strip').scrollIntoView({ block: 'end' }));
-  assert.equal(await onScreen('#sample-xt'), false, 'the images are off screen from the strip');
+  // the strip under the player: at the foot of the screen, the images it drives are on it too
+  // (at the foot of the panel it was 1,900 px below them on a phone, and a tap scrolled that far)
+  await page.evaluate(() => document.getElementById('sample-strip-labels').scrollIntoView({ block: 'end' }));
+  assert.equal(await onScreen('#sample-xt'), true, 'the images on screen with the strip');
+  // its first frame, x_T, tapped: that step shown, and the page left where it is
+  const before = await page.evaluate(() => window.scrollY);
   const box = await page.locator('#sample-strip').boundingBox();
   await page.mouse.click(box.x + 4, box.y + box.height / 2);
   assert.equal(await page.evaluate(() => document.body.dataset.shownT), '100');
+  assert.equal(await page.evaluate(() => window.scrollY), before, 'no scroll: the step tapped is on screen');
+  // scrolled on, with the images above the screen, a tap brings them back
+  await page.evaluate(() => window.scrollBy(0, document.getElementById('sample-xt').getBoundingClientRect().bottom + 1));
+  assert.equal(await onScreen('#sample-xt'), false);
+  assert.equal(await onScreen('#sample-strip'), true);
+  const again = await page.locator('#sample-strip').boundingBox();
+  await page.mouse.click(again.x + again.width - 4, again.y + again.height / 2);
+  assert.equal(await page.evaluate(() => document.body.dataset.shownT), '0');
   assert.equal(await onScreen('#sample-xt'), true, 'the step tapped is shown on screen');
-  assert.deepEqual(await page.$$eval('#sample-strip-labels .shown', (els) => els.map((e) => e.textContent)), ['100'],
+  assert.equal(await onScreen('#sample-strip'), true, 'with the strip');
+  assert.deepEqual(await page.$$eval('#sample-strip-labels .shown', (els) => els.map((e) => e.textContent)), ['0'],
     'the strip marks the step shown');
   await page.fill('#scrub', '37');   // t = 63: not in the strip
   assert.deepEqual(await page.$$eval('#sample-strip-labels .shown', (els) => els.length), 0);

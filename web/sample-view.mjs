@@ -294,8 +294,9 @@ function drawSampleStrip() {
 }
 
 // a click on a frame of the strip shows that step above (the slider does the same), and brings
-// it on screen: on a phone the images are a screen or more above the strip, and a tap there
-// seemed to do nothing (a trial)
+// it on screen where it is not: the strip sits under the player, a few hundred px below the
+// images (at the foot of the panel it was 1,900 px below them on a phone, and a tap scrolled
+// that far)
 export function onStripClick(ev) {
   const tr = app.traj, c = $('sample-strip');
   if (!tr) return;
