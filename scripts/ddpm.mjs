@@ -173,8 +173,14 @@ function readCheckpointFile(path) {
 const MAX_STEPS = 1000000, MAX_CHECKPOINT_BYTES = 2 ** 31 - 1;
 
 // The file --save writes: the path itself, or what its links name, followed to the end (a link
-// that names no file yet included), with what is there now (null: nothing).
+// that names no file yet included), with what is there now (null: nothing). A pipe or a device
+// at the end is written through the name given: /dev/stdout's link ends in /proc's 'pipe:[N]',
+// which names no file (followed, a pipe was taken for a new file, and the write failed after
+// training).
 function saveTarget(path) {
+  let end = null;
+  try { end = statSync(path); } catch { /* nothing there yet, or a link to nothing */ }
+  if (end && !end.isFile() && !end.isDirectory()) return { path, stat: end };
   for (let links = 0; links < 40; links++) {
     let stat;
     try { stat = lstatSync(path); } catch { return { path, stat: null }; }

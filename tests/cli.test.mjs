@@ -247,6 +247,17 @@ test('--save replaces a file with its permissions kept, writes through a link (t
   assert.equal(viaStdout.status, 0, viaStdout.stderr);
   assert.equal(JSON.parse(viaStdout.stderr.trim().split('\n').at(-1)).steps, 1, 'the summary on stderr');
   assert.equal(JSON.parse(run('--load', toStdout, '--json').stdout).steps, 1);
+  // and into a pipe (| cat), or a process substitution's pipe (/dev/fd/N): the same bytes. Both
+  // used to train, then fail: /dev/stdout's link ends in 'pipe:[N]', taken for a new file's name
+  const throughPipe = join(dir, 'pipe.ddpm'), throughFd = join(dir, 'fd.ddpm');
+  const viaPipe = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${CLI}" --steps 1 --json --save /dev/stdout | cat > "${throughPipe}"`],
+    { encoding: 'utf8', timeout: 120000 });
+  assert.equal(viaPipe.status, 0, viaPipe.stderr);
+  assert.ok(readFileSync(throughPipe).equals(readFileSync(toStdout)), 'the checkpoint through the pipe');
+  const viaFd = spawnSync('bash', ['-c', `"${process.execPath}" "${CLI}" --steps 1 --save >(cat > "${throughFd}"); wait $!`],
+    { encoding: 'utf8', timeout: 120000 });
+  assert.equal(viaFd.status, 0, viaFd.stderr);
+  assert.ok(readFileSync(throughFd).equals(readFileSync(toStdout)), 'the checkpoint through /dev/fd');
   // a shell's pipe: its length is known only by reading it
   const piped = spawnSync('bash', ['-c', `cat "${file}" | exec "${process.execPath}" "${CLI}" --load /dev/stdin --json`], { encoding: 'utf8', timeout: 120000 });
   assert.equal(piped.status, 0, piped.stderr);
