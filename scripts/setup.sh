@@ -20,7 +20,9 @@ command -v make >/dev/null || need_apt+=(make)
 if [ "${1:-}" != "--build-only" ]; then
   # fonts-liberation is only recommended by chromium, and --no-install-recommends skips it:
   # without a font the page's screenshots would have no text
-  command -v chromium >/dev/null || need_apt+=(chromium fonts-liberation)
+  # (the tests take CHROMIUM, /usr/bin/chromium or /usr/bin/chromium-browser: tests/lib/browser.mjs)
+  { [ -n "${CHROMIUM:-}" ] && [ -e "$CHROMIUM" ]; } || [ -e /usr/bin/chromium ] || [ -e /usr/bin/chromium-browser ] ||
+    need_apt+=(chromium fonts-liberation)
 fi
 
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -32,14 +34,36 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   else
     echo "setup: missing ${need_apt[*]}; this script knows apt-get only." >&2
     echo "  Elsewhere install: the Emscripten SDK (emcc 3.1+), binaryen, wabt, a C compiler, SIMDe," >&2
-    echo "  Chromium (set CHROMIUM=/path/to/chrome), and Node.js 20+." >&2
+    echo "  Chromium (set CHROMIUM=/path/to/chrome), and Node.js 20.10+." >&2
     exit 1
   fi
 fi
 
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  echo "setup: Node.js 20+ and npm are needed (apt-get install nodejs npm)" >&2
+  echo "setup: Node.js and npm are needed (apt-get install nodejs npm)" >&2
   exit 1
+fi
+
+if [ "${1:-}" != "--build-only" ]; then
+  # The tests need Node 20.10+ (node --test --test-concurrency); Debian 12's own is 18 (what its
+  # emscripten pulls in). Then Node 20 from the npm registry, whose node-linux-<arch> package is
+  # nodejs.org's binary, into build/node, which the Makefile puts first on PATH. (Building and
+  # serving the page work with 18.)
+  read -r major minor < <(node -p 'process.versions.node.split(".").slice(0, 2).join(" ")')
+  if [ "$major" -lt 20 ] || { [ "$major" -eq 20 ] && [ "$minor" -lt 10 ]; }; then
+    case "$(uname -m)" in
+      x86_64) arch=x64 ;;
+      aarch64) arch=arm64 ;;
+      *) echo "setup: Node.js $(node --version) is too old for the tests (20.10+ is needed)" >&2; exit 1 ;;
+    esac
+    echo "setup: Node.js $(node --version) is too old for the tests (20.10+); Node 20 from the npm registry (node-linux-$arch) into build/node" >&2
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent "node-linux-$arch@20" >/dev/null)
+    rm -rf build/node && mkdir -p build/node
+    tar xzf "$tmp"/node-linux-"$arch"-*.tgz -C build/node --strip-components=1
+    rm -rf "$tmp"
+    build/node/bin/node --version >/dev/null
+  fi
 fi
 
 if [ "${1:-}" != "--build-only" ]; then
