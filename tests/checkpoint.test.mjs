@@ -37,6 +37,13 @@ test('save then load restores weights, AdamW state and step; a resumed run match
     resumed.loadCheckpoint(light);
     assert.ok(sameBits(resumed.params(), first.params()));
     assert.ok(resumed.adamState().m.every((x) => x === 0));
+    // the page's Save: the same files as a Blob, made from wasm memory, whose buffer is freed and
+    // written again (by the second, then by a model trained on) before the Blobs are read
+    const blobs = [true, false].map((optimizer) => first.saveCheckpointBlob({ optimizer }));
+    first.train(1);
+    first.saveCheckpoint();
+    assert.ok(Buffer.from(await blobs[0].arrayBuffer()).equals(Buffer.from(bytes)), 'with the AdamW state');
+    assert.ok(Buffer.from(await blobs[1].arrayBuffer()).equals(Buffer.from(light)), 'the weights alone');
   } finally { straight.free(); first.free(); resumed.free(); }
 });
 

@@ -13,8 +13,8 @@ import { clearTrajectory, finishSampling, drawSigmaPlot } from './sample-view.mj
 // a downloaded file's object URL lives this long: long enough for any browser to start saving
 const DOWNLOAD_URL_MS = 60000;
 
-function downloadBytes(bytes, name) {
-  const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
+function downloadBlob(blob, name) {
+  const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;
   a.download = name;
@@ -42,17 +42,17 @@ export function saveCheckpoint() {
   // file is a third of the size (the weights alone, to share or to sample), and a run resumed
   // from it starts AdamW's moments afresh
   const optimizer = $('save-adam').checked;
-  let bytes;
+  let blob;
   try {
-    bytes = m.saveCheckpoint({ optimizer });
+    blob = m.saveCheckpointBlob({ optimizer });
   } catch (e) {
     showMessage($('train-message'), `Not saved: ${errorText(e)}`);
     return;
   }
   const name = `ddpm-${app.settings.preset}-step${m.step}${optimizer ? '' : '-weights'}.ddpm`;
-  downloadBytes(bytes, name);
+  downloadBlob(blob, name);
   if (app.state !== 'error') showMessage($('train-message'), '');
-  setStatus(`Saved ${name} (${(bytes.length / 1e6).toFixed(1)} MB): ` +
+  setStatus(`Saved ${name} (${(blob.size / 1e6).toFixed(1)} MB): ` +
     (optimizer ? `the weights and AdamW state at step ${m.step}.` : `the weights at step ${m.step}, without the AdamW state.`) +
     (halfDone ? ` Step ${m.step} was half done, so it was finished first${m.done ? ': it was the last, and training is done' : ''}.` : '') +
     (app.state === 'running' ? ' Training goes on.' : ''),
