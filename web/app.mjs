@@ -3,6 +3,7 @@
 // schedule the work into animation frames, keep the settings in the address bar, and draw.
 // This one is the entry point index.html loads: the train panel's fields, Train and Reset, the
 // wiring of every event, and main(). The others, each importing only from those above it:
+//   pacing.mjs       how much training work each animation frame takes (no DOM: tested in Node)
 //   state.mjs        the one state object the modules share; messages, focus, the address bar
 //   panels.mjs       the views of the preset alone: schedule, forward process, embedding
 //   controls.mjs     setState, what each state enables; the train form's notes and hints
@@ -391,7 +392,7 @@ function wire() {
 
   // A new width redraws every plot, once the width has settled: a window dragged wider redraws
   // once, not on every frame of the drag. The frames of a resize come late for the browser's own
-  // layout and this redraw, not for training, so the pacing does not count them (train-view.mjs):
+  // layout and this redraw, not for training, so the pacing does not count them (pacing.mjs):
   // counted, a drag makes it step down to its slowest level, ~15x fewer steps/s for ~10 s.
   let lastWidth = document.documentElement.clientWidth, timer = 0;
   new ResizeObserver(() => {

@@ -3,6 +3,7 @@
 // focus) and to the address bar. It imports only settings.mjs (for the query string); the modules
 // with page state import it (not the pure ones: settings.mjs, plot.mjs, draw.mjs).
 import { settingsFromQuery, settingsToQuery } from './settings.mjs';
+import { newPacing } from './pacing.mjs';
 
 export const $ = (id) => document.getElementById(id);
 
@@ -55,7 +56,7 @@ export const app = {
   timing: { msPerSample: 8, msPerParam: 8 / 2.7e6, sampleCosts: [], paramCosts: [],
     poolMs: 0, poolParams: 0, batch: null, clockStep: null },
   run: runRecord(0),        // the training run under way (see newRun)
-  pace: { level: 0, frame: 0, recent: [], onTime: 0, calmUntil: 0, paced: 0 }, // see PACE_LEVELS (train-view.mjs)
+  pace: newPacing(),   // how much work each frame of training takes (pacing.mjs)
   redraws: 0,                // plots redrawn for a new width (app.mjs)
   frames: [],                // rAF intervals (ms) while training runs
   frameWork: [],             // the time (ms) the frame before each interval spent on training and drawing
@@ -82,7 +83,7 @@ export function newRun() {
   app.run = runRecord(app.run.loop);
   app.frames = [];
   app.frameWork = [];
-  app.pace = { level: 0, frame: 0, recent: [], onTime: 0, calmUntil: 0, paced: 0 };
+  app.pace = newPacing();
 }
 
 export function showMessage(el, text) {

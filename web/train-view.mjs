@@ -6,12 +6,8 @@ import { DDPMError } from './ddpm.mjs';
 import { linePlot, movingGeoMean, theme, formatNumber, formatDuration } from './plot.mjs';
 import { $, app, showMessage, errorText, sentence, setStatus, passFocus, focusGuard, bringOnScreen, wholeOnScreen } from './state.mjs';
 import { trainSettings, setState, drawCheckpointControls, settleStepsRefusal } from './controls.mjs';
+import { LEVELS, pace } from './pacing.mjs';
 
-// Work per animation frame: about half a 60 Hz frame, leaving the rest for drawing.
-const BUDGET_MS = 8;
-// When frames come late (a busy machine), back off step by step: a smaller budget, then
-// training on only some frames. [budget in ms, train on one frame in `every`]
-const PACE_LEVELS = [[BUDGET_MS, 1], [4, 1], [4, 2], [2, 2], [2, 3]];
 // Predicting all zeros scores a loss of 1 for either target (eps ~ N(0, I); x0 is all +-1): a loss
 // still above half of that means the network has not learnt its target.
 export const UNLEARNT_LOSS = 0.5;
@@ -254,10 +250,10 @@ function trainFrame(ts, loop) {
   if (app.run.lastFrameTs !== null) {
     app.frames.push(ts - app.run.lastFrameTs);
     app.frameWork.push(app.run.lastWork);
-    if (ts > app.pace.calmUntil) pace(ts - app.run.lastFrameTs);   // not a resize's late frames (app.mjs)
+    if (ts > app.pace.calmUntil) pace(app.pace, ts - app.run.lastFrameTs);   // not a resize's late frames (app.mjs)
   }
   app.run.lastFrameTs = ts;
-  const m = app.model, tm = app.timing, [budget, every] = PACE_LEVELS[app.pace.level];
+  const m = app.model, tm = app.timing, [budget, every] = LEVELS[app.pace.level];
   tm.clockStep ??= measureClockStep();
   const start = performance.now(), deadline = start + budget;
   // AdamW forms each weight's gradient from the batch's samples (c/optimizer.c), so its cost per
@@ -391,25 +387,6 @@ export function recordedLosses(m) {
   return { from, losses };
 }
 
-// The display comes first. When frames arrive late (other programs busy on the CPU, a slow
-// machine), step down PACE_LEVELS: less work per frame, then work on fewer frames; after two
-// seconds on time, step back up. The split of the work never changes the result.
-function pace(interval) {
-  const p = app.pace, late = interval > 20;
-  p.paced++;
-  p.recent.push(late);
-  if (p.recent.length > 30) p.recent.shift();
-  p.onTime = late ? 0 : p.onTime + 1;
-  if (p.level < PACE_LEVELS.length - 1 && p.recent.filter(Boolean).length >= 3) {
-    p.level++;
-    p.recent = [];
-    p.onTime = 0;
-  } else if (p.level > 0 && p.onTime >= 120) {
-    p.level--;
-    p.onTime = 0;
-  }
-}
-
 function percentile(values, p) {
   if (!values.length) return NaN;
   const sorted = Float64Array.from(values).sort();
@@ -420,14 +397,14 @@ function percentile(values, p) {
 // width: "2 ms on 1 frame in 3" took two on a phone, and the loss curve below moved as the pacing
 // stepped down (a trial). The cell's title says it in words.
 export function paceNote(level) {
-  const [budget, every] = PACE_LEVELS[level];
+  const [budget, every] = LEVELS[level];
   return every > 1 ? `${budget} ms/${every} frames` : `${budget} ms/frame`;
 }
-export const PACE_LEVEL_COUNT = PACE_LEVELS.length;
+export const PACE_LEVEL_COUNT = LEVELS.length;
 function paceTitle(level) {
-  const [budget, every] = PACE_LEVELS[level];
+  const [budget, every] = LEVELS[level];
   return `Training works about ${budget} ms ${every > 1 ? `on one animation frame in ${every}` : 'in each animation frame'}, ` +
-    'less when frames come late, so that the page keeps drawing';
+    'less when its work makes frames come late, so that the page keeps drawing';
 }
 
 // ---------------------------------------------------------------------------------------------
