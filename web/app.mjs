@@ -12,7 +12,7 @@
 //   checkpoints.mjs  Save, Load, and a new Steps for a model on the page
 import { loadEngine, wasmSimdSupported } from './ddpm.mjs';
 import { presetDefaults, parseField, describeField, ignoredText } from './settings.mjs';
-import { $, settingsFromURL, settingsToURL, app, newRun, showMessage, errorText, setStatus, passFocus, focusGuard, bringOnScreen, dropUndo, focusMovedTo } from './state.mjs';
+import { $, nextTask, settingsFromURL, settingsToURL, app, newRun, showMessage, errorText, setStatus, passFocus, focusGuard, bringOnScreen, dropUndo, focusMovedTo } from './state.mjs';
 import { theme } from './plot.mjs';
 import { buildView, drawSchedulePlots, markSchedule, drawForward, drawEmbedding } from './panels.mjs';
 import { fillForm, describePreset, stepsOpen, stepsProblem, TRAIN_FIELDS, TRAIN_INPUTS, setState, fieldChanges,
@@ -449,8 +449,9 @@ async function main() {
     return;
   }
   const e = app.engine;
+  let drawLater = [];
   try {
-    buildView(settings.preset);
+    drawLater = buildView(settings.preset, { later: true });
   } catch (err) {
     showMessage($('global-message'), errorText(err));
   }
@@ -459,6 +460,13 @@ async function main() {
       'WebAssembly build: training is slower. Reloading the page tries the SIMD build again.'
     : 'Running on the scalar WebAssembly build (this browser has no WebAssembly SIMD): training is slower.';
   settingsToURL(settings);
+  // the panels below the first screen are drawn a task each: together they made one task of
+  // 150-300 ms (the view each reads is app.view, so a preset changed meanwhile draws its own)
+  for (const draw of drawLater) {
+    await nextTask();
+    draw();
+  }
+  await nextTask();
   clearTrajectory();
   setState('ready');
   drawTrainStats(true);

@@ -12,7 +12,9 @@ const FORWARD_NOISE_SEED = 1;
 // alpha_bar_T above this is "far from 0": x_T still holds a tenth of the image or more
 export const ABAR_T_FAR = 0.01;
 
-export function buildView(preset) {
+// { later: true }: the off-screen panels (forward strip, schedule plots, embedding) are not drawn
+// here but returned as a list of drawings, for the caller to run in tasks of their own
+export function buildView(preset, { later = false } = {}) {
   const e = app.engine;
   // a tiny network with the preset's schedule: enough for the schedule and the forward process.
   // Everything is made before anything is replaced: if C refuses, the old view stays whole
@@ -44,10 +46,11 @@ export function buildView(preset) {
   $('fwd-t').value = String(app.fwdT);
   drawData();
   drawScheduleText();
-  drawForwardStrip();
   drawForward();
-  drawSchedulePlots();
-  drawEmbedding();
+  const rest = [drawForwardStrip, drawSchedulePlots, drawEmbedding];
+  if (later) return rest;
+  for (const draw of rest) draw();
+  return [];
 }
 
 function drawData() {
