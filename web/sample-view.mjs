@@ -201,11 +201,11 @@ function drawSample() {
   drawSampleAge();
   drawSampleStrip();
   drawMSEPlot();
-  // the captions and the step formula at two steps of the middle and the end, before playback,
-  // so that keepHeights starts from about their tallest: the page is brought on screen as the
+  // the captions and the step formula at the end, at the longest formula line and at the middle,
+  // before playback, so that keepHeights starts from about their tallest: the page is brought on screen as the
   // chain starts (showSampleView) and nothing below should move after that (a sample brought
   // back by Undo Reset too: without this, its playback moved the page 19 px on a phone)
-  for (const t of [1, Math.round(tr.T / 2)]) drawCaptions(t);
+  for (const t of [1, longestFormulaT(tr.T), Math.round(tr.T / 2)]) drawCaptions(t);
 }
 
 // A sample set aside with its model by Reset, and back with it by Undo Reset: drawn as it was
@@ -294,9 +294,9 @@ function drawSampleStrip() {
 }
 
 // a click on a frame of the strip shows that step above (the slider does the same), and brings
-// it on screen where it is not: the strip sits under the player, a few hundred px below the
-// images (at the foot of the panel it was 1,900 px below them on a phone, and a tap scrolled
-// that far)
+// it on screen where it is not: the strip sits under the step formula, the final MSE and the
+// verdict, a few hundred px below the images (at the foot of the panel it was 1,900 px below
+// them on a phone, and a tap scrolled that far)
 export function onStripClick(ev) {
   const tr = app.traj, c = $('sample-strip');
   if (!tr) return;
@@ -391,11 +391,18 @@ const coef = (v) => {
   return String(Number(v.toPrecision(digits)));
 };
 const xAt = (t) => `x<sub>${t}</sub>`;
+// in the page's maths font: a monospace font gives the combining hat a cell of its own, and it
+// sat over the bracket after the epsilon (a trial); x's hat there is in place
+const EPS_HAT = '<var>&epsilon;&#770;</var>';
 function drawStepFormula(t) {
+  const { line, note } = stepFormula(t);
+  $('rev-formula').innerHTML = `${line}<br><span class="small muted">${note}</span>`;
+}
+function stepFormula(t) {
   const tr = app.traj;
   let line, note;
   if (t === null) {
-    line = `x<sub>t&minus;1</sub> = (x<sub>t</sub> &minus; &beta;<sub>t</sub>/&radic;(1&minus;&alpha;&#772;<sub>t</sub>)&middot;&epsilon;&#770;)` +
+    line = `x<sub>t&minus;1</sub> = (x<sub>t</sub> &minus; &beta;<sub>t</sub>/&radic;(1&minus;&alpha;&#772;<sub>t</sub>)&middot;${EPS_HAT})` +
       ' / &radic;&alpha;<sub>t</sub> + &sigma;<sub>t</sub>&middot;z';
     note = 'the reverse step (Ho et al., Algorithm 2), z ~ N(0, I): a sample writes it out with its numbers at each t';
   } else if (t === 0) {
@@ -407,14 +414,25 @@ function drawStepFormula(t) {
     const sd = tr.sigma === 'beta' ? '&beta;<sub>t</sub>' : '&beta;&#771;<sub>t</sub>';
     const end = t > 1 ? ` and &sigma;<sub>t</sub> = &radic;${sd} at t = ${t}; z ~ N(0, I)` : ' at t = 1; the last step adds no noise';
     if (k.form === 'eps') {
-      line = `${xAt(t - 1)} = ${coef(k.scale)}&middot;(${xAt(t)} &minus; ${coef(k.eps)}&middot;&epsilon;&#770;)${noise}`;
+      line = `${xAt(t - 1)} = ${coef(k.scale)}&middot;(${xAt(t)} &minus; ${coef(k.eps)}&middot;${EPS_HAT})${noise}`;
       note = `1/&radic;&alpha;<sub>t</sub>${t > 1 ? ',' : ' and'} &beta;<sub>t</sub>/&radic;(1&minus;&alpha;&#772;<sub>t</sub>)${end}`;
     } else {
       line = `${xAt(t - 1)} = ${coef(k.x0)}&middot;x&#770;<sub>0</sub> + ${coef(k.xt)}&middot;${xAt(t)}${noise}`;
       note = `the mean of q(x<sub>t&minus;1</sub> | x<sub>t</sub>, x&#770;<sub>0</sub>) for the clipped x&#770;<sub>0</sub>${t > 1 ? ',' : ''}${end}`;
     }
   }
-  $('rev-formula').innerHTML = `${line}<br><span class="small muted">${note}</span>`;
+  return { line, note };
+}
+// the step whose formula line is the longest (in characters, which the width follows): where
+// the line takes two lines, that one does first (at 390 px, t = 45 did, where t = 1 and 50 did
+// not, and the figures below moved a line during playback)
+function longestFormulaT(T) {
+  let longest = 2, most = 0;
+  for (let t = 2; t <= T; t++) {
+    const length = stepFormula(t).line.replace(/<[^>]*>/g, '').replace(/&#?\w+;/g, '.').length;
+    if (length > most) [longest, most] = [t, length];
+  }
+  return longest;
 }
 
 // show the state of the chain at timestep t (T = pure noise, 0 = the sample)
@@ -441,8 +459,10 @@ function markSample() {
   const tr = app.traj, t = tr ? app.play.shownT : null;
   setMarker($('plot-mse'), t, t === null ? '' : `t = ${t}: ${formatNumber(tr.mseCurve[t])}`);
   // x_0 is the chain's end: no step is taken from it, so no variance applies there; the step from
-  // t = 1 adds no noise (the curves stop at t = 2)
-  setMarker($('plot-sigma'), t, t === null ? '' : t === 0 ? 't = 0: the end, no step' : t === 1 ? 't = 1: no noise added' : `t = ${t}`);
+  // t = 1 adds no noise (the curves stop at t = 2). Elsewhere the variance the sample's step used
+  const variance = (t) => (tr.sigma === 'beta' ? tr.sched.beta : tr.sched.posterior_variance)[t];
+  setMarker($('plot-sigma'), t, t === null ? '' : t === 0 ? 't = 0: the end, no step' : t === 1 ? 't = 1: no noise added'
+    : `t = ${t}: ${formatNumber(variance(t))}`);
 }
 
 export function drawMSEPlot() {
