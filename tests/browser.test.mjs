@@ -1012,6 +1012,8 @@ test('a sample redone by a change of sigma, clipping or seed says what changed a
   await page.waitForSelector('body[data-sample="playing"]');
   assert.doesNotMatch(await page.textContent('#sample-verdict'), /Before/, 'a first sample has nothing to compare with');
   const redone = async (change, pattern) => {
+    // (the final MSE shows once the chain has played to it)
+    await page.waitForSelector('body[data-sample="stopped"]', { timeout: 60000 });
     const before = await page.textContent('#stat-mse');
     await change();
     await page.waitForFunction((p) => new RegExp(p).test(document.getElementById('sample-verdict').textContent), pattern.source, { timeout: 60000 });
@@ -1030,6 +1032,48 @@ test('a sample redone by a change of sigma, clipping or seed says what changed a
   assertClean(log);
 });
 
+// A trial read "this sample is the red square" under pure noise at t = 84, and the strip showed
+// the square from the start: what the sample comes to waits for the chain to reach it.
+test('what a sample comes to (its final MSE, the verdict, the strip) shows as the chain reaches it, or at once on a stop', async () => {
+  const { page, log } = await openPage('?steps=20&speed=0.25');
+  await trainToEnd(page);
+  // what is shown: the verdict and the final MSE visible or not, and the strip's frames drawn
+  const seen = () => page.evaluate(() => {
+    const c = document.getElementById('sample-strip'), ctx = c.getContext('2d'), f = c.width / (11 * 18 - 2);
+    const drawn = [...Array(11).keys()].map((k) => ctx.getImageData(Math.floor((k * 18 + 8) * f), Math.floor(8 * f), 1, 1).data[3] > 0);
+    const shows = (id) => getComputedStyle(document.getElementById(id)).visibility === 'visible';
+    const mse = document.getElementById('stat-mse').textContent;
+    return { t: Number(document.body.dataset.shownT), verdict: shows('sample-verdict'), mse: mse === '–' ? null : Number(mse), drawn };
+  });
+  await page.click('#btn-sample');
+  await page.waitForSelector('body[data-sample="playing"]', { timeout: 60000 });
+  await page.waitForFunction(() => Number(document.body.dataset.shownT) <= 65, null, { polling: 'raf' });
+  const playing = await seen();
+  assert.ok(playing.t > 20, `still early in the chain: t = ${playing.t}`);
+  assert.deepEqual([playing.verdict, playing.mse], [false, null], 'no verdict and no final MSE while the chain plays');
+  // the strip's frames at t = 100, 90, ..., 0: those the chain has reached
+  assert.deepEqual(playing.drawn, [...Array(11).keys()].map((k) => 100 - 10 * k >= playing.t), `t = ${playing.t}`);
+  // a stop shows it all, and Play again does not hide it
+  await page.click('#btn-play');
+  const stopped = await seen();
+  assert.deepEqual([stopped.verdict, stopped.mse > 0, stopped.drawn.every(Boolean)], [true, true, true]);
+  assert.match(await page.textContent('#sample-verdict'), /Final MSE/);
+  await page.click('#btn-play');
+  await page.waitForSelector('body[data-sample="playing"]');
+  assert.deepEqual((await seen()).verdict, true);
+  // a new sample plays to its end: then all shows
+  await page.fill('#sample-seed', '5');
+  await page.press('#sample-seed', 'Enter');
+  await page.waitForSelector('body[data-sample="playing"]', { timeout: 60000 });
+  await page.waitForFunction(() => Number(document.body.dataset.shownT) <= 95, null, { polling: 'raf' });
+  assert.deepEqual((await seen()).verdict, false, 'the new sample waits too');
+  await page.waitForSelector('body[data-sample="stopped"]', { timeout: 60000 });
+  const end = await seen();
+  assert.deepEqual([end.t, end.verdict, end.mse > 0, end.drawn.every(Boolean)], [0, true, true, true]);
+  await page.close();
+  assertClean(log);
+});
+
 // prefers-reduced-motion: the chain does not play by itself; the sample is shown, Play plays it
 test('with reduced motion asked for, a sample is shown at once and plays only on request', async () => {
   const { page, log } = await openPage('?steps=15');
@@ -1042,6 +1086,7 @@ test('with reduced motion asked for, a sample is shown at once and plays only on
   });
   await sampleOnce(page);
   assert.equal(await page.evaluate(() => document.body.dataset.shownT), '0', 'the sample is shown');
+  assert.equal(await page.evaluate(() => getComputedStyle(document.getElementById('sample-verdict')).visibility), 'visible', 'with its verdict');
   assert.ok(!(await page.evaluate(() => window.sampleStates)).includes('playing'), 'it did not play');
   assert.equal(await page.textContent('#btn-play'), 'Play');
   assert.equal(await page.textContent('#scrub-out'), 't = 0');

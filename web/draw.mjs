@@ -27,10 +27,12 @@ export function upscale(rgba, w, h, factor) {
 }
 
 // Several S x S images side by side, with a gap of `gap` pixels, as one RGBA strip.
-// images: list of [array, offset] pairs.
+// images: list of [array, offset] pairs, or null for a place left empty.
 export function strip(images, S, gap = 1) {
   const W = images.length * (S + gap) - gap, out = new Uint8ClampedArray(W * S * 4);
-  images.forEach(([array, offset], k) => {
+  images.forEach((image, k) => {
+    if (!image) return;   // an empty place, transparent as the gaps
+    const [array, offset] = image;
     const rgba = toRGBA(array, S, offset);
     for (let y = 0; y < S; y++) {
       out.set(rgba.subarray(y * S * 4, (y + 1) * S * 4), (y * W + k * (S + gap)) * 4);

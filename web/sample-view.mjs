@@ -44,6 +44,7 @@ export function clearTrajectory() {
   sc.getContext('2d').clearRect(0, 0, sc.width, sc.height);
   for (const id of ['stat-mse', 'stat-sample-ms', 'stat-ms-step', 'stat-sample-step']) $(id).textContent = '–';
   $('sample-verdict').textContent = '';
+  $('sample-verdict').classList.remove('veiled');   // (a chain cleared while its verdict waited)
   showMessage($('sample-message'), '');   // (a sample's failure goes with the model it was of, as its chain does)
   drawSampleAge();
   $('scrub').disabled = true;
@@ -164,7 +165,9 @@ function showSample(m, { computeMs, sigma, clip, seed, before }) {
     before: before && before.model === m && before.step === m.step ? before : null,
     // step 0 is untrained only for a model made here: a file at step 0 (one written by another
     // program, README "Checkpoint format") holds weights trained elsewhere
-    untrained: m.step === 0 && !app.loadedFrom };
+    untrained: m.step === 0 && !app.loadedFrom,
+    // the smallest t of the chain shown so far (reveal): none yet
+    revealed: T + 1 };
   const tr = app.traj;
   tr.finalRange = extent(r.final, 0, D);
   tr.sched = m.schedule();  // the sampled model's own (a loaded file's, whatever the preset shows)
@@ -189,7 +192,6 @@ function showSample(m, { computeMs, sigma, clip, seed, before }) {
 // showStep)
 function drawSample() {
   const tr = app.traj;
-  $('stat-mse').textContent = formatNumber(tr.finalMse);
   $('stat-sample-ms').textContent = `${tr.ms.toFixed(1)} ms`;
   $('stat-ms-step').textContent = `${(tr.ms / tr.T).toFixed(2)} ms`;
   $('stat-sample-step').textContent = tr.untrained ? '0 (untrained)' : `${tr.step} of ${tr.steps}`;
@@ -198,6 +200,7 @@ function drawSample() {
   $('btn-play').disabled = false;
   $('btn-step').disabled = false;
   drawSampleVerdict();
+  showResult(tr.revealed === 0);
   drawSampleAge();
   drawSampleStrip();
   drawMSEPlot();
@@ -280,7 +283,7 @@ function drawSampleStrip() {
   labels.textContent = '';
   for (let k = 0; k <= STRIP_STRIDES; k++) {
     const t = stripT(tr.T, k);
-    images.push([tr.x, t * tr.D]);
+    images.push(t >= tr.revealed ? [tr.x, t * tr.D] : null);   // (not reached yet: left empty)
     const label = document.createElement('span');
     label.textContent = String(t);
     labels.append(label);
@@ -450,8 +453,33 @@ export function showStep(t) {
   $('scrub').setAttribute('aria-valuetext', `t = ${t}`);
   $('scrub-out').textContent = `t = ${t}`;
   document.body.dataset.shownT = String(t);
+  reveal(t);
   markStripLabel(t);
   markSample();
+}
+
+// What the sample comes to, its final MSE and verdict and the strip's frames, is shown as the
+// chain reaches it: while a new chain plays from x_T they wait, so that the square is seen to come
+// out of the noise before the page says it did (a trial read "this sample is the red square"
+// under pure noise at t = 84, and the strip showed the square from the start). Any stop of the
+// playback (its end, Pause, Step, the slider, the strip) shows them all, as does a system that
+// asks for less motion (nothing plays). The verdict waiting keeps its place: nothing below moves
+// as it comes.
+function reveal(t) {
+  const tr = app.traj;
+  if (!tr || t >= tr.revealed) return;
+  const frameReached = Array.from({ length: STRIP_STRIDES + 1 }, (_, k) => stripT(tr.T, k)).some((ft) => ft >= t && ft < tr.revealed);
+  tr.revealed = t;
+  if (frameReached) drawSampleStrip();
+  if (t === 0) {
+    drawSampleVerdict();   // written again as it shows, for a screen reader to read it then
+    showResult(true);
+  }
+}
+// the final MSE ("–" until shown) and the verdict (in its place, unseen until shown)
+function showResult(shown) {
+  $('stat-mse').textContent = shown ? formatNumber(app.traj.finalMse) : '–';
+  $('sample-verdict').classList.toggle('veiled', !shown);
 }
 
 // the step shown, marked on the two sampling plots
@@ -520,6 +548,7 @@ export function play() {
 export function stopPlaying() {
   app.play.playing = false;
   app.play.loop++;
+  reveal(0);
   if (app.traj) document.body.dataset.sample = 'stopped';
   $('btn-play').textContent = 'Play';
   $('btn-play').setAttribute('aria-label', 'Play the chain');
