@@ -1051,13 +1051,34 @@ test('what a sample comes to (its final MSE, the verdict, the strip) shows as th
   const playing = await seen();
   assert.ok(playing.t > 20, `still early in the chain: t = ${playing.t}`);
   assert.deepEqual([playing.verdict, playing.mse], [false, null], 'no verdict and no final MSE while the chain plays');
-  // the strip's frames at t = 100, 90, ..., 0: those the chain has reached
+  // the strip's frames at t = 100, 90, ..., 0: those the chain has reached; the MSE curve so far
   assert.deepEqual(playing.drawn, [...Array(11).keys()].map((k) => 100 - 10 * k >= playing.t), `t = ${playing.t}`);
-  // a stop shows it all, and Play again does not hide it
-  await page.click('#btn-play');
+  assert.match(await page.getAttribute('#plot-mse', 'aria-label'), /drawn as the chain plays, now at t = \d+$/);
+  // a new sample asked for mid-play: the result of the chain it replaces does not show meanwhile
+  // (it did for a few frames)
+  await page.evaluate(() => {
+    window.verdictShown = false;
+    const v = document.getElementById('sample-verdict');
+    new MutationObserver(() => { window.verdictShown ||= getComputedStyle(v).visibility === 'visible'; })
+      .observe(v, { attributes: true, childList: true, subtree: true });
+  });
+  await page.click('#btn-sample');
+  await page.waitForSelector('body[data-sample="playing"]', { timeout: 60000 });
+  assert.equal(await page.evaluate(() => window.verdictShown), false, 'no verdict between the two chains');
+  // a stop shows it all, and Play again does not hide it; a Pause at a frame of the strip keeps it
+  // marked (the strip drawn whole lost the mark)
+  const pausedAt = await page.evaluate(() => new Promise((done) => {
+    const look = () => {
+      const t = Number(document.body.dataset.shownT);
+      if (t < 100 && t % 10 === 0) { document.getElementById('btn-play').click(); done(t); } else requestAnimationFrame(look);
+    };
+    look();
+  }));
+  assert.deepEqual(await page.$$eval('#sample-strip-labels .shown', (els) => els.map((e) => e.textContent)), [String(pausedAt)]);
   const stopped = await seen();
   assert.deepEqual([stopped.verdict, stopped.mse > 0, stopped.drawn.every(Boolean)], [true, true, true]);
   assert.match(await page.textContent('#sample-verdict'), /Final MSE/);
+  assert.match(await page.getAttribute('#plot-mse', 'aria-label'), /for the sample/);
   await page.click('#btn-play');
   await page.waitForSelector('body[data-sample="playing"]');
   assert.deepEqual((await seen()).verdict, true);

@@ -148,8 +148,10 @@ export function movingGeoMean(values, weight = 0.9) {
 }
 
 // linePlot(canvas, {
-//   series: [{ y, x?, label, color, width, dash, alpha, from?, reference? }],   x defaults to the
-//     index; a reference line (not the data) is one a marker's label may cover if it must
+//   series: [{ y, x?, label, color, width, dash, alpha, from?, shownFrom?, reference? }],   x
+//     defaults to the index; points before `from` are left out, and before `shownFrom` not drawn
+//     but counted in the range (a curve drawn as far as it has come, on the axes of the whole);
+//     a reference line (not the data) is one a marker's label may cover if it must
 //   xRange: [lo, hi], xReversed, yLog, yRange: [lo, hi] (else from the data),
 //   xLabel, height, empty: 'text shown when there is no data' })
 // The tick labels sit on a row under the frame and the axis label on a row of its own below it,
@@ -261,7 +263,7 @@ export function linePlot(canvas, opts) {
     ctx.beginPath();
     const weight = s.reference ? 1 : 10, firstRun = lines.length;
     let pen = false, run = null;
-    for (let i = s.from ?? 0; i < s.y.length; i++) {
+    for (let i = Math.max(s.from ?? 0, s.shownFrom ?? 0); i < s.y.length; i++) {
       const v = s.y[i], x = xOf(s, i);
       if (!Number.isFinite(v) || (opts.yLog && v <= 0)) { pen = false; continue; }
       if (pen) ctx.lineTo(X(x), Y(v)); else ctx.moveTo(X(x), Y(v));

@@ -93,7 +93,7 @@ export function doSample(before = null) {
     sampleFailed(e);
     return;
   }
-  stopPlaying();
+  stopPlaying({ reveal: false });   // (the chain replaced: its result, if still to come, stays so)
   // the status line's "press Sample" is done: gone now, before the page is brought to the chain,
   // which its going would move
   dropSampleHint();
@@ -271,7 +271,8 @@ function drawSampleVerdict() {
     }
   }
   el.innerHTML = text;
-  el.className = good ? 'good' : 'bad';
+  el.classList.toggle('good', good);
+  el.classList.toggle('bad', !good);
 }
 
 // the t of frame k of the sample strip (k = 0 is x_T)
@@ -294,6 +295,7 @@ function drawSampleStrip() {
   const rgba = upscale(st.rgba, st.width, st.height, f);
   // the gaps between images are transparent in the strip; show them as the panel background
   c.getContext('2d').putImageData(new ImageData(rgba, st.width * f, st.height * f), 0, 0);
+  markStripLabel(app.play.shownT);   // (the labels are new)
 }
 
 // a click on a frame of the strip shows that step above (the slider does the same), and brings
@@ -458,19 +460,21 @@ export function showStep(t) {
   markSample();
 }
 
-// What the sample comes to, its final MSE and verdict and the strip's frames, is shown as the
-// chain reaches it: while a new chain plays from x_T they wait, so that the square is seen to come
-// out of the noise before the page says it did (a trial read "this sample is the red square"
-// under pure noise at t = 84, and the strip showed the square from the start). Any stop of the
-// playback (its end, Pause, Step, the slider, the strip) shows them all, as does a system that
-// asks for less motion (nothing plays). The verdict waiting keeps its place: nothing below moves
-// as it comes.
+// What the sample comes to (its final MSE and verdict, the strip's frames, the MSE curve) is shown
+// as the chain reaches it: while a new chain plays from x_T they wait, so that the square is seen
+// to come out of the noise before the page says it did (a trial read "this sample is the red
+// square" under pure noise at t = 84, and the strip showed the square from the start). Any stop
+// of the playback (its end, Pause, Step, the slider, the strip) shows them all, as does a system
+// that asks for less motion (nothing plays); a new sample replacing a chain mid-play does not
+// (the old verdict flashed for a few frames). The verdict waiting keeps its place and the curve
+// its axes: nothing moves as they come.
 function reveal(t) {
   const tr = app.traj;
   if (!tr || t >= tr.revealed) return;
   const frameReached = Array.from({ length: STRIP_STRIDES + 1 }, (_, k) => stripT(tr.T, k)).some((ft) => ft >= t && ft < tr.revealed);
   tr.revealed = t;
   if (frameReached) drawSampleStrip();
+  drawMSEPlot();
   if (t === 0) {
     drawSampleVerdict();   // written again as it shows, for a screen reader to read it then
     showResult(true);
@@ -496,15 +500,17 @@ function markSample() {
 export function drawMSEPlot() {
   const th = theme(), tr = app.traj;
   const T = tr ? tr.T : app.view ? app.view.T : 100;
-  // the curve in words, for a screen reader (the canvas is an image)
+  // the curve in words, for a screen reader (the canvas is an image); while the chain plays, as
+  // far as it has come (the curve is drawn so far, on the axes of the whole: reveal)
   $('plot-mse').setAttribute('aria-label', 'MSE between the predicted clean image and the training image at each reverse step: ' +
-    (tr ? `${formatNumber(tr.mseCurve[T])} at t = ${T}, ${formatNumber(tr.mseCurve[Math.round(T / 2)])} at t = ${Math.round(T / 2)}, ` +
-      `${formatNumber(tr.mseCurve[1])} at t = 1 and ${formatNumber(tr.mseCurve[0])} for the sample; the paper's bar is ${MSE_BAR}` : 'no sample yet'));
+    (!tr ? 'no sample yet' : tr.revealed > 0 ? `drawn as the chain plays, now at t = ${tr.revealed}`
+      : `${formatNumber(tr.mseCurve[T])} at t = ${T}, ${formatNumber(tr.mseCurve[Math.round(T / 2)])} at t = ${Math.round(T / 2)}, ` +
+        `${formatNumber(tr.mseCurve[1])} at t = 1 and ${formatNumber(tr.mseCurve[0])} for the sample; the paper's bar is ${MSE_BAR}`));
   linePlot($('plot-mse'), {
     height: 194, xRange: [0, T], xReversed: true, yLog: true, xLabel: 't (reverse: T → 0)',
     empty: 'Press Sample.',
     series: tr ? [
-      { y: tr.mseCurve, color: th.accent, width: 2, label: 'MSE(x̂₀, training image)' },
+      { y: tr.mseCurve, shownFrom: tr.revealed, color: th.accent, width: 2, label: 'MSE(x̂₀, training image)' },
       { y: new Float32Array(T + 1).fill(MSE_BAR), color: th.muted, width: 1, dash: [2, 3], label: `${MSE_BAR} (the paper's bar)`, reference: true },
     ] : [],
   });
@@ -545,10 +551,10 @@ export function play() {
   requestAnimationFrame(() => playFrame(loop));
 }
 
-export function stopPlaying() {
+export function stopPlaying({ reveal: showAll = true } = {}) {
   app.play.playing = false;
   app.play.loop++;
-  reveal(0);
+  if (showAll) reveal(0);
   if (app.traj) document.body.dataset.sample = 'stopped';
   $('btn-play').textContent = 'Play';
   $('btn-play').setAttribute('aria-label', 'Play the chain');
