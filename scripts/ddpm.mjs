@@ -5,7 +5,7 @@
 //     [--ema DECAY] [--lr-schedule constant|cosine] [--activation silu|relu] [--weight-decay X]
 //     [--sample-seed S]
 //     [--save FILE] [--load FILE] [--out DIR] [--scalar] [--json]
-import { accessSync, chmodSync, closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { PNG } from 'pngjs';
 import { loadEngine, PRESETS, DDPMError, checkpointHeader, checkpointPreset, CHECKPOINT_ARCHITECTURE, FAR_OUTSIDE, MSE_BAR } from '../web/ddpm.mjs';
@@ -118,6 +118,9 @@ function checkOutputs(opts) {
     if (opts.save.endsWith('/')) fail(`${what}: a folder, not a file`);
     const { path, stat } = saveTarget(opts.save);
     if (stat?.isDirectory()) fail(`${what}: a folder, not a file`);
+    // a socket cannot be opened by its name: stdout's is written through its descriptor (a
+    // program that starts this one with pipes may give it a socket), any other is refused now
+    if (stat?.isSocket() && !savesToStdout(opts.save)) fail(`${what}: a socket, which only stdout's can be (--save /dev/stdout)`);
     // a file there is replaced by a renamed one, which its folder alone would allow: it must take
     // writes itself too (a read-only checkpoint stays so)
     if (stat) {
@@ -193,10 +196,24 @@ function saveTarget(path) {
 // A checkpoint is written whole or not at all: to a new file beside the one it replaces (the file
 // a link names, not the link), created with that file's permissions, then renamed over it, so a
 // full disk or a size limit never leaves the old checkpoint half overwritten. A device or a pipe
-// (/dev/stdout) is written in place.
+// (/dev/stdout) is written in place, stdout's socket through its descriptor.
 function saveAtomically(savePath, bytes) {
   const { path, stat } = saveTarget(savePath);
   const why = (e) => `--save ${savePath}: cannot write the checkpoint: ${e.code ?? e.message}`;
+  if (stat?.isSocket()) {
+    // (stdout's socket: checkOutputs refused any other) written through fd 1, which Node may have
+    // made non-blocking: a full socket says EAGAIN, and the write waits a millisecond and goes on
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    for (let at = 0; at < bytes.length;) {
+      try {
+        at += writeSync(1, bytes, at);
+      } catch (e) {
+        if (e.code !== 'EAGAIN') fail(why(e));
+        Atomics.wait(pause, 0, 0, 1);
+      }
+    }
+    return;
+  }
   if (stat && !stat.isFile()) {
     try { writeFileSync(path, bytes); } catch (e) { fail(why(e)); }
     return;

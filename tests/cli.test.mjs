@@ -3,6 +3,8 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, existsSync, statSync, symlinkSync, truncateSync, writeFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadEngine } from '../web/ddpm.mjs';
@@ -258,10 +260,27 @@ test('--save replaces a file with its permissions kept, writes through a link (t
     { encoding: 'utf8', timeout: 120000 });
   assert.equal(viaFd.status, 0, viaFd.stderr);
   assert.ok(readFileSync(throughFd).equals(readFileSync(toStdout)), 'the checkpoint through /dev/fd');
+  // and to a socket, what a program that starts this one with pipes (Node's spawn) may give as
+  // stdout: it trained, then failed with ENXIO (a socket is not opened by its name)
+  const viaSocket = spawnSync(process.execPath, [CLI, '--steps', '1', '--save', '/dev/stdout'], { timeout: 120000, maxBuffer: 1 << 27 });
+  assert.equal(viaSocket.status, 0, String(viaSocket.stderr));
+  assert.ok(viaSocket.stdout.equals(readFileSync(toStdout)), 'the checkpoint through a socket');
   // a shell's pipe: its length is known only by reading it
   const piped = spawnSync('bash', ['-c', `cat "${file}" | exec "${process.execPath}" "${CLI}" --load /dev/stdin --json`], { encoding: 'utf8', timeout: 120000 });
   assert.equal(piped.status, 0, piped.stderr);
   assert.equal(JSON.parse(piped.stdout).steps, 2);
+});
+
+test('--save to a socket other than stdout is refused before training', async (t) => {
+  const dir = tempDir(t), socket = join(dir, 'socket');
+  const server = createServer().listen(socket);
+  await once(server, 'listening');
+  try {
+    const r = run('--steps', '1', '--save', socket);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--save .*socket: a socket, which only stdout's can be \(--save \/dev\/stdout\)/);
+    assert.equal(r.stdout, '', 'nothing trained or sampled');
+  } finally { server.close(); }
 });
 
 test('a damaged header is named as damage, not read as settings: a step of 2^24 is not a --steps the user gave', (t) => {
