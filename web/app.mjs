@@ -461,7 +461,8 @@ async function main() {
     : 'Running on the scalar WebAssembly build (this browser has no WebAssembly SIMD): training is slower.';
   settingsToURL(settings);
   // the panels below the first screen are drawn a task each: together they made one task of
-  // 150-300 ms (the view each reads is app.view, so a preset changed meanwhile draws its own)
+  // 150-300 ms. (The preset cannot change meanwhile: its inputs wait for 'ready'; what can, the
+  // sample fields, the forward slider, a resize, only redraws from app.view.)
   for (const draw of drawLater) {
     await nextTask();
     draw();

@@ -1,7 +1,8 @@
 // state.mjs -- what every part of the page shares: the one state object (app) that its modules
 // read and write, and the few helpers that write to the page (messages, the status line, the
-// focus) and to the address bar. It imports only settings.mjs (for the query string); the modules
-// with page state import it (not the pure ones: settings.mjs, plot.mjs, draw.mjs).
+// focus) and to the address bar. It imports only the pure settings.mjs (for the query string) and
+// pacing.mjs (the pacing's state); the modules with page state import it (not the pure ones:
+// settings.mjs, pacing.mjs, plot.mjs, draw.mjs).
 import { settingsFromQuery, settingsToQuery } from './settings.mjs';
 import { newPacing } from './pacing.mjs';
 
