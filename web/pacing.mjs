@@ -20,7 +20,7 @@
 // of the work never changes the result. Counts are of frames: the times given are at 60 Hz.
 
 // work per animation frame: about half a 60 Hz frame, leaving the rest for drawing
-export const BUDGET_MS = 8;
+const BUDGET_MS = 8;
 // [budget in ms, train on one frame in `every`]
 export const LEVELS = [[BUDGET_MS, 1], [4, 1], [4, 2], [2, 2], [2, 3]];
 // a frame later than this after the one before is late (a 60 Hz frame is 16.7 ms)

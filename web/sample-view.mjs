@@ -205,9 +205,10 @@ function drawSample() {
   drawSampleStrip();
   drawMSEPlot();
   // the captions and the step formula at the end, at the longest formula line and at the middle,
-  // before playback, so that keepHeights starts from about their tallest: the page is brought on screen as the
-  // chain starts (showSampleView) and nothing below should move after that (a sample brought
-  // back by Undo Reset too: without this, its playback moved the page 19 px on a phone)
+  // before playback, so that keepHeights starts from about their tallest: the page is brought on
+  // screen as the chain starts (showSampleView) and nothing below should move after that (a
+  // sample brought back by Undo Reset too: without this, its playback moved the page 19 px on a
+  // phone)
   for (const t of [1, longestFormulaT(tr.T), Math.round(tr.T / 2)]) drawCaptions(t);
 }
 
