@@ -1051,6 +1051,9 @@ test('what a sample comes to (its final MSE, the verdict, the strip) shows as th
   const playing = await seen();
   assert.ok(playing.t > 20, `still early in the chain: t = ${playing.t}`);
   assert.deepEqual([playing.verdict, playing.mse], [false, null], 'no verdict and no final MSE while the chain plays');
+  // but a line in its place says where it is (an empty band looked like a failure to load)
+  assert.match(await page.evaluate(() => getComputedStyle(document.getElementById('sample-verdict'), '::before').content),
+    /The verdict shows when the chain reaches x\u2080/);
   // the strip's frames at t = 100, 90, ..., 0: those the chain has reached; the MSE curve so far
   assert.deepEqual(playing.drawn, [...Array(11).keys()].map((k) => 100 - 10 * k >= playing.t), `t = ${playing.t}`);
   assert.match(await page.getAttribute('#plot-mse', 'aria-label'), /drawn as the chain plays, now at t = \d+$/);
@@ -1088,9 +1091,13 @@ test('what a sample comes to (its final MSE, the verdict, the strip) shows as th
   await page.waitForSelector('body[data-sample="playing"]', { timeout: 60000 });
   await page.waitForFunction(() => Number(document.body.dataset.shownT) <= 95, null, { polling: 'raf' });
   assert.deepEqual((await seen()).verdict, false, 'the new sample waits too');
+  // a setting changed mid-play redoes it, with no "MSE before" from a result that never showed
+  await page.check('#clip');
   await page.waitForSelector('body[data-sample="stopped"]', { timeout: 60000 });
   const end = await seen();
   assert.deepEqual([end.t, end.verdict, end.mse > 0, end.drawn.every(Boolean)], [0, true, true, true]);
+  assert.doesNotMatch(await page.textContent('#sample-verdict'), /Before this panel's last change/);
+  assert.equal(await page.evaluate(() => getComputedStyle(document.getElementById('sample-verdict'), '::before').content), 'none');
   await page.close();
   assertClean(log);
 });

@@ -606,9 +606,10 @@ export function onSampleField(ev) {
   if ((app.traj || app.sampling) && ev.type === 'change') doSample(changedFrom(app.traj));
 }
 
-// what the panel's settings now change from the sample on screen, and that sample's MSE
+// what the panel's settings now change from the sample on screen, and that sample's MSE; none
+// for a sample whose MSE never showed (replaced mid-play: a trial read a 'was' never seen)
 function changedFrom(tr) {
-  if (!tr) return null;
+  if (!tr || tr.revealed > 0) return null;
   const s = app.settings, what = [];
   const sigmaName = (v) => (v === 'beta' ? '&beta;<sub>t</sub>' : '&beta;&#771;<sub>t</sub>');
   if (s.sigma !== tr.sigma) what.push(`&sigma;<sub>t</sub><sup>2</sup> = ${sigmaName(s.sigma)}, was ${sigmaName(tr.sigma)}`);
