@@ -12,7 +12,7 @@
 //   checkpoints.mjs  Save, Load, and a new Steps for a model on the page
 import { loadEngine, wasmSimdSupported } from './ddpm.mjs';
 import { presetDefaults, parseField, describeField, ignoredText } from './settings.mjs';
-import { $, nextTask, settingsFromURL, settingsToURL, app, newRun, showMessage, errorText, setStatus, passFocus, focusGuard, bringOnScreen, dropUndo, focusMovedTo } from './state.mjs';
+import { $, settingsFromURL, settingsToURL, app, newRun, showMessage, errorText, setStatus, passFocus, focusGuard, bringOnScreen, dropUndo, focusMovedTo } from './state.mjs';
 import { theme } from './plot.mjs';
 import { buildView, drawSchedulePlots, markSchedule, drawForward, drawEmbedding } from './panels.mjs';
 import { fillForm, describePreset, stepsOpen, stepsProblem, TRAIN_FIELDS, TRAIN_INPUTS, setState, fieldChanges,
@@ -422,6 +422,10 @@ function engineFailed(e) {
   data.setAttribute('aria-label', 'The training image, not drawn: the WebAssembly module that makes it did not load');
   setStatus('Not available: the WebAssembly module did not load.');
 }
+
+// Let the browser run what waits (input, a frame) before the rest of main's work: scheduler.yield()
+// where there is one (its continuation goes ahead of other queued tasks), else a new task.
+const nextTask = () => globalThis.scheduler?.yield?.() ?? new Promise((done) => setTimeout(done));
 
 async function main() {
   window.addEventListener('error', (ev) => showMessage($('global-message'), `Unexpected error: ${ev.message}`));

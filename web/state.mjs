@@ -8,11 +8,6 @@ import { newPacing } from './pacing.mjs';
 
 export const $ = (id) => document.getElementById(id);
 
-// Let the browser run what waits (input, a frame) before the rest of a long piece of work (the
-// page's start, main in app.mjs). scheduler.yield() where there is one (its continuation goes
-// ahead of other queued tasks), else a new task.
-export const nextTask = () => globalThis.scheduler?.yield?.() ?? new Promise((done) => setTimeout(done));
-
 // ---------------------------------------------------------------------------------------------
 // settings: what the address bar holds (their schema and parsing: settings.mjs)
 
