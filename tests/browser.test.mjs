@@ -10,7 +10,7 @@
 // and a file at step 0 (weights trained elsewhere) is not called untrained; a sample setting
 // changed while a chain computes redoes it; its status line, sample panel, focus, sample seed
 // field, verdicts, statistics and the presets' texts say what holds; its headings, groups and
-// targets serve assistive technology and fingers.
+// targets serve assistive technology and fingers; leaving after long unsaved training asks first.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -2531,6 +2531,46 @@ test('Back to an entry of this page shows the address of the settings in use', a
   assert.equal(await page.inputValue('#seed'), '42');
   await page.close();
   assertClean(log);
+});
+
+// Leaving the page loses its model. A short run is redone from the address in seconds, so it
+// leaves without a word; after more than 10 s of training not kept by a Save (the model's, or the
+// one Reset set aside) the browser asks first. (page.close with runBeforeUnload runs the page's
+// beforeunload as a tab's close does; the dialog, dismissed here, keeps the page open.)
+test('leaving the page after more than 10 s of unsaved training asks first; a short run or a saved one leaves at once', async () => {
+  const leave = async (page) => {
+    const asked = [];
+    const onDialog = (d) => { asked.push(d.type()); d.dismiss(); };
+    page.on('dialog', onDialog);
+    const closed = new Promise((done) => page.once('close', () => done('closed')));
+    const dialog = new Promise((done) => page.once('dialog', () => done('asked')));
+    await page.close({ runBeforeUnload: true });
+    const got = await Promise.race([closed, dialog, new Promise((done) => setTimeout(() => done('neither'), 10000))]);
+    page.off('dialog', onDialog);
+    return { got, asked };
+  };
+  const short = await openPage('?steps=20');
+  await trainToEnd(short.page);
+  assert.ok(await short.page.evaluate(() => window.ddpmPage.unsavedTrainingMs()) > 0);
+  assert.deepEqual(await leave(short.page), { got: 'closed', asked: [] }, 'a 20-step run leaves without a word');
+  assertClean(short.log);
+
+  const { page, log } = await openPage('?steps=100000&batch=4');
+  await page.click('#btn-train');
+  await page.waitForFunction(() => window.ddpmPage.unsavedTrainingMs() > 10500, null, { timeout: 120000, polling: 100 });
+  await pauseTraining(page);
+  assert.deepEqual(await leave(page), { got: 'asked', asked: ['beforeunload'] });
+  assert.ok(!page.isClosed());
+  // Reset sets the run aside, and leaving would lose it as well
+  await page.click('#btn-reset');
+  await waitForState(page, 'ready', 20000);
+  assert.equal((await leave(page)).got, 'asked', 'the model Reset set aside counts');
+  await page.click('#btn-reset');   // (Undo Reset)
+  await waitForState(page, 'paused', 20000);
+  await saveCheckpoint(page);
+  assert.ok(await page.evaluate(() => window.ddpmPage.unsavedTrainingMs()) < 1, 'a Save keeps all of it');
+  assertClean(log);
+  assert.deepEqual(await leave(page), { got: 'closed', asked: [] }, 'saved, the page leaves at once');
 });
 
 // A Save that finished the last step, half done, finished the run without a word of it

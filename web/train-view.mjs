@@ -207,8 +207,9 @@ export function pause(reason) {
   setStatus(reason ?? `Paused at step ${app.model.step}. Resume continues exactly where it stopped.`);
 }
 
-function activeMs() {
-  return app.run.activeMs + (app.state === 'running' ? performance.now() - app.run.startedAt : 0);
+// the training time of a run (ms), the part under way included
+export function runMs(run = app.run) {
+  return run.activeMs + (run === app.run && app.state === 'running' ? performance.now() - run.startedAt : 0);
 }
 
 // parameters in the first AdamW slice at a batch (and the fewest whose time updates the estimate)
@@ -421,7 +422,7 @@ function shownModel() {
 // pacing finding its budget) for the whole run: 62 steps/s shown against 72 reached, once.
 const RATE_WINDOW_MS = 3000;
 function recentRate(step) {
-  const now = activeMs(), marks = app.run.rateMarks;
+  const now = runMs(), marks = app.run.rateMarks;
   if (!marks.length || now > marks[marks.length - 1].ms) marks.push({ ms: now, step });
   while (marks.length > 2 && now - marks[1].ms >= RATE_WINDOW_MS) marks.shift();
   const first = marks[0];
