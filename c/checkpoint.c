@@ -183,7 +183,7 @@ static int check_length(size_t len, size_t need) {
 // The file as a file: long enough, ours, of a version this build reads, and whole (its checksum).
 static int check_envelope(const DDPM *m, const uint8_t *buf, size_t len) {
     if (len < HEADER_BYTES + 4) return REFUSE("checkpoint: truncated: %zu bytes is shorter than the %d-byte header", len, HEADER_BYTES + 4);
-    if (memcmp(buf, MAGIC, 8) != 0) return REFUSE("checkpoint: not a DDPM checkpoint (bad magic)");
+    if (memcmp(buf, MAGIC, 8) != 0) return REFUSE("checkpoint: not a DDPM checkpoint (its first 8 bytes are not the marker DDPMCKPT)");
     if (get_u32(buf + 8) != 1) return REFUSE("checkpoint: unsupported version %u (this build reads version 1)", get_u32(buf + 8));
     // The checksum before the header is believed: one damaged byte of the header must not be
     // reported as a file for another model. A file cut short (or with bytes added) fails the

@@ -89,12 +89,14 @@ int ddpm_sample_continue(DDPM *m, int max_steps) {
             const char *what = m->cfg.predict == PREDICT_EPS ? "the predicted noise holds"
                 : !all_finite(m->acts.out, (size_t)n * D) ? "the predicted x0 holds" : "the noise derived from the predicted x0 holds";
             return -ddpm_set_error(DDPM_ERR_DIVERGED,
-                "sampling diverged at t=%d: %s NaN or Inf (the model's weights may be untrained or broken)", t, what);
+                "sampling diverged at t=%d: %s NaN or Inf (the network's output overflowed: its weights are far "
+                "too large, as training that blew up leaves them, or not finite)", t, what);
         }
         if (!all_finite(x_prev, (size_t)n * D)) {
             st->t = 0;
             return -ddpm_set_error(DDPM_ERR_DIVERGED,
-                "sampling diverged at t=%d: x_%d holds NaN or Inf (the model's weights may be untrained or broken)", t, t - 1);
+                "sampling diverged at t=%d: x_%d holds NaN or Inf (the chain left the range of float: the "
+                "network's predictions are far too large)", t, t - 1);
         }
         // the trajectory of image 0: x_{t-1}, and what the network said at t
         memcpy(m->traj_x + (size_t)(t - 1) * D, x_prev, sizeof(float) * D);

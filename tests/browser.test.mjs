@@ -1384,6 +1384,22 @@ test('a run whose loss blew up is called so, and its loss axis keeps its labels 
   assert.match(verdict, /which this sample misses\. The loss's moving average rose to \S+ at step \d+, .* threw its weights off on the way; a smaller learning rate keeps them in check \(see the loss curve\)\.$/);
   await b.page.close();
   assertClean(b.log);
+
+  // one that diverged: its sample fails, and the page says the weights kept are the ones it
+  // diverged on (a trial read "the weights of step 2 are kept", then "may be untrained")
+  const c = await openPage('?lr=10');
+  await c.page.click('#btn-train');
+  await waitForState(c.page, ['done', 'error']);
+  const stopped = await c.page.evaluate(() => window.ddpmPage.model.step);
+  assert.match(await c.page.textContent('#train-message'), new RegExp(`diverged at step ${stopped + 1}: .*the weights of step ${stopped} are kept`));
+  await c.page.click('#btn-sample');
+  await c.page.waitForSelector('#sample-message:not([hidden])');
+  assert.match(await c.page.textContent('#sample-message'), new RegExp('sampling diverged at t=\\d+: .*NaN or Inf \\(the network\'s output ' +
+    `overflowed: .*\\)\\. This model's training diverged at step ${stopped + 1} \\(the Train panel says how\\): the weights it ` +
+    'stopped with give no usable reverse chain either\\.$'));
+  assert.doesNotMatch(await c.page.textContent('#sample-message'), /untrained/);
+  await c.page.close();
+  assertClean(c.log);
 });
 
 // What the page says when its module does not load: the browser is not blamed for a network

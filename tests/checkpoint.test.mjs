@@ -83,7 +83,7 @@ test('corrupt, truncated, foreign, mismatched and NaN-holding files are refused 
       [emaFlipped, /truncated: \d+ bytes where its header implies \d+, and the checksum does not match \(the file was cut short, or its header is damaged\)/],
       [unknownFlipped, /corrupt: checksum/],
       [unknownSealed, /unknown flags 0xd/],
-      [badMagic, /bad magic/],
+      [badMagic, /not a DDPM checkpoint \(its first 8 bytes are not the marker DDPMCKPT\)/],
       [badVersion, /unsupported version 9/],
       [nanWeights, /NaN or Inf/],
       [tooManySteps, /more than this model's planned \d+ \(raise steps\)/],

@@ -517,7 +517,8 @@ export function checkpointHeader(bytes) {
   bytes = asBytes('checkpointHeader', bytes);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = new TextDecoder().decode(bytes.subarray(0, 8));
-  if (bytes.length < 84 || magic !== 'DDPMCKPT') throw new DDPMError(6, 'checkpoint: not a DDPM checkpoint (bad magic or too short)');
+  if (magic !== 'DDPMCKPT') throw new DDPMError(6, 'checkpoint: not a DDPM checkpoint (its first 8 bytes are not the marker DDPMCKPT)');
+  if (bytes.length < 84) throw new DDPMError(6, `checkpoint: not a DDPM checkpoint (${bytes.length} bytes, shorter than its 84-byte header)`);
   const u32 = (o) => view.getUint32(o, true);
   // a code no name is known for (a damaged or foreign header) is named by its number, not undefined
   const named = (names, o) => names[u32(o)] ?? `unknown (code ${u32(o)})`;

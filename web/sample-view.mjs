@@ -143,8 +143,12 @@ export function finishSampling() {
 
 function sampleFailed(e) {
   clearTrajectory();
-  const hint = e instanceof DDPMError && e.code === 'DIVERGED'
-    ? ' The model at this step does not give a usable reverse chain.' : '';
+  // a model whose training diverged keeps the weights it diverged on (the Train panel's "the
+  // weights of step N are kept"): said so, or they would read as usable ones (a trial)
+  const hint = !(e instanceof DDPMError && e.code === 'DIVERGED') ? ''
+    : app.state === 'error' ? ` This model's training diverged at step ${app.model.step + 1} (the Train panel says how): ` +
+      'the weights it stopped with give no usable reverse chain either.'
+    : ' The model at this step does not give a usable reverse chain.';
   showMessage($('sample-message'), sentence(errorText(e)) + hint);
 }
 
