@@ -1932,6 +1932,15 @@ test('Save during a half-done step finishes the step first, and the run goes on 
     return { step: m.step, halfDone: m.batchFilled > 0 || m.updating };
   });
   assert.equal(at.halfDone, true);
+  // a pause that leaves a step part done says so, and what will finish it (Resume and Pause in
+  // one task: no frame of training between them)
+  const resumePause = () => page.evaluate(() => {
+    document.getElementById('btn-resume').click();
+    document.getElementById('btn-pause').click();
+    return document.getElementById('train-status').textContent;
+  });
+  assert.match(await resumePause(), new RegExp(`^Paused at step ${at.step}\\. (The weight update of step ${at.step + 1} is half done: ` +
+    `Sample and Save finish it first|Step ${at.step + 1} is part done: Save finishes it first)\\. Resume continues exactly where it stopped\\.$`));
   const saved = await saveCheckpoint(page);
   assert.equal(saved.name, `ddpm-recommended-step${at.step + 1}.ddpm`);
   assert.equal(checkpointHeader(new Uint8Array(readFileSync(saved.path))).step, at.step + 1);
@@ -1946,6 +1955,8 @@ test('Save during a half-done step finishes the step first, and the run goes on 
     return { step: m.step, updating: m.updating };
   });
   assert.equal(mid.updating, true);
+  assert.equal(await resumePause(), `Paused at step ${mid.step}. The weight update of step ${mid.step + 1} is half done: Sample and ` +
+    'Save finish it first. Resume continues exactly where it stopped.');
   await page.click('#btn-sample');
   await page.waitForSelector('body[data-sample="playing"]', { timeout: 60000 });
   assert.equal(await page.textContent('#train-step'), `${mid.step + 1} / 200`);

@@ -204,7 +204,13 @@ export function pause(reason) {
   setState('paused');
   drawTrainStats(true);
   drawLoss(true);
-  setStatus(reason ?? `Paused at step ${app.model.step}. Resume continues exactly where it stopped.`);
+  // A pause between two frames can leave a step part done: said now, or the Sample or Save that
+  // finishes it would seem to move a paused model on unasked (a trial saw "Paused at step 57",
+  // then a Sample said step 58)
+  const m = app.model, k = m.step;
+  const part = m.updating ? ` The weight update of step ${k + 1} is half done: Sample and Save finish it first.`
+    : m.midStep ? ` Step ${k + 1} is part done: Save finishes it first.` : '';
+  setStatus(reason ? `${reason}${part}` : `Paused at step ${k}.${part} Resume continues exactly where it stopped.`);
 }
 
 // the training time of a run (ms), the part under way included
