@@ -2600,6 +2600,23 @@ test('leaving the page after more than 10 s of unsaved training asks first; a sh
   assert.deepEqual(await leave(page), { got: 'closed', asked: [] }, 'saved, the page leaves at once');
 });
 
+// growingAxisEnd (web/plot.mjs, tests/plot.test.mjs) on the page: the loss axis's end, read off
+// the plot's own scale
+test('the loss curve of a long plan barely begun fills part of its axis, not a hairline at 0', async () => {
+  const { page, log } = await openPage('?steps=100000');
+  const axisEnd = () => page.evaluate(() => {
+    const f = document.getElementById('plot-loss').plotFrame;
+    return Math.round(f.pw / (f.X(1) - f.X(0)));
+  });
+  assert.equal(await axisEnd(), 1000, 'before training');
+  await trainAtLeast(page, 20);
+  await pauseTraining(page);
+  const step = await page.evaluate(() => window.ddpmPage.model.step);
+  assert.equal(await axisEnd(), step <= 500 ? 1000 : step <= 1000 ? 2000 : 5000, `at step ${step}`);
+  await page.close();
+  assertClean(log);
+});
+
 // A Save that finished the last step, half done, finished the run without a word of it
 test('a Save that finishes the last step says the run is done, and points to Sample', async () => {
   const { page, log } = await openPage('?steps=2&batch=16');

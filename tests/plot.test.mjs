@@ -3,7 +3,7 @@
 // and the cost estimates that size the work per frame and show on screen.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { movingGeoMean, formatNumber, formatDuration, logTicks } from '../web/plot.mjs';
+import { movingGeoMean, formatNumber, formatDuration, logTicks, growingAxisEnd } from '../web/plot.mjs';
 import { unlearntLoss, lossCurve, recordCost, thisRunsPart } from '../web/train-view.mjs';
 
 test('the loss curve\'s moving average is a geometric mean: a lone spike lifts it by a factor, briefly', () => {
@@ -152,4 +152,26 @@ test('a cost estimate is the median of the last measurements: one preempted slic
   assert.equal(recent.length, 9);
   // of an even count, the upper middle value: slices sized from it are the smaller
   assert.equal(recordCost([1], 2), 2);
+});
+
+test('the loss axis ends at the plan, or for a long plan barely begun at twice the steps reached, rounded up to 1, 2 or 5 x 10^k', () => {
+  // plans of up to 1000 steps: the plan, from the first step (the curve fills the axis as it goes)
+  for (const planned of [1, 200, 999, 1000]) {
+    for (const reached of [0, 1, planned >> 1, planned]) assert.equal(growingAxisEnd(reached, planned), planned);
+  }
+  // a long plan: 1000 until step 500, then 2000, 5000, ... and the plan from half way
+  const cases = [[0, 1000], [44, 1000], [500, 1000], [501, 2000], [1000, 2000], [1001, 5000], [2501, 10000], [24999, 50000],
+    [25001, 99999], [49999, 99999], [99999, 99999]];
+  for (const [reached, end] of cases) assert.equal(growingAxisEnd(reached, 99999), end, `step ${reached} of 99,999`);
+  // it never moves back as the run goes on, and the curve always fits: at most half of it (a
+  // long plan barely begun) or all of the axis (the plan)
+  for (const planned of [1500, 20000, 100000]) {
+    let last = 0;
+    for (let reached = 0; reached <= planned; reached += 7) {
+      const end = growingAxisEnd(reached, planned);
+      assert.ok(end >= last && end >= reached && end <= planned, `${reached} of ${planned}: ${end} after ${last}`);
+      assert.ok(end === planned || reached <= end / 2, `${reached} of ${planned}: ${end}`);
+      last = end;
+    }
+  }
 });

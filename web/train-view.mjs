@@ -3,7 +3,7 @@
 // come late), and what the train panel shows of it: progress, statistics and the loss curve.
 // Train and Reset themselves are in app.mjs: they also clear the sample panel.
 import { DDPMError } from './ddpm.mjs';
-import { linePlot, movingGeoMean, theme, formatNumber, formatDuration } from './plot.mjs';
+import { linePlot, movingGeoMean, theme, formatNumber, formatDuration, growingAxisEnd } from './plot.mjs';
 import { $, app, showMessage, errorText, sentence, setStatus, passFocus, focusGuard, bringOnScreen, wholeOnScreen } from './state.mjs';
 import { trainSettings, setState, drawCheckpointControls, settleStepsRefusal } from './controls.mjs';
 import { LEVELS, pace } from './pacing.mjs';
@@ -486,7 +486,7 @@ export function drawLoss(force) {
     ? `steps ${from + 1} to ${last}; the moving average ${formatNumber(average[0])} at step ${from + 1}, ${formatNumber(average.at(-1))} at step ${last}`
     : 'no step yet'));
   linePlot($('plot-loss'), {
-    height: 234, xRange: [0, m ? m.config.steps : app.settings.steps], yLog: true, xLabel: 'step',
+    height: 234, xRange: [0, growingAxisEnd(step, m ? m.config.steps : app.settings.steps)], yLog: true, xLabel: 'step',
     empty: from ? `The checkpoint held no loss curve: the loss of each step after ${from} appears here.`
       : 'Press Train: the loss of every step appears here.',
     series: [
