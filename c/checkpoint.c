@@ -113,6 +113,25 @@ int ddpm_checkpoint_save(const DDPM *m, uint8_t *buf, size_t cap, int with_optim
     if (cap < need) return ddpm_set_error(DDPM_ERR_ARGUMENT, "checkpoint: buffer of %zu bytes, need %zu", cap, need);
     if (m->batch_filled != 0 || m->update_pos >= 0)
         return ddpm_set_error(DDPM_ERR_ARGUMENT, "checkpoint: a training step is half done; save between steps");
+    // A model whose last update overflowed (training reports that at the next step) would make a
+    // file that every load refuses: refused before a byte is written, so that no buffer holds a
+    // checksummed file of it. The arrays in file order: the weights, AdamW's m and v (with the
+    // optimizer), the EMA.
+    const float *arrays[4];
+    const char *names[4];
+    int narrays = 0;
+    arrays[narrays] = m->param_memory; names[narrays++] = "weight";
+    if (flags & FLAG_OPTIMIZER) {
+        arrays[narrays] = m->m_memory; names[narrays++] = "AdamW m";
+        arrays[narrays] = m->v_memory; names[narrays++] = "AdamW v";
+    }
+    if (flags & FLAG_EMA) { arrays[narrays] = m->ema_memory; names[narrays++] = "EMA weight"; }
+    for (int k = 0; k < narrays; k++) {
+        size_t bad = first_nonfinite((const uint8_t *)arrays[k], m->shape.num_params);
+        if (bad < m->shape.num_params)
+            return ddpm_set_error(DDPM_ERR_DIVERGED, "checkpoint: the model holds NaN or Inf (%s %zu; its training diverged), "
+                                  "and a file of it would not load", names[k], bad);
+    }
     const DDPMConfig *c = &m->cfg;
     memcpy(buf, MAGIC, 8);
     put_u32(buf + 8, 1);
@@ -129,16 +148,6 @@ int ddpm_checkpoint_save(const DDPM *m, uint8_t *buf, size_t cap, int with_optim
     put_u32(p, (uint32_t)m->adam_steps); p += 4;
     memcpy(p, m->loss_history, (size_t)m->step * sizeof(float)); p += (size_t)m->step * sizeof(float);
     put_u32(p, crc32(buf, (size_t)(p - buf)));
-    // a model whose last update overflowed (training reports that at the next step) would be
-    // written as a file that every load refuses: say so now
-    size_t P = m->shape.num_params, count = arrays_for(flags) * P, bad = first_nonfinite(buf + HEADER_BYTES, count);
-    if (bad < count) {
-        // the arrays in file order: the weights, AdamW's m and v (with the optimizer), the EMA
-        size_t k = bad / P;
-        const char *array = k == 0 ? "weight" : (flags & FLAG_OPTIMIZER) && k == 1 ? "AdamW m" : (flags & FLAG_OPTIMIZER) && k == 2 ? "AdamW v" : "EMA weight";
-        return ddpm_set_error(DDPM_ERR_DIVERGED, "checkpoint: the model holds NaN or Inf (%s %zu; its training diverged), "
-                              "and a file of it would not load", array, bad - k * P);
-    }
     return DDPM_OK;
 }
 
@@ -321,8 +330,8 @@ static void copy_in(DDPM *m, const uint8_t *buf, uint32_t adam_steps) {
     m->batch_filled = 0;          // a step half done is dropped: the file's step is whole
     m->update_pos = -1;
     m->next_forward = NEXT_NONE;  // it was computed from other weights
-    m->sampler.t = 0;             // and so was a reverse chain in progress: it ends here (a review
-                                  // found it went on with the file's weights, half one model)
+    m->sampler.t = 0;             // and so was a reverse chain in progress: it ends here, or it
+                                  // would go on with the file's weights, half one model
     // the loss curve: the file's, or NaN ("not recorded") for a file without one
     for (uint32_t i = 0; i < step; i++) m->loss_history[i] = NAN;
     const uint8_t *history = buf + HEADER_BYTES + arrays_for(flags) * bytes;  // the AdamW count, then the losses

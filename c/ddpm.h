@@ -255,6 +255,7 @@ void model_backward(const Params *p, Params *grads, const ModelShape *shape, int
 typedef struct {
     int t;               // the chain is at x_t; 0 when done
     int n, sigma, clip, use_ema;
+    int step;            // the model's step when it began: a chain is of one model's weights
     // (max_batch) image b's draws, x_T and then z at each step, from stream 3 + b of the sampling
     // seed: an image depends on its seed and its place, not on how many were drawn beside it
     Rng *rngs;
@@ -327,8 +328,12 @@ int ddpm_set_steps(DDPM *m, int steps);     // a new plan of `steps` steps in al
 // the plain path (whole gradient in grad_memory, forward at the step's start) instead, from the
 // next batch begun (a batch in progress finishes as it began): same bits, for tests and benchmarks
 void ddpm_force_unfused(int on);
-// the caller wrote the weights directly (through w_params): a forward computed ahead is stale
+// the caller wrote the weights directly (through w_params): a forward computed ahead is stale,
+// and a reverse chain in progress ends (it was of the old weights)
 void ddpm_params_changed(DDPM *m);
+// 1 between two slices of a step's update: some parameters are the new step's, the rest the
+// old one's, and a forward pass would mix two models (sampling and denoising are refused then)
+int ddpm_weights_half_updated(const DDPM *m);
 // 1 if the next step (a whole batch in one call) will use the forward its update computed
 int ddpm_next_forward_ready(const DDPM *m);
 // explicit-noise API, for checks against an independent implementation
@@ -339,7 +344,8 @@ int ddpm_loss_and_grad(DDPM *m, const float *xt, const int *ts, const float *tar
 int ddpm_train_step_explicit(DDPM *m, const int *ts, const float *eps, int B, float *loss);
 // forward process q(x_t | x_0): xt = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps
 void q_sample(const Schedule *s, float *xt, const float *x0, const float *eps, int t, int D);
-// denoiser output (B,D) for caller-given x_t, t (uses EMA weights if use_ema)
+// denoiser output (B,D) for caller-given x_t (B,D), t (B) (with the EMA weights if use_ema and
+// the model keeps an EMA, else the raw weights); refused while the weights are half updated
 int ddpm_denoise(DDPM *m, const float *xt, const int *ts, int B, float *out, int use_ema);
 
 // optimizer.c -- the update of a step (train.c's update phase)
@@ -368,8 +374,11 @@ void reverse_step(const Schedule *s, float *x_prev, float *x0_pred, const float 
 int ddpm_sample(DDPM *m, int n, uint32_t seed, int sigma, int clip, int use_ema, float *final,
                 float *traj_x, float *traj_eps, float *traj_x0);
 // The same chain in pieces, so a caller can bound the time of a call: begin draws x_T;
-// continue runs up to max_steps reverse steps and returns the t reached (0 = done) or -error.
-// The trajectory of image 0 builds up in m->traj_*; the images are in m->x_buf.
+// continue runs up to max_steps (>= 1) reverse steps and returns the t reached (0 = done) or
+// -error. The trajectory of image 0 builds up in m->traj_*; the images are in m->x_buf. A chain
+// is of one model: begun while the weights are half updated it is refused, and it ends, refused,
+// if the model has trained on (or its weights were written, ddpm_params_changed) since it began.
+// use_ema takes the EMA weights where the model keeps an EMA, else the raw weights; clip is 0 or 1.
 int ddpm_sample_begin(DDPM *m, int n, uint32_t seed, int sigma, int clip, int use_ema);
 int ddpm_sample_continue(DDPM *m, int max_steps);
 

@@ -47,8 +47,13 @@ int ddpm_sample_begin(DDPM *m, int n, uint32_t seed, int sigma, int clip, int us
         return ddpm_set_error(DDPM_ERR_ARGUMENT, "sample: n must be in 1..max_batch=%d (got %d)", m->cfg.max_batch, n);
     if (sigma != SIGMA_BETA && sigma != SIGMA_BETA_TILDE)
         return ddpm_set_error(DDPM_ERR_ARGUMENT, "sample: unknown sigma %d", sigma);
+    if (clip != 0 && clip != 1) return ddpm_set_error(DDPM_ERR_ARGUMENT, "sample: clip must be 0 or 1 (got %d)", clip);
+    if (ddpm_weights_half_updated(m))
+        return ddpm_set_error(DDPM_ERR_ARGUMENT, "sample: the weight update of step %d is half done, and a chain now "
+                              "would mix the weights of two steps; finish the step first", m->step + 1);
     SamplerState *st = &m->sampler;
-    st->n = n; st->sigma = sigma; st->clip = clip ? 1 : 0; st->use_ema = use_ema && m->ema_memory;
+    st->n = n; st->sigma = sigma; st->clip = clip; st->use_ema = use_ema && m->ema_memory;
+    st->step = m->step;
     // streams of their own (3, 4, ...: training draws from 2), one per image, so image b of a
     // batch of n is image b of any larger batch, and image 0 the single image of that seed
     for (int b = 0; b < n; b++) {
@@ -65,6 +70,15 @@ int ddpm_sample_continue(DDPM *m, int max_steps) {
     SamplerState *st = &m->sampler;
     int D = m->shape.D, n = st->n;
     if (st->t <= 0) return -ddpm_set_error(DDPM_ERR_ARGUMENT, "sample: no chain in progress (call begin first)");
+    if (max_steps < 1) return -ddpm_set_error(DDPM_ERR_ARGUMENT, "sample: max_steps must be >= 1 (got %d)", max_steps);
+    // a chain of one model: the weights it began with, whole (the chain ends otherwise)
+    if (m->step != st->step || ddpm_weights_half_updated(m)) {
+        int from = st->step;
+        st->t = 0;
+        return -ddpm_set_error(DDPM_ERR_ARGUMENT, "sample: the model has trained on since this chain began at step %d "
+                               "(%s), so the chain would mix two models; it is ended: begin a new one", from,
+                               m->step != from ? "a step has been taken" : "the next step's weight update is half done");
+    }
     const Params *p = st->use_ema ? &m->ema : &m->params;
     float *x = m->x_buf, *eps = m->eps_pred_buf, *x0_pred = m->x0_pred_buf, *z = m->z_buf, *x_prev = m->x_prev_buf;
     int *ts = m->sample_t_buf;

@@ -47,7 +47,7 @@ static void mse_forward_backward(double *total, float *dout, const float *out, c
 // The next step's forward, fused into this step's update. A forward pass reads every weight,
 // and after an update it reads them from memory: the update streams W, m and v (33 MB at the
 // default size) through the caches, and W does not stay (a batch-1 forward measured 0.94 ms
-// after an update against 0.47 ms warm, docs/bench.md). But the update has each row of W in
+// after an update against 0.47 ms warm when this fusion came in, commit 087910e). But the update has each row of W in
 // cache the moment it has written it, and the next step's draws are known: they come from
 // m->rng, which nothing else draws from. So when an update begins, the next step's t and eps
 // are drawn on a copy of the rng and its inputs formed (next_forward_begin); as the update
@@ -205,7 +205,11 @@ static int next_forward_usable(const DDPM *m, int B) {
            m->rng.state == m->next_rng.state && m->rng.inc == m->next_rng.inc;
 }
 
-void ddpm_params_changed(DDPM *m) { m->next_forward = NEXT_NONE; }
+void ddpm_params_changed(DDPM *m) {
+    m->next_forward = NEXT_NONE;
+    m->sampler.t = 0;
+}
+int ddpm_weights_half_updated(const DDPM *m) { return m->update_pos > 0; }
 int ddpm_next_forward_ready(const DDPM *m) { return next_forward_usable(m, m->cfg.batch); }
 
 int ddpm_train_work(DDPM *m, int max_samples, int max_params) {
@@ -340,6 +344,9 @@ int ddpm_train_step_explicit(DDPM *m, const int *ts, const float *eps, int B, fl
 int ddpm_denoise(DDPM *m, const float *xt, const int *ts, int B, float *out, int use_ema) {
     int err = check_timesteps(m, ts, B);
     if (err) return err;
+    if (ddpm_weights_half_updated(m))
+        return ddpm_set_error(DDPM_ERR_ARGUMENT, "denoise: the weight update of step %d is half done, and a forward pass "
+                              "now would mix the weights of two steps; finish the step first", m->step + 1);
     const Params *p = use_ema && m->ema_memory ? &m->ema : &m->params;
     model_forward(p, &m->shape, m->cfg.activation, &m->acts, m->emb_table, xt, ts, B);
     memcpy(out, m->acts.out, sizeof(float) * B * m->shape.D);

@@ -84,7 +84,13 @@ EMSCRIPTEN_KEEPALIVE int w_sample_begin(DDPM *m, int n, double seed, int sigma, 
 }
 EMSCRIPTEN_KEEPALIVE int w_sample_continue(DDPM *m, int max_steps) { return ddpm_sample_continue(m, max_steps); }
 EMSCRIPTEN_KEEPALIVE float *w_sample_images(DDPM *m) { return m->x_buf; }
-EMSCRIPTEN_KEEPALIVE float *w_traj(DDPM *m, int which) { return which == 0 ? m->traj_x : which == 1 ? m->traj_eps : m->traj_x0; }
+EMSCRIPTEN_KEEPALIVE float *w_traj(DDPM *m, int which) {  // 0: x_t, 1: eps_pred, 2: x0_pred
+    if (which < 0 || which > 2) {
+        ddpm_set_error(DDPM_ERR_ARGUMENT, "traj: which must be 0, 1 or 2 (got %d)", which);
+        return NULL;
+    }
+    return which == 0 ? m->traj_x : which == 1 ? m->traj_eps : m->traj_x0;
+}
 EMSCRIPTEN_KEEPALIVE int w_reverse_step(DDPM *m, float *x_prev, float *x0_pred, const float *xt, const float *eps_pred,
                                         const float *z, int t, int sigma, int clip) {
     if (t < 1 || t > m->cfg.T) return ddpm_set_error(DDPM_ERR_ARGUMENT, "reverse_step: t must be in 1..%d (got %d)", m->cfg.T, t);

@@ -105,6 +105,31 @@ test('corrupt, truncated, foreign, mismatched and NaN-holding files are refused 
   } finally { source.free(); target.free(); other.free(); }
 });
 
+test('a model holding NaN or Inf is not saved: refused by name before a byte is written', async () => {
+  const engine = await simdEngine();
+  const model = engine.createModel({ ...SMALL, steps: 2, ema_decay: 0.9, seed: 4 });
+  try {
+    model.train(2);
+    const P = model.numParams, F32 = () => model.mod.HEAPF32;
+    // (written through the raw pointers, as an overflowed update leaves them: setParams refuses NaN)
+    const cases = [['_w_params', 5, 'weight 5', true], ['_w_adam_m', 7, 'AdamW m 7', true], ['_w_adam_v', P - 1, `AdamW v ${P - 1}`, true],
+      ['_w_ema', 0, 'EMA weight 0', false]];
+    for (const [array, at, name, optimizer] of cases) {
+      const i = (model.mod[array](model.ptr) >> 2) + at, kept = F32()[i];
+      F32()[i] = at % 2 ? Infinity : NaN;
+      const size = model.mod._w_checkpoint_size(model.ptr, optimizer ? 1 : 0);
+      engine.withBuffers([size], (p) => {
+        model.mod.HEAPU8.fill(0, p, p + size);
+        assert.equal(model.mod._w_checkpoint_save(model.ptr, p, size, optimizer ? 1 : 0), 5, name);
+        assert.equal(engine.lastError(), `checkpoint: the model holds NaN or Inf (${name}; its training diverged), and a file of it would not load`);
+        assert.ok(model.mod.HEAPU8.subarray(p, p + size).every((b) => b === 0), `${name}: nothing written`);
+      });
+      F32()[i] = kept;
+      assert.ok(model.saveCheckpoint({ optimizer }).length === size, `${name}: restored, it saves`);
+    }
+  } finally { model.free(); }
+});
+
 test('a file written from the README layout by an independent writer loads', async () => {
   const engine = await simdEngine();
   const source = engine.createModel({ ...SMALL, seed: 6 }), target = engine.createModel({ ...SMALL, seed: 7 });

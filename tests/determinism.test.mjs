@@ -57,20 +57,28 @@ test('training and sampling allocate nothing: wasm memory does not grow', async 
   } finally { model.free(); }
 });
 
-test('explicit-noise calls between the phases of a step: denoise leaves it intact, lossAndGrad is refused', async () => {
+test('explicit-noise calls between the phases of a step: denoise leaves it intact (refused while the weights are half updated), lossAndGrad is refused', async () => {
   const engine = await simdEngine();
   for (const batch of [1, 3]) {  // the fused batch-1 path and the plain one
     const options = { ...SMALL, batch, steps: 3, seed: 5 };
     const whole = run(engine, options, (m) => m.train(3));
     const between = run(engine, options, (m) => {
       const D = m.D, xt = new Float32Array(D).fill(0.5);
+      let refused = 0;
       while (!m.done) {
         m.trainWork(1, 100);
-        m.denoise(xt, [3]);
+        if (m.weightsHalfUpdated) {
+          // some parameters of the next step and the rest of this one: two models in one forward
+          assert.throws(() => m.denoise(xt, [3]), (e) => e.code === 'ARGUMENT' && /the weight update of step \d+ is half done/.test(e.message));
+          refused++;
+        } else {
+          m.denoise(xt, [3]);
+        }
         if (m.batchFilled > 0 || m.updating) {
           assert.throws(() => m.lossAndGrad(xt, [3], xt), (e) => e.code === 'ARGUMENT' && /a training step is in progress/.test(e.message));
         }
       }
+      assert.ok(refused > 0, 'the updates were cut into slices');
       assert.ok(m.lossAndGrad(xt, [3], xt).grads.some((g) => g !== 0), 'between steps it works');
     });
     assert.ok(sameBits(between.params, whole.params), `batch ${batch}: weights differ`);

@@ -122,17 +122,30 @@ test('fused forward == plain order, bit for bit, with the update in any slices (
   }
 });
 
-test('sampling between slices of an update or between steps: the forward is recomputed, same bits', async () => {
+test('sampling between steps: the forward is recomputed, same bits; inside an update it is refused, and changes nothing', async () => {
   const e = await simd();
   for (const config of [{ ...SMALL, steps: 4, seed: 5 }, { ...SMALL, steps: 4, seed: 6, batch: 4 }]) {
     const batch = config.batch ?? 1;
     const plain = trainRun(e, config, (m) => m.train(config.steps), { plain: true });
-    let k = 0;
+    let k = 0, sampled = 0, refused = 0;
     const midUpdate = trainRun(e, config, (m) => {
-      // a sample every 5th slice of each update (overwrites every activation)
-      while (!m.done) step(m, batch, 12, () => { if (++k % 5 === 0) m.sample({ n: 2, seed: k, trajectory: false }); });
+      // a sample tried every 5th slice of each update, refused while the weights are half
+      // updated, and after its last slice, drawn (it overwrites every activation)
+      while (!m.done) {
+        step(m, batch, 12, () => {
+          if (++k % 5 !== 0 && m.updating) return;
+          if (m.weightsHalfUpdated) {
+            assert.throws(() => m.sample({ n: 2, seed: k, trajectory: false }), /sample: the weight update of step \d+ is half done/);
+            refused++;
+          } else {
+            m.sample({ n: 2, seed: k, trajectory: false });
+            sampled++;
+          }
+        });
+      }
     });
-    assertSameRun(midUpdate, plain, `batch ${batch}, sampling inside updates`);
+    assert.ok(refused > 0 && sampled > 0, `${refused} refused, ${sampled} drawn`);
+    assertSameRun(midUpdate, plain, `batch ${batch}, samples tried inside updates`);
     const betweenSteps = trainRun(e, config, (m) => {
       while (!m.done) { m.train(1); m.denoise(new Float32Array(m.D), [3]); }
     });

@@ -253,6 +253,60 @@ test('the chain taken in pieces (begin, then a few steps at a time) gives the bi
   } finally { model.free(); }
 });
 
+test('a chain is of one model: a step taken, an update half done or weights written since it began end it, refused', async () => {
+  const engine = await simdEngine();
+  const model = engine.createModel({ ...SMALL, T: 25, steps: 4, seed: 3 });
+  const trainedOn = (step, why) => (e) => e.code === 'ARGUMENT' &&
+    e.message === `sample: the model has trained on since this chain began at step ${step} (${why}), so the chain would mix two models; it is ended: begin a new one`;
+  try {
+    model.train(1);
+    model.sampleBegin({ seed: 2 });
+    assert.equal(model.sampleContinue(5), 20);
+    model.train(1);
+    assert.throws(() => model.sampleContinue(5), trainedOn(1, 'a step has been taken'));
+    assert.throws(() => model.sampleContinue(5), /no chain in progress/, 'and it is ended');
+    // begun between the phases of a step (the batch in, no parameter updated yet), continued
+    // once part of the update is done
+    while (!model.updating) model.trainWork(1, 1);
+    assert.equal(model.weightsHalfUpdated, false);
+    model.sampleBegin({ seed: 2 });
+    model.trainWork(1, 100);
+    assert.equal(model.weightsHalfUpdated, true);
+    assert.throws(() => model.sampleContinue(5), trainedOn(2, "the next step's weight update is half done"));
+    // nor can one begin then
+    assert.throws(() => model.sampleBegin({ seed: 2 }), (e) => e.code === 'ARGUMENT' &&
+      e.message === 'sample: the weight update of step 3 is half done, and a chain now would mix the weights of two steps; finish the step first');
+    while (model.updating) model.trainWork(1, model.numParams);
+    // weights written by the caller end a chain too
+    model.sampleBegin({ seed: 2 });
+    model.setParams(model.params());
+    assert.throws(() => model.sampleContinue(5), /no chain in progress/);
+    // between steps a chain runs to its end, the bits of one call
+    const whole = model.sample({ seed: 2 });
+    model.sampleBegin({ seed: 2 });
+    while (model.sampleContinue(7) > 0);
+    assert.ok(sameBits(model.sampleImages(), whole.final));
+  } finally { model.free(); }
+});
+
+test('C refuses what its wrapper never passes: a clip flag not 0 or 1, no steps to take, a trajectory not 0, 1 or 2', async () => {
+  const engine = await simdEngine();
+  const model = engine.createModel({ ...SMALL, T: 25, steps: 0 });
+  const { mod, ptr } = model;
+  try {
+    assert.equal(mod._w_sample_begin(ptr, 1, 0, 0, 2, 0), 7);
+    assert.equal(engine.lastError(), 'sample: clip must be 0 or 1 (got 2)');
+    assert.equal(mod._w_sample_begin(ptr, 1, 0, 0, 1, 0), 0);
+    for (const k of [0, -5]) {
+      assert.equal(mod._w_sample_continue(ptr, k), -7);
+      assert.equal(engine.lastError(), `sample: max_steps must be >= 1 (got ${k})`);
+    }
+    assert.equal(mod._w_sample_continue(ptr, 1), 24, 'the chain is still there');
+    assert.equal(mod._w_traj(ptr, 3), 0);
+    assert.equal(engine.lastError(), 'traj: which must be 0, 1 or 2 (got 3)');
+  } finally { model.free(); }
+});
+
 test('before any chain has begun, the images and the trajectory are refused, not read as zeros', async () => {
   const engine = await simdEngine();
   const model = engine.createModel({ ...SMALL, steps: 0 });

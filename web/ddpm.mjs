@@ -326,6 +326,9 @@ export class Model {
 
   // the batch is complete and its AdamW update under way
   get updating() { return this.mod._w_update_pos(this.ptr) >= 0; }
+  // between two slices of that update: the weights are of two steps, and C refuses to sample or
+  // denoise with them (ddpm_weights_half_updated)
+  get weightsHalfUpdated() { return this.mod._w_update_pos(this.ptr) > 0; }
   // a step begun and not finished (samples of its batch in, or its update under way): C saves
   // only between steps, and a load drops a step half done
   get midStep() { return this.batchFilled > 0 || this.updating; }
