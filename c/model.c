@@ -135,12 +135,13 @@ void model_forward(const Params *p, const ModelShape *s, int activation, Acts *a
 }
 
 void model_backward(const Params *p, Params *g, const ModelShape *s, int activation, Acts *a, int B) {
+    // from dout (B,D), the loss's gradient at the output; weight and bias gradients add into g
     int D = s->D, H = s->H, E = s->E;
-    matmul_backward(a->dh2, g->fc3_w, g->fc3_b, a->dout, a->h2, p->fc3_w, B, H, D);
-    act_backward(a->da2, a->a2, a->dh2, B * H, activation);
-    matmul_backward(a->dh1, g->fc2_w, g->fc2_b, a->da2, a->h1, p->fc2_w, B, H, H);
-    act_backward(a->da1, a->a1, a->dh1, B * H, activation);
-    matmul_backward(a->dh0, g->fc1_w, g->fc1_b, a->da1, a->h0, p->fc1_w, B, D, H);
+    matmul_backward(a->dh2, g->fc3_w, g->fc3_b, a->dout, a->h2, p->fc3_w, B, H, D);  // dh2 (B,H)
+    act_backward(a->da2, a->a2, a->dh2, B * H, activation);                         // da2 (B,H)
+    matmul_backward(a->dh1, g->fc2_w, g->fc2_b, a->da2, a->h1, p->fc2_w, B, H, H);  // dh1 (B,H)
+    act_backward(a->da1, a->a1, a->dh1, B * H, activation);                         // da1 (B,H)
+    matmul_backward(a->dh0, g->fc1_w, g->fc1_b, a->da1, a->h0, p->fc1_w, B, D, H);  // dh0 (B,D)
     // h0 = x_t + temb: the gradient reaches temb unchanged; x_t is data, so it stops there
-    matmul_backward(NULL, g->temb_w, g->temb_b, a->dh0, a->emb, p->temb_w, B, E, D);
+    matmul_backward(NULL, g->temb_w, g->temb_b, a->dh0, a->emb, p->temb_w, B, E, D);  // (no demb)
 }

@@ -97,7 +97,8 @@ static float max_abs(const float *x, size_t n) {
 }
 
 // A bound on the largest |g| that B samples add to the gradient, from the vectors each
-// Linear layer's gradient is made of (dW += dout inp^T, db += dout):
+// Linear layer's gradient is made of (dW += dout_b^T inp_b and db += dout_b for each sample b,
+// dout_b (1,OC) and inp_b (1,C)):
 //   |g| <= sum_b max_layer max|dout_b| max(max|inp_b|, 1);   NaN if any of them is NaN.
 // A few thousand floats per sample, instead of reading the whole gradient (11 MB) per step.
 static double samples_grad_bound(DDPM *m, int B) {
