@@ -111,7 +111,7 @@ int ddpm_checkpoint_save(const DDPM *m, uint8_t *buf, size_t cap, int with_optim
     uint32_t flags = flags_for(m, with_optimizer);
     size_t need = size_for(m->shape.num_params, flags, (uint32_t)m->step), bytes = m->shape.num_params * sizeof(float);
     if (cap < need) return ddpm_set_error(DDPM_ERR_ARGUMENT, "checkpoint: buffer of %zu bytes, need %zu", cap, need);
-    if (m->batch_filled != 0 || m->update_pos >= 0)
+    if (ddpm_mid_step(m))
         return ddpm_set_error(DDPM_ERR_ARGUMENT, "checkpoint: a training step is half done; save between steps");
     // A model whose last update overflowed (training reports that at the next step) would make a
     // file that every load refuses: refused before a byte is written, so that no buffer holds a

@@ -156,7 +156,7 @@ int ddpm_set_image(DDPM *m, const float *img, int n) {
     // between steps only, as a save: a batch half gathered drew its samples from the old image
     // (one step would train on two), and an update under way computes the next step's forward
     // from x_t drawn of it
-    if (m->batch_filled != 0 || m->update_pos >= 0)
+    if (ddpm_mid_step(m))
         return ddpm_set_error(DDPM_ERR_ARGUMENT, "image: a training step is half done; set the image between steps");
     memcpy(m->x0, img, sizeof(float) * D);
     m->next_forward = NEXT_NONE;  // a forward computed ahead saw the old image's x_t

@@ -331,6 +331,9 @@ void ddpm_force_unfused(int on);
 // the caller wrote the weights directly (through w_params): a forward computed ahead is stale,
 // and a reverse chain in progress ends (it was of the old weights)
 void ddpm_params_changed(DDPM *m);
+// 1 while a training step is begun and not finished (samples of its batch in, or its update under
+// way): a plan, a save and the explicit-noise calls wait for its end
+int ddpm_mid_step(const DDPM *m);
 // 1 between two slices of a step's update: some parameters are the new step's, the rest the
 // old one's, and a forward pass would mix two models (sampling and denoising are refused then)
 int ddpm_weights_half_updated(const DDPM *m);

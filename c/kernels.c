@@ -223,7 +223,7 @@ void act_backward_scalar(float *dinp, const float *inp, const float *dout, int n
 // Shared by the plain and the fused kernel, so the two cannot drift apart.
 
 // the constants of one AdamW step, derived once per call (the scalar twin of AdamWVec below)
-typedef struct { float lr, decay, b1, b2, omb1, omb2, eps, inv_bc1, inv_bc2; } AdamWConsts;
+typedef struct { float lr, decay, b1, b2, one_minus_b1, one_minus_b2, eps, inv_bc1, inv_bc2; } AdamWConsts;
 
 static inline AdamWConsts adamw_consts(const AdamWStep *h) {
     AdamWConsts k = { h->lr, 1.0f - h->lr * h->weight_decay, h->beta1, h->beta2, 1.0f - h->beta1, 1.0f - h->beta2,
@@ -233,8 +233,8 @@ static inline AdamWConsts adamw_consts(const AdamWStep *h) {
 
 static inline void adamw_one(float *param, float *m, float *v, float g, const AdamWConsts *k) {
     float p = *param * k->decay;
-    float mi = k->b1 * *m + k->omb1 * g;
-    float vi = k->b2 * *v + k->omb2 * (g * g);
+    float mi = k->b1 * *m + k->one_minus_b1 * g;
+    float vi = k->b2 * *v + k->one_minus_b2 * (g * g);
     float m_hat = mi * k->inv_bc1;
     float v_hat = vi * k->inv_bc2;
     *param = p - k->lr * (m_hat / (sqrtf(v_hat) + k->eps));
@@ -741,7 +741,7 @@ static void act_backward_simd(float *dinp, const float *inp, const float *dout, 
 }
 
 // the constants of one AdamW step, splatted once per call
-typedef struct { v128_t lr, decay, b1, b2, omb1, omb2, eps, inv_bc1, inv_bc2; } AdamWVec;
+typedef struct { v128_t lr, decay, b1, b2, one_minus_b1, one_minus_b2, eps, inv_bc1, inv_bc2; } AdamWVec;
 
 static inline AdamWVec adamw_vec_consts(const AdamWStep *h) {
     AdamWVec k;
@@ -749,8 +749,8 @@ static inline AdamWVec adamw_vec_consts(const AdamWStep *h) {
     k.decay = wasm_f32x4_splat(1.0f - h->lr * h->weight_decay);
     k.b1 = wasm_f32x4_splat(h->beta1);
     k.b2 = wasm_f32x4_splat(h->beta2);
-    k.omb1 = wasm_f32x4_splat(1.0f - h->beta1);
-    k.omb2 = wasm_f32x4_splat(1.0f - h->beta2);
+    k.one_minus_b1 = wasm_f32x4_splat(1.0f - h->beta1);
+    k.one_minus_b2 = wasm_f32x4_splat(1.0f - h->beta2);
     k.eps = wasm_f32x4_splat(h->eps);
     k.inv_bc1 = wasm_f32x4_splat(1.0f / h->bias_correction1);
     k.inv_bc2 = wasm_f32x4_splat(1.0f / h->bias_correction2);
@@ -761,8 +761,8 @@ static inline AdamWVec adamw_vec_consts(const AdamWStep *h) {
 // updated parameters
 static inline v128_t adamw_vec(float *param, float *m, float *v, v128_t g, const AdamWVec *k) {
     v128_t p = wasm_f32x4_mul(wasm_v128_load(param), k->decay);
-    v128_t mi = wasm_f32x4_add(wasm_f32x4_mul(k->b1, wasm_v128_load(m)), wasm_f32x4_mul(k->omb1, g));
-    v128_t vi = wasm_f32x4_add(wasm_f32x4_mul(k->b2, wasm_v128_load(v)), wasm_f32x4_mul(k->omb2, wasm_f32x4_mul(g, g)));
+    v128_t mi = wasm_f32x4_add(wasm_f32x4_mul(k->b1, wasm_v128_load(m)), wasm_f32x4_mul(k->one_minus_b1, g));
+    v128_t vi = wasm_f32x4_add(wasm_f32x4_mul(k->b2, wasm_v128_load(v)), wasm_f32x4_mul(k->one_minus_b2, wasm_f32x4_mul(g, g)));
     v128_t m_hat = wasm_f32x4_mul(mi, k->inv_bc1);
     v128_t v_hat = wasm_f32x4_mul(vi, k->inv_bc2);
     v128_t upd = wasm_f32x4_div(m_hat, wasm_f32x4_add(wasm_f32x4_sqrt(v_hat), k->eps));

@@ -210,6 +210,7 @@ void ddpm_params_changed(DDPM *m) {
     m->next_forward = NEXT_NONE;
     m->sampler.t = 0;
 }
+int ddpm_mid_step(const DDPM *m) { return m->batch_filled != 0 || m->update_pos >= 0; }
 int ddpm_weights_half_updated(const DDPM *m) { return m->update_pos > 0; }
 int ddpm_next_forward_ready(const DDPM *m) { return next_forward_usable(m, m->cfg.batch); }
 
@@ -270,7 +271,7 @@ int ddpm_train_work(DDPM *m, int max_samples, int max_params) {
 // one allocation after ddpm_create; on failure the model is as it was. Between steps only, since
 // the cosine learning rate depends on the plan and a step's update must use one rate throughout.
 int ddpm_set_steps(DDPM *m, int steps) {
-    if (m->batch_filled != 0 || m->update_pos >= 0)
+    if (ddpm_mid_step(m))
         return ddpm_set_error(DDPM_ERR_ARGUMENT, "steps: a training step is in progress; finish it first");
     DDPMConfig cfg = m->cfg;
     cfg.steps = steps;
@@ -312,7 +313,7 @@ int ddpm_loss_and_grad(DDPM *m, const float *xt, const int *ts, const float *tar
     int err = check_timesteps(m, ts, B);
     if (err) return err;
     // it overwrites grad_memory, which holds the gradient of a step in progress
-    if (m->batch_filled != 0 || m->update_pos >= 0)
+    if (ddpm_mid_step(m))
         return ddpm_set_error(DDPM_ERR_ARGUMENT, "a training step is in progress; finish it first");
     memset(m->grad_memory, 0, m->shape.num_params * sizeof(float));
     double total = 0.0, bound = 0.0;
@@ -324,7 +325,7 @@ int ddpm_loss_and_grad(DDPM *m, const float *xt, const int *ts, const float *tar
 int ddpm_train_step_explicit(DDPM *m, const int *ts, const float *eps, int B, float *loss) {
     int err = check_timesteps(m, ts, B);
     if (err) return err;
-    if (m->batch_filled != 0 || m->update_pos >= 0)
+    if (ddpm_mid_step(m))
         return ddpm_set_error(DDPM_ERR_ARGUMENT, "a training step is in progress; finish it first");
     if (m->step >= m->cfg.steps)
         return ddpm_set_error(DDPM_ERR_ARGUMENT, "training: all %d planned steps are done", m->cfg.steps);
