@@ -341,7 +341,8 @@ int ddpm_weights_half_updated(const DDPM *m);
 int ddpm_next_forward_ready(const DDPM *m);
 // explicit-noise API, for checks against an independent implementation
 // loss and gradients (into m->grads, zeroed first) for B caller-given (x_t, t, target);
-// refused while a training step is in progress (its gradient lives in m->grads)
+// refused while a training step is in progress (its gradient lives in m->grads). The loss and
+// gradients are returned as computed, with no divergence check: a NaN in gives a NaN out
 int ddpm_loss_and_grad(DDPM *m, const float *xt, const int *ts, const float *target, int B, float *loss);
 // one full optimiser step on caller-given t and eps (x_t formed from the training image)
 int ddpm_train_step_explicit(DDPM *m, const int *ts, const float *eps, int B, float *loss);
