@@ -191,8 +191,10 @@ static int check_length(size_t len, size_t need) {
 
 // The file as a file: long enough, ours, of a version this build reads, and whole (its checksum).
 static int check_envelope(const DDPM *m, const uint8_t *buf, size_t len) {
-    if (len < HEADER_BYTES + 4) return REFUSE("checkpoint: truncated: %zu bytes is shorter than the %d-byte header", len, HEADER_BYTES + 4);
+    // what the file is first (a text file of 40 bytes is not a checkpoint cut short), then whether it is whole
+    if (len < 8) return REFUSE("checkpoint: not a DDPM checkpoint (%zu bytes%s)", len, len ? ": too few to be one" : ": an empty file");
     if (memcmp(buf, MAGIC, 8) != 0) return REFUSE("checkpoint: not a DDPM checkpoint (its first 8 bytes are not the marker DDPMCKPT)");
+    if (len < HEADER_BYTES + 4) return REFUSE("checkpoint: truncated: %zu bytes is shorter than the %d-byte header", len, HEADER_BYTES + 4);
     if (get_u32(buf + 8) != 1) return REFUSE("checkpoint: unsupported version %u (this build reads version 1)", get_u32(buf + 8));
     // The checksum before the header is believed: one damaged byte of the header must not be
     // reported as a file for another model. A file cut short (or with bytes added) fails the
@@ -330,8 +332,9 @@ static void copy_in(DDPM *m, const uint8_t *buf, uint32_t adam_steps) {
     m->batch_filled = 0;          // a step half done is dropped: the file's step is whole
     m->update_pos = -1;
     m->next_forward = NEXT_NONE;  // it was computed from other weights
-    m->sampler.t = 0;             // and so was a reverse chain in progress: it ends here, or it
-                                  // would go on with the file's weights, half one model
+    // and so was a reverse chain in progress: it ends here, or it would go on with the file's
+    // weights, half one model
+    sampler_end_chain(&m->sampler, "the last one ended when a checkpoint was loaded");
     // the loss curve: the file's, or NaN ("not recorded") for a file without one
     for (uint32_t i = 0; i < step; i++) m->loss_history[i] = NAN;
     const uint8_t *history = buf + HEADER_BYTES + arrays_for(flags) * bytes;  // the AdamW count, then the losses

@@ -256,6 +256,7 @@ typedef struct {
     int t;               // the chain is at x_t; 0 when done
     int n, sigma, clip, use_ema;
     int step;            // the model's step when it began: a chain is of one model's weights
+    const char *ended;   // why the last chain ended before x_0 (for the next continue's refusal), or NULL
     // (max_batch) image b's draws, x_T and then z at each step, from stream 3 + b of the sampling
     // seed: an image depends on its seed and its place, not on how many were drawn beside it
     Rng *rngs;
@@ -385,6 +386,8 @@ int ddpm_sample(DDPM *m, int n, uint32_t seed, int sigma, int clip, int use_ema,
 // use_ema takes the EMA weights where the model keeps an EMA, else the raw weights; clip is 0 or 1.
 int ddpm_sample_begin(DDPM *m, int n, uint32_t seed, int sigma, int clip, int use_ema);
 int ddpm_sample_continue(DDPM *m, int max_steps);
+// end a chain in progress, if any, for the reason given (a continue is then refused with it)
+void sampler_end_chain(SamplerState *st, const char *why);
 
 // checkpoint.c -- see README "Checkpoint format". Save between steps only; a load is checked
 // whole before anything is copied, drops a step half done and ends a reverse chain in progress.

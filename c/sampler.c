@@ -41,6 +41,11 @@ static int all_finite(const float *x, size_t n) {
     return 1;
 }
 
+void sampler_end_chain(SamplerState *st, const char *why) {
+    if (st->t > 0) st->ended = why;
+    st->t = 0;
+}
+
 int ddpm_sample_begin(DDPM *m, int n, uint32_t seed, int sigma, int clip, int use_ema) {
     int D = m->shape.D, T = m->cfg.T;
     if (n < 1 || n > m->cfg.max_batch)
@@ -54,6 +59,7 @@ int ddpm_sample_begin(DDPM *m, int n, uint32_t seed, int sigma, int clip, int us
     SamplerState *st = &m->sampler;
     st->n = n; st->sigma = sigma; st->clip = clip; st->use_ema = use_ema && m->ema_memory;
     st->step = m->step;
+    st->ended = NULL;
     // streams of their own (3, 4, ...: training draws from 2), one per image, so image b of a
     // batch of n is image b of any larger batch, and image 0 the single image of that seed
     for (int b = 0; b < n; b++) {
@@ -69,12 +75,14 @@ int ddpm_sample_begin(DDPM *m, int n, uint32_t seed, int sigma, int clip, int us
 int ddpm_sample_continue(DDPM *m, int max_steps) {
     SamplerState *st = &m->sampler;
     int D = m->shape.D, n = st->n;
-    if (st->t <= 0) return -ddpm_set_error(DDPM_ERR_ARGUMENT, "sample: no chain in progress (call begin first)");
+    if (st->t <= 0)
+        return -ddpm_set_error(DDPM_ERR_ARGUMENT, "sample: no chain in progress (%s; call begin first)",
+                               st->ended ? st->ended : "none begun, or the last one reached x_0");
     if (max_steps < 1) return -ddpm_set_error(DDPM_ERR_ARGUMENT, "sample: max_steps must be >= 1 (got %d)", max_steps);
     // a chain of one model: the weights it began with, whole (the chain ends otherwise)
     if (m->step != st->step || ddpm_weights_half_updated(m)) {
         int from = st->step;
-        st->t = 0;
+        sampler_end_chain(st, "the last one ended when the model trained on");
         return -ddpm_set_error(DDPM_ERR_ARGUMENT, "sample: the model has trained on since this chain began at step %d "
                                "(%s), so the chain would mix two models; it is ended: begin a new one", from,
                                m->step != from ? "a step has been taken" : "the next step's weight update is half done");
@@ -97,7 +105,7 @@ int ddpm_sample_continue(DDPM *m, int max_steps) {
         // too); and with clipping an infinite prediction still gives a finite x_{t-1} (x0 = -Inf
         // clips to -1), so x_{t-1} alone would miss it: a chain driven by Inf is not a sample
         if (!all_finite(eps, (size_t)n * D)) {
-            st->t = 0;
+            sampler_end_chain(st, "the last one diverged");
             // with x0-prediction the noise is derived from the network's x0, up to 1/sqrt(1 -
             // alpha_bar_1) times it: name the network's output if that broke, else the derivation
             const char *what = m->cfg.predict == PREDICT_EPS ? "the predicted noise holds"
@@ -107,7 +115,7 @@ int ddpm_sample_continue(DDPM *m, int max_steps) {
                 "too large, as training that blew up leaves them, or not finite)", t, what);
         }
         if (!all_finite(x_prev, (size_t)n * D)) {
-            st->t = 0;
+            sampler_end_chain(st, "the last one diverged");
             return -ddpm_set_error(DDPM_ERR_DIVERGED,
                 "sampling diverged at t=%d: x_%d holds NaN or Inf (the chain left the range of float: the "
                 "network's predictions are far too large)", t, t - 1);

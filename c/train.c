@@ -208,7 +208,7 @@ static int next_forward_usable(const DDPM *m, int B) {
 
 void ddpm_params_changed(DDPM *m) {
     m->next_forward = NEXT_NONE;
-    m->sampler.t = 0;
+    sampler_end_chain(&m->sampler, "the last one ended when the weights were written");
 }
 int ddpm_mid_step(const DDPM *m) { return m->batch_filled != 0 || m->update_pos >= 0; }
 int ddpm_weights_half_updated(const DDPM *m) { return m->update_pos > 0; }

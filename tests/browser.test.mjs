@@ -2598,6 +2598,22 @@ test('leaving the page after more than 10 s of unsaved training asks first; a sh
   assert.ok(await page.evaluate(() => window.ddpmPage.unsavedTrainingMs()) < 1, 'a Save keeps all of it');
   assertClean(log);
   assert.deepEqual(await leave(page), { got: 'closed', asked: [] }, 'saved, the page leaves at once');
+
+  // a run whose weights went to NaN can never be saved (C refuses it): nothing to ask about
+  const lost = await openPage('?steps=100000&batch=4');
+  await lost.page.click('#btn-train');
+  await lost.page.waitForFunction(() => window.ddpmPage.unsavedTrainingMs() > 10500, null, { timeout: 120000, polling: 100 });
+  await pauseTraining(lost.page);
+  await lost.page.evaluate(() => {
+    const m = window.ddpmPage.model;
+    while (m.midStep) m.trainWork(1, m.numParams);
+    m.mod.HEAPF32[m.mod._w_params(m.ptr) >> 2] = NaN;   // as an update that overflowed leaves them
+  });
+  await lost.page.click('#btn-resume');
+  await waitForState(lost.page, 'error', 20000);
+  assert.match(await lost.page.textContent('#train-message'), /the weights hold NaN or Inf/);
+  assert.deepEqual(await leave(lost.page), { got: 'closed', asked: [] });
+  assertClean(lost.log);
 });
 
 // growingAxisEnd (web/plot.mjs, tests/plot.test.mjs) on the page: the loss axis's end, read off

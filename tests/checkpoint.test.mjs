@@ -105,6 +105,25 @@ test('corrupt, truncated, foreign, mismatched and NaN-holding files are refused 
   } finally { source.free(); target.free(); other.free(); }
 });
 
+test('a short file is named for what it is: empty, too few bytes, not a checkpoint, or a checkpoint cut inside its header', async () => {
+  const engine = await simdEngine();
+  const model = engine.createModel({ ...SMALL, steps: 1, seed: 2 });
+  try {
+    const good = model.saveCheckpoint();
+    const cases = [
+      [new Uint8Array(0), 'checkpoint: not a DDPM checkpoint (0 bytes: an empty file)'],
+      [good.subarray(0, 5), 'checkpoint: not a DDPM checkpoint (5 bytes: too few to be one)'],
+      [new TextEncoder().encode('these are not the weights you are looking for'), 'checkpoint: not a DDPM checkpoint (its first 8 bytes are not the marker DDPMCKPT)'],
+      [good.subarray(0, 50), 'checkpoint: truncated: 50 bytes is shorter than the 84-byte header'],
+    ];
+    // the header reader (the page and the command line call it first) and C's loader say the same
+    for (const [bytes, message] of cases) {
+      assert.throws(() => checkpointHeader(bytes), (e) => e.message === message, `header: ${message}`);
+      assert.throws(() => model.loadCheckpoint(bytes), (e) => e.code === 'CHECKPOINT' && e.message === message, `load: ${message}`);
+    }
+  } finally { model.free(); }
+});
+
 test('a model holding NaN or Inf is not saved: refused by name before a byte is written', async () => {
   const engine = await simdEngine();
   const model = engine.createModel({ ...SMALL, steps: 2, ema_decay: 0.9, seed: 4 });

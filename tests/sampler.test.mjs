@@ -264,7 +264,9 @@ test('a chain is of one model: a step taken, an update half done or weights writ
     assert.equal(model.sampleContinue(5), 20);
     model.train(1);
     assert.throws(() => model.sampleContinue(5), trainedOn(1, 'a step has been taken'));
-    assert.throws(() => model.sampleContinue(5), /no chain in progress/, 'and it is ended');
+    assert.throws(() => model.sampleContinue(5), (e) => e.message ===
+      'sample: no chain in progress (the last one ended when the model trained on; call begin first)', 'and it is ended');
+    assert.throws(() => model.sampleImages(), /no chain has begun/, 'its half-denoised images are no sample');
     // begun between the phases of a step (the batch in, no parameter updated yet), continued
     // once part of the update is done
     while (!model.updating) model.trainWork(1, 1);
@@ -280,11 +282,19 @@ test('a chain is of one model: a step taken, an update half done or weights writ
     // weights written by the caller end a chain too
     model.sampleBegin({ seed: 2 });
     model.setParams(model.params());
-    assert.throws(() => model.sampleContinue(5), /no chain in progress/);
+    assert.throws(() => model.sampleImages(), /no chain has begun/);
+    assert.throws(() => model.sampleContinue(5), (e) => e.message ===
+      'sample: no chain in progress (the last one ended when the weights were written; call begin first)');
     // between steps a chain runs to its end, the bits of one call
     const whole = model.sample({ seed: 2 });
     model.sampleBegin({ seed: 2 });
     while (model.sampleContinue(7) > 0);
+    assert.ok(sameBits(model.sampleImages(), whole.final));
+    // a continue past x_0 is refused, and the finished sample stays to read; so do weights
+    // written after it
+    assert.throws(() => model.sampleContinue(1), (e) => e.message ===
+      'sample: no chain in progress (none begun, or the last one reached x_0; call begin first)');
+    model.setParams(model.params());
     assert.ok(sameBits(model.sampleImages(), whole.final));
   } finally { model.free(); }
 });

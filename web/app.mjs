@@ -18,7 +18,7 @@ import { buildView, drawSchedulePlots, markSchedule, drawForward, drawEmbedding 
 import { fillForm, describePreset, stepsOpen, stepsProblem, TRAIN_FIELDS, TRAIN_INPUTS, setState, fieldChanges,
   stepsRefusalText, refuseSteps, clearStepsRefusal } from './controls.mjs';
 import { replacePageModel, setPageModel, prepareModel, preparedModelFits, resume, pause, drawTrainStats, drawLoss, focusOnTheWayToSample,
-  runMs } from './train-view.mjs';
+  unsavedTrainingMs } from './train-view.mjs';
 import { clearTrajectory, doSample, forgetKeptHeights, showStep, drawMSEPlot, drawSigmaPlot, play, stopPlaying,
   onSampleField, onStripClick, restoreSample } from './sample-view.mjs';
 import { saveCheckpoint, replanModel, loadCheckpointFile, putModelOnPage } from './checkpoints.mjs';
@@ -179,24 +179,6 @@ function reset() {
     '(Undo Reset brings it back). Press Train.' : READY);
   passFocus('btn-reset', 'btn-train');
   prepareModel();
-}
-
-// Leaving the page (closing it, reloading it, Back to the page before) loses the model on it and
-// the one Reset set aside. A short run costs little to redo: the address holds its settings, and
-// the same settings train the same bits. After more training than this not kept by a Save, the
-// browser asks first (its own "Leave site?" dialog; a page cannot word it).
-const ASK_BEFORE_LEAVING_MS = 10000;
-
-// the training time (ms) of the runs on the page, the model's and the one set aside, since each
-// was last saved
-function unsavedTrainingMs() {
-  return Math.max(...[app.run, app.undo?.run].filter(Boolean).map((run) => runMs(run) - run.savedAtMs));
-}
-
-function askBeforeLeaving(event) {
-  if (unsavedTrainingMs() <= ASK_BEFORE_LEAVING_MS) return;
-  event.preventDefault();
-  event.returnValue = true;   // (browsers before the preventDefault rule: Chrome 119)
 }
 
 // Undo Reset: the model set aside comes back with the training settings, file name, loss curve
@@ -497,7 +479,6 @@ async function main() {
   drawLoss(true);
   setStatus(ignored.length ? `Ready. Ignored from the address: ${ignoredText(ignored)}.` : READY);
   prepareModel();
-  window.addEventListener('beforeunload', askBeforeLeaving);
 
   // for the browser tests and the curious: the engine, the model and the frame record
   window.ddpmPage = {

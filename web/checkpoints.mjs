@@ -52,6 +52,7 @@ export function saveCheckpoint() {
   const name = `ddpm-${app.settings.preset}-step${m.step}${optimizer ? '' : '-weights'}.ddpm`;
   downloadBlob(blob, name);
   app.run.savedAtMs = runMs();   // the file holds the run's training so far (leaving the page need not ask)
+  drawTrainStats(true);
   if (app.state !== 'error') showMessage($('train-message'), '');
   setStatus(`Saved ${name} (${(blob.size / 1e6).toFixed(1)} MB): ` +
     (optimizer ? `the weights and AdamW state at step ${m.step}.` : `the weights at step ${m.step}, without the AdamW state.`) +

@@ -308,6 +308,8 @@ export class Model {
     checkFinite('setParams', 'values', values);
     this.engine.writeF32(this.mod._w_params(this.ptr), values);
     this.mod._w_params_changed(this.ptr);  // the next step's forward, if computed ahead, saw the old weights
+    // and C ends a chain in progress: its half-denoised images are no sample to read
+    if (this.chainT > 0) this.chainEnded();
   }
   // the parameters split into their named tensors
   tensors(flat = this.params()) {
@@ -447,12 +449,23 @@ export class Model {
     const [sigmaCode, clipCode] = this.samplerCodes('sample', sigma, clip);
     this.engine.check(this.mod._w_sample_begin(this.ptr, n, seed, sigmaCode, clipCode, ema ? 1 : 0));
     this.sampleCount = n;  // only once C has taken n: sampleImages reads n images of max_batch
+    this.chainT = this.T;  // the t the chain is at (0: done, or none)
   }
   sampleContinue(maxSteps) {
     this.checkCount('sampleContinue', 'maxSteps', maxSteps, 1);
     const t = this.mod._w_sample_continue(this.ptr, maxSteps);
-    if (t < 0) this.engine.check(-t);
+    if (t < 0) {
+      // C refused a chain in progress: it ended (diverged, or the model trained on), and what it
+      // left is no sample to read (a finished chain's sample stays)
+      if (this.chainT > 0) this.chainEnded();
+      this.engine.check(-t);
+    }
+    this.chainT = t;
     return t;
+  }
+  chainEnded() {
+    this.sampleCount = undefined;
+    this.chainT = 0;
   }
   // (before any chain has begun there is nothing to read: the buffers hold zeros, not a sample)
   checkSampled(what) {
@@ -497,7 +510,7 @@ export class Model {
       e.check(this.mod._w_checkpoint_load(this.ptr, p, bytes.length));
     });
     // C ends a chain in progress (it was of the old weights): what it left is not the file's to read
-    this.sampleCount = undefined;
+    this.chainEnded();
   }
 }
 
@@ -520,8 +533,10 @@ export function checkpointHeader(bytes) {
   bytes = asBytes('checkpointHeader', bytes);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = new TextDecoder().decode(bytes.subarray(0, 8));
+  // (in C's order: what the file is, then whether it is whole)
+  if (bytes.length < 8) throw new DDPMError(6, `checkpoint: not a DDPM checkpoint (${bytes.length} bytes${bytes.length ? ': too few to be one' : ': an empty file'})`);
   if (magic !== 'DDPMCKPT') throw new DDPMError(6, 'checkpoint: not a DDPM checkpoint (its first 8 bytes are not the marker DDPMCKPT)');
-  if (bytes.length < 84) throw new DDPMError(6, `checkpoint: not a DDPM checkpoint (${bytes.length} bytes, shorter than its 84-byte header)`);
+  if (bytes.length < 84) throw new DDPMError(6, `checkpoint: truncated: ${bytes.length} bytes is shorter than the 84-byte header`);
   const u32 = (o) => view.getUint32(o, true);
   // a code no name is known for (a damaged or foreign header) is named by its number, not undefined
   const named = (names, o) => names[u32(o)] ?? `unknown (code ${u32(o)})`;

@@ -218,6 +218,36 @@ export function runMs(run = app.run) {
   return run.activeMs + (run === app.run && app.state === 'running' ? performance.now() - run.startedAt : 0);
 }
 
+// Leaving the page (closing it, reloading it, Back to the page before) loses the model on it and
+// the one Reset set aside. A short run costs little to redo: the address holds its settings, and
+// the same settings train the same bits. After more training than this not kept by a Save, the
+// browser asks first (its own "Leave site?" dialog; a page cannot word it).
+const ASK_BEFORE_LEAVING_MS = 10000;
+
+// the training time (ms) of the runs on the page, the model's and the one set aside, since each
+// was last saved
+export function unsavedTrainingMs() {
+  return Math.max(...[app.run, app.undo?.run].filter(Boolean).map((run) => runMs(run) - run.savedAtMs));
+}
+
+function askBeforeLeaving(event) {
+  event.preventDefault();
+  event.returnValue = true;   // (browsers before the preventDefault rule: Chrome 119)
+}
+
+// The question is put only while it stands: the listener is added once a run passes the mark and
+// removed when a Save, a Load or a new run takes it away (Firefox keeps no page with a
+// beforeunload listener in its back/forward cache, and Back would then lose even a saved model).
+// Called with the training statistics, which every change of the run redraws.
+let asking = false;
+function guardLeaving() {
+  const ask = unsavedTrainingMs() > ASK_BEFORE_LEAVING_MS;
+  if (ask === asking) return;
+  asking = ask;
+  if (ask) window.addEventListener('beforeunload', askBeforeLeaving);
+  else window.removeEventListener('beforeunload', askBeforeLeaving);
+}
+
 // parameters in the first AdamW slice at a batch (and the fewest whose time updates the estimate)
 const PROBE_PARAMS = 65536;
 // A browser coarsens performance.now() (Chromium: to 100 us outside cross-origin isolation,
@@ -371,6 +401,8 @@ function trainingFailed(e, m) {
   const refocus = focusGuard();   // Pause (or Steps) is disabled now
   setState('error');
   refocus('btn-reset');
+  // weights that hold NaN or Inf cannot be saved (C refuses them): leaving has nothing to ask about
+  if (!m.params().every(Number.isFinite)) app.run.savedAtMs = runMs();
   drawTrainStats(true);
   drawLoss(true);
   // The first step on a loaded file's weights may diverge for the weights' sake, not the rate's: a
@@ -440,6 +472,7 @@ export function drawTrainStats(force) {
   // a change on screen costs the compositor a frame's work too: ten updates a second are plenty
   if (!force && now - app.run.progressAt < 100) return;
   app.run.progressAt = now;
+  guardLeaving();
   const steps = m ? m.config.steps : app.settings.steps;
   const step = m ? m.step : 0;
   const progress = $('train-progress');
