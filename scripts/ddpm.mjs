@@ -8,7 +8,7 @@
 import { accessSync, chmodSync, closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { PNG } from 'pngjs';
-import { loadEngine, PRESETS, DDPMError, checkpointHeader, checkpointPreset, CHECKPOINT_ARCHITECTURE, FAR_OUTSIDE, MSE_BAR } from '../web/ddpm.mjs';
+import { loadEngine, PRESETS, DEFAULTS, DDPMError, checkpointHeader, checkpointPreset, CHECKPOINT_ARCHITECTURE, FAR_OUTSIDE, MSE_BAR } from '../web/ddpm.mjs';
 import { strip, upscale } from '../web/draw.mjs';
 import { isDecimal } from '../web/settings.mjs';
 import { runExperiment } from './lib/run.mjs';
@@ -24,7 +24,10 @@ const USAGE = `usage: node scripts/ddpm.mjs [options]
                   without --preset, the preset whose model the file holds)
   --out DIR       write sample.png, target.png, trajectory.png (x_T .. x_0), x0_pred.png and loss.csv
   --scalar        use the scalar (no SIMD) wasm build
-  --json          print one JSON object on stdout and nothing else there`;
+  --json          print one JSON object on stdout and nothing else there
+  Defaults: the recommended preset (predict x0, betas scaled to T; steps 200, batch 1, lr 1e-3,
+  AdamW weight decay 0.01, seed 0); --sample-seed defaults to --seed. Exit status: 0 done,
+  1 training or sampling diverged, 2 refused (an argument, a path, a file).`;
 
 // flag -> [config key, kind]
 const VALUE_FLAGS = {
@@ -34,9 +37,22 @@ const VALUE_FLAGS = {
   '--weight-decay': ['weight_decay', 'num'],
 };
 
-function fail(message) {
+// Exit status 2: the command was refused (an argument, a path, a file or a config C refuses);
+// 1: it ran and failed (training or sampling diverged), so a script can tell a typo from a run
+// that did not work.
+function fail(message, status = 2) {
   process.stderr.write(`ddpm: ${message}\n`);
-  process.exit(2);
+  process.exit(status);
+}
+
+// a system error in words, its code beside them (ENOENT alone says little to most readers)
+const SYSTEM_ERRORS = {
+  ENOENT: 'no such file or folder', EACCES: 'permission denied', EPERM: 'not permitted', EROFS: 'a read-only file system',
+  ENOSPC: 'no space left on the device', EFBIG: 'the file is larger than a size limit allows', ENOTDIR: 'a part of the path is not a folder',
+  EISDIR: 'a folder', EDQUOT: 'over the disk quota', ENAMETOOLONG: 'the name is too long',
+};
+function sysError(e) {
+  return SYSTEM_ERRORS[e.code] ? `${SYSTEM_ERRORS[e.code]} (${e.code})` : e.code ?? e.message;
 }
 
 // Flags take their value as the next argument (--steps 200) or after '=' (--steps=200).
@@ -109,9 +125,9 @@ function writePNG(path, rgba, width, height, factor) {
 function checkOutputs(opts) {
   const folder = (dir, what) => {
     let isDir;
-    try { isDir = statSync(dir).isDirectory(); } catch (e) { fail(`${what}: cannot write in ${dir}: ${e.code ?? e.message}`); }
+    try { isDir = statSync(dir).isDirectory(); } catch (e) { fail(`${what}: cannot write in ${dir}: ${sysError(e)}`); }
     if (!isDir) fail(`${what}: ${dir} is not a folder`);
-    try { accessSync(dir, constants.W_OK); } catch (e) { fail(`${what}: cannot write in ${dir}: ${e.code ?? e.message}`); }
+    try { accessSync(dir, constants.W_OK); } catch (e) { fail(`${what}: cannot write in ${dir}: ${sysError(e)}`); }
   };
   if (opts.save) {
     const what = `--save ${opts.save}`;
@@ -124,7 +140,7 @@ function checkOutputs(opts) {
     // a file there is replaced by a renamed one, which its folder alone would allow: it must take
     // writes itself too (a read-only checkpoint stays so)
     if (stat) {
-      try { accessSync(path, constants.W_OK); } catch (e) { fail(`${what}: cannot write it: ${e.code ?? e.message}`); }
+      try { accessSync(path, constants.W_OK); } catch (e) { fail(`${what}: cannot write it: ${sysError(e)}`); }
     }
     if (!stat || stat.isFile()) folder(dirname(path), what);
   }
@@ -137,7 +153,7 @@ function checkOutputs(opts) {
     }
     folder(dir, `--out ${opts.out}`);
     for (const level of missing) {
-      try { mkdirSync(level); } catch (e) { fail(`--out ${opts.out}: cannot make the folder ${level}: ${e.code ?? e.message}`); }
+      try { mkdirSync(level); } catch (e) { fail(`--out ${opts.out}: cannot make the folder ${level}: ${sysError(e)}`); }
     }
   }
 }
@@ -147,7 +163,7 @@ function checkOutputs(opts) {
 // memory ran out). A pipe's length is known only by reading it, so it is read in pieces.
 function readCheckpointFile(path) {
   let info;
-  try { info = statSync(path); } catch (e) { fail(`cannot read ${path}: ${e.code ?? e.message}`); }
+  try { info = statSync(path); } catch (e) { fail(`cannot read ${path}: ${sysError(e)}`); }
   if (!info.isFile() && !info.isFIFO()) fail(`--load ${path}: not a file or a pipe`);
   const tooBig = (n) => fail(`--load ${path}: ${n} bytes or more, more than a checkpoint can be (2 GB, the module's memory)`);
   if (info.size > MAX_CHECKPOINT_BYTES) tooBig(info.size);
@@ -167,7 +183,7 @@ function readCheckpointFile(path) {
     } finally { closeSync(fd); }
     return new Uint8Array(Buffer.concat(pieces));
   } catch (e) {
-    fail(`cannot read ${path}: ${e.code ?? e.message}`);
+    fail(`cannot read ${path}: ${sysError(e)}`);
   }
 }
 
@@ -199,7 +215,7 @@ function saveTarget(path) {
 // (/dev/stdout) is written in place, stdout's socket through its descriptor.
 function saveAtomically(savePath, bytes) {
   const { path, stat } = saveTarget(savePath);
-  const why = (e) => `--save ${savePath}: cannot write the checkpoint: ${e.code ?? e.message}`;
+  const why = (e) => `--save ${savePath}: cannot write the checkpoint: ${sysError(e)}`;
   if (stat?.isSocket()) {
     // (stdout's socket: checkOutputs refused any other) written through fd 1, which Node may have
     // made non-blocking: a full socket says EAGAIN, and the write waits a millisecond and goes on
@@ -219,13 +235,28 @@ function saveAtomically(savePath, bytes) {
     return;
   }
   const partial = join(dirname(path), `.ddpm-${process.pid}.partial`), mode = stat ? stat.mode & 0o7777 : 0o666;
+  const was = stat ? whatIsThere(path) : '';
   try {
     writeFileSync(partial, bytes, { mode });
     if (stat) chmodSync(partial, mode);   // exactly the old file's, whatever the umask
     renameSync(partial, path);
+    // replacing a file is what --save onto one asks for, but not always what was meant: said
+    if (stat) process.stderr.write(`ddpm: note: --save ${savePath} replaced ${was}\n`);
   } catch (e) {
     try { rmSync(partial, { force: true }); } catch { /* nothing was made */ }
     fail(why(e) + (stat ? ' (the file there is as it was)' : ''));
+  }
+}
+
+// the file --save is about to replace, in words: a checkpoint at its step, or another file
+function whatIsThere(path) {
+  const head = Buffer.alloc(84);
+  try {
+    const fd = openSync(path, 'r');
+    try { readSync(fd, head, 0, 84, 0); } finally { closeSync(fd); }
+    return `a checkpoint at step ${checkpointHeader(new Uint8Array(head)).step}`;
+  } catch {
+    return 'a file that was not a checkpoint';
   }
 }
 
@@ -262,6 +293,15 @@ async function main() {
     // without --steps, continue no further than the checkpoint's own step (at most C's limit:
     // the header is not checked yet, and a damaged step is for the loader's checksum to name)
     if (options.steps === undefined) options.steps = Math.min(header.step, MAX_STEPS);
+    // a checkpoint carries no settings of the run that wrote it (README "Checkpoint format"):
+    // the ones this run takes are named, or a resumed run would change them unseen (a trial
+    // saved at lr 3e-3, cosine, and resumed at the defaults without a word)
+    const used = { ...PRESETS[options.preset].config, ...options };
+    process.stderr.write(`ddpm: note: ${opts.load} holds the weights, AdamW state, step, loss curve and training ` +
+      `randomness, not the settings it was trained or sampled with; this run uses lr ${used.lr} (${used.lr_schedule}), ` +
+      `weight decay ${used.weight_decay}, batch ${used.batch}, sigma ${used.sigma}, ${Number(used.clip_x0) ? 'clipping' : 'no clipping'} ` +
+      `(the flags given, else the ${options.preset} preset's)` +
+      (opts.config.seed !== undefined ? `; --seed ${opts.config.seed} sets only the sample seed: training goes on with the file's randomness` : '') + '\n');
     if (header.hasEma && !(options.ema_decay > 0)) {
       process.stderr.write(`ddpm: note: ${opts.load} holds EMA weights, which are used only with --ema DECAY; ` +
         'without it the raw weights are sampled\n');
@@ -272,9 +312,17 @@ async function main() {
   // The trained model is saved as soon as training ends, before sampling (which can still
   // fail), and also when training diverged, with the weights of the last good step that C keeps
   // (unless the weights themselves hold NaN or Inf: then nothing is kept, and C says so).
-  let saveNote = '';
+  let saveNote = '', outNote = '';
   const onTrained = (model, error) => {
     if (showProgress) process.stderr.write('\n');
+    // the loss curve goes to --out now, so a run that then fails (training or sampling diverged)
+    // leaves it where it is wanted most: every step from 1, a loaded file's included; a loss the
+    // file did not record is left empty
+    if (opts.out) {
+      writeFileSync(join(opts.out, 'loss.csv'), 'step,loss\n' +
+        Array.from(model.lossHistory(), (l, i) => `${i + 1},${Number.isNaN(l) ? '' : l}`).join('\n') + '\n');
+      outNote = ` (the loss curve is in ${join(opts.out, 'loss.csv')})`;
+    }
     if (error && !model.params().every(Number.isFinite)) return;
     if (!opts.save) {
       if (error) saveNote = ', but this run saves nothing: run it again with --save FILE to keep them';
@@ -289,17 +337,27 @@ async function main() {
       load, sampleSeed: opts.sampleSeed, onProgress: showProgress ? progressBar : undefined, onTrained,
     });
   } catch (e) {
-    if (e instanceof DDPMError && saveNote) fail(e.message + saveNote);
+    if (e instanceof DDPMError && (saveNote || outNote)) fail(e.message + saveNote + outNote, e.code === 'DIVERGED' ? 1 : 2);
+    // a plan below the steps the file has taken: the flag that raises it
+    if (e instanceof DDPMError && header && /more than this model's planned \d+ \(raise steps\)$/.test(e.message)) {
+      fail(e.message.replace(/\(raise steps\)$/, `(give --steps ${header.step} or more)`));
+    }
     // a sound file of another model: what would load it
     if (e instanceof DDPMError && header && /checkpoint: mismatched /.test(e.message)) {
-      const preset = checkpointPreset(header);
+      const preset = checkpointPreset(header), field = /checkpoint: mismatched (\w+)/.exec(e.message)[1];
+      // the network's size has no flag here: the command line builds the paper's network only
+      if (['image_size', 'hidden', 'temb_dim'].includes(field)) {
+        fail(`${e.message} (this command line builds the paper's network only: image_size ${DEFAULTS.image_size}, ` +
+          `hidden ${DEFAULTS.hidden}, temb_dim ${DEFAULTS.temb_dim}; the file's has image_size ${header.image_size}, ` +
+          `hidden ${header.hidden}, temb_dim ${header.temb_dim})`);
+      }
       fail(e.message + (preset && preset !== options.preset
         ? ` (the file holds a model of the ${preset} preset: load it with --preset ${preset}, or without --preset)`
         : ` (give the settings the file was trained with: its header has ${CHECKPOINT_ARCHITECTURE.map((k) => `${k} ${header[k]}`).join(', ')})`));
     }
     throw e;
   }
-  const { summary, model, sample, losses, image, firstLossStep } = run;
+  const { summary, model, sample, image, firstLossStep } = run;
   try {
     if (opts.out) {
       const S = Number(model.config.image_size), T = model.T, D = model.D;
@@ -313,8 +371,6 @@ async function main() {
       const traj = strip(frames, S), x0s = strip(x0frames, S);
       writePNG(join(opts.out, 'trajectory.png'), traj.rgba, traj.width, traj.height, 4);
       writePNG(join(opts.out, 'x0_pred.png'), x0s.rgba, x0s.width, x0s.height, 4);
-      // every step from 1, a loaded file's included; a loss the file did not record is left empty
-      writeFileSync(join(opts.out, 'loss.csv'), 'step,loss\n' + Array.from(losses, (l, i) => `${i + 1},${Number.isNaN(l) ? '' : l}`).join('\n') + '\n');
     }
   } finally {
     model.free();
@@ -323,10 +379,11 @@ async function main() {
     say(JSON.stringify(summary));
   } else {
     const s = summary;
-    say(`preset ${s.preset}: ${s.params.toLocaleString('en-US')} parameters, T=${model.T}, alpha_bar_T=${s.alpha_bar_T.toPrecision(4)}`);
+    const changed = Object.entries(s.preset_changes).map(([k, v]) => `${k} ${v}`).join(', ');
+    say(`preset ${s.preset}${changed ? ` (changed: ${changed})` : ''}: ${s.params.toLocaleString('en-US')} parameters, T=${model.T}, alpha_bar_T=${s.alpha_bar_T.toPrecision(4)}`);
     const from = s.steps - s.steps_run;
     const trained = s.steps_run === 0 ? `no training steps run (the model is at step ${s.steps})`
-      : `trained ${from ? `steps ${from + 1} to ${s.steps}` : `to step ${s.steps}`} in ${(s.train_ms / 1000).toFixed(1)} s (${engine.simd ? 'SIMD' : 'scalar'} wasm)`;
+      : `trained ${!from ? `to step ${s.steps}` : from + 1 === s.steps ? `step ${s.steps}` : `steps ${from + 1} to ${s.steps}`} in ${(s.train_ms / 1000).toFixed(1)} s (${engine.simd ? 'SIMD' : 'scalar'} wasm)`;
     say(trained + (s.loss_first === null ? '' : `: loss ${s.loss_first.toFixed(4)} at step ${firstLossStep} -> ${s.loss_final.toFixed(4)} (mean of the last 10% of all ${s.steps} steps)`));
     say(`sampled in ${s.sample_ms} ms: MSE against the training image ${s.mse.toPrecision(3)} ${s.mse < MSE_BAR ? `(< ${MSE_BAR}: the red square is back)` : `(>= ${MSE_BAR}: not the training image)`}`);
     const [lo, hi] = s.sample_range;
@@ -340,6 +397,6 @@ async function main() {
 }
 
 main().catch((e) => {
-  if (e instanceof DDPMError) fail(e.message);
+  if (e instanceof DDPMError) fail(e.message, e.code === 'DIVERGED' ? 1 : 2);
   throw e;
 });

@@ -168,7 +168,7 @@ test('bad arguments: a clear message and a non-zero exit status', (t) => {
     [['--sample-seed', ''], /--sample-seed must be an integer from 0 to 4294967295/],
     [['--sample-seed', '-1'], /--sample-seed must be an integer from 0 to 4294967295/],
     // where the results go is checked before any training, so a bad path costs no run
-    [['--save', join(dir, 'missing', 'model.ddpm')], /--save .*missing\/model\.ddpm: cannot write in .*missing: ENOENT/],
+    [['--save', join(dir, 'missing', 'model.ddpm')], /--save .*missing\/model\.ddpm: cannot write in .*missing: no such file or folder \(ENOENT\)/],
     [['--save', dir], /--save .*: a folder, not a file/],
     [['--save', join(junk, 'model.ddpm')], /--save .*junk\.ckpt\/model\.ddpm: .*junk\.ckpt is not a folder/],
     [['--out', join(junk, 'images')], /--out .*junk\.ckpt\/images: .*junk\.ckpt is not a folder/],
@@ -187,7 +187,7 @@ test('a run that fails keeps what it trained: --save writes the kept weights, an
   // training diverges at step 2 (lr 1e30); C keeps the weights of step 1, and --save writes them
   const kept = join(dir, 'kept.ddpm');
   const diverged = run('--steps', '30', '--lr', '1e30', '--weight-decay', '0', '--save', kept);
-  assert.equal(diverged.status, 2);
+  assert.equal(diverged.status, 1, 'a run that failed, not a refused command');
   assert.match(diverged.stderr, new RegExp(`training diverged at step 2: .*the weights of step 1 are kept, and saved to ${kept}`));
   const header = readFileSync(kept);
   assert.equal(header.readUInt32LE(60), 1, 'the file holds step 1');
@@ -196,7 +196,7 @@ test('a run that fails keeps what it trained: --save writes the kept weights, an
   // training ends, then sampling diverges (lr 16): the trained model is saved first
   const trained = join(dir, 'trained.ddpm');
   const badSample = run('--steps', '2', '--lr', '16', '--save', trained);
-  assert.equal(badSample.status, 2);
+  assert.equal(badSample.status, 1);
   assert.match(badSample.stderr, new RegExp(`sampling diverged .*\\(the trained model is saved to ${trained}\\)`));
   assert.equal(readFileSync(trained).readUInt32LE(60), 2);
   // a write that fails (a file size limit) leaves the old checkpoint whole, and says so
@@ -204,7 +204,7 @@ test('a run that fails keeps what it trained: --save writes the kept weights, an
   const limited = spawnSync('bash', ['-c', `ulimit -f 4000; exec "${process.execPath}" "${CLI}" --load "${trained}" --steps 3 --save "${trained}"`],
     { encoding: 'utf8', timeout: 120000 });
   assert.equal(limited.status, 2, limited.stderr);
-  assert.match(limited.stderr, /--save .*: cannot write the checkpoint: EFBIG \(the file there is as it was\)/);
+  assert.match(limited.stderr, /--save .*: cannot write the checkpoint: the file is larger than a size limit allows \(EFBIG\) \(the file there is as it was\)/);
   assert.ok(readFileSync(trained).equals(before), 'the old checkpoint is untouched');
   assert.deepEqual(readdirSync(dir).filter((f) => f.includes('partial')), [], 'no partial file is left');
 });
@@ -231,7 +231,7 @@ test('--save replaces a file with its permissions kept, writes through a link (t
   const before = readFileSync(file);
   const limited = spawnSync('bash', ['-c', `ulimit -f 4000; exec "${process.execPath}" "${CLI}" --steps 3 --save "${join(dir, 'link2.ddpm')}"`],
     { encoding: 'utf8', timeout: 120000 });
-  assert.match(limited.stderr, /cannot write the checkpoint: EFBIG \(the file there is as it was\)/);
+  assert.match(limited.stderr, /cannot write the checkpoint: the file is larger than a size limit allows \(EFBIG\) \(the file there is as it was\)/);
   assert.ok(readFileSync(file).equals(before), 'the file the links name is whole');
   assert.ok(lstatSync(join(dir, 'link2.ddpm')).isSymbolicLink());
   // a name as long as a file name can be (the file written beside it has a short name of its own)
@@ -241,7 +241,7 @@ test('--save replaces a file with its permissions kept, writes through a link (t
   // what cannot be written is refused before training, not after: a link into a folder that is
   // not there, a name that ends as a folder's does
   symlinkSync(join(dir, 'nowhere', 'x.ddpm'), join(dir, 'lost.ddpm'));
-  assert.match(run('--steps', '1', '--save', join(dir, 'lost.ddpm')).stderr, /--save .*lost\.ddpm: cannot write in .*nowhere: ENOENT/);
+  assert.match(run('--steps', '1', '--save', join(dir, 'lost.ddpm')).stderr, /--save .*lost\.ddpm: cannot write in .*nowhere: no such file or folder \(ENOENT\)/);
   assert.match(run('--steps', '1', '--save', `${dir}/new.ddpm/`).stderr, /--save .*new\.ddpm\/: a folder, not a file/);
   // a checkpoint to stdout is the whole of stdout (the summary goes to stderr), and loads
   const toStdout = join(dir, 'stdout.ddpm');
@@ -299,6 +299,48 @@ test('a damaged header is named as damage, not read as settings: a step of 2^24 
   assert.equal(raw.status, 0, raw.stderr);
   assert.match(raw.stderr, /holds EMA weights, which are used only with --ema DECAY; without it the raw weights are sampled/);
   assert.doesNotMatch(run('--load', file, '--ema', '0.5', '--json').stderr, /holds EMA weights/);
+});
+
+// A command-line user's trial: what a resumed run changed unseen, a file replaced without a word,
+// a divergence that left nothing to debug with, one exit status for a typo and for a failed run.
+test('what --load does not carry is named, a replaced file is named, a failed run keeps its loss curve and exits 1', async (t) => {
+  const dir = tempDir(t), a = join(dir, 'a.ddpm');
+  assert.equal(run('--steps', '2', '--lr', '3e-3', '--lr-schedule', 'cosine', '--save', a).status, 0);
+  // the file holds no settings: the ones this run takes are said, and --seed's part
+  const resumed = run('--load', a, '--steps', '3', '--seed', '5', '--json');
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.match(resumed.stderr, new RegExp(`note: ${a} holds the weights, AdamW state, step, loss curve and training randomness, not ` +
+    'the settings it was trained or sampled with; this run uses lr 0.001 \\(constant\\), weight decay 0.01, batch 1, sigma beta, ' +
+    "no clipping \\(the flags given, else the recommended preset's\\); --seed 5 sets only the sample seed: training goes on with " +
+    "the file's randomness"));
+  // a plan below the file's steps: the flag that raises it
+  assert.match(run('--load', a, '--steps', '1').stderr, /more than this model's planned 1 \(give --steps 2 or more\)$/m);
+  // --save onto a file: done, and said, with what was there
+  const again = run('--steps', '1', '--save', a);
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stderr, new RegExp(`note: --save ${a} replaced a checkpoint at step 2`));
+  // a file of another network's size: no flag would load it, and the message says so
+  const engine = await loadEngine();
+  const small = engine.createModel({ preset: 'recommended', hidden: 64, steps: 0 });
+  const other = join(dir, 'h64.ddpm');
+  writeFileSync(other, small.saveCheckpoint());
+  small.free();
+  const refused = run('--load', other);
+  assert.equal(refused.status, 2);
+  assert.match(refused.stderr, /checkpoint: mismatched hidden: .*\(this command line builds the paper's network only: image_size 16, hidden 1024, temb_dim 128; the file's has image_size 16, hidden 64, temb_dim 128\)/);
+  // training diverges: the loss curve is written all the same, and the status says a run failed
+  const out = join(dir, 'out');
+  const diverged = run('--steps', '30', '--lr', '1e30', '--weight-decay', '0', '--out', out);
+  assert.equal(diverged.status, 1);
+  assert.match(diverged.stderr, new RegExp(`training diverged at step 2: .*\\(the loss curve is in ${out}/loss.csv\\)`));
+  assert.match(readFileSync(join(out, 'loss.csv'), 'utf8'), /^step,loss\n1,[\d.]+\n$/, 'the steps it took (step 2 was refused)');
+  // the label says when the flags changed a preset's values, and the JSON gives the betas in use
+  const changed = run('--preset', 'paper', '--predict', 'x0', '--steps', '2', '--json');
+  const j = JSON.parse(changed.stdout);
+  assert.deepEqual(j.preset_changes, { predict: 'x0', steps: 2 });
+  assert.deepEqual(j.betas.map((b) => Math.fround(b)), [Math.fround(1e-4), Math.fround(0.02)]);
+  assert.deepEqual(JSON.parse(run('--steps', '1', '--json').stdout).betas.map((b) => Math.fround(b)), [Math.fround(1e-3), Math.fround(0.2)]);
+  assert.match(run('--preset', 'paper', '--predict', 'x0', '--steps', '2').stdout, /^preset paper \(changed: predict x0, steps 2\): /);
 });
 
 test('--help prints the usage', () => {

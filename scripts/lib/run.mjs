@@ -1,6 +1,6 @@
 // run.mjs -- one experiment: make a model, train it, sample it, summarise. Shared by the CLI
 // (scripts/ddpm.mjs) and the sweep (scripts/sweep.mjs); the maths is all in the wasm module.
-import { mse, extent, clipped, DDPMError } from '../../web/ddpm.mjs';
+import { mse, extent, clipped, DDPMError, PRESETS } from '../../web/ddpm.mjs';
 
 // The loss a run ends at: the mean over its last 10% of steps (20 of 200), the steps whose loss
 // is not recorded (NaN) left out; null when none is.
@@ -18,7 +18,7 @@ export function runExperiment(engine, options, { onProgress, load, sampleSeed, o
   const model = engine.createModel(options);
   try {
     if (load) model.loadCheckpoint(load);
-    const alphaBar = model.schedule().alpha_bar;
+    const schedule = model.schedule(), alphaBar = schedule.alpha_bar;
     const startStep = model.step;
     const total = model.config.steps;
     const chunk = Math.max(1, Math.round(total / 100));
@@ -60,6 +60,13 @@ export function runExperiment(engine, options, { onProgress, load, sampleSeed, o
       steps_run: model.step - startStep,   // this run's; the rest came from a loaded checkpoint
       seed: Number(model.config.seed),
       sample_seed: seed,
+      // the betas in use: a scaled schedule's differ from config's beta_start and beta_end
+      betas: [schedule.beta[1], schedule.beta[model.T]],
+      // the values the options changed from their preset's (the paper preset with --predict x0
+      // is no longer the paper's model)
+      preset_changes: Object.fromEntries(Object.entries(options)
+        .filter(([k, v]) => k !== 'preset' && PRESETS[options.preset ?? 'recommended'].config[k] !== undefined &&
+          String(v) !== String(PRESETS[options.preset ?? 'recommended'].config[k]))),
       simd: engine.simd,
       memory_bytes: model.memoryBytes,
       config: model.config,
