@@ -9,7 +9,7 @@ import { accessSync, chmodSync, closeSync, constants, existsSync, fstatSync, lst
 import { dirname, join, resolve } from 'node:path';
 import { PNG } from 'pngjs';
 import { loadEngine, PRESETS, DEFAULTS, DDPMError, checkpointHeader, checkpointPreset, CHECKPOINT_ARCHITECTURE, FAR_OUTSIDE, MSE_BAR } from '../web/ddpm.mjs';
-import { strip, upscale } from '../web/draw.mjs';
+import { strip, grid, upscale } from '../web/draw.mjs';
 import { isDecimal } from '../web/settings.mjs';
 import { runExperiment } from './lib/run.mjs';
 
@@ -186,6 +186,9 @@ function readCheckpointFile(path) {
     fail(`cannot read ${path}: ${sysError(e)}`);
   }
 }
+
+// frames per row of trajectory.png and x0_pred.png
+const TRAJECTORY_COLUMNS = 10;
 
 // C's most steps (c/config.c), and the most bytes read as a checkpoint: below the wasm module's
 // most memory (Makefile, MAXIMUM_MEMORY, 2 GiB), and the most Node's readFileSync reads whole
@@ -365,10 +368,11 @@ async function main() {
       writePNG(join(opts.out, 'sample.png'), one.rgba, one.width, one.height, 16);
       const target = strip([[image, 0]], S);
       writePNG(join(opts.out, 'target.png'), target.rgba, target.width, target.height, 16);
-      // the whole trajectory x_T .. x_0, and the predicted x0 at each step, one frame per step
+      // the whole trajectory x_T .. x_0, and the predicted x0 at each step, one frame per step,
+      // in rows of 10 (t = T .. T-9 in the first)
       const frames = [], x0frames = [];
       for (let t = T; t >= 0; t--) { frames.push([sample.x, t * D]); x0frames.push([sample.x0Pred, t * D]); }
-      const traj = strip(frames, S), x0s = strip(x0frames, S);
+      const traj = grid(frames, S, TRAJECTORY_COLUMNS), x0s = grid(x0frames, S, TRAJECTORY_COLUMNS);
       writePNG(join(opts.out, 'trajectory.png'), traj.rgba, traj.width, traj.height, 4);
       writePNG(join(opts.out, 'x0_pred.png'), x0s.rgba, x0s.width, x0s.height, 4);
     }

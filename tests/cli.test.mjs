@@ -72,9 +72,9 @@ test('--out writes the sample, the trajectory, the predicted x0 strip and the lo
     const bytes = readFileSync(join(dir, f));
     assert.deepEqual([...bytes.subarray(1, 4)], [0x50, 0x4e, 0x47], `${f} is a PNG`);
   }
-  // the trajectory strip: T+1 = 51 frames of 16 px, 1 px apart, upscaled 4x
+  // the trajectory: T+1 = 51 frames of 16 px, 1 px apart, in rows of 10 (6 rows), upscaled 4x
   const png = readFileSync(join(dir, 'trajectory.png'));
-  assert.equal(png.readUInt32BE(16), (51 * 17 - 1) * 4);
+  assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [(10 * 17 - 1) * 4, (6 * 17 - 1) * 4]);
   const csv = readFileSync(join(dir, 'loss.csv'), 'utf8').trim().split('\n');
   assert.equal(csv[0], 'step,loss');
   assert.equal(csv.length, 5);

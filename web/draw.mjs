@@ -29,16 +29,25 @@ export function upscale(rgba, w, h, factor) {
 // Several S x S images side by side, with a gap of `gap` pixels, as one RGBA strip.
 // images: list of [array, offset] pairs, or null for a place left empty.
 export function strip(images, S, gap = 1) {
-  const W = images.length * (S + gap) - gap, out = new Uint8ClampedArray(W * S * 4);
+  return grid(images, S, images.length, gap);
+}
+
+// The same in rows of `columns` images, read left to right, then top to bottom (the CLI's
+// trajectory: 101 frames in one row made a strip 6,000 px wide that no viewer shows whole).
+export function grid(images, S, columns, gap = 1) {
+  const rows = Math.ceil(images.length / columns);
+  const W = Math.min(images.length, columns) * (S + gap) - gap, H = rows * (S + gap) - gap;
+  const out = new Uint8ClampedArray(W * H * 4);
   images.forEach((image, k) => {
     if (!image) return;   // an empty place, transparent as the gaps
     const [array, offset] = image;
     const rgba = toRGBA(array, S, offset);
+    const x0 = (k % columns) * (S + gap), y0 = Math.floor(k / columns) * (S + gap);
     for (let y = 0; y < S; y++) {
-      out.set(rgba.subarray(y * S * 4, (y + 1) * S * 4), (y * W + k * (S + gap)) * 4);
+      out.set(rgba.subarray(y * S * 4, (y + 1) * S * 4), ((y0 + y) * W + x0) * 4);
     }
   });
-  return { rgba: out, width: W, height: S };
+  return { rgba: out, width: W, height: H };
 }
 
 // Draw an S x S image onto a canvas 2D context, scaled crisply to the canvas size.
