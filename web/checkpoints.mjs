@@ -7,7 +7,7 @@ import { FIELDS, presetDefaults } from './settings.mjs';
 import { $, settingsToURL, app, newRun, showMessage, errorText, sentence, setStatus, savedStatus, dropUndo } from './state.mjs';
 import { buildView } from './panels.mjs';
 import { trainSettings, fillForm, describePreset, setState, canSave, fieldChanges, refuseSteps } from './controls.mjs';
-import { prepareModel, finishHalfDone, drawTrainStats, drawLoss, setPageModel, runMs } from './train-view.mjs';
+import { prepareModel, finishHalfDone, drawTrainStats, drawLoss, setPageModel, runMs, guardLeaving } from './train-view.mjs';
 import { clearTrajectory, finishSampling, drawSigmaPlot } from './sample-view.mjs';
 
 // a downloaded file's object URL lives this long: long enough for any browser to start saving
@@ -51,8 +51,8 @@ export function saveCheckpoint() {
   }
   const name = `ddpm-${app.settings.preset}-step${m.step}${optimizer ? '' : '-weights'}.ddpm`;
   downloadBlob(blob, name);
-  app.run.savedAtMs = runMs();   // the file holds the run's training so far (leaving the page need not ask)
-  drawTrainStats(true);
+  app.run.savedAtMs = runMs();   // the file holds the run's training so far: leaving the page need not ask
+  guardLeaving();
   if (app.state !== 'error') showMessage($('train-message'), '');
   setStatus(`Saved ${name} (${(blob.size / 1e6).toFixed(1)} MB): ` +
     (optimizer ? `the weights and AdamW state at step ${m.step}.` : `the weights at step ${m.step}, without the AdamW state.`) +

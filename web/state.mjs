@@ -28,7 +28,7 @@ export function settingsToURL(s) {
 function runRecord(loop) {
   return { activeMs: 0, startedAt: 0, lastFrameTs: null, lossDrawnAt: 0, statsAt: 0, lossStep: -1, loop, lastWork: 0, progressAt: 0,
     rateMarks: [],  // (training ms, step) pairs of the last few seconds, for steps/s (train-view.mjs)
-    savedAtMs: 0 };  // its training ms when it was last saved (app.mjs: leaving the page asks first)
+    savedAtMs: 0 };  // its training ms when it was last saved (train-view.mjs: leaving the page asks first)
 }
 
 export const app = {

@@ -240,7 +240,7 @@ function askBeforeLeaving(event) {
 // beforeunload listener in its back/forward cache, and Back would then lose even a saved model).
 // Called with the training statistics, which every change of the run redraws.
 let asking = false;
-function guardLeaving() {
+export function guardLeaving() {
   const ask = unsavedTrainingMs() > ASK_BEFORE_LEAVING_MS;
   if (ask === asking) return;
   asking = ask;

@@ -44,6 +44,7 @@ export function runExperiment(engine, options, { onProgress, load, sampleSeed, o
     const sample = model.sample({ seed });
     const sampleMs = performance.now() - t1;
     const image = model.image();
+    const presetConfig = PRESETS[options.preset ?? 'recommended'].config;
     const summary = {
       preset: options.preset ?? 'recommended',
       params: model.numParams,
@@ -65,8 +66,7 @@ export function runExperiment(engine, options, { onProgress, load, sampleSeed, o
       // the values the options changed from their preset's (the paper preset with --predict x0
       // is no longer the paper's model)
       preset_changes: Object.fromEntries(Object.entries(options)
-        .filter(([k, v]) => k !== 'preset' && PRESETS[options.preset ?? 'recommended'].config[k] !== undefined &&
-          String(v) !== String(PRESETS[options.preset ?? 'recommended'].config[k]))),
+        .filter(([k, v]) => k in presetConfig && String(v) !== String(presetConfig[k]))),
       simd: engine.simd,
       memory_bytes: model.memoryBytes,
       config: model.config,
