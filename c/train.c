@@ -44,22 +44,22 @@ static void mse_forward_backward(double *total, float *dout, const float *out, c
     }
 }
 
-// The next step's forward, fused into this step's update. A forward pass reads every weight,
-// and after an update it reads them from memory: the update streams W, m and v (33 MB at the
-// default size) through the caches, and W does not stay (a batch-1 forward measured 0.94 ms
-// after an update against 0.47 ms warm when this fusion came in, commit 087910e). But the update has each row of W in
-// cache the moment it has written it, and the next step's draws are known: they come from
-// m->rng, which nothing else draws from. So when an update begins, the next step's t and eps
-// are drawn on a copy of the rng and its inputs formed (next_forward_begin); as the update
-// finishes each block of rows of a layer it computes those rows' outputs for the next step's
-// samples, and as it finishes the layer's bias it adds the bias and the activation
-// (optimizer_update: model_forward in pieces, the same bits). The next ddpm_train_work finds its forward done if nothing it depends on changed
-// in between (next_forward_usable), and draws the same t and eps again to move the rng on.
-// Whatever changes the weights or the image outside training sets next_forward to NEXT_NONE
-// (ddpm_set_image, ddpm_params_changed, checkpoint loading; so a caller writing the weights
-// through the raw pointer w_params must call ddpm_params_changed, as Model.setParams does, and
-// the image changes only through ddpm_set_image); a forward of anything else (a sample) shows as
-// a new acts.generation.
+// The next step's forward, fused into this step's update. A forward pass reads every weight, and
+// after an update it reads them from memory: the update streams W, m and v (33 MB at the default
+// size) through the caches, and W does not stay (a batch-1 forward measured 0.94 ms after an update
+// against 0.47 ms warm when this fusion came in, commit 087910e). But the update has each row of W
+// in cache the moment it has written it, and the next step's draws are known: they come from
+// m->rng, which nothing else draws from. So when an update begins, the next step's t and eps are
+// drawn on a copy of the rng and its inputs formed (next_forward_begin); as the update finishes
+// each block of rows of a layer it computes those rows' outputs for the next step's samples, and as
+// it finishes the layer's bias it adds the bias and the activation (optimizer_update: model_forward
+// in pieces, the same bits). The next ddpm_train_work finds its forward done if nothing it depends
+// on changed in between (next_forward_usable), and draws the same t and eps again to move the rng
+// on. Whatever changes the weights or the image outside training sets next_forward to NEXT_NONE
+// (ddpm_set_image, ddpm_params_changed, checkpoint loading; so a caller writing the weights through
+// the raw pointer w_params must call ddpm_params_changed, as Model.setParams does, and the image
+// changes only through ddpm_set_image); a forward of anything else (a sample) shows as a new
+// acts.generation.
 
 // neither fusion (no weight gradient formed in AdamW, no forward computed during the update),
 // for the tests that hold the fused and plain orders to the same bits and for the benchmark
