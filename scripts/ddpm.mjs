@@ -6,6 +6,7 @@
 //     [--sample-seed S]
 //     [--save FILE] [--load FILE] [--out DIR] [--scalar] [--json]
 import { accessSync, chmodSync, closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { PNG } from 'pngjs';
 import { loadEngine, PRESETS, DEFAULTS, DDPMError, checkpointHeader, checkpointPreset, CHECKPOINT_ARCHITECTURE, FAR_OUTSIDE, MSE_BAR } from '../web/ddpm.mjs';
@@ -25,6 +26,7 @@ const USAGE = `usage: node scripts/ddpm.mjs [options]
   --out DIR       write sample.png, target.png, trajectory.png (x_T .. x_0), x0_pred.png and loss.csv
   --scalar        use the scalar (no SIMD) wasm build
   --json          print one JSON object on stdout and nothing else there
+  (progress: a bar on a terminal; elsewhere, without --json, a line every 10 s of training)
   Defaults: the recommended preset (predict x0, betas scaled to T; steps 200, batch 1, lr 1e-3,
   AdamW weight decay 0.01, seed 0); --sample-seed defaults to --seed. Exit status: 0 done,
   1 training or sampling diverged, 2 refused (an argument, a path, a file).`;
@@ -112,6 +114,19 @@ function progressBar(step, total, ms, from) {
     `${rate.toFixed(1)} steps/s  ETA ${eta.toFixed(1)} s `);
 }
 
+// Off a terminal (a log, a pipe), a line every PROGRESS_LINE_MS of training instead of the bar:
+// a long run in a log says where it is, a short one prints none
+const PROGRESS_LINE_MS = 10000;
+function progressLines() {
+  let next = PROGRESS_LINE_MS;
+  return (step, total, ms, from) => {
+    if (ms < next || step === total) return;
+    next = ms + PROGRESS_LINE_MS;
+    const rate = (step - from) / (ms / 1000);
+    process.stderr.write(`ddpm: step ${step} of ${total}, ${rate.toFixed(1)} steps/s, about ${Math.ceil((total - step) / rate)} s to go\n`);
+  };
+}
+
 function writePNG(path, rgba, width, height, factor) {
   const png = new PNG({ width: width * factor, height: height * factor });
   png.data = Buffer.from(upscale(rgba, width, height, factor));
@@ -142,7 +157,13 @@ function checkOutputs(opts) {
     if (stat) {
       try { accessSync(path, constants.W_OK); } catch (e) { fail(`${what}: cannot write it: ${sysError(e)}`); }
     }
-    if (!stat || stat.isFile()) folder(dirname(path), what);
+    if (!stat || stat.isFile()) {
+      folder(dirname(path), what);
+      // and it makes a file there now: the folder's mode and access() pass /proc, where nothing
+      // can be made, and the write failed only after training
+      const partial = partialPath(path);
+      try { closeSync(openSync(partial, 'w')); rmSync(partial); } catch (e) { fail(`${what}: cannot make a file in ${dirname(path)}: ${sysError(e)}`); }
+    }
   }
   if (opts.out) {
     const missing = [];
@@ -212,13 +233,18 @@ function saveTarget(path) {
   fail(`--save ${path}: too many links`);
 }
 
+// the new file a checkpoint is written to before it is renamed over `path`
+const partialPath = (path) => join(dirname(path), `.ddpm-${process.pid}.partial`);
+
 // A checkpoint is written whole or not at all: to a new file beside the one it replaces (the file
 // a link names, not the link), created with that file's permissions, then renamed over it, so a
 // full disk or a size limit never leaves the old checkpoint half overwritten. A device or a pipe
 // (/dev/stdout) is written in place, stdout's socket through its descriptor.
+// A write that fails throws SaveFailed, whose message says why.
+class SaveFailed extends Error {}
 function saveAtomically(savePath, bytes) {
   const { path, stat } = saveTarget(savePath);
-  const why = (e) => `--save ${savePath}: cannot write the checkpoint: ${sysError(e)}`;
+  const why = (e) => new SaveFailed(`--save ${savePath}: cannot write the checkpoint: ${sysError(e)}`);
   if (stat?.isSocket()) {
     // (stdout's socket: checkOutputs refused any other) written through fd 1, which Node may have
     // made non-blocking: a full socket says EAGAIN, and the write waits a millisecond and goes on
@@ -227,17 +253,17 @@ function saveAtomically(savePath, bytes) {
       try {
         at += writeSync(1, bytes, at);
       } catch (e) {
-        if (e.code !== 'EAGAIN') fail(why(e));
+        if (e.code !== 'EAGAIN') throw why(e);
         Atomics.wait(pause, 0, 0, 1);
       }
     }
     return;
   }
   if (stat && !stat.isFile()) {
-    try { writeFileSync(path, bytes); } catch (e) { fail(why(e)); }
+    try { writeFileSync(path, bytes); } catch (e) { throw why(e); }
     return;
   }
-  const partial = join(dirname(path), `.ddpm-${process.pid}.partial`), mode = stat ? stat.mode & 0o7777 : 0o666;
+  const partial = partialPath(path), mode = stat ? stat.mode & 0o7777 : 0o666;
   const was = stat ? whatIsThere(path) : '';
   try {
     writeFileSync(partial, bytes, { mode });
@@ -247,8 +273,25 @@ function saveAtomically(savePath, bytes) {
     if (stat) process.stderr.write(`ddpm: note: --save ${savePath} replaced ${was}\n`);
   } catch (e) {
     try { rmSync(partial, { force: true }); } catch { /* nothing was made */ }
-    fail(why(e) + (stat ? ' (the file there is as it was)' : ''));
+    const failed = why(e);
+    if (stat) failed.message += ' (the file there is as it was)';
+    throw failed;
   }
+}
+
+// What a trained model becomes when --save cannot take it (a disk that filled, a folder removed
+// during training; the checks before training catch the rest): a file in the system's temporary
+// folder, named, so that the training is not lost; returns the words that say where.
+function rescue(bytes, step) {
+  const path = join(tmpdir(), `ddpm-${process.pid}-step${step}.ddpm`);
+  try {
+    writeFileSync(path, bytes, { flag: 'wx' });
+  } catch (e) {
+    // (a part written before the write failed; a file of that name already there is not ours)
+    if (e.code !== 'EEXIST') try { rmSync(path, { force: true }); } catch { /* nothing was made */ }
+    return `; nor could the trained model be kept in ${path}: ${sysError(e)}`;
+  }
+  return `; the trained model is kept in ${path} instead (move it where you want it)`;
 }
 
 // the file --save is about to replace, in words: a checkpoint at its step, or another file
@@ -311,7 +354,8 @@ async function main() {
     }
   }
   const engine = await loadEngine({ simd: !opts.scalar });
-  const showProgress = !opts.json && process.stderr.isTTY;
+  // (none with --json: its output is for programs)
+  const showProgress = !opts.json && process.stderr.isTTY, progress = opts.json ? undefined : showProgress ? progressBar : progressLines();
   // The trained model is saved as soon as training ends, before sampling (which can still
   // fail), and also when training diverged, with the weights of the last good step that C keeps
   // (unless the weights themselves hold NaN or Inf: then nothing is kept, and C says so).
@@ -331,13 +375,19 @@ async function main() {
       if (error) saveNote = ', but this run saves nothing: run it again with --save FILE to keep them';
       return;
     }
-    saveAtomically(opts.save, model.saveCheckpoint());
+    const bytes = model.saveCheckpoint();
+    try {
+      saveAtomically(opts.save, bytes);
+    } catch (e) {
+      if (!(e instanceof SaveFailed)) throw e;
+      fail(e.message + rescue(bytes, model.step) + (error ? `; before that, ${error.message}` : ''), error?.code === 'DIVERGED' ? 1 : 2);
+    }
     saveNote = error ? `, and saved to ${opts.save}` : ` (the trained model is saved to ${opts.save})`;
   };
   let run;
   try {
     run = runExperiment(engine, options, {
-      load, sampleSeed: opts.sampleSeed, onProgress: showProgress ? progressBar : undefined, onTrained,
+      load, sampleSeed: opts.sampleSeed, onProgress: progress, onTrained,
     });
   } catch (e) {
     if (e instanceof DDPMError && (saveNote || outNote)) fail(e.message + saveNote + outNote, e.code === 'DIVERGED' ? 1 : 2);

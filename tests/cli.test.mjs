@@ -1,10 +1,11 @@
 // The command line: one JSON object with --json, files with --out, clear errors otherwise.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, existsSync, statSync, symlinkSync, truncateSync, writeFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadEngine } from '../web/ddpm.mjs';
@@ -172,6 +173,8 @@ test('bad arguments: a clear message and a non-zero exit status', (t) => {
     [['--save', dir], /--save .*: a folder, not a file/],
     [['--save', join(junk, 'model.ddpm')], /--save .*junk\.ckpt\/model\.ddpm: .*junk\.ckpt is not a folder/],
     [['--out', join(junk, 'images')], /--out .*junk\.ckpt\/images: .*junk\.ckpt is not a folder/],
+    // a folder that passes access() and makes no file: it used to fail after training
+    [['--save', '/proc/ddpm-cli-test.ddpm'], /--save \/proc\/ddpm-cli-test\.ddpm: cannot make a file in \/proc: no such file or folder \(ENOENT\)/],
     [['--out', '/proc/ddpm-cli-test/images'], /--out \/proc\/ddpm-cli-test\/images: (cannot make the folder \/proc\/ddpm-cli-test|cannot write in \/proc)/],
   ];
   for (const [args, pattern] of cases) {
@@ -203,8 +206,10 @@ test('a run that fails keeps what it trained: --save writes the kept weights, an
   const before = readFileSync(trained);
   const limited = spawnSync('bash', ['-c', `ulimit -f 4000; exec "${process.execPath}" "${CLI}" --load "${trained}" --steps 3 --save "${trained}"`],
     { encoding: 'utf8', timeout: 120000 });
-  assert.equal(limited.status, 2, limited.stderr);
-  assert.match(limited.stderr, /--save .*: cannot write the checkpoint: the file is larger than a size limit allows \(EFBIG\) \(the file there is as it was\)/);
+  // (the resumed training diverges too, from the lr-16 weights: a failed run, exit 1, and its
+  // message is kept after the save's; the temporary folder is under the same limit)
+  assert.equal(limited.status, 1, limited.stderr);
+  assert.match(limited.stderr, /--save .*: cannot write the checkpoint: the file is larger than a size limit allows \(EFBIG\) \(the file there is as it was\); nor could the trained model be kept in \S+: the file is larger than a size limit allows \(EFBIG\); before that, training diverged at step 3/);
   assert.ok(readFileSync(trained).equals(before), 'the old checkpoint is untouched');
   assert.deepEqual(readdirSync(dir).filter((f) => f.includes('partial')), [], 'no partial file is left');
 });
@@ -269,6 +274,54 @@ test('--save replaces a file with its permissions kept, writes through a link (t
   const piped = spawnSync('bash', ['-c', `cat "${file}" | exec "${process.execPath}" "${CLI}" --load /dev/stdin --json`], { encoding: 'utf8', timeout: 120000 });
   assert.equal(piped.status, 0, piped.stderr);
   assert.equal(JSON.parse(piped.stdout).steps, 2);
+});
+
+// The checks before training cannot see a folder removed (or a disk filled) while it runs: the
+// trained model then goes to the temporary folder, named, and is not lost. The folder is removed
+// while the CLI waits on --load's pipe, which it opens after its checks of the outputs.
+test('a model --save cannot write after training is kept in the temporary folder, and said where', async (t) => {
+  const dir = tempDir(t), sub = join(dir, 'sub'), fifo = join(dir, 'load.fifo');
+  mkdirSync(sub);
+  execFileSync('mkfifo', [fifo]);
+  const engine = await loadEngine();
+  const first = runExperiment(engine, { preset: 'recommended', steps: 2 });
+  const bytes = first.model.saveCheckpoint();
+  first.model.free();
+  const child = spawn(process.execPath, [CLI, '--load', fifo, '--steps', '3', '--save', join(sub, 'model.ddpm')]);
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const exited = once(child, 'close');
+  const writer = await open(fifo, 'w');   // (opens once the CLI opens its end: its checks are done)
+  rmSync(sub, { recursive: true });
+  await writer.write(bytes);
+  await writer.close();
+  const [status] = await exited;
+  assert.equal(status, 2, stderr);
+  const where = /cannot write the checkpoint: no such file or folder \(ENOENT\); the trained model is kept in (\S+) instead \(move it where you want it\)/.exec(stderr);
+  assert.ok(where, stderr);
+  t.after(() => rmSync(where[1], { force: true }));
+  const kept = readFileSync(where[1]);
+  assert.equal(kept.readUInt32LE(60), 3, 'the model trained to step 3');
+  const resumed = run('--load', where[1], '--json');
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.equal(JSON.parse(resumed.stdout).steps, 3, 'and it loads');
+});
+
+// Off a terminal, a long run prints a line of progress every 10 s (it printed nothing until the
+// end); the run is stopped once its first line has come
+test('off a terminal, a long run says every 10 s where it is', { timeout: 60000 }, async (t) => {
+  const child = spawn(process.execPath, [CLI, '--steps', '100000']);
+  t.after(() => child.kill());   // (also when the test times out)
+  let stderr = '';
+  const first = new Promise((resolve) => child.stderr.on('data', (d) => { stderr += d; if (stderr.includes('\n')) resolve(); }));
+  const exited = once(child, 'close');
+  const started = performance.now();
+  await first;
+  const waited = performance.now() - started;
+  child.kill();
+  await exited;
+  assert.match(stderr.split('\n')[0], /^ddpm: step [1-9]\d* of 100000, \d+\.\d steps\/s, about \d+ s to go$/);
+  assert.ok(waited >= 10000, `the first line after 10 s of training, not ${waited.toFixed(0)} ms`);
 });
 
 test('--save to a socket other than stdout is refused before training', async (t) => {
