@@ -3,7 +3,7 @@
 //
 //   offset  size  field
 //   0       8     magic "DDPMCKPT"
-//   8       4     u32 version = 1
+//   8       4     u32 version = 2 (version 1 files, without the run settings at 80, still load)
 //   12      4     u32 image_size   16      4  u32 hidden      20  4  u32 temb_dim
 //   24      4     u32 activation   28      4  u32 predict     32  4  u32 T
 //   36      4     u32 schedule     40      8  f64 beta_start  48  8  f64 beta_end
@@ -12,18 +12,29 @@
 //   60      4     u32 step (optimiser steps taken)
 //   64      8     u64 training RNG state    72  8  u64 training RNG increment
 //                 (so a resumed run draws exactly what the uninterrupted run would have)
-//   80      ...   f32 parameters, tensor by tensor in Params order, each row-major (out, in)
+//   80      80    version 2 only: the settings of the run that wrote the file (the rest of
+//                 DDPMConfig), for the caller to resume it as it was planned; the load checks
+//                 them and leaves the model's own settings as they are:
+//                 80 u32 batch     84 u32 steps (planned)   88 f64 lr         96 f64 beta1
+//                 104 f64 beta2    112 f64 adam_eps         120 f64 weight_decay
+//                 128 f64 lr_min_frac   136 f64 ema_decay   144 u32 lr_schedule
+//                 148 u32 sigma    152 u32 clip_x0          156 u32 seed
+//   160     ...   (80 in version 1) f32 parameters, tensor by tensor in Params order, each
+//                 row-major (out, in)
 //           ...   if bit 0: f32 AdamW m then v (same order), if bit 1: f32 EMA weights
 //           ...   if bit 2: u32 AdamW updates since the moments were zero (adam_steps; read with
 //                 bit 0 only), then f32 loss of each of the `step` steps (NaN where not recorded)
 //   end-4   4     u32 CRC-32 (IEEE 802.3, as zlib.crc32) of every byte before it
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "ddpm.h"
 
-#define HEADER_BYTES 80
+#define VERSION 2
+#define HEADER_BYTES_V1 80
+#define HEADER_BYTES 160   // version 2's: version 1's and the run settings
 #define FLAG_OPTIMIZER 1u
 #define FLAG_EMA 2u
 #define FLAG_HISTORY 4u
@@ -84,9 +95,12 @@ static size_t arrays_for(uint32_t flags) {
     return 1 + ((flags & FLAG_OPTIMIZER) ? 2 : 0) + ((flags & FLAG_EMA) ? 1 : 0);
 }
 
-static size_t size_for(size_t num_params, uint32_t flags, uint32_t step) {
+// the bytes before the arrays in a file of this version (1 or 2)
+static size_t header_bytes(uint32_t version) { return version == 1 ? HEADER_BYTES_V1 : HEADER_BYTES; }
+
+static size_t size_for(size_t num_params, uint32_t flags, uint32_t step, size_t header) {
     size_t history = (flags & FLAG_HISTORY) ? 4 + (size_t)step * sizeof(float) : 0;
-    return HEADER_BYTES + arrays_for(flags) * num_params * sizeof(float) + history + 4;
+    return header + arrays_for(flags) * num_params * sizeof(float) + history + 4;
 }
 
 static uint32_t flags_for(const DDPM *m, int with_optimizer) {
@@ -94,7 +108,7 @@ static uint32_t flags_for(const DDPM *m, int with_optimizer) {
 }
 
 size_t ddpm_checkpoint_size(const DDPM *m, int with_optimizer) {
-    return size_for(m->shape.num_params, flags_for(m, with_optimizer), (uint32_t)m->step);
+    return size_for(m->shape.num_params, flags_for(m, with_optimizer), (uint32_t)m->step, HEADER_BYTES);
 }
 
 // the index of the first of n floats at p that is NaN or Inf, or n
@@ -109,7 +123,7 @@ static size_t first_nonfinite(const uint8_t *p, size_t n) {
 
 int ddpm_checkpoint_save(const DDPM *m, uint8_t *buf, size_t cap, int with_optimizer) {
     uint32_t flags = flags_for(m, with_optimizer);
-    size_t need = size_for(m->shape.num_params, flags, (uint32_t)m->step), bytes = m->shape.num_params * sizeof(float);
+    size_t need = size_for(m->shape.num_params, flags, (uint32_t)m->step, HEADER_BYTES), bytes = m->shape.num_params * sizeof(float);
     if (cap < need) return ddpm_set_error(DDPM_ERR_ARGUMENT, "checkpoint: buffer of %zu bytes, need %zu", cap, need);
     if (ddpm_mid_step(m))
         return ddpm_set_error(DDPM_ERR_ARGUMENT, "checkpoint: a training step is half done; save between steps");
@@ -134,13 +148,18 @@ int ddpm_checkpoint_save(const DDPM *m, uint8_t *buf, size_t cap, int with_optim
     }
     const DDPMConfig *c = &m->cfg;
     memcpy(buf, MAGIC, 8);
-    put_u32(buf + 8, 1);
+    put_u32(buf + 8, VERSION);
     put_u32(buf + 12, (uint32_t)c->image_size); put_u32(buf + 16, (uint32_t)c->hidden);
     put_u32(buf + 20, (uint32_t)c->temb_dim); put_u32(buf + 24, (uint32_t)c->activation);
     put_u32(buf + 28, (uint32_t)c->predict); put_u32(buf + 32, (uint32_t)c->T);
     put_u32(buf + 36, (uint32_t)c->schedule); put_f64(buf + 40, c->beta_start); put_f64(buf + 48, c->beta_end);
     put_u32(buf + 56, flags); put_u32(buf + 60, (uint32_t)m->step);
     put_u64(buf + 64, m->rng.state); put_u64(buf + 72, m->rng.inc);
+    put_u32(buf + 80, (uint32_t)c->batch); put_u32(buf + 84, (uint32_t)c->steps);
+    put_f64(buf + 88, c->lr); put_f64(buf + 96, c->beta1); put_f64(buf + 104, c->beta2);
+    put_f64(buf + 112, c->adam_eps); put_f64(buf + 120, c->weight_decay); put_f64(buf + 128, c->lr_min_frac);
+    put_f64(buf + 136, c->ema_decay); put_u32(buf + 144, (uint32_t)c->lr_schedule);
+    put_u32(buf + 148, (uint32_t)c->sigma); put_u32(buf + 152, (uint32_t)c->clip_x0); put_u32(buf + 156, c->seed);
     uint8_t *p = buf + HEADER_BYTES;
     memcpy(p, m->param_memory, bytes); p += bytes;
     if (flags & FLAG_OPTIMIZER) { memcpy(p, m->m_memory, bytes); p += bytes; memcpy(p, m->v_memory, bytes); p += bytes; }
@@ -194,8 +213,12 @@ static int check_envelope(const DDPM *m, const uint8_t *buf, size_t len) {
     // what the file is first (a text file of 40 bytes is not a checkpoint cut short), then whether it is whole
     if (len < 8) return REFUSE("checkpoint: not a DDPM checkpoint (%zu bytes%s)", len, len ? ": too few to be one" : ": an empty file");
     if (memcmp(buf, MAGIC, 8) != 0) return REFUSE("checkpoint: not a DDPM checkpoint (its first 8 bytes are not the marker DDPMCKPT)");
-    if (len < HEADER_BYTES + 4) return REFUSE("checkpoint: truncated: %zu bytes is shorter than the %d-byte header", len, HEADER_BYTES + 4);
-    if (get_u32(buf + 8) != 1) return REFUSE("checkpoint: unsupported version %u (this build reads version 1)", get_u32(buf + 8));
+    if (len < HEADER_BYTES_V1 + 4) return REFUSE("checkpoint: truncated: %zu bytes is shorter than the %d-byte header", len, HEADER_BYTES_V1 + 4);
+    uint32_t version = get_u32(buf + 8);
+    if (version != 1 && version != VERSION)
+        return REFUSE("checkpoint: unsupported version %u (this build reads versions 1 and 2)", version);
+    if (len < header_bytes(version) + 4)
+        return REFUSE("checkpoint: truncated: %zu bytes is shorter than the %zu-byte header of version %u", len, header_bytes(version) + 4, version);
     // The checksum before the header is believed: one damaged byte of the header must not be
     // reported as a file for another model. A file cut short (or with bytes added) fails the
     // checksum too; when its header describes this model with another length, both are named,
@@ -206,7 +229,7 @@ static int check_envelope(const DDPM *m, const uint8_t *buf, size_t len) {
     uint32_t flags = get_u32(buf + 56), step = get_u32(buf + 60);
     // (step bounded before the size is computed from it: up to 2^32 losses would overflow a size_t in wasm)
     if ((flags & ~ALL_FLAGS) == 0 && check_architecture(&m->cfg, buf) == DDPM_OK && step <= (uint32_t)m->cfg.steps) {
-        size_t need = size_for(m->shape.num_params, flags, step);
+        size_t need = size_for(m->shape.num_params, flags, step, header_bytes(version));
         if (len != need)
             return REFUSE("checkpoint: %s: %zu bytes where its header implies %zu, and the checksum does not match "
                           "(the file was %s, or its header is damaged)", len < need ? "truncated" : "trailing data",
@@ -251,17 +274,19 @@ static int check_arrays(const uint8_t *arrays, size_t P, uint32_t flags, uint32_
     return DDPM_OK;
 }
 
-// AdamW's moments as AdamW makes them. From zero, m = (1 - b1) sum b1^k g_k and v = (1 - b2) sum
-// b2^k g_k^2 over the same gradients, so by Cauchy-Schwarz |m| <= C sqrt(v) with
-// C = (1 - b1) / sqrt((1 - b2)(1 - b1^2 / b2)) (7.3 at 0.9, 0.999; config.c requires b1^2 < b2).
-// A file far past that (an m of 1e35 beside a v of 1e-11 passed every other check) is not
-// AdamW's state, and its next update overflows the weights to Inf while the step reports
-// success. MOMENT_SLACK leaves room for a file trained with other betas (C ranges over 1 to 10 for
-// common ones, and files do not record their betas); v is taken as at least FLT_MIN, since g^2
-// underflows to 0 in float for |g| below 1e-22 while m = (1 - b1) g does not (at an adam_eps of
-// 1e-30 a file straight from training was refused without that floor).
+// AdamW's moments as AdamW makes them (c: the betas and eps they were made with, a version 2
+// file's own; a version 1 file's are taken to be this model's). From zero,
+// m = (1 - b1) sum b1^k g_k and v = (1 - b2) sum b2^k g_k^2 over the same gradients, so by
+// Cauchy-Schwarz |m| <= C sqrt(v) with C = (1 - b1) / sqrt((1 - b2)(1 - b1^2 / b2)) (7.3 at
+// 0.9, 0.999; config.c requires b1^2 < b2). A file far past that (an m of 1e35 beside a v of
+// 1e-11 passed every other check) is not AdamW's state, and its next update overflows the
+// weights to Inf while the step reports success. MOMENT_SLACK leaves room for a version 1 file
+// trained with other betas (C ranges over 1 to 10 for common ones, and version 1 files do not
+// record their betas); v is taken as at least FLT_MIN, since g^2 underflows to 0 in float for
+// |g| below 1e-22 while m = (1 - b1) g does not (at an adam_eps of 1e-30 a file straight from
+// training was refused without that floor).
 #define MOMENT_SLACK 1000.0
-static int check_moments(const DDPMConfig *c, const uint8_t *m_arr, const uint8_t *v_arr, size_t P) {
+static int check_moments(const DDPMConfig *c, const char *whose, const uint8_t *m_arr, const uint8_t *v_arr, size_t P) {
     double b1 = (float)c->beta1, b2 = (float)c->beta2, r = b1 > 0 ? b1 * b1 / b2 : 0.0;
     double bound = (1.0 - b1) / sqrt((1.0 - b2) * (1.0 - r)), limit = MOMENT_SLACK * bound;
     for (size_t i = 0; i < P; i++) {
@@ -271,18 +296,48 @@ static int check_moments(const DDPMConfig *c, const uint8_t *m_arr, const uint8_
         double ratio = fabs((double)mi) / (sqrt(fmax((double)vi, FLT_MIN)) + c->adam_eps);
         if (ratio > limit)
             return REFUSE("checkpoint: corrupt: AdamW m[%zu] = %g beside v[%zu] = %g: |m| / (sqrt(v) + eps) is %.3g, not a "
-                          "state AdamW makes (with this model's betas, %g and %g, it stays below %.3g, and files past %g "
+                          "state AdamW makes (with %s betas, %g and %g, it stays below %.3g, and files past %g "
                           "times that are refused); its next update would move that weight by lr times the ratio",
-                          i, (double)mi, i, (double)vi, ratio, c->beta1, c->beta2, bound, MOMENT_SLACK);
+                          i, (double)mi, i, (double)vi, ratio, whose, c->beta1, c->beta2, bound, MOMENT_SLACK);
     }
     return DDPM_OK;
 }
 
+// Version 2's run settings in place of c's own (the architecture, max_batch and the schedule stay c's)
+static void read_settings(const uint8_t *buf, DDPMConfig *c) {
+    c->batch = (int)get_u32(buf + 80); c->steps = (int)get_u32(buf + 84);
+    c->lr = get_f64(buf + 88); c->beta1 = get_f64(buf + 96); c->beta2 = get_f64(buf + 104);
+    c->adam_eps = get_f64(buf + 112); c->weight_decay = get_f64(buf + 120); c->lr_min_frac = get_f64(buf + 128);
+    c->ema_decay = get_f64(buf + 136); c->lr_schedule = (int)get_u32(buf + 144);
+    c->sigma = (int)get_u32(buf + 148); c->clip_x0 = (int)get_u32(buf + 152); c->seed = get_u32(buf + 156);
+}
+
+// The run settings of a version 2 file: ones this library would run with (a config it accepts),
+// planned for at least the steps taken. Into *settings: this model's config with them in place.
+static int check_settings(const DDPM *m, const uint8_t *buf, uint32_t step, DDPMConfig *settings) {
+    *settings = m->cfg;
+    read_settings(buf, settings);
+    // (a batch above this model's max_batch runs in micro-batches: not the file's concern)
+    if (settings->batch > settings->max_batch && settings->batch <= 1024) settings->max_batch = settings->batch;
+    if (ddpm_config_validate(settings) != DDPM_OK) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", ddpm_last_error());
+        return REFUSE("checkpoint: corrupt: the run settings it holds are not valid (%s)", why);
+    }
+    if ((settings->ema_decay > 0) != ((get_u32(buf + 56) & FLAG_EMA) != 0))
+        return REFUSE("checkpoint: corrupt: its ema_decay %g and its flags disagree on whether it holds EMA weights", settings->ema_decay);
+    if ((uint32_t)settings->steps < step)
+        return REFUSE("checkpoint: corrupt: it has taken %u steps of a run planned for %d", step, settings->steps);
+    return DDPM_OK;
+}
+
 // What a whole file holds, for this model: known flags, the same architecture, no more steps than
-// planned, the length the header implies, an odd RNG increment, then the AdamW count, the losses
-// and the arrays. On success *adam_steps is the AdamW updates the moments have seen.
+// planned, the length the header implies, an odd RNG increment, version 2's run settings, then the
+// AdamW count, the losses and the arrays. On success *adam_steps is the AdamW updates the moments
+// have seen.
 static int check_contents(const DDPM *m, const uint8_t *buf, size_t len, uint32_t *adam_steps) {
-    uint32_t flags = get_u32(buf + 56), step = get_u32(buf + 60);
+    uint32_t flags = get_u32(buf + 56), step = get_u32(buf + 60), version = get_u32(buf + 8);
+    size_t header = header_bytes(version);
     if ((flags & ~ALL_FLAGS) != 0) return REFUSE("checkpoint: unknown flags 0x%x (this build reads bits 0-2)", flags);
     int err;
     if ((err = check_architecture(&m->cfg, buf))) return err;
@@ -291,19 +346,22 @@ static int check_contents(const DDPM *m, const uint8_t *buf, size_t len, uint32_
     if (step > (uint32_t)m->cfg.steps)
         return REFUSE("checkpoint: it has taken %u steps, more than this model's planned %d (raise steps)", step, m->cfg.steps);
     size_t P = m->shape.num_params;
-    if ((err = check_length(len, size_for(P, flags, step)))) return err;
+    if ((err = check_length(len, size_for(P, flags, step, header)))) return err;
     if ((get_u64(buf + 72) & 1u) == 0) return REFUSE("checkpoint: corrupt: the RNG increment must be odd");
-    const uint8_t *history = buf + HEADER_BYTES + arrays_for(flags) * P * sizeof(float);
+    // the moments are checked against the betas that made them: the file's, where it says
+    DDPMConfig settings = m->cfg;
+    if (version >= 2 && (err = check_settings(m, buf, step, &settings))) return err;
+    const uint8_t *history = buf + header + arrays_for(flags) * P * sizeof(float);
     *adam_steps = (flags & FLAG_OPTIMIZER) ? step : 0;  // files without a history: AdamW counted every step
     if (flags & FLAG_HISTORY) {
         if (flags & FLAG_OPTIMIZER) *adam_steps = get_u32(history);
         if (*adam_steps > step) return REFUSE("checkpoint: corrupt: %u AdamW updates in %u steps", *adam_steps, step);
         if ((err = check_losses(history + 4, step))) return err;
     }
-    if ((err = check_arrays(buf + HEADER_BYTES, P, flags, *adam_steps))) return err;
+    if ((err = check_arrays(buf + header, P, flags, *adam_steps))) return err;
     if (flags & FLAG_OPTIMIZER) {
-        const uint8_t *m_arr = buf + HEADER_BYTES + P * sizeof(float);
-        return check_moments(&m->cfg, m_arr, m_arr + P * sizeof(float), P);
+        const uint8_t *m_arr = buf + header + P * sizeof(float);
+        return check_moments(&settings, version >= 2 ? "the file's" : "this model's", m_arr, m_arr + P * sizeof(float), P);
     }
     return DDPM_OK;
 }
@@ -311,8 +369,8 @@ static int check_contents(const DDPM *m, const uint8_t *buf, size_t len, uint32_
 // Copy in a file both checks accepted.
 static void copy_in(DDPM *m, const uint8_t *buf, uint32_t adam_steps) {
     uint32_t flags = get_u32(buf + 56), step = get_u32(buf + 60);
-    size_t bytes = m->shape.num_params * sizeof(float);
-    const uint8_t *p = buf + HEADER_BYTES;
+    size_t bytes = m->shape.num_params * sizeof(float), header = header_bytes(get_u32(buf + 8));
+    const uint8_t *p = buf + header;
     memcpy(m->param_memory, p, bytes); p += bytes;
     if (flags & FLAG_OPTIMIZER) {
         memcpy(m->m_memory, p, bytes); p += bytes;
@@ -337,7 +395,7 @@ static void copy_in(DDPM *m, const uint8_t *buf, uint32_t adam_steps) {
     sampler_end_chain(&m->sampler, "the last one ended when a checkpoint was loaded");
     // the loss curve: the file's, or NaN ("not recorded") for a file without one
     for (uint32_t i = 0; i < step; i++) m->loss_history[i] = NAN;
-    const uint8_t *history = buf + HEADER_BYTES + arrays_for(flags) * bytes;  // the AdamW count, then the losses
+    const uint8_t *history = buf + header + arrays_for(flags) * bytes;  // the AdamW count, then the losses
     if (flags & FLAG_HISTORY) memcpy(m->loss_history, history + 4, (size_t)step * sizeof(float));
 }
 

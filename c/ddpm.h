@@ -391,6 +391,8 @@ void sampler_end_chain(SamplerState *st, const char *why);
 
 // checkpoint.c -- see README "Checkpoint format". Save between steps only; a load is checked
 // whole before anything is copied, drops a step half done and ends a reverse chain in progress.
+// A file (version 2) also carries the settings of the run that wrote it, for the caller to build
+// its model with: a load checks them and leaves the model's own config as it is.
 size_t ddpm_checkpoint_size(const DDPM *m, int with_optimizer);
 int    ddpm_checkpoint_save(const DDPM *m, uint8_t *buf, size_t cap, int with_optimizer);
 int    ddpm_checkpoint_load(DDPM *m, const uint8_t *buf, size_t len);

@@ -22,7 +22,8 @@ const USAGE = `usage: node scripts/ddpm.mjs [options]
   --ema DECAY  --lr-schedule constant|cosine  --weight-decay X  --sample-seed S
   --save FILE     write a checkpoint (weights + AdamW state) after training
   --load FILE     start from a checkpoint (train on up to --steps, default: no more steps;
-                  without --preset, the preset whose model the file holds)
+                  without --preset, the preset whose model the file holds; the flags not
+                  given take the file's settings)
   --out DIR       write sample.png, target.png, trajectory.png (x_T .. x_0), x0_pred.png and loss.csv
   --scalar        use the scalar (no SIMD) wasm build
   --json          print one JSON object on stdout and nothing else there
@@ -296,11 +297,12 @@ function rescue(bytes, step) {
 
 // the file --save is about to replace, in words: a checkpoint at its step, or another file
 function whatIsThere(path) {
-  const head = Buffer.alloc(84);
+  const head = Buffer.alloc(164);   // (the header of version 2, and its checksum)
   try {
     const fd = openSync(path, 'r');
-    try { readSync(fd, head, 0, 84, 0); } finally { closeSync(fd); }
-    return `a checkpoint at step ${checkpointHeader(new Uint8Array(head)).step}`;
+    let n;
+    try { n = readSync(fd, head, 0, head.length, 0); } finally { closeSync(fd); }
+    return `a checkpoint at step ${checkpointHeader(new Uint8Array(head.subarray(0, n))).step}`;
   } catch {
     return 'a file that was not a checkpoint';
   }
@@ -339,15 +341,30 @@ async function main() {
     // without --steps, continue no further than the checkpoint's own step (at most C's limit:
     // the header is not checked yet, and a damaged step is for the loader's checksum to name)
     if (options.steps === undefined) options.steps = Math.min(header.step, MAX_STEPS);
-    // a checkpoint carries no settings of the run that wrote it (README "Checkpoint format"):
-    // the ones this run takes are named, or a resumed run would change them unseen (a trial
-    // saved at lr 3e-3, cosine, and resumed at the defaults without a word)
-    const used = { ...PRESETS[options.preset].config, ...options };
-    process.stderr.write(`ddpm: note: ${opts.load} holds the weights, AdamW state, step, loss curve and training ` +
-      `randomness, not the settings it was trained or sampled with; this run uses lr ${used.lr} (${used.lr_schedule}), ` +
-      `weight decay ${used.weight_decay}, batch ${used.batch}, sigma ${used.sigma}, ${Number(used.clip_x0) ? 'clipping' : 'no clipping'} ` +
-      `(the flags given, else the ${options.preset} preset's)` +
-      (opts.config.seed !== undefined ? `; --seed ${opts.config.seed} sets only the sample seed: training goes on with the file's randomness` : '') + '\n');
+    const seedNote = opts.config.seed !== undefined ? `; --seed ${opts.config.seed} sets only the sample seed: training goes on with the file's randomness` : '';
+    if (header.settings) {
+      // a version 2 file carries the settings of the run that wrote it: the run goes on with
+      // them (its planned steps aside: --steps, above), each flag given in place of the file's,
+      // and the flags that change one are named
+      const { steps: _planned, ...fileSettings } = header.settings;
+      // (the seed has its own words, seedNote)
+      const changed = Object.entries(opts.config).filter(([k, v]) => k in fileSettings && k !== 'seed' && String(v) !== String(fileSettings[k]))
+        .map(([k, v]) => `${k} ${fileSettings[k]} -> ${v}`);
+      Object.assign(options, fileSettings, opts.config);
+      if (changed.length || seedNote) {
+        process.stderr.write(`ddpm: note: this run goes on with the settings ${opts.load} was trained with` +
+          (changed.length ? `, except those the flags change: ${changed.join(', ')}` : '') + `${seedNote}\n`);
+      }
+    } else {
+      // a version 1 file carries no settings of the run that wrote it (README "Checkpoint
+      // format"): the ones this run takes are named, or a resumed run would change them unseen (a
+      // trial saved at lr 3e-3, cosine, and resumed at the defaults without a word)
+      const used = { ...PRESETS[options.preset].config, ...options };
+      process.stderr.write(`ddpm: note: ${opts.load} (a version 1 file) holds the weights, AdamW state, step, loss curve and training ` +
+        `randomness, not the settings it was trained or sampled with; this run uses lr ${used.lr} (${used.lr_schedule}), ` +
+        `weight decay ${used.weight_decay}, batch ${used.batch}, sigma ${used.sigma}, ${Number(used.clip_x0) ? 'clipping' : 'no clipping'} ` +
+        `(the flags given, else the ${options.preset} preset's)${seedNote}\n`);
+    }
     if (header.hasEma && !(options.ema_decay > 0)) {
       process.stderr.write(`ddpm: note: ${opts.load} holds EMA weights, which are used only with --ema DECAY; ` +
         'without it the raw weights are sampled\n');

@@ -1677,14 +1677,19 @@ test('Save downloads the model; a fresh page loads it with its step, weights and
   assert.equal(cli.steps, 3);
   assert.equal(cli.mse, await a.page.evaluate(() => window.ddpmPage.trajectory.finalMse), 'the CLI samples what the page sampled');
 
-  // a fresh page planning 5 steps: the file puts it at step 3 of 5, paused
+  // a fresh page planning 5 steps: the file brings the plan of its run, 3 steps, done; Steps
+  // raised to 5 puts it at step 3 of 5, paused
   const b = await openPage('?steps=5&sample=7&speed=5');
   await b.page.setInputFiles('#load-file', file.path);
-  await waitForState(b.page, 'paused', 30000);
-  assert.equal(await b.page.textContent('#train-step'), '3 / 5');
-  assert.equal(await b.page.inputValue('#steps'), '5');
+  await waitForState(b.page, 'done', 30000);
+  assert.equal(await b.page.textContent('#train-step'), '3 / 3');
+  assert.equal(await b.page.inputValue('#steps'), '3');
   assert.ok(await b.page.isChecked('#preset-recommended'));
-  assert.match(await b.page.textContent('#train-status'), /^Loaded ddpm-recommended-step3\.ddpm: the recommended preset at step 3 of 5\. Resume/);
+  assert.match(await b.page.textContent('#train-status'), /^Loaded ddpm-recommended-step3\.ddpm: the recommended preset at step 3 of 3\. The settings of its run replaced the page's: steps 5 → 3\. Press Sample/);
+  await b.page.fill('#steps', '5');
+  await b.page.press('#steps', 'Enter');
+  await waitForState(b.page, 'paused', 20000);
+  assert.equal(await b.page.textContent('#train-step'), '3 / 5');
   assert.ok(!(await b.page.isVisible('#train-message')), 'no error');
   // the file carries the loss curve: the loaded page shows the last loss the saving page showed
   const lastLossA = await a.page.textContent('#stat-loss');
@@ -1719,21 +1724,22 @@ test('Save downloads the model; a fresh page loads it with its step, weights and
   const resumed = await compareWithOneGo(b.page);
   assert.deepEqual(resumed, { n: resumed.n, params: 0, losses: 0, steps: [5, 5] });
 
-  // a page on the other preset takes the file's preset, with that preset's settings
-  const c = await openPage('?preset=paper&steps=7');
+  // a page on the other preset takes the file's preset, with the settings of the file's run
+  const c = await openPage('?preset=paper&steps=7&lr=0.002');
   await c.page.setInputFiles('#load-file', file.path);
-  await waitForState(c.page, 'paused', 30000);
+  await waitForState(c.page, 'done', 30000);
   assert.ok(await c.page.isChecked('#preset-recommended'));
-  assert.equal(await c.page.inputValue('#steps'), '200');
-  assert.equal(await c.page.textContent('#train-step'), '3 / 200');
+  assert.equal(await c.page.inputValue('#steps'), '3');
+  assert.equal(await c.page.inputValue('#lr'), '0.001');
+  assert.equal(await c.page.textContent('#train-step'), '3 / 3');
   assert.match(c.page.url(), /preset=recommended/);
-  assert.match(c.page.url(), /steps=200/);
+  assert.match(c.page.url(), /steps=3&/);
   assert.ok(!(await c.page.isVisible('#abar-warning')), 'the schedule views follow the preset');
   for (const id of ['#batch', '#lr', '#seed', '#preset-recommended', '#preset-paper']) {
     assert.ok(await c.page.isDisabled(id), `${id}: the settings are locked while a model exists`);
   }
-  assert.ok(!(await c.page.isDisabled('#steps')), 'but Steps can change while paused');
-  assert.deepEqual(await modelPrint(c.page), { ...printA, steps: 200 });
+  assert.ok(!(await c.page.isDisabled('#steps')), 'but Steps can change when done');
+  assert.deepEqual(await modelPrint(c.page), { ...printA, steps: 3 });
 
   for (const p of [a, b, c]) {
     await p.page.close();
@@ -2033,7 +2039,7 @@ test('Save without the AdamW state writes the weights alone, a third of the size
   await trainToEnd(page);
   const P = await page.evaluate(() => window.ddpmPage.model.numParams);
   const full = await saveCheckpoint(page);
-  assert.equal(readFileSync(full.path).length, 80 + 3 * 4 * P + 4 + 2 * 4 + 4, 'weights, m and v, the history, the checksum');
+  assert.equal(readFileSync(full.path).length, 160 + 3 * 4 * P + 4 + 2 * 4 + 4, 'weights, m and v, the history, the checksum');
   assert.ok(!(await page.isVisible('#save-note')));
   await page.uncheck('#save-adam');
   // what that means is said beside it, for every user (not in a tooltip)
@@ -2041,7 +2047,7 @@ test('Save without the AdamW state writes the weights alone, a third of the size
   assert.ok(await page.isVisible('#save-note'));
   const light = await saveCheckpoint(page);
   assert.match(light.name, /^ddpm-recommended-step2-weights\.ddpm$/);
-  assert.equal(readFileSync(light.path).length, 80 + 4 * P + 4 + 2 * 4 + 4, 'the weights alone, the history, the checksum');
+  assert.equal(readFileSync(light.path).length, 160 + 4 * P + 4 + 2 * 4 + 4, 'the weights alone, the history, the checksum');
   assert.match(await page.textContent('#train-status'), /^Saved \S+ \(10\.9 MB\): the weights at step 2, without the AdamW state\. Press Sample to see what that gives\.$/);
   const weights = await page.evaluate(() => Array.from(new Uint32Array(window.ddpmPage.model.params().buffer)));
   await page.click('#btn-reset');
@@ -2051,6 +2057,42 @@ test('Save without the AdamW state writes the weights alone, a third of the size
     m: window.ddpmPage.model.adamState().m.every((x) => x === 0) }));
   assert.ok(loaded.m, 'AdamW moments start at zero');
   assert.deepEqual(loaded.w, weights, 'the same weights');
+  await page.close();
+  assertClean(log);
+});
+
+// A checkpoint (version 2) carries the settings of its run: a page of other settings takes those
+// of training, says which replaced its own, and names those it cannot take (a command-line run's
+// cosine learning rate and weight decay), training with its preset's instead. The sampling
+// choices stay the page's.
+test('Load brings the settings of the file\'s run to the page, and names the ones the page cannot take', async (t) => {
+  const a = await openPage('?steps=3&batch=2&lr=0.002&seed=5');
+  await trainToEnd(a.page);
+  const file = await saveCheckpoint(a.page);
+  await a.page.close();
+  assertClean(a.log);
+  const { page, log } = await openPage('?sigma=beta-tilde&clip=1');
+  await loadCheckpoint(page, file.path);
+  assert.match(await page.textContent('#train-status'), new RegExp('^Loaded ddpm-recommended-step3\\.ddpm: the recommended preset at step 3 of 3\\. ' +
+    "The settings of its run replaced the page's: steps 200 → 3, batch 1 → 2, learning rate 0\\.001 → 0\\.002\\. Press Sample"));
+  const fields = await page.evaluate(() => ({
+    steps: document.getElementById('steps').value, batch: document.getElementById('batch').value, lr: document.getElementById('lr').value,
+    tilde: document.getElementById('sigma-tilde').checked, clip: document.getElementById('clip').checked,
+    config: window.ddpmPage.model.config,
+  }));
+  assert.deepEqual([fields.steps, fields.batch, fields.lr, fields.tilde, fields.clip], ['3', '2', '0.002', true, true]);
+  assert.deepEqual([fields.config.batch, fields.config.lr, fields.config.seed], [2, 0.002, 5]);
+  // the link gives the run's settings, its seed included: the same run from the start
+  assert.match(page.url(), /steps=3&batch=2&lr=0\.002&seed=5&sigma=beta-tilde&clip=1/);
+  // a command-line run's settings that the page does not offer: named, and the preset's used
+  const dir = mkdtempSync(join(tmpdir(), 'ddpm-settings-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const cli = join(dir, 'cosine.ddpm');
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'ddpm.mjs'), '--steps', '2', '--lr-schedule', 'cosine', '--weight-decay', '0.1', '--save', cli], { stdio: 'ignore' });
+  await page.click('#btn-reset');
+  await loadCheckpoint(page, cli);
+  assert.match(await page.textContent('#train-status'), /Not taken from it: lr_schedule cosine \(the page trains with the preset's constant\); weight_decay 0\.1 \(the page trains with the preset's 0\.01\)\./);
+  assert.deepEqual(await page.evaluate(() => [window.ddpmPage.model.config.weight_decay, window.ddpmPage.model.config.lr_schedule]), [0.01, 'constant']);
   await page.close();
   assertClean(log);
 });
@@ -2075,11 +2117,14 @@ test('a file at step 0 holds weights trained elsewhere: its sample is not called
   const { page, log } = await openPage('?steps=2&sample=3');
   await trainToEnd(page);
   const saved = await saveCheckpoint(page);
-  // these weights as another program writes them (README "Checkpoint format"): weights only, step 0
-  const P = await page.evaluate(() => window.ddpmPage.model.numParams);
+  // these weights as another program writes them (README "Checkpoint format"): version 1,
+  // weights only, step 0
+  const P = await page.evaluate(() => window.ddpmPage.model.numParams), savedBytes = readFileSync(saved.path);
   const bytes = new Uint8Array(80 + 4 * P + 4);
-  bytes.set(readFileSync(saved.path).subarray(0, 80 + 4 * P));
+  bytes.set(savedBytes.subarray(0, 80));
+  bytes.set(savedBytes.subarray(160, 160 + 4 * P), 80);
   const header = new DataView(bytes.buffer);
+  header.setUint32(8, 1, true);    // version 1
   header.setUint32(56, 0, true);   // flags: weights only
   header.setUint32(60, 0, true);   // step 0
   const path = join(files, 'elsewhere.ddpm');
@@ -3051,8 +3096,8 @@ test('nothing stale after Reset and Load: captions, work figures, replaced value
   // no image is drawn as an empty frame, not as black (the training image's own background)
   const empty = (await readCells(page, 'sample-xt'))[0];
   assert.ok(empty.every((c) => c > 200), `the empty image is light, not a black picture: ${empty}`);
-  // the recommended preset, then the paper file: its preset's plan and learning rate replace
-  // the 300 steps and the lr typed (the file holds its step, not the steps it was planned for)
+  // the recommended preset, then the paper file: the plan and learning rate of its run replace
+  // the 300 steps and the lr typed
   await page.check('#preset-recommended');
   await page.fill('#lr', '0.0002');
   await page.press('#lr', 'Enter');
@@ -3060,14 +3105,28 @@ test('nothing stale after Reset and Load: captions, work figures, replaced value
   await page.press('#steps', 'Enter');
   await loadCheckpoint(page, file.path);
   assert.match(await page.textContent('#train-status'),
+    /the paper preset at step 2 of 2\. The settings of its run replaced the page's: steps 300 → 2, learning rate 0\.0002 → 0\.0005\./);
+  // a version 1 file (the same without its run settings): the paper preset's own values
+  const saved = readFileSync(file.path), v1 = Buffer.concat([saved.subarray(0, 80), saved.subarray(160)]);
+  v1.writeUInt32LE(1, 8);
+  const old = join(files, 'version1.ddpm');
+  writeFileSync(old, reseal(new Uint8Array(v1)));
+  await page.click('#btn-reset');
+  await page.check('#preset-recommended');
+  await page.fill('#lr', '0.0002');
+  await page.press('#lr', 'Enter');
+  await page.fill('#steps', '300');
+  await page.press('#steps', 'Enter');
+  await loadCheckpoint(page, old);
+  assert.match(await page.textContent('#train-status'),
     /the paper preset at step 2 of 200\. The paper preset's own values: steps 300 → 200, learning rate 0\.0002 → 0\.001\./);
   const work = await page.evaluate(() => ['stat-ms-sample', 'stat-ms-update', 'stat-budget'].map((id) => document.getElementById(id).textContent));
   assert.deepEqual(work, ['–', '–', '–'], 'no work figures for a model that has not trained here');
   await page.close();
   assertClean(log);
-  // a page planning 1 step loads the file at step 2: the plan is raised to it, and said so
+  // a page planning 1 step loads the version 1 file at step 2: the plan is raised to it, and said so
   const short = await openPage('?preset=paper&steps=1');
-  await loadCheckpoint(short.page, file.path);
+  await loadCheckpoint(short.page, old);
   assert.match(await short.page.textContent('#train-status'),
     /^Loaded \S+: the paper preset at step 2 of 2\. Steps 1 → 2: raised to the steps the file has taken\. Press Sample/);
   await short.page.close();

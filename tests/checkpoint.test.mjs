@@ -2,8 +2,12 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { simdEngine, sameBits, SMALL } from './lib/engine.mjs';
-import { checkpointHeader } from '../web/ddpm.mjs';
+import { checkpointHeader, DEFAULTS } from '../web/ddpm.mjs';
 import { crc32, reseal, pcg32 } from './lib/reference.mjs';
+
+// the bytes before the arrays in the files this build writes (version 2: version 1's 80, then
+// the run settings)
+const HEADER = 160;
 
 test('save then load restores weights, AdamW state and step; a resumed run matches an uninterrupted one', async () => {
   const engine = await simdEngine();
@@ -18,9 +22,9 @@ test('save then load restores weights, AdamW state and step; a resumed run match
     assert.equal(header.hidden, 16);
     assert.equal(header.flags, 7); // AdamW state, EMA and the training history present
     assert.deepEqual([header.hasAdam, header.hasEma, header.hasHistory], [true, true, true]);
-    // the layout of README "Checkpoint format": 80-byte header, 4 arrays, the history (AdamW
+    // the layout of README "Checkpoint format": 160-byte header (version 2), 4 arrays, the history (AdamW
     // updates, then 3 losses), 4-byte CRC
-    assert.equal(bytes.length, 80 + 4 * first.numParams * 4 + 4 + 3 * 4 + 4);
+    assert.equal(bytes.length, HEADER + 4 * first.numParams * 4 + 4 + 3 * 4 + 4);
     const stored = new DataView(bytes.buffer).getUint32(bytes.length - 4, true);
     assert.equal(stored, crc32(bytes.subarray(0, bytes.length - 4)));
     resumed.loadCheckpoint(bytes);
@@ -33,7 +37,7 @@ test('save then load restores weights, AdamW state and step; a resumed run match
     assert.ok(sameBits(resumed.lossHistory(), straight.lossHistory()));
     // weights only: loads, with fresh AdamW moments
     const light = first.saveCheckpoint({ optimizer: false });
-    assert.equal(light.length, 80 + 2 * first.numParams * 4 + 4 + 3 * 4 + 4);
+    assert.equal(light.length, HEADER + 2 * first.numParams * 4 + 4 + 3 * 4 + 4);
     resumed.loadCheckpoint(light);
     assert.ok(sameBits(resumed.params(), first.params()));
     assert.ok(resumed.adamState().m.every((x) => x === 0));
@@ -60,7 +64,7 @@ test('corrupt, truncated, foreign, mismatched and NaN-holding files are refused 
     const headerFlipped = good.slice(); headerFlipped[20] ^= 0x01;
     const badMagic = good.slice(); badMagic[0] = 0x58;
     const badVersion = reseal((() => { const b = good.slice(); b[8] = 9; return b; })());
-    const nanWeights = reseal((() => { const b = good.slice(); new DataView(b.buffer).setFloat32(80 + 4 * 10, NaN, true); return b; })());
+    const nanWeights = reseal((() => { const b = good.slice(); new DataView(b.buffer).setFloat32(HEADER + 4 * 10, NaN, true); return b; })());
     // a damaged step or flags field makes the header imply another length: both are named, as
     // the length alone would blame a cut (step 1 -> 0: 4 bytes of history fewer; the EMA bit:
     // one array more); a damaged unknown flag is damage, and only a sealed one is unknown
@@ -71,7 +75,7 @@ test('corrupt, truncated, foreign, mismatched and NaN-holding files are refused 
     const withStep = (step) => reseal((() => { const b = good.slice(); new DataView(b.buffer).setUint32(60, step, true); return b; })());
     const tooManySteps = withStep(99);
     // a NaN at either end of the arrays (the check's bounds): the first weight, the last value of v
-    const P = source.numParams, nanAt = (i) => reseal((() => { const b = good.slice(); new DataView(b.buffer).setFloat32(80 + 4 * i, NaN, true); return b; })());
+    const P = source.numParams, nanAt = (i) => reseal((() => { const b = good.slice(); new DataView(b.buffer).setFloat32(HEADER + 4 * i, NaN, true); return b; })());
     const evenIncrement = reseal((() => { const b = good.slice(); new DataView(b.buffer).setBigUint64(72, 6n, true); return b; })());
     const cases = [
       [flipped, /corrupt: checksum/],
@@ -84,7 +88,7 @@ test('corrupt, truncated, foreign, mismatched and NaN-holding files are refused 
       [unknownFlipped, /corrupt: checksum/],
       [unknownSealed, /unknown flags 0xd/],
       [badMagic, /not a DDPM checkpoint \(its first 8 bytes are not the marker DDPMCKPT\)/],
-      [badVersion, /unsupported version 9/],
+      [badVersion, /unsupported version 9 \(this build reads versions 1 and 2\)/],
       [nanWeights, /NaN or Inf/],
       [tooManySteps, /more than this model's planned \d+ \(raise steps\)/],
       // more than any plan: not told to raise steps, which cannot go there
@@ -115,6 +119,7 @@ test('a short file is named for what it is: empty, too few bytes, not a checkpoi
       [good.subarray(0, 5), 'checkpoint: not a DDPM checkpoint (5 bytes: too few to be one)'],
       [new TextEncoder().encode('these are not the weights you are looking for'), 'checkpoint: not a DDPM checkpoint (its first 8 bytes are not the marker DDPMCKPT)'],
       [good.subarray(0, 50), 'checkpoint: truncated: 50 bytes is shorter than the 84-byte header'],
+      [good.subarray(0, 120), 'checkpoint: truncated: 120 bytes is shorter than the 164-byte header of version 2'],
     ];
     // the header reader (the page and the command line call it first) and C's loader say the same
     for (const [bytes, message] of cases) {
@@ -187,7 +192,7 @@ test("a file whose AdamW v holds a negative value is refused (its square root wo
     source.train(1);
     const good = source.saveCheckpoint(), P = source.numParams;
     const bad = good.slice();
-    new DataView(bad.buffer).setFloat32(80 + 4 * (2 * P + 17), -1e-6, true); // v[17], in the third array
+    new DataView(bad.buffer).setFloat32(HEADER + 4 * (2 * P + 17), -1e-6, true); // v[17], in the third array
     const before = target.params();
     assert.throws(() => target.loadCheckpoint(reseal(bad)),
       (e) => e.code === 'CHECKPOINT' && /AdamW v\[17\] is -1e-0?6; v must be >= 0/.test(e.message));
@@ -195,14 +200,14 @@ test("a file whose AdamW v holds a negative value is refused (its square root wo
     // at both ends of v too (the check's bounds): the first and the last of its values
     for (const i of [0, P - 1]) {
       const end = good.slice();
-      new DataView(end.buffer).setFloat32(80 + 4 * (2 * P + i), -1e-6, true);
+      new DataView(end.buffer).setFloat32(HEADER + 4 * (2 * P + i), -1e-6, true);
       assert.throws(() => target.loadCheckpoint(reseal(end)),
         (e) => e.code === 'CHECKPOINT' && new RegExp(`AdamW v\\[${i}\\] is -1e-0?6; v must be >= 0`).test(e.message), `v[${i}]`);
     }
     assert.ok(sameBits(target.params(), before));
     // a -0 is a zero: accepted (with an m of 0 beside it: an m beside a v of 0 is refused, below)
-    new DataView(bad.buffer).setFloat32(80 + 4 * (2 * P + 17), -0, true);
-    new DataView(bad.buffer).setFloat32(80 + 4 * (P + 17), 0, true);
+    new DataView(bad.buffer).setFloat32(HEADER + 4 * (2 * P + 17), -0, true);
+    new DataView(bad.buffer).setFloat32(HEADER + 4 * (P + 17), 0, true);
     target.loadCheckpoint(reseal(bad));
     target.train(1);
     assert.ok(target.params().every(Number.isFinite));
@@ -226,16 +231,16 @@ test('a file whose AdamW m is out of all proportion to its v is refused; the mom
     assert.ok(worst <= c, `|m| / sqrt(v) reached ${worst} in training, above AdamW's bound ${c}`);
     target.loadCheckpoint(good);
     const bad = good.slice();
-    new DataView(bad.buffer).setFloat32(80 + 4 * (P + 5), 1e35, true); // m[5], in the second array
+    new DataView(bad.buffer).setFloat32(HEADER + 4 * (P + 5), 1e35, true); // m[5], in the second array
     const before = target.params();
     assert.throws(() => target.loadCheckpoint(reseal(bad)),
-      (e) => e.code === 'CHECKPOINT' && /^checkpoint: corrupt: AdamW m\[5\] = 1e\+35 beside v\[5\] = \S+: \|m\| \/ \(sqrt\(v\) \+ eps\) is \S+, not a state AdamW makes \(with this model's betas, 0\.9 and 0\.999, it stays below 7\.27, and files past 1000 times that are refused\)/.test(e.message),
+      (e) => e.code === 'CHECKPOINT' && /^checkpoint: corrupt: AdamW m\[5\] = 1e\+35 beside v\[5\] = \S+: \|m\| \/ \(sqrt\(v\) \+ eps\) is \S+, not a state AdamW makes \(with the file's betas, 0\.9 and 0\.999, it stays below 7\.27, and files past 1000 times that are refused\)/.test(e.message),
       'the m of 1e35 is named');
     assert.ok(sameBits(target.params(), before), 'the model on the page is kept');
     // a thousand times past the bound is refused; a hundred times (room for other betas) loads
-    const vAt5 = new DataView(good.buffer).getFloat32(80 + 4 * (2 * P + 5), true);
+    const vAt5 = new DataView(good.buffer).getFloat32(HEADER + 4 * (2 * P + 5), true);
     for (const [factor, loads] of [[100, true], [2000, false]]) {
-      new DataView(bad.buffer).setFloat32(80 + 4 * (P + 5), factor * c * (Math.sqrt(vAt5) + 1e-8), true);
+      new DataView(bad.buffer).setFloat32(HEADER + 4 * (P + 5), factor * c * (Math.sqrt(vAt5) + 1e-8), true);
       if (loads) target.loadCheckpoint(reseal(bad));
       else assert.throws(() => target.loadCheckpoint(reseal(bad)), /AdamW m\[5\]/);
     }
@@ -300,7 +305,7 @@ test('the training history: losses and AdamW updates travel; a file without one 
     b.loadCheckpoint(a.saveCheckpoint({ optimizer: false }));
     b.train(2);
     const mid = b.saveCheckpoint();
-    const view = new DataView(mid.buffer), P = b.numParams, history = 80 + 3 * P * 4;
+    const view = new DataView(mid.buffer), P = b.numParams, history = HEADER + 3 * P * 4;
     assert.equal(view.getUint32(history, true), 2, 'AdamW updates since the moments were zero');
     const reference = engine.createModel(options);
     try {
@@ -327,7 +332,7 @@ test('the training history: losses and AdamW updates travel; a file without one 
     } finally { c.free(); }
 
     // refused: a negative or infinite loss, more AdamW updates than steps
-    const forge = (offset, set) => { const x = full.slice(); set(new DataView(x.buffer), 80 + 3 * P * 4 + offset); return reseal(x); };
+    const forge = (offset, set) => { const x = full.slice(); set(new DataView(x.buffer), HEADER + 3 * P * 4 + offset); return reseal(x); };
     const target = engine.createModel(options);
     try {
       for (const [bytes, message] of [
@@ -396,4 +401,59 @@ test('the betas must match for a linear schedule, and are not compared for the c
       }
     } finally { source.free(); target.free(); }
   }
+});
+
+// Version 2 carries the settings of the run that wrote it (README "Checkpoint format"): read back
+// at their offsets as the run had them, checked on load (the file's own betas judge its AdamW
+// moments), and a version 1 file (the same bytes without them) still loads to the same model.
+test('version 2 carries the run settings; they are checked on load; a version 1 file still loads', async () => {
+  const engine = await simdEngine();
+  const run = { ...SMALL, steps: 9, batch: 3, lr: 2e-3, beta1: 0.8, beta2: 0.99, adam_eps: 1e-7, weight_decay: 0.05,
+    lr_schedule: 'cosine', lr_min_frac: 0.1, ema_decay: 0.5, sigma: 'beta-tilde', clip_x0: 1, seed: 4000000000 };
+  const source = engine.createModel(run), target = engine.createModel({ ...SMALL, steps: 9, ema_decay: 0.5 });
+  const plain = engine.createModel({ ...SMALL, steps: 9, ema_decay: 0.5 });
+  try {
+    source.train(4);
+    const bytes = source.saveCheckpoint(), header = checkpointHeader(bytes);
+    assert.equal(header.version, 2);
+    assert.deepEqual(header.settings, {
+      batch: 3, steps: 9, lr: 2e-3, beta1: 0.8, beta2: 0.99, adam_eps: 1e-7, weight_decay: 0.05, lr_min_frac: 0.1,
+      ema_decay: 0.5, lr_schedule: 'cosine', sigma: 'beta-tilde', clip_x0: 1, seed: 4000000000,
+    });
+    // the settings are the caller's to use: a model of other settings loads the file and keeps its own
+    target.loadCheckpoint(bytes);
+    assert.ok(sameBits(target.params(), source.params()));
+    assert.equal(target.config.lr, DEFAULTS.lr);
+    // settings no run could have are damage, named (sealed, so that the checksum passes)
+    const P = source.numParams;
+    const forge = (set) => reseal((() => { const b = bytes.slice(); set(new DataView(b.buffer)); return b; })());
+    const cases = [
+      [forge((v) => v.setFloat64(88, -1, true)), /corrupt: the run settings it holds are not valid \(config: lr must be a finite number > 0/],
+      [forge((v) => v.setUint32(148, 7, true)), /corrupt: the run settings it holds are not valid \(config: unknown sigma 7\)/],
+      [forge((v) => v.setUint32(84, 3, true)), /corrupt: it has taken 4 steps of a run planned for 3$/],
+      [forge((v) => v.setFloat64(136, 0, true)), /corrupt: its ema_decay 0 and its flags disagree on whether it holds EMA weights/],
+      // m at 2x what betas 0.8 / 0.99 allow beside its v (x 1000 slack): these betas refuse it,
+      // where the model's own (0.9, 0.999; a bound 2.4x higher) would have let it through
+      [forge((v) => {
+        const vAt = v.getFloat32(HEADER + 4 * (2 * P + 3), true), bound = 0.2 / Math.sqrt(0.01 * (1 - 0.64 / 0.99));
+        v.setFloat32(HEADER + 4 * (P + 3), 2 * 1000 * bound * (Math.sqrt(Math.max(vAt, 1.2e-38)) + 1e-7), true);
+      }), /corrupt: AdamW m\[3\] = .*\(with the file's betas, 0\.8 and 0\.99, it stays below 3\.36,/],
+    ];
+    for (const [file, message] of cases) {
+      assert.throws(() => plain.loadCheckpoint(file), (e) => e.code === 'CHECKPOINT' && message.test(e.message), `${message}`);
+      assert.equal(plain.step, 0, 'the model is untouched');
+    }
+    // version 1: the same file without the settings block
+    const v1 = new Uint8Array(bytes.length - 80);
+    v1.set(bytes.subarray(0, 80));
+    v1.set(bytes.subarray(HEADER), 80);
+    new DataView(v1.buffer).setUint32(8, 1, true);
+    const old = reseal(v1);
+    assert.equal(checkpointHeader(old).settings, null);
+    plain.loadCheckpoint(old);
+    assert.ok(sameBits(plain.params(), source.params()) && sameBits(plain.emaParams(), source.emaParams()));
+    assert.ok(sameBits(plain.adamState().v, source.adamState().v));
+    assert.ok(sameBits(plain.lossHistory(), source.lossHistory()));
+    assert.equal(plain.step, 4);
+  } finally { source.free(); target.free(); plain.free(); }
 });

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadEngine } from '../web/ddpm.mjs';
 import { runExperiment } from '../scripts/lib/run.mjs';
+import { reseal } from './lib/reference.mjs';
 
 const CLI = new URL('../scripts/ddpm.mjs', import.meta.url).pathname;
 // (a time limit: a CLI that hangs fails its test instead of holding up the run)
@@ -125,6 +126,16 @@ test('a run resumed with --load: the whole loss history in the summary and in lo
   assert.equal(csv[10].split(',')[0], '10');
   const text = run('--preset', 'recommended', '--T', '50', '--steps', '10', '--load', ckpt);
   assert.match(text.stdout, /trained steps 7 to 10 in .*: loss \S+ at step 1 -> \S+ \(mean of the last 10% of all 10 steps\)/);
+  // at settings of its own, given once: the file carries them, and the resumed run (flags left
+  // out) is the run in one go, its sample included (the seed, sigma and clipping are the file's)
+  const own = ['--batch', '2', '--lr', '3e-3', '--weight-decay', '0.1', '--sigma', 'beta-tilde', '--clip', '--seed', '9', '--ema', '0.5'];
+  const ownCkpt = join(dir, 'own.ddpm');
+  assert.equal(run(...common, ...own, '--steps', '6', '--save', ownCkpt).status, 0);
+  const goOn = run('--T', '50', '--json', '--steps', '10', '--load', ownCkpt);
+  assert.equal(goOn.status, 0, goOn.stderr);
+  const inOneGo = JSON.parse(run(...common, ...own, '--steps', '10').stdout), went = JSON.parse(goOn.stdout);
+  assert.deepEqual([went.loss_final, went.mse, went.sample_seed], [inOneGo.loss_final, inOneGo.mse, 9]);
+  assert.deepEqual(went.config, inOneGo.config);
 });
 
 test('bad arguments: a clear message and a non-zero exit status', (t) => {
@@ -347,22 +358,44 @@ test('a damaged header is named as damage, not read as settings: a step of 2^24 
   assert.equal(r.status, 2);
   assert.match(r.stderr, /checkpoint: corrupt: checksum/);
   assert.doesNotMatch(r.stderr, /config: steps/);
-  // a file with EMA weights, loaded without --ema, samples the raw weights: said
-  const raw = run('--load', file, '--json');
+  // a file with EMA weights goes on with its EMA (its settings say so); with --ema 0 it samples
+  // the raw weights: said
+  const ema = run('--load', file, '--json');
+  assert.equal(ema.status, 0, ema.stderr);
+  assert.equal(JSON.parse(ema.stdout).config.ema_decay, 0.5);
+  assert.equal(ema.stderr, '');
+  const raw = run('--load', file, '--ema', '0', '--json');
   assert.equal(raw.status, 0, raw.stderr);
+  assert.match(raw.stderr, /except those the flags change: ema_decay 0\.5 -> 0\n/);
   assert.match(raw.stderr, /holds EMA weights, which are used only with --ema DECAY; without it the raw weights are sampled/);
-  assert.doesNotMatch(run('--load', file, '--ema', '0.5', '--json').stderr, /holds EMA weights/);
 });
 
 // A command-line user's trial: what a resumed run changed unseen, a file replaced without a word,
 // a divergence that left nothing to debug with, one exit status for a typo and for a failed run.
-test('what --load does not carry is named, a replaced file is named, a failed run keeps its loss curve and exits 1', async (t) => {
+test('--load goes on with the file\'s settings, flags named where they change them; a replaced file is named; a failed run keeps its loss curve and exits 1', async (t) => {
   const dir = tempDir(t), a = join(dir, 'a.ddpm');
   assert.equal(run('--steps', '2', '--lr', '3e-3', '--lr-schedule', 'cosine', '--save', a).status, 0);
-  // the file holds no settings: the ones this run takes are said, and --seed's part
+  // the file's settings (version 2): the run goes on with them, and --seed's part is said
   const resumed = run('--load', a, '--steps', '3', '--seed', '5', '--json');
   assert.equal(resumed.status, 0, resumed.stderr);
-  assert.match(resumed.stderr, new RegExp(`note: ${a} holds the weights, AdamW state, step, loss curve and training randomness, not ` +
+  assert.equal(resumed.stderr, `ddpm: note: this run goes on with the settings ${a} was trained with; --seed 5 sets only the sample seed: ` +
+    "training goes on with the file's randomness\n");
+  const config = JSON.parse(resumed.stdout).config;
+  assert.deepEqual([config.lr, config.lr_schedule, config.steps, config.seed], [3e-3, 'cosine', 3, 5]);
+  // a flag given changes the file's value, and is named; without flags nothing is said
+  const overridden = run('--load', a, '--lr', '1e-3', '--clip', '--json');
+  assert.equal(overridden.status, 0, overridden.stderr);
+  assert.match(overridden.stderr, new RegExp(`note: this run goes on with the settings ${a} was trained with, except those the flags change: lr 0.003 -> 0.001, clip_x0 0 -> 1\n$`));
+  assert.equal(JSON.parse(overridden.stdout).config.lr, 1e-3);
+  assert.equal(run('--load', a, '--json').stderr, '');
+  // a version 1 file (the same without its settings) holds none: the ones this run takes are said
+  const v2 = readFileSync(a), v1 = Buffer.concat([v2.subarray(0, 80), v2.subarray(160)]);
+  v1.writeUInt32LE(1, 8);
+  const old = join(dir, 'old.ddpm');
+  writeFileSync(old, reseal(new Uint8Array(v1)));
+  const fromOld = run('--load', old, '--steps', '3', '--seed', '5', '--json');
+  assert.equal(fromOld.status, 0, fromOld.stderr);
+  assert.match(fromOld.stderr, new RegExp(`note: ${old} \\(a version 1 file\\) holds the weights, AdamW state, step, loss curve and training randomness, not ` +
     'the settings it was trained or sampled with; this run uses lr 0.001 \\(constant\\), weight decay 0.01, batch 1, sigma beta, ' +
     "no clipping \\(the flags given, else the recommended preset's\\); --seed 5 sets only the sample seed: training goes on with " +
     "the file's randomness"));

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { FIELDS, SPEEDS, parseField, describeField, settingsFromQuery, settingsToQuery, presetDefaults, SAMPLE_DEFAULTS, ignoredText } from '../web/settings.mjs';
+import { FIELDS, SPEEDS, parseField, describeField, settingsFromQuery, settingsToQuery, presetDefaults, SAMPLE_DEFAULTS, ignoredText, settingsFromCheckpoint } from '../web/settings.mjs';
 import { PRESETS } from '../web/ddpm.mjs';
 
 test('each kind of field takes its values and refuses the rest', () => {
@@ -114,4 +114,23 @@ test("a refused Steps names the rule it breaks first, and a model at the page's 
   assert.equal(stepsRule(100000), atBound);
   assert.equal(stepsProblem('5', 100000), atBound);
   assert.doesNotMatch(stepsRule(123456), /from 123457 to 100000/);
+});
+
+// A version 2 checkpoint's run settings on the page: the ones its fields hold, and, in words, a
+// value past a field's bounds and a setting the page does not offer that differs from the preset's
+test('a checkpoint of version 2 gives the page its run settings, and names what the page cannot take', () => {
+  const header = (settings) => ({ settings: { ...PRESETS.recommended.config, ...settings } });
+  const same = settingsFromCheckpoint(header({ steps: 500, batch: 4, lr: 3e-3, seed: 9, sigma: 'beta-tilde', clip_x0: 1 }), 'recommended');
+  // (the sampling choices stay the page's)
+  assert.deepEqual(same, { settings: { steps: 500, batch: 4, lr: 3e-3, seed: 9 }, others: [] });
+  const far = settingsFromCheckpoint(header({ steps: 200000, batch: 100, weight_decay: 0.1, lr_schedule: 'cosine' }), 'recommended');
+  assert.deepEqual(Object.keys(far.settings), ['lr', 'seed']);
+  assert.deepEqual(far.others, [
+    'steps 200000 (the page takes a whole number from 1 to 100000)',
+    'batch 100 (the page takes a whole number from 1 to 64)',
+    "lr_schedule cosine (the page trains with the preset's constant)",
+    "weight_decay 0.1 (the page trains with the preset's 0.01)",
+  ]);
+  // a version 1 file has no settings to give
+  assert.deepEqual(settingsFromCheckpoint({ settings: null }, 'paper'), { settings: {}, others: [] });
 });

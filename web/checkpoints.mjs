@@ -3,7 +3,7 @@
 // The format and every check of it belong to the wrapper and C (README
 // "Checkpoint format"); whether Save and Load can be used now is set in controls.mjs.
 import { checkpointHeader, checkpointPreset } from './ddpm.mjs';
-import { FIELDS, presetDefaults } from './settings.mjs';
+import { FIELDS, presetDefaults, settingsFromCheckpoint } from './settings.mjs';
 import { $, settingsToURL, app, newRun, showMessage, errorText, sentence, setStatus, savedStatus, dropUndo } from './state.mjs';
 import { buildView } from './panels.mjs';
 import { trainSettings, fillForm, describePreset, setState, canSave, fieldChanges, refuseSteps } from './controls.mjs';
@@ -106,7 +106,7 @@ export function replanModel(steps) {
 // Load: read the file, build a model for it and load it there. Only when C has accepted every
 // byte does the new model replace the one on the page; a refused file changes nothing.
 export async function loadCheckpointFile(file) {
-  let next = null, settings, header;
+  let next = null, settings, header, fromFile;
   const statusBefore = savedStatus();
   const loading = `Loading ${file.name} (${(file.size / 1e6).toFixed(1)} MB)…`;
   try {
@@ -118,14 +118,17 @@ export async function loadCheckpointFile(file) {
     // Resume may have been pressed while the file was read
     refuseWhileRunning();
     header = checkpointHeader(bytes);
-    // a checkpoint names its architecture and step, not the batch or learning rate: keep the
-    // page's for its own preset, take the preset's for the other one (as the preset radio
-    // does), and plan at least the steps already taken (more than the Steps field allows is
-    // left for C to refuse). The seed is the page's only for the model's making: the file's
-    // training RNG state replaces what it seeded (the Seed field says so, drawSeedField)
+    // A checkpoint names its architecture and step, and (version 2) the settings of its run: the
+    // page takes those its fields hold (settingsFromCheckpoint); for the rest, and for a version
+    // 1 file, it keeps its own for its own preset and takes the preset's for the other one (as
+    // the preset radio does). It plans at least the steps already taken (more than the Steps
+    // field allows is left for C to refuse). The seed makes only the model: the file's training
+    // RNG state replaces what it seeded (the Seed field says so, drawSeedField)
     const preset = checkpointPreset(header) ?? app.settings.preset;
     const base = preset === app.settings.preset ? app.settings : { ...app.settings, preset, ...presetDefaults(preset) };
-    settings = { ...base, steps: Math.min(FIELDS.steps.max, Math.max(base.steps, header.step)) };
+    fromFile = settingsFromCheckpoint(header, preset);
+    const merged = { ...base, ...fromFile.settings };
+    settings = { ...merged, steps: Math.min(FIELDS.steps.max, Math.max(merged.steps, header.step)) };
     const { steps, batch, lr, seed } = settings;
     // a model made ahead for Train (prepareModel) gives its memory to the file's
     if (app.state === 'ready' && app.model && app.modelUnused) setPageModel(null);
@@ -149,7 +152,7 @@ export async function loadCheckpointFile(file) {
     prepareModel();
     return;
   }
-  adoptModel(next, settings, file.name, header);
+  adoptModel(next, settings, file.name, header, fromFile.others);
 }
 
 // Load is disabled while training runs (see LOAD_WAITS, controls.mjs); this holds the rule for a
@@ -195,17 +198,23 @@ export function putModelOnPage(m, settings, { loadedFrom = null, lossFrom = 0, s
   drawLoss(true);
 }
 
-// the loaded model replaces the page's, and the status line says what came with it
-function adoptModel(m, settings, name, header) {
+// the loaded model replaces the page's, and the status line says what came with it: a version 2
+// file's settings that replaced the page's, those it could not give (`others`), or, from a
+// version 1 file, the preset's values
+function adoptModel(m, settings, name, header, others) {
   dropUndo();   // a model loaded: the one Reset set aside goes
   const presetChanged = settings.preset !== app.settings.preset;
+  // (the seed is not named: the Seed field reads "from the file")
+  const fromRun = header.settings ? fieldChanges(app.settings, settings, ['steps', 'batch', 'lr']) : [];
+  const runText = (fromRun.length ? ` The settings of its run replaced the page's: ${fromRun.join(', ')}.` : '') +
+    (others.length ? ` Not taken from it: ${others.join('; ')}.` : '');
   // a file of the other preset brings that preset's plan, batch and learning rate, as the radio
   // would; a plan shorter than the steps the file has taken is raised to them (a checkpoint holds
   // its step, not the steps it was planned for: loadCheckpointFile)
   const planned = presetChanged ? presetDefaults(settings.preset).steps : app.settings.steps;
   const raised = settings.steps > planned && settings.steps !== app.settings.steps
     ? ` Steps ${app.settings.steps} → ${settings.steps}: raised to the steps the file has taken.` : '';
-  const replaced = presetChanged ? fieldChanges(app.settings, settings, raised ? ['batch', 'lr'] : ['steps', 'batch', 'lr']) : [];
+  const replaced = presetChanged && !header.settings ? fieldChanges(app.settings, settings, raised ? ['batch', 'lr'] : ['steps', 'batch', 'lr']) : [];
   const held = m.lossHistory();
   let lossFrom = 0;
   while (lossFrom < m.step && Number.isNaN(held[lossFrom])) lossFrom++;
@@ -215,9 +224,9 @@ function adoptModel(m, settings, name, header) {
   // they would be lost unseen, here and in a Save from the page (an expert trial: the page
   // sampled MSE 0.004 from the raw weights, where the file's EMA gives 0.03)
   const ema = header.hasEma ? ' The file also holds EMA weights, which this page does not keep: it samples and trains the raw ' +
-    'weights, and a Save writes them without the EMA (the command line samples the EMA: node scripts/ddpm.mjs --load FILE --ema DECAY).' : '';
+    `weights, and a Save writes them without the EMA (the command line samples the EMA: node scripts/ddpm.mjs --load FILE${header.settings ? '' : ' --ema DECAY'}).` : '';
   const own = replaced.length ? ` The ${settings.preset} preset's own values: ${replaced.join(', ')}.` : '';
-  const loaded = `Loaded ${name}: the ${settings.preset} preset at step ${m.step} of ${m.config.steps}.${own}${raised}${fresh}${ema}`;
+  const loaded = `Loaded ${name}: the ${settings.preset} preset at step ${m.step} of ${m.config.steps}.${runText}${own}${header.settings ? '' : raised}${fresh}${ema}`;
   if (m.done) setStatus(loaded, `Press Sample, or raise Steps above ${m.step} to train further.`);
   else setStatus(`${loaded} Resume trains on to step ${m.config.steps} with the batch and learning rate shown and the file's random state.`);
 }

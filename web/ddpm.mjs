@@ -528,7 +528,8 @@ function asBytes(what, bytes) {
   throw new DDPMError(7, `${what}: the file's bytes must be a Uint8Array or an ArrayBuffer (got ${Object.prototype.toString.call(bytes)})`);
 }
 
-// Read the header of a checkpoint (no validation beyond the magic; loading validates fully).
+// Read the header of a checkpoint (no validation beyond the magic and the length; loading
+// validates fully).
 export function checkpointHeader(bytes) {
   bytes = asBytes('checkpointHeader', bytes);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -537,9 +538,18 @@ export function checkpointHeader(bytes) {
   if (bytes.length < 8) throw new DDPMError(6, `checkpoint: not a DDPM checkpoint (${bytes.length} bytes${bytes.length ? ': too few to be one' : ': an empty file'})`);
   if (magic !== 'DDPMCKPT') throw new DDPMError(6, 'checkpoint: not a DDPM checkpoint (its first 8 bytes are not the marker DDPMCKPT)');
   if (bytes.length < 84) throw new DDPMError(6, `checkpoint: truncated: ${bytes.length} bytes is shorter than the 84-byte header`);
-  const u32 = (o) => view.getUint32(o, true);
+  const u32 = (o) => view.getUint32(o, true), f64 = (o) => view.getFloat64(o, true);
+  if (u32(8) === 2 && bytes.length < 164) throw new DDPMError(6, `checkpoint: truncated: ${bytes.length} bytes is shorter than the 164-byte header of version 2`);
   // a code no name is known for (a damaged or foreign header) is named by its number, not undefined
   const named = (names, o) => names[u32(o)] ?? `unknown (code ${u32(o)})`;
+  // version 2's run settings (null in a version 1 file), as config keys and values: what the run
+  // that wrote the file was planned with, for a caller to go on with it
+  const settings = u32(8) !== 2 ? null : {
+    batch: u32(80), steps: u32(84), lr: f64(88), beta1: f64(96), beta2: f64(104), adam_eps: f64(112),
+    weight_decay: f64(120), lr_min_frac: f64(128), ema_decay: f64(136),
+    lr_schedule: named(['constant', 'cosine'], 144), sigma: named(['beta', 'beta-tilde'], 148),
+    clip_x0: u32(152), seed: u32(156),
+  };
   return {
     version: u32(8), image_size: u32(12), hidden: u32(16), temb_dim: u32(20),
     activation: named(['silu', 'relu'], 24), predict: named(['eps', 'x0'], 28), T: u32(32),
@@ -548,6 +558,7 @@ export function checkpointHeader(bytes) {
     flags: u32(56), step: u32(60),
     // the flags' bits (c/checkpoint.c): what the file holds beside the weights
     hasAdam: (u32(56) & 1) !== 0, hasEma: (u32(56) & 2) !== 0, hasHistory: (u32(56) & 4) !== 0,
+    settings,
   };
 }
 

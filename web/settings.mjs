@@ -33,6 +33,30 @@ export function presetDefaults(preset) {
   return { steps: c.steps, batch: c.batch, lr: c.lr };
 }
 
+// What a checkpoint of version 2 brings to the page: the settings of the run that wrote it, those
+// the page's training fields can hold (`settings`: steps, batch, lr, seed), and, in words, those
+// it cannot take: a value past a field's bounds, and a setting of training the page does not
+// offer whose value differs from the preset's, which the page's training then uses (`others`).
+// The sampling choices stay the page's, as they do for any model (presetDefaults). A version 1
+// file carries none: {} and [].
+const PAGE_FROM_FILE = ['steps', 'batch', 'lr', 'seed'];
+const PRESET_ONLY = ['lr_schedule', 'lr_min_frac', 'weight_decay', 'beta1', 'beta2', 'adam_eps'];
+export function settingsFromCheckpoint(header, preset) {
+  const file = header.settings, settings = {}, others = [];
+  if (!file) return { settings, others };
+  for (const key of PAGE_FROM_FILE) {
+    const v = parseField(key, String(file[key]));
+    if (v !== undefined) settings[key] = v;
+    else others.push(`${key} ${file[key]} (the page takes ${describeField(key, { why: false })})`);
+  }
+  const config = PRESETS[preset].config;
+  // (the EMA has words of its own: the file's EMA weights, which the page does not keep)
+  for (const key of PRESET_ONLY) {
+    if (String(file[key]) !== String(config[key])) others.push(`${key} ${file[key]} (the page trains with the preset's ${config[key]})`);
+  }
+  return { settings, others };
+}
+
 // the sampling choices a page starts with (the paper's: sigma_t^2 = beta_t, no clipping)
 export const SAMPLE_DEFAULTS = { sigma: DEFAULTS.sigma, clip: !!Number(DEFAULTS.clip_x0) };
 
