@@ -295,6 +295,21 @@ function rescue(bytes, step) {
   return `; the trained model is kept in ${path} instead (move it where you want it)`;
 }
 
+// true if C loads the file into a model of these options, else what C says of it
+function fileWhole(engine, options, bytes) {
+  let model;
+  try {
+    model = engine.createModel(options);
+    model.loadCheckpoint(bytes);
+    return true;
+  } catch (e) {
+    if (!(e instanceof DDPMError)) throw e;
+    return e.message;
+  } finally {
+    model?.free();
+  }
+}
+
 // the file --save is about to replace, in words: a checkpoint at its step, or another file
 function whatIsThere(path) {
   const head = Buffer.alloc(164);   // (the header of version 2, and its checksum)
@@ -408,6 +423,14 @@ async function main() {
     });
   } catch (e) {
     if (e instanceof DDPMError && (saveNote || outNote)) fail(e.message + saveNote + outNote, e.code === 'DIVERGED' ? 1 : 2);
+    // a config refused with the file's settings in it: a damaged file, whose settings are read
+    // before its checksum is checked (C's load names the damage, in a model of the flags' and the
+    // preset's settings alone), or the file's settings beside a flag that does not go with them
+    if (e instanceof DDPMError && e.code === 'CONFIG' && header?.settings) {
+      const whole = fileWhole(engine, { preset: options.preset, ...opts.config, steps: Math.min(header.step, MAX_STEPS) }, load);
+      if (whole !== true) fail(`${opts.load}: ${whole}`);
+      fail(`${e.message} (the flags not given take the settings ${opts.load} was trained with)`);
+    }
     // a plan below the steps the file has taken: the flag that raises it
     if (e instanceof DDPMError && header && /more than this model's planned \d+ \(raise steps\)$/.test(e.message)) {
       fail(e.message.replace(/\(raise steps\)$/, `(give --steps ${header.step} or more)`));

@@ -358,6 +358,23 @@ test('a damaged header is named as damage, not read as settings: a step of 2^24 
   assert.equal(r.status, 2);
   assert.match(r.stderr, /checkpoint: corrupt: checksum/);
   assert.doesNotMatch(r.stderr, /config: steps/);
+  // the same for the run settings (version 2), which make the model before C checks the file:
+  // a damaged sigma or lr is damage, not a config the user gave
+  for (const [at, bit] of [[148, 0x04], [95, 0x40]]) {
+    const settings = readFileSync(file);
+    settings[at] ^= bit;
+    writeFileSync(damaged, settings);
+    const s = run('--load', damaged);
+    assert.equal(s.status, 2);
+    assert.match(s.stderr, /damaged\.ddpm: checkpoint: corrupt: checksum/, `byte ${at}`);
+    assert.doesNotMatch(s.stderr, /config:/);
+  }
+  // a file's setting beside a flag that does not go with it: the config's refusal, and why
+  const lr50 = join(dir, 'lr50.ddpm');
+  run('--steps', '1', '--lr', '50', '--weight-decay', '0', '--save', lr50);
+  const clash = run('--load', lr50, '--weight-decay', '0.1');
+  assert.equal(clash.status, 2);
+  assert.match(clash.stderr, new RegExp(`config: lr \\* weight_decay must be < 1 .*\\(lr = 50, .*\\) \\(the flags not given take the settings ${lr50} was trained with\\)`));
   // a file with EMA weights goes on with its EMA (its settings say so); with --ema 0 it samples
   // the raw weights: said
   const ema = run('--load', file, '--json');
