@@ -317,8 +317,6 @@ static void read_settings(const uint8_t *buf, DDPMConfig *c) {
 static int check_settings(const DDPM *m, const uint8_t *buf, uint32_t step, DDPMConfig *settings) {
     *settings = m->cfg;
     read_settings(buf, settings);
-    // (a batch above this model's max_batch runs in micro-batches: not the file's concern)
-    if (settings->batch > settings->max_batch && settings->batch <= 1024) settings->max_batch = settings->batch;
     if (ddpm_config_validate(settings) != DDPM_OK) {
         char why[256];
         snprintf(why, sizeof why, "%s", ddpm_last_error());

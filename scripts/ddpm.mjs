@@ -53,6 +53,7 @@ const SYSTEM_ERRORS = {
   ENOENT: 'no such file or folder', EACCES: 'permission denied', EPERM: 'not permitted', EROFS: 'a read-only file system',
   ENOSPC: 'no space left on the device', EFBIG: 'the file is larger than a size limit allows', ENOTDIR: 'a part of the path is not a folder',
   EISDIR: 'a folder', EDQUOT: 'over the disk quota', ENAMETOOLONG: 'the name is too long',
+  EPIPE: 'the reading end of the pipe was closed', EEXIST: 'a file of that name is already there',
 };
 function sysError(e) {
   return SYSTEM_ERRORS[e.code] ? `${SYSTEM_ERRORS[e.code]} (${e.code})` : e.code ?? e.message;
@@ -284,29 +285,39 @@ function saveAtomically(savePath, bytes) {
 // during training; the checks before training catch the rest): a file in the system's temporary
 // folder, named, so that the training is not lost; returns the words that say where.
 function rescue(bytes, step) {
-  const path = join(tmpdir(), `ddpm-${process.pid}-step${step}.ddpm`);
-  try {
-    writeFileSync(path, bytes, { flag: 'wx' });
-  } catch (e) {
-    // (a part written before the write failed; a file of that name already there is not ours)
-    if (e.code !== 'EEXIST') try { rmSync(path, { force: true }); } catch { /* nothing was made */ }
-    return `; nor could the trained model be kept in ${path}: ${sysError(e)}`;
+  // (a name no file has yet: one of another run of the same process number may be there)
+  for (let k = 1; ; k++) {
+    const path = join(tmpdir(), `ddpm-${process.pid}-step${step}${k > 1 ? `-${k}` : ''}.ddpm`);
+    try {
+      writeFileSync(path, bytes, { flag: 'wx' });
+      return `; the trained model is kept in ${path} instead (move it where you want it)`;
+    } catch (e) {
+      if (e.code === 'EEXIST' && k < 100) continue;
+      // (a part written before the write failed; a file of that name already there is not ours)
+      if (e.code !== 'EEXIST') try { rmSync(path, { force: true }); } catch { /* nothing was made */ }
+      return `; nor could the trained model be kept in ${path}: ${sysError(e)}`;
+    }
   }
-  return `; the trained model is kept in ${path} instead (move it where you want it)`;
 }
 
-// true if C loads the file into a model of these options, else what C says of it
-function fileWhole(engine, options, bytes) {
+// What C says of a file loaded into a model of these options: null if it loads; { flags } if
+// the options alone make no model (the flags' own fault), { file } if C refuses the file
+function fileRefusal(engine, options, bytes) {
   let model;
   try {
     model = engine.createModel(options);
-    model.loadCheckpoint(bytes);
-    return true;
   } catch (e) {
     if (!(e instanceof DDPMError)) throw e;
-    return e.message;
+    return { flags: e.message };
+  }
+  try {
+    model.loadCheckpoint(bytes);
+    return null;
+  } catch (e) {
+    if (!(e instanceof DDPMError)) throw e;
+    return { file: e.message };
   } finally {
-    model?.free();
+    model.free();
   }
 }
 
@@ -353,9 +364,10 @@ async function main() {
     try { header = checkpointHeader(load); } catch (e) { fail(`${opts.load}: ${e.message}`); }
     // without --preset, the preset whose model the file holds (a paper run loads as one)
     if (opts.preset === undefined) options.preset = checkpointPreset(header) ?? options.preset;
-    // without --steps, continue no further than the checkpoint's own step (at most C's limit:
-    // the header is not checked yet, and a damaged step is for the loader's checksum to name)
-    if (options.steps === undefined) options.steps = Math.min(header.step, MAX_STEPS);
+    // without --steps, on to the steps the file's run planned (version 2), at least those it has
+    // taken (a version 1 file: no further than them), and at most C's limit: the header is not
+    // checked yet, and a damaged step or plan is for the loader's checksum to name
+    if (options.steps === undefined) options.steps = Math.min(Math.max(header.settings?.steps ?? 0, header.step), MAX_STEPS);
     const seedNote = opts.config.seed !== undefined ? `; --seed ${opts.config.seed} sets only the sample seed: training goes on with the file's randomness` : '';
     if (header.settings) {
       // a version 2 file carries the settings of the run that wrote it: the run goes on with
@@ -370,7 +382,8 @@ async function main() {
         process.stderr.write(`ddpm: note: this run goes on with the settings ${opts.load} was trained with` +
           (changed.length ? `, except those the flags change: ${changed.join(', ')}` : '') + `${seedNote}\n`);
       }
-    } else {
+    } else if (header.version === 1) {
+      // (a file of another version is refused by C, and nothing of it is named here)
       // a version 1 file carries no settings of the run that wrote it (README "Checkpoint
       // format"): the ones this run takes are named, or a resumed run would change them unseen (a
       // trial saved at lr 3e-3, cosine, and resumed at the defaults without a word)
@@ -380,9 +393,9 @@ async function main() {
         `weight decay ${used.weight_decay}, batch ${used.batch}, sigma ${used.sigma}, ${Number(used.clip_x0) ? 'clipping' : 'no clipping'} ` +
         `(the flags given, else the ${options.preset} preset's)${seedNote}\n`);
     }
-    if (header.hasEma && !(options.ema_decay > 0)) {
-      process.stderr.write(`ddpm: note: ${opts.load} holds EMA weights, which are used only with --ema DECAY; ` +
-        'without it the raw weights are sampled\n');
+    if (header.hasEma && !(options.ema_decay > 0) && (header.settings || header.version === 1)) {
+      process.stderr.write(header.settings ? `ddpm: note: ${opts.load} holds EMA weights, which --ema 0 leaves out: the raw weights are sampled\n`
+        : `ddpm: note: ${opts.load} holds EMA weights, which are used only with --ema DECAY; without it the raw weights are sampled\n`);
     }
   }
   const engine = await loadEngine({ simd: !opts.scalar });
@@ -427,8 +440,9 @@ async function main() {
     // before its checksum is checked (C's load names the damage, in a model of the flags' and the
     // preset's settings alone), or the file's settings beside a flag that does not go with them
     if (e instanceof DDPMError && e.code === 'CONFIG' && header?.settings) {
-      const whole = fileWhole(engine, { preset: options.preset, ...opts.config, steps: Math.min(header.step, MAX_STEPS) }, load);
-      if (whole !== true) fail(`${opts.load}: ${whole}`);
+      const refusal = fileRefusal(engine, { preset: options.preset, ...opts.config, steps: Math.min(header.step, MAX_STEPS) }, load);
+      if (refusal?.flags) fail(refusal.flags);
+      if (refusal?.file) fail(`${opts.load}: ${refusal.file}`);
       fail(`${e.message} (the flags not given take the settings ${opts.load} was trained with)`);
     }
     // a plan below the steps the file has taken: the flag that raises it

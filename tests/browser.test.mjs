@@ -2095,6 +2095,23 @@ test('Load brings the settings of the file\'s run to the page, and names the one
   assert.deepEqual(await page.evaluate(() => [window.ddpmPage.model.config.weight_decay, window.ddpmPage.model.config.lr_schedule]), [0.01, 'constant']);
   await page.close();
   assertClean(log);
+  // a file of the other preset whose plan and batch the fields cannot hold: the run's lr is
+  // named as the run's, the two as not taken, and the preset's own values in their place as the
+  // preset's (not as the run's)
+  const paper = join(dir, 'paper.ddpm');
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'ddpm.mjs'), '--preset', 'paper', '--steps', '2', '--save', paper], { stdio: 'ignore' });
+  const big = readFileSync(paper);
+  big.writeUInt32LE(100, 80);      // batch
+  big.writeUInt32LE(200000, 84);   // planned steps
+  writeFileSync(paper, reseal(new Uint8Array(big)));
+  const b = await openPage('?steps=300&batch=8&lr=0.002');
+  await loadCheckpoint(b.page, paper);
+  assert.match(await b.page.textContent('#train-status'), new RegExp('^Loaded paper\\.ddpm: the paper preset at step 2 of 200\\. ' +
+    "The settings of its run replaced the page's: learning rate 0\\.002 → 0\\.001\\. Not taken from it: steps 200000 \\(the page takes a whole " +
+    'number from 1 to 100000\\); batch 100 \\(the page takes a whole number from 1 to 64\\)\\. ' +
+    "The paper preset's own values: steps 300 → 200, batch 8 → 1\\. Resume"));
+  await b.page.close();
+  assertClean(b.log);
 });
 
 // the page keeps no EMA: a file's EMA weights are named as left out, not dropped unseen

@@ -431,6 +431,16 @@ test('version 2 carries the run settings; they are checked on load; a version 1 
       [forge((v) => v.setFloat64(88, -1, true)), /corrupt: the run settings it holds are not valid \(config: lr must be a finite number > 0/],
       [forge((v) => v.setUint32(148, 7, true)), /corrupt: the run settings it holds are not valid \(config: unknown sigma 7\)/],
       [forge((v) => v.setUint32(84, 3, true)), /corrupt: it has taken 4 steps of a run planned for 3$/],
+      // each field at its own offset (C reads them there: the JS reader's round trip cannot tell)
+      [forge((v) => v.setUint32(80, 0, true)), /not valid \(config: batch must be in 1\.\.65536 \(got 0\)\)/],
+      [forge((v) => v.setFloat64(96, 1, true)), /not valid \(config: beta1 must be in \[0, 1\) \(got 1\)\)/],
+      [forge((v) => v.setFloat64(104, 0.5, true)), /not valid \(config: AdamW needs beta1\^2 < beta2 \(got beta1 = 0\.8, beta2 = 0\.5\)/],
+      [forge((v) => v.setFloat64(112, 0, true)), /not valid \(config: adam_eps must be a finite number > 0/],
+      [forge((v) => v.setFloat64(120, -1, true)), /not valid \(config: weight_decay must be a finite number >= 0 \(got -1\)\)/],
+      [forge((v) => v.setFloat64(128, 2, true)), /not valid \(config: lr_min_frac must be in \[0, 1\] \(got 2\)\)/],
+      [forge((v) => v.setFloat64(136, 1, true)), /not valid \(config: ema_decay must be in \[0, 1\) \(got 1\)\)/],
+      [forge((v) => v.setUint32(144, 2, true)), /not valid \(config: unknown lr_schedule 2\)/],
+      [forge((v) => v.setUint32(152, 2, true)), /not valid \(config: clip_x0 must be 0 or 1 \(got 2\)\)/],
       [forge((v) => v.setFloat64(136, 0, true)), /corrupt: its ema_decay 0 and its flags disagree on whether it holds EMA weights/],
       // m at 2x what betas 0.8 / 0.99 allow beside its v (x 1000 slack): these betas refuse it,
       // where the model's own (0.9, 0.999; a bound 2.4x higher) would have let it through

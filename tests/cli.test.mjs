@@ -108,7 +108,7 @@ test('--load: the file\'s own preset by default; a mismatched --preset is refuse
 // The checkpoint carries the loss history: a run resumed from it sums up as the run in one go
 // would, and its loss.csv holds every step from 1 (it used to hold this run's steps only,
 // numbered from 1, and the summary's 'loss first -> final' covered them alone)
-test('a run resumed with --load: the whole loss history in the summary and in loss.csv, as one run in one go', (t) => {
+test('a run resumed with --load: the whole loss history in the summary and in loss.csv, as one run in one go', async (t) => {
   const dir = tempDir(t), ckpt = join(dir, 'half.ddpm'), out = join(dir, 'out');
   const common = ['--preset', 'recommended', '--T', '50', '--json'];
   assert.equal(run(...common, '--steps', '6', '--save', ckpt).status, 0);
@@ -124,6 +124,16 @@ test('a run resumed with --load: the whole loss history in the summary and in lo
   assert.equal(csv[1].split(',')[0], '1');
   assert.equal(Number(csv[1].split(',')[1]), whole.loss_first);
   assert.equal(csv[10].split(',')[0], '10');
+  // a file saved part way through its run (the page's Save can): without --steps, the run goes
+  // on to the steps it planned, as the run in one go
+  const engine = await loadEngine();
+  const part = engine.createModel({ preset: 'recommended', T: 50, steps: 10 });
+  part.train(4);
+  const partFile = join(dir, 'part.ddpm');
+  writeFileSync(partFile, part.saveCheckpoint());
+  part.free();
+  const planned = JSON.parse(run('--T', '50', '--json', '--load', partFile).stdout);
+  assert.deepEqual([planned.steps, planned.steps_run, planned.loss_final, planned.mse], [10, 6, whole.loss_final, whole.mse]);
   const text = run('--preset', 'recommended', '--T', '50', '--steps', '10', '--load', ckpt);
   assert.match(text.stdout, /trained steps 7 to 10 in .*: loss \S+ at step 1 -> \S+ \(mean of the last 10% of all 10 steps\)/);
   // at settings of its own, given once: the file carries them, and the resumed run (flags left
@@ -375,6 +385,17 @@ test('a damaged header is named as damage, not read as settings: a step of 2^24 
   const clash = run('--load', lr50, '--weight-decay', '0.1');
   assert.equal(clash.status, 2);
   assert.match(clash.stderr, new RegExp(`config: lr \\* weight_decay must be < 1 .*\\(lr = 50, .*\\) \\(the flags not given take the settings ${lr50} was trained with\\)`));
+  // a flag refused on its own is the flag's fault, not the file's
+  const own = run('--load', lr50, '--batch', '0');
+  assert.equal(own.status, 2);
+  assert.equal(own.stderr.trim().split('\n').at(-1), 'ddpm: config: batch must be in 1..65536 (got 0)');
+  // a file of a version this build does not read: refused, its settings not read nor named
+  const v3 = readFileSync(file);
+  v3.writeUInt32LE(3, 8);
+  writeFileSync(damaged, reseal(new Uint8Array(v3)));
+  const future = run('--load', damaged);
+  assert.equal(future.status, 2);
+  assert.equal(future.stderr, 'ddpm: checkpoint: unsupported version 3 (this build reads versions 1 and 2)\n');
   // a file with EMA weights goes on with its EMA (its settings say so); with --ema 0 it samples
   // the raw weights: said
   const ema = run('--load', file, '--json');
@@ -384,7 +405,7 @@ test('a damaged header is named as damage, not read as settings: a step of 2^24 
   const raw = run('--load', file, '--ema', '0', '--json');
   assert.equal(raw.status, 0, raw.stderr);
   assert.match(raw.stderr, /except those the flags change: ema_decay 0\.5 -> 0\n/);
-  assert.match(raw.stderr, /holds EMA weights, which are used only with --ema DECAY; without it the raw weights are sampled/);
+  assert.match(raw.stderr, /holds EMA weights, which --ema 0 leaves out: the raw weights are sampled/);
 });
 
 // A command-line user's trial: what a resumed run changed unseen, a file replaced without a word,

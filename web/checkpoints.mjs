@@ -152,7 +152,7 @@ export async function loadCheckpointFile(file) {
     prepareModel();
     return;
   }
-  adoptModel(next, settings, file.name, header, fromFile.others);
+  adoptModel(next, settings, file.name, header, fromFile);
 }
 
 // Load is disabled while training runs (see LOAD_WAITS, controls.mjs); this holds the rule for a
@@ -198,23 +198,26 @@ export function putModelOnPage(m, settings, { loadedFrom = null, lossFrom = 0, s
   drawLoss(true);
 }
 
-// the loaded model replaces the page's, and the status line says what came with it: a version 2
-// file's settings that replaced the page's, those it could not give (`others`), or, from a
-// version 1 file, the preset's values
-function adoptModel(m, settings, name, header, others) {
+// the loaded model replaces the page's, and the status line says what came with it: the values
+// of a version 2 file's run that replaced the page's (`fromFile.settings`), those it could not
+// give (`fromFile.others`), the preset's own values where the file is of the other preset and
+// gave none, and a plan raised to the steps the file has taken
+function adoptModel(m, settings, name, header, fromFile) {
   dropUndo();   // a model loaded: the one Reset set aside goes
   const presetChanged = settings.preset !== app.settings.preset;
+  const fields = ['steps', 'batch', 'lr'], taken = fromFile.settings;
+  const ofRun = (k) => k in taken && settings[k] === taken[k];
   // (the seed is not named: the Seed field reads "from the file")
-  const fromRun = header.settings ? fieldChanges(app.settings, settings, ['steps', 'batch', 'lr']) : [];
+  const fromRun = fieldChanges(app.settings, settings, fields.filter(ofRun));
   const runText = (fromRun.length ? ` The settings of its run replaced the page's: ${fromRun.join(', ')}.` : '') +
-    (others.length ? ` Not taken from it: ${others.join('; ')}.` : '');
-  // a file of the other preset brings that preset's plan, batch and learning rate, as the radio
-  // would; a plan shorter than the steps the file has taken is raised to them (a checkpoint holds
-  // its step, not the steps it was planned for: loadCheckpointFile)
-  const planned = presetChanged ? presetDefaults(settings.preset).steps : app.settings.steps;
+    (fromFile.others.length ? ` Not taken from it: ${fromFile.others.join('; ')}.` : '');
+  // a file of the other preset brings that preset's plan, batch and learning rate where the file
+  // gives none, as the radio would; a plan shorter than the steps the file has taken is raised to
+  // them (loadCheckpointFile)
+  const planned = 'steps' in taken ? taken.steps : presetChanged ? presetDefaults(settings.preset).steps : app.settings.steps;
   const raised = settings.steps > planned && settings.steps !== app.settings.steps
     ? ` Steps ${app.settings.steps} → ${settings.steps}: raised to the steps the file has taken.` : '';
-  const replaced = presetChanged && !header.settings ? fieldChanges(app.settings, settings, raised ? ['batch', 'lr'] : ['steps', 'batch', 'lr']) : [];
+  const replaced = presetChanged ? fieldChanges(app.settings, settings, fields.filter((k) => !ofRun(k) && !(raised && k === 'steps'))) : [];
   const held = m.lossHistory();
   let lossFrom = 0;
   while (lossFrom < m.step && Number.isNaN(held[lossFrom])) lossFrom++;
@@ -226,7 +229,7 @@ function adoptModel(m, settings, name, header, others) {
   const ema = header.hasEma ? ' The file also holds EMA weights, which this page does not keep: it samples and trains the raw ' +
     `weights, and a Save writes them without the EMA (the command line samples the EMA: node scripts/ddpm.mjs --load FILE${header.settings ? '' : ' --ema DECAY'}).` : '';
   const own = replaced.length ? ` The ${settings.preset} preset's own values: ${replaced.join(', ')}.` : '';
-  const loaded = `Loaded ${name}: the ${settings.preset} preset at step ${m.step} of ${m.config.steps}.${runText}${own}${header.settings ? '' : raised}${fresh}${ema}`;
+  const loaded = `Loaded ${name}: the ${settings.preset} preset at step ${m.step} of ${m.config.steps}.${runText}${own}${raised}${fresh}${ema}`;
   if (m.done) setStatus(loaded, `Press Sample, or raise Steps above ${m.step} to train further.`);
   else setStatus(`${loaded} Resume trains on to step ${m.config.steps} with the batch and learning rate shown and the file's random state.`);
 }
