@@ -131,6 +131,10 @@ test('a checkpoint of version 2 gives the page its run settings, and names what 
     "lr_schedule cosine (the page trains with the preset's constant)",
     "weight_decay 0.1 (the page trains with the preset's 0.01)",
   ]);
+  // the floor of a cosine decay is named only with the cosine decay
+  assert.deepEqual(settingsFromCheckpoint(header({ lr_min_frac: 0.1 }), 'recommended').others, []);
+  assert.deepEqual(settingsFromCheckpoint(header({ lr_min_frac: 0.1, lr_schedule: 'cosine' }), 'recommended').others,
+    ["lr_schedule cosine (the page trains with the preset's constant)", "lr_min_frac 0.1 (the page trains with the preset's 0)"]);
   // a version 1 file has no settings to give
   assert.deepEqual(settingsFromCheckpoint({ settings: null }, 'paper'), { settings: {}, others: [] });
 });

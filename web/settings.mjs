@@ -50,8 +50,10 @@ export function settingsFromCheckpoint(header, preset) {
     else others.push(`${key} ${file[key]} (the page takes ${describeField(key, { why: false })})`);
   }
   const config = PRESETS[preset].config;
-  // (the EMA has words of its own: the file's EMA weights, which the page does not keep)
+  // (the EMA has words of its own: the file's EMA weights, which the page does not keep; the
+  // floor of a cosine decay means nothing to a constant rate)
   for (const key of PRESET_ONLY) {
+    if (key === 'lr_min_frac' && file.lr_schedule !== 'cosine') continue;
     if (String(file[key]) !== String(config[key])) others.push(`${key} ${file[key]} (the page trains with the preset's ${config[key]})`);
   }
   return { settings, others };
