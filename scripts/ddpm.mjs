@@ -383,10 +383,10 @@ async function main() {
           (changed.length ? `, except those the flags change: ${changed.join(', ')}` : '') + `${seedNote}\n`);
       }
     } else if (header.version === 1) {
-      // (a file of another version is refused by C, and nothing of it is named here)
       // a version 1 file carries no settings of the run that wrote it (README "Checkpoint
       // format"): the ones this run takes are named, or a resumed run would change them unseen (a
-      // trial saved at lr 3e-3, cosine, and resumed at the defaults without a word)
+      // trial saved at lr 3e-3, cosine, and resumed at the defaults without a word). (A file of
+      // another version is refused by C, and nothing of it is named here.)
       const used = { ...PRESETS[options.preset].config, ...options };
       process.stderr.write(`ddpm: note: ${opts.load} (a version 1 file) holds the weights, AdamW state, step, loss curve and training ` +
         `randomness, not the settings it was trained or sampled with; this run uses lr ${used.lr} (${used.lr_schedule}), ` +
