@@ -214,9 +214,13 @@ static int check_envelope(const DDPM *m, const uint8_t *buf, size_t len) {
     if (len < 8) return REFUSE("checkpoint: not a DDPM checkpoint (%zu bytes%s)", len, len ? ": too few to be one" : ": an empty file");
     if (memcmp(buf, MAGIC, 8) != 0) return REFUSE("checkpoint: not a DDPM checkpoint (its first 8 bytes are not the marker DDPMCKPT)");
     if (len < HEADER_BYTES_V1 + 4) return REFUSE("checkpoint: truncated: %zu bytes is shorter than the %d-byte header", len, HEADER_BYTES_V1 + 4);
-    uint32_t version = get_u32(buf + 8);
+    uint32_t version = get_u32(buf + 8), stored = get_u32(buf + len - 4), actual = crc32(buf, len - 4);
+    // (a damaged version field is damage, not a newer format: the checksum tells them apart)
     if (version != 1 && version != VERSION)
-        return REFUSE("checkpoint: unsupported version %u (this build reads versions 1 and 2)", version);
+        return stored == actual ? REFUSE("checkpoint: unsupported version %u (this build reads versions 1 and 2)", version)
+                                : REFUSE("checkpoint: corrupt: checksum 0x%08x does not match the data (0x%08x), and its version "
+                                         "field reads %u: the file changed after it was saved (a damaged copy or download)",
+                                         stored, actual, version);
     if (len < header_bytes(version) + 4)
         return REFUSE("checkpoint: truncated: %zu bytes is shorter than the %zu-byte header of version %u", len, header_bytes(version) + 4, version);
     // The checksum before the header is believed: one damaged byte of the header must not be
@@ -224,7 +228,6 @@ static int check_envelope(const DDPM *m, const uint8_t *buf, size_t len) {
     // checksum too; when its header describes this model with another length, both are named,
     // since a damaged step or flags field gives that same pair (it is 4 bytes per step, and
     // each flag a whole array, away from the length the file has).
-    uint32_t stored = get_u32(buf + len - 4), actual = crc32(buf, len - 4);
     if (stored == actual) return DDPM_OK;
     uint32_t flags = get_u32(buf + 56), step = get_u32(buf + 60);
     // (step bounded before the size is computed from it: up to 2^32 losses would overflow a size_t in wasm)

@@ -21,9 +21,9 @@ const USAGE = `usage: node scripts/ddpm.mjs [options]
   --sigma beta|beta-tilde  --clip | --no-clip  --predict eps|x0  --activation silu|relu
   --ema DECAY  --lr-schedule constant|cosine  --weight-decay X  --sample-seed S
   --save FILE     write a checkpoint (weights + AdamW state) after training
-  --load FILE     start from a checkpoint (train on up to --steps, default: no more steps;
-                  without --preset, the preset whose model the file holds; the flags not
-                  given take the file's settings)
+  --load FILE     start from a checkpoint (train on up to --steps, default: the steps the
+                  file's run planned; without --preset, the preset whose model the file
+                  holds; the flags not given take the file's settings)
   --out DIR       write sample.png, target.png, trajectory.png (x_T .. x_0), x0_pred.png and loss.csv
   --scalar        use the scalar (no SIMD) wasm build
   --json          print one JSON object on stdout and nothing else there
@@ -462,6 +462,8 @@ async function main() {
         ? ` (the file holds a model of the ${preset} preset: load it with --preset ${preset}, or without --preset)`
         : ` (give the settings the file was trained with: its header has ${CHECKPOINT_ARCHITECTURE.map((k) => `${k} ${header[k]}`).join(', ')})`));
     }
+    // any other refusal of the file: named with the file, as a header the reader refused is
+    if (e instanceof DDPMError && e.code === 'CHECKPOINT' && opts.load) fail(`${opts.load}: ${e.message}`);
     throw e;
   }
   const { summary, model, sample, image, firstLossStep } = run;
@@ -493,7 +495,7 @@ async function main() {
     const trained = s.steps_run === 0 ? `no training steps run (the model is at step ${s.steps})`
       : `trained ${!from ? `to step ${s.steps}` : from + 1 === s.steps ? `step ${s.steps}` : `steps ${from + 1} to ${s.steps}`} in ${(s.train_ms / 1000).toFixed(1)} s (${engine.simd ? 'SIMD' : 'scalar'} wasm)`;
     say(trained + (s.loss_first === null ? '' : `: loss ${s.loss_first.toFixed(4)} at step ${firstLossStep} -> ${s.loss_final.toFixed(4)} (mean of the last 10% of all ${s.steps} steps)`));
-    say(`sampled in ${s.sample_ms} ms: MSE against the training image ${s.mse.toPrecision(3)} ${s.mse < MSE_BAR ? `(< ${MSE_BAR}: the red square is back)` : `(>= ${MSE_BAR}: not the training image)`}`);
+    say(`sampled in ${s.sample_ms} ms (sample seed ${s.sample_seed}): MSE against the training image ${s.mse.toPrecision(3)} ${s.mse < MSE_BAR ? `(< ${MSE_BAR}: the red square is back)` : `(>= ${MSE_BAR}: not the training image)`}`);
     const [lo, hi] = s.sample_range;
     if (lo < -FAR_OUTSIDE || hi > FAR_OUTSIDE) {
       say(`the sample's pixels run from ${lo.toPrecision(3)} to ${hi.toPrecision(3)}, far outside [-1, 1]; the PNGs clip them to it` +

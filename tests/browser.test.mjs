@@ -2091,7 +2091,7 @@ test('Load brings the settings of the file\'s run to the page, and names the one
   execFileSync(process.execPath, [join(ROOT, 'scripts', 'ddpm.mjs'), '--steps', '2', '--lr-schedule', 'cosine', '--weight-decay', '0.1', '--save', cli], { stdio: 'ignore' });
   await page.click('#btn-reset');
   await loadCheckpoint(page, cli);
-  assert.match(await page.textContent('#train-status'), /Not taken from it: lr_schedule cosine \(the page trains with the preset's constant\); weight_decay 0\.1 \(the page trains with the preset's 0\.01\)\./);
+  assert.match(await page.textContent('#train-status'), /Not taken from it: learning-rate schedule cosine \(the page trains with the preset's constant\); weight decay 0\.1 \(the page trains with the preset's 0\.01\)\./);
   assert.deepEqual(await page.evaluate(() => [window.ddpmPage.model.config.weight_decay, window.ddpmPage.model.config.lr_schedule]), [0.01, 'constant']);
   await page.close();
   assertClean(log);
@@ -2108,7 +2108,7 @@ test('Load brings the settings of the file\'s run to the page, and names the one
   await loadCheckpoint(b.page, paper);
   assert.match(await b.page.textContent('#train-status'), new RegExp('^Loaded paper\\.ddpm: the paper preset at step 2 of 200\\. ' +
     "The settings of its run replaced the page's: learning rate 0\\.002 → 0\\.001\\. Not taken from it: steps 200000 \\(the page takes a whole " +
-    'number from 1 to 100000\\); batch 100 \\(the page takes a whole number from 1 to 64\\)\\. ' +
+    'number from 1 to 100000; it uses 200\\); batch 100 \\(the page takes a whole number from 1 to 64; it uses 1\\)\\. ' +
     "The paper preset's own values: steps 300 → 200, batch 8 → 1\\. Resume"));
   await b.page.close();
   assertClean(b.log);
@@ -3136,7 +3136,7 @@ test('nothing stale after Reset and Load: captions, work figures, replaced value
   await page.press('#steps', 'Enter');
   await loadCheckpoint(page, old);
   assert.match(await page.textContent('#train-status'),
-    /the paper preset at step 2 of 200\. The paper preset's own values: steps 300 → 200, learning rate 0\.0002 → 0\.001\./);
+    /the paper preset at step 2 of 200\. The file \(of version 1\) carries no settings of its run: the page uses the ones shown\. The paper preset's own values: steps 300 → 200, learning rate 0\.0002 → 0\.001\./);
   const work = await page.evaluate(() => ['stat-ms-sample', 'stat-ms-update', 'stat-budget'].map((id) => document.getElementById(id).textContent));
   assert.deepEqual(work, ['–', '–', '–'], 'no work figures for a model that has not trained here');
   await page.close();
@@ -3145,7 +3145,7 @@ test('nothing stale after Reset and Load: captions, work figures, replaced value
   const short = await openPage('?preset=paper&steps=1');
   await loadCheckpoint(short.page, old);
   assert.match(await short.page.textContent('#train-status'),
-    /^Loaded \S+: the paper preset at step 2 of 2\. Steps 1 → 2: raised to the steps the file has taken\. Press Sample/);
+    /^Loaded \S+: the paper preset at step 2 of 2\. The file \(of version 1\) carries no settings of its run: the page uses the ones shown\. Steps 1 → 2: raised to the steps the file has taken\. Press Sample/);
   await short.page.close();
   assertClean(short.log);
 });

@@ -89,6 +89,8 @@ test('corrupt, truncated, foreign, mismatched and NaN-holding files are refused 
       [unknownSealed, /unknown flags 0xd/],
       [badMagic, /not a DDPM checkpoint \(its first 8 bytes are not the marker DDPMCKPT\)/],
       [badVersion, /unsupported version 9 \(this build reads versions 1 and 2\)/],
+      // the same byte damaged (not sealed): damage, not a newer format
+      [(() => { const b = good.slice(); b[8] = 9; return b; })(), /corrupt: checksum 0x[0-9a-f]{8} does not match the data \(0x[0-9a-f]{8}\), and its version field reads 9: the file changed after it was saved/],
       [nanWeights, /NaN or Inf/],
       [tooManySteps, /more than this model's planned \d+ \(raise steps\)/],
       // more than any plan: not told to raise steps, which cannot go there

@@ -136,6 +136,9 @@ test('a run resumed with --load: the whole loss history in the summary and in lo
   assert.deepEqual([planned.steps, planned.steps_run, planned.loss_final, planned.mse], [10, 6, whole.loss_final, whole.mse]);
   const text = run('--preset', 'recommended', '--T', '50', '--steps', '10', '--load', ckpt);
   assert.match(text.stdout, /trained steps 7 to 10 in .*: loss \S+ at step 1 -> \S+ \(mean of the last 10% of all 10 steps\)/);
+  // the sample's seed is said (a page's file samples with its training seed here, where the page
+  // has a sample seed of its own)
+  assert.match(text.stdout, /^sampled in \S+ ms \(sample seed 0\): MSE against the training image /m);
   // at settings of its own, given once: the file carries them, and the resumed run (flags left
   // out) is the run in one go, its sample included (the seed, sigma and clipping are the file's)
   const own = ['--batch', '2', '--lr', '3e-3', '--weight-decay', '0.1', '--sigma', 'beta-tilde', '--clip', '--seed', '9', '--ema', '0.5'];
@@ -395,7 +398,7 @@ test('a damaged header is named as damage, not read as settings: a step of 2^24 
   writeFileSync(damaged, reseal(new Uint8Array(v3)));
   const future = run('--load', damaged);
   assert.equal(future.status, 2);
-  assert.equal(future.stderr, 'ddpm: checkpoint: unsupported version 3 (this build reads versions 1 and 2)\n');
+  assert.equal(future.stderr, `ddpm: ${damaged}: checkpoint: unsupported version 3 (this build reads versions 1 and 2)\n`);
   // a file with EMA weights goes on with its EMA (its settings say so); with --ema 0 it samples
   // the raw weights: said
   const ema = run('--load', file, '--json');

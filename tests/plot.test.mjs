@@ -119,7 +119,8 @@ test("a resumed run's own part of the loss curve is said, and its own blow-up na
   const later = Float32Array.from({ length: 260 }, (_, i) => (i >= 210 && i < 214 ? 1e6 : i < 200 ? 0.01 : 0.02));
   const laterAverage = movingGeoMean(later), laterCurve = lossCurve(laterAverage, 0);
   assert.equal(laterCurve.peakStep, 214);
-  assert.equal(thisRunsPart(laterAverage, 0, 200, laterCurve), ` (in this run, from ${formatNumber(laterAverage[199])} at step 200)`);
+  // (this run ends at 0.02, above the 0.01 it began at: said)
+  assert.equal(thisRunsPart(laterAverage, 0, 200, laterCurve), ` (in this run it rose, from ${formatNumber(laterAverage[199])} at step 200)`);
   // a quiet resumed run: no rise; a file whose curve starts late (lossFrom 50) counts from there
   const quiet = Float32Array.from({ length: 210 }, (_, i) => (i < 5 ? 1 : 0.01));
   const quietAverage = movingGeoMean(quiet);
@@ -130,6 +131,12 @@ test("a resumed run's own part of the loss curve is said, and its own blow-up na
   const soonAverage = movingGeoMean(soon), soonCurve = lossCurve(soonAverage, 0);
   assert.ok(soonAverage[199] > 10 && soonAverage[200] > 10, 'the case: above 10 as this run starts');
   assert.equal(thisRunsPart(soonAverage, 0, 200, soonCurve), ` (in this run, from ${formatNumber(soonAverage[199])} at step 200)`);
+  // a part that rises with no blow-up (AdamW afresh after a weights-only file): said to rise,
+  // where the whole still fell
+  const afresh = Float32Array.from({ length: 35 }, (_, i) => (i < 30 ? 1 - i / 31 : 0.5));
+  const afreshAverage = movingGeoMean(afresh);
+  assert.ok(afreshAverage[34] > afreshAverage[29] && afreshAverage[34] < afreshAverage[0]);
+  assert.equal(thisRunsPart(afreshAverage, 0, 30, lossCurve(afreshAverage, 0)), ` (in this run it rose, from ${formatNumber(afreshAverage[29])} at step 30)`);
   // a run of its own, or a curve that holds none of this run's steps: nothing to add
   assert.equal(thisRunsPart(average, 0, 0, curve), '');
   assert.equal(thisRunsPart(average, 0, 260, curve), '');

@@ -122,19 +122,21 @@ test('a checkpoint of version 2 gives the page its run settings, and names what 
   const header = (settings) => ({ settings: { ...PRESETS.recommended.config, ...settings } });
   const same = settingsFromCheckpoint(header({ steps: 500, batch: 4, lr: 3e-3, seed: 9, sigma: 'beta-tilde', clip_x0: 1 }), 'recommended');
   // (the sampling choices stay the page's)
-  assert.deepEqual(same, { settings: { steps: 500, batch: 4, lr: 3e-3, seed: 9 }, others: [] });
+  assert.deepEqual(same, { settings: { steps: 500, batch: 4, lr: 3e-3, seed: 9 }, untaken: [], others: [] });
   const far = settingsFromCheckpoint(header({ steps: 200000, batch: 100, weight_decay: 0.1, lr_schedule: 'cosine' }), 'recommended');
   assert.deepEqual(Object.keys(far.settings), ['lr', 'seed']);
+  assert.deepEqual(far.untaken, [
+    { key: 'steps', value: 200000, takes: 'a whole number from 1 to 100000' },
+    { key: 'batch', value: 100, takes: 'a whole number from 1 to 64' },
+  ]);
   assert.deepEqual(far.others, [
-    'steps 200000 (the page takes a whole number from 1 to 100000)',
-    'batch 100 (the page takes a whole number from 1 to 64)',
-    "lr_schedule cosine (the page trains with the preset's constant)",
-    "weight_decay 0.1 (the page trains with the preset's 0.01)",
+    "learning-rate schedule cosine (the page trains with the preset's constant)",
+    "weight decay 0.1 (the page trains with the preset's 0.01)",
   ]);
   // the floor of a cosine decay is named only with the cosine decay
   assert.deepEqual(settingsFromCheckpoint(header({ lr_min_frac: 0.1 }), 'recommended').others, []);
   assert.deepEqual(settingsFromCheckpoint(header({ lr_min_frac: 0.1, lr_schedule: 'cosine' }), 'recommended').others,
-    ["lr_schedule cosine (the page trains with the preset's constant)", "lr_min_frac 0.1 (the page trains with the preset's 0)"]);
+    ["learning-rate schedule cosine (the page trains with the preset's constant)", "learning-rate floor (a fraction of it) 0.1 (the page trains with the preset's 0)"]);
   // a version 1 file has no settings to give
-  assert.deepEqual(settingsFromCheckpoint({ settings: null }, 'paper'), { settings: {}, others: [] });
+  assert.deepEqual(settingsFromCheckpoint({ settings: null }, 'paper'), { settings: {}, untaken: [], others: [] });
 });

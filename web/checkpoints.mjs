@@ -3,7 +3,7 @@
 // The format and every check of it belong to the wrapper and C (README
 // "Checkpoint format"); whether Save and Load can be used now is set in controls.mjs.
 import { checkpointHeader, checkpointPreset } from './ddpm.mjs';
-import { FIELDS, presetDefaults, settingsFromCheckpoint } from './settings.mjs';
+import { FIELDS, presetDefaults, settingsFromCheckpoint, SETTING_WORDS } from './settings.mjs';
 import { $, settingsToURL, app, newRun, showMessage, errorText, sentence, setStatus, savedStatus, dropUndo } from './state.mjs';
 import { buildView } from './panels.mjs';
 import { trainSettings, fillForm, describePreset, setState, canSave, fieldChanges, refuseSteps } from './controls.mjs';
@@ -209,8 +209,13 @@ function adoptModel(m, settings, name, header, fromFile) {
   const ofRun = (k) => k in taken && settings[k] === taken[k];
   // (the seed is not named: the Seed field reads "from the file")
   const fromRun = fieldChanges(app.settings, settings, fields.filter(ofRun));
+  // values the fields cannot hold, with the one the page uses instead, and the settings it
+  // does not offer
+  const notTaken = [...fromFile.untaken.map(({ key, value, takes }) => `${SETTING_WORDS[key]} ${value} (the page takes ${takes}; it uses ${settings[key]})`),
+    ...fromFile.others];
   const runText = (fromRun.length ? ` The settings of its run replaced the page's: ${fromRun.join(', ')}.` : '') +
-    (fromFile.others.length ? ` Not taken from it: ${fromFile.others.join('; ')}.` : '');
+    (notTaken.length ? ` Not taken from it: ${notTaken.join('; ')}.` : '') +
+    (header.settings ? '' : ' The file (of version 1) carries no settings of its run: the page uses the ones shown.');
   // a file of the other preset brings that preset's plan, batch and learning rate where the file
   // gives none, as the radio would; a plan shorter than the steps the file has taken is raised to
   // them (loadCheckpointFile)

@@ -34,29 +34,35 @@ export function presetDefaults(preset) {
 }
 
 // What a checkpoint of version 2 brings to the page: the settings of the run that wrote it, those
-// the page's training fields can hold (`settings`: steps, batch, lr, seed), and, in words, those
-// it cannot take: a value past a field's bounds, and a setting of training the page does not
-// offer whose value differs from the preset's, which the page's training then uses (`others`).
-// The sampling choices stay the page's, as they do for any model (presetDefaults). A version 1
-// file carries none: {} and [].
+// the page's training fields can hold (`settings`: steps, batch, lr, seed); those values the
+// fields cannot hold (`untaken`: { key, value, takes }, for the caller to say what it uses
+// instead); and, in words, the settings of training the page does not offer whose values differ
+// from the preset's, which the page's training then uses (`others`). The sampling choices stay
+// the page's, as they do for any model (presetDefaults). A version 1 file carries none.
 const PAGE_FROM_FILE = ['steps', 'batch', 'lr', 'seed'];
 const PRESET_ONLY = ['lr_schedule', 'lr_min_frac', 'weight_decay', 'beta1', 'beta2', 'adam_eps'];
+// the settings in the words of the page (the form's labels, and AdamW's own symbols)
+export const SETTING_WORDS = {
+  steps: 'steps', batch: 'batch', lr: 'learning rate', seed: 'seed', lr_schedule: 'learning-rate schedule',
+  lr_min_frac: 'learning-rate floor (a fraction of it)', weight_decay: 'weight decay', beta1: 'AdamW β₁', beta2: 'AdamW β₂',
+  adam_eps: 'AdamW ε',
+};
 export function settingsFromCheckpoint(header, preset) {
-  const file = header.settings, settings = {}, others = [];
-  if (!file) return { settings, others };
+  const file = header.settings, settings = {}, untaken = [], others = [];
+  if (!file) return { settings, untaken, others };
   for (const key of PAGE_FROM_FILE) {
     const v = parseField(key, String(file[key]));
     if (v !== undefined) settings[key] = v;
-    else others.push(`${key} ${file[key]} (the page takes ${describeField(key, { why: false })})`);
+    else untaken.push({ key, value: file[key], takes: describeField(key, { why: false }) });
   }
   const config = PRESETS[preset].config;
   // (the EMA has words of its own: the file's EMA weights, which the page does not keep; the
   // floor of a cosine decay means nothing to a constant rate)
   for (const key of PRESET_ONLY) {
     if (key === 'lr_min_frac' && file.lr_schedule !== 'cosine') continue;
-    if (String(file[key]) !== String(config[key])) others.push(`${key} ${file[key]} (the page trains with the preset's ${config[key]})`);
+    if (String(file[key]) !== String(config[key])) others.push(`${SETTING_WORDS[key]} ${file[key]} (the page trains with the preset's ${config[key]})`);
   }
-  return { settings, others };
+  return { settings, untaken, others };
 }
 
 // the sampling choices a page starts with (the paper's: sigma_t^2 = beta_t, no clipping)

@@ -72,7 +72,12 @@ export function thisRunsPart(average, lossFrom, from, curve) {
   const part = lossCurve(average.slice(start), from);
   const rise = part.peak > BLOWN_UP_LOSS && part.peak > average[start - 1] && part.peakStep !== curve.peakStep
     ? `; it rose to ${formatNumber(part.peak)} at step ${part.peakStep}` : '';
-  return ` (in this run, from ${formatNumber(average[start - 1])} at step ${from}${rise})`;
+  // a part that ends above where it began, with no blow-up to name, is said to rise: the whole
+  // can fall while this run's part goes up (AdamW afresh after a weights-only file: a trial read
+  // "fell ... (in this run, from 0.0828 at step 30)" of a run that rose to 0.119)
+  const first = formatNumber(average[start - 1]), last = average[average.length - 1];
+  const up = !rise && last > average[start - 1] && formatNumber(last) !== first ? ' it rose' : '';
+  return ` (in this run${up}, from ${first} at step ${from}${rise})`;
 }
 
 const stepsInWords = (n) => (n === 1 ? '1 step' : `${n} steps`);
