@@ -144,6 +144,17 @@ void make_red_square(float *img, int S) {
         }
 }
 
+// The sampler's defaults (what a caller of ddpm_sample that has no choice of its own uses, and
+// what a checkpoint records): a page whose Sample panel chose them sets them before a Save, so
+// that the file samples elsewhere as it did there.
+int ddpm_set_sampling(DDPM *m, int sigma, int clip_x0) {
+    if (sigma != SIGMA_BETA && sigma != SIGMA_BETA_TILDE) return ddpm_set_error(DDPM_ERR_ARGUMENT, "sampling: unknown sigma %d", sigma);
+    if (clip_x0 != 0 && clip_x0 != 1) return ddpm_set_error(DDPM_ERR_ARGUMENT, "sampling: clip_x0 must be 0 or 1 (got %d)", clip_x0);
+    m->cfg.sigma = sigma;
+    m->cfg.clip_x0 = clip_x0;
+    return DDPM_OK;
+}
+
 int ddpm_set_image(DDPM *m, const float *img, int n) {
     int D = m->shape.D;
     if (n != D)

@@ -311,6 +311,7 @@ DDPM *ddpm_create(const DDPMConfig *cfg);   // NULL on error (see ddpm_last_erro
 void  ddpm_free(DDPM *m);
 uint64_t ddpm_memory_bytes(const DDPMConfig *cfg); // what ddpm_create will allocate (64-bit: may exceed wasm32's size_t)
 int   ddpm_set_image(DDPM *m, const float *img, int n); // n must be D; values in [-1, 1]; between steps
+int   ddpm_set_sampling(DDPM *m, int sigma, int clip_x0); // the sampler's defaults, which a checkpoint records
 void  make_red_square(float *img, int S);            // centred S/2 square: red on black
 
 // train.c

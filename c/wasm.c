@@ -41,6 +41,7 @@ EMSCRIPTEN_KEEPALIVE float *w_ema(DDPM *m) { return m->ema_memory; }
 // the size (in floats) of each parameter tensor inside w_params, in checkpoint order
 EMSCRIPTEN_KEEPALIVE int w_tensor_size(DDPM *m, int i) { return i >= 0 && i < NUM_PARAM_TENSORS ? (int)m->shape.sizes[i] : -1; }
 EMSCRIPTEN_KEEPALIVE int w_set_image(DDPM *m, const float *img, int n) { return ddpm_set_image(m, img, n); }
+EMSCRIPTEN_KEEPALIVE int w_set_sampling(DDPM *m, int sigma, int clip_x0) { return ddpm_set_sampling(m, sigma, clip_x0); }
 
 // schedule arrays, (T+1) floats each, by index in the order of the Schedule struct
 EMSCRIPTEN_KEEPALIVE float *w_schedule_array(DDPM *m, int i) {

@@ -2061,20 +2061,20 @@ test('Save without the AdamW state writes the weights alone, a third of the size
   assertClean(log);
 });
 
-// A checkpoint (version 2) carries the settings of its run: a page of other settings takes those
-// of training, says which replaced its own, and names those it cannot take (a command-line run's
-// cosine learning rate and weight decay), training with its preset's instead. The sampling
-// choices stay the page's.
+// A checkpoint (version 2) carries the settings of its run: a page of other settings takes them,
+// its Sample panel's choices included, says which replaced its own, and names those it cannot
+// take (a command-line run's cosine learning rate and weight decay), training with its preset's
+// instead. The command line samples a page's file as the page did.
 test('Load brings the settings of the file\'s run to the page, and names the ones the page cannot take', async (t) => {
-  const a = await openPage('?steps=3&batch=2&lr=0.002&seed=5');
+  const a = await openPage('?steps=3&batch=2&lr=0.002&seed=5&sigma=beta-tilde&clip=1&speed=5');
   await trainToEnd(a.page);
   const file = await saveCheckpoint(a.page);
   await a.page.close();
   assertClean(a.log);
-  const { page, log } = await openPage('?sigma=beta-tilde&clip=1');
+  const { page, log } = await openPage('?speed=5');
   await loadCheckpoint(page, file.path);
   assert.match(await page.textContent('#train-status'), new RegExp('^Loaded ddpm-recommended-step3\\.ddpm: the recommended preset at step 3 of 3\\. ' +
-    "The settings of its run replaced the page's: steps 200 → 3, batch 1 → 2, learning rate 0\\.001 → 0\\.002\\. Press Sample"));
+    "The settings of its run replaced the page's: steps 200 → 3, batch 1 → 2, learning rate 0\\.001 → 0\\.002, σₜ² βₜ → β̃ₜ, clipping off → on\\. Press Sample"));
   const fields = await page.evaluate(() => ({
     steps: document.getElementById('steps').value, batch: document.getElementById('batch').value, lr: document.getElementById('lr').value,
     tilde: document.getElementById('sigma-tilde').checked, clip: document.getElementById('clip').checked,
@@ -2084,6 +2084,12 @@ test('Load brings the settings of the file\'s run to the page, and names the one
   assert.deepEqual([fields.config.batch, fields.config.lr, fields.config.seed], [2, 0.002, 5]);
   // the link gives the run's settings, its seed included: the same run from the start
   assert.match(page.url(), /steps=3&batch=2&lr=0\.002&seed=5&sigma=beta-tilde&clip=1/);
+  // the command line samples the file as the page does (the page's sample seed is 0; the file's
+  // seed is its training seed, 5)
+  await sampleOnce(page);
+  const fromCli = JSON.parse(execFileSync(process.execPath, [join(ROOT, 'scripts/ddpm.mjs'), '--load', file.path, '--sample-seed', '0', '--json'], { encoding: 'utf8' }));
+  assert.deepEqual([fromCli.config.sigma, fromCli.config.clip_x0], ['beta-tilde', 1]);
+  assert.equal(fromCli.mse, await page.evaluate(() => window.ddpmPage.trajectory.finalMse), 'the same sample from the same file and seed');
   // a command-line run's settings that the page does not offer: named, and the preset's used
   const dir = mkdtempSync(join(tmpdir(), 'ddpm-settings-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -422,6 +422,13 @@ test('version 2 carries the run settings; they are checked on load; a version 1 
       batch: 3, steps: 9, lr: 2e-3, beta1: 0.8, beta2: 0.99, adam_eps: 1e-7, weight_decay: 0.05, lr_min_frac: 0.1,
       ema_decay: 0.5, lr_schedule: 'cosine', sigma: 'beta-tilde', clip_x0: 1, seed: 4000000000,
     });
+    // the sampler's defaults, set by the caller (the page's Sample panel), are what a file records
+    target.setSampling({ sigma: 'beta-tilde', clip: true });
+    const chosen = checkpointHeader(target.saveCheckpoint()).settings;
+    assert.deepEqual([chosen.sigma, chosen.clip_x0], ['beta-tilde', 1]);
+    target.setSampling({ sigma: 'beta', clip: false });
+    assert.deepEqual([checkpointHeader(target.saveCheckpoint()).settings.sigma, target.config.clip_x0], ['beta', 0]);
+    assert.throws(() => target.setSampling({ sigma: 'tilde', clip: false }), /setSampling: sigma must be 'beta' or 'beta-tilde'/);
     // the settings are the caller's to use: a model of other settings loads the file and keeps its own
     target.loadCheckpoint(bytes);
     assert.ok(sameBits(target.params(), source.params()));

@@ -121,10 +121,10 @@ test("a refused Steps names the rule it breaks first, and a model at the page's 
 test('a checkpoint of version 2 gives the page its run settings, and names what the page cannot take', () => {
   const header = (settings) => ({ settings: { ...PRESETS.recommended.config, ...settings } });
   const same = settingsFromCheckpoint(header({ steps: 500, batch: 4, lr: 3e-3, seed: 9, sigma: 'beta-tilde', clip_x0: 1 }), 'recommended');
-  // (the sampling choices stay the page's)
-  assert.deepEqual(same, { settings: { steps: 500, batch: 4, lr: 3e-3, seed: 9 }, untaken: [], others: [] });
+  assert.deepEqual(same, { settings: { steps: 500, batch: 4, lr: 3e-3, seed: 9, sigma: 'beta-tilde', clip: true }, untaken: [], others: [] });
   const far = settingsFromCheckpoint(header({ steps: 200000, batch: 100, weight_decay: 0.1, lr_schedule: 'cosine' }), 'recommended');
-  assert.deepEqual(Object.keys(far.settings), ['lr', 'seed']);
+  assert.deepEqual(Object.keys(far.settings), ['lr', 'seed', 'sigma', 'clip']);
+  assert.equal(far.settings.clip, false);
   assert.deepEqual(far.untaken, [
     { key: 'steps', value: 200000, takes: 'a whole number from 1 to 100000' },
     { key: 'batch', value: 100, takes: 'a whole number from 1 to 64' },

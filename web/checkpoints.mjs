@@ -44,6 +44,8 @@ export function saveCheckpoint() {
   const optimizer = $('save-adam').checked;
   let blob;
   try {
+    // the file records the sampling choices it was sampled with here, the Sample panel's
+    m.setSampling({ sigma: app.settings.sigma, clip: app.settings.clip });
     blob = m.saveCheckpointBlob({ optimizer });
   } catch (e) {
     showMessage($('train-message'), `Not saved: ${errorText(e)}`);
@@ -198,6 +200,15 @@ export function putModelOnPage(m, settings, { loadedFrom = null, lossFrom = 0, s
   drawLoss(true);
 }
 
+// the sampling choices that differ from `before` to `after`, in the Sample panel's words
+function samplingChanges(before, after) {
+  const sigma = { beta: 'βₜ', 'beta-tilde': 'β̃ₜ' }, onOff = (on) => (on ? 'on' : 'off');
+  return [
+    ...(before.sigma !== after.sigma ? [`σₜ² ${sigma[before.sigma]} → ${sigma[after.sigma]}`] : []),
+    ...(before.clip !== after.clip ? [`clipping ${onOff(before.clip)} → ${onOff(after.clip)}`] : []),
+  ];
+}
+
 // the loaded model replaces the page's, and the status line says what came with it: the values
 // of a version 2 file's run that replaced the page's (`fromFile.settings`), those it could not
 // give (`fromFile.others`), the preset's own values where the file is of the other preset and
@@ -208,7 +219,7 @@ function adoptModel(m, settings, name, header, fromFile) {
   const fields = ['steps', 'batch', 'lr'], taken = fromFile.settings;
   const ofRun = (k) => k in taken && settings[k] === taken[k];
   // (the seed is not named: the Seed field reads "from the file")
-  const fromRun = fieldChanges(app.settings, settings, fields.filter(ofRun));
+  const fromRun = [...fieldChanges(app.settings, settings, fields.filter(ofRun)), ...samplingChanges(app.settings, settings)];
   // values the fields cannot hold, with the one the page uses instead, and the settings it
   // does not offer
   const notTaken = [...fromFile.untaken.map(({ key, value, takes }) => `${SETTING_WORDS[key]} ${value} (the page takes ${takes}; it uses ${settings[key]})`),

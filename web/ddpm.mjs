@@ -364,6 +364,15 @@ export class Model {
     this.config.steps = steps;
   }
 
+  // The sampler's defaults, { sigma: 'beta' | 'beta-tilde', clip: boolean }: what sample() uses
+  // when not told, and what a checkpoint records (the page sets its Sample panel's before a Save)
+  setSampling({ sigma, clip }) {
+    const [sigmaCode, clipCode] = this.samplerCodes('setSampling', sigma, clip);
+    this.engine.check(this.mod._w_set_sampling(this.ptr, sigmaCode, clipCode));
+    this.config.sigma = sigma;
+    this.config.clip_x0 = clipCode;
+  }
+
   // x_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps, computed by C
   qSample(x0, eps, t) {
     this.checkImages('qSample', 'x0', x0); this.checkImages('qSample', 'eps', eps); this.checkT('qSample', t, 0);

@@ -34,26 +34,26 @@ export function presetDefaults(preset) {
 }
 
 // What a checkpoint of version 2 brings to the page: the settings of the run that wrote it, those
-// the page's training fields can hold (`settings`: steps, batch, lr, seed); those values the
-// fields cannot hold (`untaken`: { key, value, takes }, for the caller to say what it uses
-// instead); and, in words, the settings of training the page does not offer whose values differ
-// from the preset's, which the page's training then uses (`others`). The sampling choices stay
-// the page's, as they do for any model (presetDefaults). A version 1 file carries none.
-const PAGE_FROM_FILE = ['steps', 'batch', 'lr', 'seed'];
+// the page's fields can hold (`settings`: steps, batch, lr, seed, and the sampling choices its
+// run sampled with, sigma and clip); those values the fields cannot hold (`untaken`: { key,
+// value, takes }, for the caller to say what it uses instead); and, in words, the settings of
+// training the page does not offer whose values differ from the preset's, which the page's
+// training then uses (`others`). A version 1 file carries none.
+const PAGE_FROM_FILE = { steps: 'steps', batch: 'batch', lr: 'lr', seed: 'seed', sigma: 'sigma', clip: 'clip_x0' };
 const PRESET_ONLY = ['lr_schedule', 'lr_min_frac', 'weight_decay', 'beta1', 'beta2', 'adam_eps'];
 // the settings in the words of the page (the form's labels, and AdamW's own symbols)
 export const SETTING_WORDS = {
-  steps: 'steps', batch: 'batch', lr: 'learning rate', seed: 'seed', lr_schedule: 'learning-rate schedule',
+  steps: 'steps', batch: 'batch', lr: 'learning rate', seed: 'seed', sigma: 'σₜ²', clip: 'clipping', lr_schedule: 'learning-rate schedule',
   lr_min_frac: 'learning-rate floor (a fraction of it)', weight_decay: 'weight decay', beta1: 'AdamW β₁', beta2: 'AdamW β₂',
   adam_eps: 'AdamW ε',
 };
 export function settingsFromCheckpoint(header, preset) {
   const file = header.settings, settings = {}, untaken = [], others = [];
   if (!file) return { settings, untaken, others };
-  for (const key of PAGE_FROM_FILE) {
-    const v = parseField(key, String(file[key]));
+  for (const [key, fileKey] of Object.entries(PAGE_FROM_FILE)) {
+    const v = parseField(key, String(file[fileKey]));
     if (v !== undefined) settings[key] = v;
-    else untaken.push({ key, value: file[key], takes: describeField(key, { why: false }) });
+    else untaken.push({ key, value: file[fileKey], takes: describeField(key, { why: false }) });
   }
   const config = PRESETS[preset].config;
   // (the EMA has words of its own: the file's EMA weights, which the page does not keep; the
