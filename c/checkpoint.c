@@ -351,7 +351,7 @@ static int check_contents(const DDPM *m, const uint8_t *buf, size_t len, uint32_
     if ((get_u64(buf + 72) & 1u) == 0) return REFUSE("checkpoint: corrupt: the RNG increment must be odd");
     // the moments are checked against the betas that made them: the file's, where it says
     DDPMConfig settings = m->cfg;
-    if (version >= 2 && (err = check_settings(m, buf, step, &settings))) return err;
+    if (version == 2 && (err = check_settings(m, buf, step, &settings))) return err;
     const uint8_t *history = buf + header + arrays_for(flags) * P * sizeof(float);
     *adam_steps = (flags & FLAG_OPTIMIZER) ? step : 0;  // files without a history: AdamW counted every step
     if (flags & FLAG_HISTORY) {
@@ -362,7 +362,7 @@ static int check_contents(const DDPM *m, const uint8_t *buf, size_t len, uint32_
     if ((err = check_arrays(buf + header, P, flags, *adam_steps))) return err;
     if (flags & FLAG_OPTIMIZER) {
         const uint8_t *m_arr = buf + header + P * sizeof(float);
-        return check_moments(&settings, version >= 2 ? "the file's" : "this model's", m_arr, m_arr + P * sizeof(float), P);
+        return check_moments(&settings, version == 2 ? "the file's" : "this model's", m_arr, m_arr + P * sizeof(float), P);
     }
     return DDPM_OK;
 }

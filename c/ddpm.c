@@ -148,10 +148,12 @@ void make_red_square(float *img, int S) {
 // what a checkpoint records): a page whose Sample panel chose them sets them before a Save, so
 // that the file samples elsewhere as it did there.
 int ddpm_set_sampling(DDPM *m, int sigma, int clip_x0) {
-    if (sigma != SIGMA_BETA && sigma != SIGMA_BETA_TILDE) return ddpm_set_error(DDPM_ERR_ARGUMENT, "sampling: unknown sigma %d", sigma);
-    if (clip_x0 != 0 && clip_x0 != 1) return ddpm_set_error(DDPM_ERR_ARGUMENT, "sampling: clip_x0 must be 0 or 1 (got %d)", clip_x0);
-    m->cfg.sigma = sigma;
-    m->cfg.clip_x0 = clip_x0;
+    DDPMConfig cfg = m->cfg;   // (checked as any config is: the model's, with these two in place)
+    cfg.sigma = sigma;
+    cfg.clip_x0 = clip_x0;
+    int err = ddpm_config_validate(&cfg);
+    if (err) return err;
+    m->cfg = cfg;
     return DDPM_OK;
 }
 

@@ -73,8 +73,8 @@ typedef struct {
     int lr_schedule;      // LR_CONSTANT or LR_COSINE (decay to lr_min_frac * lr over `steps`)
     double lr_min_frac;   // final fraction of lr under cosine decay (0.0)
     double ema_decay;     // 0 = no EMA; else the EMA of the weights is kept and used for sampling
-    // sampling: defaults for the callers of ddpm_sample, which takes its own sigma and clip (so a
-    // checkpoint does not store these two)
+    // sampling: defaults for the callers of ddpm_sample, which takes its own sigma and clip; a
+    // checkpoint (version 2) records them, and ddpm_set_sampling sets them on a model
     int sigma;            // SIGMA_BETA (paper) or SIGMA_BETA_TILDE
     int clip_x0;          // clip the predicted x0 to [-1, 1] in the reverse step
     // randomness
