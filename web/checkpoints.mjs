@@ -210,9 +210,9 @@ function samplingChanges(before, after) {
 }
 
 // the loaded model replaces the page's, and the status line says what came with it: the values
-// of a version 2 file's run that replaced the page's (`fromFile.settings`), those it could not
-// give (`fromFile.others`), the preset's own values where the file is of the other preset and
-// gave none, and a plan raised to the steps the file has taken
+// of a version 2 file's run that replaced the page's (`fromFile.settings`), those the page could
+// not take (`fromFile.untaken`, `fromFile.others`), the preset's own values where the file is of
+// the other preset and gave none, and a plan raised to the steps the file has taken
 function adoptModel(m, settings, name, header, fromFile) {
   dropUndo();   // a model loaded: the one Reset set aside goes
   const presetChanged = settings.preset !== app.settings.preset;
