@@ -2656,12 +2656,29 @@ test('leaving the page after more than 10 s of unsaved training asks first; a sh
   await pauseTraining(page);
   assert.deepEqual(await leave(page), { got: 'asked', asked: ['beforeunload'] });
   assert.ok(!page.isClosed());
+  // a Load, which would replace it, asks too: declined, nothing changes
+  const other = join(files, 'replacing.ddpm');
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'ddpm.mjs'), '--steps', '1', '--batch', '4', '--save', other], { stdio: 'ignore' });
+  const before = await page.evaluate(() => ({ step: window.ddpmPage.model.step, status: document.getElementById('train-status').textContent }));
+  const loadAsked = [];
+  page.once('dialog', (d) => { loadAsked.push([d.type(), d.message()]); d.dismiss(); });
+  await page.setInputFiles('#load-file', other);
+  await page.waitForFunction(() => /^Not loaded/.test(document.getElementById('train-message').textContent), null, { timeout: 20000 });
+  assert.equal(loadAsked.length, 1);
+  assert.equal(loadAsked[0][0], 'confirm');
+  assert.match(loadAsked[0][1], /^Replace the model on the page with replacing\.ddpm\? Its 1\d s of training are not saved \(Save keeps them\)\.$/);
+  assert.equal(await page.textContent('#train-message'), 'Not loaded: replacing.ddpm would have replaced training that no Save has kept. Nothing on the page changed.');
+  assert.deepEqual(await page.evaluate(() => ({ step: window.ddpmPage.model.step, status: document.getElementById('train-status').textContent })), before);
   // Reset sets the run aside, and leaving would lose it as well
   await page.click('#btn-reset');
   await waitForState(page, 'ready', 20000);
   assert.equal((await leave(page)).got, 'asked', 'the model Reset set aside counts');
   await page.click('#btn-reset');   // (Undo Reset)
   await waitForState(page, 'paused', 20000);
+  // the Load accepted: the file replaces the model
+  page.once('dialog', (d) => d.accept());
+  await loadCheckpoint(page, other);
+  assert.equal(await page.evaluate(() => window.ddpmPage.model.step), 1);
   await saveCheckpoint(page);
   assert.ok(await page.evaluate(() => window.ddpmPage.unsavedTrainingMs()) < 1, 'a Save keeps all of it');
   assertClean(log);

@@ -227,7 +227,7 @@ export function runMs(run = app.run) {
 // the one Reset set aside. A short run costs little to redo: the address holds its settings, and
 // the same settings train the same bits. After more training than this not kept by a Save, the
 // browser asks first (its own "Leave site?" dialog; a page cannot word it).
-const ASK_BEFORE_LEAVING_MS = 10000;
+export const ASK_BEFORE_LEAVING_MS = 10000;
 
 // the training time (ms) of the runs on the page, the model's and the one set aside, since each
 // was last saved
