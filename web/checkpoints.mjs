@@ -7,7 +7,7 @@ import { FIELDS, presetDefaults, settingsFromCheckpoint, SETTING_WORDS } from '.
 import { $, settingsToURL, app, newRun, showMessage, errorText, sentence, setStatus, savedStatus, dropUndo } from './state.mjs';
 import { buildView } from './panels.mjs';
 import { trainSettings, fillForm, describePreset, setState, canSave, fieldChanges, refuseSteps } from './controls.mjs';
-import { prepareModel, finishHalfDone, drawTrainStats, drawLoss, setPageModel, runMs, guardLeaving, unsavedTrainingMs, ASK_BEFORE_LEAVING_MS } from './train-view.mjs';
+import { prepareModel, finishHalfDone, drawTrainStats, drawLoss, setPageModel, runMs, guardLeaving, unsavedWorthAsking } from './train-view.mjs';
 import { clearTrajectory, finishSampling, drawSigmaPlot } from './sample-view.mjs';
 
 // a downloaded file's object URL lives this long: long enough for any browser to start saving
@@ -116,8 +116,8 @@ export async function loadCheckpointFile(file) {
     // a Load replaces the model on the page and drops the one Reset set aside: after more
     // training than a reload would ask about, not kept by a Save, it asks too (a trial lost a
     // paused run to a file chosen in passing)
-    const unsaved = unsavedTrainingMs();
-    if (unsaved > ASK_BEFORE_LEAVING_MS && !window.confirm(`Replace the model on the page with ${file.name}? ` +
+    const unsaved = unsavedWorthAsking();
+    if (unsaved && !window.confirm(`Replace the model on the page with ${file.name}? ` +
       `Its ${Math.round(unsaved / 1000)} s of training are not saved (Save keeps them).`)) {
       showMessage($('train-message'), `Not loaded: ${file.name} would have replaced training that no Save has kept. Nothing on the page changed.`);
       return;

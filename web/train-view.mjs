@@ -227,12 +227,19 @@ export function runMs(run = app.run) {
 // the one Reset set aside. A short run costs little to redo: the address holds its settings, and
 // the same settings train the same bits. After more training than this not kept by a Save, the
 // browser asks first (its own "Leave site?" dialog; a page cannot word it).
-export const ASK_BEFORE_LEAVING_MS = 10000;
+const ASK_BEFORE_LEAVING_MS = 10000;
 
 // the training time (ms) of the runs on the page, the model's and the one set aside, since each
 // was last saved
 export function unsavedTrainingMs() {
   return Math.max(...[app.run, app.undo?.run].filter(Boolean).map((run) => runMs(run) - run.savedAtMs));
+}
+
+// that training time where it is past the mark (worth a question before it is lost), else 0:
+// leaving the page and a Load that would replace the model ask on the same rule
+export function unsavedWorthAsking() {
+  const ms = unsavedTrainingMs();
+  return ms > ASK_BEFORE_LEAVING_MS ? ms : 0;
 }
 
 function askBeforeLeaving(event) {
@@ -246,7 +253,7 @@ function askBeforeLeaving(event) {
 // Called with the training statistics, which every change of the run redraws.
 let asking = false;
 export function guardLeaving() {
-  const ask = unsavedTrainingMs() > ASK_BEFORE_LEAVING_MS;
+  const ask = unsavedWorthAsking() > 0;
   if (ask === asking) return;
   asking = ask;
   if (ask) window.addEventListener('beforeunload', askBeforeLeaving);
