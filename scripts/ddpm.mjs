@@ -368,7 +368,15 @@ async function main() {
     // taken (a version 1 file: no further than them), and at most C's limit: the header is not
     // checked yet, and a damaged step or plan is for the loader's checksum to name
     if (options.steps === undefined) options.steps = Math.min(Math.max(header.settings?.steps ?? 0, header.step), MAX_STEPS);
-    const seedNote = opts.config.seed !== undefined ? `; --seed ${opts.config.seed} sets only the sample seed: training goes on with the file's randomness` : '';
+    // --seed: training goes on with the file's randomness, so the seed the run was started with
+    // stays the file's (its summary and the file this run saves name that one), and the flag
+    // seeds the sample, unless --sample-seed does
+    const flagSeed = opts.config.seed;
+    delete options.seed;
+    if (flagSeed !== undefined && opts.sampleSeed === undefined) opts.sampleSeed = flagSeed;
+    const seedNote = flagSeed === undefined ? ''
+      : opts.sampleSeed === flagSeed ? `; --seed ${flagSeed} sets only the sample seed: training goes on with the file's randomness`
+      : `; --seed ${flagSeed} does nothing here: training goes on with the file's randomness, and --sample-seed seeds the sample`;
     if (header.settings) {
       // a version 2 file carries the settings of the run that wrote it: the run goes on with
       // them (its planned steps aside: --steps, above), each flag given in place of the file's,
@@ -377,7 +385,8 @@ async function main() {
       // (the seed has its own words, seedNote)
       const changed = Object.entries(opts.config).filter(([k, v]) => k in fileSettings && k !== 'seed' && String(v) !== String(fileSettings[k]))
         .map(([k, v]) => `${k} ${fileSettings[k]} -> ${v}`);
-      Object.assign(options, fileSettings, opts.config);
+      const { seed: _seed, ...flags } = opts.config;
+      Object.assign(options, fileSettings, flags);
       if (changed.length || seedNote) {
         process.stderr.write(`ddpm: note: this run goes on with the settings ${opts.load} was trained with` +
           (changed.length ? `, except those the flags change: ${changed.join(', ')}` : '') + `${seedNote}\n`);

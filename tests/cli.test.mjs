@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadEngine } from '../web/ddpm.mjs';
+import { loadEngine, checkpointHeader } from '../web/ddpm.mjs';
 import { runExperiment } from '../scripts/lib/run.mjs';
 import { reseal } from './lib/reference.mjs';
 
@@ -421,8 +421,21 @@ test('--load goes on with the file\'s settings, flags named where they change th
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.equal(resumed.stderr, `ddpm: note: this run goes on with the settings ${a} was trained with; --seed 5 sets only the sample seed: ` +
     "training goes on with the file's randomness\n");
-  const config = JSON.parse(resumed.stdout).config;
-  assert.deepEqual([config.lr, config.lr_schedule, config.steps, config.seed], [3e-3, 'cosine', 3, 5]);
+  // the run's seed stays the one its training started from (the file's, and the file this run
+  // would save records it); the flag's goes to the sample
+  const resumedSummary = JSON.parse(resumed.stdout), config = resumedSummary.config;
+  assert.deepEqual([config.lr, config.lr_schedule, config.steps, config.seed], [3e-3, 'cosine', 3, 0]);
+  assert.deepEqual([resumedSummary.seed, resumedSummary.sample_seed, resumedSummary.preset_changes.seed], [0, 5, undefined]);
+  const b = join(dir, 'b.ddpm');
+  const resumedText = run('--load', a, '--steps', '3', '--seed', '5', '--save', b);
+  assert.equal(checkpointHeader(new Uint8Array(readFileSync(b))).settings.seed, 0);
+  assert.doesNotMatch(resumedText.stdout, /changed: .*seed/);
+  assert.match(resumedText.stdout, /\(sample seed 5\)/);
+  // with --sample-seed as well, --seed does nothing, and that is said
+  const both = run('--load', a, '--steps', '3', '--seed', '5', '--sample-seed', '6', '--json');
+  assert.equal(both.status, 0, both.stderr);
+  assert.match(both.stderr, /; --seed 5 does nothing here: training goes on with the file's randomness, and --sample-seed seeds the sample\n$/);
+  assert.deepEqual([JSON.parse(both.stdout).seed, JSON.parse(both.stdout).sample_seed], [0, 6]);
   // a flag given changes the file's value, and is named; without flags nothing is said
   const overridden = run('--load', a, '--lr', '1e-3', '--clip', '--json');
   assert.equal(overridden.status, 0, overridden.stderr);
