@@ -164,7 +164,7 @@ function checkOutputs(opts) {
       // and it makes a file there now: the folder's mode and access() pass /proc, where nothing
       // can be made, and the write failed only after training
       const partial = partialPath(path);
-      try { closeSync(openSync(partial, 'w')); rmSync(partial); } catch (e) { fail(`${what}: cannot make a file in ${dirname(path)}: ${sysError(e)}`); }
+      try { writeNew(partial, ''); rmSync(partial); } catch (e) { fail(`${what}: cannot make a file in ${dirname(path)}: ${sysError(e)}`); }
     }
   }
   if (opts.out) {
@@ -237,6 +237,21 @@ function saveTarget(path) {
 
 // the new file a checkpoint is written to before it is renamed over `path`
 const partialPath = (path) => join(dirname(path), `.ddpm-${process.pid}.partial`);
+// The partial file is made new, never opened through what is already at its name: in a shared
+// folder (/tmp) its name, which holds only the process number, can be guessed, and a link planted
+// there would have been followed, the checkpoint written into (and the up-front check's empty
+// write truncating) whatever it names. What is there (a link, a file left by an earlier run of
+// the same number) is removed, as a link, and the file made again; if another one comes in
+// between, the write fails and is named.
+function writeNew(partial, bytes, mode = 0o666) {
+  try {
+    writeFileSync(partial, bytes, { mode, flag: 'wx' });
+  } catch (e) {
+    if (e.code !== 'EEXIST') throw e;
+    rmSync(partial);
+    writeFileSync(partial, bytes, { mode, flag: 'wx' });
+  }
+}
 
 // A checkpoint is written whole or not at all: to a new file beside the one it replaces (the file
 // a link names, not the link), created with that file's permissions, then renamed over it, so a
@@ -268,7 +283,7 @@ function saveAtomically(savePath, bytes) {
   const partial = partialPath(path), mode = stat ? stat.mode & 0o7777 : 0o666;
   const was = stat ? whatIsThere(path) : '';
   try {
-    writeFileSync(partial, bytes, { mode });
+    writeNew(partial, bytes, mode);
     if (stat) chmodSync(partial, mode);   // exactly the old file's, whatever the umask
     renameSync(partial, path);
     // replacing a file is what --save onto one asks for, but not always what was meant: said

@@ -331,6 +331,34 @@ test('a model --save cannot write after training is kept in the temporary folder
   assert.equal(JSON.parse(resumed.stdout).steps, 3, 'and it loads');
 });
 
+// The partial file --save writes first is named by the process number alone: a link planted at
+// that name (in a shared folder, by anyone who can guess it) is not followed. It is planted
+// while the CLI waits on --load's pipe, after its up-front check made and removed the file.
+test('--save makes its partial file new: a link planted at its name is not written through', async (t) => {
+  const dir = tempDir(t), fifo = join(dir, 'load.fifo'), victim = join(dir, 'victim.txt'), save = join(dir, 'model.ddpm');
+  execFileSync('mkfifo', [fifo]);
+  writeFileSync(victim, 'not a checkpoint\n');
+  const engine = await loadEngine();
+  const first = runExperiment(engine, { preset: 'recommended', steps: 2 });
+  const bytes = first.model.saveCheckpoint();
+  first.model.free();
+  const child = spawn(process.execPath, [CLI, '--load', fifo, '--steps', '3', '--save', save]);
+  t.after(() => child.kill());
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const exited = once(child, 'close');
+  const writer = await open(fifo, 'w');   // (its checks are done)
+  symlinkSync(victim, join(dir, `.ddpm-${child.pid}.partial`));
+  await writer.write(bytes);
+  await writer.close();
+  const [status] = await exited;
+  assert.equal(status, 0, stderr);
+  assert.equal(readFileSync(victim, 'utf8'), 'not a checkpoint\n', 'the file the link names is untouched');
+  assert.ok(!lstatSync(save).isSymbolicLink(), 'the checkpoint is a file of its own, not the planted link');
+  assert.equal(readFileSync(save).readUInt32LE(60), 3, 'and holds the model at step 3');
+  assert.deepEqual(readdirSync(dir).filter((f) => f.includes('partial')), [], 'no partial file is left');
+});
+
 // Off a terminal, a long run prints a line of progress every 10 s (it printed nothing until the
 // end); the run is stopped once its first line has come
 test('off a terminal, a long run says every 10 s where it is', { timeout: 60000 }, async (t) => {
