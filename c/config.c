@@ -32,9 +32,21 @@ void ddpm_config_default(DDPMConfig *c) {
     c->seed = 0;
 }
 
+// x in the fewest significant digits that read back as x: 0.1, not %.17g's 0.10000000000000001,
+// yet every digit given where the last ones decide (19.465477974811666 in a float product that
+// rounds to 1, 0.99999999999 that a float rounds to 1), which %g's six would hide
+static const char *exact(char buf[32], double x) {
+    for (int digits = 1; digits <= 17; digits++) {
+        snprintf(buf, 32, "%.*g", digits, x);
+        if (strtod(buf, NULL) == x) break;
+    }
+    return buf;
+}
+
 #define CHECK(cond, ...) do { if (!(cond)) return ddpm_set_error(DDPM_ERR_CONFIG, __VA_ARGS__); } while (0)
 
 int ddpm_config_validate(const DDPMConfig *c) {
+    char x1[32], x2[32];  // (exact's buffers, for a refusal's values)
     CHECK(c->T >= 2 && c->T <= 1000, "config: T must be in 2..1000 (got %d)", c->T);
     CHECK(c->image_size >= 2 && c->image_size <= 64 && c->image_size % 2 == 0,
           "config: image_size must be even, in 2..64 (got %d)", c->image_size);
@@ -59,8 +71,8 @@ int ddpm_config_validate(const DDPMConfig *c) {
     CHECK(isfinite(c->beta2) && c->beta2 >= 0 && c->beta2 < 1, "config: beta2 must be in [0, 1) (got %g)", c->beta2);
     // AdamW uses them as floats: 0.99999999999 is below 1 but rounds to 1.0f, and then m (beta1)
     // or v (beta2) never moves from 0, with no error
-    CHECK((float)c->beta1 < 1.0f, "config: beta1 = %.17g rounds to 1 as a float, where AdamW uses it (at most 0.99999994)", c->beta1);
-    CHECK((float)c->beta2 < 1.0f, "config: beta2 = %.17g rounds to 1 as a float, where AdamW uses it (at most 0.99999994)", c->beta2);
+    CHECK((float)c->beta1 < 1.0f, "config: beta1 = %s rounds to 1 as a float, where AdamW uses it (at most 0.99999994)", exact(x1, c->beta1));
+    CHECK((float)c->beta2 < 1.0f, "config: beta2 = %s rounds to 1 as a float, where AdamW uses it (at most 0.99999994)", exact(x1, c->beta2));
     // Only then is m / sqrt(v) bounded (checkpoint.c, check_moments): with beta2 = 0, a weight
     // whose gradient falls to 0 keeps its m while v drops to 0, and m / (0 + eps) overflowed the
     // weights to Inf at a small eps. (beta1 = 0 keeps m = g, bounded by any beta2.)
@@ -77,8 +89,8 @@ int ddpm_config_validate(const DDPMConfig *c) {
     // (A cosine lr only shrinks the product.)
     CHECK(isfinite((float)c->weight_decay) && 1.0f - (float)c->lr * (float)c->weight_decay > 0.0f,
           "config: lr * weight_decay must be < 1 as a float product, where AdamW computes it: at 1 the decay zeroes "
-          "the weights, above it flips their sign (lr = %.17g, weight_decay = %.17g)",
-          c->lr, c->weight_decay);
+          "the weights, above it flips their sign (lr = %s, weight_decay = %s)",
+          exact(x1, c->lr), exact(x2, c->weight_decay));
     CHECK(c->lr_schedule == LR_CONSTANT || c->lr_schedule == LR_COSINE, "config: unknown lr_schedule %d", c->lr_schedule);
     CHECK(isfinite(c->lr_min_frac) && c->lr_min_frac >= 0 && c->lr_min_frac <= 1,
           "config: lr_min_frac must be in [0, 1] (got %g)", c->lr_min_frac);
@@ -86,7 +98,7 @@ int ddpm_config_validate(const DDPMConfig *c) {
           "config: ema_decay must be in [0, 1) (got %g)", c->ema_decay);
     // (as a float, 1.0 would leave the EMA at the initial weights for ever)
     CHECK((float)c->ema_decay < 1.0f,
-          "config: ema_decay = %.17g rounds to 1 as a float, where the EMA uses it (at most 0.99999994)", c->ema_decay);
+          "config: ema_decay = %s rounds to 1 as a float, where the EMA uses it (at most 0.99999994)", exact(x1, c->ema_decay));
     CHECK(c->sigma == SIGMA_BETA || c->sigma == SIGMA_BETA_TILDE, "config: unknown sigma %d", c->sigma);
     CHECK(c->clip_x0 == 0 || c->clip_x0 == 1, "config: clip_x0 must be 0 or 1 (got %d)", c->clip_x0);
     // the betas themselves: build the schedule once and throw it away

@@ -48,13 +48,13 @@ test('every invalid configuration is refused with its name in the message', asyn
     [{ beta1: 1 }, 'CONFIG', /beta1 must be in \[0, 1\)/],
     [{ beta2: NaN }, 'CONFIG', /beta2 must be a finite number/],
     // below 1 in double, 1 in float, where AdamW and the EMA use them: m, v or the EMA would never move
-    [{ beta1: 0.99999999999 }, 'CONFIG', /beta1 = 0\.99999999999\d* rounds to 1 as a float, where AdamW uses it \(at most 0\.99999994\)/],
-    [{ beta2: 0.99999999999 }, 'CONFIG', /beta2 = 0\.99999999999\d* rounds to 1 as a float/],
+    [{ beta1: 0.99999999999 }, 'CONFIG', /beta1 = 0\.99999999999 rounds to 1 as a float, where AdamW uses it \(at most 0\.99999994\)/],
+    [{ beta2: 0.99999999999 }, 'CONFIG', /beta2 = 0\.99999999999 rounds to 1 as a float/],
     // m / sqrt(v) unbounded: with beta2 = 0 and a tiny adam_eps, a fuzzer's config wrote Inf weights
     // while the step reported success (a dead ReLU unit: g = 0, so v = 0 beside its old m)
     [{ beta1: 0.9, beta2: 0 }, 'CONFIG', /config: AdamW needs beta1\^2 < beta2 \(got beta1 = 0\.9, beta2 = 0\): otherwise m \/ sqrt\(v\) has no bound/],
     [{ beta1: 0.9, beta2: 0.8 }, 'CONFIG', /AdamW needs beta1\^2 < beta2/],
-    [{ ema_decay: 0.99999999999 }, 'CONFIG', /ema_decay = 0\.99999999999\d* rounds to 1 as a float, where the EMA uses it/],
+    [{ ema_decay: 0.99999999999 }, 'CONFIG', /ema_decay = 0\.99999999999 rounds to 1 as a float, where the EMA uses it/],
     // betas in (0, 1) whose schedule still breaks in float, which every sample would then blame
     // on the weights: 1 - alpha_bar_1 = 0 (t = 1 adds no noise), or alpha_bar_T below a float
     [{ beta_start: 1e-17 }, 'SCHEDULE', /schedule: at t = 1 \(beta_t = 1e-17, alpha_bar_t = 1\), 1 - alpha_bar_t is too small for a float: that step adds no noise \(raise beta_start\)/],
@@ -66,7 +66,9 @@ test('every invalid configuration is refused with its name in the message', asyn
     [{ weight_decay: -1 }, 'CONFIG', /weight_decay/],
     // below 1 in double (0.99999999999999978), but AdamW multiplies in float, where it rounds above 1
     [{ lr: 0.051373, weight_decay: 19.465477974811666 }, 'CONFIG',
-      /lr \* weight_decay must be < 1 as a float product, where AdamW computes it: at 1 the decay zeroes the weights, above it flips their sign/],
+      /lr \* weight_decay must be < 1 as a float product, where AdamW computes it: at 1 the decay zeroes the weights, above it flips their sign \(lr = 0\.051373, weight_decay = 19\.465477974811666\)$/],
+    // the values as given, in the fewest digits that are exactly them (not 0.01000000000000000021)
+    [{ lr: 1e9 }, 'CONFIG', /lr \* weight_decay must be < 1 .* \(lr = 1e\+09, weight_decay = 0\.01\)$/],
     [{ ema_decay: 1 }, 'CONFIG', /ema_decay/],
     [{ batch: 0 }, 'CONFIG', /batch must be in/],
     [{ steps: -1 }, 'CONFIG', /steps must be in/],
