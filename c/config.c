@@ -34,10 +34,12 @@ void ddpm_config_default(DDPMConfig *c) {
 
 // x in the fewest significant digits that read back as x: 0.1, not %.17g's 0.10000000000000001,
 // yet every digit given where the last ones decide (19.465477974811666 in a float product that
-// rounds to 1, 0.99999999999 that a float rounds to 1), which %g's six would hide
+// rounds to 1, 0.99999999999 that a float rounds to 1), which %g's six would hide. Below 10^6
+// its whole part is written out (50, not the 5e+01 of one significant digit).
 static const char *exact(char buf[32], double x) {
+    int whole_digits = fabs(x) >= 1 && fabs(x) < 1e6 ? (int)floor(log10(fabs(x))) + 1 : 1;
     for (int digits = 1; digits <= 17; digits++) {
-        snprintf(buf, 32, "%.*g", digits, x);
+        snprintf(buf, 32, "%.*g", digits > whole_digits ? digits : whole_digits, x);
         if (strtod(buf, NULL) == x) break;
     }
     return buf;

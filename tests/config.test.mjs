@@ -69,6 +69,8 @@ test('every invalid configuration is refused with its name in the message', asyn
       /lr \* weight_decay must be < 1 as a float product, where AdamW computes it: at 1 the decay zeroes the weights, above it flips their sign \(lr = 0\.051373, weight_decay = 19\.465477974811666\)$/],
     // the values as given, in the fewest digits that are exactly them (not 0.01000000000000000021)
     [{ lr: 1e9 }, 'CONFIG', /lr \* weight_decay must be < 1 .* \(lr = 1e\+09, weight_decay = 0\.01\)$/],
+    [{ lr: 50, weight_decay: 0.1 }, 'CONFIG', /lr \* weight_decay must be < 1 .* \(lr = 50, weight_decay = 0\.1\)$/],
+    [{ lr: 123456.5, weight_decay: 0.01 }, 'CONFIG', /\(lr = 123456\.5, weight_decay = 0\.01\)$/],
     [{ ema_decay: 1 }, 'CONFIG', /ema_decay/],
     [{ batch: 0 }, 'CONFIG', /batch must be in/],
     [{ steps: -1 }, 'CONFIG', /steps must be in/],
