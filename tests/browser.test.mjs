@@ -1595,6 +1595,8 @@ test('Reset sets a trained model aside, and Undo Reset brings it back whole, unt
   // nothing (at 430 px "Undo Reset" took the row of buttons to a second line)
   await page.check('#preset-paper');
   await page.check('#sigma-tilde');
+  await page.fill('#lr', '0.005');
+  await page.dispatchEvent('#lr', 'change');
   await page.setViewportSize({ width: 430, height: 900 });
   const rowHeight = () => page.evaluate(() => document.querySelector('#train-form .buttons').getBoundingClientRect().height);
   const undoRow = await rowHeight();
@@ -1606,7 +1608,9 @@ test('Reset sets a trained model aside, and Undo Reset brings it back whole, unt
   assert.ok(await page.isChecked('#preset-recommended'));
   assert.ok(!new URL(page.url()).search.includes('preset=paper'), page.url());
   assert.ok(await page.isChecked('#sigma-tilde'), 'the sampler setting chosen after Reset stays');
-  assert.match(await page.textContent('#train-status'), /^Reset undone: the model at step 20 of 20 is back\./);
+  // and what was chosen since, which it replaces, is named (a trial's typed lr went unsaid)
+  assert.match(await page.textContent('#train-status'), /^Reset undone: the model at step 20 of 20 is back, with its own settings in place of those chosen since: preset paper → recommended, steps 200 → 20, learning rate 0\.005 → 0\.001\./);
+  assert.equal(await page.inputValue('#lr'), '0.001');
   assert.match(await page.getAttribute('#plot-loss', 'aria-label'), /steps 1 to 20/, 'its loss curve drawn again');
   // its sample stays off: the panel now asks for sigma^2 = beta tilde, and it was drawn with beta
   assert.equal(await page.evaluate(() => document.body.dataset.sample), 'none', 'a sample of other settings is not brought back');
@@ -2441,9 +2445,14 @@ test('after Load the Seed field says the randomness is the file\'s, and the page
   });
   assert.deepEqual(await seedField(), { value: '', placeholder: 'from the file', disabled: true });
   assert.match(await page.getAttribute('#seed', 'title'), /randomness comes from ddpm-recommended-step2\.ddpm, not from a seed/);
+  // the file's settings are not called the user's changes (a trial read "Your changes to the
+  // recommended preset" for values the file brought)
   assert.match(await page.textContent('#settings-note'),
-    /Loaded from ddpm-recommended-step2\.ddpm: training goes on with the file's random state, not a seed, and the link in the address bar gives these settings, not this model\./);
+    /^Differences from the recommended preset: steps 200 → 2\. Loaded from ddpm-recommended-step2\.ddpm: training goes on with the file's random state, not a seed, and the link in the address bar gives these settings, not this model\./);
   const text = await page.evaluate(() => document.body.textContent.replace(/\s+/g, ' '));
+  // nor does the page's account of a checkpoint say it holds no settings, beside a Load that took them
+  assert.doesNotMatch(text, /It holds no batch or learning rate/);
+  assert.match(text, /and the settings of the run that wrote it/);
   assert.doesNotMatch(text, /no batch, learning rate or seed/);
   assert.doesNotMatch(text, /share the link and the same run comes out bit for bit/);
   assert.match(text, /A model loaded from a checkpoint file is not in the link, only the settings beside it\./);

@@ -189,6 +189,10 @@ function undoReset() {
   app.undo = null;
   const settings = { ...app.settings, preset: u.settings.preset };
   for (const key of TRAIN_FIELDS) settings[key] = u.settings[key];
+  // what was chosen in the form since the Reset, which the model's own settings replace (said: a
+  // trial's typed learning rate went without a word)
+  const typed = [...(settings.preset !== app.settings.preset ? [`preset ${app.settings.preset} → ${settings.preset}`] : []),
+    ...fieldChanges(app.settings, settings, TRAIN_FIELDS.filter((k) => k !== 'seed' || !u.loadedFrom))];
   app.frames = u.frames;
   app.frameWork = u.frameWork;
   putModelOnPage(m, settings, { loadedFrom: u.loadedFrom, lossFrom: u.lossFrom, startStep: u.startStep, run: u.run,
@@ -197,7 +201,8 @@ function undoReset() {
   // redoes a sample on screen: one of other settings would misread as theirs)
   const s = app.settings, tr = u.traj;
   if (tr && tr.sigma === s.sigma && tr.clip === s.clip && tr.seed === s.sample) restoreSample(tr, u.shownT);
-  const back = `Reset undone: the model at step ${m.step} of ${m.config.steps} is back`;
+  const back = `Reset undone: the model at step ${m.step} of ${m.config.steps} is back` +
+    (typed.length ? `, with its own settings in place of those chosen since: ${typed.join(', ')}` : '');
   if (u.failure !== null) {
     // stopped as before the Reset, with its reason; the focus stays on Reset, as it was then
     showMessage($('train-message'), u.failure);

@@ -79,7 +79,9 @@ function drawSettingsNote() {
     setLiveText($('settings-note'), invalid.map((el) => el.validationMessage).join(' '));
     return;
   }
-  let text = changed.length ? `Your changes to the ${s.preset} preset: ${changed.join(', ')}.` : '';
+  // (after a Load, the differences are the file's as much as the user's)
+  let text = !changed.length ? '' : app.loadedFrom ? `Differences from the ${s.preset} preset: ${changed.join(', ')}.`
+    : `Your changes to the ${s.preset} preset: ${changed.join(', ')}.`;
   if (app.loadedFrom) {
     text = `${text} Loaded from ${app.loadedFrom}: training goes on with the file's random state, not a seed, ` +
       'and the link in the address bar gives these settings, not this model.';
