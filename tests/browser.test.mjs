@@ -813,6 +813,38 @@ test('at 360 x 640: Train keeps Pause in reach, playback ends with nothing movin
   assertClean(log);
 });
 
+// A window turned or narrowed to one column while the chain plays: the images on screen before
+// stay on screen (a trial's 1100 x 800 -> 900 x 1000 left them 1,120 px down a 1,000 px screen,
+// the Train panel in their place, while they played on)
+test('the chain\'s images on screen when the window is resized to one column mid-play are on screen after it', async () => {
+  const { page, log } = await openPage('?steps=3&speed=0.25', { width: 1100, height: 800 });
+  await trainToEnd(page);
+  await page.click('#btn-sample');
+  await page.waitForFunction(() => window.ddpmPage.trajectory && document.body.dataset.sample === 'playing');
+  const onScreen = () => page.evaluate(() => {
+    const r = document.querySelector('#sample .traj').getBoundingClientRect();
+    return { top: Math.round(r.top), bottom: Math.round(r.bottom), height: window.innerHeight };
+  });
+  const before = await onScreen();
+  assert.ok(before.top >= 0 && before.bottom <= before.height, `on screen as it plays: ${JSON.stringify(before)}`);
+  const redraws = await page.evaluate(() => window.ddpmPage.redraws());
+  await page.setViewportSize({ width: 900, height: 1000 });
+  await page.waitForFunction((n) => window.ddpmPage.redraws() > n, redraws);
+  assert.equal(await page.evaluate(() => document.body.dataset.sample), 'playing', 'still playing');
+  const after = await onScreen();
+  assert.ok(after.top >= 0 && after.bottom <= after.height, `on screen after the resize: ${JSON.stringify(after)}`);
+  // a page scrolled away from the images is left where it is
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.waitForFunction(() => document.querySelector('#sample .traj').getBoundingClientRect().top > window.innerHeight);
+  await page.waitForTimeout(100);   // (the intersection observer's note of it)
+  const redraws2 = await page.evaluate(() => window.ddpmPage.redraws());
+  await page.setViewportSize({ width: 1100, height: 800 });
+  await page.waitForFunction((n) => window.ddpmPage.redraws() > n, redraws2);
+  assert.equal(await page.evaluate(() => window.scrollY), 0, 'the top of the page stays where it was read');
+  await page.close();
+  assertClean(log);
+});
+
 // The captions and the step formula change with t; at the end of playback a caption that took a
 // second line (1024 px: "no prediction at t = 0"), or a shorter formula, moved everything below
 test('through the chain from t = T to 0, the figures under the player stay put once half of it has played, at every width', async () => {

@@ -20,7 +20,7 @@ import { fillForm, describePreset, stepsOpen, stepsProblem, TRAIN_FIELDS, TRAIN_
 import { replacePageModel, setPageModel, prepareModel, preparedModelFits, resume, pause, drawTrainStats, drawLoss, focusOnTheWayToSample,
   unsavedTrainingMs } from './train-view.mjs';
 import { clearTrajectory, doSample, forgetKeptHeights, showStep, drawMSEPlot, drawSigmaPlot, play, stopPlaying,
-  onSampleField, onStripClick, restoreSample } from './sample-view.mjs';
+  onSampleField, onStripClick, restoreSample, showSampleView } from './sample-view.mjs';
 import { saveCheckpoint, replanModel, loadCheckpointFile, putModelOnPage } from './checkpoints.mjs';
 
 // ---------------------------------------------------------------------------------------------
@@ -400,15 +400,26 @@ function wire() {
   // once, not on every frame of the drag. The frames of a resize come late for the browser's own
   // layout and this redraw, not for training, so the pacing does not count them (pacing.mjs):
   // counted, a drag makes it step down to its slowest level, ~15x fewer steps/s for ~10 s.
+  // The chain's images, on screen when a resize begins, are on screen once it settles: a window
+  // turned or narrowed to one column mid-play carried them a screen below while they played (a
+  // trial). Whether they were on screen is the intersection observer's last word: its notes come
+  // after the resize observer's in a frame, so at a resize's first width it still tells the
+  // layout before it.
+  const trajImages = document.querySelector('#sample .traj');
+  let trajSeen = false, trajSeenBefore = null;
+  new IntersectionObserver(([entry]) => { trajSeen = entry.isIntersecting; }).observe(trajImages);
   let lastWidth = document.documentElement.clientWidth, timer = 0;
   new ResizeObserver(() => {
     if (document.documentElement.clientWidth === lastWidth) return;
+    if (trajSeenBefore === null) trajSeenBefore = trajSeen && !!app.traj;
     app.pace.calmUntil = performance.now() + RESIZE_CALM_MS;
     clearTimeout(timer);
     timer = setTimeout(() => {
       lastWidth = document.documentElement.clientWidth;
       redrawAll();
       app.redraws++;
+      if (trajSeenBefore && app.traj) showSampleView();
+      trajSeenBefore = null;
       app.pace.calmUntil = performance.now() + RESIZE_CALM_MS;
     }, RESIZE_SETTLE_MS);
   }).observe(document.body);

@@ -232,7 +232,7 @@ export function restoreSample(tr, shownT) {
 // Sample button. With them, where the screen has room, the step formula, the final MSE and the
 // verdict (an expert trial at 1280 x 900 found all three below the screen). Once, when the chain
 // is computed: a scroll at the press too moved the page twice (a trial).
-function showSampleView() {
+export function showSampleView() {
   const traj = document.querySelector('#sample .traj');
   bringOnScreen(traj, [$('sample-verdict'), $('sample-stats'), document.querySelector('#sample .scrub-row')], traj);
 }
