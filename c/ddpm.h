@@ -323,7 +323,8 @@ void  make_red_square(float *img, int S);            // centred S/2 square: red 
 // Returns the samples or parameters processed, or -error. Any split of a step gives
 // bit-identical weights.
 int ddpm_train_work(DDPM *m, int max_samples, int max_params);
-int ddpm_train_steps(DDPM *m, int steps);   // `steps` steps completed (one half done counts); DDPM_OK or an error
+int ddpm_train_steps(DDPM *m, int steps);   // `steps` steps completed (one half done counts); DDPM_OK or an error,
+                                            // refused before any work past the plan
 int ddpm_set_steps(DDPM *m, int steps);     // a new plan of `steps` steps in all (>= those taken), between steps
 // a batch that fits one micro-batch normally keeps its weight gradients as vectors and fuses them
 // into AdamW, and the update computes the next step's forward as it goes (optimizer.c); on = 1 takes

@@ -289,6 +289,15 @@ int ddpm_set_steps(DDPM *m, int steps) {
 }
 
 int ddpm_train_steps(DDPM *m, int steps) {
+    // refused before any work: a count past the plan used to train up to its end, then refuse,
+    // leaving the caller an error beside a model that had changed
+    int left = m->cfg.steps - m->step;
+    if (steps < 0) return ddpm_set_error(DDPM_ERR_ARGUMENT, "training: steps must be >= 0 (got %d)", steps);
+    if (steps > left && left == 0)
+        return ddpm_set_error(DDPM_ERR_ARGUMENT, "training: all %d planned steps are done", m->cfg.steps);
+    if (steps > left)
+        return ddpm_set_error(DDPM_ERR_ARGUMENT, "training: %d steps asked, but %d of the %d planned are left (raise steps)",
+                              steps, left, m->cfg.steps);
     for (int i = 0; i < steps; i++) {
         // finish a batch in progress first, then whole batches in micro-batches of max_batch
         int start = m->step;

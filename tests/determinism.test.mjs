@@ -135,6 +135,11 @@ test('a new plan (setSteps) trains on bit for bit as a run planned that long; a 
     // C takes an int: 2^32 + 300 would be a plan of 300 steps, and 2^31 one of -2^31
     refused(2 ** 32 + 300, /setSteps: steps must be a whole number that a 32-bit int holds \(got 4294967596\)/);
     refused(2 ** 31, /that a 32-bit int holds \(got 2147483648\)/);
+    // whole steps past the plan are refused before any is trained (it trained to the plan's end,
+    // then refused, and the caller held an error beside a changed model: a review)
+    assert.throws(() => model.train(3), /training: 3 steps asked, but 2 of the 6 planned are left \(raise steps\)/);
+    assert.equal(model.step, 4);
+    assert.ok(sameBits(model.lossHistory(), before.loss) && sameBits(model.params(), before.params), 'nothing trained');
     model.trainWork(1, model.numParams);   // a step half done: its sample is in, its update is not
     assert.ok(model.midStep);
     assert.throws(() => model.setSteps(9), /steps: a training step is in progress; finish it first/);
