@@ -402,9 +402,18 @@ async function main() {
         .map(([k, v]) => `${k} ${fileSettings[k]} -> ${v}`);
       const { seed: _seed, ...flags } = opts.config;
       Object.assign(options, fileSettings, flags);
-      if (changed.length || seedNote) {
+      // a cosine learning rate decays over the plan (c/optimizer.c): a new plan re-plans it, so
+      // the steps to come run at another rate than the file's plan gave them (a review: --steps
+      // 20 then --load --steps 40 went from 0.006 lr to 0.5 lr unsaid, MSE 0.14 where the run in
+      // one go gives 0.05)
+      const plan = header.settings.steps, replanned = fileSettings.lr_schedule === 'cosine' && options.lr_schedule === 'cosine' &&
+        options.steps !== plan && options.steps > header.step
+        ? `; steps ${plan} -> ${options.steps} re-plans the cosine learning rate over ${options.steps} steps, so the steps to come ` +
+          `run at a ${options.steps > plan ? 'higher' : 'lower'} rate than the file's plan gave them (this is not the run of ` +
+          `${options.steps} steps in one go)` : '';
+      if (changed.length || seedNote || replanned) {
         process.stderr.write(`ddpm: note: this run goes on with the settings ${opts.load} was trained with` +
-          (changed.length ? `, except those the flags change: ${changed.join(', ')}` : '') + `${seedNote}\n`);
+          (changed.length ? `, except those the flags change: ${changed.join(', ')}` : '') + `${seedNote}${replanned}\n`);
       }
     } else if (header.version === 1) {
       // a version 1 file carries no settings of the run that wrote it (README "Checkpoint

@@ -447,8 +447,10 @@ test('--load goes on with the file\'s settings, flags named where they change th
   // the file's settings (version 2): the run goes on with them, and --seed's part is said
   const resumed = run('--load', a, '--steps', '3', '--seed', '5', '--json');
   assert.equal(resumed.status, 0, resumed.stderr);
+  // (and its plan of 2 steps raised to 3 re-plans its cosine learning rate: said)
   assert.equal(resumed.stderr, `ddpm: note: this run goes on with the settings ${a} was trained with; --seed 5 sets only the sample seed: ` +
-    "training goes on with the file's randomness\n");
+    "training goes on with the file's randomness; steps 2 -> 3 re-plans the cosine learning rate over 3 steps, so the steps to come " +
+    "run at a higher rate than the file's plan gave them (this is not the run of 3 steps in one go)\n");
   // the run's seed stays the one its training started from (the file's, and the file this run
   // would save records it); the flag's goes to the sample
   const resumedSummary = JSON.parse(resumed.stdout), config = resumedSummary.config;
@@ -462,7 +464,7 @@ test('--load goes on with the file\'s settings, flags named where they change th
   // with --sample-seed as well, --seed does nothing, and that is said
   const both = run('--load', a, '--steps', '3', '--seed', '5', '--sample-seed', '6', '--json');
   assert.equal(both.status, 0, both.stderr);
-  assert.match(both.stderr, /; --seed 5 does nothing here: training goes on with the file's randomness, and --sample-seed seeds the sample\n$/);
+  assert.match(both.stderr, /; --seed 5 does nothing here: training goes on with the file's randomness, and --sample-seed seeds the sample; steps 2 -> 3 re-plans/);
   assert.deepEqual([JSON.parse(both.stdout).seed, JSON.parse(both.stdout).sample_seed], [0, 6]);
   // a flag given changes the file's value, and is named; without flags nothing is said
   const overridden = run('--load', a, '--lr', '1e-3', '--clip', '--json');
