@@ -421,8 +421,10 @@ async function main() {
       // trial saved at lr 3e-3, cosine, and resumed at the defaults without a word). (A file of
       // another version is refused by C, and nothing of it is named here.)
       const used = { ...PRESETS[options.preset].config, ...options };
-      process.stderr.write(`ddpm: note: ${opts.load} (a version 1 file) holds the weights, AdamW state, step, loss curve and training ` +
-        `randomness, not the settings it was trained or sampled with; this run uses lr ${used.lr} (${used.lr_schedule}), ` +
+      // (what it holds from its flags: the README's own writer makes one of weights alone)
+      const held = ['weights', ...(header.hasAdam ? ['AdamW state'] : []), 'step', ...(header.hasHistory ? ['loss curve'] : []), 'training randomness'];
+      process.stderr.write(`ddpm: note: ${opts.load} (a version 1 file) holds the ${held.slice(0, -1).join(', ')} and ${held.at(-1)}, ` +
+        `not the settings it was trained or sampled with; this run uses lr ${used.lr} (${used.lr_schedule}), ` +
         `weight decay ${used.weight_decay}, batch ${used.batch}, sigma ${used.sigma}, ${Number(used.clip_x0) ? 'clipping' : 'no clipping'} ` +
         `(the flags given, else the ${options.preset} preset's)${seedNote}\n`);
     }

@@ -483,6 +483,15 @@ test('--load goes on with the file\'s settings, flags named where they change th
     'the settings it was trained or sampled with; this run uses lr 0.001 \\(constant\\), weight decay 0.01, batch 1, sigma beta, ' +
     "no clipping \\(the flags given, else the recommended preset's\\); --seed 5 sets only the sample seed: training goes on with " +
     "the file's randomness"));
+  // one of weights alone (as the README's writer makes) is not said to hold AdamW state or a loss curve
+  const P = 2723328, bare = Buffer.concat([v2.subarray(0, 80), v2.subarray(160, 160 + 4 * P), Buffer.alloc(4)]);
+  bare.writeUInt32LE(1, 8);
+  bare.writeUInt32LE(0, 56);   // flags: no AdamW state, EMA or history
+  const weightsOnly = join(dir, 'weights.ddpm');
+  writeFileSync(weightsOnly, reseal(new Uint8Array(bare)));
+  const fromBare = run('--load', weightsOnly, '--steps', '3', '--json');
+  assert.equal(fromBare.status, 0, fromBare.stderr);
+  assert.match(fromBare.stderr, /\(a version 1 file\) holds the weights, step and training randomness, not the settings/);
   // a plan below the file's steps: the flag that raises it
   assert.match(run('--load', a, '--steps', '1').stderr, /more than this model's planned 1 \(give --steps 2 or more\)$/m);
   // --save onto a file: done, and said, with what was there
