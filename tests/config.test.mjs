@@ -349,7 +349,8 @@ test('the wrapper refuses counts C would misread, keeps the numbers C read, and 
   model.loadCheckpoint(saved.buffer.slice(saved.byteOffset, saved.byteOffset + saved.byteLength));
   refused(() => model.loadCheckpoint('DDPMCKPT'), 'ARGUMENT', /loadCheckpoint: the file's bytes must be a Uint8Array or an ArrayBuffer \(got \[object String\]\)/);
   refused(() => engine.embedding(3, 7), 'ARGUMENT', /embedding: dim must be an even whole number >= 2 \(got 7\)/);
-  refused(() => engine.embedding(-1, 8), 'ARGUMENT', /embedding: t must be a whole number >= 0 \(got -1\)/);
+  refused(() => engine.embedding(-1, 8), 'ARGUMENT', /embedding: t must be a whole number from 0 to 2147483647 \(got -1\)/);
+  refused(() => engine.embedding(2 ** 32 + 5, 8), 'ARGUMENT', /embedding: t must be a whole number from 0 to 2147483647 \(got 4294967301\)/);
   refused(() => engine.normals(-3), 'ARGUMENT', /normals: n must be a whole number >= 0 \(got -3\)/);
   refused(() => engine.normals(2.5), 'ARGUMENT', /normals: n must be a whole number >= 0 \(got 2\.5\)/);
   const x = model.sample({ n: 2, trajectory: false }).final;

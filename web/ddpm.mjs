@@ -182,7 +182,8 @@ export class Engine {
   embedding(t, dim = 128) {
     // sin and cos of dim / 2 frequencies: an odd dim would leave its last float unwritten
     if (!Number.isInteger(dim) || dim < 2 || dim % 2 !== 0) throw new DDPMError(7, `embedding: dim must be an even whole number >= 2 (got ${dim})`);
-    if (!Number.isInteger(t) || t < 0) throw new DDPMError(7, `embedding: t must be a whole number >= 0 (got ${t})`);
+    // (C takes an int: 2^32 + 5 would be the embedding of t = 5)
+    if (!Number.isInteger(t) || t < 0 || t > 0x7fffffff) throw new DDPMError(7, `embedding: t must be a whole number from 0 to 2147483647 (got ${t})`);
     return this.withBuffers([dim * 4], (out) => {
       this.mod._w_timestep_embedding(out, t, dim);
       return this.readF32(out, dim);
