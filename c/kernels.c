@@ -904,24 +904,15 @@ static void normals_from_bits_simd(float *out, const uint32_t *bits, int n) {
 #endif
 
 // ---------------------------------------------------------------------------
-// dispatchers: the rest of the code calls these, never the SIMD or scalar versions directly
-
-#ifdef DDPM_SIMD
-#define USE_SIMD (!force_scalar)
-#else
-#define USE_SIMD 0
-#define matmul_dots_simd matmul_dots_scalar
-#define matmul_backward_simd matmul_backward_scalar
-#define act_forward_simd act_forward_scalar
-#define act_backward_simd act_backward_scalar
-#define adamw_update_simd adamw_update_scalar
-#define adamw_update_outer_simd adamw_update_outer_scalar
-#define normals_from_bits_simd normals_from_bits_scalar
-#endif
+// dispatchers: the rest of the code calls these, never the SIMD or scalar versions directly.
+// Each calls the SIMD version in the SIMD build (unless kernels_force_scalar(1) asked for the
+// twin) and the scalar twin otherwise: the scalar build has no SIMD versions at all.
 
 void matmul_dots(float *out, int ldo, const float *inp, const float *W, int B, int C, int OC) {
-    if (USE_SIMD) matmul_dots_simd(out, ldo, inp, W, B, C, OC);
-    else matmul_dots_scalar(out, ldo, inp, W, B, C, OC);
+#ifdef DDPM_SIMD
+    if (!force_scalar) { matmul_dots_simd(out, ldo, inp, W, B, C, OC); return; }
+#endif
+    matmul_dots_scalar(out, ldo, inp, W, B, C, OC);
 }
 // the bias is added to each finished sum, as a separate pass: the same float additions (each
 // dot product is a float before its bias is added either way), so the dots can be computed
@@ -936,29 +927,41 @@ void matmul_forward(float *out, const float *inp, const float *W, const float *b
 }
 void matmul_backward(float *dinp, float *dW, float *dbias, const float *dout, const float *inp,
                      const float *W, int B, int C, int OC) {
-    if (USE_SIMD) matmul_backward_simd(dinp, dW, dbias, dout, inp, W, B, C, OC);
-    else matmul_backward_scalar(dinp, dW, dbias, dout, inp, W, B, C, OC);
+#ifdef DDPM_SIMD
+    if (!force_scalar) { matmul_backward_simd(dinp, dW, dbias, dout, inp, W, B, C, OC); return; }
+#endif
+    matmul_backward_scalar(dinp, dW, dbias, dout, inp, W, B, C, OC);
 }
 void act_forward(float *out, const float *inp, int n, int activation) {
-    if (USE_SIMD) act_forward_simd(out, inp, n, activation);
-    else act_forward_scalar(out, inp, n, activation);
+#ifdef DDPM_SIMD
+    if (!force_scalar) { act_forward_simd(out, inp, n, activation); return; }
+#endif
+    act_forward_scalar(out, inp, n, activation);
 }
 void act_backward(float *dinp, const float *inp, const float *dout, int n, int activation) {
-    if (USE_SIMD) act_backward_simd(dinp, inp, dout, n, activation);
-    else act_backward_scalar(dinp, inp, dout, n, activation);
+#ifdef DDPM_SIMD
+    if (!force_scalar) { act_backward_simd(dinp, inp, dout, n, activation); return; }
+#endif
+    act_backward_scalar(dinp, inp, dout, n, activation);
 }
 void adamw_update(float *param, const float *grad, float *m, float *v, int n, const AdamWStep *h) {
-    if (USE_SIMD) adamw_update_simd(param, grad, m, v, n, h);
-    else adamw_update_scalar(param, grad, m, v, n, h);
+#ifdef DDPM_SIMD
+    if (!force_scalar) { adamw_update_simd(param, grad, m, v, n, h); return; }
+#endif
+    adamw_update_scalar(param, grad, m, v, n, h);
 }
 
 void adamw_update_outer(float *param, float *m, float *v, const float *dout, int ldd, const float *inp, int ldx,
                         int B, int C, long lo, long hi, const AdamWStep *h, const float *next_inp, float *next_out) {
-    if (USE_SIMD) adamw_update_outer_simd(param, m, v, dout, ldd, inp, ldx, B, C, lo, hi, h, next_inp, next_out);
-    else adamw_update_outer_scalar(param, m, v, dout, ldd, inp, ldx, B, C, lo, hi, h, next_inp, next_out);
+#ifdef DDPM_SIMD
+    if (!force_scalar) { adamw_update_outer_simd(param, m, v, dout, ldd, inp, ldx, B, C, lo, hi, h, next_inp, next_out); return; }
+#endif
+    adamw_update_outer_scalar(param, m, v, dout, ldd, inp, ldx, B, C, lo, hi, h, next_inp, next_out);
 }
 
 void normals_from_bits(float *out, const uint32_t *bits, int n) {
-    if (USE_SIMD) normals_from_bits_simd(out, bits, n);
-    else normals_from_bits_scalar(out, bits, n);
+#ifdef DDPM_SIMD
+    if (!force_scalar) { normals_from_bits_simd(out, bits, n); return; }
+#endif
+    normals_from_bits_scalar(out, bits, n);
 }
