@@ -68,9 +68,9 @@ int ddpm_config_validate(const DDPMConfig *c) {
     // turns every weight to Inf at the first update; an adam_eps of 1e-50 divides 0 by 0 for a
     // parameter whose gradient is always 0)
     CHECK(isfinite((float)c->lr) && (float)c->lr > 0,
-          "config: lr must be a finite number > 0 that a float holds, 1.4e-45 to 3.4e38 (got %g)", c->lr);
-    CHECK(isfinite(c->beta1) && c->beta1 >= 0 && c->beta1 < 1, "config: beta1 must be in [0, 1) (got %g)", c->beta1);
-    CHECK(isfinite(c->beta2) && c->beta2 >= 0 && c->beta2 < 1, "config: beta2 must be in [0, 1) (got %g)", c->beta2);
+          "config: lr must be a finite number > 0 that a float holds, 1.4e-45 to 3.4e38 (got %s)", exact(x1, c->lr));
+    CHECK(isfinite(c->beta1) && c->beta1 >= 0 && c->beta1 < 1, "config: beta1 must be in [0, 1) (got %s)", exact(x1, c->beta1));
+    CHECK(isfinite(c->beta2) && c->beta2 >= 0 && c->beta2 < 1, "config: beta2 must be in [0, 1) (got %s)", exact(x1, c->beta2));
     // AdamW uses them as floats: 0.99999999999 is below 1 but rounds to 1.0f, and then m (beta1)
     // or v (beta2) never moves from 0, with no error
     CHECK((float)c->beta1 < 1.0f, "config: beta1 = %s rounds to 1 as a float, where AdamW uses it (at most 0.99999994)", exact(x1, c->beta1));
@@ -79,12 +79,12 @@ int ddpm_config_validate(const DDPMConfig *c) {
     // whose gradient falls to 0 keeps its m while v drops to 0, and m / (0 + eps) overflowed the
     // weights to Inf at a small eps. (beta1 = 0 keeps m = g, bounded by any beta2.)
     CHECK((float)c->beta1 == 0.0f || (double)(float)c->beta1 * (float)c->beta1 < (float)c->beta2,
-          "config: AdamW needs beta1^2 < beta2 (got beta1 = %g, beta2 = %g): otherwise m / sqrt(v) has no bound, and an "
-          "update can overflow the weights", c->beta1, c->beta2);
+          "config: AdamW needs beta1^2 < beta2 (got beta1 = %s, beta2 = %s): otherwise m / sqrt(v) has no bound, and an "
+          "update can overflow the weights", exact(x1, c->beta1), exact(x2, c->beta2));
     CHECK(isfinite((float)c->adam_eps) && (float)c->adam_eps > 0,
-          "config: adam_eps must be a finite number > 0 that a float holds, 1.4e-45 to 3.4e38 (got %g)", c->adam_eps);
+          "config: adam_eps must be a finite number > 0 that a float holds, 1.4e-45 to 3.4e38 (got %s)", exact(x1, c->adam_eps));
     CHECK(isfinite(c->weight_decay) && c->weight_decay >= 0,
-          "config: weight_decay must be a finite number >= 0 (got %g)", c->weight_decay);
+          "config: weight_decay must be a finite number >= 0 (got %s)", exact(x1, c->weight_decay));
     // decoupled decay multiplies every weight by 1 - lr * weight_decay at each step, computed in
     // float as AdamW computes it (kernels.c): lr = 0.051373, weight_decay = 19.465477974811666 give
     // 0.99999999999999978 in double, but a product that rounds to 1.0000001f, a negative decay.
@@ -95,9 +95,9 @@ int ddpm_config_validate(const DDPMConfig *c) {
           exact(x1, c->lr), exact(x2, c->weight_decay));
     CHECK(c->lr_schedule == LR_CONSTANT || c->lr_schedule == LR_COSINE, "config: unknown lr_schedule %d", c->lr_schedule);
     CHECK(isfinite(c->lr_min_frac) && c->lr_min_frac >= 0 && c->lr_min_frac <= 1,
-          "config: lr_min_frac must be in [0, 1] (got %g)", c->lr_min_frac);
+          "config: lr_min_frac must be in [0, 1] (got %s)", exact(x1, c->lr_min_frac));
     CHECK(isfinite(c->ema_decay) && c->ema_decay >= 0 && c->ema_decay < 1,
-          "config: ema_decay must be in [0, 1) (got %g)", c->ema_decay);
+          "config: ema_decay must be in [0, 1) (got %s)", exact(x1, c->ema_decay));
     // (as a float, 1.0 would leave the EMA at the initial weights for ever)
     CHECK((float)c->ema_decay < 1.0f,
           "config: ema_decay = %s rounds to 1 as a float, where the EMA uses it (at most 0.99999994)", exact(x1, c->ema_decay));

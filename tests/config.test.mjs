@@ -54,6 +54,10 @@ test('every invalid configuration is refused with its name in the message', asyn
     // while the step reported success (a dead ReLU unit: g = 0, so v = 0 beside its old m)
     [{ beta1: 0.9, beta2: 0 }, 'CONFIG', /config: AdamW needs beta1\^2 < beta2 \(got beta1 = 0\.9, beta2 = 0\): otherwise m \/ sqrt\(v\) has no bound/],
     [{ beta1: 0.9, beta2: 0.8 }, 'CONFIG', /AdamW needs beta1\^2 < beta2/],
+    // every value refused is written in the digits that tell it apart (%g wrote both as 1 here)
+    [{ beta1: 0.9999999, beta2: 0.99999979 }, 'CONFIG', /AdamW needs beta1\^2 < beta2 \(got beta1 = 0\.9999999, beta2 = 0\.99999979\)/],
+    [{ lr_min_frac: 1.0000001 }, 'CONFIG', /lr_min_frac must be in \[0, 1\] \(got 1\.0000001\)/],
+    [{ beta2: 1.0000001 }, 'CONFIG', /beta2 must be in \[0, 1\) \(got 1\.0000001\)/],
     [{ ema_decay: 0.99999999999 }, 'CONFIG', /ema_decay = 0\.99999999999 rounds to 1 as a float, where the EMA uses it/],
     // betas in (0, 1) whose schedule still breaks in float, which every sample would then blame
     // on the weights: 1 - alpha_bar_1 = 0 (t = 1 adds no noise), or alpha_bar_T below a float
@@ -348,7 +352,12 @@ test('the wrapper refuses counts C would misread, keeps the numbers C read, and 
   const saved = model.saveCheckpoint();
   model.loadCheckpoint(saved.buffer.slice(saved.byteOffset, saved.byteOffset + saved.byteLength));
   refused(() => model.loadCheckpoint('DDPMCKPT'), 'ARGUMENT', /loadCheckpoint: the file's bytes must be a Uint8Array or an ArrayBuffer \(got \[object String\]\)/);
-  refused(() => engine.embedding(3, 7), 'ARGUMENT', /embedding: dim must be an even whole number >= 2 \(got 7\)/);
+  refused(() => engine.embedding(3, 7), 'ARGUMENT', /embedding: dim must be an even whole number from 2 to 65536 \(got 7\)/);
+  // (C takes dim as an int, and its buffer's size wrapped at 2^32: 2^32 + 8 gave 8 floats written
+  // and 16 million read back from the heap; a review)
+  refused(() => engine.embedding(3, 2 ** 32 + 8), 'ARGUMENT', /dim must be an even whole number from 2 to 65536 \(got 4294967304\)/);
+  refused(() => engine.alloc(2 ** 32 + 8), 'MEMORY', /out of wasm memory allocating 4294967304 bytes/);
+  refused(() => engine.alloc(1.5), 'ARGUMENT', /alloc: bytes must be a whole number >= 0 \(got 1\.5\)/);
   refused(() => engine.embedding(-1, 8), 'ARGUMENT', /embedding: t must be a whole number from 0 to 2147483647 \(got -1\)/);
   refused(() => engine.embedding(2 ** 32 + 5, 8), 'ARGUMENT', /embedding: t must be a whole number from 0 to 2147483647 \(got 4294967301\)/);
   refused(() => engine.normals(-3), 'ARGUMENT', /normals: n must be a whole number >= 0 \(got -3\)/);

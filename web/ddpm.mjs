@@ -111,6 +111,10 @@ export class Engine {
 
   // --- memory helpers: small, explicit, and always re-reading the heap views
   alloc(bytes) {
+    // (malloc takes a 32-bit size: 2^32 + 8 bytes would be 8, and what is written past them
+    // overwrites the heap)
+    if (!Number.isSafeInteger(bytes) || bytes < 0) throw new DDPMError(7, `alloc: bytes must be a whole number >= 0 (got ${bytes})`);
+    if (bytes > 0x7fffffff) throw new DDPMError(3, `out of wasm memory allocating ${bytes} bytes (the module's memory is at most 2 GiB)`);
     const ptr = this.mod._malloc(Math.max(bytes, 4));
     if (!ptr) throw new DDPMError(3, `out of wasm memory allocating ${bytes} bytes`);
     return ptr;
@@ -181,7 +185,9 @@ export class Engine {
 
   embedding(t, dim = 128) {
     // sin and cos of dim / 2 frequencies: an odd dim would leave its last float unwritten
-    if (!Number.isInteger(dim) || dim < 2 || dim % 2 !== 0) throw new DDPMError(7, `embedding: dim must be an even whole number >= 2 (got ${dim})`);
+    if (!Number.isInteger(dim) || dim < 2 || dim > 65536 || dim % 2 !== 0) {
+      throw new DDPMError(7, `embedding: dim must be an even whole number from 2 to 65536 (got ${dim})`);
+    }
     // (C takes an int: 2^32 + 5 would be the embedding of t = 5)
     if (!Number.isInteger(t) || t < 0 || t > 0x7fffffff) throw new DDPMError(7, `embedding: t must be a whole number from 0 to 2147483647 (got ${t})`);
     return this.withBuffers([dim * 4], (out) => {
