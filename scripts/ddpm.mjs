@@ -6,6 +6,7 @@
 //     [--sample-seed S]
 //     [--save FILE] [--load FILE] [--out DIR] [--scalar] [--json]
 import { accessSync, chmodSync, closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { PNG } from 'pngjs';
@@ -163,8 +164,7 @@ function checkOutputs(opts) {
       folder(dirname(path), what);
       // and it makes a file there now: the folder's mode and access() pass /proc, where nothing
       // can be made, and the write failed only after training
-      const partial = partialPath(path);
-      try { writeNew(partial, ''); rmSync(partial); } catch (e) { fail(`${what}: cannot make a file in ${dirname(path)}: ${sysError(e)}`); }
+      try { rmSync(writeNew(path, '')); } catch (e) { fail(`${what}: cannot make a file in ${dirname(path)}: ${sysError(e)}`); }
     }
   }
   if (opts.out) {
@@ -235,21 +235,24 @@ function saveTarget(path) {
   fail(`--save ${path}: too many links`);
 }
 
-// the new file a checkpoint is written to before it is renamed over `path`
-const partialPath = (path) => join(dirname(path), `.ddpm-${process.pid}.partial`);
-// The partial file is made new, never opened through what is already at its name: in a shared
-// folder (/tmp) its name, which holds only the process number, can be guessed, and a link planted
-// there would have been followed, the checkpoint written into (and the up-front check's empty
-// write truncating) whatever it names. What is there (a link, a file left by an earlier run of
-// the same number) is removed, as a link, and the file made again; if another one comes in
-// between, the write fails and is named.
-function writeNew(partial, bytes, mode = 0o666) {
-  try {
-    writeFileSync(partial, bytes, { mode, flag: 'wx' });
-  } catch (e) {
-    if (e.code !== 'EEXIST') throw e;
-    rmSync(partial);
-    writeFileSync(partial, bytes, { mode, flag: 'wx' });
+// The new file a checkpoint is written to before it is renamed over `path`: made new (O_EXCL),
+// under a name no one can guess, in the folder of `path`; returns its path. A name with the
+// process number alone was a name to plant a link at in a shared folder (/tmp): the checkpoint
+// was written through it into the file it named. A name already there is never removed (it may
+// be another run's), and another is drawn.
+function writeNew(path, bytes, mode = 0o666) {
+  for (let tries = 1; ; tries++) {
+    const partial = join(dirname(path), `.ddpm-${process.pid}-${randomBytes(8).toString('hex')}.partial`);
+    try {
+      writeFileSync(partial, bytes, { mode, flag: 'wx' });
+      return partial;
+    } catch (e) {
+      if (e.code === 'EEXIST' && tries < 10) continue;
+      // (the part written before the write failed, in a file this call made: any other error
+      // than EEXIST means nothing was at the name)
+      if (e.code !== 'EEXIST') try { rmSync(partial, { force: true }); } catch { /* nothing was made */ }
+      throw e;
+    }
   }
 }
 
@@ -280,16 +283,18 @@ function saveAtomically(savePath, bytes) {
     try { writeFileSync(path, bytes); } catch (e) { throw why(e); }
     return;
   }
-  const partial = partialPath(path), mode = stat ? stat.mode & 0o7777 : 0o666;
+  const mode = stat ? stat.mode & 0o7777 : 0o666;
   const was = stat ? whatIsThere(path) : '';
+  let partial = null;
   try {
-    writeNew(partial, bytes, mode);
+    partial = writeNew(path, bytes, mode);
     if (stat) chmodSync(partial, mode);   // exactly the old file's, whatever the umask
     renameSync(partial, path);
     // replacing a file is what --save onto one asks for, but not always what was meant: said
     if (stat) process.stderr.write(`ddpm: note: --save ${savePath} replaced ${was}\n`);
   } catch (e) {
-    try { rmSync(partial, { force: true }); } catch { /* nothing was made */ }
+    // (written, but not renamed into place)
+    if (partial) try { rmSync(partial, { force: true }); } catch { /* gone already */ }
     const failed = why(e);
     if (stat) failed.message += ' (the file there is as it was)';
     throw failed;
@@ -386,31 +391,28 @@ async function main() {
     // --seed: training goes on with the file's randomness, so the seed the run was started with
     // stays the file's (its summary and the file this run saves name that one), and the flag
     // seeds the sample, unless --sample-seed does
-    const flagSeed = opts.config.seed;
+    const flagSeed = opts.config.seed, sampleSeedGiven = opts.sampleSeed !== undefined;
+    delete opts.config.seed;
     delete options.seed;
-    if (flagSeed !== undefined && opts.sampleSeed === undefined) opts.sampleSeed = flagSeed;
+    if (flagSeed !== undefined && !sampleSeedGiven) opts.sampleSeed = flagSeed;
     const seedNote = flagSeed === undefined ? ''
-      : opts.sampleSeed === flagSeed ? `; --seed ${flagSeed} sets only the sample seed: training goes on with the file's randomness`
+      : !sampleSeedGiven ? `; --seed ${flagSeed} sets only the sample seed: training goes on with the file's randomness`
       : `; --seed ${flagSeed} does nothing here: training goes on with the file's randomness, and --sample-seed seeds the sample`;
     if (header.settings) {
       // a version 2 file carries the settings of the run that wrote it: the run goes on with
       // them (its planned steps aside: --steps, above), each flag given in place of the file's,
       // and the flags that change one are named
       const { steps: _planned, ...fileSettings } = header.settings;
-      // (the seed has its own words, seedNote)
-      const changed = Object.entries(opts.config).filter(([k, v]) => k in fileSettings && k !== 'seed' && String(v) !== String(fileSettings[k]))
+      const changed = Object.entries(opts.config).filter(([k, v]) => k in fileSettings && String(v) !== String(fileSettings[k]))
         .map(([k, v]) => `${k} ${fileSettings[k]} -> ${v}`);
-      const { seed: _seed, ...flags } = opts.config;
-      Object.assign(options, fileSettings, flags);
-      // a cosine learning rate decays over the plan (c/optimizer.c): a new plan re-plans it, so
-      // the steps to come run at another rate than the file's plan gave them (a review: --steps
-      // 20 then --load --steps 40 went from 0.006 lr to 0.5 lr unsaid, MSE 0.14 where the run in
-      // one go gives 0.05)
+      Object.assign(options, fileSettings, opts.config);
+      // a cosine learning rate decays over the plan (c/optimizer.c): a new plan re-plans it (a
+      // review: --steps 20 then --load --steps 40 went from 0.006 lr to 0.5 lr unsaid, MSE 0.14
+      // where the run in one go gives 0.05); with a floor of the whole lr it does not decay
       const plan = header.settings.steps, replanned = fileSettings.lr_schedule === 'cosine' && options.lr_schedule === 'cosine' &&
-        options.steps !== plan && options.steps > header.step
-        ? `; steps ${plan} -> ${options.steps} re-plans the cosine learning rate over ${options.steps} steps, so the steps to come ` +
-          `run at a ${options.steps > plan ? 'higher' : 'lower'} rate than the file's plan gave them (this is not the run of ` +
-          `${options.steps} steps in one go)` : '';
+        Number(options.lr_min_frac) < 1 && options.steps !== plan && options.steps > header.step
+        ? `; steps ${plan} -> ${options.steps} re-plans the cosine learning rate over ${options.steps} steps, where the file's ` +
+          `${header.step} steps followed a plan of ${plan} (this is not the run of ${options.steps} steps in one go)` : '';
       if (changed.length || seedNote || replanned) {
         process.stderr.write(`ddpm: note: this run goes on with the settings ${opts.load} was trained with` +
           (changed.length ? `, except those the flags change: ${changed.join(', ')}` : '') + `${seedNote}${replanned}\n`);

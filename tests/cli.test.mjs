@@ -331,10 +331,11 @@ test('a model --save cannot write after training is kept in the temporary folder
   assert.equal(JSON.parse(resumed.stdout).steps, 3, 'and it loads');
 });
 
-// The partial file --save writes first is named by the process number alone: a link planted at
-// that name (in a shared folder, by anyone who can guess it) is not followed. It is planted
-// while the CLI waits on --load's pipe, after its up-front check made and removed the file.
-test('--save makes its partial file new: a link planted at its name is not written through', async (t) => {
+// The partial file --save writes first, beside the checkpoint, has a name no one can guess: a
+// link planted at the name of the process number (which was its name, in a shared folder anyone
+// could plant at) is neither written through nor removed, nor is a folder there in the way. They
+// are planted while the CLI waits on --load's pipe, after its up-front check of the folder.
+test('--save makes its partial file new under a name no one can guess: what is planted at the process number\'s name is left alone', async (t) => {
   const dir = tempDir(t), fifo = join(dir, 'load.fifo'), victim = join(dir, 'victim.txt'), save = join(dir, 'model.ddpm');
   execFileSync('mkfifo', [fifo]);
   writeFileSync(victim, 'not a checkpoint\n');
@@ -348,15 +349,19 @@ test('--save makes its partial file new: a link planted at its name is not writt
   child.stderr.on('data', (d) => { stderr += d; });
   const exited = once(child, 'close');
   const writer = await open(fifo, 'w');   // (its checks are done)
-  symlinkSync(victim, join(dir, `.ddpm-${child.pid}.partial`));
+  const planted = join(dir, `.ddpm-${child.pid}.partial`);
+  symlinkSync(victim, planted);
+  mkdirSync(join(dir, `.ddpm-${child.pid}-0.partial`));
   await writer.write(bytes);
   await writer.close();
   const [status] = await exited;
   assert.equal(status, 0, stderr);
   assert.equal(readFileSync(victim, 'utf8'), 'not a checkpoint\n', 'the file the link names is untouched');
-  assert.ok(!lstatSync(save).isSymbolicLink(), 'the checkpoint is a file of its own, not the planted link');
+  assert.ok(lstatSync(planted).isSymbolicLink(), 'the planted link is left where it is');
+  assert.ok(!lstatSync(save).isSymbolicLink(), 'the checkpoint is a file of its own');
   assert.equal(readFileSync(save).readUInt32LE(60), 3, 'and holds the model at step 3');
-  assert.deepEqual(readdirSync(dir).filter((f) => f.includes('partial')), [], 'no partial file is left');
+  assert.deepEqual(readdirSync(dir).filter((f) => f.includes('partial')).sort(), [`.ddpm-${child.pid}-0.partial`, `.ddpm-${child.pid}.partial`],
+    'no partial file of its own is left');
 });
 
 // Off a terminal, a long run prints a line of progress every 10 s (it printed nothing until the
@@ -449,8 +454,8 @@ test('--load goes on with the file\'s settings, flags named where they change th
   assert.equal(resumed.status, 0, resumed.stderr);
   // (and its plan of 2 steps raised to 3 re-plans its cosine learning rate: said)
   assert.equal(resumed.stderr, `ddpm: note: this run goes on with the settings ${a} was trained with; --seed 5 sets only the sample seed: ` +
-    "training goes on with the file's randomness; steps 2 -> 3 re-plans the cosine learning rate over 3 steps, so the steps to come " +
-    "run at a higher rate than the file's plan gave them (this is not the run of 3 steps in one go)\n");
+    "training goes on with the file's randomness; steps 2 -> 3 re-plans the cosine learning rate over 3 steps, where the file's " +
+    "2 steps followed a plan of 2 (this is not the run of 3 steps in one go)\n");
   // the run's seed stays the one its training started from (the file's, and the file this run
   // would save records it); the flag's goes to the sample
   const resumedSummary = JSON.parse(resumed.stdout), config = resumedSummary.config;
@@ -466,6 +471,8 @@ test('--load goes on with the file\'s settings, flags named where they change th
   assert.equal(both.status, 0, both.stderr);
   assert.match(both.stderr, /; --seed 5 does nothing here: training goes on with the file's randomness, and --sample-seed seeds the sample; steps 2 -> 3 re-plans/);
   assert.deepEqual([JSON.parse(both.stdout).seed, JSON.parse(both.stdout).sample_seed], [0, 6]);
+  // (the same number in both is still --sample-seed's doing)
+  assert.match(run('--load', a, '--steps', '3', '--seed', '6', '--sample-seed', '6').stderr, /; --seed 6 does nothing here/);
   // a flag given changes the file's value, and is named; without flags nothing is said
   const overridden = run('--load', a, '--lr', '1e-3', '--clip', '--json');
   assert.equal(overridden.status, 0, overridden.stderr);
