@@ -833,6 +833,14 @@ test('the chain\'s images on screen when the window is resized to one column mid
   assert.equal(await page.evaluate(() => document.body.dataset.sample), 'playing', 'still playing');
   const after = await onScreen();
   assert.ok(after.top >= 0 && after.bottom <= after.height, `on screen after the resize: ${JSON.stringify(after)}`);
+  // a sliver of them at the foot of the screen is not on screen: the page is not moved to them
+  await page.evaluate(() => window.scrollBy(0, document.querySelector('#sample .traj').getBoundingClientRect().top - (window.innerHeight - 12)));
+  await page.waitForTimeout(100);   // (the intersection observer's note of it)
+  const redraws1 = await page.evaluate(() => window.ddpmPage.redraws());
+  await page.setViewportSize({ width: 950, height: 1000 });
+  await page.waitForFunction((n) => window.ddpmPage.redraws() > n, redraws1);
+  const sliver = await onScreen();
+  assert.ok(sliver.top > sliver.height - 60, `not brought on screen for a sliver: ${JSON.stringify(sliver)}`);
   // a page scrolled away from the images is left where it is
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.waitForFunction(() => document.querySelector('#sample .traj').getBoundingClientRect().top > window.innerHeight);

@@ -402,12 +402,14 @@ function wire() {
   // counted, a drag makes it step down to its slowest level, ~15x fewer steps/s for ~10 s.
   // The chain's images, on screen when a resize begins, are on screen once it settles: a window
   // turned or narrowed to one column mid-play carried them a screen below while they played (a
-  // trial). Whether they were on screen is the intersection observer's last word: its notes come
-  // after the resize observer's in a frame, so at a resize's first width it still tells the
-  // layout before it.
+  // trial). On screen means half of them at least (a sliver at the foot of the screen, below
+  // the Train panel being read, is not). Whether they were is the intersection observer's last
+  // word: its notes come after the resize observer's in a frame, so at a resize's first width it
+  // still tells the layout before it.
   const trajImages = document.querySelector('#sample .traj');
   let trajSeen = false, trajSeenBefore = null;
-  new IntersectionObserver(([entry]) => { trajSeen = entry.isIntersecting; }).observe(trajImages);
+  new IntersectionObserver((entries) => { trajSeen = entries.at(-1).intersectionRatio >= 0.5; }, { threshold: [0, 0.5, 1] })
+    .observe(trajImages);
   let lastWidth = document.documentElement.clientWidth, timer = 0;
   new ResizeObserver(() => {
     if (document.documentElement.clientWidth === lastWidth) return;
