@@ -813,6 +813,35 @@ test('at 360 x 640: Train keeps Pause in reach, playback ends with nothing movin
   assertClean(log);
 });
 
+// From a low-vision trial: the lines a reader must tell apart keep 3:1 on the panel and text
+// 4.5:1 (WCAG 1.4.11, 1.4.3); a high-contrast theme keeps each plot on its own light panel
+// (the canvas keeps the colours it was drawn in, and the page behind it turned black: legends
+// at 1.3:1); the text follows the size the browser's reader chose (it was fixed at 16px)
+test('the plots\' colours keep their contrast, a high-contrast theme keeps each plot on its panel, and the text follows the browser\'s size', async () => {
+  const { page, log } = await openPage('?steps=3');
+  const ratios = await page.evaluate(() => {
+    const css = getComputedStyle(document.documentElement), rgb = (v) => {
+      const h = css.getPropertyValue(v).trim().slice(1);
+      return [0, 2, 4].map((i) => parseInt(h.slice(i, i + 2), 16) / 255);
+    };
+    const lum = (c) => { const [r, g, b] = c.map((x) => (x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4)); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+    const ratio = (a, b) => { const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x); return (hi + 0.05) / (lo + 0.05); };
+    const panel = rgb('--panel');
+    return Object.fromEntries(['--ink', '--muted', '--accent', '--accent2', '--faint'].map((v) => [v, ratio(rgb(v), panel)]));
+  });
+  for (const v of ['--ink', '--muted']) assert.ok(ratios[v] >= 4.5, `${v} as text: ${ratios[v].toFixed(2)}:1`);
+  for (const v of ['--accent', '--accent2', '--faint']) assert.ok(ratios[v] >= 3, `${v} as a line: ${ratios[v].toFixed(2)}:1`);
+  await page.emulateMedia({ forcedColors: 'active', colorScheme: 'dark' });
+  const grounds = await page.evaluate(() => [...document.querySelectorAll('.plot-box, canvas.plot')].map((el) => getComputedStyle(el).backgroundColor));
+  assert.ok(grounds.length >= 8, `${grounds.length} plots`);
+  assert.deepEqual([...new Set(grounds)], ['rgb(255, 254, 251)'], 'every plot on the light panel it is drawn for');
+  await page.emulateMedia({ forcedColors: 'none', colorScheme: 'light' });
+  await page.addStyleTag({ content: 'html { font-size: 24px; }' });   // (as a reader's "very large" text)
+  assert.equal(await page.evaluate(() => getComputedStyle(document.body).fontSize), '24px');
+  await page.close();
+  assertClean(log);
+});
+
 // A window turned or narrowed to one column while the chain plays: the images on screen before
 // stay on screen (a trial's 1100 x 800 -> 900 x 1000 left them 1,120 px down a 1,000 px screen,
 // the Train panel in their place, while they played on)

@@ -39,7 +39,7 @@ export function theme() {
     grid: cssVar('--grid', '#e6e3dc'),
     accent: cssVar('--accent', '#b3261e'),
     accent2: cssVar('--accent2', '#1f5f8b'),
-    faint: cssVar('--faint', '#9a968c'),
+    faint: cssVar('--faint', '#85817a'),
   };
 }
 
