@@ -842,6 +842,26 @@ test('the plots\' colours keep their contrast, a high-contrast theme keeps each 
   assertClean(log);
 });
 
+// The lesson of the page is the two presets side by side: a trial had to Reset, lose the
+// recommended sample, and keep its MSE in mind. The verdict names the other preset's last sample
+// on the page, once that sample's own result has shown.
+test('the verdict names the other preset\'s last sample on the page beside this one', async () => {
+  const { page, log } = await openPage('?steps=20&speed=5');
+  await trainToEnd(page);
+  const recommended = await sampleOnce(page);
+  assert.doesNotMatch(await page.textContent('#sample-verdict'), /preset's last sample/, 'no other preset sampled yet');
+  await page.click('#btn-reset');
+  await page.check('#preset-paper');
+  await page.fill('#steps', '20');
+  await page.dispatchEvent('#steps', 'change');
+  await trainToEnd(page);
+  await sampleOnce(page);
+  assert.match(await page.textContent('#sample-verdict'),
+    new RegExp(`The recommended preset's last sample here \\(its model at step 20\\): MSE ${recommended.mse.replace('.', '\\.')}\\.`));
+  await page.close();
+  assertClean(log);
+});
+
 // A window turned or narrowed to one column while the chain plays: the images on screen before
 // stay on screen (a trial's 1100 x 800 -> 900 x 1000 left them 1,120 px down a 1,000 px screen,
 // the Train panel in their place, while they played on)

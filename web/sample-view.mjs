@@ -164,7 +164,7 @@ function showSample(m, { computeMs, sigma, clip, seed, before }) {
   const mseCurve = new Float32Array(T + 1);
   for (let t = 0; t <= T; t++) mseCurve[t] = mse(r.x0Pred, image, t * D);
   app.traj = { ...r, T, D, S: m.config.image_size, ms: computeMs, mseCurve, finalMse: mse(r.final, image), sigma, clip, seed,
-    step: m.step, steps: m.config.steps, config: m.config, lossCurve: modelLossCurve(m), model: m,
+    step: m.step, steps: m.config.steps, config: m.config, lossCurve: modelLossCurve(m), model: m, preset: app.settings.preset,
     // the sample a change of the panel's settings replaced, if it was of this model at this step
     before: before && before.model === m && before.step === m.step ? before : null,
     // step 0 is untrained only for a model made here: a file at step 0 (one written by another
@@ -248,6 +248,9 @@ function drawSampleVerdict() {
     // above the bar is not always far from the square (0.02 still looks like it): say only what it misses
     (good ? 'so this sample is the red square.' : 'which this sample misses.');
   if (tr.before) text += ` Before this panel's last change (${tr.before.what}), the MSE was ${formatNumber(tr.before.mse)}.`;
+  // the two presets side by side: what the other one's last sample came to on this page
+  const other = tr.preset === 'paper' ? 'recommended' : 'paper', seen = app.lastSeen[other];
+  if (seen) text += ` The ${other} preset's last sample here (its model at step ${seen.step}): MSE ${formatNumber(seen.mse)}.`;
   if (!good) {
     if (tr.untrained) text += ' The model is untrained: press <a href="#train">Train</a> first.';
     else if (tr.step > 0 && tr.step < tr.steps) text += ` The model had trained only ${tr.step} of ${tr.steps} steps when this sample was drawn.`;
@@ -483,6 +486,7 @@ function reveal(t) {
   if (t === 0) {
     drawSampleVerdict();   // written again as it shows, for a screen reader to read it then
     showResult(true);
+    app.lastSeen[tr.preset] = { mse: tr.finalMse, step: tr.step };
   }
 }
 // the final MSE ("–" until shown) and the verdict (in its place, unseen until shown)

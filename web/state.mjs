@@ -63,6 +63,7 @@ export const app = {
   frames: [],                // rAF intervals (ms) while training runs
   frameWork: [],             // the time (ms) the frame before each interval spent on training and drawing
   traj: null,                // the last sampled trajectory
+  lastSeen: {},              // per preset, the last sample whose result showed: { mse, step } (the verdict compares)
   undo: null,                // what Reset set aside, for Undo Reset (app.mjs): the model and the page's record of it
   keyPress: null,            // the button a key is pressing, until the click it makes is handled (app.mjs)
   focusMoved: null,          // { to, at }: the button a key's press last moved the focus to, and when (focusMovedTo)
