@@ -396,10 +396,6 @@ function wire() {
 
   document.addEventListener('visibilitychange', onVisibilityChange);
 
-  // A new width redraws every plot, once the width has settled: a window dragged wider redraws
-  // once, not on every frame of the drag. The frames of a resize come late for the browser's own
-  // layout and this redraw, not for training, so the pacing does not count them (pacing.mjs):
-  // counted, a drag makes it step down to its slowest level, ~15x fewer steps/s for ~10 s.
   // The chain's images, on screen when a resize begins, are on screen once it settles: a window
   // turned or narrowed to one column mid-play carried them a screen below while they played (a
   // trial). On screen means half of them at least (a sliver at the foot of the screen, below
@@ -410,6 +406,11 @@ function wire() {
   let trajSeen = false, trajSeenBefore = null;
   new IntersectionObserver((entries) => { trajSeen = entries.at(-1).intersectionRatio >= 0.5; }, { threshold: [0, 0.5, 1] })
     .observe(trajImages);
+
+  // A new width redraws every plot, once the width has settled: a window dragged wider redraws
+  // once, not on every frame of the drag. The frames of a resize come late for the browser's own
+  // layout and this redraw, not for training, so the pacing does not count them (pacing.mjs):
+  // counted, a drag makes it step down to its slowest level, ~15x fewer steps/s for ~10 s.
   let lastWidth = document.documentElement.clientWidth, timer = 0;
   new ResizeObserver(() => {
     if (document.documentElement.clientWidth === lastWidth) return;
