@@ -41,6 +41,17 @@ static int all_finite(const float *x, size_t n) {
     return 1;
 }
 
+// the largest |x[i]| (of finite values, as the refusals below name them)
+static float largest_abs(const float *x, size_t n) {
+    float r = 0.0f;
+    for (size_t i = 0; i < n; i++) if (fabsf(x[i]) > r) r = fabsf(x[i]);
+    return r;
+}
+
+// x_t beyond this is far past anything the forward process makes (|x_t| <= sqrt(alpha_bar) +
+// a few sqrt(1 - alpha_bar), under 10), so far past anything training showed the network
+#define CHAIN_RAN_AWAY 1e3f
+
 void sampler_end_chain(SamplerState *st, const char *why) {
     if (st->t > 0) st->ended = why;
     st->t = 0;
@@ -108,8 +119,22 @@ int ddpm_sample_continue(DDPM *m, int max_steps) {
             sampler_end_chain(st, "the last one diverged");
             // with x0-prediction the noise is derived from the network's x0, up to 1/sqrt(1 -
             // alpha_bar_1) times it: name the network's output if that broke, else the derivation
-            const char *what = m->cfg.predict == PREDICT_EPS ? "the predicted noise holds"
-                : !all_finite(m->acts.out, (size_t)n * D) ? "the predicted x0 holds" : "the noise derived from the predicted x0 holds";
+            if (m->cfg.predict == PREDICT_X0 && all_finite(m->acts.out, (size_t)n * D)) {
+                // a finite x0 whose derived noise overflows: either the chain ran away (x_t grew
+                // step by step, the network's x0 grew with it and each step fed it back: the
+                // paper's betas unclipped, in a trial, reached x_t of 3.5e36 at t = 23), or the
+                // network's output is huge from the start; the sizes tell which
+                float x_big = largest_abs(x, (size_t)n * D), x0_big = largest_abs(m->acts.out, (size_t)n * D);
+                return -ddpm_set_error(DDPM_ERR_DIVERGED,
+                    "sampling diverged at t=%d: the noise derived from the predicted x0 holds NaN or Inf, while the "
+                    "predicted x0 (up to %.3g) and x_%d (up to %.3g) are finite: %s", t, x0_big, t, x_big,
+                    x_big > CHAIN_RAN_AWAY
+                        ? "the chain ran away: x_t grew far past anything training showed the network, its predicted "
+                          "x0 grew with it, and each step fed that back (clipping the predicted x0 to [-1, 1] keeps "
+                          "the chain in range)"
+                        : "the network's output is far too large (its weights are, as training that blew up leaves them)");
+            }
+            const char *what = m->cfg.predict == PREDICT_EPS ? "the predicted noise holds" : "the predicted x0 holds";
             return -ddpm_set_error(DDPM_ERR_DIVERGED,
                 "sampling diverged at t=%d: %s NaN or Inf (the network's output overflowed: its weights are far "
                 "too large, as training that blew up leaves them, or not finite)", t, what);

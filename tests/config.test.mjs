@@ -235,8 +235,17 @@ test('a sampler that leaves the finite numbers says so instead of drawing garbag
     t.fc3_w.fill(0);
     t.fc3_b.fill(3e38);
     huge.setParams(p);
-    refused(() => huge.sample({ seed: 1 }), 'DIVERGED', /sampling diverged at t=\d+: the noise derived from the predicted x0 holds NaN or Inf/);
+    refused(() => huge.sample({ seed: 1 }), 'DIVERGED', new RegExp('sampling diverged at t=\\d+: the noise derived from the predicted x0 holds NaN or Inf, ' +
+      "while the predicted x0 \\(up to 3e\\+38\\) and x_\\d+ \\(up to \\d\\.?\\d*\\) are finite: the network's output is far too large"));
   } finally { huge.free(); }
+  // the paper's betas with x0-prediction, unclipped: the chain itself runs away (a trial's run
+  // was told its weights were far too large, after a training that went well)
+  const runaway = engine.createModel({ preset: 'recommended', schedule: 'linear', steps: 200 });
+  try {
+    runaway.train(200);
+    refused(() => runaway.sample({ seed: 0 }), 'DIVERGED', new RegExp('sampling diverged at t=23: the noise derived from the predicted x0 holds NaN ' +
+      'or Inf, while the predicted x0 \\(up to \\d\\.\\d+e\\+3\\d\\) and x_23 \\(up to 3\\.\\d+e\\+36\\) are finite: the chain ran away'));
+  } finally { runaway.free(); }
 });
 
 test('a gradient that overflows (finite loss) stops training before it reaches the weights or AdamW state', async () => {
