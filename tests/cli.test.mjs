@@ -499,6 +499,16 @@ test('--load goes on with the file\'s settings, flags named where they change th
   const fromBare = run('--load', weightsOnly, '--steps', '3', '--json');
   assert.equal(fromBare.status, 0, fromBare.stderr);
   assert.match(fromBare.stderr, /\(a version 1 file\) holds the weights, step and training randomness, not the settings/);
+  // and training from weights alone is said to restart AdamW (a version 2 file too); sampling
+  // alone from it has nothing to say
+  assert.match(fromBare.stderr, /holds no AdamW state: AdamW starts afresh \(its moments at zero, its bias correction counted from this run's first update\), so this is not the run in one go\n/);
+  const engine2 = await loadEngine(), light = engine2.createModel({ preset: 'recommended', steps: 2 });
+  light.train(2);
+  const lightFile = join(dir, 'light.ddpm');
+  writeFileSync(lightFile, light.saveCheckpoint({ optimizer: false }));
+  light.free();
+  assert.match(run('--load', lightFile, '--steps', '3', '--json').stderr, new RegExp(`note: ${lightFile} holds no AdamW state: AdamW starts afresh`));
+  assert.doesNotMatch(run('--load', lightFile, '--json').stderr, /AdamW starts afresh/);
   // a plan below the file's steps: the flag that raises it
   assert.match(run('--load', a, '--steps', '1').stderr, /more than this model's planned 1 \(give --steps 2 or more\)$/m);
   // --save onto a file: done, and said, with what was there
