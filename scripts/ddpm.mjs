@@ -160,6 +160,13 @@ function checkOutputs(opts) {
     if (stat) {
       try { accessSync(path, constants.W_OK); } catch (e) { fail(`${what}: cannot write it: ${sysError(e)}`); }
     }
+    // a checkpoint there is replaced (said after the save), an empty file too (as a shell's
+    // redirection leaves one); anything else is refused before training: a slip of the name
+    // (--save loss.csv, --save notes.txt) replaced a file of other work for good (a trial)
+    if (stat?.isFile() && stat.size > 0 && !startsWithMagic(path)) {
+      fail(`${what}: ${path === opts.save ? 'a' : `it names ${path}, a`} file that is not a checkpoint (${stat.size} bytes), which --save ` +
+        'would replace: remove it first, or save under another name');
+    }
     if (!stat || stat.isFile()) {
       folder(dirname(path), what);
       // and it makes a file there now: the folder's mode and access() pass /proc, where nothing
@@ -284,14 +291,15 @@ function saveAtomically(savePath, bytes) {
     return;
   }
   const mode = stat ? stat.mode & 0o7777 : 0o666;
-  const was = stat ? whatIsThere(path) : '';
+  // (an empty file, as a shell's redirection leaves, is not worth a word)
+  const was = stat && stat.size > 0 ? whatIsThere(path) : '';
   let partial = null;
   try {
     partial = writeNew(path, bytes, mode);
     if (stat) chmodSync(partial, mode);   // exactly the old file's, whatever the umask
     renameSync(partial, path);
     // replacing a file is what --save onto one asks for, but not always what was meant: said
-    if (stat) process.stderr.write(`ddpm: note: --save ${savePath} replaced ${was}\n`);
+    if (was) process.stderr.write(`ddpm: note: --save ${savePath} replaced ${was}\n`);
   } catch (e) {
     // (written, but not renamed into place)
     if (partial) try { rmSync(partial, { force: true }); } catch { /* gone already */ }
@@ -342,6 +350,15 @@ function fileRefusal(engine, options, bytes) {
 }
 
 // the file --save is about to replace, in words: a checkpoint at its step, or another file
+// whether the file at `path` begins as a checkpoint does (its 8-byte marker), whole or not
+function startsWithMagic(path) {
+  const head = Buffer.alloc(8);
+  try {
+    const fd = openSync(path, 'r');
+    try { return readSync(fd, head, 0, 8, 0) === 8 && head.toString('latin1') === 'DDPMCKPT'; } finally { closeSync(fd); }
+  } catch { return false; }
+}
+
 function whatIsThere(path) {
   const head = Buffer.alloc(164);   // (the header of version 2, and its checksum)
   try {
@@ -350,7 +367,7 @@ function whatIsThere(path) {
     try { n = readSync(fd, head, 0, head.length, 0); } finally { closeSync(fd); }
     return `a checkpoint at step ${checkpointHeader(new Uint8Array(head.subarray(0, n))).step}`;
   } catch {
-    return 'a file that was not a checkpoint';
+    return startsWithMagic(path) ? 'a damaged checkpoint' : 'a file that was not a checkpoint';
   }
 }
 

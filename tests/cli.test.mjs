@@ -241,7 +241,7 @@ test('a run that fails keeps what it trained: --save writes the kept weights, an
 test('--save replaces a file with its permissions kept, writes through a link (to a file there or not yet), and --load reads a pipe', (t) => {
   const dir = tempDir(t);
   const file = join(dir, 'private.ddpm');
-  writeFileSync(file, 'old');
+  writeFileSync(file, 'DDPMCKPT, cut short');   // (a checkpoint, damaged: one of other work is refused, below)
   chmodSync(file, 0o600);
   assert.equal(run('--steps', '1', '--save', file).status, 0);
   assert.equal(statSync(file).mode & 0o777, 0o600, 'a private checkpoint stays private');
@@ -515,6 +515,21 @@ test('--load goes on with the file\'s settings, flags named where they change th
   const again = run('--steps', '1', '--save', a);
   assert.equal(again.status, 0, again.stderr);
   assert.match(again.stderr, new RegExp(`note: --save ${a} replaced a checkpoint at step 2`));
+  // a file of other work at that name is refused before training, and stays (a slip of the name
+  // replaced it for good: a trial); an empty one is taken without a word
+  const notes = join(dir, 'notes.txt');
+  writeFileSync(notes, 'my notes\n');
+  const slip = run('--steps', '1', '--save', notes);
+  assert.equal(slip.status, 2);
+  assert.equal(slip.stderr, `ddpm: --save ${notes}: a file that is not a checkpoint (9 bytes), which --save would replace: ` +
+    'remove it first, or save under another name\n');
+  assert.equal(readFileSync(notes, 'utf8'), 'my notes\n');
+  const empty = join(dir, 'empty.ddpm');
+  writeFileSync(empty, '');
+  const intoEmpty = run('--steps', '1', '--save', empty);
+  assert.equal(intoEmpty.status, 0, intoEmpty.stderr);
+  assert.equal(intoEmpty.stderr, '');
+  assert.equal(readFileSync(empty).subarray(0, 8).toString(), 'DDPMCKPT');
   // a file of another network's size: no flag would load it, and the message says so
   const engine = await loadEngine();
   const small = engine.createModel({ preset: 'recommended', hidden: 64, steps: 0 });
