@@ -7,13 +7,13 @@
 //     [--save FILE] [--load FILE] [--out DIR] [--scalar] [--json]
 import { accessSync, chmodSync, closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
+import { constants as osConstants, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { PNG } from 'pngjs';
 import { loadEngine, PRESETS, DEFAULTS, DDPMError, checkpointHeader, checkpointPreset, CHECKPOINT_ARCHITECTURE, FAR_OUTSIDE, MSE_BAR } from '../web/ddpm.mjs';
 import { strip, grid, upscale } from '../web/draw.mjs';
 import { isDecimal } from '../web/settings.mjs';
-import { runExperiment } from './lib/run.mjs';
+import { runExperiment, Interrupted } from './lib/run.mjs';
 
 const USAGE = `usage: node scripts/ddpm.mjs [options]
   --preset paper|recommended   start from a preset (default recommended; with --load, the file's)
@@ -31,7 +31,8 @@ const USAGE = `usage: node scripts/ddpm.mjs [options]
   (progress: a bar on a terminal; elsewhere, without --json, a line every 10 s of training)
   Defaults: the recommended preset (predict x0, betas scaled to T; steps 200, batch 1, lr 1e-3,
   AdamW weight decay 0.01, seed 0); --sample-seed defaults to --seed. Exit status: 0 done,
-  1 training or sampling diverged, 2 refused (an argument, a path, a file).`;
+  1 training or sampling diverged, 2 refused (an argument, a path, a file), 130 (143) stopped by
+  Ctrl-C (TERM) at a whole step, which --save and --out keep.`;
 
 // flag -> [config key, kind]
 const VALUE_FLAGS = {
@@ -466,6 +467,10 @@ async function main() {
   // fail), and also when training diverged, with the weights of the last good step that C keeps
   // (unless the weights themselves hold NaN or Inf: then nothing is kept, and C says so).
   let saveNote = '', outNote = '';
+  // the exit status of a run that failed: 1 diverged, 128 + the signal's number for a run
+  // stopped by one (as a shell reports it), 2 refused
+  let stoppedBy = null;
+  const statusOf = (e) => (e instanceof Interrupted ? 128 + osConstants.signals[stoppedBy] : e?.code === 'DIVERGED' ? 1 : 2);
   const onTrained = (model, error) => {
     if (showProgress) process.stderr.write('\n');
     // the loss curve goes to --out now, so a run that then fails (training or sampling diverged)
@@ -478,7 +483,8 @@ async function main() {
     }
     if (error && !model.params().every(Number.isFinite)) return;
     if (!opts.save) {
-      if (error) saveNote = ', but this run saves nothing: run it again with --save FILE to keep them';
+      if (error instanceof Interrupted) saveNote = '; this run saves nothing (with --save FILE, a run stopped so is kept)';
+      else if (error) saveNote = ', but this run saves nothing: run it again with --save FILE to keep them';
       return;
     }
     const bytes = model.saveCheckpoint();
@@ -486,17 +492,33 @@ async function main() {
       saveAtomically(opts.save, bytes);
     } catch (e) {
       if (!(e instanceof SaveFailed)) throw e;
-      fail(e.message + rescue(bytes, model.step) + (error ? `; before that, ${error.message}` : ''), error?.code === 'DIVERGED' ? 1 : 2);
+      fail(e.message + rescue(bytes, model.step) + (error ? `; before that, ${error.message}` : ''), error ? statusOf(error) : 2);
     }
-    saveNote = error ? `, and saved to ${opts.save}` : ` (the trained model is saved to ${opts.save})`;
+    saveNote = error instanceof Interrupted ? `; the model at step ${model.step} is saved to ${opts.save} (go on with --load ${opts.save})`
+      : error ? `, and saved to ${opts.save}` : ` (the trained model is saved to ${opts.save})`;
   };
+  // Ctrl-C (or a TERM) stops training at a whole step, and the model goes where a finished one
+  // would (--save, --out's loss.csv), with the step it reached: a long run lost everything to it
+  // (a trial). A second one ends the process at once, as signals do by default.
+  const stop = new AbortController();
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, () => {
+      stoppedBy = signal;
+      stop.abort();
+      for (const other of ['SIGINT', 'SIGTERM']) process.removeAllListeners(other);
+    });
+  }
   let run;
   try {
-    run = runExperiment(engine, options, {
-      load, sampleSeed: opts.sampleSeed, onProgress: progress, onTrained,
+    run = await runExperiment(engine, options, {
+      load, sampleSeed: opts.sampleSeed, onProgress: progress, onTrained, signal: stop.signal,
     });
   } catch (e) {
-    if (e instanceof DDPMError && (saveNote || outNote)) fail(e.message + saveNote + outNote, e.code === 'DIVERGED' ? 1 : 2);
+    // a run that failed sums up as far as it went, for a program reading --json (it printed
+    // nothing, and a sweep of runs lost its failed ones: a trial)
+    if (e.summary && opts.json) say(JSON.stringify(e.summary));
+    if (e instanceof Interrupted) fail(e.message + saveNote + outNote, statusOf(e));
+    if (e instanceof DDPMError && (saveNote || outNote)) fail(e.message + saveNote + outNote, statusOf(e));
     // a config refused with the file's settings in it: a damaged file, whose settings are read
     // before its checksum is checked (C's load names the damage, in a model of the flags' and the
     // preset's settings alone), or the file's settings beside a flag that does not go with them
@@ -570,4 +592,7 @@ async function main() {
 main().catch((e) => {
   if (e instanceof DDPMError) fail(e.message, e.code === 'DIVERGED' ? 1 : 2);
   throw e;
+}).finally(() => {
+  // (a run that ended: Ctrl-C is the default's again, for what is left)
+  for (const signal of ['SIGINT', 'SIGTERM']) process.removeAllListeners(signal);
 });

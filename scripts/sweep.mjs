@@ -67,7 +67,7 @@ for (const [name, what, options] of CANDIDATES) {
     // Infinity; the training before it is summed up as any other
     let trained = null;
     try {
-      const { summary, model } = runExperiment(engine, { ...options, seed }, {
+      const { summary, model } = await runExperiment(engine, { ...options, seed }, {
         onTrained: (m, error, trainMs) => { trained = { loss_final: finalLoss(m.lossHistory()), train_ms: trainMs }; },
       });
       model.free();

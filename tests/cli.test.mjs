@@ -226,6 +226,19 @@ test('a run that fails keeps what it trained: --save writes the kept weights, an
   assert.equal(badSample.status, 1);
   assert.match(badSample.stderr, new RegExp(`sampling diverged .*\\(the trained model is saved to ${trained}\\)`));
   assert.equal(readFileSync(trained).readUInt32LE(60), 2);
+  // with --json, a run that failed still prints its one object, summed up as far as it went (it
+  // printed nothing, and a sweep of runs in a pipeline lost its failed ones: a trial)
+  const failedTraining = run('--steps', '30', '--lr', '1e30', '--weight-decay', '0', '--json');
+  assert.equal(failedTraining.status, 1);
+  const ft = JSON.parse(failedTraining.stdout);
+  assert.deepEqual([ft.status, ft.steps, ft.mse, ft.sample_seed, ft.config.lr], ['diverged', 1, null, null, 1e30]);
+  assert.match(ft.error, /^training diverged at step 2: /);
+  const failedSample = run('--steps', '2', '--lr', '16', '--json');
+  assert.equal(failedSample.status, 1);
+  const fs2 = JSON.parse(failedSample.stdout);
+  assert.deepEqual([fs2.status, fs2.steps, fs2.mse, fs2.sample_seed], ['diverged', 2, null, 0]);
+  assert.match(fs2.error, /^sampling diverged at t=/);
+  assert.equal(JSON.parse(run('--steps', '1', '--json').stdout).status, 'done');
   // a write that fails (a file size limit) leaves the old checkpoint whole, and says so
   const before = readFileSync(trained);
   const limited = spawnSync('bash', ['-c', `ulimit -f 4000; exec "${process.execPath}" "${CLI}" --load "${trained}" --steps 3 --save "${trained}"`],
@@ -308,7 +321,7 @@ test('a model --save cannot write after training is kept in the temporary folder
   mkdirSync(sub);
   execFileSync('mkfifo', [fifo]);
   const engine = await loadEngine();
-  const first = runExperiment(engine, { preset: 'recommended', steps: 2 });
+  const first = await runExperiment(engine, { preset: 'recommended', steps: 2 });
   const bytes = first.model.saveCheckpoint();
   first.model.free();
   const child = spawn(process.execPath, [CLI, '--load', fifo, '--steps', '3', '--save', join(sub, 'model.ddpm')]);
@@ -340,7 +353,7 @@ test('--save makes its partial file new under a name no one can guess: what is p
   execFileSync('mkfifo', [fifo]);
   writeFileSync(victim, 'not a checkpoint\n');
   const engine = await loadEngine();
-  const first = runExperiment(engine, { preset: 'recommended', steps: 2 });
+  const first = await runExperiment(engine, { preset: 'recommended', steps: 2 });
   const bytes = first.model.saveCheckpoint();
   first.model.free();
   const child = spawn(process.execPath, [CLI, '--load', fifo, '--steps', '3', '--save', save]);
@@ -362,6 +375,33 @@ test('--save makes its partial file new under a name no one can guess: what is p
   assert.equal(readFileSync(save).readUInt32LE(60), 3, 'and holds the model at step 3');
   assert.deepEqual(readdirSync(dir).filter((f) => f.includes('partial')).sort(), [`.ddpm-${child.pid}-0.partial`, `.ddpm-${child.pid}.partial`],
     'no partial file of its own is left');
+});
+
+// Ctrl-C stops training at a whole step and keeps it: --save writes the model, --out the loss
+// curve, --json its summary, and the exit status is a signal's (130); --load goes on from there.
+// (A long run lost everything to it: a trial.) The signal is sent once training has run a while.
+test('Ctrl-C stops training at a whole step: the model is saved, said, and goes on from the file', { timeout: 120000 }, async (t) => {
+  const dir = tempDir(t), save = join(dir, 'stopped.ddpm'), out = join(dir, 'out');
+  const child = spawn(process.execPath, [CLI, '--steps', '100000', '--save', save, '--out', out, '--json']);
+  t.after(() => child.kill('SIGKILL'));
+  let stdout = '', stderr = '';
+  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => { stderr += d; });
+  const exited = once(child, 'close');
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  child.kill('SIGINT');
+  const [status] = await exited;
+  assert.equal(status, 130, stderr);
+  const summary = JSON.parse(stdout);
+  assert.equal(summary.status, 'interrupted');
+  assert.ok(summary.steps > 0 && summary.steps < 100000, `stopped at step ${summary.steps}`);
+  assert.equal(stderr, `ddpm: interrupted at step ${summary.steps} of 100000; the model at step ${summary.steps} is saved to ${save} ` +
+    `(go on with --load ${save}) (the loss curve is in ${join(out, 'loss.csv')})\n`);
+  assert.equal(readFileSync(save).readUInt32LE(60), summary.steps, 'the file holds the step it stopped at');
+  assert.equal(readFileSync(join(out, 'loss.csv'), 'utf8').trim().split('\n').length, summary.steps + 1);
+  const on = run('--load', save, '--steps', String(summary.steps + 1), '--json');
+  assert.equal(on.status, 0, on.stderr);
+  assert.equal(JSON.parse(on.stdout).steps, summary.steps + 1);
 });
 
 // Off a terminal, a long run prints a line of progress every 10 s (it printed nothing until the
@@ -581,11 +621,11 @@ test('an EMA that would still be mostly the initial weights is pointed out, and 
 test('a run from a checkpoint reports its progress from the step it started at', async () => {
   const engine = await loadEngine();
   const options = { preset: 'recommended', hidden: 16, T: 50, steps: 2 };
-  const first = runExperiment(engine, options);
+  const first = await runExperiment(engine, options);
   const bytes = first.model.saveCheckpoint();
   first.model.free();
   const calls = [];
-  const resumed = runExperiment(engine, { ...options, steps: 4 }, { load: bytes, onProgress: (...a) => calls.push(a) });
+  const resumed = await runExperiment(engine, { ...options, steps: 4 }, { load: bytes, onProgress: (...a) => calls.push(a) });
   resumed.model.free();
   assert.ok(calls.length >= 1);
   for (const [step, total, ms, from] of calls) {

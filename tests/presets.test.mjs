@@ -13,7 +13,7 @@ test("paper preset: the table's settings, 2,723,328 parameters, alpha_bar_T = 0.
   // the paper names only AdamW's learning rate; the rest are PyTorch's defaults (README "Presets")
   assert.deepEqual([c.beta1, c.beta2, c.adam_eps, c.weight_decay, c.clip_x0, c.lr_schedule, c.ema_decay],
     [0.9, 0.999, 1e-8, 0.01, 0, 'constant', 0]);
-  const { summary, model } = runExperiment(engine, { preset: 'paper', seed: 0 });
+  const { summary, model } = await runExperiment(engine, { preset: 'paper', seed: 0 });
   model.free();
   assert.equal(summary.params, 2723328);
   assert.equal(summary.alpha_bar_T.toFixed(4), '0.3636');
@@ -27,7 +27,7 @@ test('recommended preset, seeds 0..9: all 10 samples are the red square (MSE < 0
   const engine = await simdEngine();
   const results = [];
   for (let seed = 0; seed < 10; seed++) {
-    const { summary, model, sample, image } = runExperiment(engine, { preset: 'recommended', seed });
+    const { summary, model, sample, image } = await runExperiment(engine, { preset: 'recommended', seed });
     model.free();
     assert.equal(summary.params, 2723328);
     assert.ok(summary.loss_final < summary.loss_first / 10, `seed ${seed}: loss ${summary.loss_first} -> ${summary.loss_final}`);
@@ -43,7 +43,7 @@ test('recommended preset, seeds 0..9: all 10 samples are the red square (MSE < 0
 
 test('the scaled schedule with eps-prediction: the predicted noise turns against x_t, so the chain runs away (README, Presets)', async () => {
   const engine = await simdEngine();
-  const { summary, model, sample } = runExperiment(engine, { preset: 'paper', schedule: 'linear-scaled', seed: 0 });
+  const { summary, model, sample } = await runExperiment(engine, { preset: 'paper', schedule: 'linear-scaled', seed: 0 });
   try {
     const D = model.D, { x, epsPred } = sample;
     const dot = (a, b, t) => { let s = 0; for (let i = t * D; i < (t + 1) * D; i++) s += a[i] * b[i]; return s; };

@@ -9,71 +9,101 @@ export function finalLoss(losses) {
   return tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : null;
 }
 
-// Train in chunks of whole steps so a progress callback can report between them. onTrained
-// (model, error, trainMs) is called once training ends, before sampling: with error null and
-// the training time when it finished, or with the refusal that stopped it (a divergence keeps
-// the weights of the last good step), so a caller can keep the trained model whatever sampling
-// then does.
-export function runExperiment(engine, options, { onProgress, load, sampleSeed, onTrained } = {}) {
+// A run stopped from outside (Ctrl-C, through an AbortSignal): training ends at a whole step,
+// and the model is given to onTrained with this error, as with a divergence.
+export class Interrupted extends Error {
+  constructor(step, total) {
+    super(`interrupted at step ${step} of ${total}`);
+    this.code = 'INTERRUPTED';
+    this.step = step;
+  }
+}
+
+// Training goes in slices of whole steps of about this long (the first of one step), between
+// which the progress is reported and the event loop runs (so a Ctrl-C's handler can): any split
+// gives the same bits
+const SLICE_MS = 100;
+
+// Train, then sample, and sum up. onTrained (model, error, trainMs) is called once training
+// ends, before sampling: with error null when it finished, or with the refusal that stopped it
+// (a divergence keeps the weights of the last good step) or an Interrupted, so a caller can keep
+// the trained model whatever sampling then does. A run that fails throws its error with
+// `summary` set: the summary of a run, its training as far as it went, its sample null.
+export async function runExperiment(engine, options, { onProgress, load, sampleSeed, onTrained, signal } = {}) {
   const model = engine.createModel(options);
+  let startStep = 0, trainMs = 0, sample = null, sampleMs = null, seed = null;
+  const summarise = (error) => summary(model, options, { startStep, trainMs, sample, sampleMs, seed, error });
   try {
     if (load) model.loadCheckpoint(load);
-    const schedule = model.schedule(), alphaBar = schedule.alpha_bar;
-    const startStep = model.step;
+    startStep = model.step;
     const total = model.config.steps;
-    const chunk = Math.max(1, Math.round(total / 100));
     const t0 = performance.now();
     try {
-      while (model.step < total) {
-        model.train(Math.min(chunk, total - model.step));
+      for (let k = 1; model.step < total;) {
+        if (signal?.aborted) throw new Interrupted(model.step, total);
+        const s0 = performance.now();
+        model.train(Math.min(k, total - model.step));
+        k = Math.max(1, Math.min(2 * k, Math.round((k * SLICE_MS) / Math.max(performance.now() - s0, 0.01))));
         onProgress?.(model.step, total, performance.now() - t0, startStep);
+        await new Promise((next) => setImmediate(next));
       }
     } catch (e) {
-      if (e instanceof DDPMError) onTrained?.(model, e);
+      trainMs = performance.now() - t0;
+      if (e instanceof DDPMError || e instanceof Interrupted) onTrained?.(model, e, trainMs);
       throw e;
     }
-    const trainMs = performance.now() - t0;   // (not the caller's saving, below)
+    trainMs = performance.now() - t0;   // (not the caller's saving, below)
     onTrained?.(model, null, trainMs);
-    // the model's whole loss history, a loaded checkpoint's steps included (so a run resumed from
-    // a file sums up as the same run in one go would); NaN marks a step whose loss a file did not
-    // record, left out of the figures
-    const losses = model.lossHistory();
-    const firstLossStep = losses.findIndex((l) => !Number.isNaN(l)) + 1;   // 0: none recorded
     const t1 = performance.now();
-    const seed = sampleSeed ?? Number(model.config.seed);
-    const sample = model.sample({ seed });
-    const sampleMs = performance.now() - t1;
+    seed = sampleSeed ?? Number(model.config.seed);
+    sample = model.sample({ seed });
+    sampleMs = performance.now() - t1;
     const image = model.image();
-    const presetConfig = PRESETS[options.preset ?? 'recommended'].config;
-    const summary = {
-      preset: options.preset ?? 'recommended',
-      params: model.numParams,
-      alpha_bar_T: alphaBar[model.T],
-      loss_first: firstLossStep ? losses[firstLossStep - 1] : null,
-      loss_final: finalLoss(losses),
-      mse: mse(sample.final, image),
-      // the PNGs clip to [-1, 1]: a sample far outside it can be drawn as the very square
-      sample_range: extent(sample.final, 0, model.D),
-      mse_clipped: mse(clipped(sample.final), image),
-      train_ms: Math.round(trainMs),
-      sample_ms: Math.round(sampleMs * 10) / 10,
-      steps: model.step,
-      steps_run: model.step - startStep,   // this run's; the rest came from a loaded checkpoint
-      seed: Number(model.config.seed),
-      sample_seed: seed,
-      // the betas in use: a scaled schedule's differ from config's beta_start and beta_end
-      betas: [schedule.beta[1], schedule.beta[model.T]],
-      // the values the options changed from their preset's (the paper preset with --predict x0
-      // is no longer the paper's model)
-      preset_changes: Object.fromEntries(Object.entries(options)
-        .filter(([k, v]) => k in presetConfig && String(v) !== String(presetConfig[k]))),
-      simd: engine.simd,
-      memory_bytes: model.memoryBytes,
-      config: model.config,
-    };
-    return { summary, model, sample, losses, image, firstLossStep };
+    return { summary: summarise(null), model, sample, losses: model.lossHistory(), image, firstLossStep: firstLossStep(model.lossHistory()) };
   } catch (e) {
+    // (a refusal of the config or the file has no run to sum up)
+    if (e?.code === 'DIVERGED' || e instanceof Interrupted) e.summary = summarise(e);
     model.free();
     throw e;
   }
+}
+
+// the first step whose loss the model holds, from 1 (0: none recorded)
+const firstLossStep = (losses) => losses.findIndex((l) => !Number.isNaN(l)) + 1;
+
+// A run's summary: its status ('done', 'diverged', 'interrupted'), the model's whole loss
+// history (a loaded checkpoint's steps included, so a run resumed from a file sums up as the
+// same run in one go would; NaN marks a step whose loss a file did not record, left out of the
+// figures), and its sample's figures (null where it has none)
+function summary(model, options, { startStep, trainMs, sample, sampleMs, seed, error }) {
+  const losses = model.lossHistory(), first = firstLossStep(losses), schedule = model.schedule();
+  const image = model.image(), presetConfig = PRESETS[options.preset ?? 'recommended'].config;
+  return {
+    status: !error ? 'done' : error instanceof Interrupted ? 'interrupted' : 'diverged',   // (see runExperiment)
+    ...(error ? { error: error.message } : {}),
+    preset: options.preset ?? 'recommended',
+    params: model.numParams,
+    alpha_bar_T: schedule.alpha_bar[model.T],
+    loss_first: first ? losses[first - 1] : null,
+    loss_final: finalLoss(losses),
+    mse: sample ? mse(sample.final, image) : null,
+    // the PNGs clip to [-1, 1]: a sample far outside it can be drawn as the very square
+    sample_range: sample ? extent(sample.final, 0, model.D) : null,
+    mse_clipped: sample ? mse(clipped(sample.final), image) : null,
+    train_ms: Math.round(trainMs),
+    sample_ms: sampleMs === null ? null : Math.round(sampleMs * 10) / 10,
+    steps: model.step,
+    steps_run: model.step - startStep,   // this run's; the rest came from a loaded checkpoint
+    seed: Number(model.config.seed),
+    sample_seed: seed,   // (null: training did not end, so no sample was drawn)
+    // the betas in use: a scaled schedule's differ from config's beta_start and beta_end
+    betas: [schedule.beta[1], schedule.beta[model.T]],
+    // the values the options changed from their preset's (the paper preset with --predict x0
+    // is no longer the paper's model)
+    preset_changes: Object.fromEntries(Object.entries(options)
+      .filter(([k, v]) => k in presetConfig && String(v) !== String(presetConfig[k]))),
+    simd: model.engine.simd,
+    memory_bytes: model.memoryBytes,
+    config: model.config,
+  };
 }
