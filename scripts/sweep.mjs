@@ -19,18 +19,27 @@ const CANDIDATES = [
 ];
 
 const USAGE = `usage: node scripts/sweep.mjs [--seeds N] [--only NAME,NAME] [--json]
+  (a value follows its flag, or '=': --seeds 3, --seeds=3)
   --seeds N       seeds 0..N-1 for each candidate (default 10)
   --only NAMES    only these candidates, of: ${CANDIDATES.map(([name]) => name).join(', ')}
-  --json          one JSON array on stdout`;
+  --json          one JSON array on stdout, a row per candidate: name, what, passed (samples
+                  with MSE < ${MSE_BAR}), diverged (chains refused as diverged), seeds, median_mse,
+                  worst_mse, median_loss_final, train_s (mean per seed), and per seed in order
+                  mse (null: diverged), loss_final and diverged_at (the refusal, or null)
+  Exit status: 0 done, 2 refused (an argument).`;
 
 // (a full sweep takes minutes: anything not understood stops it before it starts)
 function parseArgs(argv) {
   const opts = { seeds: 10, only: null, json: false };
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i], value = () => {
-      if (i + 1 >= argv.length) fail(`${a} needs a value`);
+    // --seeds=3 as --seeds 3 (as the CLI takes it); a value that is the next flag is missing
+    const [a, given] = argv[i].startsWith('--') && argv[i].includes('=') ? [argv[i].slice(0, argv[i].indexOf('=')), argv[i].slice(argv[i].indexOf('=') + 1)] : [argv[i]];
+    const value = () => {
+      if (given !== undefined) return given;
+      if (i + 1 >= argv.length || argv[i + 1].startsWith('--')) fail(`${a} needs a value`);
       return argv[++i];
     };
+    if ((a === '--help' || a === '--json') && given !== undefined) fail(`${a} takes no value (got '${argv[i]}')`);
     if (a === '--help' || a === '-h') { console.log(USAGE); process.exit(0); }
     else if (a === '--json') opts.json = true;
     else if (a === '--seeds') {
@@ -87,10 +96,12 @@ for (const [name, what, options] of CANDIDATES) {
     median_mse: median(runs.map((r) => r.mse)),
     worst_mse: Math.max(...runs.map((r) => r.mse)),
     median_loss_final: median(runs.map((r) => r.loss_final)),
-    train_s: runs.reduce((a, r) => a + r.train_ms, 0) / runs.length / 1000,
-    // per seed, in order: the sample's MSE (null in JSON where the chain diverged) and the loss
+    train_s: Math.round(runs.reduce((a, r) => a + r.train_ms, 0) / runs.length) / 1000,
+    // per seed, in order: the sample's MSE (null in JSON where the chain diverged), the loss, and
+    // the refusal of a diverged chain
     mse: runs.map((r) => r.mse),
     loss_final: runs.map((r) => r.loss_final),
+    diverged_at: runs.map((r) => r.diverged ?? null),
   });
 }
 if (json) {

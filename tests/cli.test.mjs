@@ -640,7 +640,8 @@ test('a run from a checkpoint reports its progress from the step it started at',
 // the mean of the middle two (it used to be the upper one).
 test('scripts/sweep.mjs: a diverged chain is a failed seed, and the median is the median', () => {
   const sweep = new URL('../scripts/sweep.mjs', import.meta.url).pathname;
-  const r = spawnSync(process.execPath, [sweep, '--seeds', '2', '--only', 'x0-unclipped,recommended', '--json'], { encoding: 'utf8', timeout: 300000 });
+  // (its flags' values in both forms, as the CLI's)
+  const r = spawnSync(process.execPath, [sweep, '--seeds=2', '--only', 'x0-unclipped,recommended', '--json'], { encoding: 'utf8', timeout: 300000 });
   assert.equal(r.status, 0, r.stderr);
   const [unclipped, recommended] = JSON.parse(r.stdout);
   // seed 0 of x0-prediction with the paper's betas diverges at t = 23, seed 1 samples the square
@@ -649,6 +650,10 @@ test('scripts/sweep.mjs: a diverged chain is a failed seed, and the median is th
   assert.equal(unclipped.mse[0], null, 'the diverged seed has no MSE');
   assert.ok(unclipped.mse[1] < 0.01);
   assert.equal(unclipped.median_mse, null, 'a median with a diverged seed among the middle two');
+  // the refusal of a diverged chain comes with it (a trial found no reason, nor its t)
+  assert.match(unclipped.diverged_at[0], /^sampling diverged at t=23: .*the chain ran away/);
+  assert.equal(unclipped.diverged_at[1], null);
+  assert.ok(Number.isInteger(Math.round(unclipped.train_s * 1000)) && String(unclipped.train_s).length <= 6, `train_s ${unclipped.train_s} in ms`);
   assert.deepEqual([recommended.passed, recommended.diverged], [2, 0]);
   const [a, b] = recommended.mse;
   assert.equal(recommended.median_mse, (a + b) / 2);
@@ -670,6 +675,10 @@ test('scripts/sweep.mjs: --help prints its usage, and a bad argument is refused 
     [['--seeds', '0'], /--seeds must be a whole number from 1 to 1000 \(got '0'\)/],
     [['--seeds', 'ten'], /--seeds must be a whole number/],
     [['--seeds'], /--seeds needs a value/],
+    [['--seeds=0'], /--seeds must be a whole number from 1 to 1000 \(got '0'\)/],
+    // (a flag where a value should be is not taken as the value: --only would have named it)
+    [['--only', '--seeds', '2'], /--only needs a value/],
+    [['--json=1'], /--json takes no value \(got '--json=1'\)/],
   ]) {
     const r = run(...args);
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
