@@ -28,7 +28,7 @@ const USAGE = `usage: node scripts/ddpm.mjs [options]
   --out DIR       write sample.png, target.png, trajectory.png (x_T .. x_0), x0_pred.png and loss.csv
   --scalar        use the scalar (no SIMD) wasm build
   --json          print one JSON object on stdout and nothing else there
-  (progress: a bar on a terminal; elsewhere, without --json, a line every 10 s of training)
+  (progress on stderr: a bar on a terminal; elsewhere, or with --json, a line every 10 s of training)
   Defaults: the recommended preset (predict x0, betas scaled to T; steps 200, batch 1, lr 1e-3,
   AdamW weight decay 0.01, seed 0); --sample-seed defaults to --seed. Exit status: 0 done,
   1 training or sampling diverged, 2 refused (an argument, a path, a file), 130 (143) stopped by
@@ -461,8 +461,9 @@ async function main() {
     }
   }
   const engine = await loadEngine({ simd: !opts.scalar });
-  // (none with --json: its output is for programs)
-  const showProgress = !opts.json && process.stderr.isTTY, progress = opts.json ? undefined : showProgress ? progressBar : progressLines();
+  // (with --json too, on stderr, a line every 10 s off a terminal: stdout holds the JSON alone,
+  // and a long run was silent for minutes)
+  const showProgress = !opts.json && process.stderr.isTTY, progress = showProgress ? progressBar : progressLines();
   // The trained model is saved as soon as training ends, before sampling (which can still
   // fail), and also when training diverged, with the weights of the last good step that C keeps
   // (unless the weights themselves hold NaN or Inf: then nothing is kept, and C says so).

@@ -406,8 +406,9 @@ test('Ctrl-C stops training at a whole step: the model is saved, said, and goes 
 
 // Off a terminal, a long run prints a line of progress every 10 s (it printed nothing until the
 // end); the run is stopped once its first line has come
+// (with --json too: stdout holds the JSON alone, and a long run was silent for minutes)
 test('off a terminal, a long run says every 10 s where it is', { timeout: 60000 }, async (t) => {
-  const child = spawn(process.execPath, [CLI, '--steps', '100000']);
+  const child = spawn(process.execPath, [CLI, '--steps', '100000', '--json']);
   t.after(() => child.kill());   // (also when the test times out)
   let stderr = '';
   const first = new Promise((resolve) => child.stderr.on('data', (d) => { stderr += d; if (stderr.includes('\n')) resolve(); }));
