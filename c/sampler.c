@@ -119,24 +119,27 @@ int ddpm_sample_continue(DDPM *m, int max_steps) {
             sampler_end_chain(st, "the last one diverged");
             // with x0-prediction the noise is derived from the network's x0, up to 1/sqrt(1 -
             // alpha_bar_1) times it: name the network's output if that broke, else the derivation
-            if (m->cfg.predict == PREDICT_X0 && all_finite(m->acts.out, (size_t)n * D)) {
-                // a finite x0 whose derived noise overflows: either the chain ran away (x_t grew
-                // step by step, the network's x0 grew with it and each step fed it back: the
-                // paper's betas unclipped, in a trial, reached x_t of 3.5e36 at t = 23), or the
-                // network's output is huge from the start; the sizes tell which
-                float x_big = largest_abs(x, (size_t)n * D), x0_big = largest_abs(m->acts.out, (size_t)n * D);
+            int out_finite = all_finite(m->acts.out, (size_t)n * D);
+            const char *what = m->cfg.predict == PREDICT_EPS ? "the predicted noise"
+                : !out_finite ? "the predicted x0" : "the noise derived from the predicted x0";
+            // Why, from the sizes: a chain that ran away (x_t grew step by step, the network's
+            // prediction grew with it and each step fed it back: the paper's betas with x0
+            // unclipped reach x_t of 3.5e36 by t = 23 in a trial), or a network whose output is
+            // huge from the start, weights that training blew up (or that are not finite)
+            float x_big = largest_abs(x, (size_t)n * D);
+            if (x_big > CHAIN_RAN_AWAY)
                 return -ddpm_set_error(DDPM_ERR_DIVERGED,
-                    "sampling diverged at t=%d: the noise derived from the predicted x0 holds NaN or Inf, while the "
-                    "predicted x0 (up to %.3g) and x_%d (up to %.3g) are finite: %s", t, x0_big, t, x_big,
-                    x_big > CHAIN_RAN_AWAY
-                        ? "the chain ran away: x_t grew far past anything training showed the network, its predicted "
-                          "x0 grew with it, and each step fed that back (clipping the predicted x0 to [-1, 1] keeps "
-                          "the chain in range)"
-                        : "the network's output is far too large (its weights are, as training that blew up leaves them)");
-            }
-            const char *what = m->cfg.predict == PREDICT_EPS ? "the predicted noise holds" : "the predicted x0 holds";
+                    "sampling diverged at t=%d: %s holds NaN or Inf, and x_%d had reached %.3g: the chain ran away: "
+                    "x_t grew far past anything training showed the network, its predictions grew with it, and each "
+                    "step fed them back%s", t, what, t, x_big,
+                    st->clip ? "" : " (clipping the predicted x0 to [-1, 1] keeps the chain in range)");
+            if (m->cfg.predict == PREDICT_X0 && out_finite)
+                return -ddpm_set_error(DDPM_ERR_DIVERGED,
+                    "sampling diverged at t=%d: %s holds NaN or Inf, while the predicted x0 (up to %.3g) and x_%d "
+                    "(up to %.3g) are finite: the network's output is far too large (its weights are, as training "
+                    "that blew up leaves them)", t, what, largest_abs(m->acts.out, (size_t)n * D), t, x_big);
             return -ddpm_set_error(DDPM_ERR_DIVERGED,
-                "sampling diverged at t=%d: %s NaN or Inf (the network's output overflowed: its weights are far "
+                "sampling diverged at t=%d: %s holds NaN or Inf (the network's output overflowed: its weights are far "
                 "too large, as training that blew up leaves them, or not finite)", t, what);
         }
         if (!all_finite(x_prev, (size_t)n * D)) {
