@@ -164,7 +164,7 @@ function checkOutputs(opts) {
     // a checkpoint there is replaced (said after the save), an empty file too (as a shell's
     // redirection leaves one); anything else is refused before training: a slip of the name
     // (--save loss.csv, --save notes.txt) replaced a file of other work for good (a trial)
-    if (stat?.isFile() && stat.size > 0 && !startsWithMagic(path)) {
+    if (stat?.isFile() && stat.size > 0 && startsWithMagic(path) === false) {
       fail(`${what}: ${path === opts.save ? 'a' : `it names ${path}, a`} file that is not a checkpoint (${stat.size} bytes), which --save ` +
         'would replace: remove it first, or save under another name');
     }
@@ -350,16 +350,17 @@ function fileRefusal(engine, options, bytes) {
   }
 }
 
-// the file --save is about to replace, in words: a checkpoint at its step, or another file
-// whether the file at `path` begins as a checkpoint does (its 8-byte marker), whole or not
+// whether the file at `path` begins as a checkpoint does (its 8-byte marker), whole or not;
+// null where it cannot be read to tell (a file that takes writes only)
 function startsWithMagic(path) {
   const head = Buffer.alloc(8);
-  try {
-    const fd = openSync(path, 'r');
-    try { return readSync(fd, head, 0, 8, 0) === 8 && head.toString('latin1') === 'DDPMCKPT'; } finally { closeSync(fd); }
-  } catch { return false; }
+  let fd;
+  try { fd = openSync(path, 'r'); } catch { return null; }
+  try { return readSync(fd, head, 0, 8, 0) === 8 && head.toString('latin1') === 'DDPMCKPT'; } finally { closeSync(fd); }
 }
 
+// the file --save is about to replace, in words: a checkpoint at its step (as its header reads),
+// a damaged one, or another file
 function whatIsThere(path) {
   const head = Buffer.alloc(164);   // (the header of version 2, and its checksum)
   try {
@@ -368,7 +369,8 @@ function whatIsThere(path) {
     try { n = readSync(fd, head, 0, head.length, 0); } finally { closeSync(fd); }
     return `a checkpoint at step ${checkpointHeader(new Uint8Array(head.subarray(0, n))).step}`;
   } catch {
-    return startsWithMagic(path) ? 'a damaged checkpoint' : 'a file that was not a checkpoint';
+    const magic = startsWithMagic(path);
+    return magic === null ? 'a file it could not read' : magic ? 'a damaged checkpoint' : 'a file that was not a checkpoint';
   }
 }
 
@@ -451,7 +453,7 @@ async function main() {
     // a file of weights alone (the page's Save without the AdamW state, or another program's):
     // training from it starts AdamW afresh, which a resumed run would otherwise take for exact
     // (a research trial: MSE 0.0033 where the file with its state gives 0.0010)
-    if (!header.hasAdam && options.steps > header.step && (header.settings || header.version === 1)) {
+    if (!header.hasAdam && header.step > 0 && options.steps > header.step && (header.settings || header.version === 1)) {
       process.stderr.write(`ddpm: note: ${opts.load} holds no AdamW state: AdamW starts afresh (its moments at zero, its bias ` +
         `correction counted from this run's first update), so this is not the run in one go\n`);
     }
@@ -472,7 +474,22 @@ async function main() {
   // stopped by one (as a shell reports it), 2 refused
   let stoppedBy = null;
   const statusOf = (e) => (e instanceof Interrupted ? 128 + osConstants.signals[stoppedBy] : e?.code === 'DIVERGED' ? 1 : 2);
-  const onTrained = (model, error) => {
+  // Ctrl-C (or a TERM) stops training at a whole step, and the model goes where a finished one
+  // would (--save, --out's loss.csv), with the step it reached: a long run lost everything to it
+  // (a trial). Once training has ended (stopped so or not), the signals are the default's again:
+  // what follows (the save, sampling, the PNGs) runs without a turn of the event loop, where a
+  // handler would never run and a stalled --save /dev/stdout could not be stopped (a review)
+  const SIGNALS = ['SIGINT', 'SIGTERM'], stop = new AbortController();
+  const defaultSignals = () => { for (const signal of SIGNALS) process.removeAllListeners(signal); };
+  for (const signal of SIGNALS) {
+    process.once(signal, () => {
+      stoppedBy = signal;
+      stop.abort();
+      defaultSignals();   // (a second one ends the process at once)
+    });
+  }
+  const onTrained = (model, error, trainMs, summary) => {
+    defaultSignals();
     if (showProgress) process.stderr.write('\n');
     // the loss curve goes to --out now, so a run that then fails (training or sampling diverged)
     // leaves it where it is wanted most: every step from 1, a loaded file's included; a loss the
@@ -493,22 +510,13 @@ async function main() {
       saveAtomically(opts.save, bytes);
     } catch (e) {
       if (!(e instanceof SaveFailed)) throw e;
+      // (a run that failed sums up with --json as any failed run does, before its message)
+      if (error && opts.json) say(JSON.stringify(summary()));
       fail(e.message + rescue(bytes, model.step) + (error ? `; before that, ${error.message}` : ''), error ? statusOf(error) : 2);
     }
     saveNote = error instanceof Interrupted ? `; the model at step ${model.step} is saved to ${opts.save} (go on with --load ${opts.save})`
       : error ? `, and saved to ${opts.save}` : ` (the trained model is saved to ${opts.save})`;
   };
-  // Ctrl-C (or a TERM) stops training at a whole step, and the model goes where a finished one
-  // would (--save, --out's loss.csv), with the step it reached: a long run lost everything to it
-  // (a trial). A second one ends the process at once, as signals do by default.
-  const stop = new AbortController();
-  for (const signal of ['SIGINT', 'SIGTERM']) {
-    process.once(signal, () => {
-      stoppedBy = signal;
-      stop.abort();
-      for (const other of ['SIGINT', 'SIGTERM']) process.removeAllListeners(other);
-    });
-  }
   let run;
   try {
     run = await runExperiment(engine, options, {
@@ -593,7 +601,4 @@ async function main() {
 main().catch((e) => {
   if (e instanceof DDPMError) fail(e.message, e.code === 'DIVERGED' ? 1 : 2);
   throw e;
-}).finally(() => {
-  // (a run that ended: Ctrl-C is the default's again, for what is left)
-  for (const signal of ['SIGINT', 'SIGTERM']) process.removeAllListeners(signal);
 });

@@ -25,7 +25,7 @@ const USAGE = `usage: node scripts/sweep.mjs [--seeds N] [--only NAME,NAME] [--j
   --json          one JSON array on stdout, a row per candidate: name, what, passed (samples
                   with MSE < ${MSE_BAR}), diverged (chains refused as diverged), seeds, median_mse,
                   worst_mse, median_loss_final, train_s (mean per seed), and per seed in order
-                  mse (null: diverged), loss_final and diverged_at (the refusal, or null)
+                  mse (null: diverged), loss_final and refusal (a diverged chain's, or null)
   Exit status: 0 done, 2 refused (an argument).`;
 
 // (a full sweep takes minutes: anything not understood stops it before it starts)
@@ -101,7 +101,7 @@ for (const [name, what, options] of CANDIDATES) {
     // the refusal of a diverged chain
     mse: runs.map((r) => r.mse),
     loss_final: runs.map((r) => r.loss_final),
-    diverged_at: runs.map((r) => r.diverged ?? null),
+    refusal: runs.map((r) => r.diverged ?? null),
   });
 }
 if (json) {

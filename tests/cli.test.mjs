@@ -241,8 +241,10 @@ test('a run that fails keeps what it trained: --save writes the kept weights, an
   assert.equal(JSON.parse(run('--steps', '1', '--json').stdout).status, 'done');
   // a write that fails (a file size limit) leaves the old checkpoint whole, and says so
   const before = readFileSync(trained);
-  const limited = spawnSync('bash', ['-c', `ulimit -f 4000; exec "${process.execPath}" "${CLI}" --load "${trained}" --steps 3 --save "${trained}"`],
+  const limited = spawnSync('bash', ['-c', `ulimit -f 4000; exec "${process.execPath}" "${CLI}" --load "${trained}" --steps 3 --save "${trained}" --json`],
     { encoding: 'utf8', timeout: 120000 });
+  // (and with --json the failed run sums up on stdout as any does, though its save failed too)
+  assert.equal(JSON.parse(limited.stdout).status, 'diverged', limited.stdout);
   // (the resumed training diverges too, from the lr-16 weights: a failed run, exit 1, and its
   // message is kept after the save's; the temporary folder is under the same limit)
   assert.equal(limited.status, 1, limited.stderr);
@@ -404,6 +406,21 @@ test('Ctrl-C stops training at a whole step: the model is saved, said, and goes 
   assert.equal(JSON.parse(on.stdout).steps, summary.steps + 1);
 });
 
+// Once training has ended, Ctrl-C is the default's again: a --save into a pipe nobody reads blocks
+// in a write that no handler could interrupt, and the signal ends the process (it was swallowed,
+// and the run could not be stopped: a review)
+test('after training, Ctrl-C ends a run blocked writing its checkpoint into a pipe', { timeout: 60000 }, async (t) => {
+  const child = spawn(process.execPath, [CLI, '--steps', '3', '--save', '/dev/stdout'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => child.kill('SIGKILL'));
+  child.stdout.pause();   // (read no further than Node's buffer: the 32 MB write blocks)
+  const exited = once(child, 'exit');
+  await new Promise((resolve) => setTimeout(resolve, 5000));
+  assert.equal(child.exitCode, null, 'still writing');
+  child.kill('SIGINT');
+  const [code, signal] = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve(['still running']), 5000))]);
+  assert.deepEqual([code, signal], [null, 'SIGINT']);
+});
+
 // Off a terminal, a long run prints a line of progress every 10 s (it printed nothing until the
 // end); the run is stopped once its first line has come
 // (with --json too: stdout holds the JSON alone, and a long run was silent for minutes)
@@ -550,6 +567,11 @@ test('--load goes on with the file\'s settings, flags named where they change th
   light.free();
   assert.match(run('--load', lightFile, '--steps', '3', '--json').stderr, new RegExp(`note: ${lightFile} holds no AdamW state: AdamW starts afresh`));
   assert.doesNotMatch(run('--load', lightFile, '--json').stderr, /AdamW starts afresh/);
+  // (at step 0 there is no AdamW state to lose: the run from it is the run in one go)
+  const zero = engine2.createModel({ preset: 'recommended', steps: 2 }), zeroFile = join(dir, 'zero.ddpm');
+  writeFileSync(zeroFile, zero.saveCheckpoint({ optimizer: false }));
+  zero.free();
+  assert.doesNotMatch(run('--load', zeroFile, '--steps', '2', '--json').stderr, /AdamW starts afresh/);
   // a plan below the file's steps: the flag that raises it
   assert.match(run('--load', a, '--steps', '1').stderr, /more than this model's planned 1 \(give --steps 2 or more\)$/m);
   // --save onto a file: done, and said, with what was there
@@ -652,8 +674,8 @@ test('scripts/sweep.mjs: a diverged chain is a failed seed, and the median is th
   assert.ok(unclipped.mse[1] < 0.01);
   assert.equal(unclipped.median_mse, null, 'a median with a diverged seed among the middle two');
   // the refusal of a diverged chain comes with it (a trial found no reason, nor its t)
-  assert.match(unclipped.diverged_at[0], /^sampling diverged at t=23: .*the chain ran away/);
-  assert.equal(unclipped.diverged_at[1], null);
+  assert.match(unclipped.refusal[0], /^sampling diverged at t=23: .*the chain ran away/);
+  assert.equal(unclipped.refusal[1], null);
   assert.ok(Number.isInteger(Math.round(unclipped.train_s * 1000)) && String(unclipped.train_s).length <= 6, `train_s ${unclipped.train_s} in ms`);
   assert.deepEqual([recommended.passed, recommended.diverged], [2, 0]);
   const [a, b] = recommended.mse;

@@ -24,10 +24,11 @@ export class Interrupted extends Error {
 // gives the same bits
 const SLICE_MS = 100;
 
-// Train, then sample, and sum up. onTrained (model, error, trainMs) is called once training
-// ends, before sampling: with error null when it finished, or with the refusal that stopped it
-// (a divergence keeps the weights of the last good step) or an Interrupted, so a caller can keep
-// the trained model whatever sampling then does. A run that fails throws its error with
+// Train, then sample, and sum up. onTrained (model, error, trainMs, summary) is called once
+// training ends, before sampling: with error null when it finished, or with the refusal that
+// stopped it (a divergence keeps the weights of the last good step) or an Interrupted, so a
+// caller can keep the trained model whatever sampling then does; summary() sums the run up so
+// far. A run that fails throws its error with
 // `summary` set: the summary of a run, its training as far as it went, its sample null.
 export async function runExperiment(engine, options, { onProgress, load, sampleSeed, onTrained, signal } = {}) {
   const model = engine.createModel(options);
@@ -49,17 +50,17 @@ export async function runExperiment(engine, options, { onProgress, load, sampleS
       }
     } catch (e) {
       trainMs = performance.now() - t0;
-      if (e instanceof DDPMError || e instanceof Interrupted) onTrained?.(model, e, trainMs);
+      if (e instanceof DDPMError || e instanceof Interrupted) onTrained?.(model, e, trainMs, () => summarise(e));
       throw e;
     }
     trainMs = performance.now() - t0;   // (not the caller's saving, below)
-    onTrained?.(model, null, trainMs);
+    onTrained?.(model, null, trainMs, () => summarise(null));
     const t1 = performance.now();
     seed = sampleSeed ?? Number(model.config.seed);
     sample = model.sample({ seed });
     sampleMs = performance.now() - t1;
-    const image = model.image();
-    return { summary: summarise(null), model, sample, losses: model.lossHistory(), image, firstLossStep: firstLossStep(model.lossHistory()) };
+    const losses = model.lossHistory();
+    return { summary: summarise(null), model, sample, losses, image: model.image(), firstLossStep: firstLossStep(losses) };
   } catch (e) {
     // (a refusal of the config or the file has no run to sum up)
     if (e?.code === 'DIVERGED' || e instanceof Interrupted) e.summary = summarise(e);
