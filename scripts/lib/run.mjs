@@ -28,8 +28,8 @@ const SLICE_MS = 100;
 // training ends, before sampling: with error null when it finished, or with the refusal that
 // stopped it (a divergence keeps the weights of the last good step) or an Interrupted, so a
 // caller can keep the trained model whatever sampling then does; summary() sums the run up so
-// far. A run that fails throws its error with
-// `summary` set: the summary of a run, its training as far as it went, its sample null.
+// far. A run that diverges or is interrupted throws its error with `summary` set: the summary of
+// the run, its training as far as it went, its sample null.
 export async function runExperiment(engine, options, { onProgress, load, sampleSeed, onTrained, signal } = {}) {
   const model = engine.createModel(options);
   let startStep = 0, trainMs = 0, sample = null, sampleMs = null, seed = null;
