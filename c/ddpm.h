@@ -139,6 +139,9 @@ void matmul_forward(float *out, const float *inp, const float *W, const float *b
 void matmul_dots(float *out, int ldo, const float *inp, const float *W, int B, int C, int OC);
 // out (B,OC) += bias (OC)
 void add_bias(float *out, const float *bias, int B, int OC);
+// the largest |x| of n floats, or NaN if any is NaN (a plain max would skip it): the bounds and
+// checks of training (train.c) and the sampler's refusals (sampler.c)
+float max_abs(const float *x, size_t n);
 // dinp (B,C) = dout (B,OC) W (OC,C)            (overwritten; skipped if dinp == NULL)
 // dW (OC,C) += dout^T inp, dbias (OC) += sum_b dout   (accumulated, b in order; dW skipped if NULL)
 void matmul_backward(float *dinp, float *dW, float *dbias, const float *dout, const float *inp,

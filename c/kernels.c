@@ -921,6 +921,14 @@ void add_bias(float *out, const float *bias, int B, int OC) {
     for (int b = 0; b < B; b++)
         for (int o = 0; o < OC; o++) out[(size_t)b * OC + o] += bias[o];
 }
+float max_abs(const float *x, size_t n) {
+    float mx = 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        float a = fabsf(x[i]);
+        mx = (a > mx || a != a) ? a : mx;  // once NaN, stays NaN
+    }
+    return mx;
+}
 void matmul_forward(float *out, const float *inp, const float *W, const float *bias, int B, int C, int OC) {
     matmul_dots(out, OC, inp, W, B, C, OC);
     add_bias(out, bias, B, OC);

@@ -41,13 +41,6 @@ static int all_finite(const float *x, size_t n) {
     return 1;
 }
 
-// the largest |x[i]| (of finite values, as the refusals below name them)
-static float largest_abs(const float *x, size_t n) {
-    float r = 0.0f;
-    for (size_t i = 0; i < n; i++) if (fabsf(x[i]) > r) r = fabsf(x[i]);
-    return r;
-}
-
 // x_t beyond this is far past anything the forward process makes (|x_t| <= sqrt(alpha_bar) +
 // a few sqrt(1 - alpha_bar), under 10), so far past anything training showed the network
 #define CHAIN_RAN_AWAY 1e3f
@@ -126,7 +119,7 @@ int ddpm_sample_continue(DDPM *m, int max_steps) {
             // prediction grew with it and each step fed it back: the paper's betas with x0
             // unclipped reach x_t of 3.5e36 by t = 23 in a trial), or a network whose output is
             // huge from the start, weights that training blew up (or that are not finite)
-            float x_big = largest_abs(x, (size_t)n * D);
+            float x_big = max_abs(x, (size_t)n * D);
             if (x_big > CHAIN_RAN_AWAY)
                 return -ddpm_set_error(DDPM_ERR_DIVERGED,
                     "sampling diverged at t=%d: %s holds NaN or Inf, and x_%d had reached %.3g: the chain ran away: "
@@ -137,7 +130,7 @@ int ddpm_sample_continue(DDPM *m, int max_steps) {
                 return -ddpm_set_error(DDPM_ERR_DIVERGED,
                     "sampling diverged at t=%d: %s holds NaN or Inf, while the predicted x0 (up to %.3g) and x_%d "
                     "(up to %.3g) are finite: the network's output is far too large (its weights are, as training "
-                    "that blew up leaves them)", t, what, largest_abs(m->acts.out, (size_t)n * D), t, x_big);
+                    "that blew up leaves them)", t, what, max_abs(m->acts.out, (size_t)n * D), t, x_big);
             return -ddpm_set_error(DDPM_ERR_DIVERGED,
                 "sampling diverged at t=%d: %s holds NaN or Inf (the network's output overflowed: its weights are far "
                 "too large, as training that blew up leaves them, or not finite)", t, what);

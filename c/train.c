@@ -86,16 +86,6 @@ static void make_inputs(DDPM *m, int B) {
     }
 }
 
-// the largest |x| of n floats, or NaN if any is NaN (a plain max would skip it)
-static float max_abs(const float *x, size_t n) {
-    float mx = 0.0f;
-    for (size_t i = 0; i < n; i++) {
-        float a = fabsf(x[i]);
-        mx = (a > mx || a != a) ? a : mx;  // once NaN, stays NaN
-    }
-    return mx;
-}
-
 // A bound on the largest |g| that B samples add to the gradient, from the vectors each
 // Linear layer's gradient is made of (dW += dout_b^T inp_b and db += dout_b for each sample b,
 // dout_b (1,OC) and inp_b (1,C)):
