@@ -115,17 +115,20 @@ int ddpm_sample_continue(DDPM *m, int max_steps) {
             int out_finite = all_finite(m->acts.out, (size_t)n * D);
             const char *what = m->cfg.predict == PREDICT_EPS ? "the predicted noise"
                 : !out_finite ? "the predicted x0" : "the noise derived from the predicted x0";
-            // Why, from the sizes: a chain that ran away (x_t grew step by step, the network's
-            // prediction grew with it and each step fed it back: the paper's betas with x0
-            // unclipped reach x_t of 3.5e36 by t = 23 in a trial), or a network whose output is
-            // huge from the start, weights that training blew up (or that are not finite)
+            // What the sizes tell: a chain that ran away (x_t and the network's prediction grew
+            // together step by step: the paper's betas with x0 unclipped reach x_t of 3.5e36 by
+            // t = 23 in a trial, after a training that went well; weights that training blew up
+            // do it too, and the sizes cannot tell those two apart, so both are named), or a
+            // network whose output is huge from the start (weights blown up, or not finite)
             float x_big = max_abs(x, (size_t)n * D);
             if (x_big > CHAIN_RAN_AWAY)
                 return -ddpm_set_error(DDPM_ERR_DIVERGED,
-                    "sampling diverged at t=%d: %s holds NaN or Inf, and x_%d had reached %.3g: the chain ran away: "
-                    "x_t grew far past anything training showed the network, its predictions grew with it, and each "
-                    "step fed them back%s", t, what, t, x_big,
-                    st->clip ? "" : " (clipping the predicted x0 to [-1, 1] keeps the chain in range)");
+                    "sampling diverged at t=%d: %s holds NaN or Inf, and x_%d had reached %.3g: the chain ran away, "
+                    "x_t and the network's predictions growing together step by step%s", t, what, t, x_big,
+                    st->clip ? ": the network's weights are far too large, as training that blew up leaves them"
+                             : ": either the network's weights are far too large, as training that blew up leaves them, "
+                               "or its predictions, fed back unclipped, drove it (clipping the predicted x0 to [-1, 1] "
+                               "keeps such a chain in range)");
             if (m->cfg.predict == PREDICT_X0 && out_finite)
                 return -ddpm_set_error(DDPM_ERR_DIVERGED,
                     "sampling diverged at t=%d: %s holds NaN or Inf, while the predicted x0 (up to %.3g) and x_%d "
