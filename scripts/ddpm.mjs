@@ -350,27 +350,33 @@ function fileRefusal(engine, options, bytes) {
   }
 }
 
-// whether the file at `path` begins as a checkpoint does (its 8-byte marker), whole or not;
-// null where it cannot be read to tell (a file that takes writes only)
+// the first `count` bytes of the file at `path` (fewer if it is shorter), or null where it
+// cannot be read (a file that takes writes only)
+function readHead(path, count) {
+  const head = Buffer.alloc(count);
+  try {
+    const fd = openSync(path, 'r');
+    try { return head.subarray(0, readSync(fd, head, 0, count, 0)); } finally { closeSync(fd); }
+  } catch { return null; }
+}
+// whether a file's head is a checkpoint's (its 8-byte marker), whole or not
+const hasMagic = (head) => head.length >= 8 && head.toString('latin1', 0, 8) === 'DDPMCKPT';
+
+// whether the file at `path` begins as a checkpoint does; null where it cannot be read to tell
 function startsWithMagic(path) {
-  const head = Buffer.alloc(8);
-  let fd;
-  try { fd = openSync(path, 'r'); } catch { return null; }
-  try { return readSync(fd, head, 0, 8, 0) === 8 && head.toString('latin1') === 'DDPMCKPT'; } finally { closeSync(fd); }
+  const head = readHead(path, 8);
+  return head && hasMagic(head);
 }
 
 // the file --save is about to replace, in words: a checkpoint at its step (as its header reads),
 // a damaged one, or another file
 function whatIsThere(path) {
-  const head = Buffer.alloc(164);   // (the header of version 2, and its checksum)
+  const head = readHead(path, 164);   // (the header of version 2, and its checksum)
+  if (!head) return 'a file it could not read';
   try {
-    const fd = openSync(path, 'r');
-    let n;
-    try { n = readSync(fd, head, 0, head.length, 0); } finally { closeSync(fd); }
-    return `a checkpoint at step ${checkpointHeader(new Uint8Array(head.subarray(0, n))).step}`;
+    return `a checkpoint at step ${checkpointHeader(new Uint8Array(head)).step}`;
   } catch {
-    const magic = startsWithMagic(path);
-    return magic === null ? 'a file it could not read' : magic ? 'a damaged checkpoint' : 'a file that was not a checkpoint';
+    return hasMagic(head) ? 'a damaged checkpoint' : 'a file that was not a checkpoint';
   }
 }
 
