@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { PNG } from 'pngjs';
-import { loadEngine, PRESETS, DEFAULTS, DDPMError, checkpointHeader, checkpointPreset, CHECKPOINT_ARCHITECTURE, FAR_OUTSIDE, MSE_BAR } from '../web/ddpm.mjs';
+import { loadEngine, PRESETS, DEFAULTS, DDPMError, alongImage, checkpointHeader, checkpointPreset, CHECKPOINT_ARCHITECTURE, FAR_OUTSIDE, MSE_BAR } from '../web/ddpm.mjs';
 import { strip, grid, upscale } from '../web/draw.mjs';
 import { isDecimal } from '../web/settings.mjs';
 import { runExperiment, Interrupted } from './lib/run.mjs';
@@ -25,7 +25,8 @@ const USAGE = `usage: node scripts/ddpm.mjs [options]
   --load FILE     start from a checkpoint (train on up to --steps, default: the steps the
                   file's run planned; without --preset, the preset whose model the file
                   holds; the flags not given take the file's settings)
-  --out DIR       write sample.png, target.png, trajectory.png (x_T .. x_0), x0_pred.png and loss.csv
+  --out DIR       write sample.png, target.png, trajectory.png (x_T .. x_0), x0_pred.png, loss.csv
+                  and chain.csv (each x_t's image coefficient and noise beside the forward process's)
   --scalar        use the scalar (no SIMD) wasm build
   --json          print one JSON object on stdout and nothing else there
   (progress on stderr: a bar on a terminal; elsewhere, or with --json, a line every 10 s of training)
@@ -579,6 +580,14 @@ async function main() {
       const traj = grid(frames, S, TRAJECTORY_COLUMNS), x0s = grid(x0frames, S, TRAJECTORY_COLUMNS);
       writePNG(join(opts.out, 'trajectory.png'), traj.rgba, traj.width, traj.height, 4);
       writePNG(join(opts.out, 'x0_pred.png'), x0s.rgba, x0s.width, x0s.height, 4);
+      // the chain against the forward process, as the page plots it: the image's coefficient in
+      // each x_t and the size of the rest, beside sqrt(alpha_bar_t) and sqrt(1 - alpha_bar_t)
+      const sched = model.schedule(), rows = [];
+      for (let t = T; t >= 0; t--) {
+        const { signal, noise } = alongImage(sample.x, image, t * D);
+        rows.push(`${t},${signal},${noise},${sched.sqrt_alpha_bar[t]},${sched.sqrt_one_minus_alpha_bar[t]}`);
+      }
+      writeFileSync(join(opts.out, 'chain.csv'), 't,image,noise,sqrt_alpha_bar,sqrt_one_minus_alpha_bar\n' + rows.join('\n') + '\n');
     }
   } finally {
     model.free();
@@ -599,7 +608,7 @@ async function main() {
       say(`the sample's pixels run from ${lo.toPrecision(3)} to ${hi.toPrecision(3)}, far outside [-1, 1]; the PNGs clip them to it` +
         (s.mse >= MSE_BAR && s.mse_clipped < MSE_BAR ? `, and clipped it looks like the square (MSE ${s.mse_clipped.toPrecision(3)}), which it is not` : ''));
     }
-    if (opts.out) say(`wrote ${opts.out}/sample.png, trajectory.png, x0_pred.png, target.png, loss.csv`);
+    if (opts.out) say(`wrote ${opts.out}/sample.png, trajectory.png, x0_pred.png, target.png, loss.csv, chain.csv`);
     if (opts.save) say(`saved checkpoint ${opts.save}`);
   }
 }

@@ -3085,11 +3085,12 @@ test('accessibility: one signal for Play, groups that are named, the parts of th
 });
 
 // the loss and MSE curves are images: their labels say what they show, for a screen reader
-test('the loss and MSE plots are labelled with what they show: the steps, the moving average, the MSE at t = T .. 0', async () => {
+test('the loss, MSE and chain plots are labelled with what they show: the steps, the moving average, the MSE at t = T .. 0, the chain beside the forward process', async () => {
   const { page, log } = await openPage('?steps=20');
   const label = (id) => page.getAttribute(`#${id}`, 'aria-label');
   assert.equal(await label('plot-loss'), 'Training loss per step, log scale: no step yet');
   assert.match(await label('plot-mse'), /at each reverse step: no sample yet$/);
+  assert.match(await label('plot-chain'), /forward process: no sample yet$/);
   await trainToEnd(page);
   const loss = await label('plot-loss');
   const m = loss.match(/^Training loss per step, log scale: steps 1 to 20; the moving average (\S+) at step 1, (\S+) at step 20$/);
@@ -3103,7 +3104,18 @@ test('the loss and MSE plots are labelled with what they show: the steps, the mo
   const curve = await page.evaluate(() => Array.from(window.ddpmPage.trajectory.mseCurve));
   const fmt = (v) => page.evaluate(async (v) => (await import('./plot.mjs')).formatNumber(v), v);
   assert.deepEqual(n.slice(1), [await fmt(curve[100]), await fmt(curve[50]), await fmt(curve[1]), await fmt(curve[0])]);
+  // the chain against the forward process: its numbers are alongImage's of the chain shown, and
+  // the schedule's sqrt(alpha_bar_t) and sqrt(1 - alpha_bar_t)
+  const chain = await label('plot-chain');
+  const expected = await page.evaluate(async () => {
+    const { alongImage } = await import('./ddpm.mjs');
+    const tr = window.ddpmPage.trajectory, image = tr.model.image(), f = (v) => v.toFixed(2);
+    return [100, 50, 0].map((t) => { const a = alongImage(tr.x, image, t * tr.D);
+      return `t = ${t}: image ${f(a.signal)} (forward process ${f(tr.sched.sqrt_alpha_bar[t])}), noise ${f(a.noise)} (forward process ${f(tr.sched.sqrt_one_minus_alpha_bar[t])})`; });
+  });
+  assert.equal(chain, `The image and the noise in each x t of the chain, beside the forward process: ${expected.join('; ')}`);
   await page.click('#btn-reset');
+  assert.match(await label('plot-chain'), /forward process: no sample yet$/);
   assert.equal(await label('plot-loss'), 'Training loss per step, log scale: no step yet');
   await page.close();
   assertClean(log);

@@ -64,7 +64,7 @@ test('a sample far outside [-1, 1] is named by its range, which the clipped PNGs
   assert.doesNotMatch(near.stdout, /far outside/);
 });
 
-test('--out writes the sample, the trajectory, the predicted x0 strip and the loss curve; --save/--load round-trip', (t) => {
+test('--out writes the sample, the trajectory, the predicted x0 strip, the loss curve and the chain against the forward process; --save/--load round-trip', (t) => {
   const dir = tempDir(t);
   const ckpt = join(dir, 'model.ckpt');
   const r = run('--preset', 'recommended', '--steps', '4', '--T', '50', '--out', dir, '--save', ckpt, '--json');
@@ -80,6 +80,17 @@ test('--out writes the sample, the trajectory, the predicted x0 strip and the lo
   const csv = readFileSync(join(dir, 'loss.csv'), 'utf8').trim().split('\n');
   assert.equal(csv[0], 'step,loss');
   assert.equal(csv.length, 5);
+  // the chain against the forward process: t = T .. 0, the forward process's two coefficients
+  // with squares summing to 1, the chain's own finite
+  const chain = readFileSync(join(dir, 'chain.csv'), 'utf8').trim().split('\n');
+  assert.equal(chain[0], 't,image,noise,sqrt_alpha_bar,sqrt_one_minus_alpha_bar');
+  const rows = chain.slice(1).map((line) => line.split(',').map(Number));
+  assert.deepEqual(rows.map((r) => r[0]), Array.from({ length: 51 }, (_, k) => 50 - k));
+  for (const [t, image, noise, a, b] of rows) {
+    assert.ok(Number.isFinite(image) && noise >= 0, `t=${t}: ${image}, ${noise}`);
+    assert.ok(Math.abs(a * a + b * b - 1) < 1e-6, `t=${t}: ${a}^2 + ${b}^2`);
+  }
+  assert.deepEqual(rows.at(-1).slice(3), [1, 0], 'x_0: the image, no noise');
   // loading the checkpoint and sampling with the same seed gives the same sample
   const again = run('--preset', 'recommended', '--T', '50', '--load', ckpt, '--sample-seed', String(first.sample_seed), '--json');
   assert.equal(again.status, 0, again.stderr);

@@ -4,7 +4,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { simdEngine, sameBits, maxAbsDiff, SMALL } from './lib/engine.mjs';
 import { oracleEps, pcg32, boxMuller } from './lib/reference.mjs';
-import { mse, PRESETS, xtFarBound, NOISE_FAR, reverseStepCoefficients } from '../web/ddpm.mjs';
+import { mse, alongImage, PRESETS, xtFarBound, NOISE_FAR, reverseStepCoefficients } from '../web/ddpm.mjs';
 
 for (const schedule of ['linear', 'linear-scaled', 'cosine']) {
   for (const sigma of ['beta', 'beta-tilde']) {
@@ -366,4 +366,101 @@ test('the x_t badge bound marks no healthy chain in 300; at 4 normals most would
     assert.equal(marked, 0, `${marked} healthy chains marked`);
     assert.ok(markedAt4 > chains / 2, `at 4, ${markedAt4} of ${chains} chains marked`);
   } finally { model.free(); }
+});
+
+// The page's plot of the chain against the forward process (alongImage): the image's coefficient
+// in x and the size of the rest, exact on an x built from known parts
+test('alongImage splits x into its image coefficient and the rest, exactly on known parts', async () => {
+  const engine = await simdEngine();
+  const model = engine.createModel({ preset: 'recommended', steps: 0 });
+  try {
+    const img = model.image(), D = model.D;
+    // e: normals made orthogonal to the image, scaled to |e|^2 = D - 1 (one unit per dimension left)
+    const z = engine.normals(D, 3), zi = z.reduce((a, v, i) => a + v * img[i], 0), ii = img.reduce((a, v) => a + v * v, 0);
+    const e = Array.from(z, (v, i) => v - (zi / ii) * img[i]);
+    const scale = Math.sqrt((D - 1) / e.reduce((a, v) => a + v * v, 0));
+    for (const [a, b] of [[0.6, 0.8], [1, 0], [0, 1], [-0.3, 2.5]]) {
+      const x = new Float64Array(2 * D);   // at an offset: the second image of two
+      for (let i = 0; i < D; i++) x[D + i] = a * img[i] + b * scale * e[i];
+      const got = alongImage(x, img, D);
+      assert.ok(Math.abs(got.signal - a) < 1e-12, `signal ${got.signal}, built with ${a}`);
+      assert.ok(Math.abs(got.noise - b) < 1e-12, `noise ${got.noise}, built with ${b}`);
+    }
+    assert.ok(Number.isNaN(alongImage(new Float32Array(D), new Float32Array(D)).noise), 'an image of zeros gives no direction');
+    assert.throws(() => alongImage(new Float32Array(D), img, 1), /alongImage: 768 floats from 1 leave an array of 768/);
+  } finally { model.free(); }
+});
+
+// The claim of the plot's caption: a chain that undoes the forward process follows sqrt(alpha_bar_t)
+// and sqrt(1 - alpha_bar_t) back. Exactly so for the oracle denoiser with sigma^2 = beta tilde from
+// x_T ~ q(x_T | x0): then every x_t of the chain is distributed as q(x_t | x0) (the posterior
+// q(x_{t-1} | x_t, x0) carries q(x_t | x0) to q(x_{t-1} | x0)), so over N chains the mean
+// coefficient is sqrt(alpha_bar_t) within its standard error sqrt((1 - alpha_bar_t) / <x0, x0> / N),
+// and the mean squared rest is 1 - alpha_bar_t within (1 - alpha_bar_t) sqrt(2 / (D - 1) / N).
+test('with the oracle denoiser and sigma^2 = beta tilde, x_t of the chain follows the forward process', async () => {
+  const engine = await simdEngine();
+  const model = engine.createModel({ preset: 'recommended', steps: 0 });
+  try {
+    const s = model.schedule(), x0 = model.image(), T = model.T, D = model.D, N = 200;
+    const ii = x0.reduce((a, v) => a + v * v, 0);
+    const signal = new Float64Array(T + 1), rest2 = new Float64Array(T + 1);
+    for (let chain = 0; chain < N; chain++) {
+      const z = engine.normals(D, 10000 + chain);
+      let x = x0.map((v, i) => s.sqrt_alpha_bar[T] * v + s.sqrt_one_minus_alpha_bar[T] * z[i]);
+      for (let t = T; ; t--) {
+        const a = alongImage(x, x0);
+        signal[t] += a.signal / N;
+        rest2[t] += a.noise ** 2 / N;
+        if (t === 0) break;
+        const eps = oracleEps(x, x0, s.alpha_bar[t]);
+        x = model.reverseStep(x, eps, engine.normals(D, 1e6 + chain * (T + 1) + t), t, { sigma: 'beta-tilde' }).xPrev;
+      }
+    }
+    for (let t = 1; t <= T; t++) {
+      const left = 1 - s.alpha_bar[t];
+      const seSignal = Math.sqrt(left / ii / N), seRest = left * Math.sqrt(2 / (D - 1) / N);
+      assert.ok(Math.abs(signal[t] - s.sqrt_alpha_bar[t]) < 5 * seSignal + 1e-4, `t=${t}: mean coefficient ${signal[t]}, forward ${s.sqrt_alpha_bar[t]}`);
+      assert.ok(Math.abs(rest2[t] - left) < 5 * seRest + 1e-4, `t=${t}: mean squared rest ${rest2[t]}, forward ${left}`);
+    }
+    assert.ok(Math.abs(signal[0] - 1) < 1e-3 && rest2[0] < 1e-4, `t=0: ${signal[0]}, ${rest2[0]}: the image`);
+  } finally { model.free(); }
+});
+
+// And with the trained networks the plot shows the two presets apart. The recommended preset's
+// chains keep to the forward process: the mean coefficient of 40 within a few hundredths, and the
+// mean rest within a few hundredths of the forward noise with the network's own error added in
+// quadrature (the sample's rest, at t = 0: its x0 is not the image exactly; sigma^2 = beta_t, a
+// little more than beta tilde, adds a little more). The paper preset's never take up the image,
+// where training saw sqrt(alpha_bar_t) >= 0.6 of it at every t, and their noise grows past 1
+// instead of falling to 0.
+test("trained: the recommended preset's chains follow the forward process back, the paper preset's do not", async () => {
+  const engine = await simdEngine();
+  for (const preset of ['recommended', 'paper']) {
+    const model = engine.createModel({ preset, seed: 0 });
+    try {
+      model.train(model.config.steps);
+      const s = model.schedule(), x0 = model.image(), T = model.T, D = model.D, N = 40;
+      const signal = new Float64Array(T + 1), noise = new Float64Array(T + 1);
+      for (let seed = 0; seed < N; seed++) {
+        const { x } = model.sample({ seed });
+        for (let t = 0; t <= T; t++) {
+          const a = alongImage(x, x0, t * D);
+          signal[t] += a.signal / N;
+          noise[t] += a.noise / N;
+        }
+      }
+      const worst = (f) => Math.max(...Array.from({ length: T }, (_, k) => f(k + 1)));
+      const offSignal = worst((t) => Math.abs(signal[t] - s.sqrt_alpha_bar[t]));
+      const offNoise = worst((t) => Math.abs(noise[t] - Math.sqrt(1 - s.alpha_bar[t] + noise[0] ** 2)));
+      if (preset === 'recommended') {
+        assert.ok(offSignal < 0.05, `the mean coefficient is up to ${offSignal} off the forward process`);
+        assert.ok(noise[0] < 0.1, `the samples' mean rest is ${noise[0]}`);
+        assert.ok(offNoise < 0.05, `the mean rest is up to ${offNoise} off the forward process with the samples' own error`);
+      } else {
+        assert.ok(worst((t) => Math.abs(signal[t])) < 0.15, 'the paper chain takes up the image');
+        assert.ok(Math.min(...s.sqrt_alpha_bar) > 0.6, 'training saw the image at 0.6 of its amplitude or more');
+        assert.ok(noise[0] > 1.5, `the paper chain ends with noise ${noise[0]}`);
+      }
+    } finally { model.free(); }
+  }
 });

@@ -19,7 +19,7 @@ import { fillForm, describePreset, stepsOpen, stepsProblem, TRAIN_FIELDS, TRAIN_
   stepsRefusalText, refuseSteps, clearStepsRefusal } from './controls.mjs';
 import { replacePageModel, setPageModel, prepareModel, preparedModelFits, resume, pause, drawTrainStats, drawLoss, focusOnTheWayToSample,
   unsavedTrainingMs } from './train-view.mjs';
-import { clearTrajectory, doSample, forgetKeptHeights, showStep, drawMSEPlot, drawSigmaPlot, play, stopPlaying,
+import { clearTrajectory, doSample, forgetKeptHeights, showStep, drawMSEPlot, drawChainPlot, drawSigmaPlot, play, stopPlaying,
   onSampleField, onStripClick, restoreSample, showSampleView } from './sample-view.mjs';
 import { saveCheckpoint, replanModel, loadCheckpointFile, putModelOnPage } from './checkpoints.mjs';
 
@@ -275,6 +275,7 @@ function redrawAll() {
   drawEmbedding();
   drawLoss(true);
   drawMSEPlot();
+  drawChainPlot();
   drawSigmaPlot();
 }
 

@@ -595,6 +595,27 @@ export function mse(a, b, offset = 0) {
   return s / b.length;
 }
 
+// How x = a[offset .. offset + image.length) splits into the training image and the rest:
+//   signal = <x, image> / <image, image>            the coefficient of the image in x
+//   noise  = |x - signal image| / sqrt(D - 1)       the rest's size per dimension, over the D - 1
+//                                                   dimensions at right angles to the image
+// For x_t drawn by the forward process, x_t = sqrt(alpha_bar_t) image + sqrt(1 - alpha_bar_t) eps,
+// signal has mean sqrt(alpha_bar_t) and sd sqrt((1 - alpha_bar_t) / <image, image>), and noise^2
+// has mean 1 - alpha_bar_t: a reverse chain that undoes the forward process follows the two
+// coefficients back. NaN for an image of zeros, which gives no direction to measure along.
+export function alongImage(a, image, offset = 0) {
+  const D = image.length;
+  if (D < 2 || offset < 0 || offset + D > a.length) throw new DDPMError(7, `alongImage: ${D} floats from ${offset} leave an array of ${a.length}`);
+  let xi = 0, ii = 0;
+  for (let i = 0; i < D; i++) { const v = image[i]; xi += a[offset + i] * v; ii += v * v; }
+  const signal = xi / ii;
+  // summed directly, not as |x|^2 - signal <x, image>: that difference of two near sums loses
+  // its digits when x is nearly a multiple of the image
+  let rest = 0;
+  for (let i = 0; i < D; i++) { const r = a[offset + i] - signal * image[i]; rest += r * r; }
+  return { signal, noise: ii > 0 ? Math.sqrt(rest / (D - 1)) : NaN };
+}
+
 // A clean image (a sample, a predicted x0) beyond +-FAR_OUTSIDE is far outside the training
 // image's [-1, 1]: the page and the CLI, which draw images clipped to [-1, 1], say so.
 export const FAR_OUTSIDE = 1.5;

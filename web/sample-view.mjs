@@ -2,7 +2,7 @@
 // frame and then played back (or scrubbed) from pure noise to the sample; the three images of
 // each step, the MSE and variance plots, and what the final MSE means. Its settings (sigma,
 // clip, seed, speed) take effect here too.
-import { DDPMError, mse, extent, clipped, FAR_OUTSIDE, xtFarBound, MSE_BAR, reverseStepCoefficients } from './ddpm.mjs';
+import { DDPMError, mse, alongImage, extent, clipped, FAR_OUTSIDE, xtFarBound, MSE_BAR, reverseStepCoefficients } from './ddpm.mjs';
 import { parseField, describeField, SAMPLE_DEFAULTS } from './settings.mjs';
 import { drawImage, strip, upscale } from './draw.mjs';
 import { linePlot, setMarker, movingGeoMean, theme, formatNumber } from './plot.mjs';
@@ -56,6 +56,7 @@ export function clearTrajectory() {
   drawCaptions(null);
   document.body.dataset.sample = 'none';
   drawMSEPlot();
+  drawChainPlot();
   drawSigmaPlot();
 }
 
@@ -161,9 +162,12 @@ function modelLossCurve(m) {
 function showSample(m, { computeMs, sigma, clip, seed, before }) {
   const r = { final: m.sampleImages(), ...m.sampleTrajectory() };
   const image = m.image(), T = m.T, D = m.D;
-  const mseCurve = new Float32Array(T + 1);
-  for (let t = 0; t <= T; t++) mseCurve[t] = mse(r.x0Pred, image, t * D);
-  app.traj = { ...r, T, D, S: m.config.image_size, ms: computeMs, mseCurve, finalMse: mse(r.final, image), sigma, clip, seed,
+  const mseCurve = new Float32Array(T + 1), signal = new Float64Array(T + 1), noise = new Float64Array(T + 1);
+  for (let t = 0; t <= T; t++) {
+    mseCurve[t] = mse(r.x0Pred, image, t * D);
+    ({ signal: signal[t], noise: noise[t] } = alongImage(r.x, image, t * D));
+  }
+  app.traj = { ...r, T, D, S: m.config.image_size, ms: computeMs, mseCurve, along: { signal, noise }, finalMse: mse(r.final, image), sigma, clip, seed,
     step: m.step, steps: m.config.steps, config: m.config, lossCurve: modelLossCurve(m), model: m, preset: app.settings.preset,
     // the sample a change of the panel's settings replaced, if it was of this model at this step
     before: before && before.model === m && before.step === m.step ? before : null,
@@ -208,6 +212,7 @@ function drawSample() {
   drawSampleAge();
   drawSampleStrip();
   drawMSEPlot();
+  drawChainPlot();
   // the captions and the step formula at the end, at the longest formula line and at the middle,
   // before playback, so that keepHeights starts from about their tallest: the page is brought on
   // screen as the chain starts (showSampleView) and nothing below should move after that (a
@@ -483,6 +488,7 @@ function reveal(t) {
   tr.revealed = t;
   if (frameReached) drawSampleStrip();
   drawMSEPlot();
+  drawChainPlot();
   if (t === 0) {
     drawSampleVerdict();   // written again as it shows, for a screen reader to read it then
     showResult(true);
@@ -499,6 +505,7 @@ function showResult(shown) {
 function markSample() {
   const tr = app.traj, t = tr ? app.play.shownT : null;
   setMarker($('plot-mse'), t, t === null ? '' : `t = ${t}: ${formatNumber(tr.mseCurve[t])}`);
+  setMarker($('plot-chain'), t, t === null ? '' : `t = ${t}: image ${tr.along.signal[t].toFixed(2)}, noise ${tr.along.noise[t].toFixed(2)}`);
   // x_0 is the chain's end: no step is taken from it, so no variance applies there; the step from
   // t = 1 adds no noise (the curves stop at t = 2). Elsewhere the variance the sample's step used
   const variance = (t) => (tr.sigma === 'beta' ? tr.sched.beta : tr.sched.posterior_variance)[t];
@@ -521,6 +528,30 @@ export function drawMSEPlot() {
     series: tr ? [
       { y: tr.mseCurve, shownFrom: tr.revealed, color: th.accent, width: 2, label: 'MSE(x̂₀, training image)' },
       { y: new Float32Array(T + 1).fill(MSE_BAR), color: th.muted, width: 1, dash: [2, 3], label: `${MSE_BAR} (the paper's bar)`, reference: true },
+    ] : [],
+  });
+  markSample();
+}
+
+// The chain against the forward process: how much of the training image each x_t of the chain
+// holds, and how much else, beside what the forward process puts in an x_t at that t (alongImage)
+export function drawChainPlot() {
+  const th = theme(), tr = app.traj;
+  const T = tr ? tr.T : app.view ? app.view.T : 100;
+  const at = (t) => `t = ${t}: image ${tr.along.signal[t].toFixed(2)} (forward process ${tr.sched.sqrt_alpha_bar[t].toFixed(2)}), ` +
+    `noise ${tr.along.noise[t].toFixed(2)} (forward process ${tr.sched.sqrt_one_minus_alpha_bar[t].toFixed(2)})`;
+  $('plot-chain').setAttribute('aria-label', 'The image and the noise in each x t of the chain, beside the forward process: ' +
+    (!tr ? 'no sample yet' : tr.revealed > 0 ? `drawn as the chain plays, now at t = ${tr.revealed}`
+      : [T, Math.round(T / 2), 0].map(at).join('; ')));
+  const forward = { width: 1.25, dash: [5, 4], reference: true };
+  linePlot($('plot-chain'), {
+    height: 194, xRange: [0, T], xReversed: true, xLabel: 't (reverse: T → 0)',
+    empty: 'Press Sample.',
+    series: tr ? [
+      { y: tr.along.signal, shownFrom: tr.revealed, color: th.accent, width: 2, label: 'image in xₜ' },
+      { y: tr.sched.sqrt_alpha_bar, color: th.accent, label: '√ᾱₜ (forward)', ...forward },
+      { y: tr.along.noise, shownFrom: tr.revealed, color: th.accent2, width: 2, label: 'noise in xₜ' },
+      { y: tr.sched.sqrt_one_minus_alpha_bar, color: th.accent2, label: '√(1−ᾱₜ) (forward)', ...forward },
     ] : [],
   });
   markSample();
