@@ -17,7 +17,7 @@ import { runExperiment, Interrupted } from './lib/run.mjs';
 
 const USAGE = `usage: node scripts/ddpm.mjs [options]
   --preset paper|recommended   start from a preset (default recommended; with --load, the file's)
-  (a flag's value follows it, or '=': --steps 200, --steps=200)
+  (a flag's value follows it, or '=': --steps 200, --steps=200; each flag once)
   --steps N  --batch B  --lr X  --seed S  --T N  --schedule linear|linear-scaled|cosine
   --sigma beta|beta-tilde  --clip | --no-clip  --predict eps|x0  --activation silu|relu
   --ema DECAY  --lr-schedule constant|cosine  --weight-decay X  --sample-seed S
@@ -64,7 +64,7 @@ function sysError(e) {
 
 // Flags take their value as the next argument (--steps 200) or after '=' (--steps=200).
 function parseArgs(argv) {
-  const opts = { config: {}, json: false, scalar: false };
+  const opts = { config: {}, json: false, scalar: false }, given = new Map();
   for (let i = 0; i < argv.length; i++) {
     const eq = argv[i].startsWith('--') ? argv[i].indexOf('=') : -1;
     const a = eq < 0 ? argv[i] : argv[i].slice(0, eq), inline = eq < 0 ? undefined : argv[i].slice(eq + 1);
@@ -75,6 +75,13 @@ function parseArgs(argv) {
     };
     // a flag that takes no value refuses one, where a value would go unread
     const noValue = () => { if (inline !== undefined) fail(`${a} takes no value (got '${argv[i]}')`); };
+    // each setting once: a second one is refused, as the page refuses a key given twice in its
+    // address, rather than one of the two silently lost (--clip and --no-clip are one setting)
+    const setting = a === '--no-clip' ? '--clip' : a;
+    if (given.has(setting) && setting !== '--help' && setting !== '-h') {
+      fail(given.get(setting) === a ? `${a} is given twice: give it once` : `${given.get(setting)} and ${a} are both given: give one`);
+    }
+    given.set(setting, a);
     if (a === '--help' || a === '-h') { noValue(); console.log(USAGE); process.exit(0); }
     else if (a === '--json') { noValue(); opts.json = true; }
     else if (a === '--scalar') { noValue(); opts.scalar = true; }
@@ -82,7 +89,8 @@ function parseArgs(argv) {
     else if (a === '--no-clip') { noValue(); opts.config.clip_x0 = 0; }
     else if (a === '--preset') {
       opts.preset = value();
-      if (!PRESETS[opts.preset]) fail(`unknown preset '${opts.preset}' (paper, recommended)`);
+      // (own keys only: 'toString' or '__proto__' is no preset, though an object has it)
+      if (!Object.hasOwn(PRESETS, opts.preset)) fail(`unknown preset '${opts.preset}' (paper, recommended)`);
     } else if (a === '--save' || a === '--load' || a === '--out') {
       // an empty path (an unset variable in a script) is refused: ignored, --load '' would
       // quietly train a new model where a run was meant to resume

@@ -171,6 +171,8 @@ test('bad arguments: a clear message and a non-zero exit status', (t) => {
   truncateSync(bigFile, 2 ** 31);
   const cases = [
     [['--preset', 'best'], /unknown preset 'best'/],
+    [['--preset', 'toString'], /unknown preset 'toString'/],
+    [['--preset=__proto__'], /unknown preset '__proto__'/],
     [['--steps'], /--steps needs a value/],
     [['--steps', 'ten'], /--steps must be a decimal number/],
     // decimal only, as on the page: Number() reads '0x10' as 16
@@ -185,6 +187,10 @@ test('bad arguments: a clear message and a non-zero exit status', (t) => {
     [['--schedule', 'quadratic'], /schedule must be one of/],
     [['--frobnicate'], /unknown argument '--frobnicate'/],
     [['--frobnicate=1'], /unknown argument '--frobnicate'/],
+    // each setting once: the second of two was taken, silently
+    [['--steps', '5', '--steps=6'], /^ddpm: --steps is given twice: give it once$/m],
+    [['--clip', '--no-clip'], /^ddpm: --clip and --no-clip are both given: give one$/m],
+    [['--json', '--json'], /^ddpm: --json is given twice: give it once$/m],
     // a flag that takes no value refuses one given with '=', rather than leave it unread
     [['--json=0'], /--json takes no value \(got '--json=0'\)/],
     [['--no-clip=false'], /--no-clip takes no value/],

@@ -105,6 +105,9 @@ test('every invalid configuration is refused with its name in the message', asyn
     refused(create({ [key]: NaN }), 'CONFIG', new RegExp(`${key} must be a finite number`));
   }
   refused(() => engine.createModel({ preset: 'best' }), 'CONFIG', /unknown preset 'best'/);
+  // the names every object has are no presets either (they passed, and made a model of nothing)
+  for (const name of ['toString', '__proto__', 'constructor', 'hasOwnProperty'])
+    refused(() => engine.createModel({ preset: name, steps: 1 }), 'CONFIG', new RegExp(`unknown preset '${name}'`));
   // the upper bounds themselves pass validation (validated only: such a model would take GBs)
   for (const over of [{ hidden: 8192 }, { temb_dim: 1024 }, { image_size: 64 }, { max_batch: 1024 }, { batch: 65536 },
     { steps: 1000000 }, { lr: 0.49999997, weight_decay: 2 }]) {
@@ -120,6 +123,8 @@ test('an odd training image is refused by name and the old image kept', async ()
   try {
     const before = model.image();
     refused(() => model.setImage(new Float32Array(47)), 'IMAGE', /expected 48 floats \(4x4x3\), got 47/);
+    refused(() => model.setImage(null), 'IMAGE', /expected 48 floats \(4x4x3\), got null$/);
+    refused(() => model.setImage('red square'), 'IMAGE', /expected 48 floats \(4x4x3\), got string$/);
     const bad = before.slice(); bad[5] = 1.5;
     refused(() => model.setImage(bad), 'IMAGE', /value 5 is 1\.5; every value must be in \[-1, 1\]/);
     bad[5] = NaN;

@@ -71,7 +71,8 @@ export const PRESETS = {
 
 function configFor(options) {
   const { preset = 'recommended', ...overrides } = options;
-  if (!PRESETS[preset]) throw new DDPMError(1, `config: unknown preset '${preset}' (paper, recommended)`);
+  // (own keys only: 'toString' or '__proto__' is no preset, though an object has it)
+  if (!Object.hasOwn(PRESETS, preset)) throw new DDPMError(1, `config: unknown preset '${preset}' (paper, recommended)`);
   const config = { ...PRESETS[preset].config };
   for (const [key, value] of Object.entries(overrides)) {
     if (value !== undefined) config[key] = value;
@@ -290,6 +291,10 @@ export class Model {
   image() { return this.engine.readF32(this.mod._w_image(this.ptr), this.D); }
   setImage(pixels) {
     const e = this.engine;
+    if (!ArrayBuffer.isView(pixels) && !Array.isArray(pixels)) {
+      const [S, got] = [this.config.image_size, pixels === null ? 'null' : typeof pixels];
+      throw new DDPMError(4, `image: expected ${this.D} floats (${S}x${S}x3), got ${got}`);
+    }
     e.withBuffers([pixels.length * 4], (p) => {
       e.writeF32(p, pixels);
       e.check(this.mod._w_set_image(this.ptr, p, pixels.length));
