@@ -5,10 +5,10 @@
 //     [--ema DECAY] [--lr-schedule constant|cosine] [--activation silu|relu] [--weight-decay X]
 //     [--sample-seed S]
 //     [--save FILE] [--load FILE] [--out DIR] [--scalar] [--json]
-import { accessSync, chmodSync, closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { accessSync, chmodSync, closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, readSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { constants as osConstants, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { PNG } from 'pngjs';
 import { loadEngine, PRESETS, DEFAULTS, DDPMError, alongImage, checkpointHeader, checkpointPreset, CHECKPOINT_ARCHITECTURE, FAR_OUTSIDE, MSE_BAR } from '../web/ddpm.mjs';
 import { strip, grid, upscale } from '../web/draw.mjs';
@@ -32,7 +32,8 @@ const USAGE = `usage: node scripts/ddpm.mjs [options]
   (progress on stderr: a bar on a terminal; elsewhere, or with --json, a line every 10 s of training)
   Defaults: the recommended preset (predict x0, betas scaled to T; steps 200, batch 1, lr 1e-3,
   AdamW weight decay 0.01, seed 0); --sample-seed defaults to --seed. Exit status: 0 done,
-  1 training or sampling diverged, 2 refused (an argument, a path, a file), 130 (143) stopped by
+  1 training or sampling diverged, 2 refused (an argument, a path, a file) or an output that
+  could not be written after training (the checkpoint is saved first), 130 (143) stopped by
   Ctrl-C (TERM) at a whole step, which --save and --out keep.`;
 
 // flag -> [config key, kind]
@@ -140,10 +141,32 @@ function progressLines() {
   };
 }
 
-function writePNG(path, rgba, width, height, factor) {
+function pngBytes(rgba, width, height, factor) {
   const png = new PNG({ width: width * factor, height: height * factor });
   png.data = Buffer.from(upscale(rgba, width, height, factor));
-  writeFileSync(path, PNG.sync.write(png));
+  return PNG.sync.write(png);
+}
+
+// set as training ends, when the outputs begin: what a run that fails before then made (--out's
+// folders) it removes
+let outputsBegan = false;
+
+// the files --out writes, in its folder (--save must not name one of them)
+const OUT_FILES = ['sample.png', 'target.png', 'trajectory.png', 'x0_pred.png', 'loss.csv', 'chain.csv'];
+
+// A file of --out is written whole or not at all, as a checkpoint is: to a new file beside it,
+// renamed over it, so a full disk leaves no half-written PNG or curve (an empty loss.csv and a
+// truncated trajectory.png were left). A write that fails throws OutputFailed, which says why.
+class OutputFailed extends Error {}
+function writeOutput(dir, name, bytes) {
+  let partial = null;
+  try {
+    partial = writeNew(join(dir, name), bytes);
+    renameSync(partial, join(dir, name));
+  } catch (e) {
+    if (partial) try { rmSync(partial, { force: true }); } catch { /* gone already */ }
+    throw new OutputFailed(`--out ${dir}: cannot write ${name}: ${sysError(e)}`);
+  }
 }
 
 // Where the results go is checked before training, so a bad path costs no run: the folder of
@@ -157,6 +180,15 @@ function checkOutputs(opts) {
     if (!isDir) fail(`${what}: ${dir} is not a folder`);
     try { accessSync(dir, constants.W_OK); } catch (e) { fail(`${what}: cannot write in ${dir}: ${sysError(e)}`); }
   };
+  // --save into --out's folder under a name --out writes (the checkpoint was then replaced by a
+  // PNG, and the run said it was saved), or --save naming the --out folder itself: refused now
+  if (opts.save && opts.out) {
+    const save = resolve(saveTarget(opts.save).path), out = resolve(opts.out);
+    if (save === out) fail(`--save ${opts.save} names the --out folder: save the checkpoint elsewhere`);
+    if (dirname(save) === out && OUT_FILES.includes(basename(save))) {
+      fail(`--save ${opts.save}: --out ${opts.out} writes a ${basename(save)} there, which would replace the checkpoint: save it under another name`);
+    }
+  }
   if (opts.save) {
     const what = `--save ${opts.save}`;
     if (opts.save.endsWith('/')) fail(`${what}: a folder, not a file`);
@@ -192,8 +224,15 @@ function checkOutputs(opts) {
       dir = dirname(dir);
     }
     folder(dir, `--out ${opts.out}`);
+    // (a command refused before training takes the folders it made away again, empty as they
+    // are: --lr 0 --out a/b/c left a/b/c; outputsBegan)
+    process.on('exit', () => {
+      if (!outputsBegan) for (const level of [...made].reverse()) try { rmdirSync(level); } catch { /* not ours to remove now */ }
+    });
+    const made = [];
     for (const level of missing) {
       try { mkdirSync(level); } catch (e) { fail(`--out ${opts.out}: cannot make the folder ${level}: ${sysError(e)}`); }
+      made.push(level);
     }
   }
 }
@@ -503,17 +542,35 @@ async function main() {
       defaultSignals();   // (a second one ends the process at once)
     });
   }
+  // A write that failed after training (the checkpoint, or a file of --out) ends the run with its
+  // message, exit status 2 (or the status of a training that had failed before it), and with
+  // --json the run's summary, as any failed run gives: status 'write_failed', unless training
+  // had failed first (a run lost its JSON, and a Node stack trace stood in for the message)
+  const writeFailed = (message, error, summary) => {
+    if (opts.json) say(JSON.stringify(error ? summary : { ...summary, status: 'write_failed', error: message }));
+    fail(message + (error ? `; before that, ${error.message}` : ''), error ? statusOf(error) : 2);
+  };
   const onTrained = (model, error, trainMs, summary) => {
+    outputsBegan = true;
     defaultSignals();
     if (showProgress) process.stderr.write('\n');
-    // the loss curve goes to --out now, so a run that then fails (training or sampling diverged)
-    // leaves it where it is wanted most: every step from 1, a loaded file's included; a loss the
-    // file did not record is left empty
+    // the checkpoint first, the costliest thing to lose (a loss.csv that could not be written
+    // used to end the run before the save); then the loss curve goes to --out, so a run that then
+    // fails (training or sampling diverged) leaves it where it is wanted most: every step from 1,
+    // a loaded file's included; a loss the file did not record is left empty
+    saveModel(model, error, summary);
     if (opts.out) {
-      writeFileSync(join(opts.out, 'loss.csv'), 'step,loss\n' +
-        Array.from(model.lossHistory(), (l, i) => `${i + 1},${Number.isNaN(l) ? '' : l}`).join('\n') + '\n');
+      try {
+        writeOutput(opts.out, 'loss.csv', 'step,loss\n' +
+          Array.from(model.lossHistory(), (l, i) => `${i + 1},${Number.isNaN(l) ? '' : l}`).join('\n') + '\n');
+      } catch (e) {
+        if (!(e instanceof OutputFailed)) throw e;
+        writeFailed(e.message + saveNote, error, summary());
+      }
       outNote = ` (the loss curve is in ${join(opts.out, 'loss.csv')})`;
     }
+  };
+  const saveModel = (model, error, summary) => {
     if (error && !model.params().every(Number.isFinite)) return;
     if (!opts.save) {
       if (error instanceof Interrupted) saveNote = '; this run saves nothing (with --save FILE, a run stopped so is kept)';
@@ -525,9 +582,7 @@ async function main() {
       saveAtomically(opts.save, bytes);
     } catch (e) {
       if (!(e instanceof SaveFailed)) throw e;
-      // (a run that failed sums up with --json as any failed run does, before its message)
-      if (error && opts.json) say(JSON.stringify(summary()));
-      fail(e.message + rescue(bytes, model.step) + (error ? `; before that, ${error.message}` : ''), error ? statusOf(error) : 2);
+      writeFailed(e.message + rescue(bytes, model.step), error, summary());
     }
     saveNote = error instanceof Interrupted ? `; the model at step ${model.step} is saved to ${opts.save} (go on with --load ${opts.save})`
       : error ? `, and saved to ${opts.save}` : ` (the trained model is saved to ${opts.save})`;
@@ -561,11 +616,11 @@ async function main() {
       const preset = checkpointPreset(header), field = /checkpoint: mismatched (\w+)/.exec(e.message)[1];
       // the network's size has no flag here: the command line builds the paper's network only
       if (['image_size', 'hidden', 'temb_dim'].includes(field)) {
-        fail(`${e.message} (this command line builds the paper's network only: image_size ${DEFAULTS.image_size}, ` +
+        fail(`${opts.load}: ${e.message} (this command line builds the paper's network only: image_size ${DEFAULTS.image_size}, ` +
           `hidden ${DEFAULTS.hidden}, temb_dim ${DEFAULTS.temb_dim}; the file's has image_size ${header.image_size}, ` +
           `hidden ${header.hidden}, temb_dim ${header.temb_dim})`);
       }
-      fail(e.message + (preset && preset !== options.preset
+      fail(`${opts.load}: ${e.message}` + (preset && preset !== options.preset
         ? ` (the file holds a model of the ${preset} preset: load it with --preset ${preset}, or without --preset)`
         : ` (give the settings the file was trained with: its header has ${CHECKPOINT_ARCHITECTURE.map((k) => `${k} ${header[k]}`).join(', ')})`));
     }
@@ -573,21 +628,21 @@ async function main() {
     if (e instanceof DDPMError && e.code === 'CHECKPOINT' && opts.load) fail(`${opts.load}: ${e.message}`);
     throw e;
   }
-  const { summary, model, sample, image, firstLossStep } = run;
+  const { summary, model, sample, image, firstLossStep, losses } = run;
   try {
-    if (opts.out) {
+    if (opts.out) try {
       const S = Number(model.config.image_size), T = model.T, D = model.D;
       const one = strip([[sample.final, 0]], S);
-      writePNG(join(opts.out, 'sample.png'), one.rgba, one.width, one.height, 16);
+      writeOutput(opts.out, 'sample.png', pngBytes(one.rgba, one.width, one.height, 16));
       const target = strip([[image, 0]], S);
-      writePNG(join(opts.out, 'target.png'), target.rgba, target.width, target.height, 16);
+      writeOutput(opts.out, 'target.png', pngBytes(target.rgba, target.width, target.height, 16));
       // the whole trajectory x_T .. x_0, and the predicted x0 at each step, one frame per step,
       // in rows of 10 (t = T .. T-9 in the first)
       const frames = [], x0frames = [];
       for (let t = T; t >= 0; t--) { frames.push([sample.x, t * D]); x0frames.push([sample.x0Pred, t * D]); }
       const traj = grid(frames, S, TRAJECTORY_COLUMNS), x0s = grid(x0frames, S, TRAJECTORY_COLUMNS);
-      writePNG(join(opts.out, 'trajectory.png'), traj.rgba, traj.width, traj.height, 4);
-      writePNG(join(opts.out, 'x0_pred.png'), x0s.rgba, x0s.width, x0s.height, 4);
+      writeOutput(opts.out, 'trajectory.png', pngBytes(traj.rgba, traj.width, traj.height, 4));
+      writeOutput(opts.out, 'x0_pred.png', pngBytes(x0s.rgba, x0s.width, x0s.height, 4));
       // the chain against the forward process, as the page plots it: the image's coefficient in
       // each x_t and the size of the rest, beside sqrt(alpha_bar_t) and sqrt(1 - alpha_bar_t)
       const sched = model.schedule(), rows = [];
@@ -595,7 +650,10 @@ async function main() {
         const { signal, noise } = alongImage(sample.x, image, t * D);
         rows.push(`${t},${signal},${noise},${sched.sqrt_alpha_bar[t]},${sched.sqrt_one_minus_alpha_bar[t]}`);
       }
-      writeFileSync(join(opts.out, 'chain.csv'), 't,image,noise,sqrt_alpha_bar,sqrt_one_minus_alpha_bar\n' + rows.join('\n') + '\n');
+      writeOutput(opts.out, 'chain.csv', 't,image,noise,sqrt_alpha_bar,sqrt_one_minus_alpha_bar\n' + rows.join('\n') + '\n');
+    } catch (e) {
+      if (!(e instanceof OutputFailed)) throw e;
+      writeFailed(e.message + (opts.save ? ` (the trained model is saved to ${opts.save})` : ''), null, summary);
     }
   } finally {
     model.free();
@@ -609,7 +667,12 @@ async function main() {
     const from = s.steps - s.steps_run;
     const trained = s.steps_run === 0 ? `no training steps run (the model is at step ${s.steps})`
       : `trained ${!from ? `to step ${s.steps}` : from + 1 === s.steps ? `step ${s.steps}` : `steps ${from + 1} to ${s.steps}`} in ${(s.train_ms / 1000).toFixed(1)} s (${engine.simd ? 'SIMD' : 'scalar'} wasm)`;
-    say(trained + (s.loss_first === null ? '' : `: loss ${s.loss_first.toFixed(4)} at step ${firstLossStep} -> ${s.loss_final.toFixed(4)} (mean of the last 10% of all ${s.steps} steps)`));
+    // (the steps the mean is over, and how many of them the curve holds: a version 1 file's
+    // steps have no loss, and "the last 10% of all 52 steps" was the mean of 2)
+    const from10 = Math.floor(losses.length * 0.9) + 1, recorded = losses.subarray(from10 - 1).filter((l) => !Number.isNaN(l)).length;
+    const over = recorded === losses.length - from10 + 1 ? `mean of steps ${from10} to ${losses.length}, the last 10%`
+      : `mean of the ${recorded} recorded of steps ${from10} to ${losses.length}, the last 10%`;
+    say(trained + (s.loss_first === null ? '' : `: loss ${s.loss_first.toFixed(4)} at step ${firstLossStep} -> ${s.loss_final.toFixed(4)} (${from10 === losses.length ? `at step ${from10}, the last 10%` : over})`));
     say(`sampled in ${s.sample_ms} ms (sample seed ${s.sample_seed}): MSE against the training image ${s.mse.toPrecision(3)} ${s.mse < MSE_BAR ? `(< ${MSE_BAR}: the red square is back)` : `(>= ${MSE_BAR}: not the training image)`}`);
     const [lo, hi] = s.sample_range;
     if (lo < -FAR_OUTSIDE || hi > FAR_OUTSIDE) {

@@ -111,9 +111,9 @@ test('--load: the file\'s own preset by default; a mismatched --preset is refuse
   assert.equal(JSON.parse(loaded.stdout).preset, 'paper');
   const wrong = run('--load', paper, '--preset', 'recommended');
   assert.notEqual(wrong.status, 0);
-  assert.match(wrong.stderr, /mismatched predict: the file has eps, this model has x0 \(the file holds a model of the paper preset: load it with --preset paper, or without --preset\)/);
+  assert.match(wrong.stderr, /^ddpm: \S+paper\.ddpm: checkpoint: mismatched predict: the file has eps, this model has x0 \(the file holds a model of the paper preset: load it with --preset paper, or without --preset\)/);
   const other = run('--load', paper, '--T', '50');
-  assert.match(other.stderr, /mismatched T: the file has 100, this model has 50 \(give the settings the file was trained with: its header has .*predict eps, T 100, schedule linear/);
+  assert.match(other.stderr, /^ddpm: \S+paper\.ddpm: checkpoint: mismatched T: the file has 100, this model has 50 \(give the settings the file was trained with: its header has .*predict eps, T 100, schedule linear/);
 });
 
 // The checkpoint carries the loss history: a run resumed from it sums up as the run in one go
@@ -146,7 +146,8 @@ test('a run resumed with --load: the whole loss history in the summary and in lo
   const planned = JSON.parse(run('--T', '50', '--json', '--load', partFile).stdout);
   assert.deepEqual([planned.steps, planned.steps_run, planned.loss_final, planned.mse], [10, 6, whole.loss_final, whole.mse]);
   const text = run('--preset', 'recommended', '--T', '50', '--steps', '10', '--load', ckpt);
-  assert.match(text.stdout, /trained steps 7 to 10 in .*: loss \S+ at step 1 -> \S+ \(mean of the last 10% of all 10 steps\)/);
+  assert.match(text.stdout, /trained steps 7 to 10 in .*: loss \S+ at step 1 -> \S+ \(at step 10, the last 10%\)/);
+  assert.match(run('--preset', 'recommended', '--T', '50', '--steps', '20', '--load', ckpt).stdout, /-> \S+ \(mean of steps 19 to 20, the last 10%\)/);
   // the sample's seed is said (a page's file samples with its training seed here, where the page
   // has a sample seed of its own)
   assert.match(text.stdout, /^sampled in \S+ ms \(sample seed 0\): MSE against the training image /m);
@@ -574,6 +575,14 @@ test('--load goes on with the file\'s settings, flags named where they change th
   const fromBare = run('--load', weightsOnly, '--steps', '3', '--json');
   assert.equal(fromBare.status, 0, fromBare.stderr);
   assert.match(fromBare.stderr, /\(a version 1 file\) holds the weights, step and training randomness, not the settings/);
+  // its steps have no loss: the final loss is the mean of those of the last 10% that have one, and
+  // says so ("the last 10% of all 20 steps" was the mean of 1)
+  bare.writeUInt32LE(19, 60);   // step 19
+  const late = join(dir, 'late.ddpm');
+  writeFileSync(late, reseal(new Uint8Array(bare)));
+  const fromLate = run('--load', late, '--steps', '20');
+  assert.equal(fromLate.status, 0, fromLate.stderr);
+  assert.match(fromLate.stdout, /trained step 20 in .*: loss (\S+) at step 20 -> \1 \(mean of the 1 recorded of steps 19 to 20, the last 10%\)\n/);
   // and training from weights alone is said to restart AdamW (a version 2 file too); sampling
   // alone from it has nothing to say
   assert.match(fromBare.stderr, /holds no AdamW state: AdamW starts afresh \(its moments at zero, its bias correction counted from this run's first update\), so this is not the run in one go\n/);
@@ -618,7 +627,7 @@ test('--load goes on with the file\'s settings, flags named where they change th
   small.free();
   const refused = run('--load', other);
   assert.equal(refused.status, 2);
-  assert.match(refused.stderr, /checkpoint: mismatched hidden: .*\(this command line builds the paper's network only: image_size 16, hidden 1024, temb_dim 128; the file's has image_size 16, hidden 64, temb_dim 128\)/);
+  assert.match(refused.stderr, /^ddpm: \S+h64\.ddpm: checkpoint: mismatched hidden: .*\(this command line builds the paper's network only: image_size 16, hidden 1024, temb_dim 128; the file's has image_size 16, hidden 64, temb_dim 128\)/);
   // training diverges: the loss curve is written all the same, and the status says a run failed
   const out = join(dir, 'out');
   const diverged = run('--steps', '30', '--lr', '1e30', '--weight-decay', '0', '--out', out);
@@ -725,4 +734,62 @@ test('scripts/sweep.mjs: --help prints its usage, and a bad argument is refused 
     assert.match(r.stderr, pattern);
     assert.equal(r.stdout, '');
   }
+});
+
+// A write that fails after training (a full disk, a name taken by a folder) ends the run with its
+// message and exit status 2, the trained model kept and the JSON given; --out's files are written
+// whole or not at all. A failed loss.csv used to end the run with a stack trace before --save, and
+// a failed PNG left a truncated one (a bad-input audit).
+test('--out or --save failing after training: named, exit 2, one JSON object (write_failed), the model kept, no half files', (t) => {
+  const dir = tempDir(t), ckpt = join(dir, 'model.ddpm');
+  const out = join(dir, 'out');
+  mkdirSync(join(out, 'loss.csv'), { recursive: true });   // a folder where loss.csv goes
+  const early = run('--steps', '2', '--out', out, '--save', ckpt, '--json');
+  assert.equal(early.status, 2, early.stderr);
+  assert.match(early.stderr, /^ddpm: --out \S+: cannot write loss\.csv: a folder \(EISDIR\) \(the trained model is saved to \S+model\.ddpm\)\n$/);
+  const j = JSON.parse(early.stdout);
+  assert.equal(j.status, 'write_failed');
+  assert.match(j.error, /cannot write loss\.csv/);
+  assert.equal(j.steps_run, 2);
+  assert.equal(checkpointHeader(new Uint8Array(readFileSync(ckpt))).step, 2, 'the checkpoint was saved before the curve');
+  rmSync(join(out, 'loss.csv'), { recursive: true });
+  mkdirSync(join(out, 'trajectory.png'));   // and now where the trajectory goes
+  const late = run('--steps', '2', '--out', out, '--json');
+  assert.equal(late.status, 2, late.stderr);
+  assert.match(late.stderr, /^ddpm: --out \S+: cannot write trajectory\.png: a folder \(EISDIR\)\n$/);
+  const k = JSON.parse(late.stdout);
+  assert.equal(k.status, 'write_failed');
+  assert.ok(Number.isFinite(k.mse), 'it sampled');
+  assert.deepEqual(readdirSync(out).sort(), ['loss.csv', 'sample.png', 'target.png', 'trajectory.png'], 'no partial file is left');
+  // a device that takes nothing: the model goes to the temporary folder, named, and JSON is given
+  if (existsSync('/dev/full')) {
+    const full = run('--steps', '2', '--save', '/dev/full', '--json');
+    assert.equal(full.status, 2, full.stderr);
+    const kept = /kept in (\S+\.ddpm) instead/.exec(full.stderr);
+    assert.ok(kept, full.stderr);
+    t.after(() => rmSync(kept[1], { force: true }));
+    assert.match(full.stderr, /^ddpm: --save \/dev\/full: cannot write the checkpoint: no space left on the device \(ENOSPC\)/);
+    assert.equal(JSON.parse(full.stdout).status, 'write_failed');
+    assert.equal(checkpointHeader(new Uint8Array(readFileSync(kept[1]))).step, 2);
+  }
+});
+
+// --save under a name --out writes, or naming the --out folder: refused before training (a
+// checkpoint was replaced by sample.png, and the run said it was saved); a refused command
+// leaves no --out folder behind
+test('--save into --out under one of its names, or as the --out folder, is refused before training; refused runs leave no folders', (t) => {
+  const dir = tempDir(t), out = join(dir, 'out');
+  mkdirSync(out);
+  const clash = run('--save', join(out, 'sample.png'), '--out', out);
+  assert.equal(clash.status, 2);
+  assert.match(clash.stderr, /^ddpm: --save \S+sample\.png: --out \S+ writes a sample\.png there, which would replace the checkpoint: save it under another name\n$/);
+  assert.deepEqual(readdirSync(out), []);
+  const same = run('--save', join(dir, 'new'), '--out', join(dir, 'new'));
+  assert.equal(same.status, 2);
+  assert.match(same.stderr, /names the --out folder: save the checkpoint elsewhere/);
+  assert.ok(!existsSync(join(dir, 'new')));
+  const refused = run('--lr', '0', '--out', join(dir, 'a', 'b', 'c'));
+  assert.equal(refused.status, 2);
+  assert.match(refused.stderr, /lr must be/);
+  assert.ok(!existsSync(join(dir, 'a')), 'the folders it made are gone');
 });
