@@ -197,7 +197,7 @@ test('the paper preset fails, and the page says why', async () => {
   await page.click('#btn-train');
   await page.waitForFunction(() => ['done', 'error'].includes(window.ddpmPage.state), null, { timeout: 600000 });
   // and why, as far as the page knows (the trial: the README's second reason was nowhere on the page)
-  const why = / Noise prediction from one example per step does not learn here: on the command line the loss stays at about 1 for 6,400 steps, where the same 6,400 examples in batches of 16 bring it to 0\.73\. Most likely the gradient of one example varies too much from step to step: the target is exact \(the noise that made x_t from the image\), but a new vector every step, /;
+  const why = / Noise prediction from one example per step does not learn here: on the command line the loss stays at about 1 for 6,400 steps, where the same 6,400 examples in batches of 16 bring it to 0\.73\. Most likely the gradient of one example varies too much from step to step: the target is exact \(the noise that made xₜ from the image\), but a new vector every step, /;
   assert.match(await page.textContent('#train-status'), /^Done.*the network has not learnt its target\./);
   assert.match(await page.textContent('#train-status'), why);
   await page.click('#btn-sample');
@@ -206,8 +206,10 @@ test('the paper preset fails, and the page says why', async () => {
   assert.match(verdict, /the paper's bar, which this sample misses\. The loss's moving average is still \S+, about what predicting all zeros scores: the network has not learnt its target \(see the loss curve\)\./);
   assert.match(verdict, /training never showed the network/);
   // the cause in fewer words than the Done line's, which a learner has just read
-  assert.match(verdict, / Noise prediction from one example per step does not learn here \(on the command line: about 1 after 6,400 steps, 0\.73 with the same examples in batches of 16\), most likely because the gradient of one example varies too much from step to step: the target is a new vector each time, tied to x_t by a gain of up to 100\./);
+  assert.match(verdict, / Noise prediction from one example per step does not learn here \(on the command line: about 1 after 6,400 steps, 0\.73 with the same examples in batches of 16\), most likely because the gradient of one example varies too much from step to step: the target is a new vector each time, tied to xt by a gain of up to 100\./);
   assert.doesNotMatch(verdict, why);
+  // its maths typeset, as the rest of the page's (a trial read a raw "x_t" here and in the Done line)
+  assert.match(await page.innerHTML('#sample-verdict'), /tied to <var>x<sub>t<\/sub><\/var> by a gain/);
   assert.match(verdict, / The sample's pixels run from −\d+\.\d+ to \d+\.\d+, outside the image's \[−1, 1\], and the images show them clipped to it \(badge: clipped\)\. /,
     'clipped, this sample is no square either: nothing more to say');
   // the chain played to t = 0: the MSE curve of this failed sample runs flat along the top of its
@@ -1655,7 +1657,7 @@ test('Reset sets a trained model aside, and Undo Reset brings it back whole, unt
     shownT: document.body.dataset.shownT, scrub: document.getElementById('scrub').value,
     verdict: document.getElementById('sample-verdict').textContent,
     figures: [...document.querySelectorAll('#sample-stats dd')].map((dd) => dd.textContent),
-    images: ['sample-xt', 'sample-eps', 'sample-x0', 'sample-strip', 'plot-mse'].map((id) => {
+    images: ['sample-xt', 'sample-eps', 'sample-x0', 'sample-strip', 'plot-mse', 'plot-chain'].map((id) => {
       const c = document.getElementById(id);
       return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data).join();
     }),
@@ -1675,6 +1677,9 @@ test('Reset sets a trained model aside, and Undo Reset brings it back whole, unt
   assert.deepEqual(await stats(), statsBefore, 'its figures back as they were');
   assert.equal(await page.evaluate(() => document.body.dataset.sample), 'stopped');
   assert.deepEqual(await panel(), panelBefore, 'the sample panel as it was');
+  // and the status line does not ask for a Sample that is on screen (a trial)
+  assert.match(await page.textContent('#train-status'), /^Reset undone: the model at step 20 of 20 is back, with its sample\. Raise Steps to train it further\.$/);
+  assert.ok(await page.isHidden('#to-sample-row'));
   assert.deepEqual(Array.from(await page.evaluate(() => new Uint32Array(window.ddpmPage.trajectory.final.buffer))), sampled.final);
   await page.click('#btn-reset');
   assert.equal(await page.evaluate(() => window.ddpmPage.state), 'ready');
@@ -2306,6 +2311,13 @@ test('once training is done, Steps can be raised and training goes on, bit for b
   assert.match(await page.textContent('#settings-note'), /Training is done: raise Steps to train further, or Reset/);
   assert.match(await page.getAttribute('#steps', 'title'), /raise Steps above 200 to train further/i);
   assert.ok(await page.isDisabled('#btn-resume'), 'nothing to resume yet');
+  // a higher Steps typed, not yet taken: the note says what Resume now does, at once (it said
+  // "raise Steps" beside the Steps just raised until the field lost the focus: a trial)
+  await page.fill('#steps', '300');
+  assert.match(await page.textContent('#settings-note'), /Resume trains steps 201 to 300; Reset to change the rest\.$/);
+  assert.ok(!(await page.isDisabled('#btn-resume')));
+  await page.fill('#steps', '200');
+  assert.match(await page.textContent('#settings-note'), /Training is done: raise Steps to train further, or Reset/);
   const print = await modelPrint(page), losses = await lossBits(page);
   assert.equal(losses.length, 200);
   const onPage = await page.evaluateHandle(() => window.ddpmPage.model);
@@ -2974,7 +2986,8 @@ test('a sample that ran far outside [-1, 1] says so, although its clipped image 
   assert.equal(await page.evaluate(() => document.body.dataset.shownT), '0');
   assert.deepEqual(squareErrors(await readCells(page, 'sample-xt')), [], 'clipped, the sample is drawn as the square');
   const verdict = await page.textContent('#sample-verdict');
-  assert.match(verdict, /the paper's bar, which this sample misses\. The sample's pixels run from −3\.\d+ to 3\.\d+, outside the image's \[−1, 1\], and the images show them clipped to it \(badge: clipped\): clipped, the sample looks like the square \(MSE 0\.00\d+\), but it is not\.$/);
+  // (and a run planned shorter than its preset's is named as the likeliest reason, with the way on)
+  assert.match(verdict, /the paper's bar, which this sample misses\. The model trained 15 steps, fewer than the 200 of the recommended preset: raise Steps and press Resume to train it on\. The sample's pixels run from −3\.\d+ to 3\.\d+, outside the image's \[−1, 1\], and the images show them clipped to it \(badge: clipped\): clipped, the sample looks like the square \(MSE 0\.00\d+\), but it is not\.$/);
   for (const id of ['#clip-xt', '#clip-x0']) {
     assert.ok(await page.isVisible(id), `${id} at t = 0`);
     assert.match(await page.getAttribute(id, 'title'), /^Its values run from −3\.\d+ to 3\.\d+: drawn clipped to \[−1, 1\]$/);

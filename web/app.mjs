@@ -200,7 +200,8 @@ function undoReset() {
   // its sample too, if the sample panel still asks for what it was drawn with (a new value there
   // redoes a sample on screen: one of other settings would misread as theirs)
   const s = app.settings, tr = u.traj;
-  if (tr && tr.sigma === s.sigma && tr.clip === s.clip && tr.seed === s.sample) restoreSample(tr, u.shownT);
+  const sampleBack = tr && tr.sigma === s.sigma && tr.clip === s.clip && tr.seed === s.sample;
+  if (sampleBack) restoreSample(tr, u.shownT);
   const back = `Reset undone: the model at step ${m.step} of ${m.config.steps} is back` +
     (typed.length ? `, with its own settings in place of those chosen since: ${typed.join(', ')}` : '');
   if (u.failure !== null) {
@@ -208,6 +209,10 @@ function undoReset() {
     showMessage($('train-message'), u.failure);
     setStatus(`${back}, stopped where its training stopped.`);
     focusMovedTo($('btn-reset'));   // (Undo Reset under the focus is Reset now: a second Enter would reset again)
+  } else if (m.done && sampleBack && tr.step === m.step) {
+    // its sample is back with it: nothing to press Sample for (a trial read "Press Sample" beside it)
+    setStatus(`${back}, with its sample. Raise Steps to train it further.`);
+    focusOnTheWayToSample('btn-reset');
   } else if (m.done) {
     setStatus(`${back}.`, 'Press Sample, or raise Steps to train further.');
     focusOnTheWayToSample('btn-reset');

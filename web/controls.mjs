@@ -89,7 +89,12 @@ function drawSettingsNote() {
   // Steps can change once training is paused or done (see replanModel, checkpoints.mjs). The
   // note sits below the buttons, so that its length (a refusal while typing is two lines) never
   // moves them: a click begun on Resume as a typed Steps is refused lands on Resume.
-  if (app.state === 'done') {
+  if (app.state === 'done' && stepsTypedAbove()) {
+    // a higher Steps typed, not yet taken: what Resume now does (the note said "raise Steps"
+    // beside a Steps just raised, until the field lost the focus: a trial)
+    const to = parseField('steps', $('steps').value);
+    text = `${text} Resume trains steps ${app.model.step + 1} to ${to}; Reset to change the rest.`.trim();
+  } else if (app.state === 'done') {
     text = `${text} Training is done: raise Steps to train further, or Reset to change the rest.`.trim();
   } else if (['running', 'paused'].includes(app.state)) {
     text = `${text} Steps can change while paused; Reset to change the other settings.`.trim();

@@ -2,7 +2,7 @@
 // frame and then played back (or scrubbed) from pure noise to the sample; the three images of
 // each step, the MSE and variance plots, and what the final MSE means. Its settings (sigma,
 // clip, seed, speed) take effect here too.
-import { DDPMError, mse, alongImage, extent, clipped, FAR_OUTSIDE, xtFarBound, MSE_BAR, reverseStepCoefficients } from './ddpm.mjs';
+import { DDPMError, PRESETS, mse, alongImage, extent, clipped, FAR_OUTSIDE, xtFarBound, MSE_BAR, reverseStepCoefficients } from './ddpm.mjs';
 import { parseField, describeField, SAMPLE_DEFAULTS } from './settings.mjs';
 import { drawImage, strip, upscale } from './draw.mjs';
 import { linePlot, setMarker, movingGeoMean, theme, formatNumber } from './plot.mjs';
@@ -259,6 +259,12 @@ function drawSampleVerdict() {
   if (!good) {
     if (tr.untrained) text += ' The model is untrained: press <a href="#train">Train</a> first.';
     else if (tr.step > 0 && tr.step < tr.steps) text += ` The model had trained only ${tr.step} of ${tr.steps} steps when this sample was drawn.`;
+    // a run planned shorter than its preset's, ended: the likeliest reason, and the way on (a
+    // trial's 20-step run got the bar alone, and with sigma^2 = beta tilde only that choice named)
+    else if (tr.step === tr.steps && tr.steps < PRESETS[tr.preset].config.steps) {
+      text += ` The model trained ${tr.steps} steps, fewer than the ${PRESETS[tr.preset].config.steps} of the ${tr.preset} ` +
+        'preset: raise Steps and press Resume to train it on.';
+    }
     if (!tr.untrained && tr.lossCurve.end >= UNLEARNT_LOSS) {
       text += ` The loss's moving average ${unlearntLoss(tr.lossCurve)} (see the loss curve).${unlearntWhy(tr.lossCurve, tr.config, { brief: true })}`;
     } else if (!tr.untrained && blewUpOnTheWay(tr.lossCurve)) {

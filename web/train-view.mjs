@@ -106,17 +106,18 @@ export function unlearntLoss(curve) {
 export function unlearntWhy(curve, config, { brief = false } = {}) {
   if (lossTrend(curve) !== 'stuck' || config.predict !== 'eps' || Number(config.batch) !== 1) return '';
   // the sample's verdict, often read after the Done line: the same in fewer words (the Done line
-  // may be gone, after a Save or for a loaded file, so it does not point there)
+  // may be gone, after a Save or for a loaded file, so it does not point there), as HTML; the
+  // Done line is plain text (a live region's), which writes x_t as xₜ
   if (brief) {
     return ' Noise prediction from one example per step does not learn here (on the command line: about 1 after 6,400 ' +
       'steps, 0.73 with the same examples in batches of 16), most likely because the gradient of one example varies too much ' +
-      'from step to step: the target is a new vector each time, tied to x_t by a gain of up to 100.';
+      'from step to step: the target is a new vector each time, tied to <var>x<sub>t</sub></var> by a gain of up to 100.';
   }
   // (not label noise: for one image the target is exact, a function of x_t and t)
   return ' Noise prediction from one example per step does not learn here: on the command line the loss stays at ' +
     'about 1 for 6,400 steps, where the same 6,400 examples in batches of 16 bring it to 0.73. Most likely the gradient ' +
-    'of one example varies too much from step to step: the target is exact (the noise that made x_t from the image), but ' +
-    'a new vector every step, tied to x_t by a gain from 1.25 to 100 that changes with t, and 16 examples average what one ' +
+    'of one example varies too much from step to step: the target is exact (the noise that made xₜ from the image), but ' +
+    'a new vector every step, tied to xₜ by a gain from 1.25 to 100 that changes with t, and 16 examples average what one ' +
     'cannot. The recommended preset predicts the clean image instead, the same target at every step.';
 }
 
