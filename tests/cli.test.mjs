@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadEngine, checkpointHeader } from '../web/ddpm.mjs';
+import { loadEngine, checkpointHeader, alongImage } from '../web/ddpm.mjs';
 import { runExperiment } from '../scripts/lib/run.mjs';
 import { reseal } from './lib/reference.mjs';
 
@@ -64,7 +64,7 @@ test('a sample far outside [-1, 1] is named by its range, which the clipped PNGs
   assert.doesNotMatch(near.stdout, /far outside/);
 });
 
-test('--out writes the sample, the trajectory, the predicted x0 strip, the loss curve and the chain against the forward process; --save/--load round-trip', (t) => {
+test('--out writes the sample, the trajectory, the predicted x0 strip, the loss curve and the chain against the forward process; --save/--load round-trip', async (t) => {
   const dir = tempDir(t);
   const ckpt = join(dir, 'model.ckpt');
   const r = run('--preset', 'recommended', '--steps', '4', '--T', '50', '--out', dir, '--save', ckpt, '--json');
@@ -91,6 +91,17 @@ test('--out writes the sample, the trajectory, the predicted x0 strip, the loss 
     assert.ok(Math.abs(a * a + b * b - 1) < 1e-6, `t=${t}: ${a}^2 + ${b}^2`);
   }
   assert.deepEqual(rows.at(-1).slice(3), [1, 0], 'x_0: the image, no noise');
+  // and every row is the chain's own, t for t: the same run through the shared runner, its
+  // numbers read back exactly from the text (a review reversed the rows' order unseen); the
+  // final loss is the mean of the last 10% of the curve (here the 4th step alone of 4)
+  const engine = await loadEngine(), same = await runExperiment(engine, { preset: 'recommended', steps: 4, T: 50 });
+  try {
+    const { x } = same.sample, image = same.image;
+    for (const [t, signal, noise] of rows) assert.deepEqual([signal, noise], Object.values(alongImage(x, image, t * 768)), `t=${t}`);
+    assert.equal(same.summary.mse, first.mse, 'the same run');
+  } finally { same.model.free(); }
+  const losses = csv.slice(1).map((line) => Number(line.split(',')[1]));
+  assert.equal(first.loss_final, losses[3]);
   // loading the checkpoint and sampling with the same seed gives the same sample
   const again = run('--preset', 'recommended', '--T', '50', '--load', ckpt, '--sample-seed', String(first.sample_seed), '--json');
   assert.equal(again.status, 0, again.stderr);

@@ -244,7 +244,9 @@ test('a sampler that leaves the finite numbers says so instead of drawing garbag
       "while the predicted x0 \\(up to 3e\\+38\\) and x_\\d+ \\(up to \\d\\.?\\d*\\) are finite: the network's output is far too large"));
   } finally { huge.free(); }
   // the paper's betas with x0-prediction, unclipped: the chain itself runs away (a trial's run
-  // was told its weights were far too large, after a training that went well)
+  // was told its weights were far too large, after a training that went well). The t and size
+  // are this deterministic run's, which README "Presets" quotes (t = 23, x_23 at 3.5e36): a
+  // change of the kernels' order of summation would move them, and the README with them
   const runaway = engine.createModel({ preset: 'recommended', schedule: 'linear', steps: 200 });
   try {
     runaway.train(200);

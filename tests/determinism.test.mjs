@@ -45,14 +45,20 @@ test('a batch larger than max_batch is fed in micro-batches with the same result
   assert.ok(sameBits(a.params, b.params));
 });
 
-test('training and sampling allocate nothing: wasm memory does not grow', async () => {
+test('training and sampling allocate nothing: no byte more in use, and wasm memory does not grow', async () => {
   const engine = await simdEngine();
   const model = engine.createModel({ preset: 'recommended', steps: 3, batch: 4, seed: 1 });
   try {
-    const before = engine.heapBytes();
+    const before = engine.heapBytes(), inUse = engine.heapInUse();
     model.train(3);
     model.sample({ seed: 0, trajectory: false });
+    assert.equal(engine.heapInUse(), inUse, 'bytes in use after training and sampling');
     assert.equal(engine.heapBytes(), before);
+    // and the count sees what it is for: one allocation kept moves it
+    const p = engine.alloc(1024);
+    assert.ok(engine.heapInUse() >= inUse + 1024, 'an allocation shows');
+    engine.free(p);
+    assert.equal(engine.heapInUse(), inUse);
     assert.ok(model.memoryBytes > 4 * 2723328 * 4, `budget ${model.memoryBytes} holds weights, grads and AdamW state`);
   } finally { model.free(); }
 });

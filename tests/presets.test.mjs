@@ -13,8 +13,13 @@ test("paper preset: the table's settings, 2,723,328 parameters, alpha_bar_T = 0.
   // the paper names only AdamW's learning rate; the rest are PyTorch's defaults (README "Presets")
   assert.deepEqual([c.beta1, c.beta2, c.adam_eps, c.weight_decay, c.clip_x0, c.lr_schedule, c.ema_decay],
     [0.9, 0.999, 1e-8, 0.01, 0, 'constant', 0]);
-  const { summary, model } = await runExperiment(engine, { preset: 'paper', seed: 0 });
+  const { summary, model, losses } = await runExperiment(engine, { preset: 'paper', seed: 0 });
   model.free();
+  // loss_final is the mean of the last 10% of the curve, steps 181 to 200 (README's 1.008)
+  assert.equal(losses.length, 200);
+  let tail = 0;
+  for (let i = 180; i < 200; i++) tail += losses[i];
+  assert.equal(summary.loss_final, tail / 20);
   assert.equal(summary.params, 2723328);
   assert.equal(summary.alpha_bar_T.toFixed(4), '0.3636');
   // the noise-prediction loss stays near 1 (predicting zero noise scores 1.0) ...

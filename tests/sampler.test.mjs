@@ -365,6 +365,9 @@ test('the x_t badge bound marks no healthy chain in 300; at 4 normals most would
     t.diagnostic(`chains marked at ${NOISE_FAR}: ${marked} of ${chains}; at 4: ${markedAt4} (x_T alone: ${xTAt4})`);
     assert.equal(marked, 0, `${marked} healthy chains marked`);
     assert.ok(markedAt4 > chains / 2, `at 4, ${markedAt4} of ${chains} chains marked`);
+    // the bound is the README's, 1.5 sqrt(alpha_bar_t) + 5.5 sqrt(1 - alpha_bar_t), by default
+    // (a review set NOISE_FAR to 50, and "none marked" alone still held)
+    for (const step of [0, 1, 50, T]) assert.equal(xtFarBound(s, step), 1.5 * s.sqrt_alpha_bar[step] + 5.5 * s.sqrt_one_minus_alpha_bar[step]);
   } finally { model.free(); }
 });
 
@@ -463,4 +466,25 @@ test("trained: the recommended preset's chains follow the forward process back, 
       }
     } finally { model.free(); }
   }
+});
+
+// With an EMA the sampler uses the EMA weights (README: --ema DECAY), and ema: false the raw
+// ones: nothing else told the two apart (a review turned the EMA off in the sampler, and every
+// test passed)
+test('sampling uses the EMA weights when the model keeps them, the raw weights with ema: false', async () => {
+  const engine = await simdEngine();
+  const model = engine.createModel({ ...SMALL, ema_decay: 0.9, steps: 5, seed: 2 });
+  const copy = engine.createModel({ ...SMALL, steps: 5, seed: 2 });
+  try {
+    model.train(5);
+    const ema = model.emaParams(), raw = model.params();
+    assert.ok(!sameBits(ema, raw), 'after 5 steps at decay 0.9 the EMA is not the weights');
+    copy.setParams(ema);
+    const withEma = model.sample({ seed: 4 }).final, fromCopy = copy.sample({ seed: 4, ema: false }).final;
+    assert.ok(sameBits(withEma, fromCopy), "the sample is the EMA weights' sample");
+    copy.setParams(raw);
+    const rawSample = model.sample({ seed: 4, ema: false }).final;
+    assert.ok(sameBits(rawSample, copy.sample({ seed: 4, ema: false }).final), "ema: false gives the raw weights' sample");
+    assert.ok(!sameBits(withEma, rawSample));
+  } finally { model.free(); copy.free(); }
 });

@@ -145,6 +145,8 @@ export class Engine {
   }
   // the size of the wasm heap now (it grows; Model.memoryBytes is what one model plans to use)
   heapBytes() { return this.mod.HEAPU8.length; }
+  // the bytes of it malloc has handed out and not had back (a leak shows here at once)
+  heapInUse() { return this.mod._w_heap_in_use(); }
 
   // A C DDPMConfig from a plain object; every key and value is checked by C.
   makeConfig(config) {
