@@ -226,10 +226,10 @@ function checkOutputs(opts) {
     folder(dir, `--out ${opts.out}`);
     // (a command refused before training takes the folders it made away again, empty as they
     // are: --lr 0 --out a/b/c left a/b/c; outputsBegan)
+    const made = [];
     process.on('exit', () => {
       if (!outputsBegan) for (const level of [...made].reverse()) try { rmdirSync(level); } catch { /* not ours to remove now */ }
     });
-    const made = [];
     for (const level of missing) {
       try { mkdirSync(level); } catch (e) { fail(`--out ${opts.out}: cannot make the folder ${level}: ${sysError(e)}`); }
       made.push(level);

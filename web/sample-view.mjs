@@ -1,7 +1,7 @@
 // sample-view.mjs -- the sample panel: the reverse chain, computed a few steps per animation
 // frame and then played back (or scrubbed) from pure noise to the sample; the three images of
-// each step, the MSE and variance plots, and what the final MSE means. Its settings (sigma,
-// clip, seed, speed) take effect here too.
+// each step, the MSE plot, the chain against the forward process, the variance plot, and what
+// the final MSE means. Its settings (sigma, clip, seed, speed) take effect here too.
 import { DDPMError, PRESETS, mse, alongImage, extent, clipped, FAR_OUTSIDE, xtFarBound, MSE_BAR, reverseStepCoefficients } from './ddpm.mjs';
 import { parseField, describeField, SAMPLE_DEFAULTS } from './settings.mjs';
 import { drawImage, strip, upscale } from './draw.mjs';
