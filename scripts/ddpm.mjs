@@ -452,7 +452,10 @@ async function main() {
     process.stderr.write(`ddpm: note: with --ema ${decay} and ${planned} steps, ${(100 * decay ** planned).toFixed(0)}% of the ` +
       'EMA the sampler uses is still the initial weights (more steps, or a smaller decay, e.g. 1 - 10/steps)\n');
   }
+  // what this run will do with the file --load names, said once C has loaded it (a file then
+  // refused had been described first, its EMA note and all)
   let load, header;
+  const fileNotes = [];
   if (opts.load) {
     load = readCheckpointFile(opts.load);
     try { header = checkpointHeader(load); } catch (e) { fail(`${opts.load}: ${e.message}`); }
@@ -488,7 +491,7 @@ async function main() {
         ? `; steps ${plan} -> ${options.steps} re-plans the cosine learning rate over ${options.steps} steps, where the file's ` +
           `${header.step} steps followed a plan of ${plan} (this is not the run of ${options.steps} steps in one go)` : '';
       if (changed.length || seedNote || replanned) {
-        process.stderr.write(`ddpm: note: this run goes on with the settings ${opts.load} was trained with` +
+        fileNotes.push(`ddpm: note: this run goes on with the settings ${opts.load} was trained with` +
           (changed.length ? `, except those the flags change: ${changed.join(', ')}` : '') + `${seedNote}${replanned}\n`);
       }
     } else if (header.version === 1) {
@@ -499,7 +502,7 @@ async function main() {
       const used = { ...PRESETS[options.preset].config, ...options };
       // (what it holds from its flags: the README's own writer makes one of weights alone)
       const held = ['weights', ...(header.hasAdam ? ['AdamW state'] : []), 'step', ...(header.hasHistory ? ['loss curve'] : []), 'training randomness'];
-      process.stderr.write(`ddpm: note: ${opts.load} (a version 1 file) holds the ${held.slice(0, -1).join(', ')} and ${held.at(-1)}, ` +
+      fileNotes.push(`ddpm: note: ${opts.load} (a version 1 file) holds the ${held.slice(0, -1).join(', ')} and ${held.at(-1)}, ` +
         `not the settings it was trained or sampled with; this run uses lr ${used.lr} (${used.lr_schedule}), ` +
         `weight decay ${used.weight_decay}, batch ${used.batch}, sigma ${used.sigma}, ${Number(used.clip_x0) ? 'clipping' : 'no clipping'} ` +
         `(the flags given, else the ${options.preset} preset's)${seedNote}\n`);
@@ -508,11 +511,11 @@ async function main() {
     // training from it starts AdamW afresh, which a resumed run would otherwise take for exact
     // (a research trial: MSE 0.0033 where the file with its state gives 0.0010)
     if (!header.hasAdam && header.step > 0 && options.steps > header.step && (header.settings || header.version === 1)) {
-      process.stderr.write(`ddpm: note: ${opts.load} holds no AdamW state: AdamW starts afresh (its moments at zero, its bias ` +
+      fileNotes.push(`ddpm: note: ${opts.load} holds no AdamW state: AdamW starts afresh (its moments at zero, its bias ` +
         `correction counted from this run's first update), so this is not the run in one go\n`);
     }
     if (header.hasEma && !(options.ema_decay > 0) && (header.settings || header.version === 1)) {
-      process.stderr.write(header.settings ? `ddpm: note: ${opts.load} holds EMA weights, which --ema 0 leaves out: the raw weights are sampled\n`
+      fileNotes.push(header.settings ? `ddpm: note: ${opts.load} holds EMA weights, which --ema 0 leaves out: the raw weights are sampled\n`
         : `ddpm: note: ${opts.load} holds EMA weights, which are used only with --ema DECAY; without it the raw weights are sampled\n`);
     }
   }
@@ -591,6 +594,7 @@ async function main() {
   try {
     run = await runExperiment(engine, options, {
       load, sampleSeed: opts.sampleSeed, onProgress: progress, onTrained, signal: stop.signal,
+      onLoaded: () => { for (const text of fileNotes) process.stderr.write(text); },
     });
   } catch (e) {
     // a run that failed sums up as far as it went, for a program reading --json (it printed

@@ -804,3 +804,21 @@ test('--save into --out under one of its names, or as the --out folder, is refus
   assert.match(refused.stderr, /lr must be/);
   assert.ok(!existsSync(join(dir, 'a')), 'the folders it made are gone');
 });
+
+// What the run will do with a file is said once C has loaded it: a file then refused was first
+// described (its EMA "sampled raw", its settings), as if it would be used (a bad-input audit)
+test('--load: the notes on a file come only once it has loaded; a refused file gets its refusal alone', (t) => {
+  const dir = tempDir(t), good = join(dir, 'good.ddpm'), bad = join(dir, 'bad.ddpm');
+  assert.equal(run('--steps', '2', '--save', good).status, 0);
+  const bytes = readFileSync(good);
+  bytes.writeUInt32LE(bytes.readUInt32LE(56) | 2, 56);   // flags: EMA weights, which the file does not hold
+  writeFileSync(bad, reseal(new Uint8Array(bytes)));
+  const refused = run('--load', bad, '--seed', '3');
+  assert.equal(refused.status, 2);
+  assert.doesNotMatch(refused.stderr, /note:/);
+  assert.match(refused.stderr, /^ddpm: \S+bad\.ddpm: checkpoint: /);
+  // the same notes for a file that loads, as before
+  const loaded = run('--load', good, '--seed', '3', '--steps', '2');
+  assert.equal(loaded.status, 0, loaded.stderr);
+  assert.match(loaded.stderr, /note: this run goes on with the settings \S+good\.ddpm was trained with; --seed 3 sets only the sample seed/);
+});

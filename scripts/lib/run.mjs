@@ -24,18 +24,22 @@ export class Interrupted extends Error {
 // gives the same bits
 const SLICE_MS = 100;
 
-// Train, then sample, and sum up. onTrained (model, error, trainMs, summary) is called once
-// training ends, before sampling: with error null when it finished, or with the refusal that
+// Train, then sample, and sum up. onLoaded (model) is called once `load`, a checkpoint's bytes,
+// has loaded; onTrained (model, error, trainMs, summary) once training ends, before sampling:
+// with error null when it finished, or with the refusal that
 // stopped it (a divergence keeps the weights of the last good step) or an Interrupted, so a
 // caller can keep the trained model whatever sampling then does; summary() sums the run up so
 // far. A run that diverges or is interrupted throws its error with `summary` set: the summary of
 // the run, its training as far as it went, its sample null.
-export async function runExperiment(engine, options, { onProgress, load, sampleSeed, onTrained, signal } = {}) {
+export async function runExperiment(engine, options, { onProgress, load, sampleSeed, onTrained, onLoaded, signal } = {}) {
   const model = engine.createModel(options);
   let startStep = 0, trainMs = 0, sample = null, sampleMs = null, seed = null;
   const summarise = (error) => summary(model, options, { startStep, trainMs, sample, sampleMs, seed, error });
   try {
-    if (load) model.loadCheckpoint(load);
+    if (load) {
+      model.loadCheckpoint(load);
+      onLoaded?.(model);
+    }
     startStep = model.step;
     const total = model.config.steps;
     const t0 = performance.now();
