@@ -180,15 +180,6 @@ function checkOutputs(opts) {
     if (!isDir) fail(`${what}: ${dir} is not a folder`);
     try { accessSync(dir, constants.W_OK); } catch (e) { fail(`${what}: cannot write in ${dir}: ${sysError(e)}`); }
   };
-  // --save into --out's folder under a name --out writes (the checkpoint was then replaced by a
-  // PNG, and the run said it was saved), or --save naming the --out folder itself: refused now
-  if (opts.save && opts.out) {
-    const save = resolve(saveTarget(opts.save).path), out = resolve(opts.out);
-    if (save === out) fail(`--save ${opts.save} names the --out folder: save the checkpoint elsewhere`);
-    if (dirname(save) === out && OUT_FILES.includes(basename(save))) {
-      fail(`--save ${opts.save}: --out ${opts.out} writes a ${basename(save)} there, which would replace the checkpoint: save it under another name`);
-    }
-  }
   if (opts.save) {
     const what = `--save ${opts.save}`;
     if (opts.save.endsWith('/')) fail(`${what}: a folder, not a file`);
@@ -233,6 +224,19 @@ function checkOutputs(opts) {
     for (const level of missing) {
       try { mkdirSync(level); } catch (e) { fail(`--out ${opts.out}: cannot make the folder ${level}: ${sysError(e)}`); }
       made.push(level);
+    }
+  }
+  // --save into --out's folder under a name --out writes (the checkpoint was then replaced by a
+  // PNG, and the run said it was saved), or --save naming the --out folder itself: refused now.
+  // The folders are compared as the system has them (device and inode), once --out is made: by
+  // their names, a link to the folder (--out link) or a '..' after a link passed
+  if (opts.save && opts.out) {
+    const at = (path) => { try { return statSync(path); } catch { return null; } };
+    const same = (a, b) => !!a && !!b && a.dev === b.dev && a.ino === b.ino;
+    const out = at(opts.out), { path } = saveTarget(opts.save);
+    if (same(at(path), out)) fail(`--save ${opts.save} names the --out folder: save the checkpoint elsewhere`);
+    if (OUT_FILES.includes(basename(path)) && same(at(dirname(path)), out)) {
+      fail(`--save ${opts.save}: --out ${opts.out} writes a ${basename(path)} there, which would replace the checkpoint: save it under another name`);
     }
   }
 }
@@ -545,13 +549,15 @@ async function main() {
       defaultSignals();   // (a second one ends the process at once)
     });
   }
-  // A write that failed after training (the checkpoint, or a file of --out) ends the run with its
-  // message, exit status 2 (or the status of a training that had failed before it), and with
-  // --json the run's summary, as any failed run gives: status 'write_failed', unless training
-  // had failed first (a run lost its JSON, and a Node stack trace stood in for the message)
-  const writeFailed = (message, error, summary) => {
-    if (opts.json) say(JSON.stringify(error ? summary : { ...summary, status: 'write_failed', error: message }));
-    fail(message + (error ? `; before that, ${error.message}` : ''), error ? statusOf(error) : 2);
+  // Writes that failed after training (the checkpoint, files of --out) end the run with their
+  // messages, exit status 2 (or the status of a training that had failed before them), and with
+  // --json the run's summary, as any failed run gives: status 'write_failed', or, where training
+  // had failed first, its own status with the writes' messages as write_error (a run lost its
+  // JSON, and a Node stack trace stood in for the message)
+  const writeFailed = (failures, error, summary) => {
+    const writes = failures.join('; ');
+    if (opts.json) say(JSON.stringify(error ? { ...summary, write_error: writes } : { ...summary, status: 'write_failed', error: writes + saveNote }));
+    fail(error ? `${error.message}${saveNote}; then ${writes}` : writes + saveNote, error ? statusOf(error) : 2);
   };
   const onTrained = (model, error, trainMs, summary) => {
     outputsBegan = true;
@@ -560,35 +566,42 @@ async function main() {
     // the checkpoint first, the costliest thing to lose (a loss.csv that could not be written
     // used to end the run before the save); then the loss curve goes to --out, so a run that then
     // fails (training or sampling diverged) leaves it where it is wanted most: every step from 1,
-    // a loaded file's included; a loss the file did not record is left empty
-    saveModel(model, error, summary);
+    // a loaded file's included; a loss the file did not record is left empty. A write that fails
+    // does not stop the other.
+    const failures = [];
+    const saveFailure = saveModel(model, error);
+    if (saveFailure) failures.push(saveFailure);
     if (opts.out) {
       try {
         writeOutput(opts.out, 'loss.csv', 'step,loss\n' +
           Array.from(model.lossHistory(), (l, i) => `${i + 1},${Number.isNaN(l) ? '' : l}`).join('\n') + '\n');
+        outNote = ` (the loss curve is in ${join(opts.out, 'loss.csv')})`;
       } catch (e) {
         if (!(e instanceof OutputFailed)) throw e;
-        writeFailed(e.message + saveNote, error, summary());
+        failures.push(e.message);
       }
-      outNote = ` (the loss curve is in ${join(opts.out, 'loss.csv')})`;
     }
+    if (failures.length) writeFailed(failures, error, summary());
   };
-  const saveModel = (model, error, summary) => {
-    if (error && !model.params().every(Number.isFinite)) return;
+  // the checkpoint to --save, and saveNote set to say where it went; the failure's words if the
+  // write failed (the model is then kept in the temporary folder: rescue)
+  const saveModel = (model, error) => {
+    if (error && !model.params().every(Number.isFinite)) return null;
     if (!opts.save) {
       if (error instanceof Interrupted) saveNote = '; this run saves nothing (with --save FILE, a run stopped so is kept)';
       else if (error) saveNote = ', but this run saves nothing: run it again with --save FILE to keep them';
-      return;
+      return null;
     }
     const bytes = model.saveCheckpoint();
     try {
       saveAtomically(opts.save, bytes);
     } catch (e) {
       if (!(e instanceof SaveFailed)) throw e;
-      writeFailed(e.message + rescue(bytes, model.step), error, summary());
+      return e.message + rescue(bytes, model.step);
     }
     saveNote = error instanceof Interrupted ? `; the model at step ${model.step} is saved to ${opts.save} (go on with --load ${opts.save})`
       : error ? `, and saved to ${opts.save}` : ` (the trained model is saved to ${opts.save})`;
+    return null;
   };
   let run;
   try {
@@ -657,7 +670,7 @@ async function main() {
       writeOutput(opts.out, 'chain.csv', 't,image,noise,sqrt_alpha_bar,sqrt_one_minus_alpha_bar\n' + rows.join('\n') + '\n');
     } catch (e) {
       if (!(e instanceof OutputFailed)) throw e;
-      writeFailed(e.message + (opts.save ? ` (the trained model is saved to ${opts.save})` : ''), null, summary);
+      writeFailed([e.message], null, summary);
     }
   } finally {
     model.free();

@@ -772,9 +772,22 @@ test('--out or --save failing after training: named, exit 2, one JSON object (wr
   assert.equal(k.status, 'write_failed');
   assert.ok(Number.isFinite(k.mse), 'it sampled');
   assert.deepEqual(readdirSync(out).sort(), ['loss.csv', 'sample.png', 'target.png', 'trajectory.png'], 'no partial file is left');
-  // a device that takes nothing: the model goes to the temporary folder, named, and JSON is given
+  // a training that diverged, then a write that failed: both said, the status the divergence's,
+  // the write's message in write_error (it was spliced into the save's note, and left out of the JSON)
+  rmSync(join(out, 'loss.csv'));
+  mkdirSync(join(out, 'loss.csv'));
+  const diverged = run('--steps', '30', '--lr', '1e30', '--weight-decay', '0', '--T', '50', '--out', out, '--json');
+  assert.equal(diverged.status, 1, diverged.stderr);
+  assert.match(diverged.stderr, /^ddpm: training diverged at step \d+: [^\n]*, but this run saves nothing: run it again with --save FILE to keep them; then --out \S+: cannot write loss\.csv: a folder \(EISDIR\)\n$/);
+  const d = JSON.parse(diverged.stdout);
+  assert.equal(d.status, 'diverged');
+  assert.match(d.write_error, /^--out \S+: cannot write loss\.csv: a folder \(EISDIR\)$/);
+  // a device that takes nothing: the model goes to the temporary folder, named, and JSON is given;
+  // --out's loss curve is written all the same (a failed save left the folder empty)
   if (existsSync('/dev/full')) {
-    const full = run('--steps', '2', '--save', '/dev/full', '--json');
+    const curve = join(dir, 'curve');
+    const full = run('--steps', '2', '--save', '/dev/full', '--out', curve, '--json');
+    assert.equal(readFileSync(join(curve, 'loss.csv'), 'utf8').trim().split('\n').length, 3, 'the loss curve of 2 steps');
     assert.equal(full.status, 2, full.stderr);
     const kept = /kept in (\S+\.ddpm) instead/.exec(full.stderr);
     assert.ok(kept, full.stderr);
@@ -795,6 +808,16 @@ test('--save into --out under one of its names, or as the --out folder, is refus
   assert.equal(clash.status, 2);
   assert.match(clash.stderr, /^ddpm: --save \S+sample\.png: --out \S+ writes a sample\.png there, which would replace the checkpoint: save it under another name\n$/);
   assert.deepEqual(readdirSync(out), []);
+  // the folders as the system has them: through a link to --out's folder, or a '..' after a link
+  symlinkSync(out, join(dir, 'link'));
+  const linked = run('--save', join(out, 'loss.csv'), '--out', join(dir, 'link'));
+  assert.equal(linked.status, 2);
+  assert.match(linked.stderr, /writes a loss\.csv there, which would replace the checkpoint/);
+  mkdirSync(join(out, 'sub'));
+  symlinkSync(join(out, 'sub'), join(dir, 's'));
+  const dotted = run('--save', `${join(dir, 's')}/../chain.csv`, '--out', out);   // (not join: it takes '..' away by name)
+  assert.equal(dotted.status, 2);
+  assert.match(dotted.stderr, /writes a chain\.csv there/);
   const same = run('--save', join(dir, 'new'), '--out', join(dir, 'new'));
   assert.equal(same.status, 2);
   assert.match(same.stderr, /names the --out folder: save the checkpoint elsewhere/);

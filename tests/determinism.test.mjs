@@ -45,7 +45,7 @@ test('a batch larger than max_batch is fed in micro-batches with the same result
   assert.ok(sameBits(a.params, b.params));
 });
 
-test('training and sampling allocate nothing: no byte more in use, and wasm memory does not grow', async () => {
+test('training and sampling keep nothing allocated: no byte more in use, and wasm memory does not grow', async () => {
   const engine = await simdEngine();
   const model = engine.createModel({ preset: 'recommended', steps: 3, batch: 4, seed: 1 });
   try {
