@@ -272,12 +272,15 @@ test('a run that fails keeps what it trained: --save writes the kept weights, an
   const before = readFileSync(trained);
   const limited = spawnSync('bash', ['-c', `ulimit -f 4000; exec "${process.execPath}" "${CLI}" --load "${trained}" --steps 3 --save "${trained}" --json`],
     { encoding: 'utf8', timeout: 120000 });
-  // (and with --json the failed run sums up on stdout as any does, though its save failed too)
-  assert.equal(JSON.parse(limited.stdout).status, 'diverged', limited.stdout);
-  // (the resumed training diverges too, from the lr-16 weights: a failed run, exit 1, and its
-  // message is kept after the save's; the temporary folder is under the same limit)
+  // (and with --json the failed run sums up on stdout as any does, though its save failed too:
+  // the save's failure in write_error)
+  const limitedJSON = JSON.parse(limited.stdout);
+  assert.equal(limitedJSON.status, 'diverged', limited.stdout);
+  assert.match(limitedJSON.write_error, /^--save .*: cannot write the checkpoint: the file is larger than a size limit allows \(EFBIG\)/);
+  // (the resumed training diverges too, from the lr-16 weights: a failed run, exit 1, its message
+  // first and the save's after it; the temporary folder is under the same limit)
   assert.equal(limited.status, 1, limited.stderr);
-  assert.match(limited.stderr, /--save .*: cannot write the checkpoint: the file is larger than a size limit allows \(EFBIG\) \(the file there is as it was\); nor could the trained model be kept in \S+: the file is larger than a size limit allows \(EFBIG\); before that, training diverged at step 3/);
+  assert.match(limited.stderr, /^ddpm: training diverged at step 3: [^\n]*; then --save .*: cannot write the checkpoint: the file is larger than a size limit allows \(EFBIG\) \(the file there is as it was\); nor could the trained model be kept in \S+: the file is larger than a size limit allows \(EFBIG\)\n$/);
   assert.ok(readFileSync(trained).equals(before), 'the old checkpoint is untouched');
   assert.deepEqual(readdirSync(dir).filter((f) => f.includes('partial')), [], 'no partial file is left');
 });
