@@ -664,6 +664,39 @@ test('the page fits a 360 px wide screen', async () => {
   assertClean(log);
 });
 
+// On a phone the chain plot's label ("t = 50: image 0.18, noise 0.92") fitted on neither side of
+// its marker: it ran off the plot and widened the page by 15 px for a few frames of every chain,
+// and the page moved (a phone trial). Stacked a value to a line, it fits; and a label that fits
+// nowhere is cut at its plot's edge, never widening the page.
+test('at 390 px every marker label of the sample plots stays inside its plot at every t, and the page never widens; a Steps typed after Done is said as what Resume does', async () => {
+  const { page, log } = await openPage('?steps=40&speed=5', { width: 390, height: 844 });
+  await trainToEnd(page);
+  await sampleOnce(page);
+  await page.waitForSelector('body[data-sample="stopped"]', { timeout: 60000 });
+  const problems = await page.evaluate(() => {
+    const out = [], scrub = document.getElementById('scrub');
+    for (let v = 0; v <= Number(scrub.max); v++) {
+      scrub.value = String(v);
+      scrub.dispatchEvent(new Event('input'));
+      for (const id of ['plot-mse', 'plot-chain', 'plot-sigma']) {
+        const c = document.getElementById(id), span = c.nextElementSibling.firstChild;
+        const cr = c.getBoundingClientRect(), sr = span.getBoundingClientRect();
+        if (sr.left < cr.left - 0.5 || sr.right > cr.right + 0.5) out.push(`${id} at t = ${Number(scrub.max) - v}: '${span.textContent}'`);
+      }
+      if (document.documentElement.scrollWidth > window.innerWidth) out.push(`the page is ${document.documentElement.scrollWidth} px wide at step ${v}`);
+    }
+    return out;
+  });
+  assert.deepEqual(problems, []);
+  // (and, this model's Steps differing from its preset's: a higher Steps typed is said as what
+  // Resume does, not beside "steps 200 → 40", which read as a contradiction: the same trial)
+  assert.match(await page.textContent('#settings-note'), /^Your changes to the recommended preset: steps 200 → 40\. Training is done/);
+  await page.fill('#steps', '50');
+  assert.equal(await page.textContent('#settings-note'), 'Resume trains steps 41 to 50; Reset to change the rest.');
+  await page.close();
+  assertClean(log);
+});
+
 test('after a resize, every marker label stays inside its plot frame (a place kept from a taller plot is not)', async () => {
   const { page, log } = await openPage('', { width: 1280, height: 800 });
   const outside = () => page.evaluate(() => [...document.querySelectorAll('.plot-marker:not([hidden]) span')].flatMap((span) => {

@@ -210,9 +210,10 @@ function undoReset() {
     setStatus(`${back}, stopped where its training stopped.`);
     focusMovedTo($('btn-reset'));   // (Undo Reset under the focus is Reset now: a second Enter would reset again)
   } else if (m.done && sampleBack && tr.step === m.step) {
-    // its sample is back with it: nothing to press Sample for (a trial read "Press Sample" beside it)
+    // its sample is back with it: nothing to press Sample for (a trial read "Press Sample" beside
+    // it), and the focus stays on Reset, as after a failure
     setStatus(`${back}, with its sample. Raise Steps to train it further.`);
-    focusOnTheWayToSample('btn-reset');
+    focusMovedTo($('btn-reset'));
   } else if (m.done) {
     setStatus(`${back}.`, 'Press Sample, or raise Steps to train further.');
     focusOnTheWayToSample('btn-reset');

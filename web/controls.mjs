@@ -68,7 +68,10 @@ export function describePreset() {
 
 function drawSettingsNote() {
   const s = app.settings, d = presetDefaults(s.preset);
-  const changed = ['steps', 'batch', 'lr'].filter((k) => s[k] !== d[k]).map((k) => `${k} ${d[k]} → ${s[k]}`);
+  // (a higher Steps typed after Done is said below, as what Resume does: "steps 200 → 20" beside
+  // "Resume trains steps 21 to 50" read as a contradiction)
+  const typedAbove = app.state === 'done' && stepsTypedAbove();
+  const changed = ['steps', 'batch', 'lr'].filter((k) => s[k] !== d[k] && !(k === 'steps' && typedAbove)).map((k) => `${k} ${d[k]} → ${s[k]}`);
   // every field refused, not the first alone: fixing one should not reveal the next
   const invalid = TRAIN_FIELDS.map((id) => $(id)).filter((el) => !el.checkValidity());
   // A refusal is spoken as it appears; the rest of the note (what a state allows, a file's
@@ -89,7 +92,7 @@ function drawSettingsNote() {
   // Steps can change once training is paused or done (see replanModel, checkpoints.mjs). The
   // note sits below the buttons, so that its length (a refusal while typing is two lines) never
   // moves them: a click begun on Resume as a typed Steps is refused lands on Resume.
-  if (app.state === 'done' && stepsTypedAbove()) {
+  if (typedAbove) {
     // a higher Steps typed, not yet taken: what Resume now does (the note said "raise Steps"
     // beside a Steps just raised, until the field lost the focus: a trial)
     const to = parseField('steps', $('steps').value);

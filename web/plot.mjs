@@ -439,9 +439,10 @@ export function setMarker(canvas, x, label = '') {
   m.style.height = `${f.ph}px`;
   m.style.transform = `translateX(${px}px)`;
   const span = m.firstChild;
-  // the label on one line, or stacked ("t = N:" over the value): its size
+  // the label on one line, or stacked ("t = N:" over the value, or over each of its values):
+  // its size
   const shape = (stacked) => {
-    const text = stacked ? label.replace(': ', ':\n') : label;
+    const text = stacked ? label.replace(': ', ':\n').replaceAll(', ', '\n') : label;
     if (span.textContent !== text) span.textContent = text;
     m.classList.toggle('stacked', stacked);
     return [span.offsetWidth, span.offsetHeight];
