@@ -13,7 +13,7 @@ import { PNG } from 'pngjs';
 import { loadEngine, PRESETS, DEFAULTS, DDPMError, alongImage, checkpointHeader, checkpointPreset, CHECKPOINT_ARCHITECTURE, FAR_OUTSIDE, MSE_BAR } from '../web/ddpm.mjs';
 import { strip, grid, upscale } from '../web/draw.mjs';
 import { isDecimal } from '../web/settings.mjs';
-import { runExperiment, Interrupted } from './lib/run.mjs';
+import { runExperiment, finalLossWindow, Interrupted } from './lib/run.mjs';
 
 const USAGE = `usage: node scripts/ddpm.mjs [options]
   --preset paper|recommended   start from a preset (default recommended; with --load, the file's)
@@ -232,10 +232,9 @@ function checkOutputs(opts) {
   // their names, a link to the folder (--out link) or a '..' after a link passed
   if (opts.save && opts.out) {
     const at = (path) => { try { return statSync(path); } catch { return null; } };
-    const same = (a, b) => !!a && !!b && a.dev === b.dev && a.ino === b.ino;
     const out = at(opts.out), { path } = saveTarget(opts.save);
-    if (same(at(path), out)) fail(`--save ${opts.save} names the --out folder: save the checkpoint elsewhere`);
-    if (OUT_FILES.includes(basename(path)) && same(at(dirname(path)), out)) {
+    if (sameNode(at(path), out)) fail(`--save ${opts.save} names the --out folder: save the checkpoint elsewhere`);
+    if (OUT_FILES.includes(basename(path)) && sameNode(at(dirname(path)), out)) {
       fail(`--save ${opts.save}: --out ${opts.out} writes a ${basename(path)} there, which would replace the checkpoint: save it under another name`);
     }
   }
@@ -434,11 +433,12 @@ function whatIsThere(path) {
 
 // whether --save names the file stdout goes to (--save /dev/stdout > FILE, or | ...)
 function savesToStdout(path) {
-  try {
-    const out = fstatSync(1), target = statSync(path);
-    return out.dev === target.dev && out.ino === target.ino;
-  } catch { return false; }
+  try { return sameNode(fstatSync(1), statSync(path)); } catch { return false; }
 }
+
+// whether two stats are of one file or folder, as the system has it (device and inode): names
+// can differ by links and '..'
+const sameNode = (a, b) => !!a && !!b && a.dev === b.dev && a.ino === b.ino;
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
@@ -686,10 +686,10 @@ async function main() {
       : `trained ${!from ? `to step ${s.steps}` : from + 1 === s.steps ? `step ${s.steps}` : `steps ${from + 1} to ${s.steps}`} in ${(s.train_ms / 1000).toFixed(1)} s (${engine.simd ? 'SIMD' : 'scalar'} wasm)`;
     // (the steps the mean is over, and how many of them the curve holds: a version 1 file's
     // steps have no loss, and "the last 10% of all 52 steps" was the mean of 2)
-    const from10 = Math.floor(losses.length * 0.9) + 1, recorded = losses.subarray(from10 - 1).filter((l) => !Number.isNaN(l)).length;
-    const over = recorded === losses.length - from10 + 1 ? `mean of steps ${from10} to ${losses.length}, the last 10%`
-      : `mean of the ${recorded} recorded of steps ${from10} to ${losses.length}, the last 10%`;
-    say(trained + (s.loss_first === null ? '' : `: loss ${s.loss_first.toFixed(4)} at step ${firstLossStep} -> ${s.loss_final.toFixed(4)} (${from10 === losses.length ? `at step ${from10}, the last 10%` : over})`));
+    const w = finalLossWindow(losses);
+    const over = w.from === w.to ? `at step ${w.to}, the last 10%` : w.recorded === w.to - w.from + 1
+      ? `mean of steps ${w.from} to ${w.to}, the last 10%` : `mean of the ${w.recorded} recorded of steps ${w.from} to ${w.to}, the last 10%`;
+    say(trained + (s.loss_first === null ? '' : `: loss ${s.loss_first.toFixed(4)} at step ${firstLossStep} -> ${s.loss_final.toFixed(4)} (${over})`));
     say(`sampled in ${s.sample_ms} ms (sample seed ${s.sample_seed}): MSE against the training image ${s.mse.toPrecision(3)} ${s.mse < MSE_BAR ? `(< ${MSE_BAR}: the red square is back)` : `(>= ${MSE_BAR}: not the training image)`}`);
     const [lo, hi] = s.sample_range;
     if (lo < -FAR_OUTSIDE || hi > FAR_OUTSIDE) {

@@ -3,11 +3,14 @@
 import { mse, extent, clipped, DDPMError, PRESETS } from '../../web/ddpm.mjs';
 
 // The loss a run ends at: the mean over its last 10% of steps (20 of 200), the steps whose loss
-// is not recorded (NaN) left out; null when none is.
-export function finalLoss(losses) {
-  const tail = Array.from(losses.subarray(Math.floor(losses.length * 0.9))).filter((l) => !Number.isNaN(l));
-  return tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : null;
+// is not recorded (NaN) left out; null when none is. finalLossWindow says which steps those are:
+// from .. to (counted from 1), and how many of them have a loss (a version 1 file's have none).
+export function finalLossWindow(losses) {
+  const from = Math.floor(losses.length * 0.9);
+  const tail = Array.from(losses.subarray(from)).filter((l) => !Number.isNaN(l));
+  return { mean: tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : null, from: from + 1, to: losses.length, recorded: tail.length };
 }
+export const finalLoss = (losses) => finalLossWindow(losses).mean;
 
 // A run stopped from outside (Ctrl-C, through an AbortSignal): training ends at a whole step,
 // and the model is given to onTrained with this error, as with a divergence.
