@@ -204,7 +204,7 @@ test('the paper preset fails, and the page says why', async () => {
   await page.waitForSelector('body[data-sample="playing"]');   // the chain is computed over frames first
   const verdict = await page.textContent('#sample-verdict');
   assert.match(verdict, /the paper's bar, which this sample misses\. The loss's moving average is still \S+, about what predicting all zeros scores: the network has not learnt its target \(see the loss curve\)\./);
-  assert.match(verdict, /training never showed the network/);
+  assert.match(verdict, /training never showed the network: \u03b1\u0304T = 0\.364 \(see the noise schedule, and the plot of the chain against the forward process, below: the chain starts with none of the image, where the forward process keeps 0\.603 of it\)\./);
   // the cause in fewer words than the Done line's, which a learner has just read
   assert.match(verdict, / Noise prediction from one example per step does not learn here \(on the command line: about 1 after 6,400 steps, 0\.73 with the same examples in batches of 16\), most likely because the gradient of one example varies too much from step to step: the target is a new vector each time, tied to xt by a gain of up to 100\./);
   assert.doesNotMatch(verdict, why);

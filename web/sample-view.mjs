@@ -280,7 +280,9 @@ function drawSampleVerdict() {
     }
     if (!tr.untrained && abarT > ABAR_T_FAR) {
       text += ` And the chain starts from pure noise, which training never showed the network: ` +
-        `<var>&alpha;&#772;<sub>T</sub></var> = ${formatNumber(abarT)} (see the noise schedule).`;
+        `<var>&alpha;&#772;<sub>T</sub></var> = ${formatNumber(abarT)} (see the noise schedule, and the plot of the chain ` +
+        'against the forward process, below: the chain starts with none of the image, where the forward process keeps ' +
+        `${formatNumber(tr.sched.sqrt_alpha_bar[tr.T])} of it).`;
     }
     // both presets sample as the paper does (SAMPLE_DEFAULTS) unless this panel says otherwise:
     // say so if it did
