@@ -151,8 +151,8 @@ function pngBytes(rgba, width, height, factor) {
 // folders) it removes
 let outputsBegan = false;
 
-// the files --out writes, in its folder (--save must not name one of them)
-const OUT_FILES = ['sample.png', 'target.png', 'trajectory.png', 'x0_pred.png', 'loss.csv', 'chain.csv'];
+// the files --out writes, in its folder (--save must not name one of them), as the summary lists them
+const OUT_FILES = ['sample.png', 'trajectory.png', 'x0_pred.png', 'target.png', 'loss.csv', 'chain.csv'];
 
 // A file of --out is written whole or not at all, as a checkpoint is: to a new file beside it,
 // renamed over it, so a full disk leaves no half-written PNG or curve (an empty loss.csv and a
@@ -696,7 +696,7 @@ async function main() {
       say(`the sample's pixels run from ${lo.toPrecision(3)} to ${hi.toPrecision(3)}, far outside [-1, 1]; the PNGs clip them to it` +
         (s.mse >= MSE_BAR && s.mse_clipped < MSE_BAR ? `, and clipped it looks like the square (MSE ${s.mse_clipped.toPrecision(3)}), which it is not` : ''));
     }
-    if (opts.out) say(`wrote ${opts.out}/sample.png, trajectory.png, x0_pred.png, target.png, loss.csv, chain.csv`);
+    if (opts.out) say(`wrote ${opts.out}/${OUT_FILES.join(', ')}`);
     if (opts.save) say(`saved checkpoint ${opts.save}`);
   }
 }

@@ -29,10 +29,9 @@ const SLICE_MS = 100;
 
 // Train, then sample, and sum up. onLoaded (model) is called once `load`, a checkpoint's bytes,
 // has loaded; onTrained (model, error, trainMs, summary) once training ends, before sampling:
-// with error null when it finished, or with the refusal that
-// stopped it (a divergence keeps the weights of the last good step) or an Interrupted, so a
-// caller can keep the trained model whatever sampling then does; summary() sums the run up so
-// far. A run that diverges or is interrupted throws its error with `summary` set: the summary of
+// with error null when it finished, or with the refusal that stopped it (a divergence keeps the
+// weights of the last good step) or an Interrupted, so a caller can keep the trained model
+// whatever sampling then does; summary() sums the run up so far. A run that diverges or is interrupted throws its error with `summary` set: the summary of
 // the run, its training as far as it went, its sample null.
 export async function runExperiment(engine, options, { onProgress, load, sampleSeed, onTrained, onLoaded, signal } = {}) {
   const model = engine.createModel(options);
