@@ -183,6 +183,11 @@ void adamw_update_outer_scalar(float *param, float *m, float *v, const float *do
                                const float *next_inp, float *next_out);
 void normals_from_bits_scalar(float *out, const uint32_t *bits, int n);
 int kernels_have_simd(void);  // 1 if the dispatching kernels above use SIMD
+// one of the batched kernels' tiles alone, on operands in L1, for reps sweeps of
+// KERNELS_TILE_PROBE_FLOPS (the benchmark's ceilings for the tiles; no work in the scalar build)
+enum { KERNELS_TILE_OUTER = 0, KERNELS_TILE_DOTS = 1 };
+#define KERNELS_TILE_PROBE_FLOPS 32768
+float kernels_tile_probe(int which, int reps);
 void kernels_force_scalar(int on); // route the dispatchers to the scalar twins (for tests and benches)
 
 // ---------------------------------------------------------------------------

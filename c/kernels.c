@@ -688,6 +688,31 @@ static void matmul_dinp_packed(float *dinp, const float *dout, const float *W, i
     }
 }
 
+// The ceilings of the batched kernels' two tiles, for the benchmark (scripts/bench.mjs; not model
+// code): each tile as its kernel runs it, on operands that stay in L1, and nothing else.
+//   KERNELS_TILE_OUTER: the 4x8 tile of the weight and input gradients (outer_acc_4x8), as
+//     matmul_dinp_packed runs it: a strip of 64 rows and 64 columns of a block of W, 4 of dout's
+//     columns beside it, 8 tiles across the strip, sums rows 1024 floats apart (18 KB in all);
+//   KERNELS_TILE_DOTS: the 4x2 tile of the batched forward (dots_4x2): 4 packed samples and 2
+//     rows of W at C = 1024 (24 KB), twice.
+// reps sweeps of 32768 flops (KERNELS_TILE_PROBE_FLOPS). Returns a sum so that the work stays.
+static float tile_probe_simd(int which, int reps) {
+    float *x = pack_buf, *d = pack_buf + 4096, *acc = d + 4096;
+    for (int i = 0; i < 8192; i++) x[i] = 0.5f;
+    for (int i = 0; i < 4 * 1024; i++) acc[i] = 0.0f;
+    if (which == KERNELS_TILE_DOTS) {
+        // x: 4 samples packed (C/4, 4, 4), d: 2 rows of W, acc: out (4, 2) with rows 2 apart
+        for (int k = 0; k < reps; k++) {
+            dots_4x2(acc, 2, x, d, 0, 0, 1024);
+            dots_4x2(acc + 8, 2, x, d, 0, 0, 1024);
+        }
+        return acc[0] + acc[15];
+    }
+    for (int k = 0; k < reps; k++)
+        for (int c = 0; c < DW_CW; c += 8) outer_acc_4x8(acc + c, d, 4, x + c, DW_CW, 64, 1024, 0);
+    return acc[0] + acc[3 * 1024 + DW_CW - 1];
+}
+
 static void matmul_backward_simd(float *dinp, float *dW, float *dbias, const float *dout,
                                  const float *inp, const float *W, int B, int C, int OC) {
     // dout (B,OC), inp (B,C), W (OC,C) -> dinp (B,C) =, dW (OC,C) +=, dbias (OC) +=
@@ -965,6 +990,15 @@ void adamw_update_outer(float *param, float *m, float *v, const float *dout, int
     if (!force_scalar) { adamw_update_outer_simd(param, m, v, dout, ldd, inp, ldx, B, C, lo, hi, h, next_inp, next_out); return; }
 #endif
     adamw_update_outer_scalar(param, m, v, dout, ldd, inp, ldx, B, C, lo, hi, h, next_inp, next_out);
+}
+
+float kernels_tile_probe(int which, int reps) {
+#ifdef DDPM_SIMD
+    return tile_probe_simd(which, reps);
+#else
+    (void)which, (void)reps;
+    return 0.0f;  // the scalar build has no tile
+#endif
 }
 
 void normals_from_bits(float *out, const uint32_t *bits, int n) {

@@ -122,6 +122,9 @@ EMSCRIPTEN_KEEPALIVE int w_checkpoint_load(DDPM *m, const uint8_t *buf, double l
 EMSCRIPTEN_KEEPALIVE int w_have_simd(void) { return kernels_have_simd(); }
 EMSCRIPTEN_KEEPALIVE void w_force_scalar(int on) { kernels_force_scalar(on); }
 EMSCRIPTEN_KEEPALIVE void w_force_unfused(int on) { ddpm_force_unfused(on); }
+// the batched kernels' tiles alone, for the benchmark's limits (c/kernels.c): which 0 outer, 1 dots
+EMSCRIPTEN_KEEPALIVE float w_tile_probe(int which, int reps) { return kernels_tile_probe(which, reps); }
+EMSCRIPTEN_KEEPALIVE int w_tile_probe_flops(void) { return KERNELS_TILE_PROBE_FLOPS; }
 // The SIMD loops have no tail (ddpm.h, kernels.c): a length that is no multiple of 4 is refused
 // here, where a test could pass one, rather than read and write past its buffer.
 static int multiple_of_4(const char *kernel, const char *name, long n) {

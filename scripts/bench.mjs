@@ -174,12 +174,17 @@ function limitsAndAchieved(engine, numParams) {
     // all, a part of which the 32 MB L3 keeps from one pass to the next, as it does for AdamW; the
     // 32 MB arrays alone put AdamW at 1.03-1.11 of the limit in three runs
     const [u0, u1, u2, ux] = [0, 1, 2, 3].map(() => alloc(na));
-    const iters = QUICK ? 1000 : 1e7;
+    const iters = QUICK ? 1000 : 1e7, tileReps = QUICK ? 30 : 3e4;
     const den = model(64), { x, ts } = denoiseInputs(64, den.D, den.T);
     const tr16 = model(16, 16), s1 = model(1), s64 = model(64);
     const steps1 = Math.min(QUICK ? 2 : 20, MODEL.T), steps64 = Math.min(QUICK ? 1 : 3, MODEL.T);
     const t = roundRobin({
       peak: () => M._probe_peak(iters),
+      // the batched kernels' tiles alone, on operands in L1 (c/kernels.c, kernels_tile_probe), and
+      // the gradients' tile with its dout values held in registers (c/probes.c, probe_tile_held)
+      tile_outer: () => M._w_tile_probe(0, tileReps),
+      tile_dots: () => M._w_tile_probe(1, tileReps),
+      tile_held: () => M._probe_tile_held(tileReps),
       read1: () => { for (let k = 0; k < inner; k++) M._probe_read(w, nw); },
       read4: () => { for (let k = 0; k < inner; k++) M._probe_read4(w, w + 4 * q, w + 8 * q, w + 12 * q, q); },
       read6: () => { for (let k = 0; k < inner; k++) M._probe_read6(...[0, 1, 2, 3, 4, 5].map((i) => w + 4 * six * i), six); },
@@ -215,6 +220,11 @@ function limitsAndAchieved(engine, numParams) {
       update3_gbs_memory: gbs(28 * nd, t.update3),
       update3_gbs_model_size: gbs(28 * na, t.update3_model),
     };
+    const tileGflops = (ms) => tileReps * M._w_tile_probe_flops() / ms / 1e6;
+    const tiles = {
+      outer_gflops: tileGflops(t.tile_outer), dots_gflops: tileGflops(t.tile_dots), held_gflops: tileGflops(t.tile_held),
+    };
+    for (const k of ['outer', 'dots', 'held']) tiles[`${k}_of_peak`] = tiles[`${k}_gflops`] / limits.peak_simd_gflops;
     // each limit is the best of its probes: a kernel with more streams in flight than a probe
     // can beat that probe, and a fraction above 1 would then say the "limit" is not one
     limits.read_gbs_weights_size = Math.max(limits.read1_gbs_weights_size, limits.read4_gbs_weights_size,
@@ -250,7 +260,13 @@ function limitsAndAchieved(engine, numParams) {
     floor.train_b16_in_turn_ms = floor.train_b16_arithmetic_ms + floor.train_b16_update_stream_ms;
     floor.train_b16_in_turn_of_peak = floor.train_b16_arithmetic_ms / floor.train_b16_in_turn_ms;
     floor.train_b16_measured_of_in_turn = floor.train_b16_in_turn_ms / t.train_b16;
-    return { limits, achieved, fraction, floor };
+    // and with its arithmetic at its tiles' own ceilings instead of the peak: the forward's
+    // products in the 4x2 tile, the weight and input gradients' in the 4x8 one
+    floor.train_b16_tiles_arithmetic_ms = 16 * (f.forward / tiles.dots_gflops + (f.trainSample - f.forward) / tiles.outer_gflops) / 1e6;
+    floor.train_b16_tiles_in_turn_ms = floor.train_b16_tiles_arithmetic_ms + floor.train_b16_update_stream_ms;
+    floor.train_b16_tiles_in_turn_of_peak = floor.train_b16_arithmetic_ms / floor.train_b16_tiles_in_turn_ms;
+    floor.train_b16_measured_of_tiles_in_turn = floor.train_b16_tiles_in_turn_ms / t.train_b16;
+    return { limits, tiles, achieved, fraction, floor };
   } finally {
     models.forEach((m) => m.free());
     buffers.forEach((p) => engine.free(p));
@@ -425,6 +441,7 @@ async function main() {
   result.achieved = lim.achieved;
   result.fraction_of_limit = lim.fraction;
   result.floor = lim.floor;
+  result.tiles = lim.tiles;
   result.ratios = {};
   for (const [name] of CASES) {
     result.ratios[`simd_vs_scalar_${name}`] = ms[name].scalar / ms[name].simd;
@@ -492,11 +509,18 @@ function report(res) {
     `(${f(a.sample_b1_step_ms, 3)} ms per step), AdamW ${f(a.adamw_gbs)} GB/s (${f(a.adamw_ms)} ms); ` +
     `training batch 16 ${f(a.train_b16_gflops)} GFLOP/s, denoiser batch 64 ${f(a.denoise_b64_gflops)} GFLOP/s, ` +
     `sampling 64 images ${f(a.sample_b64_gflops)} GFLOP/s`);
+  const ti = res.tiles, pct = (x) => f(x, 2);
+  lines.push(`the batched kernels' tiles alone, operands in L1 (kernels_tile_probe): the gradients' 4x8 tile ` +
+    `${f(ti.outer_gflops)} GFLOP/s (${pct(ti.outer_of_peak)} of peak), the forward's 4x2 tile ${f(ti.dots_gflops)} ` +
+    `(${pct(ti.dots_of_peak)}); the 4x8 tile with its 4 dout values held in registers, not loaded for each row ` +
+    `(probe_tile_held) ${f(ti.held_gflops)} (${pct(ti.held_of_peak)})`);
   const fl = res.floor;
   lines.push(`the batch-16 step's floor from these limits: arithmetic at peak ${f(fl.train_b16_arithmetic_ms)} ms + AdamW's ` +
     `pass over W, m, v at the read-modify-write bandwidth ${f(fl.train_b16_update_stream_ms)} ms = ${f(fl.train_b16_in_turn_ms)} ms ` +
     `in turn, which is ${f(fl.train_b16_in_turn_of_peak)} of peak; the step measured with the limits is at ` +
-    `${f(fl.train_b16_measured_of_in_turn)} of that floor`);
+    `${f(fl.train_b16_measured_of_in_turn)} of that floor; with its arithmetic at its tiles' ceilings instead ` +
+    `${f(fl.train_b16_tiles_arithmetic_ms)} + ${f(fl.train_b16_update_stream_ms)} = ${f(fl.train_b16_tiles_in_turn_ms)} ms, ` +
+    `${f(fl.train_b16_tiles_in_turn_of_peak)} of peak, the step at ${f(fl.train_b16_measured_of_tiles_in_turn)} of that`);
   const fu = res.fusion;
   lines.push(`training step with its fusions (weight gradients formed in AdamW, the next step's forward computed by the ` +
     `update) vs the plain order (same bits): batch 1 SIMD ${f(fu.simd_fused_ms)} vs ` +

@@ -36,6 +36,7 @@ test('bench --quick --json: one JSON object of the right shape, every number fin
   for (const key of ['peak_simd_gflops', 'read_gbs_weights_size', 'read_gbs_memory', 'update_gbs_memory']) {
     assert.equal(typeof r.limits?.[key], 'number', `missing limits.${key}`);
   }
+  for (const key of ['outer_gflops', 'dots_gflops', 'held_gflops']) assert.equal(typeof r.tiles?.[key], 'number', `missing tiles.${key}`);
   for (const axis of ['hidden', 'image_size', 'T']) {
     assert.ok(Array.isArray(r.scaling?.[axis]) && r.scaling[axis].length >= 2, `scaling.${axis}`);
     for (const p of r.scaling[axis]) {
@@ -52,6 +53,24 @@ test('bench --quick --json: one JSON object of the right shape, every number fin
   const all = numbers(r);
   assert.ok(all.length > 50);
   for (const [path, v] of all) assert.ok(Number.isFinite(v) && v > 0, `${path} = ${v} is not finite and positive`);
+});
+
+// The tile probes run their tiles: from known operands (0.5 and 0.25, sums from 0) their sums
+// after a number of sweeps are exact, so a probe that skipped its work would be caught here.
+test('bench: the tile probes compute their tiles (exact sums after 1 and 3 sweeps); the scalar build has none', async () => {
+  const { loadEngine } = await import('../web/ddpm.mjs');
+  const M = (await loadEngine({ simd: true })).mod;
+  assert.equal(M._w_tile_probe_flops(), 32768);
+  for (const reps of [1, 3]) {
+    // the 4x8 tile: each sum adds 64 rows of 0.5 * 0.5 a sweep; two sums are returned
+    assert.equal(M._w_tile_probe(0, reps), 2 * 64 * 0.25 * reps);
+    // the 4x2 tile: each dot product is 1024 terms of 0.5 * 0.5, formed afresh each sweep
+    assert.equal(M._w_tile_probe(1, reps), 2 * 1024 * 0.25);
+    // the held tile: 64 rows of 0.5 * 0.25 a sweep
+    assert.equal(M._probe_tile_held(reps), 2 * 64 * 0.125 * reps);
+  }
+  const scalar = (await loadEngine({ simd: false })).mod;
+  assert.equal(scalar._w_tile_probe(0, 1), 0);
 });
 
 test('bench: --help prints the usage; an unknown argument is refused by name, before anything is timed', async () => {
