@@ -184,52 +184,6 @@ EMSCRIPTEN_KEEPALIVE float probe_peak(int iters) {
 #endif
 }
 
-// The batched kernels' tile (kernels_tile_probe, c/kernels.c) with one change: its 4 values of
-// dout are loaded once and held in registers, where the tile loads 4 new ones for every row. The
-// same instructions in the loop but those 4 loads, on the same layout (a 64 x 64 strip, sums rows
-// 1024 floats apart). Its sums mean nothing; only its time does: what the tile's arithmetic
-// reaches when each product has one operand at hand, beside the tile itself, whose products both
-// come from loads made in the same row. reps sweeps of 32768 flops (KERNELS_TILE_PROBE_FLOPS).
-#ifdef __wasm_simd128__
-static _Alignas(64) float held_strip[64 * 64];
-static _Alignas(64) float held_acc[4 * 1024];
-#endif
-EMSCRIPTEN_KEEPALIVE float probe_tile_held(int reps) {
-#ifdef __wasm_simd128__
-    for (int i = 0; i < 64 * 64; i++) held_strip[i] = 0.5f;
-    for (int i = 0; i < 4 * 1024; i++) held_acc[i] = 0.0f;
-    v128_t g0 = wasm_f32x4_splat(0.25f), g1 = g0, g2 = g0, g3 = g0;
-    for (int k = 0; k < reps; k++) {
-        for (int c = 0; c < 64; c += 8) {
-            float *acc = held_acc + c;
-            v128_t s00 = wasm_v128_load(acc), s01 = wasm_v128_load(acc + 4);
-            v128_t s10 = wasm_v128_load(acc + 1024), s11 = wasm_v128_load(acc + 1028);
-            v128_t s20 = wasm_v128_load(acc + 2048), s21 = wasm_v128_load(acc + 2052);
-            v128_t s30 = wasm_v128_load(acc + 3072), s31 = wasm_v128_load(acc + 3076);
-            for (const float *x = held_strip + c, *x_end = x + 64 * 64; x != x_end; x += 64) {
-                v128_t a = wasm_v128_load(x), e = wasm_v128_load(x + 4);
-                s00 = wasm_f32x4_add(s00, wasm_f32x4_mul(g0, a));
-                s01 = wasm_f32x4_add(s01, wasm_f32x4_mul(g0, e));
-                s10 = wasm_f32x4_add(s10, wasm_f32x4_mul(g1, a));
-                s11 = wasm_f32x4_add(s11, wasm_f32x4_mul(g1, e));
-                s20 = wasm_f32x4_add(s20, wasm_f32x4_mul(g2, a));
-                s21 = wasm_f32x4_add(s21, wasm_f32x4_mul(g2, e));
-                s30 = wasm_f32x4_add(s30, wasm_f32x4_mul(g3, a));
-                s31 = wasm_f32x4_add(s31, wasm_f32x4_mul(g3, e));
-            }
-            wasm_v128_store(acc, s00);        wasm_v128_store(acc + 4, s01);
-            wasm_v128_store(acc + 1024, s10); wasm_v128_store(acc + 1028, s11);
-            wasm_v128_store(acc + 2048, s20); wasm_v128_store(acc + 2052, s21);
-            wasm_v128_store(acc + 3072, s30); wasm_v128_store(acc + 3076, s31);
-        }
-    }
-    return held_acc[0] + held_acc[3076];
-#else
-    (void)reps;
-    return 0.0f;
-#endif
-}
-
 // flops one probe_peak iteration counts in this build
 EMSCRIPTEN_KEEPALIVE int probe_peak_flops_per_iter(void) {
 #ifdef __wasm_simd128__

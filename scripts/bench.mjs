@@ -180,11 +180,9 @@ function limitsAndAchieved(engine, numParams) {
     const steps1 = Math.min(QUICK ? 2 : 20, MODEL.T), steps64 = Math.min(QUICK ? 1 : 3, MODEL.T);
     const t = roundRobin({
       peak: () => M._probe_peak(iters),
-      // the batched kernels' tiles alone, on operands in L1 (c/kernels.c, kernels_tile_probe), and
-      // the gradients' tile with its dout values held in registers (c/probes.c, probe_tile_held)
+      // the batched kernels' two tiles alone, on operands in L1 (c/kernels.c, kernels_tile_probe)
       tile_outer: () => M._w_tile_probe(0, tileReps),
       tile_dots: () => M._w_tile_probe(1, tileReps),
-      tile_held: () => M._probe_tile_held(tileReps),
       read1: () => { for (let k = 0; k < inner; k++) M._probe_read(w, nw); },
       read4: () => { for (let k = 0; k < inner; k++) M._probe_read4(w, w + 4 * q, w + 8 * q, w + 12 * q, q); },
       read6: () => { for (let k = 0; k < inner; k++) M._probe_read6(...[0, 1, 2, 3, 4, 5].map((i) => w + 4 * six * i), six); },
@@ -221,10 +219,8 @@ function limitsAndAchieved(engine, numParams) {
       update3_gbs_model_size: gbs(28 * na, t.update3_model),
     };
     const tileGflops = (ms) => tileReps * M._w_tile_probe_flops() / ms / 1e6;
-    const tiles = {
-      outer_gflops: tileGflops(t.tile_outer), dots_gflops: tileGflops(t.tile_dots), held_gflops: tileGflops(t.tile_held),
-    };
-    for (const k of ['outer', 'dots', 'held']) tiles[`${k}_of_peak`] = tiles[`${k}_gflops`] / limits.peak_simd_gflops;
+    const tiles = { outer_gflops: tileGflops(t.tile_outer), dots_gflops: tileGflops(t.tile_dots) };
+    for (const k of ['outer', 'dots']) tiles[`${k}_of_peak`] = tiles[`${k}_gflops`] / limits.peak_simd_gflops;
     // each limit is the best of its probes: a kernel with more streams in flight than a probe
     // can beat that probe, and a fraction above 1 would then say the "limit" is not one
     limits.read_gbs_weights_size = Math.max(limits.read1_gbs_weights_size, limits.read4_gbs_weights_size,
@@ -512,8 +508,7 @@ function report(res) {
   const ti = res.tiles, pct = (x) => f(x, 2);
   lines.push(`the batched kernels' tiles alone, operands in L1 (kernels_tile_probe): the gradients' 4x8 tile ` +
     `${f(ti.outer_gflops)} GFLOP/s (${pct(ti.outer_of_peak)} of peak), the forward's 4x2 tile ${f(ti.dots_gflops)} ` +
-    `(${pct(ti.dots_of_peak)}); the 4x8 tile with its 4 dout values held in registers, not loaded for each row ` +
-    `(probe_tile_held) ${f(ti.held_gflops)} (${pct(ti.held_of_peak)})`);
+    `(${pct(ti.dots_of_peak)})`);
   const fl = res.floor;
   lines.push(`the batch-16 step's floor from these limits: arithmetic at peak ${f(fl.train_b16_arithmetic_ms)} ms + AdamW's ` +
     `pass over W, m, v at the read-modify-write bandwidth ${f(fl.train_b16_update_stream_ms)} ms = ${f(fl.train_b16_in_turn_ms)} ms ` +

@@ -36,7 +36,7 @@ test('bench --quick --json: one JSON object of the right shape, every number fin
   for (const key of ['peak_simd_gflops', 'read_gbs_weights_size', 'read_gbs_memory', 'update_gbs_memory']) {
     assert.equal(typeof r.limits?.[key], 'number', `missing limits.${key}`);
   }
-  for (const key of ['outer_gflops', 'dots_gflops', 'held_gflops']) assert.equal(typeof r.tiles?.[key], 'number', `missing tiles.${key}`);
+  for (const key of ['outer_gflops', 'dots_gflops']) assert.equal(typeof r.tiles?.[key], 'number', `missing tiles.${key}`);
   for (const axis of ['hidden', 'image_size', 'T']) {
     assert.ok(Array.isArray(r.scaling?.[axis]) && r.scaling[axis].length >= 2, `scaling.${axis}`);
     for (const p of r.scaling[axis]) {
@@ -66,8 +66,6 @@ test('bench: the tile probes compute their tiles (exact sums after 1 and 3 sweep
     assert.equal(M._w_tile_probe(0, reps), 2 * 64 * 0.25 * reps);
     // the 4x2 tile: each dot product is 1024 terms of 0.5 * 0.5, formed afresh each sweep
     assert.equal(M._w_tile_probe(1, reps), 2 * 1024 * 0.25);
-    // the held tile: 64 rows of 0.5 * 0.25 a sweep
-    assert.equal(M._probe_tile_held(reps), 2 * 64 * 0.125 * reps);
   }
   const scalar = (await loadEngine({ simd: false })).mod;
   assert.equal(scalar._w_tile_probe(0, 1), 0);
