@@ -689,28 +689,48 @@ static void matmul_dinp_packed(float *dinp, const float *dout, const float *W, i
 }
 
 // The ceilings of the batched kernels' two tiles, for the benchmark (scripts/bench.mjs; not model
-// code): each tile as its kernel runs it, on operands that stay in L1, and nothing else.
-//   KERNELS_TILE_OUTER: the 4x8 tile of the weight and input gradients (outer_acc_4x8), as
+// code, but here beside the kernels because it runs their static inline tiles in their scratch):
+// each tile alone, in the loop shape its kernel gives it, on operands that stay in L1.
+//   KERNELS_TILE_OUTER: the 4x8 tile of the input gradients (outer_acc_4x8), as
 //     matmul_dinp_packed runs it: a strip of 64 rows and 64 columns of a block of W, 4 of dout's
 //     columns beside it, 8 tiles across the strip, sums rows 1024 floats apart (18 KB in all);
 //   KERNELS_TILE_DOTS: the 4x2 tile of the batched forward (dots_4x2): 4 packed samples and 2
 //     rows of W at C = 1024 (24 KB), twice.
-// reps sweeps of 32768 flops (KERNELS_TILE_PROBE_FLOPS). Returns a sum so that the work stays.
+// reps sweeps of KERNELS_TILE_PROBE_FLOPS each, every operand 0.5. The row count and C are read
+// through volatiles: as constants, the compiler turned the tile's loop on end pointers into a
+// counted one, which costs the kernel 7-9% (see outer_acc_4x8), and the probe would not time the
+// kernel's loop. The barrier at each sweep makes the compiler load the operands again, as the
+// kernels do, where it could otherwise compute the dot products once for all sweeps. Returns the
+// sum of every output over the sweeps (outer: its 256 sums after the last; dots: its 16 dot
+// products at each), for a test to check that every sweep ran.
+#define TILE_PROBE_ROWS 64
+#define TILE_PROBE_C 1024
+_Static_assert(KERNELS_TILE_PROBE_FLOPS == (DW_CW / 8) * TILE_PROBE_ROWS * 64, "the 4x8 sweep's flops");
+_Static_assert(KERNELS_TILE_PROBE_FLOPS == 2 * (TILE_PROBE_C / 4) * 64, "the 4x2 sweep's flops");
+static volatile int tile_probe_rows = TILE_PROBE_ROWS, tile_probe_c = TILE_PROBE_C;
 static float tile_probe_simd(int which, int reps) {
-    float *x = pack_buf, *d = pack_buf + 4096, *acc = d + 4096;
-    for (int i = 0; i < 8192; i++) x[i] = 0.5f;
-    for (int i = 0; i < 4 * 1024; i++) acc[i] = 0.0f;
+    int rows = tile_probe_rows, C = tile_probe_c;
+    float *x = pack_buf, *d = pack_buf + TILE_PROBE_ROWS * DW_CW, *acc = d + 2 * TILE_PROBE_C;
+    for (float *p = x; p < acc; p++) *p = 0.5f;
+    for (int i = 0; i < 4 * C; i++) acc[i] = 0.0f;
+    float total = 0.0f;
     if (which == KERNELS_TILE_DOTS) {
-        // x: 4 samples packed (C/4, 4, 4), d: 2 rows of W, acc: out (4, 2) with rows 2 apart
+        // x: 4 samples packed (C/4, 4, 4), d: 2 rows of W, acc: out (4, 2) with rows 2 apart, twice
         for (int k = 0; k < reps; k++) {
-            dots_4x2(acc, 2, x, d, 0, 0, 1024);
-            dots_4x2(acc + 8, 2, x, d, 0, 0, 1024);
+            __asm__ volatile("" ::: "memory");
+            dots_4x2(acc, 2, x, d, 0, 0, C);
+            dots_4x2(acc + 8, 2, x, d, 0, 0, C);
+            for (int i = 0; i < 16; i++) total += acc[i];
         }
-        return acc[0] + acc[15];
+        return total;
     }
-    for (int k = 0; k < reps; k++)
-        for (int c = 0; c < DW_CW; c += 8) outer_acc_4x8(acc + c, d, 4, x + c, DW_CW, 64, 1024, 0);
-    return acc[0] + acc[3 * 1024 + DW_CW - 1];
+    for (int k = 0; k < reps; k++) {
+        __asm__ volatile("" ::: "memory");
+        for (int c = 0; c < DW_CW; c += 8) outer_acc_4x8(acc + c, d, 4, x + c, DW_CW, rows, C, 0);
+    }
+    for (int r = 0; r < 4; r++)
+        for (int c = 0; c < DW_CW; c++) total += acc[(size_t)r * C + c];
+    return total;
 }
 
 static void matmul_backward_simd(float *dinp, float *dW, float *dbias, const float *dout,

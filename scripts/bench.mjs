@@ -144,6 +144,9 @@ function flops(D, H, E) {
 // round-robin in one group, so a burst of load from another process lowers a limit and the work
 // compared with it alike (a limit measured at a quiet moment would flatter or shame the kernels).
 
+// the tiles kernels_tile_probe times (KERNELS_TILE_* in c/ddpm.h)
+const TILE = { outer: 0, dots: 1 };
+
 function limitsAndAchieved(engine, numParams) {
   const M = engine.mod;
   const buffers = [];
@@ -181,8 +184,8 @@ function limitsAndAchieved(engine, numParams) {
     const t = roundRobin({
       peak: () => M._probe_peak(iters),
       // the batched kernels' two tiles alone, on operands in L1 (c/kernels.c, kernels_tile_probe)
-      tile_outer: () => M._w_tile_probe(0, tileReps),
-      tile_dots: () => M._w_tile_probe(1, tileReps),
+      tile_outer: () => M._w_tile_probe(TILE.outer, tileReps),
+      tile_dots: () => M._w_tile_probe(TILE.dots, tileReps),
       read1: () => { for (let k = 0; k < inner; k++) M._probe_read(w, nw); },
       read4: () => { for (let k = 0; k < inner; k++) M._probe_read4(w, w + 4 * q, w + 8 * q, w + 12 * q, q); },
       read6: () => { for (let k = 0; k < inner; k++) M._probe_read6(...[0, 1, 2, 3, 4, 5].map((i) => w + 4 * six * i), six); },
@@ -257,7 +260,8 @@ function limitsAndAchieved(engine, numParams) {
     floor.train_b16_in_turn_of_peak = floor.train_b16_arithmetic_ms / floor.train_b16_in_turn_ms;
     floor.train_b16_measured_of_in_turn = floor.train_b16_in_turn_ms / t.train_b16;
     // and with its arithmetic at its tiles' own ceilings instead of the peak: the forward's
-    // products in the 4x2 tile, the weight and input gradients' in the 4x8 one
+    // products in the 4x2 tile, the weight and input gradients' in the 4x8 one (timed as the
+    // input gradients run it; the weight gradients run it inside AdamW, on 16 rows at a time)
     floor.train_b16_tiles_arithmetic_ms = 16 * (f.forward / tiles.dots_gflops + (f.trainSample - f.forward) / tiles.outer_gflops) / 1e6;
     floor.train_b16_tiles_in_turn_ms = floor.train_b16_tiles_arithmetic_ms + floor.train_b16_update_stream_ms;
     floor.train_b16_tiles_in_turn_of_peak = floor.train_b16_arithmetic_ms / floor.train_b16_tiles_in_turn_ms;
@@ -505,10 +509,10 @@ function report(res) {
     `(${f(a.sample_b1_step_ms, 3)} ms per step), AdamW ${f(a.adamw_gbs)} GB/s (${f(a.adamw_ms)} ms); ` +
     `training batch 16 ${f(a.train_b16_gflops)} GFLOP/s, denoiser batch 64 ${f(a.denoise_b64_gflops)} GFLOP/s, ` +
     `sampling 64 images ${f(a.sample_b64_gflops)} GFLOP/s`);
-  const ti = res.tiles, pct = (x) => f(x, 2);
+  const ti = res.tiles;
   lines.push(`the batched kernels' tiles alone, operands in L1 (kernels_tile_probe): the gradients' 4x8 tile ` +
-    `${f(ti.outer_gflops)} GFLOP/s (${pct(ti.outer_of_peak)} of peak), the forward's 4x2 tile ${f(ti.dots_gflops)} ` +
-    `(${pct(ti.dots_of_peak)})`);
+    `${f(ti.outer_gflops)} GFLOP/s (${f(ti.outer_of_peak)} of peak), the forward's 4x2 tile ${f(ti.dots_gflops)} ` +
+    `GFLOP/s (${f(ti.dots_of_peak)} of peak)`);
   const fl = res.floor;
   lines.push(`the batch-16 step's floor from these limits: arithmetic at peak ${f(fl.train_b16_arithmetic_ms)} ms + AdamW's ` +
     `pass over W, m, v at the read-modify-write bandwidth ${f(fl.train_b16_update_stream_ms)} ms = ${f(fl.train_b16_in_turn_ms)} ms ` +

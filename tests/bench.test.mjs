@@ -55,17 +55,18 @@ test('bench --quick --json: one JSON object of the right shape, every number fin
   for (const [path, v] of all) assert.ok(Number.isFinite(v) && v > 0, `${path} = ${v} is not finite and positive`);
 });
 
-// The tile probes run their tiles: from known operands (0.5 and 0.25, sums from 0) their sums
-// after a number of sweeps are exact, so a probe that skipped its work would be caught here.
+// The tile probes run their tiles: from known operands (every one 0.5, sums from 0) the sum of
+// their outputs is exact and grows with the sweeps, so a probe that skipped a sweep, or a tile of
+// one, would be caught here.
 test('bench: the tile probes compute their tiles (exact sums after 1 and 3 sweeps); the scalar build has none', async () => {
   const { loadEngine } = await import('../web/ddpm.mjs');
   const M = (await loadEngine({ simd: true })).mod;
   assert.equal(M._w_tile_probe_flops(), 32768);
   for (const reps of [1, 3]) {
-    // the 4x8 tile: each sum adds 64 rows of 0.5 * 0.5 a sweep; two sums are returned
-    assert.equal(M._w_tile_probe(0, reps), 2 * 64 * 0.25 * reps);
-    // the 4x2 tile: each dot product is 1024 terms of 0.5 * 0.5, formed afresh each sweep
-    assert.equal(M._w_tile_probe(1, reps), 2 * 1024 * 0.25);
+    // the 4x8 tiles: 4 x 64 sums, each adding 64 rows of 0.5 * 0.5 a sweep
+    assert.equal(M._w_tile_probe(0, reps), 4 * 64 * 64 * 0.25 * reps);
+    // the 4x2 tiles: 16 dot products of 1024 terms of 0.5 * 0.5, formed afresh and summed each sweep
+    assert.equal(M._w_tile_probe(1, reps), 16 * 1024 * 0.25 * reps);
   }
   const scalar = (await loadEngine({ simd: false })).mod;
   assert.equal(scalar._w_tile_probe(0, 1), 0);
