@@ -258,6 +258,26 @@ test('at every t, the schedule plots\' marker labels leave their curves uncovere
   }
 });
 
+// The presets set the training fields; the Sample panel's choices stay, and the status line says
+// so where they are not the paper's (a trial picked the paper preset beside beta tilde and
+// clipping, and only the verdict said it, after sampling)
+test('picking a preset names the Sample panel\'s own choices it keeps', async () => {
+  const { page, log } = await openPage('?sigma=beta-tilde&clip=1&batch=4');
+  await page.check('#preset-paper');
+  assert.equal(await page.textContent('#train-status'), "The paper preset's own values: batch 4 → 1. The Sample panel keeps its " +
+    'σₜ² = β̃ₜ and clipping of x̂₀, where the paper samples with σₜ² = βₜ and no clipping.');
+  assert.ok(await page.isChecked('#sigma-tilde') && await page.isChecked('#clip'), 'kept');
+  await page.uncheck('#clip');
+  await page.check('#preset-recommended');
+  assert.equal(await page.textContent('#train-status'), 'Ready. Press Train. The Sample panel keeps its σₜ² = β̃ₜ, where the paper ' +
+    'samples with σₜ² = βₜ and no clipping.');
+  await page.check('#sigma-beta');
+  await page.check('#preset-paper');
+  assert.equal(await page.textContent('#train-status'), 'Ready. Press Train.', 'the paper\'s own choices: nothing to say');
+  await page.close();
+  assertClean(log);
+});
+
 test('settings survive a reload through the URL', async () => {
   const { page, log } = await openPage();
   await page.check('#preset-paper');
@@ -1923,7 +1943,7 @@ test('a refused file puts the status line back as it was, its "press Sample" and
   const { page, log } = await openPage('?steps=3&speed=5', { width: 600, height: 900 });
   await trainToEnd(page);
   const done = await page.textContent('#train-status');
-  assert.match(done, /Press Sample to see what that gives\.$/);
+  assert.match(done, /Press Sample to see what this model draws\.$/);
   assert.ok(await page.isVisible('#btn-to-sample'));
   const path = join(files, 'short.ddpm');
   writeFileSync(path, Buffer.concat([Buffer.from('DDPMCKPT'), Buffer.alloc(192)]));
@@ -1933,7 +1953,7 @@ test('a refused file puts the status line back as it was, its "press Sample" and
   assert.ok(await page.isVisible('#btn-to-sample'), 'still offered');
   // a Save says so, and its line still asks for a sample
   await saveCheckpoint(page);
-  assert.match(await page.textContent('#train-status'), /^Saved \S+ \([\d.]+ MB\): the weights and AdamW state at step 3\. Press Sample to see what that gives\.$/);
+  assert.match(await page.textContent('#train-status'), /^Saved \S+ \([\d.]+ MB\): the weights and AdamW state at step 3\. Press Sample to see what this model draws\.$/);
   assert.ok(await page.isVisible('#btn-to-sample'));
   await sampleOnce(page);
   assert.doesNotMatch(await page.textContent('#train-status'), /Press Sample/, 'dropped by a sample');
@@ -2181,7 +2201,7 @@ test('Save without the AdamW state writes the weights alone, a third of the size
   const light = await saveCheckpoint(page);
   assert.match(light.name, /^ddpm-recommended-step2-weights\.ddpm$/);
   assert.equal(readFileSync(light.path).length, 160 + 4 * P + 4 + 2 * 4 + 4, 'the weights alone, the history, the checksum');
-  assert.match(await page.textContent('#train-status'), /^Saved \S+ \(10\.9 MB\): the weights at step 2, without the AdamW state\. Press Sample to see what that gives\.$/);
+  assert.match(await page.textContent('#train-status'), /^Saved \S+ \(10\.9 MB\): the weights at step 2, without the AdamW state\. Press Sample to see what this model draws\.$/);
   const weights = await page.evaluate(() => Array.from(new Uint32Array(window.ddpmPage.model.params().buffer)));
   await page.click('#btn-reset');
   await loadCheckpoint(page, light.path);
@@ -2207,7 +2227,7 @@ test('Load brings the settings of the file\'s run to the page, and names the one
   const { page, log } = await openPage('?speed=5');
   await loadCheckpoint(page, file.path);
   assert.match(await page.textContent('#train-status'), new RegExp('^Loaded ddpm-recommended-step3\\.ddpm: the recommended preset at step 3 of 3\\. ' +
-    "The settings of its run replaced the page's: steps 200 → 3, batch 1 → 2, learning rate 0\\.001 → 0\\.002, σₜ² βₜ → β̃ₜ, clipping off → on\\. Press Sample"));
+    "The settings of its run replaced the page's: steps 200 → 3, batch 1 → 2, learning rate 0\\.001 → 0\\.002, seed 0 → 5, σₜ² βₜ → β̃ₜ, clipping off → on\\. Press Sample"));
   const fields = await page.evaluate(() => ({
     steps: document.getElementById('steps').value, batch: document.getElementById('batch').value, lr: document.getElementById('lr').value,
     tilde: document.getElementById('sigma-tilde').checked, clip: document.getElementById('clip').checked,
@@ -2265,6 +2285,62 @@ test('a file with EMA weights loads with a word that the page samples the raw on
   assert.match(await page.textContent('#train-status'), /The file also holds EMA weights, which this page does not keep: it samples and trains the raw weights, and a Save writes them without the EMA/);
   const saved = await saveCheckpoint(page);
   assert.ok(!checkpointHeader(readFileSync(saved.path)).hasEma, 'as said');
+  await page.close();
+  assertClean(log);
+});
+
+// A run that begins where a weights-only file left off, with AdamW afresh and no losses of its
+// own before it, can end with its loss higher than it began: the Done line says it rose (a trial
+// read "fell from 0.00204 at step 101 to 0.0172 at step 150"). And a run of a few ms says so, not
+// "in 0.0 s".
+test('the Done line says the loss rose where it rose, and a run of a few ms in ms', async () => {
+  const { page, log } = await openPage('?steps=100&speed=5');
+  await trainToEnd(page);
+  const saved = await saveCheckpoint(page);
+  // the weights alone, as another program writes them (README "Checkpoint format"): version 1,
+  // step 100, no AdamW state and no losses
+  const P = await page.evaluate(() => window.ddpmPage.model.numParams), savedBytes = readFileSync(saved.path);
+  const bytes = new Uint8Array(80 + 4 * P + 4);
+  bytes.set(savedBytes.subarray(0, 80));
+  bytes.set(savedBytes.subarray(160, 160 + 4 * P), 80);
+  const header = new DataView(bytes.buffer);
+  header.setUint32(8, 1, true);
+  header.setUint32(56, 0, true);
+  header.setUint32(60, 100, true);
+  const path = join(files, 'weights-at-100.ddpm');
+  writeFileSync(path, reseal(bytes));
+  await page.click('#btn-reset');
+  await loadCheckpoint(page, path);
+  await page.fill('#steps', '150');
+  await page.press('#steps', 'Enter');
+  await page.click('#btn-resume');
+  await waitForState(page, ['done', 'error']);
+  const done = await page.textContent('#train-status');
+  const m = /The loss's moving average (fell|rose) from (\S+) at step 101 to (\S+) at step 150\./.exec(done);
+  assert.ok(m, done);
+  const [, verb, from, to] = m, value = (text) => Number(text.replace('\u2212', '-'));
+  assert.equal(verb, value(to) > value(from) ? 'rose' : 'fell', done);
+  assert.equal(verb, 'rose', 'AdamW afresh: this run ends above where it began');
+  // one step of the recommended preset takes a few ms
+  await page.click('#btn-reset');
+  await page.fill('#steps', '1');
+  await page.press('#steps', 'Enter');
+  await trainToEnd(page);
+  assert.match(await page.textContent('#train-status'), /^Done: 1 step in (\d+ ms|0\.\d s) \(/);
+  assert.doesNotMatch(await page.textContent('#train-status'), /in 0\.0 s/);
+  await page.close();
+  assertClean(log);
+});
+
+// A sample on the square from a model whose loss says it has not learnt its target keeps the
+// loss's words: 3 steps of the recommended preset with x0 clipped give MSE 0.00926 (1 and 10
+// steps give 0.965 and 0.488), and the verdict said only "this sample is the red square" (a trial)
+test('a sample that passes from a model whose loss has not fallen keeps the loss\'s words', async () => {
+  const { page, log } = await openPage('?steps=3&clip=1&speed=5');
+  await trainToEnd(page);
+  await sampleOnce(page);
+  const verdict = await page.textContent('#sample-verdict');
+  assert.match(verdict, /^Final MSE 0\.00\d+: below 0\.01, the paper's bar, so this sample is the red square\. Yet the loss's moving average is \S+ after 3 steps, too few to tell whether the network is learning its target \(see the loss curve\): one sample this close says little of such a model; sample other seeds to see more of it\.$/);
   await page.close();
   assertClean(log);
 });

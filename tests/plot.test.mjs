@@ -36,11 +36,12 @@ test('numbers on screen: rounding carries into the exponent, and nothing short o
 });
 
 // the trial read "ETA 0:41 min" and "Done: 600 steps in 0:14 min"
-test('durations on screen: tenths below 10 s, seconds below a minute, then m:ss and h:mm:ss', () => {
+// (and a run of a few steps, a few ms, read "3 steps in 0.0 s": milliseconds below 0.05 s)
+test('durations on screen: ms below 0.05 s, tenths below 10 s, seconds below a minute, then m:ss and h:mm:ss', () => {
   const cases = [
-    [0, '0.0 s'], [3.14, '3.1 s'], [9.94, '9.9 s'], [9.96, '10 s'], [14.4, '14 s'], [41, '41 s'], [59.4, '59 s'],
+    [0, '0 ms'], [0.0123, '12 ms'], [0.0494, '49 ms'], [0.05, '0.1 s'], [3.14, '3.1 s'], [9.94, '9.9 s'], [9.96, '10 s'], [14.4, '14 s'], [41, '41 s'], [59.4, '59 s'],
     [59.6, '1:00 min'], [65, '1:05 min'], [3599, '59:59 min'], [3600, '1:00:00 h'], [7384, '2:03:04 h'],
-    [-2, '0.0 s'], [Infinity, '\u2013'], [NaN, '\u2013'],
+    [-2, '0 ms'], [Infinity, '\u2013'], [NaN, '\u2013'],
   ];
   for (const [v, text] of cases) assert.equal(formatDuration(v), text, `${v}`);
 });

@@ -11,7 +11,7 @@
 //   sample-view.mjs  the reverse chain over frames, its playback, plots and verdict
 //   checkpoints.mjs  Save, Load, and a new Steps for a model on the page
 import { loadEngine, wasmSimdSupported } from './ddpm.mjs';
-import { presetDefaults, parseField, describeField, ignoredText } from './settings.mjs';
+import { presetDefaults, parseField, describeField, ignoredText, SAMPLE_DEFAULTS } from './settings.mjs';
 import { $, settingsFromURL, settingsToURL, app, newRun, showMessage, errorText, setStatus, passFocus, focusGuard, bringOnScreen, dropUndo, focusMovedTo } from './state.mjs';
 import { theme } from './plot.mjs';
 import { buildView, drawSchedulePlots, markSchedule, drawForward, drawEmbedding } from './panels.mjs';
@@ -34,8 +34,12 @@ function onTrainField(ev) {
     const preset = el.value, old = { ...app.settings };
     Object.assign(app.settings, { preset, ...presetDefaults(preset) });
     const changed = fieldChanges(old, app.settings);  // the training fields the preset reset
-    // the line names this preset's changes, or none: never those of the preset picked before
-    setStatus(changed.length ? `The ${preset} preset's own values: ${changed.join(', ')}.` : READY);
+    // the line names this preset's changes, or none: never those of the preset picked before;
+    // and the Sample panel's own choices, which stay (a trial picked the paper preset beside
+    // beta tilde and clipping, and only the verdict said so, after sampling)
+    const kept = [app.settings.sigma !== SAMPLE_DEFAULTS.sigma && 'σₜ² = β̃ₜ', app.settings.clip && 'clipping of x̂₀'].filter(Boolean);
+    setStatus((changed.length ? `The ${preset} preset's own values: ${changed.join(', ')}.` : READY) + (kept.length
+      ? ` The Sample panel keeps its ${kept.join(' and ')}, where the paper samples with σₜ² = βₜ and no clipping.` : ''));
     fillForm();
     describePreset();
     dropUntrainedSample();

@@ -227,8 +227,10 @@ function adoptModel(m, settings, name, header, fromFile) {
   const presetChanged = settings.preset !== app.settings.preset;
   const fields = ['steps', 'batch', 'lr'], taken = fromFile.settings;
   const ofRun = (k) => k in taken && settings[k] === taken[k];
-  // (the seed is not named: the Seed field reads "from the file")
-  const fromRun = [...fieldChanges(app.settings, settings, fields.filter(ofRun)), ...samplingChanges(app.settings, settings)];
+  // (the seed too: the Seed field reads "from the file", as the model trains on with the file's
+  // random state, but the address takes the file's seed, and a link shared trains with it: a
+  // trial saw seed=0 become seed=11 in the address unsaid)
+  const fromRun = [...fieldChanges(app.settings, settings, [...fields, 'seed'].filter(ofRun)), ...samplingChanges(app.settings, settings)];
   // values the fields cannot hold, with the one the page uses instead, and the settings it
   // does not offer
   const notTaken = [...fromFile.untaken.map(({ key, value, takes }) => `${SETTING_WORDS[key]} ${value} (the page takes ${takes}; it uses ${settings[key]})`),

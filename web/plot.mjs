@@ -85,6 +85,8 @@ export function formatNumber(v) {
 export function formatDuration(secs) {
   if (!Number.isFinite(secs)) return '\u2013';
   secs = Math.max(0, secs);
+  // (a run of a few steps takes a few ms: "3 steps in 0.0 s" said it took no time, a trial)
+  if (secs < 0.05) return `${Math.round(secs * 1000)} ms`;
   if (secs < 9.95) return `${secs.toFixed(1)} s`;
   secs = Math.round(secs);
   if (secs < 60) return `${secs} s`;

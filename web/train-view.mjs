@@ -80,7 +80,12 @@ export function thisRunsPart(average, lossFrom, from, curve) {
   return ` (in this run${up}, from ${first} at step ${from}${rise})`;
 }
 
-const stepsInWords = (n) => (n === 1 ? '1 step' : `${n} steps`);
+// The way a curve went from a to b, in its words: a curve that begins with this run can rise too
+// (AdamW afresh after a weights-only file with no losses of its own: a trial read "fell from
+// 0.00204 at step 101 to 0.0172 at step 150")
+export const fellOrRose = (a, b) => (b > a && formatNumber(b) !== formatNumber(a) ? 'rose' : 'fell');
+
+export const stepsInWords = (n) => (n === 1 ? '1 step' : `${n} steps`);
 
 // The words for it
 export function unlearntLoss(curve) {
@@ -381,9 +386,9 @@ function finishRun(m) {
   const curveSeen = wholeOnScreen($('plot-loss'));
   setStatus(`Done: ${which} in ${formatDuration(secs)} (${((m.step - from) / secs).toFixed(1)} steps/s on average). ` + (end < UNLEARNT_LOSS
     ? `The loss's moving average ${blewUpOnTheWay(curve) ? blowUpRecovered(curve, m.step)
-      : `fell from ${formatNumber(average[0])} at step ${lossFrom + 1} to ${formatNumber(end)} at step ${m.step}`}${own}.`
+      : `${fellOrRose(average[0], end)} from ${formatNumber(average[0])} at step ${lossFrom + 1} to ${formatNumber(end)} at step ${m.step}`}${own}.`
     : `The loss's moving average ${unlearntLoss(curve)}${own}.${unlearntWhy(curve, m.config)}`),
-    end < UNLEARNT_LOSS ? 'Now press Sample.' : 'Press Sample to see what that gives.');
+    end < UNLEARNT_LOSS ? 'Now press Sample.' : 'Press Sample to see what this model draws.');
   // The Done line is longer than the line it replaces (on a phone four lines, and Go to Sample
   // under them), so the loss curve being watched went 123 px down, half off the screen: where it
   // was all on screen and no longer is, the page scrolls as far as it takes to show the line and
