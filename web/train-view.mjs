@@ -59,6 +59,11 @@ export function blowUpRecovered({ peak, peakStep, end }, lastStep) {
     `to ${formatNumber(end)} at step ${lastStep}: ${THREW_OFF} on the way; ${IN_CHECK}`;
 }
 
+// The way a curve went from a to b, in its words (b no higher as written: fell). A run can end
+// above where it began: AdamW afresh after a weights-only file (a trial read "fell from 0.00204
+// at step 101 to 0.0172 at step 150", and one read "fell ... (in this run, from 0.0828 at step 30)")
+const fellOrRose = (a, b) => (b > a && formatNumber(b) !== formatNumber(a) ? 'rose' : 'fell');
+
 // Where the curve (lossCurve of the moving average `average`, its first value step lossFrom + 1)
 // began before this run, which began after step `from` (a loaded file's steps), this run's own
 // part in words: it can go the other way (AdamW afresh after a weights-only file), and it can
@@ -75,15 +80,10 @@ export function thisRunsPart(average, lossFrom, from, curve) {
   // a part that ends above where it began, with no blow-up to name, is said to rise: the whole
   // can fall while this run's part goes up (AdamW afresh after a weights-only file: a trial read
   // "fell ... (in this run, from 0.0828 at step 30)" of a run that rose to 0.119)
-  const first = formatNumber(average[start - 1]), last = average[average.length - 1];
-  const up = !rise && last > average[start - 1] && formatNumber(last) !== first ? ' it rose' : '';
+  const first = formatNumber(average[start - 1]);
+  const up = !rise && fellOrRose(average[start - 1], average[average.length - 1]) === 'rose' ? ' it rose' : '';
   return ` (in this run${up}, from ${first} at step ${from}${rise})`;
 }
-
-// The way a curve went from a to b, in its words: a curve that begins with this run can rise too
-// (AdamW afresh after a weights-only file with no losses of its own: a trial read "fell from
-// 0.00204 at step 101 to 0.0172 at step 150")
-export const fellOrRose = (a, b) => (b > a && formatNumber(b) !== formatNumber(a) ? 'rose' : 'fell');
 
 export const stepsInWords = (n) => (n === 1 ? '1 step' : `${n} steps`);
 
