@@ -2289,6 +2289,22 @@ test('a file with EMA weights loads with a word that the page samples the raw on
   assertClean(log);
 });
 
+// The weights of a saved file as another program writes them (README "Checkpoint format"):
+// version 1, weights only (no AdamW state, no losses), at the given step; its path
+async function weightsOnlyFile(page, savedPath, step, name) {
+  const P = await page.evaluate(() => window.ddpmPage.model.numParams), savedBytes = readFileSync(savedPath);
+  const bytes = new Uint8Array(80 + 4 * P + 4);
+  bytes.set(savedBytes.subarray(0, 80));
+  bytes.set(savedBytes.subarray(160, 160 + 4 * P), 80);
+  const header = new DataView(bytes.buffer);
+  header.setUint32(8, 1, true);      // version 1
+  header.setUint32(56, 0, true);     // flags: weights only
+  header.setUint32(60, step, true);
+  const path = join(files, name);
+  writeFileSync(path, reseal(bytes));
+  return path;
+}
+
 // A run that begins where a weights-only file left off, with AdamW afresh and no losses of its
 // own before it, can end with its loss higher than it began: the Done line says it rose (a trial
 // read "fell from 0.00204 at step 101 to 0.0172 at step 150"). And a run of a few ms says so, not
@@ -2297,18 +2313,8 @@ test('the Done line says the loss rose where it rose, and a run of a few ms in m
   const { page, log } = await openPage('?steps=100&speed=5');
   await trainToEnd(page);
   const saved = await saveCheckpoint(page);
-  // the weights alone, as another program writes them (README "Checkpoint format"): version 1,
-  // step 100, no AdamW state and no losses
-  const P = await page.evaluate(() => window.ddpmPage.model.numParams), savedBytes = readFileSync(saved.path);
-  const bytes = new Uint8Array(80 + 4 * P + 4);
-  bytes.set(savedBytes.subarray(0, 80));
-  bytes.set(savedBytes.subarray(160, 160 + 4 * P), 80);
-  const header = new DataView(bytes.buffer);
-  header.setUint32(8, 1, true);
-  header.setUint32(56, 0, true);
-  header.setUint32(60, 100, true);
-  const path = join(files, 'weights-at-100.ddpm');
-  writeFileSync(path, reseal(bytes));
+  // the weights alone at step 100: no AdamW state and no losses
+  const path = await weightsOnlyFile(page, saved.path, 100, 'weights-at-100.ddpm');
   await page.click('#btn-reset');
   await loadCheckpoint(page, path);
   await page.fill('#steps', '150');
@@ -2349,18 +2355,7 @@ test('a file at step 0 holds weights trained elsewhere: its sample is not called
   const { page, log } = await openPage('?steps=2&sample=3');
   await trainToEnd(page);
   const saved = await saveCheckpoint(page);
-  // these weights as another program writes them (README "Checkpoint format"): version 1,
-  // weights only, step 0
-  const P = await page.evaluate(() => window.ddpmPage.model.numParams), savedBytes = readFileSync(saved.path);
-  const bytes = new Uint8Array(80 + 4 * P + 4);
-  bytes.set(savedBytes.subarray(0, 80));
-  bytes.set(savedBytes.subarray(160, 160 + 4 * P), 80);
-  const header = new DataView(bytes.buffer);
-  header.setUint32(8, 1, true);    // version 1
-  header.setUint32(56, 0, true);   // flags: weights only
-  header.setUint32(60, 0, true);   // step 0
-  const path = join(files, 'elsewhere.ddpm');
-  writeFileSync(path, reseal(bytes));
+  const path = await weightsOnlyFile(page, saved.path, 0, 'elsewhere.ddpm');
   await page.click('#btn-reset');
   await loadCheckpoint(page, path);
   // the first Sample, and sigma changed in the same task, so while its chain is being computed:
