@@ -265,6 +265,12 @@ typedef struct {
     int n, sigma, clip, use_ema;
     int step;            // the model's step when it began: a chain is of one model's weights
     const char *ended;   // why the last chain ended before x_0 (for the next continue's refusal), or NULL
+    // the largest |network output| of the chain so far, over all its images, the t of the step it
+    // came at (0: no step yet) and the largest |x_t| that step's input held: a blown-up network
+    // whose x0 is clipped gives a finite chain, and only the size of what it said from an input in
+    // range can name it (the caller judges it: web/ddpm.mjs outputBlownUp)
+    float output_peak, output_peak_input;
+    int output_peak_t;
     // (max_batch) image b's draws, x_T and then z at each step, from stream 3 + b of the sampling
     // seed: an image depends on its seed and its place, not on how many were drawn beside it
     Rng *rngs;

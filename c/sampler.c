@@ -64,6 +64,7 @@ int ddpm_sample_begin(DDPM *m, int n, uint32_t seed, int sigma, int clip, int us
     st->n = n; st->sigma = sigma; st->clip = clip; st->use_ema = use_ema && m->ema_memory;
     st->step = m->step;
     st->ended = NULL;
+    st->output_peak = st->output_peak_input = 0.0f; st->output_peak_t = 0;
     // streams of their own (3, 4, ...: training draws from 2), one per image, so image b of a
     // batch of n is image b of any larger batch, and image 0 the single image of that seed
     for (int b = 0; b < n; b++) {
@@ -143,6 +144,11 @@ int ddpm_sample_continue(DDPM *m, int max_steps) {
             return -ddpm_set_error(DDPM_ERR_DIVERGED,
                 "sampling diverged at t=%d: x_%d holds NaN or Inf (the chain left the range of float: the "
                 "network's predictions are far too large)", t, t - 1);
+        }
+        float peak = max_abs(m->acts.out, (size_t)n * D);
+        if (peak > st->output_peak) {
+            st->output_peak = peak; st->output_peak_t = t;
+            st->output_peak_input = max_abs(x, (size_t)n * D);
         }
         // the trajectory of image 0: x_{t-1}, and what the network said at t
         memcpy(m->traj_x + (size_t)(t - 1) * D, x_prev, sizeof(float) * D);

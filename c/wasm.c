@@ -93,6 +93,9 @@ EMSCRIPTEN_KEEPALIVE int w_sample_begin(DDPM *m, int n, double seed, int sigma, 
 }
 EMSCRIPTEN_KEEPALIVE int w_sample_continue(DDPM *m, int max_steps) { return ddpm_sample_continue(m, max_steps); }
 EMSCRIPTEN_KEEPALIVE float *w_sample_images(DDPM *m) { return m->x_buf; }
+EMSCRIPTEN_KEEPALIVE float w_sample_output_peak(DDPM *m) { return m->sampler.output_peak; }
+EMSCRIPTEN_KEEPALIVE int w_sample_output_peak_t(DDPM *m) { return m->sampler.output_peak_t; }
+EMSCRIPTEN_KEEPALIVE float w_sample_output_peak_input(DDPM *m) { return m->sampler.output_peak_input; }
 EMSCRIPTEN_KEEPALIVE float *w_traj(DDPM *m, int which) {  // 0: x_t, 1: eps_pred, 2: x0_pred
     if (which < 0 || which > 2) {
         ddpm_set_error(DDPM_ERR_ARGUMENT, "traj: which must be 0, 1 or 2 (got %d)", which);

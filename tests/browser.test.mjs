@@ -1492,6 +1492,25 @@ test('AdamW slices slowed now and then do not move the update estimate, or its f
   assertClean(log);
 });
 
+// lr 0.1 on the paper preset: the loss reached 8e8, finite, and with x0 clipped the chain sampled
+// (MSE 2.15) from a network whose output reached 1e5; nothing named the blow-up but the loss
+test('a sample drawn by a network that blew up names it, from the size of its output', async () => {
+  const { page, log } = await openPage('?preset=paper&lr=0.1&steps=50&clip=1');
+  await trainToEnd(page);
+  await sampleOnce(page);
+  const verdict = await page.textContent('#sample-verdict');
+  assert.match(verdict, /The network's output reached \d\.\de4 at t = \d+, from an xt within ±\d\.\d+, where it was trained to give noise from N\(0, 1\): its weights have blown up, as a training that ran away leaves them, and this sample says nothing of what it learnt \(with x̂0 clipped the chain stayed finite, but the clipping, not the network, set every pixel of it\)\./);
+  await page.close();
+  assertClean(log);
+  // a sound model's sample says nothing of it
+  const b = await openPage('?preset=paper&steps=50&clip=1');
+  await trainToEnd(b.page);
+  await sampleOnce(b.page);
+  assert.doesNotMatch(await b.page.textContent('#sample-verdict'), /blown up/);
+  await b.page.close();
+  assertClean(b.log);
+});
+
 // lr = 1: the loss rose to ~1e20 in a few steps and settled near 8. One tick label per decade
 // piled 22 labels into the plot's height, and the Done line said the network had "begun to learn".
 test('a run whose loss blew up is called so, and its loss axis keeps its labels apart', async () => {

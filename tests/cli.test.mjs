@@ -58,10 +58,29 @@ test('a sample far outside [-1, 1] is named by its range, which the clipped PNGs
   assert.match(far.stdout, /the sample's pixels run from -\d{3} to \d{3}, far outside \[-1, 1\]; the PNGs clip them to it, and clipped it looks like the square \(MSE 0\.00\), which it is not/);
   const j = JSON.parse(run('--steps', '5', '--json').stdout);
   assert.ok(j.sample_range[0] < -100 && j.sample_range[1] > 100, `${j.sample_range}`);
+  // a chain that ran away, its output growing with x_t, is not a network that blew up
+  assert.equal(j.output_blown_up, false, `${j.output_peak} from ${j.output_peak_input}`);
+  assert.doesNotMatch(far.stdout, /blown up/);
   // the recommended preset's 200 steps: within 1.5 (-1.16 .. 1.18), so nothing to say
   const near = run();
   assert.equal(near.status, 0, near.stderr);
   assert.doesNotMatch(near.stdout, /far outside/);
+});
+
+test('a network that blew up in training is named by the size of its output, where clipping kept its chain finite', () => {
+  // lr 0.1 on the paper preset: the loss reaches 8e8, still finite, and with x0 clipped the chain
+  // samples (MSE 2.15): the run is done, and what drew it is named
+  const r = run('--preset', 'paper', '--lr', '0.1', '--steps', '50', '--clip');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /the network's output reached \d\.\d\de\+\d+ at t=\d+, from an x_t within \+-\d\.\d\d, where it was trained to give noise from N\(0, 1\): its weights have blown up, .* \(x0 was clipped, so the chain stayed finite, but the clipping, not the network, set every pixel of x0\)/);
+  const j = JSON.parse(run('--preset', 'paper', '--lr', '0.1', '--steps', '50', '--clip', '--json').stdout);
+  assert.equal(j.status, 'done');
+  assert.equal(j.output_blown_up, true);
+  assert.ok(j.output_peak > 1e3 && j.output_peak_t >= 1 && j.output_peak_t <= 100 && j.output_peak_input < 10, JSON.stringify(j));
+  // the paper preset as the paper runs it: nothing to name
+  const healthy = JSON.parse(run('--preset', 'paper', '--json').stdout);
+  assert.equal(healthy.output_blown_up, false);
+  assert.ok(healthy.output_peak > 0 && healthy.output_peak < 100, `${healthy.output_peak}`);
 });
 
 test('--out writes the sample, the trajectory, the predicted x0 strip, the loss curve and the chain against the forward process; --save/--load round-trip', async (t) => {

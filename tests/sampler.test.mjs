@@ -4,7 +4,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { simdEngine, sameBits, maxAbsDiff, SMALL } from './lib/engine.mjs';
 import { oracleEps, pcg32, boxMuller } from './lib/reference.mjs';
-import { mse, alongImage, PRESETS, xtFarBound, NOISE_FAR, reverseStepCoefficients } from '../web/ddpm.mjs';
+import { mse, alongImage, PRESETS, xtFarBound, NOISE_FAR, reverseStepCoefficients, extent, OUTPUT_BLOWN_UP, outputBlownUp } from '../web/ddpm.mjs';
 
 for (const schedule of ['linear', 'linear-scaled', 'cosine']) {
   for (const sigma of ['beta', 'beta-tilde']) {
@@ -234,6 +234,88 @@ test('x0-prediction: the network output is the x0 the sampler uses', async () =>
     const out = model.denoise(r.x.subarray(T * D, (T + 1) * D), [T]);
     assert.ok(maxAbsDiff(out, r.x0Pred.subarray(T * D, (T + 1) * D)) < 1e-4);
   } finally { model.free(); }
+});
+
+// the largest |x| over rows t = 1 .. T of a (T+1, D) trajectory, and the t it is at
+function trajectoryPeak(a, T, D) {
+  let peak = 0, at = 0;
+  for (let t = 1; t <= T; t++) for (let i = 0; i < D; i++) if (Math.abs(a[t * D + i]) > peak) { peak = Math.abs(a[t * D + i]); at = t; }
+  return { peak, at };
+}
+
+test("the chain's output peak: the largest |network output| over its steps and images, its t, and that input's largest |x_t|", async () => {
+  const engine = await simdEngine();
+  for (const predict of ['eps', 'x0']) {
+    const model = engine.createModel({ ...SMALL, predict, steps: 3 });
+    try {
+      model.train(3);
+      const T = model.T, D = model.D;
+      model.sampleBegin({ seed: 4, clip: false });
+      assert.deepEqual(model.sampleOutputPeak(), { peak: 0, t: 0, input: 0 });
+      // in pieces: the peak of the steps taken so far
+      model.sampleContinue(5);
+      const early = model.sampleOutputPeak();
+      model.sampleContinue(T);
+      const r = { ...model.sampleTrajectory(), outputPeak: model.sampleOutputPeak() };
+      // the network's own output at every step, from the x_t the chain fed it (row 0 unused)
+      const outputs = new Float32Array((T + 1) * D);
+      for (let t = 1; t <= T; t++) outputs.set(model.denoise(r.x.subarray(t * D, (t + 1) * D), [t]), t * D);
+      const out = trajectoryPeak(outputs, T, D);
+      assert.equal(r.outputPeak.peak, out.peak, predict);
+      assert.equal(r.outputPeak.t, out.at, predict);
+      assert.equal(r.outputPeak.input, Math.max(...extent(r.x, out.at * D, D).map(Math.abs)), predict);
+      const firstFive = trajectoryPeak(outputs.map((v, i) => (i >= (T - 4) * D ? v : 0)), T, D);
+      assert.equal(early.peak, firstFive.peak, `${predict}: after 5 steps`);
+      assert.ok(early.t >= T - 4, `${predict}: ${early.t}`);
+      // over a batch: image 0 is the same chain, and the others can only raise the peak
+      const three = model.sample({ n: 3, seed: 4, clip: false, trajectory: false });
+      assert.ok(three.outputPeak.peak >= r.outputPeak.peak, predict);
+      assert.equal(model.sample({ seed: 4, clip: false, trajectory: false }).outputPeak.peak, r.outputPeak.peak);
+    } finally { model.free(); }
+  }
+});
+
+// A trial: the paper preset at lr 0.1 trained 50 steps to a loss of 8e8, and sampled with x0
+// clipped gave a finite chain, MSE 2.15, and a run that read 'done': nothing named the blow-up
+test('a blown-up network is named by its output peak; healthy chains, trained or not, and a chain that ran away are not', async (t) => {
+  const engine = await simdEngine();
+  const blown = engine.createModel({ preset: 'paper', lr: 0.1, steps: 50 });
+  try {
+    blown.train(50);
+    const r = blown.sample({ seed: 0, clip: true, trajectory: false });
+    assert.ok(r.final.every(Number.isFinite));
+    assert.ok(r.outputPeak.peak > OUTPUT_BLOWN_UP, `${r.outputPeak.peak}`);
+    assert.ok(outputBlownUp(r.outputPeak, blown.schedule()), JSON.stringify(r.outputPeak));
+  } finally { blown.free(); }
+  let lowest = Infinity, highest = 0;
+  for (const preset of ['paper', 'recommended']) {
+    for (const steps of [0, PRESETS[preset].config.steps]) {
+      const model = engine.createModel({ preset, steps: Math.max(steps, 1) });
+      try {
+        model.train(steps);
+        for (const clip of [false, true]) {
+          for (let seed = 0; seed < 10; seed++) {
+            const { outputPeak } = model.sample({ seed, clip, trajectory: false });
+            // (0.2 to 35 measured, the diagnostic below: a tenth of the bound leaves room)
+            assert.ok(outputPeak.peak < OUTPUT_BLOWN_UP / 10, `${preset}, ${steps} steps, clip ${clip}, seed ${seed}: ${JSON.stringify(outputPeak)}`);
+            assert.ok(!outputBlownUp(outputPeak, model.schedule()));
+            lowest = Math.min(lowest, outputPeak.peak); highest = Math.max(highest, outputPeak.peak);
+          }
+        }
+      } finally { model.free(); }
+    }
+  }
+  t.diagnostic(`healthy chains' output peaks: ${lowest.toFixed(2)} to ${highest.toFixed(2)} (80 chains)`);
+  // the recommended preset's schedule with eps-prediction, unclipped: x_t runs away to 1e9, and
+  // the output with it, from weights that are sound; the sample's range names that
+  const ran = engine.createModel({ preset: 'recommended', predict: 'eps' });
+  try {
+    ran.train(ran.config.steps);
+    const r = ran.sample({ seed: 0, clip: false, trajectory: false });
+    assert.ok(r.outputPeak.peak > OUTPUT_BLOWN_UP && r.outputPeak.input > xtFarBound(ran.schedule(), r.outputPeak.t), JSON.stringify(r.outputPeak));
+    assert.ok(!outputBlownUp(r.outputPeak, ran.schedule()));
+    assert.ok(Math.max(...extent(r.final).map(Math.abs)) > 1e3);
+  } finally { ran.free(); }
 });
 
 test('the chain taken in pieces (begin, then a few steps at a time) gives the bits of one call', async () => {

@@ -452,7 +452,7 @@ export class Model {
   sample({ n = 1, seed = 0, sigma, clip, ema = true, trajectory = true } = {}) {
     this.sampleBegin({ n, seed, sigma, clip, ema });
     this.sampleContinue(this.T);
-    const out = { final: this.sampleImages() };
+    const out = { final: this.sampleImages(), outputPeak: this.sampleOutputPeak() };
     if (trajectory) Object.assign(out, this.sampleTrajectory());
     return out;
   }
@@ -497,6 +497,14 @@ export class Model {
   sampleImages() {
     this.checkSampled('sampleImages');
     return this.engine.readF32(this.mod._w_sample_images(this.ptr), this.sampleCount * this.D);
+  }
+  // The largest |network output| of the chain so far, over all its images, and the t of the step
+  // it came at, and the largest |x_t| of that step's input ({ peak: 0, t: 0, input: 0 } before the
+  // first step): see outputBlownUp
+  sampleOutputPeak() {
+    this.checkSampled('sampleOutputPeak');
+    return { peak: this.mod._w_sample_output_peak(this.ptr), t: this.mod._w_sample_output_peak_t(this.ptr),
+             input: this.mod._w_sample_output_peak_input(this.ptr) };
   }
   sampleTrajectory() {
     this.checkSampled('sampleTrajectory');
@@ -635,6 +643,19 @@ export const FAR_OUTSIDE = 1.5;
 export const NOISE_FAR = 5.5;
 export const xtFarBound = (sched, t, noiseFar = NOISE_FAR) =>
   FAR_OUTSIDE * sched.sqrt_alpha_bar[t] + noiseFar * sched.sqrt_one_minus_alpha_bar[t];
+
+// A network whose output, from an input x_t in range, passes OUTPUT_BLOWN_UP in a chain has
+// blown up (its weights, as a training that ran away leaves them): what it was trained to give is
+// noise from N(0, 1) or an image in [-1, 1], and trained or not, both presets' chains peak at 0.2
+// to 35 (tests/sampler.test.mjs). Named, not refused: unclipped, such a chain mostly runs away, C
+// refusing it; with x0 clipped the chain stays finite, but past 1e3 the predicted noise moves x0 by
+// more than 10 even at t = 1 (sqrt(1 - alpha_bar_1) = 0.01), so the clipping, not the network, sets
+// every pixel of x0. An input far outside (xtFarBound) is a chain that ran away, x_t and the output
+// growing together, which the sample's range names: the weights may be sound.
+// outputPeak: Model.sampleOutputPeak(); sched: Model.schedule()
+export const OUTPUT_BLOWN_UP = 1e3;
+export const outputBlownUp = (outputPeak, sched) =>
+  outputPeak.peak > OUTPUT_BLOWN_UP && outputPeak.input <= xtFarBound(sched, outputPeak.t);
 
 // The numbers of the reverse step from x_t (c/sampler.c, reverse_step), for a page to write the
 // step out: unclipped, Ho et al.'s form x_{t-1} = scale (x_t - eps eps_pred) + noise z, with

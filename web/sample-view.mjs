@@ -2,7 +2,7 @@
 // frame and then played back (or scrubbed) from pure noise to the sample; the three images of
 // each step, the MSE plot, the chain against the forward process, the variance plot, and what
 // the final MSE means. Its settings (sigma, clip, seed, speed) take effect here too.
-import { DDPMError, PRESETS, mse, alongImage, extent, clipped, FAR_OUTSIDE, xtFarBound, MSE_BAR, reverseStepCoefficients } from './ddpm.mjs';
+import { DDPMError, PRESETS, mse, alongImage, extent, clipped, FAR_OUTSIDE, xtFarBound, MSE_BAR, reverseStepCoefficients, outputBlownUp } from './ddpm.mjs';
 import { parseField, describeField, SAMPLE_DEFAULTS } from './settings.mjs';
 import { drawImage, strip, upscale } from './draw.mjs';
 import { linePlot, setMarker, movingGeoMean, theme, formatNumber } from './plot.mjs';
@@ -179,6 +179,7 @@ function showSample(m, { computeMs, sigma, clip, seed, before }) {
   const tr = app.traj;
   tr.finalRange = extent(r.final, 0, D);
   tr.sched = m.schedule();  // the sampled model's own (a loaded file's, whatever the preset shows)
+  tr.outputPeak = m.sampleOutputPeak();
   // what the clipped drawing of the sample scores: the square, or not
   tr.clippedMse = mse(clipped(r.final), image);
   drawSample();
@@ -292,6 +293,15 @@ function drawSampleVerdict() {
       text += ` It was drawn with ${own.join(' and ')} (this panel's choice), where the paper samples with ` +
         '&sigma;<sub>t</sub><sup>2</sup> = &beta;<sub>t</sub> and no clipping.';
     }
+  }
+  // a network whose weights blew up, named by what it said (with x0 clipped its chain stays
+  // finite: a trial's lr 0.1 sampled at MSE 2.15 from an output of 1e5, unnamed)
+  if (outputBlownUp(tr.outputPeak, tr.sched)) {
+    const { peak, t, input } = tr.outputPeak;
+    text += ` The network's output reached ${inText(peak)} at <var>t</var> = ${t}, from an <var>x<sub>t</sub></var> within ` +
+      `&plusmn;${inText(input)}, where it was trained to give ${tr.config.predict === 'eps' ? 'noise from N(0, 1)' : 'an image in [&minus;1, 1]'}: ` +
+      'its weights have blown up, as a training that ran away leaves them, and this sample says nothing of what it learnt' +
+      (tr.clip ? ' (with <var>x&#770;<sub>0</sub></var> clipped the chain stayed finite, but the clipping, not the network, set every pixel of it).' : '.');
   }
   // a sample on the square from a model whose loss says it has not learnt its target: the
   // sample passes, and the loss's words stay (a trial: 3 steps with x0 clipped gave MSE 0.00926,

@@ -1,6 +1,6 @@
 // run.mjs -- one experiment: make a model, train it, sample it, summarise. Shared by the CLI
 // (scripts/ddpm.mjs) and the sweep (scripts/sweep.mjs); the maths is all in the wasm module.
-import { mse, extent, clipped, DDPMError, PRESETS } from '../../web/ddpm.mjs';
+import { mse, extent, clipped, DDPMError, PRESETS, outputBlownUp } from '../../web/ddpm.mjs';
 
 // The loss a run ends at: the mean over its last 10% of steps (20 of 200), the steps whose loss
 // is not recorded (NaN) left out; null when none is. finalLossWindow says which steps those are:
@@ -97,6 +97,12 @@ function summary(model, options, { startStep, trainMs, sample, sampleMs, seed, e
     // the PNGs clip to [-1, 1]: a sample far outside it can be drawn as the very square
     sample_range: sample ? extent(sample.final, 0, model.D) : null,
     mse_clipped: sample ? mse(clipped(sample.final), image) : null,
+    // the largest |network output| of the chain, its t and its input's largest |x_t|: past
+    // OUTPUT_BLOWN_UP from an input in range the weights have blown up (web/ddpm.mjs outputBlownUp)
+    output_peak: sample ? sample.outputPeak.peak : null,
+    output_peak_t: sample ? sample.outputPeak.t : null,
+    output_peak_input: sample ? sample.outputPeak.input : null,
+    output_blown_up: sample ? outputBlownUp(sample.outputPeak, schedule) : null,
     train_ms: Math.round(trainMs),
     sample_ms: sampleMs === null ? null : Math.round(sampleMs * 10) / 10,
     steps: model.step,
