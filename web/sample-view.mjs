@@ -246,9 +246,21 @@ export function showSampleView() {
 // ---------------------------------------------------------------------------------------------
 // what the panel draws: the verdict, the strip, the images of one step, the two plots
 
+// A network whose weights blew up, named by what it said (with x0 clipped its chain stays
+// finite: a trial's lr 0.1 sampled at MSE 2.15 from an output of 1e5, named by nothing but the
+// loss); '' for any other
+function blownUpText(tr) {
+  if (!outputBlownUp(tr.outputPeak, tr.sched)) return '';
+  const { peak, t, input } = tr.outputPeak;
+  return ` The network's output reached ${inText(peak)} at <var>t</var> = ${t}, from an <var>x<sub>t</sub></var> within ` +
+    `&plusmn;${inText(input)}, where it was trained to give ${tr.config.predict === 'eps' ? 'noise from N(0, 1)' : 'an image in [&minus;1, 1]'}: ` +
+    'its weights have blown up, as a training that ran away leaves them, and this sample says nothing of what it learnt' +
+    (tr.clip ? ' (with <var>x&#770;<sub>0</sub></var> clipped the chain stayed finite, but the clipping, not the network, set every pixel of it).' : '.');
+}
+
 // what the final MSE means, and, when the sample failed, the reasons this page can show
 function drawSampleVerdict() {
-  const tr = app.traj, el = $('sample-verdict'), good = tr.finalMse < MSE_BAR;
+  const tr = app.traj, el = $('sample-verdict'), good = tr.finalMse < MSE_BAR, blownUp = blownUpText(tr);
   const abarT = tr.sched.alpha_bar[tr.T];
   let text = `Final MSE ${formatNumber(tr.finalMse)}: ${good ? 'below' : 'above'} ${MSE_BAR}, the paper's bar, ` +
     // above the bar is not always far from the square (0.02 still looks like it): say only what it misses
@@ -273,13 +285,15 @@ function drawSampleVerdict() {
     } else if (!tr.untrained && blewUpOnTheWay(tr.lossCurve)) {
       text += ` The loss's moving average ${blowUpRecovered(tr.lossCurve, tr.step)} (see the loss curve).`;
     }
+    text += blownUp;
     const [lo, hi] = tr.finalRange;
     if (lo < -X0_FAR || hi > X0_FAR) {
       text += ` The sample's pixels run from ${inText(lo)} to ${inText(hi)}, outside the image's [&minus;1, 1], and the ` +
         'images show them clipped to it (badge: clipped)' + (tr.clippedMse < MSE_BAR
         ? `: clipped, the sample looks like the square (MSE ${formatNumber(tr.clippedMse)}), but it is not.` : '.');
     }
-    if (!tr.untrained && abarT > ABAR_T_FAR) {
+    // (not the reason for a network that blew up)
+    if (!tr.untrained && abarT > ABAR_T_FAR && !blownUp) {
       text += ` And the chain starts from pure noise, which training never showed the network: ` +
         `<var>&alpha;&#772;<sub>T</sub></var> = ${formatNumber(abarT)} (see the noise schedule, and the plot of the chain ` +
         'against the forward process, below: the chain starts with none of the image, where the forward process keeps ' +
@@ -294,15 +308,6 @@ function drawSampleVerdict() {
         '&sigma;<sub>t</sub><sup>2</sup> = &beta;<sub>t</sub> and no clipping.';
     }
   }
-  // a network whose weights blew up, named by what it said (with x0 clipped its chain stays
-  // finite: a trial's lr 0.1 sampled at MSE 2.15 from an output of 1e5, unnamed)
-  if (outputBlownUp(tr.outputPeak, tr.sched)) {
-    const { peak, t, input } = tr.outputPeak;
-    text += ` The network's output reached ${inText(peak)} at <var>t</var> = ${t}, from an <var>x<sub>t</sub></var> within ` +
-      `&plusmn;${inText(input)}, where it was trained to give ${tr.config.predict === 'eps' ? 'noise from N(0, 1)' : 'an image in [&minus;1, 1]'}: ` +
-      'its weights have blown up, as a training that ran away leaves them, and this sample says nothing of what it learnt' +
-      (tr.clip ? ' (with <var>x&#770;<sub>0</sub></var> clipped the chain stayed finite, but the clipping, not the network, set every pixel of it).' : '.');
-  }
   // a sample on the square from a model whose loss says it has not learnt its target: the
   // sample passes, and the loss's words stay (a trial: 3 steps with x0 clipped gave MSE 0.00926,
   // where 1 and 10 steps gave 0.965 and 0.488, and the page said only "this sample is the red
@@ -311,6 +316,7 @@ function drawSampleVerdict() {
     text += ` Yet the loss's moving average ${unlearntLoss(tr.lossCurve)} (see the loss curve): one sample this close ` +
       'says little of such a model; sample other seeds to see more of it.';
   }
+  if (good) text += blownUp;
   el.innerHTML = text;
   el.classList.toggle('good', good);
   el.classList.toggle('bad', !good);
