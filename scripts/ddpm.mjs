@@ -9,7 +9,6 @@ import { accessSync, chmodSync, closeSync, constants, existsSync, fstatSync, lst
 import { randomBytes } from 'node:crypto';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { PNG } from 'pngjs';
 import { loadEngine, PRESETS, DEFAULTS, DDPMError, alongImage, checkpointHeader, checkpointPreset, CHECKPOINT_ARCHITECTURE, FAR_OUTSIDE, MSE_BAR } from '../web/ddpm.mjs';
 import { strip, grid, upscale } from '../web/draw.mjs';
 import { isDecimal } from '../web/settings.mjs';
@@ -139,6 +138,20 @@ function progressLines() {
     const rate = (step - from) / (ms / 1000);
     process.stderr.write(`ddpm: step ${step} of ${total}, ${rate.toFixed(1)} steps/s, about ${Math.ceil((total - step) / rate)} s to go\n`);
   };
+}
+
+// The PNG encoder (the npm package pngjs), loaded only for --out: the rest of the command line
+// needs no npm package, and a clone built with `make` alone ran none of it (a trial: even --help
+// failed on the import). Missing, --out is refused before training.
+let PNG;
+async function loadPngEncoder() {
+  try {
+    ({ PNG } = await import('pngjs'));
+  } catch (e) {
+    if (e?.code !== 'ERR_MODULE_NOT_FOUND') throw e;
+    fail('--out writes its PNGs with the npm package pngjs, which is not installed here: run npm install ' +
+      '(make test runs it), or leave out --out');
+  }
 }
 
 function pngBytes(rgba, width, height, factor) {
@@ -440,9 +453,21 @@ function savesToStdout(path) {
 // can differ by links and '..'
 const sameNode = (a, b) => !!a && !!b && a.dev === b.dev && a.ino === b.ino;
 
+// the wasm module, which `make` builds into web/wasm/: a clone not built yet is told so, not
+// shown Node's stack trace for a missing module
+async function loadBuiltEngine(simd) {
+  try {
+    return await loadEngine({ simd });
+  } catch (e) {
+    if (e?.code !== 'ERR_MODULE_NOT_FOUND' && e?.code !== 'ENOENT') throw e;
+    fail(`the wasm module is not built (${e.path ?? /'([^']*)'/.exec(e.message)?.[1] ?? e.message} is missing): run make first`);
+  }
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   checkOutputs(opts);
+  if (opts.out) await loadPngEncoder();
   // the summary goes to stdout, unless the checkpoint does: then to stderr, not into the file
   const say = opts.save && savesToStdout(opts.save) ? (text) => process.stderr.write(`${text}\n`) : (text) => console.log(text);
   const options = { preset: opts.preset ?? 'recommended', ...opts.config };
@@ -523,7 +548,7 @@ async function main() {
         : `ddpm: note: ${opts.load} holds EMA weights, which are used only with --ema DECAY; without it the raw weights are sampled\n`);
     }
   }
-  const engine = await loadEngine({ simd: !opts.scalar });
+  const engine = await loadBuiltEngine(!opts.scalar);
   // (with --json too, on stderr, a line every 10 s off a terminal: stdout holds the JSON alone,
   // and a long run was silent for minutes)
   const showProgress = !opts.json && process.stderr.isTTY, progress = showProgress ? progressBar : progressLines();

@@ -2,7 +2,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, existsSync, statSync, symlinkSync, truncateSync, writeFileSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, existsSync, statSync, symlinkSync, truncateSync, writeFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { open } from 'node:fs/promises';
@@ -674,6 +674,32 @@ test('--load goes on with the file\'s settings, flags named where they change th
   assert.deepEqual(j.betas.map((b) => Math.fround(b)), [Math.fround(1e-4), Math.fround(0.02)]);
   assert.deepEqual(JSON.parse(run('--steps', '1', '--json').stdout).betas.map((b) => Math.fround(b)), [Math.fround(1e-3), Math.fround(0.2)]);
   assert.match(run('--preset', 'paper', '--predict', 'x0', '--steps', '2').stdout, /^preset paper \(changed: predict x0, steps 2\): /);
+});
+
+// A clone built with `make` alone has no npm packages, and one not built has no wasm module: a
+// trial's run of the command line there gave Node's stack trace, even for --help. Here a copy of
+// the scripts and the page's modules, outside the project (no node_modules above it).
+test('unbuilt, or without the npm packages: --help works, and a run names what to do', (t) => {
+  const dir = tempDir(t), root = new URL('..', import.meta.url).pathname;
+  cpSync(join(root, 'scripts'), join(dir, 'scripts'), { recursive: true });
+  cpSync(join(root, 'web'), join(dir, 'web'), { recursive: true, filter: (src) => !src.includes('/web/wasm') });
+  const copy = (...args) => spawnSync(process.execPath, [join(dir, 'scripts', 'ddpm.mjs'), ...args], { encoding: 'utf8', timeout: 120000 });
+  const help = copy('--help');
+  assert.equal(help.status, 0, help.stderr);
+  assert.match(help.stdout, /^usage: node scripts\/ddpm\.mjs/);
+  const unbuilt = copy('--steps', '1', '--json');
+  assert.equal(unbuilt.status, 2);
+  assert.equal(unbuilt.stdout, '');
+  assert.equal(unbuilt.stderr, `ddpm: the wasm module is not built (${join(dir, 'web', 'wasm', 'ddpm_simd.mjs')} is missing): run make first\n`);
+  // built: a run needs no npm package; --out needs pngjs, and is refused before training without it
+  cpSync(join(root, 'web', 'wasm'), join(dir, 'web', 'wasm'), { recursive: true });
+  const built = copy('--steps', '1', '--json');
+  assert.equal(built.status, 0, built.stderr);
+  assert.equal(JSON.parse(built.stdout).steps, 1);
+  const out = copy('--steps', '1', '--out', join(dir, 'out'));
+  assert.equal(out.status, 2);
+  assert.equal(out.stderr, 'ddpm: --out writes its PNGs with the npm package pngjs, which is not installed here: run npm install (make test runs it), or leave out --out\n');
+  assert.ok(!existsSync(join(dir, 'out')));
 });
 
 test('--help prints the usage', () => {
