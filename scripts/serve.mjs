@@ -94,6 +94,19 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     console.error(`serve: the port must be an integer in 0..65535 (got '${portText}')`);
     process.exit(2);
   }
+  // a root that is no folder serves only 404s, and one without the built module a page that
+  // cannot run (a trial served an unbuilt clone, and the page blamed the connection)
+  const base = root ?? resolve(here, '..', 'web');
+  let isFolder = false;
+  try { isFolder = statSync(base).isDirectory(); } catch { /* not there */ }
+  if (!isFolder) {
+    console.error(`serve: ${values.root !== undefined ? `--root ${values.root}` : base}: no such folder`);
+    process.exit(2);
+  }
+  try { statSync(join(base, 'wasm', 'ddpm_simd.wasm')); } catch {
+    console.error(`serve: warning: ${join(base, 'wasm')} holds no ddpm_simd.wasm: the module is not built, and the page will say ` +
+      `it cannot run (make serve builds it, then serves)`);
+  }
   try {
     const server = await serve({ root, port, log: values.log });
     console.log(`Serving ${root ?? 'web/'} on http://127.0.0.1:${server.address().port}/  (Ctrl+C to stop)`);

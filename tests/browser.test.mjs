@@ -1590,7 +1590,8 @@ test('a SIMD build that fails to load is named as such; no module at all leaves 
   await none.goto(`${server.origin}/`);
   await none.waitForSelector('#global-message:not([hidden])', { timeout: 30000 });
   const message = await none.textContent('#global-message');
-  assert.match(message, /^Could not load the WebAssembly module: .+\. Check the connection and reload the page/);
+  // both builds' failures, the SIMD build's first (a trial saw only the scalar build named)
+  assert.match(message, /^Could not load the WebAssembly module \(the SIMD build: .+; the scalar build: .+\)\. Check the connection and reload the page/);
   assert.doesNotMatch(message, /file:/, 'the page was served over http');
   assert.equal(await none.textContent('#train-status'), 'Not available: the WebAssembly module did not load.');
   // the forward process's slider works from the first paint: moved with no module, it draws
@@ -1605,6 +1606,15 @@ test('a SIMD build that fails to load is named as such; no module at all leaves 
   assert.ok(cells.every((c) => c.every((v) => v > 200)), 'the data image is an empty frame');
   assert.match(await none.getAttribute('#data-image', 'aria-label'), /not drawn/);
   await none.close();
+
+  // a server without the built module (a clone not built: a trial was told to check the
+  // connection) is named as such
+  const unbuilt = await browser.context.newPage();
+  await unbuilt.route('**/wasm/*', (route) => route.fulfill({ status: 404, contentType: 'text/plain', body: 'not found\n' }));
+  await unbuilt.goto(`${server.origin}/`);
+  await unbuilt.waitForSelector('#global-message:not([hidden])', { timeout: 30000 });
+  assert.match(await unbuilt.textContent('#global-message'), /\. The server has no wasm\/ddpm_simd\.mjs: the module is not built\. Build it \(make serve builds it, then serves\) and reload the page\.$/);
+  await unbuilt.close();
 
   // a browser without WebAssembly is told so, not to check its connection
   const bare = await browser.context.newPage();

@@ -702,6 +702,26 @@ test('unbuilt, or without the npm packages: --help works, and a run names what t
   assert.ok(!existsSync(join(dir, 'out')));
 });
 
+// the page's server: a root that is no folder is refused, one without the built module warned of
+// (a trial served an unbuilt clone: 404s for the module, and a page that blamed the connection)
+test('scripts/serve.mjs refuses a root that is no folder, and warns of one without the built module', async (t) => {
+  const SERVE = new URL('../scripts/serve.mjs', import.meta.url).pathname, dir = tempDir(t);
+  const missing = spawnSync(process.execPath, [SERVE, '--root', join(dir, 'nothing'), '--port', '0'], { encoding: 'utf8', timeout: 30000 });
+  assert.equal(missing.status, 2);
+  assert.equal(missing.stderr, `serve: --root ${join(dir, 'nothing')}: no such folder\n`);
+  const server = spawn(process.execPath, [SERVE, '--root', dir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => server.kill());
+  let stderr = '', stdout = '';
+  server.stderr.on('data', (d) => { stderr += d; });
+  server.stdout.on('data', (d) => { stdout += d; });
+  // (the warning comes before the server listens, but on another pipe: both are awaited)
+  const end = Date.now() + 20000;
+  while (!(stdout.includes('Serving') && stderr.endsWith('\n')) && Date.now() < end) await new Promise((next) => setTimeout(next, 20));
+  assert.match(stdout, /^Serving /);
+  assert.equal(stderr, `serve: warning: ${join(dir, 'wasm')} holds no ddpm_simd.wasm: the module is not built, and the page will say ` +
+    'it cannot run (make serve builds it, then serves)\n');
+});
+
 test('--help prints the usage', () => {
   assert.match(execFileSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' }), /usage: node scripts\/ddpm\.mjs/);
 });

@@ -441,11 +441,18 @@ function wire() {
 
 // No module: nothing on the page can run. Say why, and leave nothing that looks usable (the
 // data image comes from the module too).
-function engineFailed(e) {
+// A server that answers 404 for the module serves a clone not built yet (a trial was told to
+// check the connection); simdFailure is the SIMD build's failure, where the scalar build was
+// tried after it.
+async function engineFailed(e, simdFailure) {
+  const missing = typeof WebAssembly !== 'undefined' && location.protocol !== 'file:' &&
+    await fetch('wasm/ddpm_simd.mjs', { method: 'HEAD', cache: 'no-store' }).then((r) => r.status === 404, () => false);
   const where = typeof WebAssembly === 'undefined' ? 'This browser has no WebAssembly, which the page needs to run.'
     : location.protocol === 'file:' ? 'A page opened from a file:// address cannot load it: serve the page over http (make serve).'
+    : missing ? 'The server has no wasm/ddpm_simd.mjs: the module is not built. Build it (make serve builds it, then serves) and reload the page.'
     : 'Check the connection and reload the page.';
-  showMessage($('global-message'), `Could not load the WebAssembly module: ${errorText(e)}. ${where}`);
+  const what = simdFailure ? `the SIMD build: ${errorText(simdFailure).replace(/\.$/, '')}; the scalar build: ${errorText(e)}` : errorText(e);
+  showMessage($('global-message'), `Could not load the WebAssembly module (${what}). ${where}`);
   $('engine-info').textContent = '';
   const data = $('data-image'), ctx = data.getContext('2d');
   ctx.fillStyle = theme().grid;
@@ -480,7 +487,7 @@ async function main() {
     }
     app.engine ??= await loadEngine({ simd: false });
   } catch (e) {
-    engineFailed(e);
+    await engineFailed(e, simdFailure);
     return;
   }
   const e = app.engine;
