@@ -189,10 +189,45 @@ function writeOutput(dir, name, bytes) {
 function checkOutputs(opts) {
   const folder = (dir, what) => {
     let isDir;
-    try { isDir = statSync(dir).isDirectory(); } catch (e) { fail(`${what}: cannot write in ${dir}: ${sysError(e)}`); }
+    try { isDir = statSync(dir).isDirectory(); } catch (e) {
+      // (--save makes no folders, where --out makes its own: a trial read 'cannot write in' as a permission)
+      fail(e.code === 'ENOENT' ? `${what}: the folder ${dir} does not exist: make it first` : `${what}: cannot write in ${dir}: ${sysError(e)}`);
+    }
     if (!isDir) fail(`${what}: ${dir} is not a folder`);
     try { accessSync(dir, constants.W_OK); } catch (e) { fail(`${what}: cannot write in ${dir}: ${sysError(e)}`); }
   };
+  // --out first: its folders are there for a --save into them (--save DIR/model --out DIR, DIR new)
+  if (opts.out) {
+    const missing = [];
+    let dir = resolve(opts.out);
+    while (!existsSync(dir) && dirname(dir) !== dir) {
+      missing.unshift(dir);
+      dir = dirname(dir);
+    }
+    folder(dir, `--out ${opts.out}`);
+    // (a command refused before training takes the folders it made away again, empty as they
+    // are: --lr 0 --out a/b/c left a/b/c; outputsBegan)
+    const made = [];
+    process.on('exit', () => {
+      if (!outputsBegan) for (const level of [...made].reverse()) try { rmdirSync(level); } catch { /* not ours to remove now */ }
+    });
+    for (const level of missing) {
+      try { mkdirSync(level); } catch (e) { fail(`--out ${opts.out}: cannot make the folder ${level}: ${sysError(e)}`); }
+      made.push(level);
+    }
+  }
+  // --save into --out's folder under a name --out writes (the checkpoint was then replaced by a
+  // PNG, and the run said it was saved), or --save naming the --out folder itself: refused now.
+  // The folders are compared as the system has them (device and inode), --out made: by
+  // their names, a link to the folder (--out link) or a '..' after a link passed
+  if (opts.save && opts.out) {
+    const at = (path) => { try { return statSync(path); } catch { return null; } };
+    const out = at(opts.out), { path } = saveTarget(opts.save);
+    if (sameNode(at(path), out)) fail(`--save ${opts.save} names the --out folder: save the checkpoint elsewhere`);
+    if (OUT_FILES.includes(basename(path)) && sameNode(at(dirname(path)), out)) {
+      fail(`--save ${opts.save}: --out ${opts.out} writes a ${basename(path)} there, which would replace the checkpoint: save it under another name`);
+    }
+  }
   if (opts.save) {
     const what = `--save ${opts.save}`;
     if (opts.save.endsWith('/')) fail(`${what}: a folder, not a file`);
@@ -218,37 +253,6 @@ function checkOutputs(opts) {
       // and it makes a file there now: the folder's mode and access() pass /proc, where nothing
       // can be made, and the write failed only after training
       try { rmSync(writeNew(path, '')); } catch (e) { fail(`${what}: cannot make a file in ${dirname(path)}: ${sysError(e)}`); }
-    }
-  }
-  if (opts.out) {
-    const missing = [];
-    let dir = resolve(opts.out);
-    while (!existsSync(dir) && dirname(dir) !== dir) {
-      missing.unshift(dir);
-      dir = dirname(dir);
-    }
-    folder(dir, `--out ${opts.out}`);
-    // (a command refused before training takes the folders it made away again, empty as they
-    // are: --lr 0 --out a/b/c left a/b/c; outputsBegan)
-    const made = [];
-    process.on('exit', () => {
-      if (!outputsBegan) for (const level of [...made].reverse()) try { rmdirSync(level); } catch { /* not ours to remove now */ }
-    });
-    for (const level of missing) {
-      try { mkdirSync(level); } catch (e) { fail(`--out ${opts.out}: cannot make the folder ${level}: ${sysError(e)}`); }
-      made.push(level);
-    }
-  }
-  // --save into --out's folder under a name --out writes (the checkpoint was then replaced by a
-  // PNG, and the run said it was saved), or --save naming the --out folder itself: refused now.
-  // The folders are compared as the system has them (device and inode), once --out is made: by
-  // their names, a link to the folder (--out link) or a '..' after a link passed
-  if (opts.save && opts.out) {
-    const at = (path) => { try { return statSync(path); } catch { return null; } };
-    const out = at(opts.out), { path } = saveTarget(opts.save);
-    if (sameNode(at(path), out)) fail(`--save ${opts.save} names the --out folder: save the checkpoint elsewhere`);
-    if (OUT_FILES.includes(basename(path)) && sameNode(at(dirname(path)), out)) {
-      fail(`--save ${opts.save}: --out ${opts.out} writes a ${basename(path)} there, which would replace the checkpoint: save it under another name`);
     }
   }
 }

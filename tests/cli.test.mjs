@@ -241,7 +241,7 @@ test('bad arguments: a clear message and a non-zero exit status', (t) => {
     [['--sample-seed', ''], /--sample-seed must be an integer from 0 to 4294967295/],
     [['--sample-seed', '-1'], /--sample-seed must be an integer from 0 to 4294967295/],
     // where the results go is checked before any training, so a bad path costs no run
-    [['--save', join(dir, 'missing', 'model.ddpm')], /--save .*missing\/model\.ddpm: cannot write in .*missing: no such file or folder \(ENOENT\)/],
+    [['--save', join(dir, 'missing', 'model.ddpm')], /--save .*missing\/model\.ddpm: the folder .*missing does not exist: make it first/],
     [['--save', dir], /--save .*: a folder, not a file/],
     [['--save', join(junk, 'model.ddpm')], /--save .*junk\.ckpt\/model\.ddpm: .*junk\.ckpt is not a folder/],
     [['--out', join(junk, 'images')], /--out .*junk\.ckpt\/images: .*junk\.ckpt is not a folder/],
@@ -336,7 +336,7 @@ test('--save replaces a file with its permissions kept, writes through a link (t
   // what cannot be written is refused before training, not after: a link into a folder that is
   // not there, a name that ends as a folder's does
   symlinkSync(join(dir, 'nowhere', 'x.ddpm'), join(dir, 'lost.ddpm'));
-  assert.match(run('--steps', '1', '--save', join(dir, 'lost.ddpm')).stderr, /--save .*lost\.ddpm: cannot write in .*nowhere: no such file or folder \(ENOENT\)/);
+  assert.match(run('--steps', '1', '--save', join(dir, 'lost.ddpm')).stderr, /--save .*lost\.ddpm: the folder .*nowhere does not exist: make it first/);
   assert.match(run('--steps', '1', '--save', `${dir}/new.ddpm/`).stderr, /--save .*new\.ddpm\/: a folder, not a file/);
   // a checkpoint to stdout is the whole of stdout (the summary goes to stderr), and loads
   const toStdout = join(dir, 'stdout.ddpm');
@@ -720,6 +720,20 @@ test('scripts/serve.mjs refuses a root that is no folder, and warns of one witho
   assert.match(stdout, /^Serving /);
   assert.equal(stderr, `serve: warning: ${join(dir, 'wasm')} holds no ddpm_simd.wasm: the module is not built, and the page will say ` +
     'it cannot run (make serve builds it, then serves)\n');
+});
+
+// a trial: --save DIR/model.ddpm --out DIR, DIR new, was refused as 'cannot write in DIR', though
+// --out makes its folders
+test('--save into the folder --out makes works; a --save folder that does not exist is named so, and nothing is left', (t) => {
+  const dir = tempDir(t), out = join(dir, 'new', 'run');
+  const r = run('--steps', '1', '--out', out, '--save', join(out, 'model.ddpm'));
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(checkpointHeader(readFileSync(join(out, 'model.ddpm'))).step, 1);
+  assert.ok(existsSync(join(out, 'sample.png')));
+  const refused = run('--steps', '1', '--out', join(dir, 'other'), '--save', join(dir, 'missing', 'model.ddpm'));
+  assert.equal(refused.status, 2);
+  assert.equal(refused.stderr, `ddpm: --save ${join(dir, 'missing', 'model.ddpm')}: the folder ${join(dir, 'missing')} does not exist: make it first\n`);
+  assert.ok(!existsSync(join(dir, 'other')), 'the --out folder made for a refused run is taken away');
 });
 
 test('--help prints the usage', () => {
