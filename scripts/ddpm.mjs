@@ -101,6 +101,7 @@ function parseArgs(argv) {
     else if (a === '--sample-seed') {
       const text = value();
       opts.sampleSeed = isDecimal(text) ? Number(text) : NaN;
+      opts.sampleSeedText = text;
     }
     else if (VALUE_FLAGS[a]) {
       const [key, kind] = VALUE_FLAGS[a];
@@ -115,7 +116,7 @@ function parseArgs(argv) {
     } else fail(`unknown argument '${a}'\n${USAGE}`);
   }
   if (opts.sampleSeed !== undefined && !(Number.isInteger(opts.sampleSeed) && opts.sampleSeed >= 0 && opts.sampleSeed <= 0xffffffff))
-    fail('--sample-seed must be an integer from 0 to 4294967295');
+    fail(`--sample-seed must be an integer from 0 to 4294967295 (got '${opts.sampleSeedText}')`);
   return opts;
 }
 
@@ -672,6 +673,11 @@ async function main() {
     }
     // any other refusal of the file: named with the file, as a header the reader refused is
     if (e instanceof DDPMError && e.code === 'CHECKPOINT' && opts.load) fail(`${opts.load}: ${e.message}`);
+    // a value C refused, named by the flag that gave it (C names its config key: "config:
+    // ema_decay must be in [0, 1)" answered --ema 1, a trial)
+    const key = e instanceof DDPMError && e.code === 'CONFIG' ? /^config: (\w+) /.exec(e.message)?.[1] : undefined;
+    const flag = Object.keys(VALUE_FLAGS).find((f) => VALUE_FLAGS[f][0] === key);
+    if (flag && key in opts.config) fail(`${flag}: ${e.message.replace(/^config: /, '')}`);
     throw e;
   }
   const { summary, model, sample, image, firstLossStep, losses } = run;

@@ -208,8 +208,12 @@ test('bad arguments: a clear message and a non-zero exit status', (t) => {
     [['--steps', 'ten'], /--steps must be a decimal number/],
     // decimal only, as on the page: Number() reads '0x10' as 16
     [['--steps', '0x10'], /--steps must be a decimal number \(got '0x10'\)/],
-    [['--sample-seed', '0b11'], /--sample-seed must be an integer from 0 to 4294967295/],
-    [['--lr', '-1', '--steps', '1'], /lr must be a finite number > 0/],
+    [['--sample-seed', '0b11'], /--sample-seed must be an integer from 0 to 4294967295 \(got '0b11'\)/],
+    [['--lr', '-1', '--steps', '1'], /^ddpm: --lr: lr must be a finite number > 0/],
+    // C's refusals named by the flag that gave the value, where its config key is another name
+    [['--ema', '1'], /^ddpm: --ema: ema_decay must be in \[0, 1\) \(got 1\)\n$/],
+    [['--weight-decay', '-1'], /^ddpm: --weight-decay: weight_decay must be a finite number >= 0 \(got -1\)\n$/],
+    [['--lr-schedule', 'x'], /^ddpm: --lr-schedule: lr_schedule must be one of constant, cosine \(got 'x'\)\n$/],
     // below the smallest double: named as written, not as "(got 0)"
     [['--lr', '1e-400', '--steps', '1'], /--lr: '1e-400' is too small to be told from 0 \(it rounds to 0\)/],
     // a decimal number all the same, past a double's range: said so, not "must be a decimal number"
@@ -238,8 +242,8 @@ test('bad arguments: a clear message and a non-zero exit status', (t) => {
     [['--load', dir], /--load .*: not a file/],
     // a file of 2 GiB (sparse: no disk) is named as too big, not as Node's ERR_FS_FILE_TOO_LARGE
     [['--load', bigFile], /--load .*big\.ddpm: 2147483648 bytes or more, more than a checkpoint can be \(2 GB, the module's memory\)/],
-    [['--sample-seed', ''], /--sample-seed must be an integer from 0 to 4294967295/],
-    [['--sample-seed', '-1'], /--sample-seed must be an integer from 0 to 4294967295/],
+    [['--sample-seed', ''], /--sample-seed must be an integer from 0 to 4294967295 \(got ''\)/],
+    [['--sample-seed', '-1'], /--sample-seed must be an integer from 0 to 4294967295 \(got '-1'\)/],
     // where the results go is checked before any training, so a bad path costs no run
     [['--save', join(dir, 'missing', 'model.ddpm')], /--save .*missing\/model\.ddpm: the folder .*missing does not exist: make it first/],
     [['--save', dir], /--save .*: a folder, not a file/],
