@@ -714,8 +714,13 @@ async function main() {
     say(JSON.stringify(summary));
   } else {
     const s = summary;
-    const changed = Object.entries(s.preset_changes).map(([k, v]) => `${k} ${v}`).join(', ');
-    say(`preset ${s.preset}${changed ? ` (changed: ${changed})` : ''}: ${s.params.toLocaleString('en-US')} parameters, T=${model.T}, alpha_bar_T=${s.alpha_bar_T.toPrecision(4)}`);
+    // the values that differ from the preset's, by what set them: the flags, or with --load the
+    // file's settings (a trial's --load alone read "changed: steps 300", as if a flag had)
+    const listed = (keys) => keys.map((k) => `${k} ${s.preset_changes[k]}`).join(', ');
+    const keys = Object.keys(s.preset_changes), byFlags = keys.filter((k) => k in opts.config), byFile = keys.filter((k) => !(k in opts.config));
+    const changed = !keys.length ? '' : !opts.load ? ` (changed: ${listed(keys)})`
+      : ` (${[byFile.length && `the file's settings: ${listed(byFile)}`, byFlags.length && `changed by the flags: ${listed(byFlags)}`].filter(Boolean).join('; ')})`;
+    say(`preset ${s.preset}${changed}: ${s.params.toLocaleString('en-US')} parameters, T=${model.T}, alpha_bar_T=${s.alpha_bar_T.toPrecision(4)}`);
     const from = s.steps - s.steps_run;
     const trained = s.steps_run === 0 ? `no training steps run (the model is at step ${s.steps})`
       : `trained ${!from ? `to step ${s.steps}` : from + 1 === s.steps ? `step ${s.steps}` : `steps ${from + 1} to ${s.steps}`} in ${(s.train_ms / 1000).toFixed(1)} s (${engine.simd ? 'SIMD' : 'scalar'} wasm)`;

@@ -678,6 +678,14 @@ test('--load goes on with the file\'s settings, flags named where they change th
   assert.deepEqual(j.betas.map((b) => Math.fround(b)), [Math.fround(1e-4), Math.fround(0.02)]);
   assert.deepEqual(JSON.parse(run('--steps', '1', '--json').stdout).betas.map((b) => Math.fround(b)), [Math.fround(1e-3), Math.fround(0.2)]);
   assert.match(run('--preset', 'paper', '--predict', 'x0', '--steps', '2').stdout, /^preset paper \(changed: predict x0, steps 2\): /);
+  // with --load, by what set them: a file's settings are no flag's change (a trial's --load alone
+  // read "changed: steps 300")
+  const file = join(dir, 'lr.ddpm');
+  assert.equal(run('--steps', '3', '--lr', '0.002', '--save', file).status, 0);
+  assert.match(run('--load', file).stdout, /^preset recommended \(the file's settings: steps 3, lr 0\.002\): /);
+  const flagsAndFile = run('--load', file, '--steps', '5', '--batch', '2');
+  assert.match(flagsAndFile.stdout, /^preset recommended \(the file's settings: lr 0\.002; changed by the flags: steps 5, batch 2\): /);
+  assert.deepEqual(JSON.parse(run('--load', file, '--steps', '5', '--batch', '2', '--json').stdout).preset_changes, { steps: 5, batch: 2, lr: 0.002 });
 });
 
 // A clone built with `make` alone has no npm packages, and one not built has no wasm module: a
