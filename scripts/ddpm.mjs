@@ -11,6 +11,8 @@ import { constants as osConstants, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { loadEngine, PRESETS, DEFAULTS, DDPMError, alongImage, checkpointHeader, checkpointPreset, CHECKPOINT_ARCHITECTURE, FAR_OUTSIDE, MSE_BAR } from '../web/ddpm.mjs';
 import { strip, grid, upscale } from '../web/draw.mjs';
+import { movingGeoMean } from '../web/plot.mjs';
+import { UNLEARNT_LOSS, lossCurve, unlearntLoss, unlearntWhy, blewUpOnTheWay, blowUpRecovered } from '../web/loss-words.mjs';
 import { isDecimal } from '../web/settings.mjs';
 import { runExperiment, finalLossWindow, Interrupted } from './lib/run.mjs';
 
@@ -560,7 +562,7 @@ async function main() {
   // The trained model is saved as soon as training ends, before sampling (which can still
   // fail), and also when training diverged, with the weights of the last good step that C keeps
   // (unless the weights themselves hold NaN or Inf: then nothing is kept, and C says so).
-  let saveNote = '', outNote = '';
+  let saveNote = '', outNote = '', divergedHint = '';
   // the exit status of a run that failed: 1 diverged, 128 + the signal's number for a run
   // stopped by one (as a shell reports it), 2 refused
   let stoppedBy = null;
@@ -591,6 +593,15 @@ async function main() {
   };
   const onTrained = (model, error, trainMs, summary) => {
     outputsBegan = true;
+    // what to try after training diverged, as the page says it: a smaller rate, unless it was the
+    // first step on a loaded file's weights, which may be far out themselves (a trial was told only
+    // to run it again with --save, as if to keep them)
+    if (error instanceof DDPMError && error.code === 'DIVERGED') {
+      divergedHint = opts.load && model.step === header.step
+        ? `. It was the first step on the weights of ${opts.load}, which may themselves be far out (a file saved after a run ` +
+          'blew up keeps the weights it had then): start from fresh weights, or load another file'
+        : `. Try a smaller learning rate (--lr ${model.config.lr} now)`;
+    }
     defaultSignals();
     if (showProgress) process.stderr.write('\n');
     // the checkpoint first, the costliest thing to lose (a loss.csv that could not be written
@@ -644,7 +655,7 @@ async function main() {
     // nothing, and a sweep of runs lost its failed ones: a trial)
     if (e.summary && opts.json) say(JSON.stringify(e.summary));
     if (e instanceof Interrupted) fail(e.message + saveNote + outNote, statusOf(e));
-    if (e instanceof DDPMError && (saveNote || outNote)) fail(e.message + saveNote + outNote, statusOf(e));
+    if (e instanceof DDPMError && (saveNote || outNote)) fail(e.message + saveNote + outNote + divergedHint, statusOf(e));
     // a config refused with the file's settings in it: a damaged file, whose settings are read
     // before its checksum is checked (C's load names the damage, in a model of the flags' and the
     // preset's settings alone), or the file's settings beside a flag that does not go with them
@@ -730,6 +741,14 @@ async function main() {
     const over = w.from === w.to ? `at step ${w.to}, the last 10%` : w.recorded === w.to - w.from + 1
       ? `mean of steps ${w.from} to ${w.to}, the last 10%` : `mean of the ${w.recorded} recorded of steps ${w.from} to ${w.to}, the last 10%`;
     say(trained + (s.loss_first === null ? '' : `: loss ${s.loss_first.toFixed(4)} at step ${firstLossStep} -> ${s.loss_final.toFixed(4)} (${over})`));
+    // what the loss curve says, in the page's words (web/loss-words.mjs), where it has not fallen
+    // or blew up on the way (a trial: --lr 1 read "1.0078 -> 2.7801", and nothing more)
+    if (firstLossStep) {
+      const curve = lossCurve(movingGeoMean(losses.subarray(firstLossStep - 1)), firstLossStep - 1);
+      // (why noise prediction from one example a step stays stuck: README "Presets" measures it)
+      if (curve.end >= UNLEARNT_LOSS) say(`the loss's moving average ${unlearntLoss(curve)}${unlearntWhy(curve, model.config) ? ' (README, "Presets", measures why)' : ''}`);
+      else if (blewUpOnTheWay(curve)) say(`the loss's moving average ${blowUpRecovered(curve, s.steps)}`);
+    }
     say(`sampled in ${s.sample_ms} ms (sample seed ${s.sample_seed}): MSE against the training image ${s.mse.toPrecision(3)} ${s.mse < MSE_BAR ? `(< ${MSE_BAR}: the red square is back)` : `(>= ${MSE_BAR}: not the training image)`}`);
     const [lo, hi] = s.sample_range;
     if (lo < -FAR_OUTSIDE || hi > FAR_OUTSIDE) {

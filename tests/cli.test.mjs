@@ -65,6 +65,7 @@ test('a sample far outside [-1, 1] is named by its range, which the clipped PNGs
   const near = run();
   assert.equal(near.status, 0, near.stderr);
   assert.doesNotMatch(near.stdout, /far outside/);
+  assert.doesNotMatch(near.stdout, /moving average/, 'a loss that fell needs no words');
 });
 
 test('a network that blew up in training is named by the size of its output, where clipping kept its chain finite', () => {
@@ -271,7 +272,14 @@ test('a run that fails keeps what it trained: --save writes the kept weights, an
   const header = readFileSync(kept);
   assert.equal(header.readUInt32LE(60), 1, 'the file holds step 1');
   // without --save the message says where they are
-  assert.match(run('--steps', '30', '--lr', '1e30', '--weight-decay', '0').stderr, /are kept, but this run saves nothing: run it again with --save FILE to keep them/);
+  // and what to try, as the page says it (a trial was told only to run it again with --save)
+  assert.match(run('--steps', '30', '--lr', '1e30', '--weight-decay', '0').stderr,
+    /are kept, but this run saves nothing: run it again with --save FILE to keep them\. Try a smaller learning rate \(--lr 1e\+30 now\)\n$/);
+  // a first step on a loaded file's weights that diverges blames the weights, not the rate
+  const onFile = run('--load', kept, '--lr', '0.001', '--steps', '30');
+  assert.equal(onFile.status, 1);
+  assert.match(onFile.stderr, new RegExp(`training diverged at step 2: .*\\. It was the first step on the weights of ${kept}, which may themselves be far out`));
+  assert.doesNotMatch(onFile.stderr, /smaller learning rate/);
   // training ends, then sampling diverges (lr 16): the trained model is saved first
   const trained = join(dir, 'trained.ddpm');
   const badSample = run('--steps', '2', '--lr', '16', '--save', trained);
@@ -746,6 +754,16 @@ test('--save into the folder --out makes works; a --save folder that does not ex
   assert.equal(refused.status, 2);
   assert.equal(refused.stderr, `ddpm: --save ${join(dir, 'missing', 'model.ddpm')}: the folder ${join(dir, 'missing')} does not exist: make it first\n`);
   assert.ok(!existsSync(join(dir, 'other')), 'the --out folder made for a refused run is taken away');
+});
+
+// the summary reads the loss curve in the page's words (web/loss-words.mjs): a trial's --lr 1
+// read "loss 1.0078 at step 1 -> 2.7801" and nothing more, where the page named the blow-up
+test("the summary says what the loss curve did where it did not fall: blown up, or stuck (the paper preset's, with README's pointer)", () => {
+  const blown = run('--lr', '1', '--steps', '60');
+  assert.equal(blown.status, 0, blown.stderr);
+  assert.match(blown.stdout, /\nthe loss's moving average rose to \S+ at step \d+, far above what predicting all zeros scores \(1\), and ended at \S+: updates too large for this model threw its weights off; a smaller learning rate keeps them in check\n/);
+  const paper = run('--preset', 'paper');
+  assert.match(paper.stdout, /\nthe loss's moving average is still 1\.0\d, about what predicting all zeros scores: the network has not learnt its target \(README, "Presets", measures why\)\n/);
 });
 
 test('--help prints the usage', () => {

@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { movingGeoMean, formatNumber, formatDuration, logTicks, growingAxisEnd } from '../web/plot.mjs';
-import { unlearntLoss, lossCurve, recordCost, thisRunsPart, measureClockStep } from '../web/train-view.mjs';
+import { recordCost, measureClockStep } from '../web/train-view.mjs';
+import { unlearntLoss, lossCurve, thisRunsPart } from '../web/loss-words.mjs';
 
 test('the loss curve\'s moving average is a geometric mean: a lone spike lifts it by a factor, briefly', () => {
   const losses = new Float32Array(60).fill(0.1);

@@ -9,7 +9,8 @@ import { linePlot, setMarker, movingGeoMean, theme, formatNumber } from './plot.
 import { $, settingsToURL, app, showMessage, errorText, sentence, setStatus, dropSampleHint, bringOnScreen } from './state.mjs';
 import { ABAR_T_FAR } from './panels.mjs';
 import { trainSettings, setState } from './controls.mjs';
-import { UNLEARNT_LOSS, stepsInWords, unlearntLoss, unlearntWhy, blewUpOnTheWay, blowUpRecovered, lossCurve, replacePageModel, recordedLosses, drawSampleAge, finishHalfDone } from './train-view.mjs';
+import { replacePageModel, recordedLosses, drawSampleAge, finishHalfDone } from './train-view.mjs';
+import { UNLEARNT_LOSS, stepsInWords, unlearntLoss, unlearntWhy, blewUpOnTheWay, blowUpRecovered, lossCurve } from './loss-words.mjs';
 
 // Images are drawn clipped to [-1, 1], the training image's range. A clean image (the sample,
 // a predicted x0) that leaves [-X0_FAR, X0_FAR] gets a badge, and the verdict gives the
