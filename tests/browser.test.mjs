@@ -340,6 +340,7 @@ test('bad settings are refused with a clear message', async () => {
   assert.equal(await page.textContent('#train-step'), '0 / 200', 'the preset\'s own steps');
   // the learning rate's field holds C's own bounds (c/config.c): lr * weight_decay (0.01) < 1,
   // and a value a float holds; the C side is never handed one it would refuse
+  const statusBefore = await page.textContent('#train-status');
   for (const lr of ['100', '1e-50', '0']) {
     await page.fill('#lr', lr);
     assert.ok(await page.isDisabled('#btn-train'), `Train is disabled for lr ${lr}`);
@@ -349,9 +350,13 @@ test('bad settings are refused with a clear message', async () => {
   // two fields refused at once: the note names both, in the form's order
   await page.fill('#batch', '0');
   assert.match(await page.textContent('#settings-note'), /^Batch must be a whole number from 1 to 64\. It stays 1 until it is\. Learning rate must be /);
+  // and the status line says Train waits, where it read "Ready. Press Train." beside a disabled
+  // Train (a trial); its own words come back with a valid value
+  assert.equal(await page.textContent('#train-status'), 'Train waits for a valid value: the note below the buttons says which field, and what it takes.');
   await page.fill('#batch', '1');
   await page.fill('#lr', '99');
   assert.ok(!(await page.isDisabled('#btn-train')), 'lr 99 is accepted');
+  assert.equal(await page.textContent('#train-status'), statusBefore);
   // a half-typed value is not taken: only a complete one ('change'), and only then the address bar
   await page.fill('#seed', '429496729');  // on the way to 4294967296, which is out of range
   await page.fill('#seed', '4294967296');

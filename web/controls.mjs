@@ -4,7 +4,7 @@
 // setState and the training statistics redraw them; what they do is in checkpoints.mjs.
 import { PRESETS } from './ddpm.mjs';
 import { FIELDS, presetDefaults, parseField } from './settings.mjs';
-import { $, app, showMessage, setLiveText } from './state.mjs';
+import { $, app, showMessage, setLiveText, setStatus, savedStatus } from './state.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // the train form: its fields, the preset's description, the note and hints on what can change
@@ -223,6 +223,7 @@ export function setState(state) {
   for (const id of TRAIN_INPUTS) $(id).disabled = !(editable || (id === 'steps' && stepsOpen(state)));
   drawSeedField();   // before Train reads the form's validity
   $('btn-train').disabled = !(state === 'ready' && formValid());
+  drawTrainWaits(state === 'ready' && !formValid());
   $('btn-pause').disabled = state !== 'running';
   $('btn-resume').disabled = !(state === 'paused' || (state === 'done' && stepsTypedAbove()));
   // ready, with a model Reset set aside, the button undoes that Reset (app.mjs)
@@ -233,6 +234,21 @@ export function setState(state) {
   drawCheckpointControls();
   drawSettingsNote();
   drawStepsHint();
+}
+
+// Ready with a field refused, Train waits: the status line says so in place of "Press Train" (a
+// trial read "Ready. Press Train." beside a disabled Train), and has its words back once the
+// field is valid, unless something else has written it since
+const TRAIN_WAITS = 'Train waits for a valid value: the note below the buttons says which field, and what it takes.';
+function drawTrainWaits(waiting) {
+  if (waiting && !app.statusBeforeWait) {
+    app.statusBeforeWait = savedStatus();
+    setStatus(TRAIN_WAITS);
+  } else if (!waiting && app.statusBeforeWait) {
+    const before = app.statusBeforeWait;
+    app.statusBeforeWait = null;
+    if (app.status?.text === TRAIN_WAITS) setStatus(...before);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

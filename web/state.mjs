@@ -46,6 +46,7 @@ export const app = {
   pausedByHidden: false,
   stepsRefusal: null,        // a refused Steps on screen: { at, typed, kept } (controls.mjs refuseSteps)
   status: null,              // the train status line: { text, toSample } (setStatus)
+  statusBeforeWait: null,    // its words while Train waits for a refused field (controls.mjs drawTrainWaits)
   resumePressedAt: undefined, // when the mouse last went down on Resume (app.mjs)
   view: null,                // schedule + forward-process data of the current preset
   otherSchedule: null,       // the other preset's schedule, drawn faintly for comparison
