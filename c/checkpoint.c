@@ -111,6 +111,14 @@ size_t ddpm_checkpoint_size(const DDPM *m, int with_optimizer) {
     return size_for(m->shape.num_params, flags_for(m, with_optimizer), (uint32_t)m->step, HEADER_BYTES);
 }
 
+// The most bytes any checkpoint of this model can have: every array (the weights, AdamW's moments,
+// the EMA) and the losses of the most steps a config plans. A caller refuses a longer file before
+// it copies it in (a file of 2 GB with a sound header took the module's memory, and the refusal
+// was of an allocation, not of the file).
+size_t ddpm_checkpoint_max_size(const DDPM *m) {
+    return size_for(m->shape.num_params, ALL_FLAGS, MAX_STEPS, HEADER_BYTES);
+}
+
 // the index of the first of n floats at p that is NaN or Inf, or n
 static size_t first_nonfinite(const uint8_t *p, size_t n) {
     for (size_t i = 0; i < n; i++) {

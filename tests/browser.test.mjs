@@ -2029,7 +2029,17 @@ test('a corrupt, truncated or foreign file is refused by name, and the model on 
     ['other-model.ddpm', reseal(otherModel), /checkpoint: mismatched hidden: the file has 512, this model has 1024/],
     ['long-run.ddpm', reseal(longRun), /: The file has taken 100001 steps, more than the 100000 this page plans at most; the command line loads it \(node scripts\/ddpm\.mjs --load FILE\)\./],
     ['long-damaged.ddpm', longDamaged, /checkpoint: corrupt: checksum/],
+    // longer than any checkpoint of the page's models: refused by its size, before it is read
+    // (one of 2 GB was read whole and took the module's memory)
+    ['too-long.ddpm', Buffer.concat([good, Buffer.alloc(60e6 - good.length)]),
+      /: checkpoint: 60000000 bytes, more than any checkpoint of this model can be \(47573416 bytes: .*\): not a checkpoint of it, or damaged\./],
   ];
+  // the files the page reads whole
+  await page.evaluate(() => {
+    window.filesRead = [];
+    const read = File.prototype.arrayBuffer;
+    File.prototype.arrayBuffer = function () { window.filesRead.push(this.name); return read.call(this); };
+  });
   for (const [name, bytes, reason] of cases) {
     const path = join(files, name);
     writeFileSync(path, bytes);
@@ -2048,6 +2058,7 @@ test('a corrupt, truncated or foreign file is refused by name, and the model on 
     assert.deepEqual(await modelPrint(page), print, `the model is untouched by ${name}`);
     assert.equal(await page.evaluate(() => document.body.dataset.sample), 'stopped', 'the sample on screen stays');
   }
+  assert.deepEqual(await page.evaluate(() => window.filesRead), cases.map(([name]) => name).filter((n) => n !== 'too-long.ddpm'));
   // the model still samples, the same bits as before
   const again = await sampleOnce(page);
   assert.deepEqual(again.final, first.final);

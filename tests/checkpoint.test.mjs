@@ -131,6 +131,32 @@ test('a short file is named for what it is: empty, too few bytes, not a checkpoi
   } finally { model.free(); }
 });
 
+// A file of 2 GB with a sound header was copied into the module before C could refuse it, and
+// the module's memory ran out: a refusal of an allocation, naming no file. The wrapper now
+// refuses a file longer than any of the model's before copying it; the bound is the longest
+// file the format allows the model (every array, and the losses of the most steps a plan holds).
+test('a file longer than any checkpoint of the model is refused before it is copied in; the bound is the format\'s longest', async () => {
+  const engine = await simdEngine();
+  const model = engine.createModel({ ...SMALL, steps: 2, ema_decay: 0.9 });
+  try {
+    model.train(2);
+    const before = model.params(), most = model.maxCheckpointBytes;
+    // a file with every array (weights, AdamW's moments, the EMA) at step 2, and 4 bytes for each
+    // step more up to the most a plan holds (1000000)
+    assert.equal(most, model.saveCheckpoint().length + (1000000 - 2) * 4);
+    const long = new Uint8Array(most + 1);
+    long.set(model.saveCheckpoint());
+    const inUse = engine.heapInUse();
+    assert.throws(() => model.loadCheckpoint(long), (e) => e.code === 'CHECKPOINT' && e.message ===
+      `checkpoint: ${most + 1} bytes, more than any checkpoint of this model can be (${most} bytes: its weights, ` +
+      "AdamW's two moments, an EMA and the losses of 1000000 steps): not a checkpoint of it, or damaged");
+    assert.equal(engine.heapInUse(), inUse, 'nothing was allocated for it');
+    assert.ok(sameBits(model.params(), before), 'the model is untouched');
+    // at the bound, C reads it (and names the trailing bytes of this one)
+    assert.throws(() => model.loadCheckpoint(long.subarray(0, most)), (e) => e.code === 'CHECKPOINT' && /trailing data/.test(e.message));
+  } finally { model.free(); }
+});
+
 test('a model holding NaN or Inf is not saved: refused by name before a byte is written', async () => {
   const engine = await simdEngine();
   const model = engine.createModel({ ...SMALL, steps: 2, ema_decay: 0.9, seed: 4 });

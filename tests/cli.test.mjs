@@ -201,7 +201,13 @@ test('bad arguments: a clear message and a non-zero exit status', (t) => {
   const bigFile = join(dir, 'big.ddpm');
   writeFileSync(bigFile, '');
   truncateSync(bigFile, 2 ** 31);
+  // a sound checkpoint made longer than any of the model's (60 MB): refused before C copies it
+  // in, and named with the file (one of 2 GB ran the module out of memory, naming no file)
+  const longFile = join(dir, 'long.ddpm');
+  assert.equal(run('--steps', '1', '--save', longFile).status, 0);
+  truncateSync(longFile, 60e6);
   const cases = [
+    [['--load', longFile], new RegExp(`^ddpm: ${longFile}: checkpoint: 60000000 bytes, more than any checkpoint of this model can be \\(47573416 bytes: .*\\): not a checkpoint of it, or damaged\n$`)],
     [['--preset', 'best'], /unknown preset 'best'/],
     [['--preset', 'toString'], /unknown preset 'toString'/],
     [['--preset=__proto__'], /unknown preset '__proto__'/],

@@ -2,7 +2,7 @@
 // new value of Steps for a paused or finished model changes its plan in place (replanModel).
 // The format and every check of it belong to the wrapper and C (README
 // "Checkpoint format"); whether Save and Load can be used now is set in controls.mjs.
-import { checkpointHeader, checkpointPreset } from './ddpm.mjs';
+import { DDPMError, checkpointHeader, checkpointPreset, tooLongForModel } from './ddpm.mjs';
 import { FIELDS, presetDefaults, settingsFromCheckpoint, SETTING_WORDS } from './settings.mjs';
 import { $, settingsToURL, app, newRun, showMessage, errorText, sentence, setStatus, savedStatus, dropUndo } from './state.mjs';
 import { buildView } from './panels.mjs';
@@ -113,6 +113,11 @@ export async function loadCheckpointFile(file) {
   const loading = `Loading ${file.name} (${(file.size / 1e6).toFixed(1)} MB)…`;
   try {
     refuseWhileRunning();
+    // a file longer than any checkpoint of the page's models is refused before it is read or
+    // asked about (its presets share one network, so any model on the page knows the bound):
+    // one of 2 GB was read whole, and then took the module's memory
+    const most = app.model?.maxCheckpointBytes;
+    if (most !== undefined && file.size > most) throw new DDPMError(6, tooLongForModel(file.size, most));
     // a Load replaces the model on the page and drops the one Reset set aside: after more
     // training than a reload would ask about, not kept by a Save, it asks too (a trial lost a
     // paused run to a file chosen in passing)

@@ -533,8 +533,14 @@ export class Model {
       return take(this.mod.HEAPU8.subarray(p, p + size));
     });
   }
+  // The longest file a load of this model could take (C's ddpm_checkpoint_max_size), for a caller
+  // to refuse a longer one before reading it whole (the page checks a File's size first)
+  get maxCheckpointBytes() { return this.mod._w_checkpoint_max_size(this.ptr); }
   loadCheckpoint(bytes) {
     bytes = asBytes('loadCheckpoint', bytes);
+    // a file longer than any of this model's is refused before it is copied into the module,
+    // which a file of 2 GB ran out of memory for (its refusal named an allocation, not the file)
+    if (bytes.length > this.maxCheckpointBytes) throw new DDPMError(6, tooLongForModel(bytes.length, this.maxCheckpointBytes));
     const e = this.engine;
     e.withBuffers([bytes.length], (p) => {
       this.mod.HEAPU8.set(bytes, p);
@@ -544,6 +550,10 @@ export class Model {
     this.chainEnded();
   }
 }
+
+// the refusal of a file longer than any checkpoint of a model can be
+export const tooLongForModel = (length, most) => `checkpoint: ${length} bytes, more than any checkpoint of this model can be ` +
+  `(${most} bytes: its weights, AdamW's two moments, an EMA and the losses of 1000000 steps): not a checkpoint of it, or damaged`;
 
 // an input array's values, all finite, or the first that is not, by name and index
 function checkFinite(what, name, array) {
