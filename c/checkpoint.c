@@ -98,8 +98,10 @@ static size_t arrays_for(uint32_t flags) {
 // the bytes before the arrays in a file of this version (1 or 2)
 static size_t header_bytes(uint32_t version) { return version == 1 ? HEADER_BYTES_V1 : HEADER_BYTES; }
 
-static size_t size_for(size_t num_params, uint32_t flags, uint32_t step, size_t header) {
-    size_t history = (flags & FLAG_HISTORY) ? 4 + (size_t)step * sizeof(float) : 0;
+// (in 64 bits: a config's longest file need not fit wasm32's size_t, ddpm_checkpoint_max_size; a
+// model's own files do, and its callers take them as size_t)
+static uint64_t size_for(uint64_t num_params, uint32_t flags, uint32_t step, uint64_t header) {
+    uint64_t history = (flags & FLAG_HISTORY) ? 4 + (uint64_t)step * sizeof(float) : 0;
     return header + arrays_for(flags) * num_params * sizeof(float) + history + 4;
 }
 
@@ -108,15 +110,17 @@ static uint32_t flags_for(const DDPM *m, int with_optimizer) {
 }
 
 size_t ddpm_checkpoint_size(const DDPM *m, int with_optimizer) {
-    return size_for(m->shape.num_params, flags_for(m, with_optimizer), (uint32_t)m->step, HEADER_BYTES);
+    return (size_t)size_for(m->shape.num_params, flags_for(m, with_optimizer), (uint32_t)m->step, HEADER_BYTES);
 }
 
-// The most bytes any checkpoint of this model can have: every array (the weights, AdamW's moments,
-// the EMA) and the losses of the most steps a config plans. A caller refuses a longer file before
-// it copies it in (a file of 2 GB with a sound header took the module's memory, and the refusal
-// was of an allocation, not of the file).
-size_t ddpm_checkpoint_max_size(const DDPM *m) {
-    return size_for(m->shape.num_params, ALL_FLAGS, MAX_STEPS, HEADER_BYTES);
+// The most bytes any checkpoint of a model of this config can have: every array (the weights,
+// AdamW's moments, the EMA) and the losses of the most steps a config plans. A caller refuses a
+// longer file before it reads it or copies it in (a file of 2 GB with a sound header took the
+// module's memory, and the refusal was of an allocation, not of the file); no model is needed.
+uint64_t ddpm_checkpoint_max_size(const DDPMConfig *cfg) {
+    ModelShape shape;
+    model_shape(&shape, cfg);
+    return size_for(shape.num_params, ALL_FLAGS, MAX_STEPS, HEADER_BYTES);
 }
 
 // the index of the first of n floats at p that is NaN or Inf, or n
@@ -131,7 +135,7 @@ static size_t first_nonfinite(const uint8_t *p, size_t n) {
 
 int ddpm_checkpoint_save(const DDPM *m, uint8_t *buf, size_t cap, int with_optimizer) {
     uint32_t flags = flags_for(m, with_optimizer);
-    size_t need = size_for(m->shape.num_params, flags, (uint32_t)m->step, HEADER_BYTES), bytes = m->shape.num_params * sizeof(float);
+    size_t need = (size_t)size_for(m->shape.num_params, flags, (uint32_t)m->step, HEADER_BYTES), bytes = m->shape.num_params * sizeof(float);
     if (cap < need) return ddpm_set_error(DDPM_ERR_ARGUMENT, "checkpoint: buffer of %zu bytes, need %zu", cap, need);
     if (ddpm_mid_step(m))
         return ddpm_set_error(DDPM_ERR_ARGUMENT, "checkpoint: a training step is half done; save between steps");
@@ -240,7 +244,7 @@ static int check_envelope(const DDPM *m, const uint8_t *buf, size_t len) {
     uint32_t flags = get_u32(buf + 56), step = get_u32(buf + 60);
     // (step bounded before the size is computed from it: up to 2^32 losses would overflow a size_t in wasm)
     if ((flags & ~ALL_FLAGS) == 0 && check_architecture(&m->cfg, buf) == DDPM_OK && step <= (uint32_t)m->cfg.steps) {
-        size_t need = size_for(m->shape.num_params, flags, step, header_bytes(version));
+        size_t need = (size_t)size_for(m->shape.num_params, flags, step, header_bytes(version));
         if (len != need)
             return REFUSE("checkpoint: %s: %zu bytes where its header implies %zu, and the checksum does not match "
                           "(the file was %s, or its header is damaged)", len < need ? "truncated" : "trailing data",
@@ -355,7 +359,7 @@ static int check_contents(const DDPM *m, const uint8_t *buf, size_t len, uint32_
     if (step > (uint32_t)m->cfg.steps)
         return REFUSE("checkpoint: it has taken %u steps, more than this model's planned %d (raise steps)", step, m->cfg.steps);
     size_t P = m->shape.num_params;
-    if ((err = check_length(len, size_for(P, flags, step, header)))) return err;
+    if ((err = check_length(len, (size_t)size_for(P, flags, step, header)))) return err;
     if ((get_u64(buf + 72) & 1u) == 0) return REFUSE("checkpoint: corrupt: the RNG increment must be odd");
     // the moments are checked against the betas that made them: the file's, where it says
     DDPMConfig settings = m->cfg;

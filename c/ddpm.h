@@ -410,7 +410,7 @@ void sampler_end_chain(SamplerState *st, const char *why);
 // A file (version 2) also carries the settings of the run that wrote it, for the caller to build
 // its model with: a load checks them and leaves the model's own config as it is.
 size_t ddpm_checkpoint_size(const DDPM *m, int with_optimizer);
-size_t ddpm_checkpoint_max_size(const DDPM *m);  // the longest file a load of this model could take
+uint64_t ddpm_checkpoint_max_size(const DDPMConfig *cfg);  // the longest file a model of cfg could load (no model needed)
 int    ddpm_checkpoint_save(const DDPM *m, uint8_t *buf, size_t cap, int with_optimizer);
 int    ddpm_checkpoint_load(DDPM *m, const uint8_t *buf, size_t len);
 uint32_t crc32(const uint8_t *data, size_t n);          // 8 bytes a step (slicing-by-8)

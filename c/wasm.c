@@ -114,7 +114,9 @@ EMSCRIPTEN_KEEPALIVE int w_reverse_step(DDPM *m, float *x_prev, float *x0_pred, 
 
 // checkpoints
 EMSCRIPTEN_KEEPALIVE double w_checkpoint_size(DDPM *m, int with_optimizer) { return (double)ddpm_checkpoint_size(m, with_optimizer); }
-EMSCRIPTEN_KEEPALIVE double w_checkpoint_max_size(DDPM *m) { return (double)ddpm_checkpoint_max_size(m); }
+EMSCRIPTEN_KEEPALIVE double w_checkpoint_max_size(const DDPMConfig *cfg) { return (double)ddpm_checkpoint_max_size(cfg); }
+EMSCRIPTEN_KEEPALIVE double w_model_checkpoint_max_size(DDPM *m) { return (double)ddpm_checkpoint_max_size(&m->cfg); }
+EMSCRIPTEN_KEEPALIVE int w_max_steps(void) { return MAX_STEPS; }
 EMSCRIPTEN_KEEPALIVE int w_checkpoint_save(DDPM *m, uint8_t *buf, double cap, int with_optimizer) {
     return ddpm_checkpoint_save(m, buf, (size_t)cap, with_optimizer);
 }

@@ -9,7 +9,7 @@ import { accessSync, chmodSync, closeSync, constants, existsSync, fstatSync, lst
 import { randomBytes } from 'node:crypto';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { loadEngine, PRESETS, DEFAULTS, DDPMError, alongImage, checkpointHeader, checkpointPreset, CHECKPOINT_ARCHITECTURE, FAR_OUTSIDE, MSE_BAR } from '../web/ddpm.mjs';
+import { loadEngine, PRESETS, DEFAULTS, DDPMError, alongImage, checkpointHeader, checkpointPreset, CHECKPOINT_ARCHITECTURE, FAR_OUTSIDE, MSE_BAR, tooLongForModel } from '../web/ddpm.mjs';
 import { strip, grid, upscale } from '../web/draw.mjs';
 import { movingGeoMean } from '../web/plot.mjs';
 import { UNLEARNT_LOSS, lossCurve, unlearntLoss, unlearntWhy, blewUpOnTheWay, blowUpRecovered } from '../web/loss-words.mjs';
@@ -260,15 +260,18 @@ function checkOutputs(opts) {
   }
 }
 
-// --load's bytes: a file, or a pipe (--load /dev/stdin, --load <(...)), of at most what the wasm
-// module can hold; not a folder or a device (/dev/zero never ends, and would be read until
-// memory ran out). A pipe's length is known only by reading it, so it is read in pieces.
-function readCheckpointFile(path) {
+// --load's bytes: a file, or a pipe (--load /dev/stdin, --load <(...)), of at most the longest
+// checkpoint of this command line's network (the paper's, for both presets: the engine's
+// maxCheckpointBytes), refused by its size before it is read whole (one of 2 GB was read, and
+// then took the module's memory); not a folder or a device (/dev/zero never ends, and would be
+// read until memory ran out). A pipe's length is known only by reading it, so it is read in pieces.
+function readCheckpointFile(path, engine) {
   let info;
   try { info = statSync(path); } catch (e) { fail(`cannot read ${path}: ${sysError(e)}`); }
   if (!info.isFile() && !info.isFIFO()) fail(`--load ${path}: not a file or a pipe`);
-  const tooBig = (n) => fail(`--load ${path}: ${n} bytes or more, more than a checkpoint can be (2 GB, the module's memory)`);
-  if (info.size > MAX_CHECKPOINT_BYTES) tooBig(info.size);
+  const most = engine.maxCheckpointBytes();
+  const tooBig = (n, atLeast = false) => fail(`${path}: ${tooLongForModel(n, most, engine.maxSteps, { atLeast })}`);
+  if (info.size > most) tooBig(info.size);
   try {
     if (info.isFile()) return new Uint8Array(readFileSync(path));
     const fd = openSync(path, 'r'), pieces = [];
@@ -279,7 +282,7 @@ function readCheckpointFile(path) {
         const n = readSync(fd, buffer, 0, buffer.length, null);
         if (n === 0) break;
         total += n;
-        if (total > MAX_CHECKPOINT_BYTES) tooBig(total);
+        if (total > most) tooBig(total, true);
         pieces.push(Buffer.from(buffer.subarray(0, n)));   // a copy of what came: a pipe gives 64 KB at a time
       }
     } finally { closeSync(fd); }
@@ -292,9 +295,6 @@ function readCheckpointFile(path) {
 // frames per row of trajectory.png and x0_pred.png
 const TRAJECTORY_COLUMNS = 10;
 
-// C's most steps (c/config.c), and the most bytes read as a checkpoint: below the wasm module's
-// most memory (Makefile, MAXIMUM_MEMORY, 2 GiB), and the most Node's readFileSync reads whole
-const MAX_STEPS = 1000000, MAX_CHECKPOINT_BYTES = 2 ** 31 - 1;
 
 // The file --save writes: the path itself, or what its links name, followed to the end (a link
 // that names no file yet included), with what is there now (null: nothing). A pipe or a device
@@ -473,8 +473,11 @@ async function loadBuiltEngine(simd) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  checkOutputs(opts);
+  // (pngjs first: a command refused for it has made no folder and no file)
   if (opts.out) await loadPngEncoder();
+  checkOutputs(opts);
+  // (before --load's file is read: the longest file the model could take is the engine's to say)
+  const engine = await loadBuiltEngine(!opts.scalar);
   // the summary goes to stdout, unless the checkpoint does: then to stderr, not into the file
   const say = opts.save && savesToStdout(opts.save) ? (text) => process.stderr.write(`${text}\n`) : (text) => console.log(text);
   const options = { preset: opts.preset ?? 'recommended', ...opts.config };
@@ -493,14 +496,14 @@ async function main() {
   let load, header;
   const fileNotes = [];
   if (opts.load) {
-    load = readCheckpointFile(opts.load);
+    load = readCheckpointFile(opts.load, engine);
     try { header = checkpointHeader(load); } catch (e) { fail(`${opts.load}: ${e.message}`); }
     // without --preset, the preset whose model the file holds (a paper run loads as one)
     if (opts.preset === undefined) options.preset = checkpointPreset(header) ?? options.preset;
     // without --steps, on to the steps the file's run planned (version 2), at least those it has
     // taken (a version 1 file: no further than them), and at most C's limit: the header is not
     // checked yet, and a damaged step or plan is for the loader's checksum to name
-    if (options.steps === undefined) options.steps = Math.min(Math.max(header.settings?.steps ?? 0, header.step), MAX_STEPS);
+    if (options.steps === undefined) options.steps = Math.min(Math.max(header.settings?.steps ?? 0, header.step), engine.maxSteps);
     // --seed: training goes on with the file's randomness, so the seed the run was started with
     // stays the file's (its summary and the file this run saves name that one), and the flag
     // seeds the sample, unless --sample-seed does
@@ -555,7 +558,6 @@ async function main() {
         : `ddpm: note: ${opts.load} holds EMA weights, which are used only with --ema DECAY; without it the raw weights are sampled\n`);
     }
   }
-  const engine = await loadBuiltEngine(!opts.scalar);
   // (with --json too, on stderr, a line every 10 s off a terminal: stdout holds the JSON alone,
   // and a long run was silent for minutes)
   const showProgress = !opts.json && process.stderr.isTTY, progress = showProgress ? progressBar : progressLines();
@@ -660,7 +662,7 @@ async function main() {
     // before its checksum is checked (C's load names the damage, in a model of the flags' and the
     // preset's settings alone), or the file's settings beside a flag that does not go with them
     if (e instanceof DDPMError && e.code === 'CONFIG' && header?.settings) {
-      const refusal = fileRefusal(engine, { preset: options.preset, ...opts.config, steps: Math.min(header.step, MAX_STEPS) }, load);
+      const refusal = fileRefusal(engine, { preset: options.preset, ...opts.config, steps: Math.min(header.step, engine.maxSteps) }, load);
       if (refusal?.flags) fail(refusal.flags);
       if (refusal?.file) fail(`${opts.load}: ${refusal.file}`);
       fail(`${e.message} (the flags not given take the settings ${opts.load} was trained with)`);
@@ -684,11 +686,12 @@ async function main() {
     }
     // any other refusal of the file: named with the file, as a header the reader refused is
     if (e instanceof DDPMError && e.code === 'CHECKPOINT' && opts.load) fail(`${opts.load}: ${e.message}`);
-    // a value C refused, named by the flag that gave it (C names its config key: "config:
-    // ema_decay must be in [0, 1)" answered --ema 1, a trial)
-    const key = e instanceof DDPMError && e.code === 'CONFIG' ? /^config: (\w+) /.exec(e.message)?.[1] : undefined;
-    const flag = Object.keys(VALUE_FLAGS).find((f) => VALUE_FLAGS[f][0] === key);
-    if (flag && key in opts.config) fail(`${flag}: ${e.message.replace(/^config: /, '')}`);
+    // a value C refused, named by the flags that gave it (C names its config keys: "config:
+    // ema_decay must be in [0, 1)" answered --ema 1, a trial; "lr * weight_decay must be < 1"
+    // names two, of which either or both may be flags)
+    const keys = e instanceof DDPMError && e.code === 'CONFIG' ? /^config: (\w+(?: \* \w+)*) /.exec(e.message)?.[1].split(' * ') ?? [] : [];
+    const flags = Object.keys(VALUE_FLAGS).filter((f) => keys.includes(VALUE_FLAGS[f][0]) && VALUE_FLAGS[f][0] in opts.config);
+    if (flags.length) fail(`${flags.join(', ')}: ${e.message.replace(/^config: /, '')}`);
     throw e;
   }
   const { summary, model, sample, image, firstLossStep, losses } = run;

@@ -7,7 +7,7 @@
 // Modules and wasm need the right MIME types: .mjs/.js as text/javascript (else the browser
 // refuses to run them as modules) and .wasm as application/wasm (for streaming compilation).
 import { createServer } from 'node:http';
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -25,6 +25,8 @@ export const MIME = {
 };
 
 const here = fileURLToPath(new URL('.', import.meta.url));
+// the built module's files the page loads first (the SIMD build, which make builds)
+export const BUILT = ['wasm/ddpm_simd.mjs', 'wasm/ddpm_simd.wasm'];
 const USAGE = 'usage: node scripts/serve.mjs [--root DIR] [--port N] [--log]   (or PORT=N; default 8000, 0 = any free port)';
 
 // Serve `root` on host:port; resolves with the server once it listens (server.address().port).
@@ -96,16 +98,18 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   }
   // a root that is no folder serves only 404s, and one without the built module a page that
   // cannot run (a trial served an unbuilt clone, and the page blamed the connection)
-  const base = root ?? resolve(here, '..', 'web');
-  let isFolder = false;
-  try { isFolder = statSync(base).isDirectory(); } catch { /* not there */ }
-  if (!isFolder) {
-    console.error(`serve: ${values.root !== undefined ? `--root ${values.root}` : base}: no such folder`);
+  const base = root ?? resolve(here, '..', 'web'), named = values.root !== undefined ? `--root ${values.root}` : base;
+  let stat = null;
+  try { stat = statSync(base); } catch { /* not there */ }
+  if (!stat?.isDirectory()) {
+    console.error(`serve: ${named}: ${stat ? 'not a folder' : 'no such folder'}`);
     process.exit(2);
   }
-  try { statSync(join(base, 'wasm', 'ddpm_simd.wasm')); } catch {
-    console.error(`serve: warning: ${join(base, 'wasm')} holds no ddpm_simd.wasm: the module is not built, and the page will say ` +
-      `it cannot run (make serve builds it, then serves)`);
+  // (the files the page loads first: its check, web/app.mjs engineFailed, asks for the same)
+  const missing = BUILT.filter((f) => !existsSync(join(base, f)));
+  if (missing.length) {
+    console.error(`serve: warning: ${named} has no ${missing.join(' or ')}: the module is not built there, and the page ` +
+      'will say it cannot run (make builds it into web/, make dist copies it into dist/)');
   }
   try {
     const server = await serve({ root, port, log: values.log });

@@ -1497,7 +1497,7 @@ test('AdamW slices slowed now and then do not move the update estimate, or its f
   assertClean(log);
 });
 
-// lr 0.1 on the paper preset: the loss reached 8e8, finite, and with x0 clipped the chain sampled
+// lr 0.1 on the paper preset: the loss ended at 8e8, finite, and with x0 clipped the chain sampled
 // (MSE 2.15) from a network whose output reached 1e5; nothing named the blow-up but the loss
 test('a sample drawn by a network that blew up names it, from the size of its output', async () => {
   const { page, log } = await openPage('?preset=paper&lr=0.1&steps=50&clip=1');
@@ -1618,8 +1618,15 @@ test('a SIMD build that fails to load is named as such; no module at all leaves 
   await unbuilt.route('**/wasm/*', (route) => route.fulfill({ status: 404, contentType: 'text/plain', body: 'not found\n' }));
   await unbuilt.goto(`${server.origin}/`);
   await unbuilt.waitForSelector('#global-message:not([hidden])', { timeout: 30000 });
-  assert.match(await unbuilt.textContent('#global-message'), /\. The server has no wasm\/ddpm_simd\.mjs: the module is not built\. Build it \(make serve builds it, then serves\) and reload the page\.$/);
+  assert.match(await unbuilt.textContent('#global-message'), /\. The server has no wasm\/ddpm_simd\.mjs or wasm\/ddpm_simd\.wasm: the module is not built\. Build it \(make serve builds it, then serves\) and reload the page\.$/);
   await unbuilt.close();
+  // half built (the module's script there, its binary not): named too
+  const half = await browser.context.newPage();
+  await half.route('**/wasm/*.wasm', (route) => route.fulfill({ status: 404, contentType: 'text/plain', body: 'not found\n' }));
+  await half.goto(`${server.origin}/`);
+  await half.waitForSelector('#global-message:not([hidden])', { timeout: 30000 });
+  assert.match(await half.textContent('#global-message'), /\. The server has no wasm\/ddpm_simd\.wasm: the module is not built\./);
+  await half.close();
 
   // a browser without WebAssembly is told so, not to check its connection
   const bare = await browser.context.newPage();

@@ -144,6 +144,11 @@ test('a file longer than any checkpoint of the model is refused before it is cop
     // a file with every array (weights, AdamW's moments, the EMA) at step 2, and 4 bytes for each
     // step more up to the most a plan holds (1000000)
     assert.equal(most, model.saveCheckpoint().length + (1000000 - 2) * 4);
+    assert.equal(engine.maxSteps, 1000000);
+    // the engine gives it for a config, with no model (the page and the command line check a
+    // file's size before they read it): the network alone sets it
+    assert.equal(engine.maxCheckpointBytes({ ...SMALL, steps: 5, T: 10 }), most);
+    assert.equal(engine.maxCheckpointBytes({ preset: 'paper' }), engine.maxCheckpointBytes({ preset: 'recommended' }));
     const long = new Uint8Array(most + 1);
     long.set(model.saveCheckpoint());
     const inUse = engine.heapInUse();

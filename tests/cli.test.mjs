@@ -69,7 +69,7 @@ test('a sample far outside [-1, 1] is named by its range, which the clipped PNGs
 });
 
 test('a network that blew up in training is named by the size of its output, where clipping kept its chain finite', () => {
-  // lr 0.1 on the paper preset: the loss reaches 8e8, still finite, and with x0 clipped the chain
+  // lr 0.1 on the paper preset: the loss ends at 8e8, still finite, and with x0 clipped the chain
   // samples (MSE 2.15): the run is done, and what drew it is named
   const r = run('--preset', 'paper', '--lr', '0.1', '--steps', '50', '--clip');
   assert.equal(r.status, 0, r.stderr);
@@ -221,6 +221,9 @@ test('bad arguments: a clear message and a non-zero exit status', (t) => {
     [['--ema', '1'], /^ddpm: --ema: ema_decay must be in \[0, 1\) \(got 1\)\n$/],
     [['--weight-decay', '-1'], /^ddpm: --weight-decay: weight_decay must be a finite number >= 0 \(got -1\)\n$/],
     [['--lr-schedule', 'x'], /^ddpm: --lr-schedule: lr_schedule must be one of constant, cosine \(got 'x'\)\n$/],
+    // a check of two values names the flags among them that were given
+    [['--weight-decay', '2000'], /^ddpm: --weight-decay: lr \* weight_decay must be < 1 as a float product, .*\(lr = 0\.001, weight_decay = 2000\)\n$/],
+    [['--lr', '2', '--weight-decay', '0.5'], /^ddpm: --lr, --weight-decay: lr \* weight_decay must be < 1 /],
     // below the smallest double: named as written, not as "(got 0)"
     [['--lr', '1e-400', '--steps', '1'], /--lr: '1e-400' is too small to be told from 0 \(it rounds to 0\)/],
     // a decimal number all the same, past a double's range: said so, not "must be a decimal number"
@@ -248,7 +251,8 @@ test('bad arguments: a clear message and a non-zero exit status', (t) => {
     [['--load', '/dev/zero'], /--load \/dev\/zero: not a file/],
     [['--load', dir], /--load .*: not a file/],
     // a file of 2 GiB (sparse: no disk) is named as too big, not as Node's ERR_FS_FILE_TOO_LARGE
-    [['--load', bigFile], /--load .*big\.ddpm: 2147483648 bytes or more, more than a checkpoint can be \(2 GB, the module's memory\)/],
+    // (refused by its size before it is read: a sparse file of 2 GiB)
+    [['--load', bigFile], /^ddpm: \S*big\.ddpm: checkpoint: 2147483648 bytes, more than any checkpoint of this model can be \(47573416 bytes: /],
     [['--sample-seed', ''], /--sample-seed must be an integer from 0 to 4294967295 \(got ''\)/],
     [['--sample-seed', '-1'], /--sample-seed must be an integer from 0 to 4294967295 \(got '-1'\)/],
     // where the results go is checked before any training, so a bad path costs no run
@@ -382,6 +386,10 @@ test('--save replaces a file with its permissions kept, writes through a link (t
   const piped = spawnSync('bash', ['-c', `cat "${file}" | exec "${process.execPath}" "${CLI}" --load /dev/stdin --json`], { encoding: 'utf8', timeout: 120000 });
   assert.equal(piped.status, 0, piped.stderr);
   assert.equal(JSON.parse(piped.stdout).steps, 2);
+  // a pipe longer than any checkpoint is read only as far as the bound, and refused
+  const endless = spawnSync('bash', ['-c', `cat /dev/zero | exec "${process.execPath}" "${CLI}" --load /dev/stdin`], { encoding: 'utf8', timeout: 120000 });
+  assert.equal(endless.status, 2);
+  assert.match(endless.stderr, /^ddpm: \/dev\/stdin: checkpoint: at least \d+ bytes, more than any checkpoint of this model can be \(47573416 bytes: /);
 });
 
 // The checks before training cannot see a folder removed (or a disk filled) while it runs: the
@@ -744,8 +752,14 @@ test('scripts/serve.mjs refuses a root that is no folder, and warns of one witho
   const end = Date.now() + 20000;
   while (!(stdout.includes('Serving') && stderr.endsWith('\n')) && Date.now() < end) await new Promise((next) => setTimeout(next, 20));
   assert.match(stdout, /^Serving /);
-  assert.equal(stderr, `serve: warning: ${join(dir, 'wasm')} holds no ddpm_simd.wasm: the module is not built, and the page will say ` +
-    'it cannot run (make serve builds it, then serves)\n');
+  assert.equal(stderr, `serve: warning: --root ${dir} has no wasm/ddpm_simd.mjs or wasm/ddpm_simd.wasm: the module is not built there, ` +
+    'and the page will say it cannot run (make builds it into web/, make dist copies it into dist/)\n');
+  // a file is not a folder
+  const file = join(dir, 'file.txt');
+  writeFileSync(file, 'x');
+  const notFolder = spawnSync(process.execPath, [SERVE, '--root', file, '--port', '0'], { encoding: 'utf8', timeout: 30000 });
+  assert.equal(notFolder.status, 2);
+  assert.equal(notFolder.stderr, `serve: --root ${file}: not a folder\n`);
 });
 
 // a trial: --save DIR/model.ddpm --out DIR, DIR new, was refused as 'cannot write in DIR', though

@@ -275,7 +275,7 @@ test("the chain's output peak: the largest |network output| over its steps and i
   }
 });
 
-// A trial: the paper preset at lr 0.1 trained 50 steps to a loss of 8e8, and sampled with x0
+// A trial: the paper preset at lr 0.1 trained 50 steps to a loss of 8e8 (the last 10%), and sampled with x0
 // clipped gave a finite chain, MSE 2.15, and a run that read 'done': nothing named the blow-up
 test('a blown-up network is named by its output peak; healthy chains, trained or not, and a chain that ran away are not', async (t) => {
   const engine = await simdEngine();
@@ -306,7 +306,7 @@ test('a blown-up network is named by its output peak; healthy chains, trained or
     }
   }
   t.diagnostic(`healthy chains' output peaks: ${lowest.toFixed(2)} to ${highest.toFixed(2)} (80 chains)`);
-  // the recommended preset's schedule with eps-prediction, unclipped: x_t runs away to 1e9, and
+  // the recommended preset's schedule with eps-prediction, unclipped: x_t runs away to 3e8, and
   // the output with it, from weights that are sound; the sample's range names that
   const ran = engine.createModel({ preset: 'recommended', predict: 'eps' });
   try {

@@ -440,16 +440,17 @@ function wire() {
 }
 
 // No module: nothing on the page can run. Say why, and leave nothing that looks usable (the
-// data image comes from the module too).
-// A server that answers 404 for the module serves a clone not built yet (a trial was told to
-// check the connection); simdFailure is the SIMD build's failure, where the scalar build was
-// tried after it.
+// data image comes from the module too). A server that answers 404 for the module's files serves
+// a clone not built yet (a trial was told to check the connection; scripts/serve.mjs warns of the
+// same files); simdFailure is the SIMD build's failure, where the scalar build was tried after it.
+const BUILT = ['wasm/ddpm_simd.mjs', 'wasm/ddpm_simd.wasm'];
 async function engineFailed(e, simdFailure) {
-  const missing = typeof WebAssembly !== 'undefined' && location.protocol !== 'file:' &&
-    await fetch('wasm/ddpm_simd.mjs', { method: 'HEAD', cache: 'no-store' }).then((r) => r.status === 404, () => false);
+  const served = typeof WebAssembly !== 'undefined' && location.protocol !== 'file:';
+  const absent = !served ? [] : (await Promise.all(BUILT.map((f) =>
+    fetch(f, { method: 'HEAD', cache: 'no-store' }).then((r) => (r.status === 404 ? f : null), () => null)))).filter(Boolean);
   const where = typeof WebAssembly === 'undefined' ? 'This browser has no WebAssembly, which the page needs to run.'
     : location.protocol === 'file:' ? 'A page opened from a file:// address cannot load it: serve the page over http (make serve).'
-    : missing ? 'The server has no wasm/ddpm_simd.mjs: the module is not built. Build it (make serve builds it, then serves) and reload the page.'
+    : absent.length ? `The server has no ${absent.join(' or ')}: the module is not built. Build it (make serve builds it, then serves) and reload the page.`
     : 'Check the connection and reload the page.';
   const what = simdFailure ? `the SIMD build: ${errorText(simdFailure).replace(/\.$/, '')}; the scalar build: ${errorText(e)}` : errorText(e);
   showMessage($('global-message'), `Could not load the WebAssembly module (${what}). ${where}`);

@@ -114,10 +114,10 @@ export async function loadCheckpointFile(file) {
   try {
     refuseWhileRunning();
     // a file longer than any checkpoint of the page's models is refused before it is read or
-    // asked about (its presets share one network, so any model on the page knows the bound):
-    // one of 2 GB was read whole, and then took the module's memory
-    const most = app.model?.maxCheckpointBytes;
-    if (most !== undefined && file.size > most) throw new DDPMError(6, tooLongForModel(file.size, most));
+    // asked about (its presets share one network, so one bound serves both): one of 2 GB was read
+    // whole, and then took the module's memory
+    const most = app.engine.maxCheckpointBytes({ preset: app.settings.preset });
+    if (file.size > most) throw new DDPMError(6, tooLongForModel(file.size, most, app.engine.maxSteps));
     // a Load replaces the model on the page and drops the one Reset set aside: after more
     // training than a reload would ask about, not kept by a Save, it asks too (a trial lost a
     // paused run to a file chosen in passing)

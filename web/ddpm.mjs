@@ -169,6 +169,15 @@ export class Engine {
   // A model: createModel({ preset: 'paper' }) or createModel({ preset: 'recommended', seed: 3 }).
   createModel(options = {}) { return new Model(this, configFor(options)); }
 
+  // The longest checkpoint a model of these options could load, with no model made (C's
+  // ddpm_checkpoint_max_size): for a caller to refuse a longer file before it reads it
+  maxCheckpointBytes(options = {}) {
+    const cfg = this.makeConfig(configFor(options));
+    try { return this.mod._w_checkpoint_max_size(cfg); } finally { this.mod._w_config_free(cfg); }
+  }
+  // the most steps a config plans, and so a checkpoint holds (C's MAX_STEPS)
+  get maxSteps() { return this.mod._w_max_steps(); }
+
   // The schedule alone (for plots), without allocating a model.
   schedule(options = {}) {
     const m = this.createModel({ ...options, hidden: 4, steps: 0, max_batch: 1 });
@@ -533,14 +542,14 @@ export class Model {
       return take(this.mod.HEAPU8.subarray(p, p + size));
     });
   }
-  // The longest file a load of this model could take (C's ddpm_checkpoint_max_size), for a caller
-  // to refuse a longer one before reading it whole (the page checks a File's size first)
-  get maxCheckpointBytes() { return this.mod._w_checkpoint_max_size(this.ptr); }
+  // The longest file a load of this model could take (C's ddpm_checkpoint_max_size; the engine's
+  // maxCheckpointBytes gives it for a config, with no model)
+  get maxCheckpointBytes() { return this.mod._w_model_checkpoint_max_size(this.ptr); }
   loadCheckpoint(bytes) {
     bytes = asBytes('loadCheckpoint', bytes);
     // a file longer than any of this model's is refused before it is copied into the module,
     // which a file of 2 GB ran out of memory for (its refusal named an allocation, not the file)
-    if (bytes.length > this.maxCheckpointBytes) throw new DDPMError(6, tooLongForModel(bytes.length, this.maxCheckpointBytes));
+    if (bytes.length > this.maxCheckpointBytes) throw new DDPMError(6, tooLongForModel(bytes.length, this.maxCheckpointBytes, this.engine.maxSteps));
     const e = this.engine;
     e.withBuffers([bytes.length], (p) => {
       this.mod.HEAPU8.set(bytes, p);
@@ -551,9 +560,10 @@ export class Model {
   }
 }
 
-// the refusal of a file longer than any checkpoint of a model can be
-export const tooLongForModel = (length, most) => `checkpoint: ${length} bytes, more than any checkpoint of this model can be ` +
-  `(${most} bytes: its weights, AdamW's two moments, an EMA and the losses of 1000000 steps): not a checkpoint of it, or damaged`;
+// the refusal of a file longer than any checkpoint of a model can be (atLeast: a pipe, read only
+// as far as the bound)
+export const tooLongForModel = (length, most, maxSteps, { atLeast = false } = {}) => `checkpoint: ${atLeast ? 'at least ' : ''}${length} bytes, more than any checkpoint of this model can be ` +
+  `(${most} bytes: its weights, AdamW's two moments, an EMA and the losses of ${maxSteps} steps): not a checkpoint of it, or damaged`;
 
 // an input array's values, all finite, or the first that is not, by name and index
 function checkFinite(what, name, array) {
@@ -659,8 +669,8 @@ export const xtFarBound = (sched, t, noiseFar = NOISE_FAR) =>
 // noise from N(0, 1) or an image in [-1, 1], and trained or not, both presets' chains peak at 0.2
 // to 35 (tests/sampler.test.mjs). Named, not refused: unclipped, such a chain mostly runs away, C
 // refusing it; with x0 clipped the chain stays finite, but past 1e3 the predicted noise moves x0 by
-// more than 10 even at t = 1 (sqrt(1 - alpha_bar_1) = 0.01), so the clipping, not the network, sets
-// every pixel of x0. An input far outside (xtFarBound) is a chain that ran away, x_t and the output
+// more than 10 even at t = 1 with either preset's schedule (sqrt(1 - alpha_bar_1) is 0.01 and
+// 0.032), so the clipping, not the network, sets every pixel of x0. An input far outside (xtFarBound) is a chain that ran away, x_t and the output
 // growing together, which the sample's range names: the weights may be sound.
 // outputPeak: Model.sampleOutputPeak(); sched: Model.schedule()
 export const OUTPUT_BLOWN_UP = 1e3;
