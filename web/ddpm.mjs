@@ -549,7 +549,8 @@ export class Model {
     bytes = asBytes('loadCheckpoint', bytes);
     // a file longer than any of this model's is refused before it is copied into the module,
     // which a file of 2 GB ran out of memory for (its refusal named an allocation, not the file)
-    if (bytes.length > this.maxCheckpointBytes) throw new DDPMError(6, tooLongForModel(bytes.length, this.maxCheckpointBytes, this.engine.maxSteps));
+    const most = this.maxCheckpointBytes;
+    if (bytes.length > most) throw new DDPMError(6, tooLongForModel(bytes.length, most, this.engine.maxSteps));
     const e = this.engine;
     e.withBuffers([bytes.length], (p) => {
       this.mod.HEAPU8.set(bytes, p);
@@ -562,8 +563,9 @@ export class Model {
 
 // the refusal of a file longer than any checkpoint of a model can be (atLeast: a pipe, read only
 // as far as the bound)
-export const tooLongForModel = (length, most, maxSteps, { atLeast = false } = {}) => `checkpoint: ${atLeast ? 'at least ' : ''}${length} bytes, more than any checkpoint of this model can be ` +
-  `(${most} bytes: its weights, AdamW's two moments, an EMA and the losses of ${maxSteps} steps): not a checkpoint of it, or damaged`;
+export const tooLongForModel = (length, most, maxSteps, { atLeast = false } = {}) =>
+  `checkpoint: ${atLeast ? 'at least ' : ''}${length} bytes, more than any checkpoint of this model can be (${most} bytes: ` +
+  `its weights, AdamW's two moments, an EMA and the losses of ${maxSteps} steps): not a checkpoint of it, or damaged`;
 
 // an input array's values, all finite, or the first that is not, by name and index
 function checkFinite(what, name, array) {
@@ -670,8 +672,9 @@ export const xtFarBound = (sched, t, noiseFar = NOISE_FAR) =>
 // to 35 (tests/sampler.test.mjs). Named, not refused: unclipped, such a chain mostly runs away, C
 // refusing it; with x0 clipped the chain stays finite, but past 1e3 the predicted noise moves x0 by
 // more than 10 even at t = 1 with either preset's schedule (sqrt(1 - alpha_bar_1) is 0.01 and
-// 0.032), so the clipping, not the network, sets every pixel of x0. An input far outside (xtFarBound) is a chain that ran away, x_t and the output
-// growing together, which the sample's range names: the weights may be sound.
+// 0.032), so the clipping, not the network, sets every pixel of x0. An input far outside
+// (xtFarBound) is a chain that ran away, x_t and the output growing together, which the sample's
+// range names: the weights may be sound.
 // outputPeak: Model.sampleOutputPeak(); sched: Model.schedule()
 export const OUTPUT_BLOWN_UP = 1e3;
 export const outputBlownUp = (outputPeak, sched) =>
