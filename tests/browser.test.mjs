@@ -3316,30 +3316,41 @@ test('the presets\' texts typeset their maths as the rest of the page does, and 
 });
 
 test('steps/s is the speed of the last few seconds, not an average since the start', async () => {
-  const { page, log } = await openPage('?steps=100000');
-  const cdp = await page.context().newCDPSession(page);
-  // a slow start, as a busy machine or a cold cache gives: the CPU throttled 20x for 4 s (at 4x
-  // for 3 s, a machine already loaded by other work left the average at 0.89 of the speed now,
-  // too close to tell the two apart; at 20x the start is nearly still whatever the load)
-  await cdp.send('Emulation.setCPUThrottlingRate', { rate: 20 });
-  const t0 = await page.evaluate(() => performance.now());
-  await page.click('#btn-train');
-  await page.waitForTimeout(4000);
-  await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 });
-  await page.waitForTimeout(3500);
-  // measured from outside: the speed of the last 3 s (the page's window), and the average since
-  // Train; the page's figure must be the first (nearer to it than to the average)
-  const at = () => page.evaluate(() => ({ step: window.ddpmPage.model.step, ms: performance.now() }));
-  const a = await at();
-  await page.waitForTimeout(3000);
-  const b = await at();
-  const shown = Number(await page.textContent('#stat-rate'));
-  const now = (b.step - a.step) / ((b.ms - a.ms) / 1000), average = b.step / ((b.ms - t0) / 1000);
-  console.log(`steps/s shown ${shown}; measured: the last 3 s ${now.toFixed(2)}, since Train ${average.toFixed(2)}`);
-  assert.ok(now > 1.3 * average, 'the slow start left the average well below the speed now');
-  assert.ok(Math.abs(shown - now) < Math.abs(shown - average), `steps/s shown ${shown} is not the speed now`);
-  await page.close();
-  assertClean(log);
+  // The test needs a run whose average since Train is well below its speed now, which only the
+  // machine can give: a CI run on a noisy machine slowed from about 16 steps/s to 9.65 in the
+  // window measured, and the average (10.16) was above the speed now. Such a run tells nothing
+  // of the page, so the set-up is tried again, up to 3 times; the page's figure is judged on a
+  // run that can tell the two apart, and no run that could is let off.
+  const runs = [];
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const { page, log } = await openPage('?steps=100000');
+    const cdp = await page.context().newCDPSession(page);
+    // a slow start, as a busy machine or a cold cache gives: the CPU throttled 20x for 4 s (at 4x
+    // for 3 s, a machine already loaded by other work left the average at 0.89 of the speed now,
+    // too close to tell the two apart; at 20x the start is nearly still whatever the load)
+    await cdp.send('Emulation.setCPUThrottlingRate', { rate: 20 });
+    const t0 = await page.evaluate(() => performance.now());
+    await page.click('#btn-train');
+    await page.waitForTimeout(4000);
+    await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 });
+    await page.waitForTimeout(3500);
+    // measured from outside: the speed of the last 3 s (the page's window), and the average since
+    // Train; the page's figure must be the first (nearer to it than to the average)
+    const at = () => page.evaluate(() => ({ step: window.ddpmPage.model.step, ms: performance.now() }));
+    const a = await at();
+    await page.waitForTimeout(3000);
+    const b = await at();
+    const shown = Number(await page.textContent('#stat-rate'));
+    const now = (b.step - a.step) / ((b.ms - a.ms) / 1000), average = b.step / ((b.ms - t0) / 1000);
+    console.log(`attempt ${attempt}: steps/s shown ${shown}; measured: the last 3 s ${now.toFixed(2)}, since Train ${average.toFixed(2)}`);
+    await page.close();
+    assertClean(log);
+    runs.push({ shown, now, average });
+    if (now > 1.3 * average) break;   // the slow start left the average well below the speed now
+  }
+  const run = runs.at(-1);
+  assert.ok(run.now > 1.3 * run.average, `no run of ${runs.length} could tell the speed now from the average: ${JSON.stringify(runs)}`);
+  assert.ok(Math.abs(run.shown - run.now) < Math.abs(run.shown - run.average), `steps/s shown ${run.shown} is not the speed now`);
 });
 
 test('the training statistics: no work shown before training, a still ETA and no speed now while paused, a Done line that compares like with like', async () => {
