@@ -101,9 +101,7 @@ function parseArgs(argv) {
       opts[a.slice(2)] = path;
     }
     else if (a === '--sample-seed') {
-      const text = value();
-      opts.sampleSeed = isDecimal(text) ? Number(text) : NaN;
-      opts.sampleSeedText = text;
+      opts.sampleSeed = value();   // (the text, read as a number once every flag is in)
     }
     else if (VALUE_FLAGS[a]) {
       const [key, kind] = VALUE_FLAGS[a];
@@ -117,8 +115,11 @@ function parseArgs(argv) {
       opts.config[key] = kind === 'str' ? text : Number(text);
     } else fail(`unknown argument '${a}'\n${USAGE}`);
   }
-  if (opts.sampleSeed !== undefined && !(Number.isInteger(opts.sampleSeed) && opts.sampleSeed >= 0 && opts.sampleSeed <= 0xffffffff))
-    fail(`--sample-seed must be an integer from 0 to 4294967295 (got '${opts.sampleSeedText}')`);
+  if (opts.sampleSeed !== undefined) {
+    const text = opts.sampleSeed, seed = isDecimal(text) ? Number(text) : NaN;
+    if (!(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff)) fail(`--sample-seed must be an integer from 0 to 4294967295 (got '${text}')`);
+    opts.sampleSeed = seed;
+  }
   return opts;
 }
 
