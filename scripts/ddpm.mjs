@@ -66,7 +66,7 @@ function sysError(e) {
 
 // Flags take their value as the next argument (--steps 200) or after '=' (--steps=200).
 function parseArgs(argv) {
-  const opts = { config: {}, json: false, scalar: false }, given = new Map();
+  const opts = { config: {}, typed: {}, json: false, scalar: false }, given = new Map();
   for (let i = 0; i < argv.length; i++) {
     const eq = argv[i].startsWith('--') ? argv[i].indexOf('=') : -1;
     const a = eq < 0 ? argv[i] : argv[i].slice(0, eq), inline = eq < 0 ? undefined : argv[i].slice(eq + 1);
@@ -113,6 +113,7 @@ function parseArgs(argv) {
       if (kind !== 'str' && Number(text) === 0 && /[1-9]/.test(text.replace(/e.*$/i, '')))
         fail(`${a}: '${text}' is too small to be told from 0 (it rounds to 0)`);
       opts.config[key] = kind === 'str' ? text : Number(text);
+      opts.typed[key] = text;
     } else fail(`unknown argument '${a}'\n${USAGE}`);
   }
   if (opts.sampleSeed !== undefined) {
@@ -692,7 +693,10 @@ async function main() {
     // names two, of which either or both may be flags)
     const keys = e instanceof DDPMError && e.code === 'CONFIG' ? /^config: (\w+(?: \* \w+)*) /.exec(e.message)?.[1].split(' * ') ?? [] : [];
     const flags = Object.keys(VALUE_FLAGS).filter((f) => keys.includes(VALUE_FLAGS[f][0]) && VALUE_FLAGS[f][0] in opts.config);
-    if (flags.length) fail(`${flags.join(', ')}: ${e.message.replace(/^config: /, '')}`);
+    // C quotes the number it was given, which for a long integer is not what was typed
+    // (99999999999999999999 reaches it as 100000000000000000000): with one flag, its text is quoted
+    const said = e.message.replace(/^config: /, '');
+    if (flags.length) fail(`${flags.join(', ')}: ${flags.length === 1 ? said.replace(/\(got '[^']*'\)$/, `(got '${opts.typed[VALUE_FLAGS[flags[0]][0]]}')`) : said}`);
     throw e;
   }
   const { summary, model, sample, image, firstLossStep, losses } = run;

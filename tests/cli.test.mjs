@@ -221,6 +221,9 @@ test('bad arguments: a clear message and a non-zero exit status', (t) => {
     [['--ema', '1'], /^ddpm: --ema: ema_decay must be in \[0, 1\) \(got 1\)\n$/],
     [['--weight-decay', '-1'], /^ddpm: --weight-decay: weight_decay must be a finite number >= 0 \(got -1\)\n$/],
     [['--lr-schedule', 'x'], /^ddpm: --lr-schedule: lr_schedule must be one of constant, cosine \(got 'x'\)\n$/],
+    // quoted as typed: C is handed the number, and quoted it as 100000000000000000000 and 1e+20
+    [['--seed', '99999999999999999999'], /^ddpm: --seed: seed must be an integer in 0\.\.4294967295 \(got '99999999999999999999'\)\n$/],
+    [['--steps=1e20'], /^ddpm: --steps: steps must be an integer from -2147483647 to 2147483647 \(got '1e20'\)\n$/],
     // a check of two values names the flags among them that were given
     [['--weight-decay', '2000'], /^ddpm: --weight-decay: lr \* weight_decay must be < 1 as a float product, .*\(lr = 0\.001, weight_decay = 2000\)\n$/],
     [['--lr', '2', '--weight-decay', '0.5'], /^ddpm: --lr, --weight-decay: lr \* weight_decay must be < 1 /],
