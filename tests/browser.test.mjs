@@ -1423,8 +1423,7 @@ test('the first AdamW slice at a new batch is a small probe; at the same batch t
   assert.ok(clockStep > 0 && clockStep <= 0.1 + 1e-6, `the clock's step ${clockStep} ms`);
   for (const [batch, probe] of [['1', true], ['1', false]]) {
     await page.click('#btn-reset');
-    await page.fill('#batch', batch);
-    await page.press('#batch', 'Enter');
+    await page.fill('#batch', batch);   // (Train reads a value typed and not yet committed)
     await trainToEnd(page);
     const first = await firstSlice();
     if (probe) assert.equal(first, 65536, 'batch 1 after batch 64: a probe again');
@@ -2386,7 +2385,6 @@ test('the Done line says the loss rose where it rose, and a run of a few ms in m
   // one step of the recommended preset takes a few ms
   await page.click('#btn-reset');
   await page.fill('#steps', '1');
-  await page.press('#steps', 'Enter');
   await trainToEnd(page);
   assert.match(await page.textContent('#train-status'), /^Done: 1 step in (\d+ ms|0\.\d s) \(/);
   assert.doesNotMatch(await page.textContent('#train-status'), /in 0\.0 s/);
@@ -2775,6 +2773,41 @@ test('before training, a sample goes when the preset or the seed it was drawn wi
   assert.deepEqual(await view(), cleared, 'a new seed means other weights');
   await page.close();
   assertClean(log);
+});
+
+// Enter in a training field did nothing visible (a trial), where Enter in the sample seed samples:
+// ready, it trains, as the form's one action; paused, it only commits (Resume is its own press).
+test('Enter in a training field trains when the page is ready, with the focus on Pause; a second quick Enter or a held one does not pause', async () => {
+  const { page, log } = await openPage('?steps=3000');
+  // a refused value: Enter trains nothing
+  await page.fill('#lr', '-1');
+  await page.press('#lr', 'Enter');
+  await page.waitForTimeout(100);
+  assert.equal(await page.evaluate(() => window.ddpmPage.state), 'ready', 'a refused learning rate: no training');
+  await page.fill('#lr', '0.001');
+  // valid: Enter in Steps trains with the value it commits, and the focus is on Pause
+  await page.fill('#steps', '2500');
+  await page.press('#steps', 'Enter');
+  await waitForState(page, 'running', 10000);
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'btn-pause');
+  assert.match(await page.textContent('#train-step'), / \/ 2500$/, 'trained to the plan typed');
+  // a second Enter at once, and a held one, press nothing on Pause
+  await page.keyboard.press('Enter');
+  await page.keyboard.down('Enter');
+  for (let i = 0; i < 5; i++) { await page.waitForTimeout(30); await page.keyboard.down('Enter'); }
+  await page.keyboard.up('Enter');
+  assert.equal(await page.evaluate(() => window.ddpmPage.state), 'running', 'the second and held Enter did not pause');
+  // paused, Enter in Steps commits a new plan and does not resume
+  await page.waitForTimeout(400);
+  await page.keyboard.press('Enter');   // a press once the moment has passed: Pause
+  await waitForState(page, 'paused', 10000);
+  await page.fill('#steps', '2600');
+  await page.press('#steps', 'Enter');
+  await page.waitForTimeout(200);
+  assert.equal(await page.evaluate(() => window.ddpmPage.state), 'paused', 'paused: Enter only commits');
+  assert.match(await page.textContent('#train-step'), / \/ 2600$/, 'the new plan is taken');
+  assertClean(log);
+  await page.close();
 });
 
 // The focus moves on after a press, so a second key press, or a held key's repeats, pressed the

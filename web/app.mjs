@@ -339,6 +339,24 @@ function wire() {
     if (TRAIN_FIELDS.includes(id)) $(id).addEventListener('input', onTrainField);
   }
   $('btn-train').addEventListener('click', startTraining);
+  // Enter in a typed training field commits its value ('change'); ready, with every field valid,
+  // it trains too, as the form's one action (Enter in the sample seed samples; a trial found Enter
+  // here did nothing). The check waits a task, so that the 'change' is handled first. The focus
+  // goes to Pause, where Train's press sends it, and a second quick Enter there is held back as
+  // any key press's (oneKeyPressOneAction); a held Enter's repeats do nothing. Paused or done,
+  // Enter only commits: Resume stays a press of its own.
+  for (const id of TRAIN_FIELDS) {
+    $(id).addEventListener('keydown', (ev) => {
+      if (ev.key !== 'Enter' || ev.isComposing || ev.repeat) return;
+      setTimeout(() => {
+        if (app.state !== 'ready' || $('btn-train').disabled) return;
+        startTraining();
+        if (app.state !== 'running') return;
+        $('btn-pause').focus({ preventScroll: true });
+        app.focusMoved = { to: $('btn-pause'), at: performance.now() };
+      });
+    });
+  }
   $('btn-pause').addEventListener('click', () => { app.pausedByHidden = false; pause(); passFocus('btn-pause', 'btn-resume'); });
   // the mouse going down on Resume takes the focus from Steps, which commits a value typed there:
   // a refusal made after this press comes from this very click
