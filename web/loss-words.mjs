@@ -44,6 +44,7 @@ function lossTrend({ early, peak, end, steps }) {
 // A moving average that blew up on the way and came back down below UNLEARNT_LOSS: said so, or
 // the run would read as healthy (an expert trial: lr 0.01 rose to 310 at step 9, and the Done line
 // said only that it fell from 1.01 to 0.123)
+export const lossBlewUp = (curve) => curve.peak > BLOWN_UP_LOSS;
 export function blewUpOnTheWay(curve) {
   return curve.end < UNLEARNT_LOSS && curve.peak > BLOWN_UP_LOSS;
 }

@@ -10,7 +10,7 @@ import { $, settingsToURL, app, showMessage, errorText, sentence, setStatus, dro
 import { ABAR_T_FAR } from './panels.mjs';
 import { trainSettings, setState } from './controls.mjs';
 import { replacePageModel, recordedLosses, drawSampleAge, finishHalfDone } from './train-view.mjs';
-import { UNLEARNT_LOSS, stepsInWords, unlearntLoss, unlearntWhy, blewUpOnTheWay, blowUpRecovered, lossCurve } from './loss-words.mjs';
+import { UNLEARNT_LOSS, stepsInWords, unlearntLoss, unlearntWhy, blewUpOnTheWay, lossBlewUp, blowUpRecovered, lossCurve } from './loss-words.mjs';
 
 // Images are drawn clipped to [-1, 1], the training image's range. A clean image (the sample,
 // a predicted x0) that leaves [-X0_FAR, X0_FAR] gets a badge, and the verdict gives the
@@ -276,8 +276,11 @@ function drawSampleVerdict() {
     // a run of the recommended preset planned shorter than the preset's, ended: the likeliest
     // reason, and the way on (a trial's 20-step run got the bar alone, and with sigma^2 = beta
     // tilde only that choice named). Not for the paper preset, whose full run misses too (README
-    // "Presets"): more steps are no way on there, and its schedule's reason follows
-    else if (tr.preset === 'recommended' && tr.step === tr.steps && tr.steps < PRESETS[tr.preset].config.steps) {
+    // "Presets"): more steps are no way on there, and its schedule's reason follows. Nor for a run
+    // whose loss blew up: more steps at that learning rate are no way on (a trial read "raise Steps"
+    // beside "a smaller learning rate keeps them in check")
+    else if (tr.preset === 'recommended' && tr.step === tr.steps && tr.steps < PRESETS[tr.preset].config.steps &&
+      !lossBlewUp(tr.lossCurve) && !blownUp) {
       text += ` The model trained ${stepsInWords(tr.steps)}, fewer than the ${PRESETS[tr.preset].config.steps} of the ${tr.preset} ` +
         'preset: raise Steps and press Resume to train it on.';
     }
