@@ -11,7 +11,7 @@ import { constants as osConstants, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { loadEngine, PRESETS, DEFAULTS, DDPMError, alongImage, checkpointHeader, checkpointPreset, CHECKPOINT_ARCHITECTURE, FAR_OUTSIDE, MSE_BAR, tooLongForModel } from '../web/ddpm.mjs';
 import { strip, grid, upscale } from '../web/draw.mjs';
-import { movingGeoMean } from '../web/plot.mjs';
+import { movingGeoMean, formatNumber } from '../web/plot.mjs';
 import { UNLEARNT_LOSS, lossCurve, unlearntLoss, unlearntWhy, blewUpOnTheWay, blowUpRecovered } from '../web/loss-words.mjs';
 import { isDecimal } from '../web/settings.mjs';
 import { runExperiment, finalLossWindow, Interrupted } from './lib/run.mjs';
@@ -748,7 +748,10 @@ async function main() {
     const w = finalLossWindow(losses);
     const over = w.from === w.to ? `at step ${w.to}, the last 10%` : w.recorded === w.to - w.from + 1
       ? `mean of steps ${w.from} to ${w.to}, the last 10%` : `mean of the ${w.recorded} recorded of steps ${w.from} to ${w.to}, the last 10%`;
-    say(trained + (s.loss_first === null ? '' : `: loss ${s.loss_first.toFixed(4)} at step ${firstLossStep} -> ${s.loss_final.toFixed(4)} (${over})`));
+    // four decimals where a loss lives; out of that range, the page's figures (a blown-up run read
+    // "-> 816130824.8000", and a loss below 1e-4 "0.0000")
+    const lossText = (v) => (v >= 1e-3 && v < 1e4 ? v.toFixed(4) : formatNumber(v));
+    say(trained + (s.loss_first === null ? '' : `: loss ${lossText(s.loss_first)} at step ${firstLossStep} -> ${lossText(s.loss_final)} (${over})`));
     // what the loss curve says, in the page's words (web/loss-words.mjs), where it has not fallen
     // or blew up on the way (a trial: --lr 1 read "1.0078 -> 2.7801", and nothing more)
     if (firstLossStep) {

@@ -329,7 +329,7 @@ test('bad settings are refused with a clear message', async () => {
   assert.equal(await page.getAttribute('#settings-note', 'aria-live'), 'off');
   await page.fill('#steps', '4000');
   await page.click('#btn-train');
-  assert.match(await page.textContent('#settings-note'), /Steps can change while paused/);
+  assert.match(await page.textContent('#settings-note'), /Pause to change Steps; Reset to change the other settings\./);
   assert.equal(await page.getAttribute('#settings-note', 'aria-live'), 'off', 'not spoken beside the status line');
   await page.click('#btn-reset');
   // a complete value is taken, and the progress line counts to it

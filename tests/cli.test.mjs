@@ -73,6 +73,8 @@ test('a network that blew up in training is named by the size of its output, whe
   // samples (MSE 2.15): the run is done, and what drew it is named
   const r = run('--preset', 'paper', '--lr', '0.1', '--steps', '50', '--clip');
   assert.equal(r.status, 0, r.stderr);
+  // the loss of 8e8 in the page's figures (it read "-> 816130824.8000")
+  assert.match(r.stdout, /: loss 0\.\d{4} at step 1 -> \d\.\de\d+ \(mean of steps 46 to 50, the last 10%\)\n/);
   assert.match(r.stdout, /the network's output reached \d\.\d\de\+\d+ at t=\d+, from an x_t within \+-\d\.\d\d, where it was trained to give noise from N\(0, 1\): its weights have blown up, .* \(x0 was clipped, so the chain stayed finite, but the clipping, not the network, set every pixel of x0\)/);
   const j = JSON.parse(run('--preset', 'paper', '--lr', '0.1', '--steps', '50', '--clip', '--json').stdout);
   assert.equal(j.status, 'done');

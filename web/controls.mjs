@@ -99,7 +99,11 @@ function drawSettingsNote() {
     text = `${text} Resume trains steps ${app.model.step + 1} to ${to}; Reset to change the rest.`.trim();
   } else if (app.state === 'done') {
     text = `${text} Training is done: raise Steps to train further, or Reset to change the rest.`.trim();
-  } else if (['running', 'paused'].includes(app.state)) {
+  } else if (app.state === 'running') {
+    // (said of the state the page is in: "can change while paused" read, to a trial, as if the
+    // page said it was paused)
+    text = `${text} Pause to change Steps; Reset to change the other settings.`.trim();
+  } else if (app.state === 'paused') {
     text = `${text} Steps can change while paused; Reset to change the other settings.`.trim();
   } else if (app.state === 'error') {
     text = `${text} The settings are locked while a model exists; Reset to change them.`.trim();
