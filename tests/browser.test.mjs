@@ -2324,7 +2324,7 @@ test('Load brings the settings of the file\'s run to the page, and names the one
   writeFileSync(paper, reseal(new Uint8Array(big)));
   const b = await openPage('?steps=300&batch=8&lr=0.002');
   await loadCheckpoint(b.page, paper);
-  assert.match(await b.page.textContent('#train-status'), new RegExp('^Loaded paper\\.ddpm: the paper preset at step 2 of 200\\. ' +
+  assert.match(await b.page.textContent('#train-status'), new RegExp('^Loaded paper\\.ddpm: the paper preset, in place of the page\'s recommended, at step 2 of 200\\. ' +
     "The settings of its run replaced the page's: learning rate 0\\.002 → 0\\.001\\. Not taken from it: steps 200000 \\(the page takes a whole " +
     'number from 1 to 100000; it uses 200\\); batch 100 \\(the page takes a whole number from 1 to 64; it uses 1\\)\\. ' +
     "The paper preset's own values: steps 300 → 200, batch 8 → 1\\. Resume"));
@@ -3473,12 +3473,12 @@ test('nothing stale after Reset and Load: captions, work figures, replaced value
   // the 300 steps and the lr typed
   await page.check('#preset-recommended');
   await page.fill('#lr', '0.0002');
-  await page.press('#lr', 'Enter');
+  await page.press('#lr', 'Tab');   // (committed by leaving the field: Enter would train)
   await page.fill('#steps', '300');
-  await page.press('#steps', 'Enter');
+  await page.press('#steps', 'Tab');
   await loadCheckpoint(page, file.path);
   assert.match(await page.textContent('#train-status'),
-    /the paper preset at step 2 of 2\. The settings of its run replaced the page's: steps 300 → 2, learning rate 0\.0002 → 0\.0005\./);
+    /the paper preset, in place of the page's recommended, at step 2 of 2\. The settings of its run replaced the page's: steps 300 → 2, learning rate 0\.0002 → 0\.0005\./);
   // a version 1 file (the same without its run settings): the paper preset's own values
   const saved = readFileSync(file.path), v1 = Buffer.concat([saved.subarray(0, 80), saved.subarray(160)]);
   v1.writeUInt32LE(1, 8);
@@ -3487,12 +3487,12 @@ test('nothing stale after Reset and Load: captions, work figures, replaced value
   await page.click('#btn-reset');
   await page.check('#preset-recommended');
   await page.fill('#lr', '0.0002');
-  await page.press('#lr', 'Enter');
+  await page.press('#lr', 'Tab');   // (committed by leaving the field: Enter would train)
   await page.fill('#steps', '300');
-  await page.press('#steps', 'Enter');
+  await page.press('#steps', 'Tab');
   await loadCheckpoint(page, old);
   assert.match(await page.textContent('#train-status'),
-    /the paper preset at step 2 of 200\. The file \(of version 1\) carries no settings of its run: the page uses the ones shown\. The paper preset's own values: steps 300 → 200, learning rate 0\.0002 → 0\.001\./);
+    /the paper preset, in place of the page's recommended, at step 2 of 200\. The file \(of version 1\) carries no settings of its run: the page uses the ones shown\. The paper preset's own values: steps 300 → 200, learning rate 0\.0002 → 0\.001\./);
   const work = await page.evaluate(() => ['stat-ms-sample', 'stat-ms-update', 'stat-budget'].map((id) => document.getElementById(id).textContent));
   assert.deepEqual(work, ['–', '–', '–'], 'no work figures for a model that has not trained here');
   await page.close();

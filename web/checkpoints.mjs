@@ -229,7 +229,7 @@ function samplingChanges(before, after) {
 // the other preset and gave none, and a plan raised to the steps the file has taken
 function adoptModel(m, settings, name, header, fromFile) {
   dropUndo();   // a model loaded: the one Reset set aside goes
-  const presetChanged = settings.preset !== app.settings.preset;
+  const presetChanged = settings.preset !== app.settings.preset, pagePreset = app.settings.preset;
   const fields = ['steps', 'batch', 'lr'], taken = fromFile.settings;
   const ofRun = (k) => k in taken && settings[k] === taken[k];
   // (the seed too: the Seed field reads "from the file", as the model trains on with the file's
@@ -261,7 +261,9 @@ function adoptModel(m, settings, name, header, fromFile) {
   const ema = header.hasEma ? ' The file also holds EMA weights, which this page does not keep: it samples and trains the raw ' +
     `weights, and a Save writes them without the EMA (the command line samples the EMA: node scripts/ddpm.mjs --load FILE${header.settings ? '' : ' --ema DECAY'}).` : '';
   const own = replaced.length ? ` The ${settings.preset} preset's own values: ${replaced.join(', ')}.` : '';
-  const loaded = `Loaded ${name}: the ${settings.preset} preset at step ${m.step} of ${m.config.steps}.${runText}${own}${raised}${fresh}${ema}`;
+  // (the preset radio turned unsaid, where the fields that changed with it were named: a trial)
+  const turned = presetChanged ? `, in place of the page's ${pagePreset},` : '';
+  const loaded = `Loaded ${name}: the ${settings.preset} preset${turned} at step ${m.step} of ${m.config.steps}.${runText}${own}${raised}${fresh}${ema}`;
   if (m.done) setStatus(loaded, `Press Sample, or raise Steps above ${m.step} to train further.`);
   else setStatus(`${loaded} Resume trains on to step ${m.config.steps} with the batch and learning rate shown and the file's random state.`);
 }
