@@ -2567,6 +2567,8 @@ test('once training is done, Steps can be raised and training goes on, bit for b
   assert.equal(await page.textContent('#train-step'), '260 / 260');
   assert.match(await page.textContent('#train-status'), /^Done: 260 steps in /);
   assert.equal(await sampleAgeNote(page), 'Drawn from the model at step 200; it has trained to step 260 since. Press Sample for a fresh one.');
+  // the sample's statistic says it too ("200 of 200" read as stale beside the plan of 260: a trial)
+  assert.equal(await page.textContent('#stat-sample-step'), '200 (model now 260)');
   // the weights and all 260 losses are those of one run of 260 steps from the same settings
   const whole = await compareWithOneGo(page);
   assert.deepEqual(whole, { n: whole.n, params: 0, losses: 0, steps: [260, 260] });

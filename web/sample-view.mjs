@@ -204,14 +204,13 @@ function drawSample() {
   const tr = app.traj;
   $('stat-sample-ms').textContent = `${tr.ms.toFixed(1)} ms`;
   $('stat-ms-step').textContent = `${(tr.ms / tr.T).toFixed(2)} ms`;
-  $('stat-sample-step').textContent = tr.untrained ? '0 (untrained)' : `${tr.step} of ${tr.steps}`;
   $('scrub').max = String(tr.T);
   $('scrub').disabled = false;
   $('btn-play').disabled = false;
   $('btn-step').disabled = false;
   drawSampleVerdict();
   showResult(tr.revealed === 0);
-  drawSampleAge();
+  drawSampleAge();   // (and the "trained steps" statistic)
   drawSampleStrip();
   drawMSEPlot();
   drawChainPlot();

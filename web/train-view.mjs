@@ -440,12 +440,16 @@ export function drawLoss(force) {
 
 // A sample drawn in the middle of a run stays on screen while training goes on; only its
 // "trained steps" statistic would tell that the model has moved on since. Say it beside the
-// images, and only then: a sample of the model as it is needs no note. (It is redrawn with the
+// images (and in that statistic), and only then: a sample of the model as it is needs no note. (It is redrawn with the
 // training statistics, hence here; the rest of the sample panel is in sample-view.mjs.)
 export function drawSampleAge() {
-  const tr = app.traj, m = shownModel();
-  const text = tr && m && m.step > tr.step
-    ? `Drawn from the model at step ${tr.step}; it has trained to step ${m.step} since. Press Sample for a fresh one.` : '';
+  const tr = app.traj, m = shownModel(), since = tr && m && m.step > tr.step;
+  const text = since ? `Drawn from the model at step ${tr.step}; it has trained to step ${m.step} since. Press Sample for a fresh one.` : '';
   // written only when it changes: this runs with the training statistics, several times a second
   if ($('sample-age').textContent !== text) showMessage($('sample-age'), text);
+  // the statistic too: "200 of 200", the plan when the sample was drawn, read as stale beside a
+  // plan raised to 260 and trained to it (a trial)
+  if (!tr) return;
+  const box = since ? `${tr.step} (model now ${m.step})` : tr.untrained ? '0 (untrained)' : `${tr.step} of ${tr.steps}`;
+  if ($('stat-sample-step').textContent !== box) $('stat-sample-step').textContent = box;
 }
