@@ -681,7 +681,7 @@ test('the page fits a 360 px wide screen', async () => {
   await page.click('#btn-sample');   // an untrained model samples noise, and says so
   await page.waitForSelector('body[data-sample="stopped"], body[data-sample="playing"]');
   assert.match(await page.textContent('#stat-sample-step'), /untrained/);
-  assert.match(await page.textContent('#sample-verdict'), /the paper's bar, which this sample misses\. The model is untrained/);
+  assert.match(await page.textContent('#sample-verdict'), /the paper's bar, which this sample misses\. The model was untrained when this sample was drawn/);
   const after = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(after <= widths.win, 'still no horizontal scrolling');
   assert.deepEqual(await plotLabelProblems(page), [], 'plot labels clear of each other');
@@ -2200,6 +2200,32 @@ function sampleAgeNote(page) {
     return !el || el.hidden ? null : el.textContent;
   });
 }
+
+// Train cleared a sample of the untrained model, the "before" a learner would compare with (a
+// trial): it stays, as a sample drawn mid-run does, and the model trains as a fresh one would.
+test('a sample of the untrained model stays on screen while that model trains, which trains bit for bit as a fresh one', async () => {
+  const { page, log } = await openPage('?steps=3&speed=5');
+  await sampleOnce(page);
+  const before = await page.evaluate(() => ({ untrained: window.ddpmPage.trajectory.untrained,
+    final: Array.from(new Uint32Array(window.ddpmPage.trajectory.final.buffer)) }));
+  assert.ok(before.untrained);
+  await trainToEnd(page);
+  const after = await page.evaluate(() => window.ddpmPage.trajectory && Array.from(new Uint32Array(window.ddpmPage.trajectory.final.buffer)));
+  assert.deepEqual(after, before.final, 'the untrained sample is still on screen');
+  assert.equal(await sampleAgeNote(page), 'Drawn from the model at step 0; it has trained to step 3 since. Press Sample for a fresh one.');
+  assert.equal(await page.textContent('#stat-sample-step'), '0 (model now 3)');
+  assert.match(await page.textContent('#sample-verdict'), /The model was untrained when this sample was drawn: press Train, then Sample again\./);
+  const same = await compareWithOneGo(page);
+  assert.deepEqual(same, { n: same.n, params: 0, losses: 0, steps: [3, 3] }, 'trained as a fresh model would');
+  // a sample of the settings before a change is not of the model Train makes: it goes
+  await page.click('#btn-reset');
+  await sampleOnce(page);   // untrained, seed 0
+  await page.fill('#seed', '9');
+  await trainToEnd(page);
+  assert.equal(await page.evaluate(() => window.ddpmPage.trajectory), null, 'a sample of seed 0 is not kept for a model of seed 9');
+  await page.close();
+  assertClean(log);
+});
 
 test('a sample drawn before the model trained further says so beside it, until a fresh one is drawn', async () => {
   const { page, log } = await openPage('?steps=100&speed=5');

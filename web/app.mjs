@@ -16,7 +16,7 @@ import { $, settingsFromURL, settingsToURL, app, newRun, showMessage, errorText,
 import { theme } from './plot.mjs';
 import { buildView, drawSchedulePlots, markSchedule, drawForward, drawEmbedding } from './panels.mjs';
 import { fillForm, describePreset, stepsOpen, stepsProblem, TRAIN_FIELDS, TRAIN_INPUTS, setState, fieldChanges,
-  stepsRefusalText, refuseSteps, clearStepsRefusal } from './controls.mjs';
+  stepsRefusalText, refuseSteps, clearStepsRefusal, trainSettings } from './controls.mjs';
 import { replacePageModel, setPageModel, prepareModel, preparedModelFits, resume, pause, drawTrainStats, drawLoss, focusOnTheWayToSample,
   unsavedTrainingMs } from './train-view.mjs';
 import { clearTrajectory, doSample, forgetKeptHeights, showStep, drawMSEPlot, drawChainPlot, drawSigmaPlot, play, stopPlaying,
@@ -125,8 +125,13 @@ function startTraining() {
     app.settings[id] = v;
   }
   settingsToURL(app.settings);
+  // A sample of this very model, untrained, stays on screen while it trains: the "before" of a
+  // before and after (a trial lost it to Train). Sampling touches nothing training uses (the
+  // chain has random streams of its own), so the model trains bit for bit as a fresh one (tested).
+  const keepSample = !!app.traj?.untrained && app.traj.model === app.model && !app.sampling &&
+    app.model.step === 0 && app.modelKey === JSON.stringify(trainSettings());
   try {
-    if (preparedModelFits()) showMessage($('train-message'), '');
+    if (keepSample || preparedModelFits()) showMessage($('train-message'), '');
     else replacePageModel();
     app.modelUnused = false;
     dropUndo();   // a new model trains: the one Reset set aside goes
@@ -134,7 +139,7 @@ function startTraining() {
     showMessage($('train-message'), `${errorText(e)}. Change the settings and press Train again.`);
     return;
   }
-  clearTrajectory();
+  if (!keepSample) clearTrajectory();
   newRun();
   setStatus(`Training ${app.model.config.steps} steps of batch ${app.model.config.batch}…`);
   resume();   // first: the state it sets redraws the settings note

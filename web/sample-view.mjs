@@ -270,7 +270,8 @@ function drawSampleVerdict() {
   const other = tr.preset === 'paper' ? 'recommended' : 'paper', seen = app.lastSeen[other];
   if (seen) text += ` The ${other} preset's last sample here (its model at step ${seen.step}): MSE ${formatNumber(seen.mse)}.`;
   if (!good) {
-    if (tr.untrained) text += ' The model is untrained: press <a href="#train">Train</a> first.';
+    // (said of the model as it was: the sample stays on screen while it trains, app.mjs startTraining)
+    if (tr.untrained) text += ' The model was untrained when this sample was drawn: press <a href="#train">Train</a>, then Sample again.';
     else if (tr.step > 0 && tr.step < tr.steps) text += ` The model had trained only ${tr.step} of ${tr.steps} steps when this sample was drawn.`;
     // a run of the recommended preset planned shorter than the preset's, ended: the likeliest
     // reason, and the way on (a trial's 20-step run got the bar alone, and with sigma^2 = beta
