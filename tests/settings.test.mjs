@@ -83,6 +83,9 @@ test('a query string gives its preset\'s defaults, then its own values; a bad va
   assert.equal(ignoredText(many.ignored), 'x0=1 (not a setting); x1=1 (not a setting); x2=1 (not a setting); ' +
     'x3=1 (not a setting); x4=1 (not a setting); and 3 more');
   assert.equal(ignoredText(twice.ignored), twice.ignored.join('; '));
+  // six are all named: "and 1 more" hid one in the space its name takes (a trial)
+  const six = settingsFromQuery('?' + Array.from({ length: 6 }, (_, i) => `x${i}=1`).join('&'));
+  assert.equal(ignoredText(six.ignored), six.ignored.join('; '));
   // an unknown preset falls back to the recommended one, and says so
   const odd = settingsFromQuery('preset=best');
   assert.equal(odd.settings.preset, 'recommended');

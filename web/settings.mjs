@@ -135,11 +135,12 @@ export function settingsFromQuery(search) {
 }
 
 // The status line's list of what the address asked for and the page ignored: the first few, and
-// how many more (a page opened from a long, wrong link says so in a line or two)
+// how many more (a page opened from a long, wrong link says so in a line or two). One more is
+// named, not counted: "and 1 more" hid a key in the space its name takes (a trial)
 const IGNORED_SHOWN = 5;
 export function ignoredText(ignored) {
-  const more = ignored.length - IGNORED_SHOWN;
-  return ignored.slice(0, IGNORED_SHOWN).join('; ') + (more > 0 ? `; and ${more} more` : '');
+  const shown = ignored.length === IGNORED_SHOWN + 1 ? ignored.length : IGNORED_SHOWN, more = ignored.length - shown;
+  return ignored.slice(0, shown).join('; ') + (more > 0 ? `; and ${more} more` : '');
 }
 
 // every setting, in FIELDS order, as a query string (without the '?')
