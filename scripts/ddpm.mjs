@@ -751,11 +751,14 @@ async function main() {
     // four decimals where a loss lives; out of that range, the page's figures (a blown-up run read
     // "-> 816130824.8000", and a loss below 1e-4 "0.0000")
     const lossText = (v) => (v >= 1e-3 && v < 1e4 ? v.toFixed(4) : formatNumber(v));
-    say(trained + (s.loss_first === null ? '' : `: loss ${lossText(s.loss_first)} at step ${firstLossStep} -> ${lossText(s.loss_final)} (${over})`));
+    // beside it the figure the page's Done line ends on, the loss's moving average (web/plot.mjs):
+    // a trial read 0.0073 here, 0.00305 on the page, and could not tell why
+    const curve = firstLossStep ? lossCurve(movingGeoMean(losses.subarray(firstLossStep - 1)), firstLossStep - 1) : null;
+    say(trained + (s.loss_first === null ? '' : `: loss ${lossText(s.loss_first)} at step ${firstLossStep} -> ${lossText(s.loss_final)} ` +
+      `(${over}; the page's moving average ${formatNumber(curve.end)})`));
     // what the loss curve says, in the page's words (web/loss-words.mjs), where it has not fallen
     // or blew up on the way (a trial: --lr 1 read "1.0078 -> 2.7801", and nothing more)
-    if (firstLossStep) {
-      const curve = lossCurve(movingGeoMean(losses.subarray(firstLossStep - 1)), firstLossStep - 1);
+    if (curve) {
       // (why noise prediction from one example a step stays stuck: README "Presets" measures it)
       if (curve.end >= UNLEARNT_LOSS) say(`the loss's moving average ${unlearntLoss(curve)}${unlearntWhy(curve, model.config) ? ' (README, "Presets", measures why)' : ''}`);
       else if (blewUpOnTheWay(curve)) say(`the loss's moving average ${blowUpRecovered(curve, s.steps)}`);

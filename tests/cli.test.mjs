@@ -9,6 +9,7 @@ import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadEngine, checkpointHeader, alongImage } from '../web/ddpm.mjs';
+import { movingGeoMean, formatNumber } from '../web/plot.mjs';
 import { runExperiment } from '../scripts/lib/run.mjs';
 import { reseal } from './lib/reference.mjs';
 
@@ -65,7 +66,7 @@ test('a sample far outside [-1, 1] is named by its range, which the clipped PNGs
   const near = run();
   assert.equal(near.status, 0, near.stderr);
   assert.doesNotMatch(near.stdout, /far outside/);
-  assert.doesNotMatch(near.stdout, /moving average/, 'a loss that fell needs no words');
+  assert.doesNotMatch(near.stdout, /the loss's moving average/, 'a loss that fell needs no words');
 });
 
 test('a network that blew up in training is named by the size of its output, where clipping kept its chain finite', () => {
@@ -74,7 +75,7 @@ test('a network that blew up in training is named by the size of its output, whe
   const r = run('--preset', 'paper', '--lr', '0.1', '--steps', '50', '--clip');
   assert.equal(r.status, 0, r.stderr);
   // the loss of 8e8 in the page's figures (it read "-> 816130824.8000")
-  assert.match(r.stdout, /: loss 0\.\d{4} at step 1 -> \d\.\de\d+ \(mean of steps 46 to 50, the last 10%\)\n/);
+  assert.match(r.stdout, /: loss 0\.\d{4} at step 1 -> \d\.\de\d+ \(mean of steps 46 to 50, the last 10%; the page's moving average \d\.\de\d+\)\n/);
   assert.match(r.stdout, /the network's output reached \d\.\d\de\+\d+ at t=\d+, from an x_t within \+-\d\.\d\d, where it was trained to give noise from N\(0, 1\): its weights have blown up, .* \(x0 was clipped, so the chain stayed finite, but the clipping, not the network, set every pixel of x0\)/);
   const j = JSON.parse(run('--preset', 'paper', '--lr', '0.1', '--steps', '50', '--clip', '--json').stdout);
   assert.equal(j.status, 'done');
@@ -179,8 +180,11 @@ test('a run resumed with --load: the whole loss history in the summary and in lo
   const planned = JSON.parse(run('--T', '50', '--json', '--load', partFile).stdout);
   assert.deepEqual([planned.steps, planned.steps_run, planned.loss_final, planned.mse], [10, 6, whole.loss_final, whole.mse]);
   const text = run('--preset', 'recommended', '--T', '50', '--steps', '10', '--load', ckpt);
-  assert.match(text.stdout, /trained steps 7 to 10 in .*: loss \S+ at step 1 -> \S+ \(at step 10, the last 10%\)/);
-  assert.match(run('--preset', 'recommended', '--T', '50', '--steps', '20', '--load', ckpt).stdout, /-> \S+ \(mean of steps 19 to 20, the last 10%\)/);
+  // beside the last 10%'s mean, the figure the page's Done line ends on: the moving average of
+  // the whole curve (web/plot.mjs), here from loss.csv, which holds the same 10 steps
+  const average = formatNumber(movingGeoMean(Float32Array.from(csv.slice(1), (line) => Number(line.split(',')[1]))).at(-1));
+  assert.match(text.stdout, new RegExp(`trained steps 7 to 10 in .*: loss \\S+ at step 1 -> \\S+ \\(at step 10, the last 10%; the page's moving average ${average.replace('.', '\\.')}\\)`));
+  assert.match(run('--preset', 'recommended', '--T', '50', '--steps', '20', '--load', ckpt).stdout, /-> \S+ \(mean of steps 19 to 20, the last 10%; the page's moving average \S+\)/);
   // the sample's seed is said (a page's file samples with its training seed here, where the page
   // has a sample seed of its own)
   assert.match(text.stdout, /^sampled in \S+ ms \(sample seed 0\): MSE against the training image /m);
@@ -646,7 +650,7 @@ test('--load goes on with the file\'s settings, flags named where they change th
   writeFileSync(late, reseal(new Uint8Array(bare)));
   const fromLate = run('--load', late, '--steps', '20');
   assert.equal(fromLate.status, 0, fromLate.stderr);
-  assert.match(fromLate.stdout, /trained step 20 in .*: loss (\S+) at step 20 -> \1 \(mean of the 1 recorded of steps 19 to 20, the last 10%\)\n/);
+  assert.match(fromLate.stdout, /trained step 20 in .*: loss (\S+) at step 20 -> \1 \(mean of the 1 recorded of steps 19 to 20, the last 10%; the page's moving average \S+\)\n/);
   // and training from weights alone is said to restart AdamW (a version 2 file too); sampling
   // alone from it has nothing to say
   assert.match(fromBare.stderr, /holds no AdamW state: AdamW starts afresh \(its moments at zero, its bias correction counted from this run's first update\), so this is not the run in one go\n/);
