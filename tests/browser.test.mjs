@@ -962,6 +962,36 @@ test('the chain\'s images on screen when the window is resized to one column mid
   assertClean(log);
 });
 
+// The same for a run in progress: narrowed from 1366 to 800 px mid-run, the progress row sat at
+// the screen's foot and the loss curve below it (a trial)
+test('the loss curve of a run on screen when the window is narrowed to one column is on screen after it', async () => {
+  const { page, log } = await openPage('?steps=100000', { width: 1366, height: 768 });
+  await trainAtLeast(page, 3);
+  const onScreen = () => page.evaluate(() => {
+    const r = document.getElementById('plot-loss').getBoundingClientRect();
+    return { top: Math.round(r.top), bottom: Math.round(r.bottom), height: window.innerHeight };
+  });
+  const seen = (r) => Math.min(r.bottom, r.height) - Math.max(r.top, 0) >= (r.bottom - r.top) / 2;
+  const before = await onScreen();
+  assert.ok(seen(before), `on screen as it trains: ${JSON.stringify(before)}`);
+  const redraws = await page.evaluate(() => window.ddpmPage.redraws());
+  await page.setViewportSize({ width: 800, height: 768 });
+  await page.waitForFunction((n) => window.ddpmPage.redraws() > n, redraws);
+  assert.equal(await page.evaluate(() => window.ddpmPage.state), 'running');
+  const after = await onScreen();
+  assert.ok(seen(after), `on screen after the resize: ${JSON.stringify(after)}`);
+  // a page scrolled to its top, away from the curve, is left where it is
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.waitForTimeout(100);   // (the intersection observer's note of it)
+  const redraws2 = await page.evaluate(() => window.ddpmPage.redraws());
+  await page.setViewportSize({ width: 760, height: 768 });
+  await page.waitForFunction((n) => window.ddpmPage.redraws() > n, redraws2);
+  assert.equal(await page.evaluate(() => window.scrollY), 0, 'the top of the page stays where it was read');
+  await page.click('#btn-pause');
+  await page.close();
+  assertClean(log);
+});
+
 // The captions and the step formula change with t; at the end of playback a caption that took a
 // second line (1024 px: "no prediction at t = 0"), or a shorter formula, moved everything below
 test('through the chain from t = T to 0, the figures under the player stay put once half of it has played, at every width', async () => {

@@ -436,10 +436,15 @@ function wire() {
   // the Train panel being read, is not). Whether they were is the intersection observer's last
   // word: its notes come after the resize observer's in a frame, so at a resize's first width it
   // still tells the layout before it.
+  // So is the loss curve of a run in progress (a trial's 1366 -> 800 px mid-run left the progress
+  // row at the screen's foot and the curve below it); the chain's images come first.
   const trajImages = document.querySelector('#sample .traj');
-  let trajSeen = false, trajSeenBefore = null;
+  let trajSeen = false, trajSeenBefore = null, lossSeen = false, lossSeenBefore = null;
   new IntersectionObserver((entries) => { trajSeen = entries.at(-1).intersectionRatio >= 0.5; }, { threshold: [0, 0.5, 1] })
     .observe(trajImages);
+  new IntersectionObserver((entries) => { lossSeen = entries.at(-1).intersectionRatio >= 0.5; }, { threshold: [0, 0.5, 1] })
+    .observe($('plot-loss'));
+  const training = () => app.state === 'running' || app.state === 'paused';
 
   // A new width redraws every plot, once the width has settled: a window dragged wider redraws
   // once, not on every frame of the drag. The frames of a resize come late for the browser's own
@@ -449,6 +454,7 @@ function wire() {
   new ResizeObserver(() => {
     if (document.documentElement.clientWidth === lastWidth) return;
     if (trajSeenBefore === null) trajSeenBefore = trajSeen && !!app.traj;
+    if (lossSeenBefore === null) lossSeenBefore = lossSeen && training();
     app.pace.calmUntil = performance.now() + RESIZE_CALM_MS;
     clearTimeout(timer);
     timer = setTimeout(() => {
@@ -456,7 +462,8 @@ function wire() {
       redrawAll();
       app.redraws++;
       if (trajSeenBefore && app.traj) showSampleView();
-      trajSeenBefore = null;
+      else if (lossSeenBefore && training()) showTrainingView();
+      trajSeenBefore = lossSeenBefore = null;
       app.pace.calmUntil = performance.now() + RESIZE_CALM_MS;
     }, RESIZE_SETTLE_MS);
   }).observe(document.body);
