@@ -966,6 +966,8 @@ test('the chain\'s images on screen when the window is resized to one column mid
 // the screen's foot and the loss curve below it (a trial)
 test('the loss curve of a run on screen when the window is narrowed to one column is on screen after it', async () => {
   const { page, log } = await openPage('?steps=100000', { width: 1366, height: 768 });
+  // (a sample of the untrained model, kept beside the run: while it trains, the curve comes first)
+  await sampleOnce(page);
   await trainAtLeast(page, 3);
   const onScreen = () => page.evaluate(() => {
     const r = document.getElementById('plot-loss').getBoundingClientRect();
@@ -1740,12 +1742,15 @@ test('Train starts from the model made while the page was idle only when it has 
   const changed = await compareWithOneGo(page);
   assert.deepEqual(changed, { n: changed.n, params: 0, losses: 0, steps: [2, 2] });
 
-  // a model sampled untrained is not taken either (it is not what Train would create)
+  // a model sampled untrained is taken, its sample kept (app.mjs startTraining), and trains as
+  // a fresh one would
   await page.click('#btn-reset');
   const third = await prepared();
   await sampleOnce(page);
   await trainToEnd(page);
-  assert.ok(!(await isModel(third)));
+  assert.ok(await isModel(third), 'the model sampled is the model trained');
+  const sampled = await compareWithOneGo(page);
+  assert.deepEqual(sampled, { n: sampled.n, params: 0, losses: 0, steps: [2, 2] });
   await page.close();
   assertClean(log);
 });
@@ -2234,17 +2239,22 @@ function sampleAgeNote(page) {
 // Train cleared a sample of the untrained model, the "before" a learner would compare with (a
 // trial): it stays, as a sample drawn mid-run does, and the model trains as a fresh one would.
 test('a sample of the untrained model stays on screen while that model trains, which trains bit for bit as a fresh one', async () => {
-  const { page, log } = await openPage('?steps=3&speed=5');
+  const { page, log } = await openPage('?steps=2&speed=5');
   await sampleOnce(page);
   const before = await page.evaluate(() => ({ untrained: window.ddpmPage.trajectory.untrained,
     final: Array.from(new Uint32Array(window.ddpmPage.trajectory.final.buffer)) }));
   assert.ok(before.untrained);
+  assert.match(await page.textContent('#sample-verdict'), /The model was untrained when this sample was drawn: press Train, then Sample again\./);
+  // a new plan between Sample and Train (the weights at step 0 do not depend on it:
+  // tests/determinism.test.mjs) keeps the sample
+  await page.fill('#steps', '3');
   await trainToEnd(page);
   const after = await page.evaluate(() => window.ddpmPage.trajectory && Array.from(new Uint32Array(window.ddpmPage.trajectory.final.buffer)));
   assert.deepEqual(after, before.final, 'the untrained sample is still on screen');
   assert.equal(await sampleAgeNote(page), 'Drawn from the model at step 0; it has trained to step 3 since. Press Sample for a fresh one.');
   assert.equal(await page.textContent('#stat-sample-step'), '0 (model now 3)');
-  assert.match(await page.textContent('#sample-verdict'), /The model was untrained when this sample was drawn: press Train, then Sample again\./);
+  // (the way on is for a ready page: Train cannot be pressed now)
+  assert.match(await page.textContent('#sample-verdict'), /The model was untrained when this sample was drawn\.( |$)/);
   const same = await compareWithOneGo(page);
   assert.deepEqual(same, { n: same.n, params: 0, losses: 0, steps: [3, 3] }, 'trained as a fresh model would');
   // a sample of the settings before a change is not of the model Train makes: it goes
@@ -2613,6 +2623,8 @@ test('once training is done, Steps can be raised and training goes on, bit for b
   assert.ok(await page.isDisabled('#btn-train'));
   assert.match(await page.textContent('#settings-note'), /steps 200 → 260/);
   assert.deepEqual(await page.evaluate(() => Array.from(new Uint32Array(window.ddpmPage.trajectory.final.buffer))), sample.final);
+  // the sample's figure gives the model's plan now (it read "200 of 200" beside 260: a review)
+  assert.equal(await page.textContent('#stat-sample-step'), '200 of 260');
   const axis = await lossAxis(page, 260);
   assert.equal(axis.at, 1, 'the loss plot runs to step 260');
   assert.ok(axis.ticks.includes('250'), `the loss plot's ticks reach 250: ${axis.ticks}`);
@@ -2859,7 +2871,8 @@ test('Enter in a training field trains when the page is ready, with the focus on
   for (let i = 0; i < 5; i++) { await page.waitForTimeout(30); await page.keyboard.down('Enter'); }
   await page.keyboard.up('Enter');
   assert.equal(await page.evaluate(() => window.ddpmPage.state), 'running', 'the second and held Enter did not pause');
-  // paused, Enter in Steps commits a new plan and does not resume
+  // paused, Enter in Steps commits a new plan and does not resume (and below: with Undo Reset
+  // offered, it does not train, which would free the model set aside)
   await page.waitForTimeout(400);
   await page.keyboard.press('Enter');   // a press once the moment has passed: Pause
   await waitForState(page, 'paused', 10000);
@@ -2868,6 +2881,14 @@ test('Enter in a training field trains when the page is ready, with the focus on
   await page.waitForTimeout(200);
   assert.equal(await page.evaluate(() => window.ddpmPage.state), 'paused', 'paused: Enter only commits');
   assert.match(await page.textContent('#train-step'), / \/ 2600$/, 'the new plan is taken');
+  await page.click('#btn-reset');
+  assert.equal(await page.textContent('#btn-reset'), 'Undo Reset');
+  await page.fill('#steps', '2700');
+  await page.press('#steps', 'Enter');
+  await page.waitForTimeout(200);
+  assert.equal(await page.evaluate(() => window.ddpmPage.state), 'ready', 'Undo Reset offered: Enter only commits');
+  assert.equal(await page.textContent('#btn-reset'), 'Undo Reset', 'the model set aside is kept');
+  assert.equal(await page.textContent('#train-step'), '0 / 2700');
   assertClean(log);
   await page.close();
 });

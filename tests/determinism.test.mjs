@@ -22,6 +22,19 @@ test('the same seed gives a bit-identical loss curve, weights and trajectory', a
   assert.ok(!sameBits(a.loss, c.loss), 'another seed gives another run');
 });
 
+// The page keeps a sample of the untrained model through Train even where Steps, Batch or the
+// learning rate changed between the two (web/app.mjs startTraining): it is of the model trained
+// only because the weights at step 0, and so the sample, depend on the preset and the seed alone.
+test('the weights at step 0, and their sample, depend on the preset and the seed, not on the steps, batch or learning rate', async () => {
+  const engine = await simdEngine();
+  const base = run(engine, { preset: 'recommended', seed: 3 }, () => {});
+  const replanned = run(engine, { preset: 'recommended', seed: 3, steps: 500, batch: 7, lr: 0.004 }, () => {});
+  assert.ok(sameBits(base.params, replanned.params), 'the same initial weights');
+  assert.ok(sameBits(base.sample.final, replanned.sample.final), 'the same sample');
+  const reseeded = run(engine, { preset: 'recommended', seed: 4 }, () => {});
+  assert.ok(!sameBits(base.params, reseeded.params), 'another seed gives other weights');
+});
+
 test('a step fed in any split of samples and parameter slices gives the same bits as in one go', async () => {
   const engine = await simdEngine();
   const options = { ...SMALL, batch: 7, steps: 4, ema_decay: 0.8, seed: 4 };

@@ -20,7 +20,7 @@ import { fillForm, describePreset, stepsOpen, stepsProblem, TRAIN_FIELDS, TRAIN_
 import { replacePageModel, setPageModel, prepareModel, preparedModelFits, resume, pause, drawTrainStats, drawLoss, focusOnTheWayToSample,
   unsavedTrainingMs } from './train-view.mjs';
 import { clearTrajectory, doSample, forgetKeptHeights, showStep, drawMSEPlot, drawChainPlot, drawSigmaPlot, play, stopPlaying,
-  onSampleField, onStripClick, restoreSample, showSampleView } from './sample-view.mjs';
+  onSampleField, onStripClick, restoreSample, showSampleView, drawSampleVerdict } from './sample-view.mjs';
 import { saveCheckpoint, replanModel, loadCheckpointFile, putModelOnPage } from './checkpoints.mjs';
 
 // ---------------------------------------------------------------------------------------------
@@ -125,13 +125,17 @@ function startTraining() {
     app.settings[id] = v;
   }
   settingsToURL(app.settings);
-  // A sample of this very model, untrained, stays on screen while it trains: the "before" of a
-  // before and after (a trial lost it to Train). Sampling touches nothing training uses (the
-  // chain has random streams of its own), so the model trains bit for bit as a fresh one (tested).
-  const keepSample = !!app.traj?.untrained && app.traj.model === app.model && !app.sampling &&
-    app.model.step === 0 && app.modelKey === JSON.stringify(trainSettings());
+  // A sample of the untrained model stays on screen while it trains: the "before" of a before and
+  // after (a trial lost it to Train). The weights at step 0 depend on the preset and the seed
+  // alone, not on the steps, batch or learning rate (tests/determinism.test.mjs), and sampling
+  // touches nothing training uses (the chain has random streams of its own): so the model Train
+  // trains, the one sampled or one made anew for a new plan, is the model of that sample, and
+  // trains bit for bit as a fresh one (tested).
+  const made = app.modelKey ? JSON.parse(app.modelKey) : null, shown = trainSettings();
+  const keepSample = !!app.traj?.untrained && app.traj.model === app.model && !app.sampling && app.model.step === 0 &&
+    made.preset === shown.preset && made.seed === shown.seed;
   try {
-    if (keepSample || preparedModelFits()) showMessage($('train-message'), '');
+    if ((keepSample && app.modelKey === JSON.stringify(shown)) || preparedModelFits()) showMessage($('train-message'), '');
     else replacePageModel();
     app.modelUnused = false;
     dropUndo();   // a new model trains: the one Reset set aside goes
@@ -139,10 +143,12 @@ function startTraining() {
     showMessage($('train-message'), `${errorText(e)}. Change the settings and press Train again.`);
     return;
   }
-  if (!keepSample) clearTrajectory();
+  if (keepSample) Object.assign(app.traj, { model: app.model, steps: app.model.config.steps, config: app.model.config });
+  else clearTrajectory();
   newRun();
   setStatus(`Training ${app.model.config.steps} steps of batch ${app.model.config.batch}…`);
   resume();   // first: the state it sets redraws the settings note
+  if (keepSample) drawSampleVerdict();   // (its "press Train" is for a ready page)
   showTrainingView();
   passFocus('btn-train', 'btn-pause');
 }
@@ -349,16 +355,17 @@ function wire() {
   // here did nothing). The check waits a task, so that the 'change' is handled first. The focus
   // goes to Pause, where Train's press sends it, and a second quick Enter there is held back as
   // any key press's (oneKeyPressOneAction); a held Enter's repeats do nothing. Paused or done,
-  // Enter only commits: Resume stays a press of its own.
+  // Enter only commits: Resume stays a press of its own. So it does while Undo Reset is offered:
+  // a new run frees the model Reset set aside, which a stray Enter must not do (a review).
   for (const id of TRAIN_FIELDS) {
     $(id).addEventListener('keydown', (ev) => {
       if (ev.key !== 'Enter' || ev.isComposing || ev.repeat) return;
       setTimeout(() => {
-        if (app.state !== 'ready' || $('btn-train').disabled) return;
+        if (app.state !== 'ready' || $('btn-train').disabled || app.undo) return;
         startTraining();
         if (app.state !== 'running') return;
         $('btn-pause').focus({ preventScroll: true });
-        app.focusMoved = { to: $('btn-pause'), at: performance.now() };
+        focusMovedTo($('btn-pause'), { byKey: true });
       });
     });
   }
@@ -436,8 +443,9 @@ function wire() {
   // the Train panel being read, is not). Whether they were is the intersection observer's last
   // word: its notes come after the resize observer's in a frame, so at a resize's first width it
   // still tells the layout before it.
-  // So is the loss curve of a run in progress (a trial's 1366 -> 800 px mid-run left the progress
-  // row at the screen's foot and the curve below it); the chain's images come first.
+  // So is the loss curve of a run (a trial's 1366 -> 800 px mid-run left the progress row at the
+  // screen's foot and the curve below it): while it trains the curve comes first, as what is
+  // changing (a sample on screen beside it is of an earlier step), and otherwise the images.
   const trajImages = document.querySelector('#sample .traj');
   let trajSeen = false, trajSeenBefore = null, lossSeen = false, lossSeenBefore = null;
   new IntersectionObserver((entries) => { trajSeen = entries.at(-1).intersectionRatio >= 0.5; }, { threshold: [0, 0.5, 1] })
@@ -461,7 +469,8 @@ function wire() {
       lastWidth = document.documentElement.clientWidth;
       redrawAll();
       app.redraws++;
-      if (trajSeenBefore && app.traj) showSampleView();
+      if (lossSeenBefore && app.state === 'running') showTrainingView();
+      else if (trajSeenBefore && app.traj) showSampleView();
       else if (lossSeenBefore && training()) showTrainingView();
       trajSeenBefore = lossSeenBefore = null;
       app.pace.calmUntil = performance.now() + RESIZE_CALM_MS;

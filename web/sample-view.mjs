@@ -259,7 +259,7 @@ function blownUpText(tr) {
 }
 
 // what the final MSE means, and, when the sample failed, the reasons this page can show
-function drawSampleVerdict() {
+export function drawSampleVerdict() {
   const tr = app.traj, el = $('sample-verdict'), good = tr.finalMse < MSE_BAR, blownUp = blownUpText(tr);
   const abarT = tr.sched.alpha_bar[tr.T];
   let text = `Final MSE ${formatNumber(tr.finalMse)}: ${good ? 'below' : 'above'} ${MSE_BAR}, the paper's bar, ` +
@@ -270,8 +270,10 @@ function drawSampleVerdict() {
   const other = tr.preset === 'paper' ? 'recommended' : 'paper', seen = app.lastSeen[other];
   if (seen) text += ` The ${other} preset's last sample here (its model at step ${seen.step}): MSE ${formatNumber(seen.mse)}.`;
   if (!good) {
-    // (said of the model as it was: the sample stays on screen while it trains, app.mjs startTraining)
-    if (tr.untrained) text += ' The model was untrained when this sample was drawn: press <a href="#train">Train</a>, then Sample again.';
+    // (said of the model as it was: the sample stays on screen while it trains, app.mjs
+    // startTraining, which redraws this; the way on only while Train can be pressed)
+    if (tr.untrained) text += ' The model was untrained when this sample was drawn' +
+      (app.state === 'ready' ? ': press <a href="#train">Train</a>, then Sample again.' : '.');
     else if (tr.step > 0 && tr.step < tr.steps) text += ` The model had trained only ${tr.step} of ${tr.steps} steps when this sample was drawn.`;
     // a run of the recommended preset planned shorter than the preset's, ended: the likeliest
     // reason, and the way on (a trial's 20-step run got the bar alone, and with sigma^2 = beta

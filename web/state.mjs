@@ -176,8 +176,9 @@ export function passFocus(from, to) {
 // press, a key press that follows at once was most likely meant for the button before (a second
 // Enter), and the key press guard (app.mjs, oneKeyPressOneAction) holds it back for a moment. A
 // move at an event (Done, a divergence) is not recorded: a press after it is a reply to it.
-export function focusMovedTo(button) {
-  if (app.keyPress) app.focusMoved = { to: button, at: performance.now() };
+export function focusMovedTo(button, { byKey = false } = {}) {
+  // (byKey: a key press moved it that was not on a button, as Enter in a field that trains)
+  if (app.keyPress || byKey) app.focusMoved = { to: button, at: performance.now() };
 }
 
 // Disabling the control that has the focus drops the focus to <body>, and a keyboard user loses

@@ -450,6 +450,8 @@ export function drawSampleAge() {
   // the statistic too: "200 of 200", the plan when the sample was drawn, read as stale beside a
   // plan raised to 260 and trained to it (a trial)
   if (!tr) return;
-  const box = since ? `${tr.step} (model now ${m.step})` : tr.untrained ? '0 (untrained)' : `${tr.step} of ${tr.steps}`;
+  // (of the model's plan now: a plan raised while paused read "200 of 200" beside 260, a review)
+  const box = since ? `${tr.step} (model now ${m.step})` : tr.untrained ? '0 (untrained)'
+    : `${tr.step} of ${m === tr.model ? m.config.steps : tr.steps}`;
   if ($('stat-sample-step').textContent !== box) $('stat-sample-step').textContent = box;
 }
