@@ -693,10 +693,11 @@ async function main() {
     // names two, of which either or both may be flags)
     const keys = e instanceof DDPMError && e.code === 'CONFIG' ? /^config: (\w+(?: \* \w+)*) /.exec(e.message)?.[1].split(' * ') ?? [] : [];
     const flags = Object.keys(VALUE_FLAGS).filter((f) => keys.includes(VALUE_FLAGS[f][0]) && VALUE_FLAGS[f][0] in opts.config);
-    // C quotes the number it was given, which for a long integer is not what was typed
-    // (99999999999999999999 reaches it as 100000000000000000000): with one flag, its text is quoted
+    // C quotes the number it was given, which is not always what was typed (99999999999999999999
+    // reaches it as 100000000000000000000, --ema 0.99999999999999999 as 1, unquoted): with one
+    // flag, its text is quoted
     const said = e.message.replace(/^config: /, '');
-    if (flags.length) fail(`${flags.join(', ')}: ${flags.length === 1 ? said.replace(/\(got '[^']*'\)$/, `(got '${opts.typed[VALUE_FLAGS[flags[0]][0]]}')`) : said}`);
+    if (flags.length) fail(`${flags.join(', ')}: ${flags.length === 1 ? said.replace(/\(got [^)]*\)$/, `(got '${opts.typed[VALUE_FLAGS[flags[0]][0]]}')`) : said}`);
     throw e;
   }
   const { summary, model, sample, image, firstLossStep, losses } = run;

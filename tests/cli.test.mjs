@@ -49,7 +49,7 @@ test('a value after = is the same as the value after a space', () => {
   assert.deepEqual(j.config, spaced.config);
   assert.equal(j.loss_final, spaced.loss_final, 'the same run, bit for bit');
   // a negative value after '=' is read as a value too
-  assert.match(run('--lr=-1', '--steps=1').stderr, /lr must be a finite number > 0 .*\(got -1\)/);
+  assert.match(run('--lr=-1', '--steps=1').stderr, /lr must be a finite number > 0 .*\(got '-1'\)/);
 });
 
 test('a sample far outside [-1, 1] is named by its range, which the clipped PNGs would hide', () => {
@@ -224,8 +224,10 @@ test('bad arguments: a clear message and a non-zero exit status', (t) => {
     [['--sample-seed', '0b11'], /--sample-seed must be an integer from 0 to 4294967295 \(got '0b11'\)/],
     [['--lr', '-1', '--steps', '1'], /^ddpm: --lr: lr must be a finite number > 0/],
     // C's refusals named by the flag that gave the value, where its config key is another name
-    [['--ema', '1'], /^ddpm: --ema: ema_decay must be in \[0, 1\) \(got 1\)\n$/],
-    [['--weight-decay', '-1'], /^ddpm: --weight-decay: weight_decay must be a finite number >= 0 \(got -1\)\n$/],
+    [['--ema', '1'], /^ddpm: --ema: ema_decay must be in \[0, 1\) \(got '1'\)\n$/],
+    // a value that rounds into the refused one: quoted as typed, where C's "(got 1)" read as a slip
+    [['--ema', '0.99999999999999999'], /^ddpm: --ema: ema_decay must be in \[0, 1\) \(got '0\.99999999999999999'\)\n$/],
+    [['--weight-decay', '-1'], /^ddpm: --weight-decay: weight_decay must be a finite number >= 0 \(got '-1'\)\n$/],
     [['--lr-schedule', 'x'], /^ddpm: --lr-schedule: lr_schedule must be one of constant, cosine \(got 'x'\)\n$/],
     // quoted as typed: C is handed the number, and quoted it as 100000000000000000000 and 1e+20
     [['--seed', '99999999999999999999'], /^ddpm: --seed: seed must be an integer in 0\.\.4294967295 \(got '99999999999999999999'\)\n$/],
@@ -810,7 +812,7 @@ test('an EMA that would still be mostly the initial weights is pointed out, and 
   // a decay C refuses gets the refusal alone, not a note computed from it first ("200% of the EMA")
   const refused = run('--steps', '1', '--ema', '2');
   assert.equal(refused.status, 2);
-  assert.match(refused.stderr, /ema_decay must be in \[0, 1\) \(got 2\)/);
+  assert.match(refused.stderr, /ema_decay must be in \[0, 1\) \(got '2'\)/);
   assert.doesNotMatch(refused.stderr, /initial weights/);
   // below 1 in double, 1 as the float C uses: refused too, and not noted first (a review)
   const rounded = run('--steps', '2', '--ema', '0.99999999999');

@@ -9,6 +9,9 @@ import { $, app, showMessage, setLiveText, setStatus, savedStatus } from './stat
 // ---------------------------------------------------------------------------------------------
 // the train form: its fields, the preset's description, the note and hints on what can change
 
+// what a running page lets change, said in the settings note and in Steps' tooltip
+const PAUSE_TO_CHANGE = 'Pause to change Steps; Reset to change the other settings.';
+
 export function trainSettings() {
   const s = app.settings;
   return { preset: s.preset, steps: s.steps, batch: s.batch, lr: s.lr, seed: s.seed };
@@ -102,7 +105,7 @@ function drawSettingsNote() {
   } else if (app.state === 'running') {
     // (said of the state the page is in: "can change while paused" read, to a trial, as if the
     // page said it was paused)
-    text = `${text} Pause to change Steps; Reset to change the other settings.`.trim();
+    text = `${text} ${PAUSE_TO_CHANGE}`.trim();
   } else if (app.state === 'paused') {
     text = `${text} Steps can change while paused; Reset to change the other settings.`.trim();
   } else if (app.state === 'error') {
@@ -176,7 +179,7 @@ function drawStepsHint() {
   let hint = '';
   if (app.state === 'done') hint = `Training is done: raise Steps above ${m.step} to train further, from step ${m.step} on.`;
   else if (app.state === 'paused') hint = `Steps can change to ${stepsRule(m.step)}; Resume then trains to it.`;
-  else if (app.state === 'running') hint = 'Pause to change Steps; Reset to change the other settings.';
+  else if (app.state === 'running') hint = PAUSE_TO_CHANGE;
   else if (app.state === 'error') hint = 'Locked: Reset to change the settings.';
   if (hint) el.title = hint;
   else el.removeAttribute('title');

@@ -29,14 +29,19 @@ export function lossCurve(average, from = 0) {
   };
 }
 
+// A moving average of the loss (lossCurve) that went past BLOWN_UP_LOSS on its way: blown up,
+// whether or not it came back (the sample's verdict then gives no "train it on")
+export const lossBlewUp = (curve) => curve.peak > BLOWN_UP_LOSS;
+
 // Which way a moving average of the loss (lossCurve) that ends above UNLEARNT_LOSS went: blown up,
 // begun to fall, stuck, or too short to tell. A blow-up is said first: measured from its peak, the
 // fall back to about 1 read as a network that had "begun to learn". Before EARLY_STEPS steps there
 // is no early value to compare with: a run of 2 steps, its average 0.852, was called "still about
 // what predicting all zeros scores" (a trial); and until as many again, the early value is too
 // near the end to compare (10 to 12 steps falling from 1.0 to 0.6 read "still": a review).
-function lossTrend({ early, peak, end, steps }) {
-  if (peak > BLOWN_UP_LOSS) return 'blown up';
+function lossTrend(curve) {
+  const { early, end, steps } = curve;
+  if (lossBlewUp(curve)) return 'blown up';
   if (steps < 2 * EARLY_STEPS) return 'too short';
   return end < LOSS_BEGUN_TO_FALL * early ? 'begun to fall' : 'stuck';
 }
@@ -44,9 +49,8 @@ function lossTrend({ early, peak, end, steps }) {
 // A moving average that blew up on the way and came back down below UNLEARNT_LOSS: said so, or
 // the run would read as healthy (an expert trial: lr 0.01 rose to 310 at step 9, and the Done line
 // said only that it fell from 1.01 to 0.123)
-export const lossBlewUp = (curve) => curve.peak > BLOWN_UP_LOSS;
 export function blewUpOnTheWay(curve) {
-  return curve.end < UNLEARNT_LOSS && curve.peak > BLOWN_UP_LOSS;
+  return curve.end < UNLEARNT_LOSS && lossBlewUp(curve);
 }
 const THREW_OFF = 'updates too large for this model threw its weights off';
 const IN_CHECK = 'a smaller learning rate keeps them in check';
