@@ -268,9 +268,13 @@ typedef struct {
     // the largest |network output| of the chain so far, over all its images, the t of the step it
     // came at (0: no step yet) and the largest |x_t| that step's input held: a blown-up network
     // whose x0 is clipped gives a finite chain, and only the size of what it said from an input in
-    // range can name it (the caller judges it: web/ddpm.mjs outputBlownUp)
+    // range can name it (web/ddpm.mjs outputBlownUp)
     float output_peak, output_peak_input;
     int output_peak_t;
+    // the same over the steps whose input was in range (sampler_xt_far_bound): a chain that then
+    // ran away hides a blown-up network's output behind its own growth in the peak above
+    float in_range_peak, in_range_peak_input;
+    int in_range_peak_t;
     // (max_batch) image b's draws, x_T and then z at each step, from stream 3 + b of the sampling
     // seed: an image depends on its seed and its place, not on how many were drawn beside it
     Rng *rngs;
@@ -404,6 +408,14 @@ int ddpm_sample_begin(DDPM *m, int n, uint32_t seed, int sigma, int clip, int us
 int ddpm_sample_continue(DDPM *m, int max_steps);
 // end a chain in progress, if any, for the reason given (a continue is then refused with it)
 void sampler_end_chain(SamplerState *st, const char *why);
+// x_t beyond this at step t is far outside anything the forward process makes: XT_FAR_IMAGE of
+// the image part sqrt(alpha_bar_t) plus XT_FAR_NOISE normals' widths sqrt(1 - alpha_bar_t). The
+// page's badge uses the same bound (web/ddpm.mjs xtFarBound: tests/sampler.test.mjs holds the two
+// equal). A network output past OUTPUT_BLOWN_UP from an input within it is a blown-up network.
+#define XT_FAR_IMAGE 1.5f
+#define XT_FAR_NOISE 5.5f
+#define OUTPUT_BLOWN_UP 1e3f
+float sampler_xt_far_bound(const Schedule *s, int t);
 
 // checkpoint.c -- see README "Checkpoint format". Save between steps only; a load is checked
 // whole before anything is copied, drops a step half done and ends a reverse chain in progress.

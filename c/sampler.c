@@ -45,6 +45,10 @@ static int all_finite(const float *x, size_t n) {
 // a few sqrt(1 - alpha_bar), under 10), so far past anything training showed the network
 #define CHAIN_RAN_AWAY 1e3f
 
+float sampler_xt_far_bound(const Schedule *s, int t) {
+    return XT_FAR_IMAGE * s->sqrt_alpha_bar[t] + XT_FAR_NOISE * s->sqrt_one_minus_alpha_bar[t];
+}
+
 void sampler_end_chain(SamplerState *st, const char *why) {
     if (st->t > 0) st->ended = why;
     st->t = 0;
@@ -65,6 +69,7 @@ int ddpm_sample_begin(DDPM *m, int n, uint32_t seed, int sigma, int clip, int us
     st->step = m->step;
     st->ended = NULL;
     st->output_peak = st->output_peak_input = 0.0f; st->output_peak_t = 0;
+    st->in_range_peak = st->in_range_peak_input = 0.0f; st->in_range_peak_t = 0;
     // streams of their own (3, 4, ...: training draws from 2), one per image, so image b of a
     // batch of n is image b of any larger batch, and image 0 the single image of that seed
     for (int b = 0; b < n; b++) {
@@ -122,6 +127,16 @@ int ddpm_sample_continue(DDPM *m, int max_steps) {
             // do it too, and the sizes cannot tell those two apart, so both are named), or a
             // network whose output is huge from the start (weights blown up, or not finite)
             float x_big = max_abs(x, (size_t)n * D);
+            // (the steps before, while x_t was still in range, can tell the two apart: a network
+            // that said more than OUTPUT_BLOWN_UP there had blown up before the chain ran away)
+            if (x_big > CHAIN_RAN_AWAY && st->in_range_peak > OUTPUT_BLOWN_UP)
+                return -ddpm_set_error(DDPM_ERR_DIVERGED,
+                    "sampling diverged at t=%d: %s holds NaN or Inf, and x_%d had reached %.3g: the chain ran away, "
+                    "x_t and the network's predictions growing together step by step, from a network whose weights "
+                    "are far too large, as training that blew up leaves them: at t=%d, from an x_t within +-%.3g, "
+                    "still in range, its output reached %.3g, where it was trained to give %s", t, what, t, x_big,
+                    st->in_range_peak_t, st->in_range_peak_input, st->in_range_peak,
+                    m->cfg.predict == PREDICT_EPS ? "noise from N(0, 1)" : "an image in [-1, 1]");
             if (x_big > CHAIN_RAN_AWAY)
                 return -ddpm_set_error(DDPM_ERR_DIVERGED,
                     "sampling diverged at t=%d: %s holds NaN or Inf, and x_%d had reached %.3g: the chain ran away, "
@@ -145,10 +160,12 @@ int ddpm_sample_continue(DDPM *m, int max_steps) {
                 "sampling diverged at t=%d: x_%d holds NaN or Inf (the chain left the range of float: the "
                 "network's predictions are far too large)", t, t - 1);
         }
-        float peak = max_abs(m->acts.out, (size_t)n * D);
+        float peak = max_abs(m->acts.out, (size_t)n * D), input = max_abs(x, (size_t)n * D);
         if (peak > st->output_peak) {
-            st->output_peak = peak; st->output_peak_t = t;
-            st->output_peak_input = max_abs(x, (size_t)n * D);
+            st->output_peak = peak; st->output_peak_t = t; st->output_peak_input = input;
+        }
+        if (peak > st->in_range_peak && input <= sampler_xt_far_bound(&m->sched, t)) {
+            st->in_range_peak = peak; st->in_range_peak_t = t; st->in_range_peak_input = input;
         }
         // the trajectory of image 0: x_{t-1}, and what the network said at t
         memcpy(m->traj_x + (size_t)(t - 1) * D, x_prev, sizeof(float) * D);

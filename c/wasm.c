@@ -96,6 +96,12 @@ EMSCRIPTEN_KEEPALIVE float *w_sample_images(DDPM *m) { return m->x_buf; }
 EMSCRIPTEN_KEEPALIVE float w_sample_output_peak(DDPM *m) { return m->sampler.output_peak; }
 EMSCRIPTEN_KEEPALIVE int w_sample_output_peak_t(DDPM *m) { return m->sampler.output_peak_t; }
 EMSCRIPTEN_KEEPALIVE float w_sample_output_peak_input(DDPM *m) { return m->sampler.output_peak_input; }
+EMSCRIPTEN_KEEPALIVE float w_sample_in_range_peak(DDPM *m) { return m->sampler.in_range_peak; }
+EMSCRIPTEN_KEEPALIVE int w_sample_in_range_peak_t(DDPM *m) { return m->sampler.in_range_peak_t; }
+EMSCRIPTEN_KEEPALIVE float w_sample_in_range_peak_input(DDPM *m) { return m->sampler.in_range_peak_input; }
+// the bounds the sampler judges by, for a test to hold the page's to them (c/ddpm.h)
+EMSCRIPTEN_KEEPALIVE float w_xt_far_bound(DDPM *m, int t) { return t >= 0 && t <= m->cfg.T ? sampler_xt_far_bound(&m->sched, t) : -1.0f; }
+EMSCRIPTEN_KEEPALIVE float w_output_blown_up(void) { return OUTPUT_BLOWN_UP; }
 EMSCRIPTEN_KEEPALIVE float *w_traj(DDPM *m, int which) {  // 0: x_t, 1: eps_pred, 2: x0_pred
     if (which < 0 || which > 2) {
         ddpm_set_error(DDPM_ERR_ARGUMENT, "traj: which must be 0, 1 or 2 (got %d)", which);

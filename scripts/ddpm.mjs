@@ -772,8 +772,8 @@ async function main() {
     }
     if (s.output_blown_up) {
       // (a blown-up network's chain unclipped runs away and C refuses it, unless the blow-up is mild)
-      say(`the network's output reached ${s.output_peak.toPrecision(3)} at t=${s.output_peak_t}, from an x_t within ` +
-        `+-${s.output_peak_input.toPrecision(3)}, where it was trained to give ` +
+      say(`the network's output reached ${s.output_peak_in_range.toPrecision(3)} at t=${s.output_peak_in_range_t}, from an x_t within ` +
+        `+-${s.output_peak_in_range_input.toPrecision(3)}, where it was trained to give ` +
         `${s.config.predict === 'eps' ? 'noise from N(0, 1)' : 'an image in [-1, 1]'}: its weights have blown up, as a ` +
         `training that ran away leaves them, and this sample says nothing of what it learnt` +
         (s.config.clip_x0 ? ` (x0 was clipped, so the chain stayed finite, but the clipping, not the network, set every pixel of x0)` : ''));

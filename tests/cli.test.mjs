@@ -81,6 +81,12 @@ test('a network that blew up in training is named by the size of its output, whe
   assert.equal(j.status, 'done');
   assert.equal(j.output_blown_up, true);
   assert.ok(j.output_peak > 1e3 && j.output_peak_t >= 1 && j.output_peak_t <= 100 && j.output_peak_input < 10, JSON.stringify(j));
+  // here no step's input was out of range: the in-range peak is the peak
+  assert.deepEqual([j.output_peak_in_range, j.output_peak_in_range_t, j.output_peak_in_range_input], [j.output_peak, j.output_peak_t, j.output_peak_input]);
+  // unclipped the chain runs away, and the blow-up is named from the steps before it did
+  const unclipped = run('--preset', 'paper', '--lr', '0.1', '--steps', '50');
+  assert.equal(unclipped.status, 1);
+  assert.match(unclipped.stderr, /the chain ran away, .* from a network whose weights are far too large, as training that blew up leaves them: at t=\d+, from an x_t within \+-\d\.\d+, still in range, its output reached /);
   // the paper preset as the paper runs it: nothing to name
   const healthy = JSON.parse(run('--preset', 'paper', '--json').stdout);
   assert.equal(healthy.output_blown_up, false);

@@ -251,7 +251,7 @@ test("the chain's output peak: the largest |network output| over its steps and i
       model.train(3);
       const T = model.T, D = model.D;
       model.sampleBegin({ seed: 4, clip: false });
-      assert.deepEqual(model.sampleOutputPeak(), { peak: 0, t: 0, input: 0 });
+      assert.deepEqual(model.sampleOutputPeak(), { peak: 0, t: 0, input: 0, inRange: { peak: 0, t: 0, input: 0 } });
       // in pieces: the peak of the steps taken so far
       model.sampleContinue(5);
       const early = model.sampleOutputPeak();
@@ -264,6 +264,10 @@ test("the chain's output peak: the largest |network output| over its steps and i
       assert.equal(r.outputPeak.peak, out.peak, predict);
       assert.equal(r.outputPeak.t, out.at, predict);
       assert.equal(r.outputPeak.input, Math.max(...extent(r.x, out.at * D, D).map(Math.abs)), predict);
+      // the same over the steps whose input was within the badge's bound (one image: its x_t)
+      const sched = model.schedule(), inputAt = (t) => Math.max(...extent(r.x, t * D, D).map(Math.abs));
+      const inRange = trajectoryPeak(outputs.map((v, i) => (inputAt(Math.floor(i / D)) <= xtFarBound(sched, Math.floor(i / D)) ? v : 0)), T, D);
+      assert.deepEqual(r.outputPeak.inRange, { peak: inRange.peak, t: inRange.at, input: inRange.at ? inputAt(inRange.at) : 0 }, predict);
       const firstFive = trajectoryPeak(outputs.map((v, i) => (i >= (T - 4) * D ? v : 0)), T, D);
       assert.equal(early.peak, firstFive.peak, `${predict}: after 5 steps`);
       assert.ok(early.t >= T - 4, `${predict}: ${early.t}`);
@@ -285,7 +289,12 @@ test('a blown-up network is named by its output peak; healthy chains, trained or
     const r = blown.sample({ seed: 0, clip: true, trajectory: false });
     assert.ok(r.final.every(Number.isFinite));
     assert.ok(r.outputPeak.peak > OUTPUT_BLOWN_UP, `${r.outputPeak.peak}`);
-    assert.ok(outputBlownUp(r.outputPeak, blown.schedule()), JSON.stringify(r.outputPeak));
+    assert.ok(outputBlownUp(r.outputPeak), JSON.stringify(r.outputPeak));
+    // unclipped, its chain runs away; C names the blow-up from the steps before, when x_t was
+    // still in range (it said "either the weights ... or predictions fed back unclipped")
+    assert.throws(() => blown.sample({ seed: 0, clip: false, trajectory: false }), (e) => e.code === 'DIVERGED' &&
+      /the chain ran away, .* from a network whose weights are far too large, as training that blew up leaves them: at t=\d+, from an x_t within \+-\d\.\d+, still in range, its output reached \d\.\d+e\+0[3-9], where it was trained to give noise from N\(0, 1\)$/.test(e.message) &&
+      !/either/.test(e.message), 'the blow-up named');
   } finally { blown.free(); }
   let lowest = Infinity, highest = 0;
   for (const preset of ['paper', 'recommended']) {
@@ -298,7 +307,7 @@ test('a blown-up network is named by its output peak; healthy chains, trained or
             const { outputPeak } = model.sample({ seed, clip, trajectory: false });
             // (0.2 to 35 measured, the diagnostic below: a tenth of the bound leaves room)
             assert.ok(outputPeak.peak < OUTPUT_BLOWN_UP / 10, `${preset}, ${steps} steps, clip ${clip}, seed ${seed}: ${JSON.stringify(outputPeak)}`);
-            assert.ok(!outputBlownUp(outputPeak, model.schedule()));
+            assert.ok(!outputBlownUp(outputPeak));
             lowest = Math.min(lowest, outputPeak.peak); highest = Math.max(highest, outputPeak.peak);
           }
         }
@@ -313,9 +322,25 @@ test('a blown-up network is named by its output peak; healthy chains, trained or
     ran.train(ran.config.steps);
     const r = ran.sample({ seed: 0, clip: false, trajectory: false });
     assert.ok(r.outputPeak.peak > OUTPUT_BLOWN_UP && r.outputPeak.input > xtFarBound(ran.schedule(), r.outputPeak.t), JSON.stringify(r.outputPeak));
-    assert.ok(!outputBlownUp(r.outputPeak, ran.schedule()));
+    assert.ok(!outputBlownUp(r.outputPeak), JSON.stringify(r.outputPeak.inRange));
     assert.ok(Math.max(...extent(r.final).map(Math.abs)) > 1e3);
   } finally { ran.free(); }
+});
+
+// The sampler judges a blow-up in C by the bounds the page's badge and verdict use in JS
+test("C's bounds are the page's: x_t's far bound at every t of both presets, and the blown-up output", async () => {
+  const engine = await simdEngine();
+  assert.equal(engine.mod._w_output_blown_up(), OUTPUT_BLOWN_UP);
+  for (const preset of ['paper', 'recommended']) {
+    const model = engine.createModel({ preset, steps: 1 });
+    try {
+      const sched = model.schedule();
+      for (let t = 0; t <= model.T; t++) {
+        const c = engine.mod._w_xt_far_bound(model.ptr, t), js = xtFarBound(sched, t);
+        assert.ok(Math.abs(c - js) <= 1e-6 * js, `${preset}, t = ${t}: ${c} in C, ${js} in JS`);
+      }
+    } finally { model.free(); }
+  }
 });
 
 test('the chain taken in pieces (begin, then a few steps at a time) gives the bits of one call', async () => {

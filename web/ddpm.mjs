@@ -509,11 +509,13 @@ export class Model {
   }
   // The largest |network output| of the chain so far, over all its images, and the t of the step
   // it came at, and the largest |x_t| of that step's input ({ peak: 0, t: 0, input: 0 } before the
-  // first step): see outputBlownUp
+  // first step); inRange, the same over the steps whose input was within xtFarBound: see
+  // outputBlownUp
   sampleOutputPeak() {
     this.checkSampled('sampleOutputPeak');
-    return { peak: this.mod._w_sample_output_peak(this.ptr), t: this.mod._w_sample_output_peak_t(this.ptr),
-             input: this.mod._w_sample_output_peak_input(this.ptr) };
+    const mod = this.mod, p = this.ptr;
+    return { peak: mod._w_sample_output_peak(p), t: mod._w_sample_output_peak_t(p), input: mod._w_sample_output_peak_input(p),
+             inRange: { peak: mod._w_sample_in_range_peak(p), t: mod._w_sample_in_range_peak_t(p), input: mod._w_sample_in_range_peak_input(p) } };
   }
   sampleTrajectory() {
     this.checkSampled('sampleTrajectory');
@@ -674,11 +676,12 @@ export const xtFarBound = (sched, t, noiseFar = NOISE_FAR) =>
 // more than 10 even at t = 1 with either preset's schedule (sqrt(1 - alpha_bar_1) is 0.01 and
 // 0.032), so the clipping, not the network, sets every pixel of x0. An input far outside
 // (xtFarBound) is a chain that ran away, x_t and the output growing together, which the sample's
-// range names: the weights may be sound.
-// outputPeak: Model.sampleOutputPeak(); sched: Model.schedule()
+// range names: the weights may be sound. So the sampler (c/sampler.c) keeps the peak of the steps
+// whose input was in range apart, and that is what is judged: a blown-up network's chain that
+// then ran away is named too. C judges by the same bounds (c/ddpm.h; tests/sampler.test.mjs).
+// outputPeak: Model.sampleOutputPeak()
 export const OUTPUT_BLOWN_UP = 1e3;
-export const outputBlownUp = (outputPeak, sched) =>
-  outputPeak.peak > OUTPUT_BLOWN_UP && outputPeak.input <= xtFarBound(sched, outputPeak.t);
+export const outputBlownUp = (outputPeak) => outputPeak.inRange.peak > OUTPUT_BLOWN_UP;
 
 // The numbers of the reverse step from x_t (c/sampler.c, reverse_step), for a page to write the
 // step out: unclipped, Ho et al.'s form x_{t-1} = scale (x_t - eps eps_pred) + noise z, with

@@ -250,8 +250,8 @@ export function showSampleView() {
 // finite: a trial's lr 0.1 sampled at MSE 2.15 from an output of 1e5, named by nothing but the
 // loss); '' for any other
 function blownUpText(tr) {
-  if (!outputBlownUp(tr.outputPeak, tr.sched)) return '';
-  const { peak, t, input } = tr.outputPeak;
+  if (!outputBlownUp(tr.outputPeak)) return '';
+  const { peak, t, input } = tr.outputPeak.inRange;
   return ` The network's output reached ${inText(peak)} at <var>t</var> = ${t}, from an <var>x<sub>t</sub></var> within ` +
     `&plusmn;${inText(input)}, where it was trained to give ${tr.config.predict === 'eps' ? 'noise from N(0, 1)' : 'an image in [&minus;1, 1]'}: ` +
     'its weights have blown up, as a training that ran away leaves them, and this sample says nothing of what it learnt' +

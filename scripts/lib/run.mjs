@@ -97,12 +97,16 @@ function summary(model, options, { startStep, trainMs, sample, sampleMs, seed, e
     // the PNGs clip to [-1, 1]: a sample far outside it can be drawn as the very square
     sample_range: sample ? extent(sample.final, 0, model.D) : null,
     mse_clipped: sample ? mse(clipped(sample.final), image) : null,
-    // the largest |network output| of the chain, its t and its input's largest |x_t|: past
-    // OUTPUT_BLOWN_UP from an input in range the weights have blown up (web/ddpm.mjs outputBlownUp)
+    // the largest |network output| of the chain, its t and its input's largest |x_t|; the same
+    // over the steps whose input was in range: past OUTPUT_BLOWN_UP there the weights have blown
+    // up (web/ddpm.mjs outputBlownUp)
     output_peak: sample ? sample.outputPeak.peak : null,
     output_peak_t: sample ? sample.outputPeak.t : null,
     output_peak_input: sample ? sample.outputPeak.input : null,
-    output_blown_up: sample ? outputBlownUp(sample.outputPeak, schedule) : null,
+    output_peak_in_range: sample ? sample.outputPeak.inRange.peak : null,
+    output_peak_in_range_t: sample ? sample.outputPeak.inRange.t : null,
+    output_peak_in_range_input: sample ? sample.outputPeak.inRange.input : null,
+    output_blown_up: sample ? outputBlownUp(sample.outputPeak) : null,
     train_ms: Math.round(trainMs),
     sample_ms: sampleMs === null ? null : Math.round(sampleMs * 10) / 10,
     steps: model.step,
