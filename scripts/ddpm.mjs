@@ -14,7 +14,7 @@ import { strip, grid, upscale } from '../web/draw.mjs';
 import { movingGeoMean, formatNumber } from '../web/plot.mjs';
 import { UNLEARNT_LOSS, lossCurve, unlearntLoss, unlearntWhy, blewUpOnTheWay, blowUpRecovered } from '../web/loss-words.mjs';
 import { isDecimal } from '../web/settings.mjs';
-import { runExperiment, finalLossWindow, Interrupted } from './lib/run.mjs';
+import { runExperiment, finalLossWindow, firstLossStep, Interrupted } from './lib/run.mjs';
 
 const USAGE = `usage: node scripts/ddpm.mjs [options]
   --preset paper|recommended   start from a preset (default recommended; with --load, the file's)
@@ -566,7 +566,7 @@ async function main() {
   // The trained model is saved as soon as training ends, before sampling (which can still
   // fail), and also when training diverged, with the weights of the last good step that C keeps
   // (unless the weights themselves hold NaN or Inf: then nothing is kept, and C says so).
-  let saveNote = '', outNote = '', divergedHint = '';
+  let saveNote = '', outNote = '', divergedHint = '', trainedLines = null;
   // the exit status of a run that failed: 1 diverged, 128 + the signal's number for a run
   // stopped by one (as a shell reports it), 2 refused
   let stoppedBy = null;
@@ -597,6 +597,8 @@ async function main() {
   };
   const onTrained = (model, error, trainMs, summary) => {
     outputsBegan = true;
+    // training done: its account, for the summary should sampling then fail
+    if (!error) trainedLines = trainingLines(summary(), model.lossHistory(), model.T, model.config, { given: opts.config, loaded: !!opts.load, simd: engine.simd });
     // what to try after training diverged, as the page says it: a smaller rate, unless it was the
     // first step on a loaded file's weights, which may be far out themselves (a trial was told only
     // to run it again with --save, as if to keep them)
@@ -658,6 +660,8 @@ async function main() {
     // a run that failed sums up as far as it went, for a program reading --json (it printed
     // nothing, and a sweep of runs lost its failed ones: a trial)
     if (e.summary && opts.json) say(JSON.stringify(e.summary));
+    // sampling failed after a training that went through: what the training did, then why
+    if (!opts.json && trainedLines && e instanceof DDPMError && e.code === 'DIVERGED') for (const line of trainedLines) say(line);
     if (e instanceof Interrupted) fail(e.message + saveNote + outNote, statusOf(e));
     if (e instanceof DDPMError && (saveNote || outNote)) fail(e.message + saveNote + outNote + divergedHint, statusOf(e));
     // a config refused with the file's settings in it: a damaged file, whose settings are read
@@ -734,36 +738,7 @@ async function main() {
     say(JSON.stringify(summary));
   } else {
     const s = summary;
-    // the values that differ from the preset's, by what set them: the flags, or with --load the
-    // file's settings (a trial's --load alone read "changed: steps 300", as if a flag had)
-    const listed = (keys) => keys.map((k) => `${k} ${s.preset_changes[k]}`).join(', ');
-    const keys = Object.keys(s.preset_changes), byFlags = keys.filter((k) => k in opts.config), byFile = keys.filter((k) => !(k in opts.config));
-    const changed = !keys.length ? '' : !opts.load ? ` (changed: ${listed(keys)})`
-      : ` (${[byFile.length && `the file's settings: ${listed(byFile)}`, byFlags.length && `changed by the flags: ${listed(byFlags)}`].filter(Boolean).join('; ')})`;
-    say(`preset ${s.preset}${changed}: ${s.params.toLocaleString('en-US')} parameters, T=${model.T}, alpha_bar_T=${s.alpha_bar_T.toPrecision(4)}`);
-    const from = s.steps - s.steps_run;
-    const trained = s.steps_run === 0 ? `no training steps run (the model is at step ${s.steps})`
-      : `trained ${!from ? `to step ${s.steps}` : from + 1 === s.steps ? `step ${s.steps}` : `steps ${from + 1} to ${s.steps}`} in ${(s.train_ms / 1000).toFixed(1)} s (${engine.simd ? 'SIMD' : 'scalar'} wasm)`;
-    // (the steps the mean is over, and how many of them the curve holds: a version 1 file's
-    // steps have no loss, and "the last 10% of all 52 steps" was the mean of 2)
-    const w = finalLossWindow(losses);
-    const over = w.from === w.to ? `at step ${w.to}, the last 10%` : w.recorded === w.to - w.from + 1
-      ? `mean of steps ${w.from} to ${w.to}, the last 10%` : `mean of the ${w.recorded} recorded of steps ${w.from} to ${w.to}, the last 10%`;
-    // four decimals where a loss lives; out of that range, the page's figures (a blown-up run read
-    // "-> 816130824.8000", and a loss below 1e-4 "0.0000")
-    const lossText = (v) => (v >= 1e-3 && v < 1e4 ? v.toFixed(4) : formatNumber(v));
-    // beside it the figure the page's Done line ends on, the loss's moving average (web/plot.mjs):
-    // a trial read 0.0073 here, 0.00305 on the page, and could not tell why
-    const curve = firstLossStep ? lossCurve(movingGeoMean(losses.subarray(firstLossStep - 1)), firstLossStep - 1) : null;
-    say(trained + (s.loss_first === null ? '' : `: loss ${lossText(s.loss_first)} at step ${firstLossStep} -> ${lossText(s.loss_final)} ` +
-      `(${over}; the page's moving average ${formatNumber(curve.end)})`));
-    // what the loss curve says, in the page's words (web/loss-words.mjs), where it has not fallen
-    // or blew up on the way (a trial: --lr 1 read "1.0078 -> 2.7801", and nothing more)
-    if (curve) {
-      // (why noise prediction from one example a step stays stuck: README "Presets" measures it)
-      if (curve.end >= UNLEARNT_LOSS) say(`the loss's moving average ${unlearntLoss(curve)}${unlearntWhy(curve, model.config) ? ' (README, "Presets", measures why)' : ''}`);
-      else if (blewUpOnTheWay(curve)) say(`the loss's moving average ${blowUpRecovered(curve, s.steps)}`);
-    }
+    for (const line of trainingLines(s, losses, model.T, model.config, { given: opts.config, loaded: !!opts.load, simd: engine.simd })) say(line);
     say(`sampled in ${s.sample_ms} ms (sample seed ${s.sample_seed}): MSE against the training image ${s.mse.toPrecision(3)} ${s.mse < MSE_BAR ? `(< ${MSE_BAR}: the red square is back)` : `(>= ${MSE_BAR}: not the training image)`}`);
     const [lo, hi] = s.sample_range;
     if (lo < -FAR_OUTSIDE || hi > FAR_OUTSIDE) {
@@ -781,6 +756,46 @@ async function main() {
     if (opts.out) say(`wrote ${opts.out}/${OUT_FILES.join(', ')}`);
     if (opts.save) say(`saved checkpoint ${opts.save}`);
   }
+}
+
+// The text summary's account of training (the preset, the steps, the loss and what its curve
+// did), for a run sampled or one whose sampling then failed: the failure alone read as if the
+// run had nothing to say (a trial's --preset paper --lr 0.1 printed only C's message). s: the
+// run's summary; T, config: the model's; given: the flags' settings; loaded: a --load run; simd:
+// the build
+function trainingLines(s, losses, T, config, { given, loaded, simd }) {
+  const lines = [], first = firstLossStep(losses);
+  // the values that differ from the preset's, by what set them: the flags, or with --load the
+  // file's settings (a trial's --load alone read "changed: steps 300", as if a flag had)
+  const listed = (keys) => keys.map((k) => `${k} ${s.preset_changes[k]}`).join(', ');
+  const keys = Object.keys(s.preset_changes), byFlags = keys.filter((k) => k in given), byFile = keys.filter((k) => !(k in given));
+  const changed = !keys.length ? '' : !loaded ? ` (changed: ${listed(keys)})`
+    : ` (${[byFile.length && `the file's settings: ${listed(byFile)}`, byFlags.length && `changed by the flags: ${listed(byFlags)}`].filter(Boolean).join('; ')})`;
+  lines.push(`preset ${s.preset}${changed}: ${s.params.toLocaleString('en-US')} parameters, T=${T}, alpha_bar_T=${s.alpha_bar_T.toPrecision(4)}`);
+  const from = s.steps - s.steps_run;
+  const trained = s.steps_run === 0 ? `no training steps run (the model is at step ${s.steps})`
+    : `trained ${!from ? `to step ${s.steps}` : from + 1 === s.steps ? `step ${s.steps}` : `steps ${from + 1} to ${s.steps}`} in ${(s.train_ms / 1000).toFixed(1)} s (${simd ? 'SIMD' : 'scalar'} wasm)`;
+  // (the steps the mean is over, and how many of them the curve holds: a version 1 file's
+  // steps have no loss, and "the last 10% of all 52 steps" was the mean of 2)
+  const w = finalLossWindow(losses);
+  const over = w.from === w.to ? `at step ${w.to}, the last 10%` : w.recorded === w.to - w.from + 1
+    ? `mean of steps ${w.from} to ${w.to}, the last 10%` : `mean of the ${w.recorded} recorded of steps ${w.from} to ${w.to}, the last 10%`;
+  // four decimals where a loss lives; out of that range, the page's figures (a blown-up run read
+  // "-> 816130824.8000", and a loss below 1e-4 "0.0000")
+  const lossText = (v) => (v >= 1e-3 && v < 1e4 ? v.toFixed(4) : formatNumber(v));
+  // beside it the figure the page's Done line ends on, the loss's moving average (web/plot.mjs):
+  // a trial read 0.0073 here, 0.00305 on the page, and could not tell why
+  const curve = first ? lossCurve(movingGeoMean(losses.subarray(first - 1)), first - 1) : null;
+  lines.push(trained + (s.loss_first === null ? '' : `: loss ${lossText(s.loss_first)} at step ${first} -> ${lossText(s.loss_final)} ` +
+    `(${over}; the page's moving average ${formatNumber(curve.end)})`));
+  // what the loss curve says, in the page's words (web/loss-words.mjs), where it has not fallen
+  // or blew up on the way (a trial: --lr 1 read "1.0078 -> 2.7801", and nothing more)
+  if (curve) {
+    // (why noise prediction from one example a step stays stuck: README "Presets" measures it)
+    if (curve.end >= UNLEARNT_LOSS) lines.push(`the loss's moving average ${unlearntLoss(curve)}${unlearntWhy(curve, config) ? ' (README, "Presets", measures why)' : ''}`);
+    else if (blewUpOnTheWay(curve)) lines.push(`the loss's moving average ${blowUpRecovered(curve, s.steps)}`);
+  }
+  return lines;
 }
 
 main().catch((e) => {

@@ -86,6 +86,8 @@ test('a network that blew up in training is named by the size of its output, whe
   // unclipped the chain runs away, and the blow-up is named from the steps before it did
   const unclipped = run('--preset', 'paper', '--lr', '0.1', '--steps', '50');
   assert.equal(unclipped.status, 1);
+  // after the training's account, which C's message alone left out (a trial)
+  assert.match(unclipped.stdout, /^preset paper \(changed: lr 0\.1, steps 50\): .*\ntrained to step 50 in .*: loss 0\.\d{4} at step 1 -> \d\.\de\d+ .*\nthe loss's moving average rose to .* a smaller learning rate keeps them in check\n$/);
   assert.match(unclipped.stderr, /the chain ran away, .* from a network whose weights are far too large, as training that blew up leaves them: at t=\d+, from an x_t within \+-\d\.\d+, still in range, its output reached /);
   // the paper preset as the paper runs it: nothing to name
   const healthy = JSON.parse(run('--preset', 'paper', '--json').stdout);

@@ -76,7 +76,7 @@ export async function runExperiment(engine, options, { onProgress, load, sampleS
 }
 
 // the first step whose loss the model holds, from 1 (0: none recorded)
-const firstLossStep = (losses) => losses.findIndex((l) => !Number.isNaN(l)) + 1;
+export const firstLossStep = (losses) => losses.findIndex((l) => !Number.isNaN(l)) + 1;
 
 // A run's summary: its status ('done', 'diverged', 'interrupted'), the model's whole loss
 // history (a loaded checkpoint's steps included, so a run resumed from a file sums up as the
