@@ -704,7 +704,7 @@ async function main() {
     if (flags.length) fail(`${flags.join(', ')}: ${flags.length === 1 ? said.replace(/\(got [^)]*\)$/, `(got '${opts.typed[VALUE_FLAGS[flags[0]][0]]}')`) : said}`);
     throw e;
   }
-  const { summary, model, sample, image, firstLossStep, losses } = run;
+  const { summary, model, sample, image, losses } = run;
   try {
     if (opts.out) try {
       const S = Number(model.config.image_size), T = model.T, D = model.D;
