@@ -2888,6 +2888,7 @@ test('Enter in a training field trains when the page is ready, with the focus on
   await page.waitForTimeout(200);
   assert.equal(await page.evaluate(() => window.ddpmPage.state), 'ready', 'Undo Reset offered: Enter only commits');
   assert.equal(await page.textContent('#btn-reset'), 'Undo Reset', 'the model set aside is kept');
+  assert.match(await page.textContent('#train-status'), /^Enter does not train while Undo Reset is offered: a new run frees the model Reset set aside\. Press Train to start one\./);
   assert.equal(await page.textContent('#train-step'), '0 / 2700');
   assertClean(log);
   await page.close();

@@ -361,7 +361,13 @@ function wire() {
     $(id).addEventListener('keydown', (ev) => {
       if (ev.key !== 'Enter' || ev.isComposing || ev.repeat) return;
       setTimeout(() => {
-        if (app.state !== 'ready' || $('btn-train').disabled || app.undo) return;
+        if (app.state !== 'ready' || $('btn-train').disabled) return;
+        // (said, or the Enter seemed lost: a trial)
+        if (app.undo) {
+          setStatus('Enter does not train while Undo Reset is offered: a new run frees the model Reset set aside. ' +
+            'Press Train to start one.');
+          return;
+        }
         startTraining();
         if (app.state !== 'running') return;
         $('btn-pause').focus({ preventScroll: true });
