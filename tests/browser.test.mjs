@@ -2244,7 +2244,8 @@ test('a sample of the untrained model stays on screen while that model trains, w
   const before = await page.evaluate(() => ({ untrained: window.ddpmPage.trajectory.untrained,
     final: Array.from(new Uint32Array(window.ddpmPage.trajectory.final.buffer)) }));
   assert.ok(before.untrained);
-  assert.match(await page.textContent('#sample-verdict'), /The model was untrained when this sample was drawn: press Train, then Sample again\./);
+  // (and why the recommended preset's untrained sample is grey, where noise was expected: a trial)
+  assert.match(await page.textContent('#sample-verdict'), /The model was untrained when this sample was drawn \(its predicted x̂0 is near 0, mid-grey, at every step, and the last step returns it\): press Train, then Sample again\./);
   // a new plan between Sample and Train (the weights at step 0 do not depend on it:
   // tests/determinism.test.mjs) keeps the sample
   await page.fill('#steps', '3');
@@ -2254,7 +2255,7 @@ test('a sample of the untrained model stays on screen while that model trains, w
   assert.equal(await sampleAgeNote(page), 'Drawn from the model at step 0; it has trained to step 3 since. Press Sample for a fresh one.');
   assert.equal(await page.textContent('#stat-sample-step'), '0 (model now 3)');
   // (the way on is for a ready page: Train cannot be pressed now)
-  assert.match(await page.textContent('#sample-verdict'), /The model was untrained when this sample was drawn\.( |$)/);
+  assert.match(await page.textContent('#sample-verdict'), /The model was untrained when this sample was drawn \([^)]*\)\.( |$)/);
   const same = await compareWithOneGo(page);
   assert.deepEqual(same, { n: same.n, params: 0, losses: 0, steps: [3, 3] }, 'trained as a fresh model would');
   // a sample of the settings before a change is not of the model Train makes: it goes

@@ -272,7 +272,9 @@ export function drawSampleVerdict() {
   if (!good) {
     // (said of the model as it was: the sample stays on screen while it trains, app.mjs
     // startTraining, which redraws this; the way on only while Train can be pressed)
+    // (why it is grey where noise was expected, for x0-prediction: a trial)
     if (tr.untrained) text += ' The model was untrained when this sample was drawn' +
+      (tr.config.predict === 'x0' ? ' (its predicted <var>x&#770;<sub>0</sub></var> is near 0, mid-grey, at every step, and the last step returns it)' : '') +
       (app.state === 'ready' ? ': press <a href="#train">Train</a>, then Sample again.' : '.');
     else if (tr.step > 0 && tr.step < tr.steps) text += ` The model had trained only ${tr.step} of ${tr.steps} steps when this sample was drawn.`;
     // a run of the recommended preset planned shorter than the preset's, ended: the likeliest
@@ -583,15 +585,17 @@ export function drawChainPlot() {
   $('plot-chain').setAttribute('aria-label', 'The image and the noise in each x t of the chain, beside the forward process: ' +
     (!tr ? 'no sample yet' : tr.revealed > 0 ? `drawn as the chain plays, now at t = ${tr.revealed}`
       : [T, Math.round(T / 2), 0].map(at).join('; ')));
+  // (the signal in accent2 and the noise in accent, as the noise schedule's plot of the same two
+  // coefficients has them: a trial found them the other way round here)
   const forward = { width: 1.25, dash: [5, 4], reference: true };
   linePlot($('plot-chain'), {
     height: 194, xRange: [0, T], xReversed: true, xLabel: 't (reverse: T → 0)',
     empty: 'Press Sample.',
     series: tr ? [
-      { y: tr.along.signal, shownFrom: tr.revealed, color: th.accent, width: 2, label: 'image in xₜ' },
-      { y: tr.sched.sqrt_alpha_bar, color: th.accent, label: '√ᾱₜ (forward)', ...forward },
-      { y: tr.along.noise, shownFrom: tr.revealed, color: th.accent2, width: 2, label: 'noise in xₜ' },
-      { y: tr.sched.sqrt_one_minus_alpha_bar, color: th.accent2, label: '√(1−ᾱₜ) (forward)', ...forward },
+      { y: tr.along.signal, shownFrom: tr.revealed, color: th.accent2, width: 2, label: 'image in xₜ' },
+      { y: tr.sched.sqrt_alpha_bar, color: th.accent2, label: '√ᾱₜ (forward)', ...forward },
+      { y: tr.along.noise, shownFrom: tr.revealed, color: th.accent, width: 2, label: 'noise in xₜ' },
+      { y: tr.sched.sqrt_one_minus_alpha_bar, color: th.accent, label: '√(1−ᾱₜ) (forward)', ...forward },
     ] : [],
   });
   markSample();
