@@ -3389,6 +3389,16 @@ test('the loss, MSE and chain plots are labelled with what they show: the steps,
   // the numbers are the Done line's, which reads the same curve
   assert.match(await page.textContent('#train-status'), new RegExp(`fell from ${m[1]} at step 1 to ${m[2]} at step 20`));
   await sampleOnce(page);
+  // the chain's plot draws sqrt(alpha_bar) and sqrt(1 - alpha_bar) as the noise schedule's does,
+  // and the chain's image and noise in their colours (a trial found the two plots the other way round)
+  const colours = await page.evaluate(() => {
+    const of = (id, label) => document.getElementById(id).plotSeries.find((s) => s.label.startsWith(label)).color;
+    return { signal: of('plot-coef', '√ᾱₜ'), noise: of('plot-coef', '√(1−ᾱₜ)'), forwardSignal: of('plot-chain', '√ᾱₜ'),
+      forwardNoise: of('plot-chain', '√(1−ᾱₜ)'), image: of('plot-chain', 'image in'), chainNoise: of('plot-chain', 'noise in') };
+  });
+  assert.notEqual(colours.signal, colours.noise);
+  assert.deepEqual([colours.forwardSignal, colours.image, colours.forwardNoise, colours.chainNoise],
+    [colours.signal, colours.signal, colours.noise, colours.noise], JSON.stringify(colours));
   const mse = await label('plot-mse');
   const n = mse.match(/: (\S+) at t = 100, (\S+) at t = 50, (\S+) at t = 1 and (\S+) for the sample; the paper's bar is 0\.01$/);
   assert.ok(n, mse);

@@ -229,6 +229,8 @@ export function linePlot(canvas, opts) {
   // `reference`: the other preset's curve, a bar, SNR = 1: weight 1) where it can (setMarker)
   const lines = [];
   canvas.plotFrame = { left, top, pw, ph, X, Y, lines };
+  // what each series is drawn as, by its label (for a test to hold two plots of one quantity alike)
+  canvas.plotSeries = opts.series.filter((s) => s.label).map((s) => ({ label: s.label, color: s.color, dash: !!s.dash }));
 
   // grid and ticks
   ctx.strokeStyle = th.grid; ctx.lineWidth = 1; ctx.fillStyle = th.muted;
