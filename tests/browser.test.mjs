@@ -345,7 +345,7 @@ test('bad settings are refused with a clear message', async () => {
     await page.fill('#lr', lr);
     assert.ok(await page.isDisabled('#btn-train'), `Train is disabled for lr ${lr}`);
     assert.match(await page.textContent('#settings-note'),
-      /^Learning rate must be a number of at least 1\.4e-45 and below 100 \(at 100 = 1 \/ the weight decay 0\.01, each step's decay would zero the weights, and above it flip their sign; 1\.4e-45 is the smallest a float holds\)\. It stays 0\.001 until it is\.$/);
+      /^Learning rate must be a number above 0 and below 100 \(at 100 = 1 \/ the weight decay 0\.01, each step's decay would zero the weights, and above it flip their sign; below 1\.4e-45, the smallest a float holds, a rate is 0 in training\)\. It stays 0\.001 until it is\.$/);
   }
   // two fields refused at once: the note names both, in the form's order
   await page.fill('#batch', '0');

@@ -35,10 +35,10 @@ test('each kind of field takes its values and refuses the rest', () => {
   assert.equal(parseField('preset', 'paper'), 'paper');
   assert.equal(parseField('preset', 'Paper'), undefined);
   assert.equal(describeField('steps'), 'a whole number from 1 to 100000');
-  assert.equal(describeField('lr'), "a number of at least 1.4e-45 and below 100 (at 100 = 1 / the weight decay 0.01, " +
-    "each step's decay would zero the weights, and above it flip their sign; 1.4e-45 is the smallest a float holds)");
+  assert.equal(describeField('lr'), "a number above 0 and below 100 (at 100 = 1 / the weight decay 0.01, " +
+    "each step's decay would zero the weights, and above it flip their sign; below 1.4e-45, the smallest a float holds, a rate is 0 in training)");
   // the short form names the lower bound too: 1e-50 is above 0, and refused
-  assert.equal(describeField('lr', { why: false }), 'a number of at least 1.4e-45 and below 100', 'a list of refusals has no room for the why');
+  assert.equal(describeField('lr', { why: false }), 'a number above 0 (at least 1.4e-45) and below 100', 'a list of refusals has no room for the why');
   assert.equal(describeField('preset'), `one of ${Object.keys(PRESETS).join(', ')}`);
 });
 
@@ -50,7 +50,7 @@ test('a query string gives its preset\'s defaults, then its own values; a bad va
   assert.deepEqual(Object.keys(presetDefaults('paper')), ['steps', 'batch', 'lr']);
   assert.deepEqual(SAMPLE_DEFAULTS, { sigma: 'beta', clip: false });
   // no brackets inside brackets in the list of what was ignored
-  assert.deepEqual(settingsFromQuery('?lr=abc').ignored, ['lr=abc (must be a number of at least 1.4e-45 and below 100)']);
+  assert.deepEqual(settingsFromQuery('?lr=abc').ignored, ['lr=abc (must be a number above 0 (at least 1.4e-45) and below 100)']);
   // a switch takes the four spellings it reads, and its refusal names all four
   assert.equal(settingsFromQuery('?clip=true').settings.clip, true);
   assert.deepEqual(settingsFromQuery('?clip=2').ignored, ['clip=2 (must be 0, 1, false or true)']);

@@ -15,10 +15,11 @@ export const FIELDS = {
   // 1.4e-45, where C takes anything that rounds to it). C takes the product as AdamW computes
   // it, in float, and so does fits: 99.99999999999999 is below 100, but it and 0.01 round to
   // floats whose product rounds to 1, a decay of 0
-  lr: { kind: 'num', least: 1.4e-45, below: 1 / DEFAULTS.weight_decay,
+  // (said "above 0" first: two trials found "at least 1.4e-45" a float's detail before the rule)
+  lr: { kind: 'num', least: 1.4e-45, leastWords: 'above 0', below: 1 / DEFAULTS.weight_decay,
     fits: (v) => Math.fround(Math.fround(v) * Math.fround(DEFAULTS.weight_decay)) < 1,
     why: `at ${1 / DEFAULTS.weight_decay} = 1 / the weight decay ${DEFAULTS.weight_decay}, each step's decay would zero the weights, ` +
-      "and above it flip their sign; 1.4e-45 is the smallest a float holds" },
+      "and above it flip their sign; below 1.4e-45, the smallest a float holds, a rate is 0 in training" },
   seed: { kind: 'int', min: 0, max: 4294967295 },
   sigma: { kind: 'enum', values: ['beta', 'beta-tilde'] },
   clip: { kind: 'bool' },
@@ -95,7 +96,10 @@ export function parseField(key, text) {
 export function describeField(key, { why = true } = {}) {
   const f = FIELDS[key];
   if (f.kind === 'int') return `a whole number from ${f.min} to ${f.max}`;
-  if (f.kind === 'num') return `a number of at least ${f.least} and below ${f.below}${why ? ` (${f.why})` : ''}`;
+  if (f.kind === 'num') {
+    const least = !f.leastWords ? `of at least ${f.least}` : why ? f.leastWords : `${f.leastWords} (at least ${f.least})`;
+    return `a number ${least} and below ${f.below}${why ? ` (${f.why})` : ''}`;
+  }
   if (f.kind === 'bool') return '0, 1, false or true';
   return `one of ${f.values.join(', ')}`;
 }
