@@ -4,13 +4,14 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { moduleFiles } from '../web/ddpm.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const web = join(root, 'web'), dist = join(root, 'dist');
 
 const needed = ['index.html', 'style.css', 'app.mjs', 'state.mjs', 'controls.mjs', 'panels.mjs', 'train-view.mjs', 'sample-view.mjs',
   'checkpoints.mjs', 'settings.mjs', 'pacing.mjs', 'loss-words.mjs', 'ddpm.mjs', 'draw.mjs', 'plot.mjs',
-  'wasm/ddpm_simd.mjs', 'wasm/ddpm_simd.wasm', 'wasm/ddpm_scalar.mjs', 'wasm/ddpm_scalar.wasm'];
+  ...moduleFiles(true), ...moduleFiles(false)];
 const missing = needed.filter((f) => !existsSync(join(web, f)));
 if (missing.length) {
   console.error(`dist: missing ${missing.map((f) => 'web/' + f).join(', ')} (run make first)`);

@@ -11,6 +11,7 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { moduleFiles } from '../web/ddpm.mjs';
 
 export const MIME = {
   '.html': 'text/html; charset=utf-8',
@@ -25,8 +26,6 @@ export const MIME = {
 };
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-// the built module's files the page loads first (the SIMD build, which make builds)
-export const BUILT = ['wasm/ddpm_simd.mjs', 'wasm/ddpm_simd.wasm'];
 const USAGE = 'usage: node scripts/serve.mjs [--root DIR] [--port N] [--log]   (or PORT=N; default 8000, 0 = any free port)';
 
 // Serve `root` on host:port; resolves with the server once it listens (server.address().port).
@@ -105,8 +104,9 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     console.error(`serve: ${named}: ${stat ? 'not a folder' : 'no such folder'}`);
     process.exit(2);
   }
-  // (the files the page loads first: its check, web/app.mjs engineFailed, asks for the same)
-  const missing = BUILT.filter((f) => !existsSync(join(base, f)));
+  // (the SIMD build's files, which the page loads first: its check, web/app.mjs engineFailed,
+  // asks for the same)
+  const missing = moduleFiles().filter((f) => !existsSync(join(base, f)));
   if (missing.length) {
     console.error(`serve: warning: ${named} has no ${missing.join(' or ')}: the module is not built there, and the page ` +
       'will say it cannot run (make builds it into web/, make dist copies it into dist/)');

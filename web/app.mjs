@@ -10,7 +10,7 @@
 //   train-view.mjs   the model Train trains, the loop in animation frames, statistics, loss curve
 //   sample-view.mjs  the reverse chain over frames, its playback, plots and verdict
 //   checkpoints.mjs  Save, Load, and a new Steps for a model on the page
-import { loadEngine, wasmSimdSupported } from './ddpm.mjs';
+import { loadEngine, wasmSimdSupported, moduleFiles } from './ddpm.mjs';
 import { presetDefaults, parseField, describeField, ignoredText, SAMPLE_DEFAULTS } from './settings.mjs';
 import { $, settingsFromURL, settingsToURL, app, newRun, showMessage, errorText, setStatus, passFocus, focusGuard, bringOnScreen, dropUndo, focusMovedTo } from './state.mjs';
 import { theme } from './plot.mjs';
@@ -487,11 +487,11 @@ function wire() {
 // No module: nothing on the page can run. Say why, and leave nothing that looks usable (the
 // data image comes from the module too). A server that answers 404 for the module's files serves
 // a clone not built yet (a trial was told to check the connection; scripts/serve.mjs warns of the
-// same files); simdFailure is the SIMD build's failure, where the scalar build was tried after it.
-const BUILT = ['wasm/ddpm_simd.mjs', 'wasm/ddpm_simd.wasm'];
+// same files, moduleFiles); simdFailure is the SIMD build's failure, where the scalar build was
+// tried after it.
 async function engineFailed(e, simdFailure) {
   const served = typeof WebAssembly !== 'undefined' && location.protocol !== 'file:';
-  const absent = !served ? [] : (await Promise.all(BUILT.map((f) =>
+  const absent = !served ? [] : (await Promise.all(moduleFiles().map((f) =>
     fetch(f, { method: 'HEAD', cache: 'no-store' }).then((r) => (r.status === 404 ? f : null), () => null)))).filter(Boolean);
   const where = typeof WebAssembly === 'undefined' ? 'This browser has no WebAssembly, which the page needs to run.'
     : location.protocol === 'file:' ? 'A page opened from a file:// address cannot load it: serve the page over http (make serve).'

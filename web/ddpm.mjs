@@ -92,14 +92,22 @@ const SIMD_PROBE = new Uint8Array([
 ]);
 export const wasmSimdSupported = () => WebAssembly.validate(SIMD_PROBE);
 
+// A build's two files, relative to web/: the SIMD build or its scalar twin. Named here once for
+// the loader below, the page's check of a server that has none (app.mjs engineFailed), serve.mjs's
+// warning and dist.mjs's list.
+export const moduleFiles = (simd = true) => {
+  const name = simd ? 'ddpm_simd' : 'ddpm_scalar';
+  return [`wasm/${name}.mjs`, `wasm/${name}.wasm`];
+};
+
 // Load the wasm module: the SIMD build by default, or the scalar twin ({ simd: false }).
 export async function loadEngine({ simd = true } = {}) {
-  const name = simd ? 'ddpm_simd' : 'ddpm_scalar';
-  const { default: createModule } = await import(`./wasm/${name}.mjs`);
+  const [glue, binary] = moduleFiles(simd);
+  const { default: createModule } = await import(`./${glue}`);
   const moduleArgs = {};
   if (IS_NODE) {
     const { readFileSync } = await import('node:fs');
-    moduleArgs.wasmBinary = readFileSync(new URL(`./wasm/${name}.wasm`, import.meta.url));
+    moduleArgs.wasmBinary = readFileSync(new URL(`./${binary}`, import.meta.url));
   }
   return new Engine(await createModule(moduleArgs), simd);
 }
