@@ -271,8 +271,8 @@ export function drawSampleVerdict() {
   if (seen) text += ` The ${other} preset's last sample here (its model at step ${seen.step}): MSE ${formatNumber(seen.mse)}.`;
   if (!good) {
     // (said of the model as it was: the sample stays on screen while it trains, app.mjs
-    // startTraining, which redraws this; the way on only while Train can be pressed)
-    // (why it is grey where noise was expected, for x0-prediction: a trial)
+    // startTraining, which redraws this; why it is grey where noise was expected, for
+    // x0-prediction, a trial asked; the way on only while Train can be pressed)
     if (tr.untrained) text += ' The model was untrained when this sample was drawn' +
       (tr.config.predict === 'x0' ? ' (its predicted <var>x&#770;<sub>0</sub></var> is near 0, mid-grey, at every step, and the last step returns it)' : '') +
       (app.state === 'ready' ? ': press <a href="#train">Train</a>, then Sample again.' : '.');

@@ -440,8 +440,9 @@ export function drawLoss(force) {
 
 // A sample drawn in the middle of a run stays on screen while training goes on; only its
 // "trained steps" statistic would tell that the model has moved on since. Say it beside the
-// images (and in that statistic), and only then: a sample of the model as it is needs no note. (It is redrawn with the
-// training statistics, hence here; the rest of the sample panel is in sample-view.mjs.)
+// images (and in that statistic), and only then: a sample of the model as it is needs no note.
+// (It is redrawn with the training statistics, hence here; the rest of the sample panel is in
+// sample-view.mjs.)
 export function drawSampleAge() {
   const tr = app.traj, m = shownModel(), since = tr && m && m.step > tr.step;
   const text = since ? `Drawn from the model at step ${tr.step}; it has trained to step ${m.step} since. Press Sample for a fresh one.` : '';
