@@ -7,6 +7,8 @@
 //   node scripts/ab.mjs /tmp/a/web web                    # a batch-1 training step, SIMD
 //   node scripts/ab.mjs /tmp/a/web web --case sample      # a 1-image sampling step
 //   node scripts/ab.mjs /tmp/a/web web --batch 16 --scalar --rounds 20
+//   node scripts/ab.mjs /tmp/a/web web --case tile-outer  # a sweep of a batched kernel's tile alone
+//                                                         # (kernels_tile_probe; or tile-dots)
 //
 // Both builds train the same model from the same seed; the script checks that their weights
 // come out bit for bit the same (a speed change must not change the numbers).
@@ -24,18 +26,31 @@ const { values: opt, positionals: dirs } = parseArgs({
     help: { type: 'boolean', default: false },
   },
 });
-if (opt.help || dirs.length !== 2 || !['train', 'sample'].includes(opt.case)) {
-  console.log('usage: node scripts/ab.mjs DIR_A DIR_B [--case train|sample] [--batch N] [--rounds N] [--scalar]\n' +
-    '(DIR_A and DIR_B each hold a ddpm.mjs and its wasm/ folder, as web/ does)');
+const TILES = { 'tile-outer': 0, 'tile-dots': 1 };  // KERNELS_TILE_* in c/ddpm.h
+if (opt.help || dirs.length !== 2 || !['train', 'sample', ...Object.keys(TILES)].includes(opt.case) ||
+    (opt.case in TILES && opt.scalar)) {
+  console.log('usage: node scripts/ab.mjs DIR_A DIR_B [--case train|sample|tile-outer|tile-dots] [--batch N] [--rounds N] [--scalar]\n' +
+    '(DIR_A and DIR_B each hold a ddpm.mjs and its wasm/ folder, as web/ does; the scalar build has no tiles)');
   process.exit(opt.help ? 0 : 2);
 }
 const batch = Number(opt.batch), rounds = Number(opt.rounds);
 const load = async (dir) => (await import(pathToFileURL(path.resolve(dir, 'ddpm.mjs')).href)).loadEngine({ simd: !opt.scalar });
 const engines = { A: await load(dirs[0]), B: await load(dirs[1]) };
 
-// one timed unit: a few training steps, or a few sampling steps (per step, in ms)
+// one timed unit: a few training steps, a few sampling steps, or a few sweeps of a tile (per
+// step or sweep, in ms)
 function makeCase(engine) {
-  if (opt.case === 'train') {
+  if (opt.case in TILES) {
+    const n = 2000, sums = [];
+    return { n, sums, run: () => sums.push(engine.mod._w_tile_probe(TILES[opt.case], n)) };
+  }
+  if (opt.case in TILES) {
+  // every operand 0.5: each sweep's sums are exact, so both builds' tiles must give the same
+  const same = cases.A.sums.every((x, i) => x === cases.B.sums[i]);
+  console.log(`  the tiles' sums: ${same ? 'the same' : 'DIFFERENT'}`);
+  if (!same) process.exitCode = 1;
+}
+if (opt.case === 'train') {
     const m = engine.createModel({ preset: 'paper', batch, max_batch: batch, steps: 1e6 });
     const n = batch >= 16 ? 2 : 5;
     return { m, n, run: () => m.train(n) };
@@ -60,10 +75,19 @@ for (let r = 0; r < rounds; r++) {
   ratio.push(got.B / got.A);
 }
 const q = (v, p) => [...v].sort((x, y) => x - y)[Math.floor(p * (v.length - 1))];
-const f = (x) => x.toFixed(3);
-console.log(`${opt.case} batch ${batch}, ${opt.scalar ? 'scalar' : 'SIMD'}, ${rounds} rounds: ms per step`);
+// a tile's sweep takes a few microseconds: its times in those
+const unit = opt.case in TILES ? 1000 : 1, f = (x) => (x * unit).toFixed(3);
+console.log(opt.case in TILES ? `${opt.case}, SIMD, ${rounds} rounds: microseconds per sweep` :
+  `${opt.case} batch ${batch}, ${opt.scalar ? 'scalar' : 'SIMD'}, ${rounds} rounds: ms per step`);
 for (const k of ['A', 'B']) console.log(`  ${k} ${dirs[k === 'A' ? 0 : 1]}: median ${f(q(times[k], 0.5))}, p10 ${f(q(times[k], 0.1))}`);
-console.log(`  B / A, pair by pair: median ${f(q(ratio, 0.5))} (quartiles ${f(q(ratio, 0.25))}, ${f(q(ratio, 0.75))})`);
+const r = (x) => x.toFixed(3);
+console.log(`  B / A, pair by pair: median ${r(q(ratio, 0.5))} (quartiles ${r(q(ratio, 0.25))}, ${r(q(ratio, 0.75))})`);
+if (opt.case in TILES) {
+  // every operand 0.5: each sweep's sums are exact, so both builds' tiles must give the same
+  const same = cases.A.sums.every((x, i) => x === cases.B.sums[i]);
+  console.log(`  the tiles' sums: ${same ? 'the same' : 'DIFFERENT'}`);
+  if (!same) process.exitCode = 1;
+}
 if (opt.case === 'train') {
   const a = new Uint32Array(cases.A.m.params().buffer), b = new Uint32Array(cases.B.m.params().buffer);
   const same = a.length === b.length && a.every((x, i) => x === b[i]);
