@@ -177,6 +177,10 @@ function limitsAndAchieved(engine, numParams) {
     // all, a part of which the 32 MB L3 keeps from one pass to the next, as it does for AdamW; the
     // 32 MB arrays alone put AdamW at 1.03-1.11 of the limit in three runs
     const [u0, u1, u2, ux] = [0, 1, 2, 3].map(() => alloc(na));
+    // and AdamW's own ceiling: the same kernel over 4 arrays of 1024 floats (16 KB: they stay in
+    // the 32 KB L1), swept until it has updated as many parameters as the model has. With memory
+    // out of the way, this is as fast as its arithmetic and its loads and stores let it run.
+    const nl1 = 1024, sweeps = Math.ceil(na / nl1), [lp, lg, lm, lv] = [0.1, 0.01, 0.001, 0.0001].map((v) => alloc(nl1, v));
     const iters = QUICK ? 1000 : 1e7, tileReps = QUICK ? 30 : 3e4;
     const den = model(64), { x, ts } = denoiseInputs(64, den.D, den.T);
     const tr16 = model(16, 16), s1 = model(1), s64 = model(64);
@@ -196,6 +200,7 @@ function limitsAndAchieved(engine, numParams) {
       update3: () => M._probe_update3(a, b, c, d, 0.5, nd),
       update3_model: () => M._probe_update3(u0, u1, u2, ux, 0.5, na),
       adamw: () => M._w_adamw_update(ap, ag, am, av, na, 1e-3, 0.9, 0.999, 1e-8, 0.01, 0.5, 0.05),
+      adamw_l1: () => { for (let k = 0; k < sweeps; k++) M._w_adamw_update(lp, lg, lm, lv, nl1, 1e-3, 0.9, 0.999, 1e-8, 0.01, 0.5, 0.05); },
       denoise_b64: () => den.denoise(x, ts),
       train_b16: () => tr16.train(1),
       sample_b1_steps: () => { s1.sampleBegin({ n: 1, seed: 1 }); s1.sampleContinue(steps1); },
@@ -266,7 +271,11 @@ function limitsAndAchieved(engine, numParams) {
     floor.train_b16_tiles_in_turn_ms = floor.train_b16_tiles_arithmetic_ms + floor.train_b16_update_stream_ms;
     floor.train_b16_tiles_in_turn_of_peak = floor.train_b16_arithmetic_ms / floor.train_b16_tiles_in_turn_ms;
     floor.train_b16_measured_of_tiles_in_turn = floor.train_b16_tiles_in_turn_ms / t.train_b16;
-    return { limits, tiles, achieved, fraction, floor };
+    // AdamW's ceiling in the same bytes as the target (28 a parameter), against the limit
+    const adamwCeiling = { l1_gbs: gbs(28 * sweeps * nl1, t.adamw_l1), l1_ns_per_param: t.adamw_l1 * 1e6 / (sweeps * nl1) };
+    adamwCeiling.l1_of_update_bw = adamwCeiling.l1_gbs / limits.update_gbs_memory;
+    adamwCeiling.measured_of_l1 = achieved.adamw_gbs / adamwCeiling.l1_gbs;
+    return { limits, tiles, adamwCeiling, achieved, fraction, floor };
   } finally {
     models.forEach((m) => m.free());
     buffers.forEach((p) => engine.free(p));
@@ -442,6 +451,7 @@ async function main() {
   result.fraction_of_limit = lim.fraction;
   result.floor = lim.floor;
   result.tiles = lim.tiles;
+  result.adamw_ceiling = lim.adamwCeiling;
   result.ratios = {};
   for (const [name] of CASES) {
     result.ratios[`simd_vs_scalar_${name}`] = ms[name].scalar / ms[name].simd;
@@ -513,6 +523,11 @@ function report(res) {
   lines.push(`the batched kernels' tiles alone, operands in L1 (kernels_tile_probe): the gradients' 4x8 tile ` +
     `${f(ti.outer_gflops)} GFLOP/s (${f(ti.outer_of_peak)} of peak), the forward's 4x2 tile ${f(ti.dots_gflops)} ` +
     `GFLOP/s (${f(ti.dots_of_peak)} of peak)`);
+  const ac = res.adamw_ceiling;
+  lines.push(`AdamW alone on arrays in L1 (4 x 1024 floats, swept as often as the model has parameters): ` +
+    `${f(ac.l1_gbs)} GB/s in the target's bytes (${f(ac.l1_ns_per_param, 3)} ns a parameter), ${f(ac.l1_of_update_bw)} of the ` +
+    `read-modify-write limit: its own arithmetic, loads and stores allow no more; AdamW from memory ran at ` +
+    `${f(ac.measured_of_l1)} of that`);
   const fl = res.floor;
   lines.push(`the batch-16 step's floor from these limits: arithmetic at peak ${f(fl.train_b16_arithmetic_ms)} ms + AdamW's ` +
     `pass over W, m, v at the read-modify-write bandwidth ${f(fl.train_b16_update_stream_ms)} ms = ${f(fl.train_b16_in_turn_ms)} ms ` +

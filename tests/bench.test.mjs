@@ -37,6 +37,9 @@ test('bench --quick --json: one JSON object of the right shape, every number fin
     assert.equal(typeof r.limits?.[key], 'number', `missing limits.${key}`);
   }
   for (const key of ['outer_gflops', 'dots_gflops']) assert.equal(typeof r.tiles?.[key], 'number', `missing tiles.${key}`);
+  for (const key of ['l1_gbs', 'l1_ns_per_param', 'l1_of_update_bw', 'measured_of_l1']) {
+    assert.equal(typeof r.adamw_ceiling?.[key], 'number', `missing adamw_ceiling.${key}`);
+  }
   for (const axis of ['hidden', 'image_size', 'T']) {
     assert.ok(Array.isArray(r.scaling?.[axis]) && r.scaling[axis].length >= 2, `scaling.${axis}`);
     for (const p of r.scaling[axis]) {
