@@ -526,7 +526,7 @@ function report(res) {
   const ac = res.adamw_ceiling;
   lines.push(`AdamW alone on arrays in L1 (4 x 1024 floats, swept as often as the model has parameters): ` +
     `${f(ac.l1_gbs)} GB/s in the target's bytes (${f(ac.l1_ns_per_param, 3)} ns a parameter), ${f(ac.l1_of_update_bw)} of the ` +
-    `read-modify-write limit: its own arithmetic, loads and stores allow no more; AdamW from memory ran at ` +
+    `read-modify-write limit: what its arithmetic, loads and stores allow with memory out of the way; AdamW from memory ran at ` +
     `${f(ac.measured_of_l1)} of that`);
   const fl = res.floor;
   lines.push(`the batch-16 step's floor from these limits: arithmetic at peak ${f(fl.train_b16_arithmetic_ms)} ms + AdamW's ` +
