@@ -44,13 +44,7 @@ function makeCase(engine) {
     const n = 2000, sums = [];
     return { n, sums, run: () => sums.push(engine.mod._w_tile_probe(TILES[opt.case], n)) };
   }
-  if (opt.case in TILES) {
-  // every operand 0.5: each sweep's sums are exact, so both builds' tiles must give the same
-  const same = cases.A.sums.every((x, i) => x === cases.B.sums[i]);
-  console.log(`  the tiles' sums: ${same ? 'the same' : 'DIFFERENT'}`);
-  if (!same) process.exitCode = 1;
-}
-if (opt.case === 'train') {
+  if (opt.case === 'train') {
     const m = engine.createModel({ preset: 'paper', batch, max_batch: batch, steps: 1e6 });
     const n = batch >= 16 ? 2 : 5;
     return { m, n, run: () => m.train(n) };
