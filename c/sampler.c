@@ -160,12 +160,17 @@ int ddpm_sample_continue(DDPM *m, int max_steps) {
                 "sampling diverged at t=%d: x_%d holds NaN or Inf (the chain left the range of float: the "
                 "network's predictions are far too large)", t, t - 1);
         }
-        float peak = max_abs(m->acts.out, (size_t)n * D), input = max_abs(x, (size_t)n * D);
-        if (peak > st->output_peak) {
-            st->output_peak = peak; st->output_peak_t = t; st->output_peak_input = input;
-        }
-        if (peak > st->in_range_peak && input <= sampler_xt_far_bound(&m->sched, t)) {
-            st->in_range_peak = peak; st->in_range_peak_t = t; st->in_range_peak_input = input;
+        // the input's size only at a step that may set a peak (in_range_peak <= output_peak, so
+        // any that does passes the first test): most steps of a chain set neither
+        float peak = max_abs(m->acts.out, (size_t)n * D);
+        if (peak > st->in_range_peak) {
+            float input = max_abs(x, (size_t)n * D);
+            if (peak > st->output_peak) {
+                st->output_peak = peak; st->output_peak_t = t; st->output_peak_input = input;
+            }
+            if (input <= sampler_xt_far_bound(&m->sched, t)) {
+                st->in_range_peak = peak; st->in_range_peak_t = t; st->in_range_peak_input = input;
+            }
         }
         // the trajectory of image 0: x_{t-1}, and what the network said at t
         memcpy(m->traj_x + (size_t)(t - 1) * D, x_prev, sizeof(float) * D);
