@@ -317,35 +317,69 @@ function stepParts(engine) {
 // number cannot show that. The target keeps the median of the round-robin above; this shows the
 // spread, and the step's fraction of the peak measured beside it in the same window.
 
+// The machine runs in phases of seconds (docs/bench.md, "Why the miss"), and a slow phase does
+// not slow everything alike: so each window also times, after its steps, the peak loop, the
+// 4x8 tile alone (operands in L1) and a read of 16 KB (in L1), each the best of 3; the L1 read
+// also once before the first window. A phase can change within a window, so a window is "fast"
+// when the L1 reads on both sides of it ran within 15% of the fastest, "slow" when both ran
+// below that, and "mixed" otherwise; the summary gives each quantity's median over the fast
+// windows and over the slow ones.
 function stepTrace(engine, stepGflop) {
   const model = engine.createModel({ preset: 'paper', ...MODEL, batch: 16, max_batch: 16, steps: 1e6 });
   const M = engine.mod, windows = QUICK ? 2 : 30, size = QUICK ? 2 : 20, iters = QUICK ? 1000 : 2e6;
+  const l1Floats = 4096, l1Reps = QUICK ? 100 : 20000, tileReps = QUICK ? 30 : 3000;
+  const l1 = engine.alloc(4 * l1Floats);
+  M.HEAPF32.fill(0.5, l1 >> 2, (l1 >> 2) + l1Floats);
+  const bestOf3 = (fn) => {
+    let best = Infinity;
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      fn();
+      best = Math.min(best, performance.now() - t0);
+    }
+    return best;
+  };
   try {
     for (let i = 0; i < (QUICK ? 1 : 5); i++) model.train(1);   // warm: the first steps run before V8's optimising tier
     M._probe_peak(iters);
-    const medians = [], peaks = [];
+    const l1Read = () => 4 * l1Floats * l1Reps / bestOf3(() => { for (let k = 0; k < l1Reps; k++) M._probe_read(l1, l1Floats); }) / 1e6;
+    const l1Before = l1Read();
+    const medians = [], peaks = [], tiles = [], l1Reads = [];
     for (let w = 0; w < windows; w++) {
-      const times = [], peak = [];
+      const times = [];
       for (let i = 0; i < size; i++) {
         const t0 = performance.now();
         model.train(1);
         times.push(performance.now() - t0);
       }
-      for (let i = 0; i < 3; i++) {
-        const t0 = performance.now();
-        M._probe_peak(iters);
-        peak.push(performance.now() - t0);
-      }
       medians.push(median(times));
-      peaks.push(iters * M._probe_peak_flops_per_iter() / Math.min(...peak) / 1e6);
+      peaks.push(iters * M._probe_peak_flops_per_iter() / bestOf3(() => M._probe_peak(iters)) / 1e6);
+      tiles.push(tileReps * M._w_tile_probe_flops() / bestOf3(() => M._w_tile_probe(TILE.outer, tileReps)) / 1e6);
+      l1Reads.push(l1Read());
     }
     const ofPeak = medians.map((ms, w) => stepGflop / (ms / 1e3) / peaks[w]);
     const fastest = Math.min(...medians), slowest = Math.max(...medians);
+    const l1Best = Math.max(l1Before, ...l1Reads), isFast = (g) => g >= 0.85 * l1Best;
+    const phaseOf = l1Reads.map((after, w) => {
+      const before = w === 0 ? l1Before : l1Reads[w - 1];
+      return isFast(before) && isFast(after) ? 'fast' : !isFast(before) && !isFast(after) ? 'slow' : 'mixed';
+    });
+    const phase = (want) => {
+      const pick = (values) => values.filter((_, w) => phaseOf[w] === want);
+      const n = pick(medians).length;
+      return n === 0 ? null : {  // null: no window in that phase
+        windows: n, step_ms: median(pick(medians)), step_of_peak: median(pick(ofPeak)), peak_gflops: median(pick(peaks)),
+        tile_outer_gflops: median(pick(tiles)), tile_outer_of_peak: median(pick(tiles.map((g, w) => g / peaks[w]))),
+        l1_read_gbs: median(pick(l1Reads)),
+      };
+    };
     return { window_steps: size, window_medians_ms: medians, window_peak_gflops: peaks, window_of_peak: ofPeak,
+      window_tile_outer_gflops: tiles, window_l1_read_gbs: l1Reads, l1_read_before_gbs: l1Before, window_phase: phaseOf,
       fastest_ms: fastest, slowest_ms: slowest, windows_near_fastest: medians.filter((m) => m <= 1.1 * fastest).length,
       of_peak_at_fastest: ofPeak[medians.indexOf(fastest)], of_peak_at_slowest: ofPeak[medians.indexOf(slowest)],
-      best_of_peak: Math.max(...ofPeak) };
-  } finally { model.free(); }
+      best_of_peak: Math.max(...ofPeak),
+      phases: { fast: phase('fast'), slow: phase('slow'), mixed_windows: phaseOf.filter((p) => p === 'mixed').length } };
+  } finally { model.free(); engine.free(l1); }
 }
 
 // ---------------------------------------------------------------------------
@@ -546,11 +580,17 @@ function report(res) {
     `(${pa.noise_values} normals) ${f(pa.noise_64_images_ms, 3)} ms`);
   const tr = res.step_trace;
   lines.push(`the batch-16 step alone, ${tr.window_medians_ms.length} windows of ${tr.window_steps} steps back to back, each ` +
-    `with the peak measured after it: medians from ${f(tr.fastest_ms)} ms (${f(tr.of_peak_at_fastest)} of its window's peak) to ` +
+    `with the peak (and the tile and L1 read below) measured after it: medians from ${f(tr.fastest_ms)} ms (${f(tr.of_peak_at_fastest)} of its window's peak) to ` +
     `${f(tr.slowest_ms)} ms (${f(tr.of_peak_at_slowest)}), ${tr.windows_near_fastest} of ${tr.window_medians_ms.length} ` +
     `windows within 10% of the fastest; peaks ${f(Math.min(...tr.window_peak_gflops))}-${f(Math.max(...tr.window_peak_gflops))} ` +
     `GFLOP/s; the best window ${f(tr.best_of_peak)} of its peak. ms / fraction, in order: ` +
     tr.window_medians_ms.map((m, w) => `${f(m, 1)}/${tr.window_of_peak[w].toFixed(2)}`).join(' '));
+  const ph = (name, p) => p === null ? `no ${name} windows` :
+    `${p.windows} ${name}: step ${f(p.step_ms)} ms (${f(p.step_of_peak)} of peak), peak ${f(p.peak_gflops)} GFLOP/s, ` +
+    `the 4x8 tile ${f(p.tile_outer_gflops)} (${f(p.tile_outer_of_peak)} of peak), L1 read ${f(p.l1_read_gbs)} GB/s`;
+  lines.push(`the same windows by the machine's phase (fast: the L1 reads before and after the window both within 15% ` +
+    `of the fastest; slow: both below; medians): ${ph('fast', tr.phases.fast)}; ${ph('slow', tr.phases.slow)}; ` +
+    `${tr.phases.mixed_windows} mixed`);
   lines.push(`load average (1 min) at start ${f(res.load_average_at_start)}, at end ${f(res.load_average_at_end)} ` +
     '(other processes sharing the 2 cores make every number noisier)');
   lines.push('');

@@ -51,6 +51,30 @@ test('bench --quick --json: one JSON object of the right shape, every number fin
   assert.equal(trace.fastest_ms, Math.min(...trace.window_medians_ms));
   assert.equal(trace.slowest_ms, Math.max(...trace.window_medians_ms));
   assert.ok(trace.windows_near_fastest >= 1 && trace.windows_near_fastest <= trace.window_medians_ms.length);
+  // each window's L1 read and tile beside its step, and the windows split by phase: every window
+  // in one phase, fast or slow as the L1 reads on its two sides say, and a phase's medians taken
+  // over its own windows
+  for (const key of ['window_peak_gflops', 'window_tile_outer_gflops', 'window_l1_read_gbs', 'window_phase']) {
+    assert.equal(trace[key]?.length, trace.window_medians_ms.length, `step_trace.${key}`);
+  }
+  const n = trace.window_medians_ms.length, reads = [trace.l1_read_before_gbs, ...trace.window_l1_read_gbs];
+  const best = Math.max(...reads);
+  trace.window_phase.forEach((p, w) => {
+    const fast = [reads[w], reads[w + 1]].map((g) => g >= 0.85 * best);
+    assert.equal(p, fast[0] && fast[1] ? 'fast' : !fast[0] && !fast[1] ? 'slow' : 'mixed', `window ${w}'s phase`);
+  });
+  for (const name of ['fast', 'slow']) {
+    const mine = trace.window_medians_ms.filter((_, w) => trace.window_phase[w] === name);
+    const p = trace.phases[name];
+    if (mine.length === 0) { assert.equal(p, null, `no ${name} windows`); continue; }
+    assert.equal(p.windows, mine.length);
+    assert.ok(p.step_ms >= Math.min(...mine) && p.step_ms <= Math.max(...mine), `${name}: the median of its own windows`);
+    for (const key of ['step_of_peak', 'peak_gflops', 'tile_outer_gflops', 'tile_outer_of_peak', 'l1_read_gbs']) {
+      assert.equal(typeof p[key], 'number', `step_trace.phases.${name}.${key}`);
+    }
+  }
+  assert.equal(trace.phases.mixed_windows, trace.window_phase.filter((p) => p === 'mixed').length);
+  assert.ok(n >= 2);
   assert.ok(Array.isArray(r.targets) && r.targets.length >= 6);
   for (const t of r.targets) assert.equal(typeof t.met, 'boolean', `target ${t.name}`);
   const all = numbers(r);
