@@ -11,10 +11,14 @@
 //                                                         # (kernels_tile_probe; or tile-dots)
 //
 // Both builds train the same model from the same seed; the script checks that their weights
-// come out bit for bit the same (a speed change must not change the numbers).
+// come out bit for bit the same (a speed change must not change the numbers). The machine's
+// speed moves in phases, and a slow phase does not slow all code alike, so each round is also
+// put in a phase by a read from L1 timed before and after it (scripts/lib/phase.mjs), and the
+// ratio is given for the fast rounds and the slow ones apart as well.
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { l1Reader, phasesBetween } from './lib/phase.mjs';
 
 const { values: opt, positionals: dirs } = parseArgs({
   allowPositionals: true,
@@ -29,7 +33,7 @@ const { values: opt, positionals: dirs } = parseArgs({
 const TILES = { 'tile-outer': 0, 'tile-dots': 1 };  // KERNELS_TILE_* in c/ddpm.h
 if (opt.help || dirs.length !== 2 || !['train', 'sample', ...Object.keys(TILES)].includes(opt.case) ||
     (opt.case in TILES && opt.scalar)) {
-  console.log('usage: node scripts/ab.mjs DIR_A DIR_B [--case train|sample|tile-outer|tile-dots] [--batch N] [--rounds N] [--scalar]\n' +
+  (opt.help ? console.log : console.error)('usage: node scripts/ab.mjs DIR_A DIR_B [--case train|sample|tile-outer|tile-dots] [--batch N] [--rounds N] [--scalar]\n' +
     '(DIR_A and DIR_B each hold a ddpm.mjs and its wasm/ folder, as web/ does; the scalar build has no tiles)');
   process.exit(opt.help ? 0 : 2);
 }
@@ -55,7 +59,7 @@ function makeCase(engine) {
 }
 const cases = { A: makeCase(engines.A), B: makeCase(engines.B) };
 
-const times = { A: [], B: [] }, ratio = [];
+const times = { A: [], B: [] }, ratio = [], l1 = l1Reader(engines.A, 5000), l1Reads = [l1.read()];
 for (let r = 0; r < rounds; r++) {
   const got = {};
   for (const k of r % 2 ? ['A', 'B'] : ['B', 'A']) {  // both orders, in turn
@@ -67,7 +71,9 @@ for (let r = 0; r < rounds; r++) {
     times[k].push(got[k]);
   }
   ratio.push(got.B / got.A);
+  l1Reads.push(l1.read());
 }
+l1.free();
 const q = (v, p) => [...v].sort((x, y) => x - y)[Math.floor(p * (v.length - 1))];
 // a tile's sweep takes a few microseconds: its times in those
 const unit = opt.case in TILES ? 1000 : 1, f = (x) => (x * unit).toFixed(3);
@@ -76,6 +82,11 @@ console.log(opt.case in TILES ? `${opt.case}, SIMD, ${rounds} rounds: microsecon
 for (const k of ['A', 'B']) console.log(`  ${k} ${dirs[k === 'A' ? 0 : 1]}: median ${f(q(times[k], 0.5))}, p10 ${f(q(times[k], 0.1))}`);
 const r = (x) => x.toFixed(3);
 console.log(`  B / A, pair by pair: median ${r(q(ratio, 0.5))} (quartiles ${r(q(ratio, 0.25))}, ${r(q(ratio, 0.75))})`);
+const phase = phasesBetween(l1Reads);
+console.log('  by the machine\'s phase (the L1 reads before and after a round): ' + ['fast', 'slow'].map((name) => {
+  const mine = ratio.filter((_, i) => phase[i] === name);
+  return mine.length ? `${mine.length} ${name} rounds, B / A median ${r(q(mine, 0.5))}` : `no ${name} rounds`;
+}).join('; ') + `; ${phase.filter((p) => p === 'mixed').length} mixed`);
 if (opt.case in TILES) {
   // every operand 0.5: each sweep's sums are exact, so both builds' tiles must give the same
   const same = cases.A.sums.every((x, i) => x === cases.B.sums[i]);

@@ -25,6 +25,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { loadEngine } from '../web/ddpm.mjs';
 import { tfjsReady, TfjsDDPM, tf } from './lib/tfjs_ddpm.mjs';
+import { l1Reader, phasesBetween } from './lib/phase.mjs';
 
 const args = process.argv.slice(2);
 const USAGE = 'usage: node scripts/bench.mjs [--json] [--quick]   (a few minutes; --quick: a tiny model, seconds)';
@@ -320,16 +321,13 @@ function stepParts(engine) {
 // The machine runs in phases of seconds (docs/bench.md, "Why the miss"), and a slow phase does
 // not slow everything alike: so each window also times, after its steps, the peak loop, the
 // 4x8 tile alone (operands in L1) and a read of 16 KB (in L1), each the best of 3; the L1 read
-// also once before the first window. A phase can change within a window, so a window is "fast"
-// when the L1 reads on both sides of it ran within 15% of the fastest, "slow" when both ran
-// below that, and "mixed" otherwise; the summary gives each quantity's median over the fast
-// windows and over the slow ones.
+// also once before the first window. A phase can change within a window, so a window's phase is
+// read from the L1 reads on its two sides (scripts/lib/phase.mjs); the summary gives each
+// quantity's median over the fast windows and over the slow ones.
 function stepTrace(engine, stepGflop) {
   const model = engine.createModel({ preset: 'paper', ...MODEL, batch: 16, max_batch: 16, steps: 1e6 });
   const M = engine.mod, windows = QUICK ? 2 : 30, size = QUICK ? 2 : 20, iters = QUICK ? 1000 : 2e6;
-  const l1Floats = 4096, l1Reps = QUICK ? 100 : 20000, tileReps = QUICK ? 30 : 3000;
-  const l1 = engine.alloc(4 * l1Floats);
-  M.HEAPF32.fill(0.5, l1 >> 2, (l1 >> 2) + l1Floats);
+  const tileReps = QUICK ? 30 : 3000, l1 = l1Reader(engine, QUICK ? 100 : 20000);
   const bestOf3 = (fn) => {
     let best = Infinity;
     for (let i = 0; i < 3; i++) {
@@ -342,8 +340,7 @@ function stepTrace(engine, stepGflop) {
   try {
     for (let i = 0; i < (QUICK ? 1 : 5); i++) model.train(1);   // warm: the first steps run before V8's optimising tier
     M._probe_peak(iters);
-    const l1Read = () => 4 * l1Floats * l1Reps / bestOf3(() => { for (let k = 0; k < l1Reps; k++) M._probe_read(l1, l1Floats); }) / 1e6;
-    const l1Before = l1Read();
+    const l1Before = l1.read();
     const medians = [], peaks = [], tiles = [], l1Reads = [];
     for (let w = 0; w < windows; w++) {
       const times = [];
@@ -355,15 +352,11 @@ function stepTrace(engine, stepGflop) {
       medians.push(median(times));
       peaks.push(iters * M._probe_peak_flops_per_iter() / bestOf3(() => M._probe_peak(iters)) / 1e6);
       tiles.push(tileReps * M._w_tile_probe_flops() / bestOf3(() => M._w_tile_probe(TILE.outer, tileReps)) / 1e6);
-      l1Reads.push(l1Read());
+      l1Reads.push(l1.read());
     }
     const ofPeak = medians.map((ms, w) => stepGflop / (ms / 1e3) / peaks[w]);
     const fastest = Math.min(...medians), slowest = Math.max(...medians);
-    const l1Best = Math.max(l1Before, ...l1Reads), isFast = (g) => g >= 0.85 * l1Best;
-    const phaseOf = l1Reads.map((after, w) => {
-      const before = w === 0 ? l1Before : l1Reads[w - 1];
-      return isFast(before) && isFast(after) ? 'fast' : !isFast(before) && !isFast(after) ? 'slow' : 'mixed';
-    });
+    const phaseOf = phasesBetween([l1Before, ...l1Reads]);
     const phase = (want) => {
       const pick = (values) => values.filter((_, w) => phaseOf[w] === want);
       const n = pick(medians).length;
@@ -379,7 +372,7 @@ function stepTrace(engine, stepGflop) {
       of_peak_at_fastest: ofPeak[medians.indexOf(fastest)], of_peak_at_slowest: ofPeak[medians.indexOf(slowest)],
       best_of_peak: Math.max(...ofPeak),
       phases: { fast: phase('fast'), slow: phase('slow'), mixed_windows: phaseOf.filter((p) => p === 'mixed').length } };
-  } finally { model.free(); engine.free(l1); }
+  } finally { model.free(); l1.free(); }
 }
 
 // ---------------------------------------------------------------------------

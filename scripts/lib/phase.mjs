@@ -1,0 +1,31 @@
+// phase.mjs -- which phase the machine was in around a timed run. This VM's speed moves in
+// phases of seconds, and a slow phase costs a read from L1 about 40% of its speed where the
+// peak arithmetic loop loses about 20% (docs/bench.md, "Why the miss"). So a 16 KB read in
+// L1, timed before and after a run, says which phase the run met: "fast" when both reads ran
+// within 15% of the fastest read of the series, "slow" when both ran below that, "mixed" when
+// the phase changed between them. Shared by the benchmark's step trace and scripts/ab.mjs.
+
+const L1_FLOATS = 4096;  // 16 KB: in the 32 KB L1
+
+// A reader on one engine (web/ddpm.mjs's loadEngine): read() times `reps` reads of its 16 KB,
+// the best of 3, and gives GB/s; free() gives the buffer back.
+export function l1Reader(engine, reps = 20000) {
+  const M = engine.mod, p = engine.alloc(4 * L1_FLOATS);
+  M.HEAPF32.fill(0.5, p >> 2, (p >> 2) + L1_FLOATS);
+  const read = () => {
+    let best = Infinity;
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      for (let k = 0; k < reps; k++) M._probe_read(p, L1_FLOATS);
+      best = Math.min(best, performance.now() - t0);
+    }
+    return 4 * L1_FLOATS * reps / best / 1e6;
+  };
+  return { read, free: () => engine.free(p) };
+}
+
+// reads (n + 1): the L1 read before run 0, then after each run -> the phase of each of the n runs
+export function phasesBetween(reads) {
+  const best = Math.max(...reads), fast = reads.map((g) => g >= 0.85 * best);
+  return fast.slice(1).map((after, i) => (fast[i] && after ? 'fast' : !fast[i] && !after ? 'slow' : 'mixed'));
+}
