@@ -77,7 +77,8 @@ function roundRobin(fns, warm, reps, inTurn = {}) {
       times[n].push(own?.ms ?? performance.now() - t0);  // a case that times itself (the native process)
     }
   }
-  return Object.fromEntries(names.map((n) => [n, median(times[n])]));
+  // the medians; each round's own times too (not enumerable: callers iterate over the medians)
+  return Object.defineProperty(Object.fromEntries(names.map((n) => [n, median(times[n])])), 'rounds', { value: times });
 }
 
 function timeOne(fn, warm, reps) { return roundRobin({ x: fn }, warm, reps).x; }
@@ -163,6 +164,8 @@ function limitsAndAchieved(engine, numParams) {
     models.push(m);
     return m;
   };
+  // the machine's phase at the start of each round, read from L1 (scripts/lib/phase.mjs)
+  const l1 = l1Reader(engine, QUICK ? 100 : 20000), l1Reads = [];
   try {
     // as many floats as the model has weights: fits in the L3 cache (32 MB here), which is where a
     // batch-1 forward finds its weights; read in one stream, in four, six and eight (equal parts), 10 times.
@@ -187,6 +190,7 @@ function limitsAndAchieved(engine, numParams) {
     const tr16 = model(16, 16), s1 = model(1), s64 = model(64);
     const steps1 = Math.min(QUICK ? 2 : 20, MODEL.T), steps64 = Math.min(QUICK ? 1 : 3, MODEL.T);
     const t = roundRobin({
+      l1: () => { l1Reads.push(l1.read()); },
       peak: () => M._probe_peak(iters),
       // the batched kernels' two tiles alone, on operands in L1 (c/kernels.c, kernels_tile_probe)
       tile_outer: () => M._w_tile_probe(TILE.outer, tileReps),
@@ -215,45 +219,64 @@ function limitsAndAchieved(engine, numParams) {
       denoise_b64: 1, train_b16: 1, sample_b1_steps: 1, sample_b64_steps: 1,
     });
     const gbs = (bytes, ms) => bytes / ms / 1e6;
-    const limits = {
-      peak_simd_gflops: iters * M._probe_peak_flops_per_iter() / t.peak / 1e6,
-      read1_gbs_weights_size: gbs(4 * nw * inner, t.read1),
-      read4_gbs_weights_size: gbs(4 * nw * inner, t.read4),
-      read6_gbs_weights_size: gbs(4 * 6 * six * inner, t.read6),
-      read8_gbs_weights_size: gbs(4 * nw * inner, t.read8),
-      read_gbs_memory: gbs(16 * nd, t.mem_read4),
-      update1_gbs_memory: gbs(12 * nd, t.update1),
-      update2_gbs_memory: gbs(24 * nd, t.update2),
-      update3_gbs_memory: gbs(28 * nd, t.update3),
-      update3_gbs_model_size: gbs(28 * na, t.update3_model),
+    const D = MODEL.image_size ** 2 * 3, f = flops(D, MODEL.hidden, MODEL.temb_dim);
+    // the limits, what the kernels reach and the fractions, from one set of times (name -> ms):
+    // the medians, or one round's own
+    const fromTimes = (t) => {
+      const limits = {
+        peak_simd_gflops: iters * M._probe_peak_flops_per_iter() / t.peak / 1e6,
+        read1_gbs_weights_size: gbs(4 * nw * inner, t.read1),
+        read4_gbs_weights_size: gbs(4 * nw * inner, t.read4),
+        read6_gbs_weights_size: gbs(4 * 6 * six * inner, t.read6),
+        read8_gbs_weights_size: gbs(4 * nw * inner, t.read8),
+        read_gbs_memory: gbs(16 * nd, t.mem_read4),
+        update1_gbs_memory: gbs(12 * nd, t.update1),
+        update2_gbs_memory: gbs(24 * nd, t.update2),
+        update3_gbs_memory: gbs(28 * nd, t.update3),
+        update3_gbs_model_size: gbs(28 * na, t.update3_model),
+      };
+      // each limit is the best of its probes: a kernel with more streams in flight than a probe
+      // can beat that probe, and a fraction above 1 would then say the "limit" is not one
+      limits.read_gbs_weights_size = Math.max(limits.read1_gbs_weights_size, limits.read4_gbs_weights_size,
+        limits.read6_gbs_weights_size, limits.read8_gbs_weights_size);
+      limits.update_gbs_memory = Math.max(limits.update1_gbs_memory, limits.update2_gbs_memory, limits.update3_gbs_memory,
+        limits.update3_gbs_model_size);
+      const achieved = {
+        // every weight is read once per sampling step (plus a little per-step work on D floats)
+        sample_b1_step_ms: t.sample_b1_steps / steps1,
+        sample_b1_gbs: gbs(4 * numParams * steps1, t.sample_b1_steps),
+        adamw_ms: t.adamw,
+        adamw_gbs: gbs(28 * na, t.adamw),  // reads param, grad, m, v; writes param, m, v
+        train_b16_gflops: 16 * f.trainSample / t.train_b16 / 1e6,
+        denoise_b64_gflops: 64 * f.forward / t.denoise_b64 / 1e6,
+        sample_b64_gflops: 64 * steps64 * f.forward / t.sample_b64_steps / 1e6,
+      };
+      const fraction = {
+        sample_b1_of_read_bw: achieved.sample_b1_gbs / limits.read_gbs_weights_size,
+        adamw_of_update_bw: achieved.adamw_gbs / limits.update_gbs_memory,
+        train_b16_of_peak: achieved.train_b16_gflops / limits.peak_simd_gflops,
+        denoise_b64_of_peak: achieved.denoise_b64_gflops / limits.peak_simd_gflops,
+        sample_b64_of_peak: achieved.sample_b64_gflops / limits.peak_simd_gflops,
+      };
+      return { limits, achieved, fraction };
     };
+    const { limits, achieved, fraction } = fromTimes(t);
+    // The same fractions round by round, each round's kernels against that round's own limits,
+    // split by the machine's phase at the round's two ends (the L1 read that starts it and the
+    // one that starts the next, or a last one after it): what the medians above mix. The warm
+    // runs read L1 too; the reads kept are the rounds' own.
+    l1Reads.push(l1.read());
+    const rounds = t.rounds.peak.length, phases = phasesBetween(l1Reads.slice(-(rounds + 1)));
+    const perRound = phases.map((_, r) => fromTimes(Object.fromEntries(Object.entries(t.rounds).map(([n, v]) => [n, v[r]]))).fraction);
+    const fractionByPhase = { round_phases: phases, mixed_rounds: phases.filter((ph) => ph === 'mixed').length };
+    for (const name of ['fast', 'slow']) {
+      const mine = perRound.filter((_, r) => phases[r] === name);
+      fractionByPhase[name] = mine.length === 0 ? null :  // null: no round in that phase
+        { rounds: mine.length, ...Object.fromEntries(Object.keys(fraction).map((k) => [k, median(mine.map((x) => x[k]))])) };
+    }
     const tileGflops = (ms) => tileReps * M._w_tile_probe_flops() / ms / 1e6;
     const tiles = { outer_gflops: tileGflops(t.tile_outer), dots_gflops: tileGflops(t.tile_dots) };
     for (const k of ['outer', 'dots']) tiles[`${k}_of_peak`] = tiles[`${k}_gflops`] / limits.peak_simd_gflops;
-    // each limit is the best of its probes: a kernel with more streams in flight than a probe
-    // can beat that probe, and a fraction above 1 would then say the "limit" is not one
-    limits.read_gbs_weights_size = Math.max(limits.read1_gbs_weights_size, limits.read4_gbs_weights_size,
-      limits.read6_gbs_weights_size, limits.read8_gbs_weights_size);
-    limits.update_gbs_memory = Math.max(limits.update1_gbs_memory, limits.update2_gbs_memory, limits.update3_gbs_memory,
-      limits.update3_gbs_model_size);
-    const D = MODEL.image_size ** 2 * 3, f = flops(D, MODEL.hidden, MODEL.temb_dim);
-    const achieved = {
-      // every weight is read once per sampling step (plus a little per-step work on D floats)
-      sample_b1_step_ms: t.sample_b1_steps / steps1,
-      sample_b1_gbs: gbs(4 * numParams * steps1, t.sample_b1_steps),
-      adamw_ms: t.adamw,
-      adamw_gbs: gbs(28 * na, t.adamw),  // reads param, grad, m, v; writes param, m, v
-      train_b16_gflops: 16 * f.trainSample / t.train_b16 / 1e6,
-      denoise_b64_gflops: 64 * f.forward / t.denoise_b64 / 1e6,
-      sample_b64_gflops: 64 * steps64 * f.forward / t.sample_b64_steps / 1e6,
-    };
-    const fraction = {
-      sample_b1_of_read_bw: achieved.sample_b1_gbs / limits.read_gbs_weights_size,
-      adamw_of_update_bw: achieved.adamw_gbs / limits.update_gbs_memory,
-      train_b16_of_peak: achieved.train_b16_gflops / limits.peak_simd_gflops,
-      denoise_b64_of_peak: achieved.denoise_b64_gflops / limits.peak_simd_gflops,
-      sample_b64_of_peak: achieved.sample_b64_gflops / limits.peak_simd_gflops,
-    };
     // The batch-16 step's floor from these same limits: its arithmetic at the SIMD peak, plus the
     // update's pass over W, m and v (each read and written, 24 bytes a parameter: the fused update
     // reads no gradient) at the read-modify-write bandwidth. Not a target, a yardstick for the
@@ -276,8 +299,9 @@ function limitsAndAchieved(engine, numParams) {
     const adamwCeiling = { l1_gbs: gbs(28 * sweeps * nl1, t.adamw_l1), l1_ns_per_param: t.adamw_l1 * 1e6 / (sweeps * nl1) };
     adamwCeiling.l1_of_update_bw = adamwCeiling.l1_gbs / limits.update_gbs_memory;
     adamwCeiling.measured_of_l1 = achieved.adamw_gbs / adamwCeiling.l1_gbs;
-    return { limits, tiles, adamwCeiling, achieved, fraction, floor };
+    return { limits, tiles, adamwCeiling, achieved, fraction, fractionByPhase, floor };
   } finally {
+    l1.free();
     models.forEach((m) => m.free());
     buffers.forEach((p) => engine.free(p));
   }
@@ -476,6 +500,7 @@ async function main() {
   result.limits = lim.limits;
   result.achieved = lim.achieved;
   result.fraction_of_limit = lim.fraction;
+  result.fraction_of_limit_by_phase = lim.fractionByPhase;
   result.floor = lim.floor;
   result.tiles = lim.tiles;
   result.adamw_ceiling = lim.adamwCeiling;
@@ -584,6 +609,14 @@ function report(res) {
   lines.push(`the same windows by the machine's phase (fast: the L1 reads before and after the window both within 15% ` +
     `of the fastest; slow: both below; medians): ${ph('fast', tr.phases.fast)}; ${ph('slow', tr.phases.slow)}; ` +
     `${tr.phases.mixed_windows} mixed`);
+  const bp = res.fraction_of_limit_by_phase;
+  const roundsIn = (name, p) => p === null ? `no ${name} rounds` :
+    `${p.rounds} ${name}: the batch-16 step ${f(p.train_b16_of_peak)} of peak, denoiser batch 64 ${f(p.denoise_b64_of_peak)}, ` +
+    `sampling 64 images ${f(p.sample_b64_of_peak)}, sampling 1 image ${f(p.sample_b1_of_read_bw)} of read bandwidth, ` +
+    `AdamW ${f(p.adamw_of_update_bw)} of read-modify-write`;
+  lines.push(`the round-robin with the limits round by round (each round's kernels against its own limits), by the ` +
+    `machine's phase at the round's two ends (as above; medians): ${roundsIn('fast', bp.fast)}; ${roundsIn('slow', bp.slow)}; ` +
+    `${bp.mixed_rounds} mixed`);
   lines.push(`load average (1 min) at start ${f(res.load_average_at_start)}, at end ${f(res.load_average_at_end)} ` +
     '(other processes sharing the 2 cores make every number noisier)');
   lines.push('');

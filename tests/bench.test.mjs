@@ -75,6 +75,21 @@ test('bench --quick --json: one JSON object of the right shape, every number fin
     }
   }
   assert.equal(trace.phases.mixed_windows, trace.window_phase.filter((p) => p === 'mixed').length);
+  // the round-robin with the limits, round by round by phase: every round in one phase, each
+  // phase's count its own, and (--quick has one round, whose times are the medians) a round's
+  // fractions the same as the medians'
+  const bp = r.fraction_of_limit_by_phase;
+  assert.ok(Array.isArray(bp?.round_phases) && bp.round_phases.length >= 1, 'fraction_of_limit_by_phase.round_phases');
+  assert.equal(bp.mixed_rounds, bp.round_phases.filter((p) => p === 'mixed').length);
+  for (const name of ['fast', 'slow']) {
+    const count = bp.round_phases.filter((p) => p === name).length;
+    if (count === 0) { assert.equal(bp[name], null, `no ${name} rounds`); continue; }
+    assert.equal(bp[name].rounds, count);
+    for (const key of Object.keys(r.fraction_of_limit)) {
+      assert.equal(typeof bp[name][key], 'number', `${name}.${key}`);
+      if (bp.round_phases.length === 1) assert.equal(bp[name][key], r.fraction_of_limit[key], `${name}.${key}: its one round`);
+    }
+  }
   assert.ok(n >= 2);
   assert.ok(Array.isArray(r.targets) && r.targets.length >= 6);
   for (const t of r.targets) assert.equal(typeof t.met, 'boolean', `target ${t.name}`);
@@ -83,7 +98,7 @@ test('bench --quick --json: one JSON object of the right shape, every number fin
   // a count of windows may be 0 (a run with no window in a mixed phase); every other number is a
   // time, a rate or a ratio
   for (const [path, v] of all) {
-    if (path === '.step_trace.phases.mixed_windows') assert.ok(Number.isInteger(v) && v >= 0, `${path} = ${v}`);
+    if (/^\.(step_trace\.phases\.mixed_windows|fraction_of_limit_by_phase\.mixed_rounds)$/.test(path)) assert.ok(Number.isInteger(v) && v >= 0, `${path} = ${v}`);
     else assert.ok(Number.isFinite(v) && v > 0, `${path} = ${v} is not finite and positive`);
   }
 });
