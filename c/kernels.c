@@ -382,6 +382,19 @@ static inline void dots_1x6(float *out, int ldo, const float *inp, const float *
     y[0] = hsum(s0); y[q] = hsum(s1); y[2 * q] = hsum(s2); y[3 * q] = hsum(s3); y[4 * q] = hsum(s4); y[5 * q] = hsum(s5);
 }
 
+// out[b, o + k q] for o = 0..q-1, k = 0..5: every dots_1x6 tile of one sample. The paper's model's
+// shapes get a copy of the loop each, with q and C as constants: the six rows' distances are then
+// constants that wasm folds into each load's offset, where distances known only at run time cost
+// an integer add per load (8 adds in the 30 instructions of an iteration; 3 with constants).
+// A/B, a sampling step of 1 image: 0.983 of the time in the machine's fast phase, 0.916 in its
+// slow one, where issue slots are short (docs/bench.md).
+static void dots_1x6_rows(float *out, int ldo, const float *inp, const float *W, int b, int q, int C) {
+    if (q == 170 && C == 1024)      for (int o = 0; o < 170; o++) dots_1x6(out, ldo, inp, W, b, o, 170, 1024);  // fc2 (1024 -> 1024)
+    else if (q == 170 && C == 768)  for (int o = 0; o < 170; o++) dots_1x6(out, ldo, inp, W, b, o, 170, 768);   // fc1 (768 -> 1024)
+    else if (q == 128 && C == 1024) for (int o = 0; o < 128; o++) dots_1x6(out, ldo, inp, W, b, o, 128, 1024);  // fc3 (1024 -> 768)
+    else for (int o = 0; o < q; o++) dots_1x6(out, ldo, inp, W, b, o, q, C);
+}
+
 // out[b, o] alone: the edges the tiles leave
 static inline void dots_1x1(float *out, int ldo, const float *inp, const float *W, int b, int o, int C) {
     const float *x = inp + (size_t)b * C, *w = W + (size_t)o * C;
@@ -424,7 +437,7 @@ static void matmul_dots_simd(float *out, int ldo, const float *inp, const float 
     // microbenchmark over the model's weight count read 1.3-1.4x faster this way.
     int q = OC / 6;
     for (int b = B4; b < B; b++) {
-        for (int o = 0; o < q; o++) dots_1x6(out, ldo, inp, W, b, o, q, C);
+        dots_1x6_rows(out, ldo, inp, W, b, q, C);
         for (int o = 6 * q; o < OC; o++) dots_1x1(out, ldo, inp, W, b, o, C);
     }
 }
