@@ -604,16 +604,16 @@ function report(res) {
     `GFLOP/s; the best window ${f(tr.best_of_peak)} of its peak. ms / fraction, in order: ` +
     tr.window_medians_ms.map((m, w) => `${f(m, 1)}/${tr.window_of_peak[w].toFixed(2)}`).join(' '));
   const ph = (name, p) => p === null ? `no ${name} windows` :
-    `${p.windows} ${name}: step ${f(p.step_ms)} ms (${f(p.step_of_peak)} of peak), peak ${f(p.peak_gflops)} GFLOP/s, ` +
+    `${p.windows} ${name}: step ${f(p.step_ms)} ms (${f(p.step_of_peak, 3)} of peak), peak ${f(p.peak_gflops)} GFLOP/s, ` +
     `the 4x8 tile ${f(p.tile_outer_gflops)} (${f(p.tile_outer_of_peak)} of peak), L1 read ${f(p.l1_read_gbs)} GB/s`;
   lines.push(`the same windows by the machine's phase (fast: the L1 reads before and after the window both within 15% ` +
     `of the fastest; slow: both below; medians): ${ph('fast', tr.phases.fast)}; ${ph('slow', tr.phases.slow)}; ` +
     `${tr.phases.mixed_windows} mixed`);
   const bp = res.fraction_of_limit_by_phase;
   const roundsIn = (name, p) => p === null ? `no ${name} rounds` :
-    `${p.rounds} ${name}: the batch-16 step ${f(p.train_b16_of_peak)} of peak, denoiser batch 64 ${f(p.denoise_b64_of_peak)}, ` +
-    `sampling 64 images ${f(p.sample_b64_of_peak)}, sampling 1 image ${f(p.sample_b1_of_read_bw)} of read bandwidth, ` +
-    `AdamW ${f(p.adamw_of_update_bw)} of read-modify-write`;
+    `${p.rounds} ${name}: the batch-16 step ${f(p.train_b16_of_peak, 3)} of peak, denoiser batch 64 ${f(p.denoise_b64_of_peak, 3)}, ` +
+    `sampling 64 images ${f(p.sample_b64_of_peak, 3)}, sampling 1 image ${f(p.sample_b1_of_read_bw, 3)} of read bandwidth, ` +
+    `AdamW ${f(p.adamw_of_update_bw, 3)} of read-modify-write`;  // three decimals, as the targets below
   lines.push(`the round-robin with the limits round by round (each round's kernels against its own limits), by the ` +
     `machine's phase at the round's two ends (as above; medians): ${roundsIn('fast', bp.fast)}; ${roundsIn('slow', bp.slow)}; ` +
     `${bp.mixed_rounds} mixed`);
