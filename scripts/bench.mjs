@@ -10,7 +10,10 @@
 //     read-modify-write bandwidth, and a peak SIMD arithmetic loop, beside the GB/s and GFLOP/s
 //     the kernels reach,
 //   - a scaling table: time per training step and per sampling step as the width, the image size
-//     and T grow.
+//     and T grow,
+//   - the machine's phase (scripts/lib/phase.mjs: this VM's speed moves in phases of seconds, and
+//     a slow one does not slow all code alike) around each window of the batch-16 step alone and
+//     each round of the limits' round-robin, with what was measured in each phase.
 // The implementations (the native one too) are timed round-robin (one repetition of each in turn),
 // so a burst of load from another process on this 2-core machine hits them all alike. Ratios > 1 mean this
 // project is faster, except wasm_vs_native, which is wasm time over native time.
@@ -25,7 +28,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { loadEngine } from '../web/ddpm.mjs';
 import { tfjsReady, TfjsDDPM, tf } from './lib/tfjs_ddpm.mjs';
-import { l1Reader, phasesBetween } from './lib/phase.mjs';
+import { bestOf3, l1Reader, phasesBetween } from './lib/phase.mjs';
 
 const args = process.argv.slice(2);
 const USAGE = 'usage: node scripts/bench.mjs [--json] [--quick]   (a few minutes; --quick: a tiny model, seconds)';
@@ -352,15 +355,6 @@ function stepTrace(engine, stepGflop) {
   const model = engine.createModel({ preset: 'paper', ...MODEL, batch: 16, max_batch: 16, steps: 1e6 });
   const M = engine.mod, windows = QUICK ? 2 : 30, size = QUICK ? 2 : 20, iters = QUICK ? 1000 : 2e6;
   const tileReps = QUICK ? 30 : 3000, l1 = l1Reader(engine, QUICK ? 100 : 20000);
-  const bestOf3 = (fn) => {
-    let best = Infinity;
-    for (let i = 0; i < 3; i++) {
-      const t0 = performance.now();
-      fn();
-      best = Math.min(best, performance.now() - t0);
-    }
-    return best;
-  };
   try {
     for (let i = 0; i < (QUICK ? 1 : 5); i++) model.train(1);   // warm: the first steps run before V8's optimising tier
     M._probe_peak(iters);

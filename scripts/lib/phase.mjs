@@ -7,20 +7,23 @@
 
 const L1_FLOATS = 4096;  // 16 KB: in the 32 KB L1
 
+// the shortest of 3 runs of fn, in ms (a probe's best: a run that met an interruption is slower)
+export function bestOf3(fn) {
+  let best = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    fn();
+    best = Math.min(best, performance.now() - t0);
+  }
+  return best;
+}
+
 // A reader on one engine (web/ddpm.mjs's loadEngine): read() times `reps` reads of its 16 KB,
 // the best of 3, and gives GB/s; free() gives the buffer back.
 export function l1Reader(engine, reps = 20000) {
   const M = engine.mod, p = engine.alloc(4 * L1_FLOATS);
   M.HEAPF32.fill(0.5, p >> 2, (p >> 2) + L1_FLOATS);
-  const read = () => {
-    let best = Infinity;
-    for (let i = 0; i < 3; i++) {
-      const t0 = performance.now();
-      for (let k = 0; k < reps; k++) M._probe_read(p, L1_FLOATS);
-      best = Math.min(best, performance.now() - t0);
-    }
-    return 4 * L1_FLOATS * reps / best / 1e6;
-  };
+  const read = () => 4 * L1_FLOATS * reps / bestOf3(() => { for (let k = 0; k < reps; k++) M._probe_read(p, L1_FLOATS); }) / 1e6;
   return { read, free: () => engine.free(p) };
 }
 
