@@ -382,10 +382,10 @@ static inline void dots_1x6(float *out, int ldo, const float *inp, const float *
     y[0] = hsum(s0); y[q] = hsum(s1); y[2 * q] = hsum(s2); y[3 * q] = hsum(s3); y[4 * q] = hsum(s4); y[5 * q] = hsum(s5);
 }
 
-// out[b, o + k q] for o = 0..q-1, k = 0..5: every dots_1x6 tile of one sample. The paper's model's
-// shapes get a copy of the loop each, with q and C as constants: the six rows' distances are then
-// constants that wasm folds into each load's offset, where distances known only at run time cost
-// an integer add per load (8 adds in the 30 instructions of an iteration; 3 with constants).
+// out[b, o + k q] for o = 0..q-1, k = 0..5: every dots_1x6 tile of one sample. The shapes of the
+// model's fc1 to fc3 get a copy of the loop each, with q and C as constants: the six rows'
+// distances are then constants that wasm folds into each load's offset, where distances known only
+// at run time cost an integer add per load (8 integer adds an iteration; 3 with constants).
 // A/B, a sampling step of 1 image: 0.983 of the time in the machine's fast phase, 0.916 in its
 // slow one, where issue slots are short (docs/bench.md).
 static void dots_1x6_rows(float *out, int ldo, const float *inp, const float *W, int b, int q, int C) {

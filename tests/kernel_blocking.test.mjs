@@ -81,7 +81,7 @@ test('the input gradient from 16 samples on: blocks of W rows, blocks cut short 
 
 test('the single-sample forward streams rows o, o + q, ..., o + 5q (q = OC / 6), and the OC % 6 rows left over', async () => {
   // q = 2 with one row over (OC = 13), q = 21 with 4 over (130), q = 10 with 5 over (65); B = 5
-  // and 7 leave 1 and 3 samples to this path after the 4-sample tiles. The model's three layers
+  // and 7 leave 1 and 3 samples to this path after the 4-sample tiles. The model's fc1 to fc3
   // (C x OC = 768 x 1024, 1024 x 1024, 1024 x 768) run copies of the loop with q and C constant
   // (dots_1x6_rows), and 1000 x 1024 (q = 170 too) the general one beside them
   const e = await simd();
