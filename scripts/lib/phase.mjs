@@ -4,6 +4,9 @@
 // L1, timed before and after a run, says which phase the run met: "fast" when both reads ran
 // within 15% of the fastest read of the series, "slow" when both ran below that, "mixed" when
 // the phase changed between them. Shared by the benchmark's step trace and scripts/ab.mjs.
+// The reading is relative to the series' own fastest read: a series that never meets the fast
+// phase calls its least slow runs fast (docs/bench.md (af): "fast" windows that read L1 at 32 GB/s,
+// where the fast phase reads 45-47), so the L1 speeds printed beside a phase say which it was.
 
 const L1_FLOATS = 4096;  // 16 KB: in the 32 KB L1
 
