@@ -28,7 +28,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { loadEngine } from '../web/ddpm.mjs';
 import { tfjsReady, TfjsDDPM, tf } from './lib/tfjs_ddpm.mjs';
-import { bestOf3, l1Reader, phasesBetween } from './lib/phase.mjs';
+import { bestOf3, l1Reader, median, mediansByPhase, phasesBetween } from './lib/phase.mjs';
 
 const args = process.argv.slice(2);
 const USAGE = 'usage: node scripts/bench.mjs [--json] [--quick]   (a few minutes; --quick: a tiny model, seconds)';
@@ -50,11 +50,6 @@ const CASES = [
   ['train_b1', 'train', 1], ['train_b16', 'train', 16], ['denoise_b1', 'denoise', 1],
   ['denoise_b64', 'denoise', 64], ['sample_b1', 'sample', 1], ['sample_b64', 'sample', 64],
 ];
-
-function median(values) {
-  const v = [...values].sort((a, b) => a - b), n = v.length;
-  return n % 2 ? v[n >> 1] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 // A full garbage collection before each timed run (not timed): TF.js leaves many short-lived JS
 // objects, and collecting them during the next implementation's run (V8 also uses the second
@@ -271,12 +266,8 @@ function limitsAndAchieved(engine, numParams) {
     l1Reads.push(l1.read());
     const rounds = t.rounds.peak.length, phases = phasesBetween(l1Reads.slice(-(rounds + 1)));
     const perRound = phases.map((_, r) => fromTimes(Object.fromEntries(Object.entries(t.rounds).map(([n, v]) => [n, v[r]]))).fraction);
-    const fractionByPhase = { round_phases: phases, mixed_rounds: phases.filter((ph) => ph === 'mixed').length };
-    for (const name of ['fast', 'slow']) {
-      const mine = perRound.filter((_, r) => phases[r] === name);
-      fractionByPhase[name] = mine.length === 0 ? null :  // null: no round in that phase
-        { rounds: mine.length, ...Object.fromEntries(Object.keys(fraction).map((k) => [k, median(mine.map((x) => x[k]))])) };
-    }
+    const { fast, slow, mixed } = mediansByPhase(phases, perRound, 'rounds');
+    const fractionByPhase = { round_phases: phases, mixed_rounds: mixed, fast, slow };
     const tileGflops = (ms) => tileReps * M._w_tile_probe_flops() / ms / 1e6;
     const tiles = { outer_gflops: tileGflops(t.tile_outer), dots_gflops: tileGflops(t.tile_dots) };
     for (const k of ['outer', 'dots']) tiles[`${k}_of_peak`] = tiles[`${k}_gflops`] / limits.peak_simd_gflops;
@@ -375,21 +366,16 @@ function stepTrace(engine, stepGflop) {
     const ofPeak = medians.map((ms, w) => stepGflop / (ms / 1e3) / peaks[w]);
     const fastest = Math.min(...medians), slowest = Math.max(...medians);
     const phaseOf = phasesBetween([l1Before, ...l1Reads]);
-    const phase = (want) => {
-      const pick = (values) => values.filter((_, w) => phaseOf[w] === want);
-      const n = pick(medians).length;
-      return n === 0 ? null : {  // null: no window in that phase
-        windows: n, step_ms: median(pick(medians)), step_of_peak: median(pick(ofPeak)), peak_gflops: median(pick(peaks)),
-        tile_outer_gflops: median(pick(tiles)), tile_outer_of_peak: median(pick(tiles.map((g, w) => g / peaks[w]))),
-        l1_read_gbs: median(pick(l1Reads)),
-      };
-    };
+    const { fast, slow, mixed } = mediansByPhase(phaseOf, medians.map((ms, w) => ({
+      step_ms: ms, step_of_peak: ofPeak[w], peak_gflops: peaks[w],
+      tile_outer_gflops: tiles[w], tile_outer_of_peak: tiles[w] / peaks[w], l1_read_gbs: l1Reads[w],
+    })), 'windows');
     return { window_steps: size, window_medians_ms: medians, window_peak_gflops: peaks, window_of_peak: ofPeak,
       window_tile_outer_gflops: tiles, window_l1_read_gbs: l1Reads, l1_read_before_gbs: l1Before, window_phase: phaseOf,
       fastest_ms: fastest, slowest_ms: slowest, windows_near_fastest: medians.filter((m) => m <= 1.1 * fastest).length,
       of_peak_at_fastest: ofPeak[medians.indexOf(fastest)], of_peak_at_slowest: ofPeak[medians.indexOf(slowest)],
       best_of_peak: Math.max(...ofPeak),
-      phases: { fast: phase('fast'), slow: phase('slow'), mixed_windows: phaseOf.filter((p) => p === 'mixed').length } };
+      phases: { fast, slow, mixed_windows: mixed } };
   } finally { model.free(); l1.free(); }
 }
 

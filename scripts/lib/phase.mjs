@@ -30,6 +30,23 @@ export function l1Reader(engine, reps = 20000) {
   return { read, free: () => engine.free(p) };
 }
 
+export function median(values) {
+  const v = [...values].sort((a, b) => a - b), n = v.length;
+  return n % 2 ? v[n >> 1] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// rows (an object of numbers per run) and the runs' phases -> for the fast runs and the slow ones,
+// their count under countKey and each number's median (null for a phase no run met), and the
+// count of mixed runs
+export function mediansByPhase(phases, rows, countKey) {
+  const of = (name) => {
+    const mine = rows.filter((_, i) => phases[i] === name);
+    return mine.length === 0 ? null
+      : { [countKey]: mine.length, ...Object.fromEntries(Object.keys(mine[0]).map((k) => [k, median(mine.map((r) => r[k]))])) };
+  };
+  return { fast: of('fast'), slow: of('slow'), mixed: phases.filter((p) => p === 'mixed').length };
+}
+
 // reads (n + 1): the L1 read before run 0, then after each run -> the phase of each of the n runs
 export function phasesBetween(reads) {
   const best = Math.max(...reads), fast = reads.map((g) => g >= 0.85 * best);
