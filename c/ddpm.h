@@ -165,6 +165,13 @@ void adamw_update(float *param, const float *grad, float *m, float *v, int n, co
 void adamw_update_outer(float *param, float *m, float *v, const float *dout, int ldd, const float *inp, int ldx,
                         int B, int C, long lo, long hi, const AdamWStep *h, const float *next_inp, float *next_out);
 
+// AdamW's moments m (n) and v (n): |m| < 2^-100 and v < 2^-120 stored as +0, so that a moment
+// whose gradient stays 0 never decays into subnormal floats, which cost x86 cores a microcode
+// assist on every use (kernels.c, "Subnormal floats"); any n. optimizer.c runs it every
+// MOMENT_FLUSH_EVERY updates
+void moments_flush(float *m, float *v, size_t n);
+#define MOMENT_FLUSH_EVERY 16
+
 // n N(0, 1) values from random words by Box-Muller in float: pair i of words (bits[2i] for the
 // radius, bits[2i+1] for the angle) gives out[2i] = r cos(theta) and out[2i+1] = r sin(theta)
 // (the sine dropped when n is odd); bits holds 2 ceil(n/2) words
@@ -181,6 +188,7 @@ void adamw_update_scalar(float *param, const float *grad, float *m, float *v, in
 void adamw_update_outer_scalar(float *param, float *m, float *v, const float *dout, int ldd, const float *inp,
                                int ldx, int B, int C, long lo, long hi, const AdamWStep *h,
                                const float *next_inp, float *next_out);
+void moments_flush_scalar(float *m, float *v, size_t n);
 void normals_from_bits_scalar(float *out, const uint32_t *bits, int n);
 int kernels_have_simd(void);  // 1 if the dispatching kernels above use SIMD
 // one of the batched kernels' tiles alone, on operands in L1, for reps sweeps of

@@ -4,6 +4,7 @@
 // Compile with -ffp-contract=off so no compiler fuses a multiply-add and breaks that.
 // Every length the model passes is a multiple of 4 (ddpm_config_validate makes sure of it);
 // the tests that call the kernels directly (through wasm.c) keep to that too.
+#include <float.h>
 #include <math.h>
 #include <string.h>
 #include "ddpm.h"
@@ -52,6 +53,35 @@ static float exp_scalar(float x) {
     memcpy(&scale, &bits, sizeof scale);
     return p * scale;
 }
+
+// ---------------------------------------------------------------------------
+// Subnormal floats (below FLT_MIN = 2^-126 = 1.2e-38 in magnitude) cost an x86 core a microcode
+// assist, many times a plain operation, on every operation that reads or makes one. Native code
+// can set the CPU to flush them to zero; wasm cannot (it specifies IEEE subnormals, and the
+// browser owns the CPU's mode). Two places in a run would make them, and both are kept out
+// (measured on an Intel Xeon; docs/bench.md, "Subnormal floats"):
+//   - SiLU far left: below x = -64, silu(x) (about x e^x) is under 1.1e-26 in magnitude, and the
+//     next layer's products of it with weights fall to subnormals. A chain that runs away (an
+//     untrained model at T = 1000: |x_t| in the hundreds) drove pre-activations there, and its
+//     sampling steps ran 6x slower. Below SILU_ZERO_BELOW the SiLU is 0 and so is its slope
+//     (their true values are under 1.1e-26), and the slope is computed at the clamp, so that
+//     sigmoid(x) = 1 / (1 + exp(-x)) never underflows (below x = -87.3 it would be subnormal).
+//   - AdamW's moments: m decays by beta1 = 0.9 each update its gradient is 0 (a ReLU unit off for
+//     the whole batch, or a SiLU unit in its zero region), and 700-odd such updates take 1e-5 to
+//     the subnormals; a ReLU run's steps ran 16x slower from about step 800. So every
+//     MOMENT_FLUSH_EVERY (16) updates, optimizer.c has moments_flush store m below 2^-100 and v
+//     below 2^-120 as 0. No moment then decays into the subnormals before the next flush (in 16
+//     updates with a gradient of 0, 2^-100 falls below 2^-126 only if beta1 < 0.33, and 2^-120
+//     only if beta2 < 0.78), and what is stored as 0 could not have shown: m < 2^-100 moves its
+//     weight by at most lr * 10 m / eps (1 / bias_correction1 <= 10 at beta1 = 0.9), below 1e-24
+//     at lr 1e-3 and eps 1e-8; v < 2^-120 adds at most sqrt(1000 v) < 3e-17 (1 /
+//     bias_correction2 <= 1000 at beta2 = 0.999) to the eps of 1e-8 beside it, less than half its
+//     last bit. A pass of its own, not a test in AdamW's loop: that test, two per parameter, made
+//     the batch-1 step 22% slower (A/B); the pass reads m and v once in 16 updates.
+// Runs that never come near either (every run of the presets measured so far) keep their bits.
+#define SILU_ZERO_BELOW -64.0f
+#define M_FLUSH_BELOW 0x1p-100f
+#define V_FLUSH_BELOW 0x1p-120f
 
 // ---------------------------------------------------------------------------
 // Box-Muller in float, for the noise of every training and sampling step. libm's log, sin and
@@ -196,8 +226,12 @@ void act_forward_scalar(float *out, const float *inp, int n, int activation) {
         }
         return;
     }
-    // SiLU: x * sigmoid(x) = x / (1 + exp(-x))
-    for (int i = 0; i < n; i++) out[i] = inp[i] / (1.0f + exp_scalar(-inp[i]));
+    // SiLU: x * sigmoid(x) = x / (1 + exp(-x)), and 0 below SILU_ZERO_BELOW (see above). A NaN
+    // fails the comparison and passes through
+    for (int i = 0; i < n; i++) {
+        float y = inp[i] / (1.0f + exp_scalar(-inp[i]));
+        out[i] = inp[i] < SILU_ZERO_BELOW ? 0.0f : y;
+    }
 }
 
 void act_backward_scalar(float *dinp, const float *inp, const float *dout, int n, int activation) {
@@ -205,11 +239,13 @@ void act_backward_scalar(float *dinp, const float *inp, const float *dout, int n
         for (int i = 0; i < n; i++) dinp[i] = inp[i] > 0.0f ? dout[i] : 0.0f;
         return;
     }
-    // d/dx [x s(x)] = s + x s (1 - s), s = sigmoid(x)
+    // d/dx [x s(x)] = s + x s (1 - s), s = sigmoid(x); 0 below SILU_ZERO_BELOW, where the
+    // forward is 0, and computed at the clamp there so that s stays a normal float
     for (int i = 0; i < n; i++) {
-        float x = inp[i];
+        float x = inp[i] < SILU_ZERO_BELOW ? SILU_ZERO_BELOW : inp[i];
         float s = 1.0f / (1.0f + exp_scalar(-x));
         float g = s + (x * s) * (1.0f - s);
+        g = inp[i] < SILU_ZERO_BELOW ? 0.0f : g;
         dinp[i] = dout[i] * g;
     }
 }
@@ -245,6 +281,15 @@ static inline void adamw_one(float *param, float *m, float *v, float g, const Ad
 void adamw_update_scalar(float *param, const float *grad, float *m, float *v, int n, const AdamWStep *h) {
     AdamWConsts k = adamw_consts(h);
     for (int i = 0; i < n; i++) adamw_one(param + i, m + i, v + i, grad[i], &k);
+}
+
+void moments_flush_scalar(float *m, float *v, size_t n) {
+    // m (n), v (n): |m| < 2^-100 and v < 2^-120 (v is never negative) become +0; NaN fails the
+    // comparisons and stays
+    for (size_t i = 0; i < n; i++) {
+        if (fabsf(m[i]) < M_FLUSH_BELOW) m[i] = 0.0f;
+        if (v[i] < V_FLUSH_BELOW) v[i] = 0.0f;
+    }
 }
 
 void adamw_update_outer_scalar(float *param, float *m, float *v, const float *dout, int ldd, const float *inp,
@@ -767,7 +812,7 @@ static void matmul_backward_simd(float *dinp, float *dW, float *dbias, const flo
 }
 
 static void act_forward_simd(float *out, const float *inp, int n, int activation) {
-    v128_t zero = wasm_f32x4_splat(0.0f), one = wasm_f32x4_splat(1.0f);
+    v128_t zero = wasm_f32x4_splat(0.0f), one = wasm_f32x4_splat(1.0f), zero_below = wasm_f32x4_splat(SILU_ZERO_BELOW);
     for (int i = 0; i < n; i += 4) {
         v128_t x = wasm_v128_load(inp + i);
         v128_t y;
@@ -777,22 +822,26 @@ static void act_forward_simd(float *out, const float *inp, int n, int activation
             y = wasm_f32x4_max(x, zero);
         } else {
             y = wasm_f32x4_div(x, wasm_f32x4_add(one, exp_simd(wasm_f32x4_neg(x))));
+            y = wasm_v128_andnot(y, wasm_f32x4_lt(x, zero_below));
         }
         wasm_v128_store(out + i, y);
     }
 }
 
 static void act_backward_simd(float *dinp, const float *inp, const float *dout, int n, int activation) {
-    v128_t zero = wasm_f32x4_splat(0.0f), one = wasm_f32x4_splat(1.0f);
+    v128_t zero = wasm_f32x4_splat(0.0f), one = wasm_f32x4_splat(1.0f), zero_below = wasm_f32x4_splat(SILU_ZERO_BELOW);
     for (int i = 0; i < n; i += 4) {
         v128_t x = wasm_v128_load(inp + i), d = wasm_v128_load(dout + i);
         v128_t y;
         if (activation == ACT_RELU) {
             y = wasm_v128_bitselect(d, zero, wasm_f32x4_gt(x, zero));
         } else {
-            v128_t s = wasm_f32x4_div(one, wasm_f32x4_add(one, exp_simd(wasm_f32x4_neg(x))));
-            v128_t g = wasm_f32x4_add(s, wasm_f32x4_mul(wasm_f32x4_mul(x, s), wasm_f32x4_sub(one, s)));
-            y = wasm_f32x4_mul(d, g);
+            // the twin's clamp, x < -64 ? -64 : x (a NaN fails the comparison and passes)
+            v128_t far_left = wasm_f32x4_lt(x, zero_below);
+            v128_t xc = wasm_v128_bitselect(zero_below, x, far_left);
+            v128_t s = wasm_f32x4_div(one, wasm_f32x4_add(one, exp_simd(wasm_f32x4_neg(xc))));
+            v128_t g = wasm_f32x4_add(s, wasm_f32x4_mul(wasm_f32x4_mul(xc, s), wasm_f32x4_sub(one, s)));
+            y = wasm_f32x4_mul(d, wasm_v128_andnot(g, far_left));
         }
         wasm_v128_store(dinp + i, y);
     }
@@ -829,6 +878,20 @@ static inline v128_t adamw_vec(float *param, float *m, float *v, v128_t g, const
     wasm_v128_store(m, mi);
     wasm_v128_store(v, vi);
     return p_new;
+}
+
+static void moments_flush_simd(float *m, float *v, size_t n) {
+    v128_t m_below = wasm_f32x4_splat(M_FLUSH_BELOW), v_below = wasm_f32x4_splat(V_FLUSH_BELOW);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        // andnot clears a flushed lane's every bit: +0, as the twin stores; NaN fails the compare.
+        // Stored only where a lane is flushed, as the twin: a read of m and v, seldom a write
+        v128_t x = wasm_v128_load(m + i), y = wasm_v128_load(v + i);
+        v128_t m_tiny = wasm_f32x4_lt(wasm_f32x4_abs(x), m_below), v_tiny = wasm_f32x4_lt(y, v_below);
+        if (wasm_v128_any_true(m_tiny)) wasm_v128_store(m + i, wasm_v128_andnot(x, m_tiny));
+        if (wasm_v128_any_true(v_tiny)) wasm_v128_store(v + i, wasm_v128_andnot(y, v_tiny));
+    }
+    moments_flush_scalar(m + i, v + i, n - i);  // the last n % 4
 }
 
 static void adamw_update_simd(float *param, const float *grad, float *m, float *v, int n, const AdamWStep *h) {
@@ -1015,6 +1078,13 @@ void adamw_update(float *param, const float *grad, float *m, float *v, int n, co
     if (!force_scalar) { adamw_update_simd(param, grad, m, v, n, h); return; }
 #endif
     adamw_update_scalar(param, grad, m, v, n, h);
+}
+
+void moments_flush(float *m, float *v, size_t n) {
+#ifdef DDPM_SIMD
+    if (!force_scalar) { moments_flush_simd(m, v, n); return; }
+#endif
+    moments_flush_scalar(m, v, n);
 }
 
 void adamw_update_outer(float *param, float *m, float *v, const float *dout, int ldd, const float *inp, int ldx,

@@ -166,5 +166,9 @@ void optimizer_update(DDPM *m, size_t lo, size_t hi) {
             model_forward_finish(&m->params, &m->shape, c->activation, &m->acts, m->xt_buf, k / 2, c->batch);
         start = end;
     }
+    // every MOMENT_FLUSH_EVERY updates (counted as the bias correction counts them), the moments
+    // this slice has just written: a moment whose gradient stays 0 then never decays into the
+    // subnormal floats (c/kernels.c, "Subnormal floats")
+    if ((m->adam_steps + 1) % MOMENT_FLUSH_EVERY == 0) moments_flush(m->m_memory + lo, m->v_memory + lo, hi - lo);
     if (m->ema_memory) ema_update(m, lo, hi);
 }
