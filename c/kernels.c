@@ -56,28 +56,29 @@ static float exp_scalar(float x) {
 
 // ---------------------------------------------------------------------------
 // Subnormal floats (below FLT_MIN = 2^-126 = 1.2e-38 in magnitude) cost an x86 core a microcode
-// assist, many times a plain operation, on every operation that reads or makes one. Native code
+// assist, many times a plain operation's cost, on operations that read or make one. Native code
 // can set the CPU to flush them to zero; wasm cannot (it specifies IEEE subnormals, and the
 // browser owns the CPU's mode). Two places in a run would make them, and both are kept out
 // (measured on an Intel Xeon; docs/bench.md, "Subnormal floats"):
 //   - SiLU far left: below x = -64, silu(x) (about x e^x) is under 1.1e-26 in magnitude, and the
-//     next layer's products of it with weights fall to subnormals. A chain that runs away (an
-//     untrained model at T = 1000: |x_t| in the hundreds) drove pre-activations there, and its
-//     sampling steps ran 6x slower. Below SILU_ZERO_BELOW the SiLU is 0 and so is its slope
-//     (their true values are under 1.1e-26), and the slope is computed at the clamp, so that
-//     sigmoid(x) = 1 / (1 + exp(-x)) never underflows (below x = -87.3 it would be subnormal).
+//     next layer's products of it with weights fall to subnormals. A chain that runs away (a
+//     model trained a few steps, at T = 1000: |x_t| up to about 1,100) drove pre-activations
+//     there, and its sampling steps ran 6x slower. Below SILU_ZERO_BELOW the SiLU is 0 and so is
+//     its slope (their true values are under 1.1e-26), and the slope is computed at the clamp, so
+//     that sigmoid(x) = 1 / (1 + exp(-x)) never underflows (below x = -87.3 it would be subnormal).
 //   - AdamW's moments: m decays by beta1 = 0.9 each update its gradient is 0 (a ReLU unit off for
 //     the whole batch, or a SiLU unit in its zero region), and 700-odd such updates take 1e-5 to
 //     the subnormals; a ReLU run's steps ran 16x slower from about step 800. So every
-//     MOMENT_FLUSH_EVERY (16) updates, optimizer.c has moments_flush store m below 2^-100 and v
+//     MOMENT_FLUSH_EVERY (16) updates, optimizer.c has moments_flush store |m| below 2^-100 and v
 //     below 2^-120 as 0. No moment then decays into the subnormals before the next flush (in 16
 //     updates with a gradient of 0, 2^-100 falls below 2^-126 only if beta1 < 0.33, and 2^-120
-//     only if beta2 < 0.78), and what is stored as 0 could not have shown: m < 2^-100 moves its
-//     weight by at most lr * 10 m / eps (1 / bias_correction1 <= 10 at beta1 = 0.9), below 1e-24
-//     at lr 1e-3 and eps 1e-8; v < 2^-120 adds at most sqrt(1000 v) < 3e-17 (1 /
-//     bias_correction2 <= 1000 at beta2 = 0.999) to the eps of 1e-8 beside it, less than half its
-//     last bit. A pass of its own, not a test in AdamW's loop: that test, two per parameter, made
-//     the batch-1 step 22% slower (A/B); the pass reads m and v once in 16 updates.
+//     only if beta2 < 0.78), and what is stored as 0 could not have shown in a weight above about
+//     1e-17: |m| < 2^-100 moves its weight by at most lr * 10 |m| / eps (1 / bias_correction1
+//     <= 10 at beta1 = 0.9), below 1e-24 at lr 1e-3 and eps 1e-8; v < 2^-120 adds at most
+//     sqrt(1000 v) < 3e-17 (1 / bias_correction2 <= 1000 at beta2 = 0.999) to the eps of 1e-8
+//     beside it, less than half its last bit. A pass of its own, not a test in AdamW's loop: that
+//     test, two per parameter, made the batch-1 step 1.33 times as slow (A/B; 1.22 with the test
+//     on the exponent's bits in integers); the pass reads m and v once in 16 updates.
 // Runs that never come near either (every run of the presets measured so far) keep their bits.
 #define SILU_ZERO_BELOW -64.0f
 #define M_FLUSH_BELOW 0x1p-100f
