@@ -167,7 +167,7 @@ void adamw_update_outer(float *param, float *m, float *v, const float *dout, int
 
 // AdamW's moments m (n) and v (n): |m| < 2^-100 and v < 2^-120 stored as +0, so that a moment
 // whose gradient stays 0 never decays into subnormal floats, which cost x86 cores a microcode
-// assist on every use (kernels.c, "Subnormal floats"); any n. optimizer.c runs it every
+// assist where they are used (kernels.c, "Subnormal floats"); any n. optimizer.c runs it every
 // MOMENT_FLUSH_EVERY updates
 void moments_flush(float *m, float *v, size_t n);
 #define MOMENT_FLUSH_EVERY 16

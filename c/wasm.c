@@ -187,7 +187,15 @@ EMSCRIPTEN_KEEPALIVE int w_adamw_update_outer_next(float *param, float *m, float
     adamw_update_outer(param, m, v, dout, 1, inp, C, 1, C, lo, hi, &h, next_inp, next_out);
     return DDPM_OK;
 }
-EMSCRIPTEN_KEEPALIVE void w_moments_flush(float *m, float *v, int n) { moments_flush(m, v, (size_t)n); }
+// any n >= 0 (its SIMD loop has a tail)
+EMSCRIPTEN_KEEPALIVE int w_moments_flush(float *m, float *v, int n) {
+    if (n < 0) {
+        ddpm_set_error(DDPM_ERR_ARGUMENT, "moments_flush: n must be >= 0 (got %d)", n);
+        return DDPM_ERR_ARGUMENT;
+    }
+    moments_flush(m, v, (size_t)n);
+    return DDPM_OK;
+}
 EMSCRIPTEN_KEEPALIVE void w_normals_from_bits(float *out, const uint32_t *bits, int n) { normals_from_bits(out, bits, n); }
 EMSCRIPTEN_KEEPALIVE int w_adamw_update(float *param, const float *grad, float *m, float *v, int n, float lr, float beta1,
                                         float beta2, float eps, float wd, float bc1, float bc2) {

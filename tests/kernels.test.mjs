@@ -83,6 +83,8 @@ test('a kernel refuses a length its SIMD loops cannot take, instead of running p
   refused(() => engine.kernel('adamw_update', [f(7), f(7), f(7), f(7)], [7, ...hyper], [0]), /^adamw_update: n must be a multiple of 4, the SIMD loops' width \(got 7\)$/);
   refused(() => engine.kernel('adamw_update_outer', [f(16), f(16), f(16), f(2), f(8)], [2, 8, 1, 8, 0, 6, ...hyper], [0]),
     /adamw_update_outer: hi must be a multiple of 4/);
+  // moments_flush takes any length (its SIMD loop has a tail), but not a negative one
+  refused(() => engine.kernel('moments_flush', [f(4), f(4)], [-1], [0]), /^moments_flush: n must be >= 0 \(got -1\)$/);
   // the lengths the model uses pass, OC and B any number
   assert.equal(engine.kernel('act_forward', [f(8), Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8])], [8, 1], [0])[0][7], 8);
   engine.kernel('matmul_forward', [f(3), f(4), f(12), f(3)], [1, 4, 3], [0]);

@@ -1,5 +1,5 @@
 // Subnormal floats kept out of the hot loops (c/kernels.c, "Subnormal floats"): wasm cannot flush
-// them to zero, and on Intel cores every operation on one costs a microcode assist. The SiLU is 0
+// them to zero, and Intel cores handle them with a microcode assist, many times a plain operation. The SiLU is 0
 // far left (and so is its slope), and every 16th AdamW update stores moments below 2^-100 (m) and
 // 2^-120 (v) as 0. The first and the last test failed on the code before that change; the rest
 // guard what it must not do (hide a NaN, touch a normal value, split the twins).
