@@ -81,7 +81,12 @@ test('a query string gives its preset\'s defaults, then its own values; a bad va
   assert.equal(settingsFromQuery(`?steps=${'9'.repeat(40)}`).ignored[0].startsWith(`steps=${'9'.repeat(40)} (`), true, '40 characters are named whole');
   const many = settingsFromQuery('?' + Array.from({ length: 8 }, (_, i) => `x${i}=1`).join('&'));
   assert.equal(ignoredText(many.ignored), 'x0=1 (not a setting); x1=1 (not a setting); x2=1 (not a setting); ' +
-    'x3=1 (not a setting); x4=1 (not a setting); and 3 more');
+    'x3=1 (not a setting); x4=1 (not a setting); and 3 more (x5, x6, x7)');
+  // the keys of the rest are named, the first ten of them, so that a shared link can be mended
+  const lots = settingsFromQuery('?' + Array.from({ length: 20 }, (_, i) => `x${i}=1`).join('&') + '&seed=-5&sigma=zz');
+  assert.match(ignoredText(lots.ignored), /; x4=1 \(not a setting\); and 17 more \(x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, …\)$/);
+  const tail = settingsFromQuery('?preset=foo&steps=abc&batch=0&lr=-1&seed=-5&sigma=zzz&clip=7&sample=-1&speed=99');
+  assert.match(ignoredText(tail.ignored), /; and 4 more \(sigma, clip, sample, speed\)$/);
   assert.equal(ignoredText(twice.ignored), twice.ignored.join('; '));
   // six are all named: "and 1 more" hid one in the space its name takes (a trial)
   const six = settingsFromQuery('?' + Array.from({ length: 6 }, (_, i) => `x${i}=1`).join('&'));

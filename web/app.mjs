@@ -390,6 +390,15 @@ function wire() {
   $('btn-save').addEventListener('click', saveCheckpoint);
   // what leaving the AdamW state out means, said while it is left out (and to a screen reader always)
   $('save-adam').addEventListener('change', () => { $('save-note').hidden = $('save-adam').checked; });
+  // Enter opens the file picker, as Enter presses every other button here: Chromium's file input
+  // takes only Space, and this one looks like a button (a keyboard trial found it dead). The click
+  // comes a moment after the key: made inside the keydown, it opened no picker in headless
+  // Chromium at some window sizes (the key's user activation still holds a moment later)
+  $('load-file').addEventListener('keydown', (e) => {
+    if (e.key !== 'Enter' || $('load-file').disabled) return;
+    e.preventDefault();
+    setTimeout(() => $('load-file').click());
+  });
   $('load-file').addEventListener('change', () => {
     const file = $('load-file').files[0];
     $('load-file').value = '';   // so that choosing the same file again is a change too

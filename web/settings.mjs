@@ -138,13 +138,19 @@ export function settingsFromQuery(search) {
   return { settings: s, ignored };
 }
 
-// The status line's list of what the address asked for and the page ignored: the first few, and
-// how many more (a page opened from a long, wrong link says so in a line or two). One more is
-// named, not counted: "and 1 more" hid a key in the space its name takes (a trial)
-const IGNORED_SHOWN = 5;
+// The status line's list of what the address asked for and the page ignored: the first few with
+// their reasons, then how many more and the keys of the next few (a page opened from a long, wrong
+// link says so in a line or two, and its user can still find every key to mend: a trial was told
+// "and 4 more" and could not). One more is named, not counted: "and 1 more" hid a key in the
+// space its name takes (a trial)
+const IGNORED_SHOWN = 5, MORE_KEYS_SHOWN = 10;
 export function ignoredText(ignored) {
   const shown = ignored.length === IGNORED_SHOWN + 1 ? ignored.length : IGNORED_SHOWN, more = ignored.length - shown;
-  return ignored.slice(0, shown).join('; ') + (more > 0 ? `; and ${more} more` : '');
+  if (more <= 0) return ignored.join('; ');
+  // each entry is "key=value (why)": the key is what comes before its first '='
+  const keys = ignored.slice(shown).map((entry) => entry.slice(0, entry.indexOf('=')));
+  const named = keys.slice(0, MORE_KEYS_SHOWN).join(', ') + (keys.length > MORE_KEYS_SHOWN ? ', …' : '');
+  return `${ignored.slice(0, shown).join('; ')}; and ${more} more (${named})`;
 }
 
 // every setting, in FIELDS order, as a query string (without the '?')
