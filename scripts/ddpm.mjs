@@ -12,7 +12,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { loadEngine, PRESETS, DEFAULTS, DDPMError, alongImage, checkpointHeader, checkpointPreset, CHECKPOINT_ARCHITECTURE, FAR_OUTSIDE, MSE_BAR, tooLongForModel } from '../web/ddpm.mjs';
 import { strip, grid, upscale } from '../web/draw.mjs';
 import { movingGeoMean, formatNumber } from '../web/plot.mjs';
-import { UNLEARNT_LOSS, lossCurve, unlearntLoss, unlearntWhy, blewUpOnTheWay, blowUpRecovered } from '../web/loss-words.mjs';
+import { UNLEARNT_LOSS, lossCurve, unlearntLoss, unlearntWhy, learningRateTooSmall, blewUpOnTheWay, blowUpRecovered } from '../web/loss-words.mjs';
 import { isDecimal } from '../web/settings.mjs';
 import { runExperiment, finalLossWindow, firstLossStep, Interrupted } from './lib/run.mjs';
 
@@ -792,8 +792,10 @@ function trainingLines(s, losses, T, config, { given, loaded, simd }) {
   // or blew up on the way (a trial: --lr 1 read "1.0078 -> 2.7801", and nothing more)
   if (curve) {
     // (why noise prediction from one example a step stays stuck: README "Presets" measures it)
-    if (curve.end >= UNLEARNT_LOSS) lines.push(`the loss's moving average ${unlearntLoss(curve)}${unlearntWhy(curve, config) ? ' (README, "Presets", measures why)' : ''}`);
-    else if (blewUpOnTheWay(curve)) lines.push(`the loss's moving average ${blowUpRecovered(curve, s.steps)}`);
+    if (curve.end >= UNLEARNT_LOSS) {
+      const tooSmall = learningRateTooSmall(curve, config);
+      lines.push(`the loss's moving average ${unlearntLoss(curve)}${tooSmall ? `.${tooSmall}` : unlearntWhy(curve, config) ? ' (README, "Presets", measures why)' : ''}`);
+    } else if (blewUpOnTheWay(curve)) lines.push(`the loss's moving average ${blowUpRecovered(curve, s.steps)}`);
   }
   return lines;
 }

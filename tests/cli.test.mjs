@@ -803,6 +803,9 @@ test("the summary says what the loss curve did where it did not fall: blown up, 
   assert.match(blown.stdout, /\nthe loss's moving average rose to \S+ at step \d+, far above what predicting all zeros scores \(1\), and ended at \S+: updates too large for this model threw its weights off; a smaller learning rate keeps them in check\n/);
   const paper = run('--preset', 'paper');
   assert.match(paper.stdout, /\nthe loss's moving average is still 1\.0\d, about what predicting all zeros scores: the network has not learnt its target \(README, "Presets", measures why\)\n/);
+  // a rate too small to move the weights is named as the reason (a trial's 1e-30 was told nothing)
+  const tiny = run('--preset', 'paper', '--lr', '1e-30', '--steps', '40');
+  assert.match(tiny.stdout, /\nthe loss's moving average is still 1\.0\d+, about what predicting all zeros scores: the network has not learnt its target\. At a learning rate of 1e-30, AdamW moves a weight by at most 3\.2e-30 a step, 1\.3e-28 in 40 steps, where the weights start at a few hundredths: too little to learn anything \(the presets train at 1e-3\)\.\n/);
 });
 
 test('--help prints the usage', () => {

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { movingGeoMean, formatNumber, formatDuration, logTicks, growingAxisEnd } from '../web/plot.mjs';
 import { recordCost, measureClockStep } from '../web/train-view.mjs';
-import { unlearntLoss, lossCurve, thisRunsPart } from '../web/loss-words.mjs';
+import { unlearntLoss, unlearntWhy, learningRateTooSmall, lossCurve, thisRunsPart } from '../web/loss-words.mjs';
 
 test('the loss curve\'s moving average is a geometric mean: a lone spike lifts it by a factor, briefly', () => {
   const losses = new Float32Array(60).fill(0.1);
@@ -60,6 +60,30 @@ test('a log axis has no more ticks than its height holds: a diverged loss spans 
   // an axis with room for one label still gets two here (every 20th decade); the steps of 1, 2,
   // 3, 5 x 10^n can leave one tick on a very short axis (48 px or less: no plot here is)
   assert.deepEqual(logTicks(1, 1e21, 1), [1, 1e20]);
+});
+
+test('a loss stuck at about 1 at a learning rate too small to move the weights says so, and only then', () => {
+  const flat = lossCurve(movingGeoMean(new Float32Array(200).fill(1)), 0);
+  const paper = { lr: 1e-3, beta1: 0.9, beta2: 0.999, predict: 'eps', batch: 1 };
+  assert.equal(learningRateTooSmall(flat, paper), '');
+  assert.match(unlearntWhy(flat, paper), /^ Noise prediction from one example per step/);
+  // a trial's lr 1e-30: AdamW moves a weight by at most lr (1 - 0.9) / sqrt(1 - 0.999) = 3.16 lr a step
+  const tiny = { ...paper, lr: 1e-30 };
+  assert.equal(learningRateTooSmall(flat, tiny), ' At a learning rate of 1e-30, AdamW moves a weight by at most 3.2e-30 a step, ' +
+    '6.3e-28 in 200 steps, where the weights start at a few hundredths: too little to learn anything (the presets train at 1e-3).');
+  assert.equal(unlearntWhy(flat, tiny), learningRateTooSmall(flat, tiny), 'the rate is named first, whatever the preset');
+  // the line: 200 steps at 1e-6 move a weight by 6.3e-4 at most (said), at 2e-6 by 1.3e-3 (not said)
+  assert.notEqual(learningRateTooSmall(flat, { ...paper, lr: 1e-6 }), '');
+  assert.equal(learningRateTooSmall(flat, { ...paper, lr: 2e-6 }), '');
+  // betas where (1 - beta1) <= sqrt(1 - beta2): the bound is lr itself
+  assert.match(learningRateTooSmall(flat, { ...paper, lr: 1e-6, beta1: 0.99, beta2: 0.9 }), /at most 1e-6 a step, 2e-4 in 200 steps/);
+  // steps taken before this run's curve count: a loaded file's 100 steps and this run's 200
+  assert.match(learningRateTooSmall(lossCurve(movingGeoMean(new Float32Array(200).fill(1)), 100), tiny), /in 300 steps/);
+  // a curve that fell, or blew up, is not put down to its rate
+  const falling = lossCurve(movingGeoMean(Float32Array.from({ length: 200 }, (_, i) => 1 - i / 400)), 0);
+  assert.equal(learningRateTooSmall(falling, tiny), '');
+  const blown = lossCurve(movingGeoMean(Float32Array.from({ length: 200 }, (_, i) => (i >= 50 && i < 80 ? 1e6 : 1))), 0);
+  assert.equal(learningRateTooSmall(blown, tiny), '');
 });
 
 test('a loss still high is called stuck when it has not moved, begun to fall when it has, and blown up when it rose far', () => {

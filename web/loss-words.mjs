@@ -105,10 +105,30 @@ export function unlearntLoss(curve) {
     : `is still ${formatNumber(end)}, about what predicting all zeros scores: the network has not learnt its target`;
 }
 
-// Why a loss stuck at about 1 is stuck, where this page knows: noise prediction from one example
-// per step (the paper preset) does not learn here, as README "Presets" measures with the command
-// line. Empty for anything else (a blow-up has its own words, and other settings no measurement).
+// A learning rate too small to learn with: AdamW moves a weight by at most lr (1 - beta1) /
+// sqrt(1 - beta2) a step where 1 - beta1 > sqrt(1 - beta2), else by lr (Kingma & Ba's bound; 3.2
+// lr at the presets' betas), and weights that start at a few hundredths (up to 1 / sqrt(fan_in):
+// 0.031 to 0.088 here) must move far more than a thousandth to learn. A trial trained at lr 1e-30, was accepted, and was told only
+// that the network had not learnt. Empty unless the loss is stuck and the bound over the steps
+// taken is under a thousandth.
+const TOO_LITTLE_MOVEMENT = 1e-3;
+export function learningRateTooSmall(curve, config) {
+  if (lossTrend(curve) !== 'stuck') return '';
+  const lr = Number(config.lr), b1 = Number(config.beta1 ?? 0.9), b2 = Number(config.beta2 ?? 0.999);
+  const perStep = lr * Math.max(1, (1 - b1) / Math.sqrt(1 - b2)), steps = curve.from + curve.steps;
+  if (!(perStep * steps < TOO_LITTLE_MOVEMENT)) return '';
+  return ` At a learning rate of ${formatNumber(lr)}, AdamW moves a weight by at most ${formatNumber(perStep)} a step, ` +
+    `${formatNumber(perStep * steps)} in ${stepsInWords(steps)}, where the weights start at a few hundredths: too little to learn ` +
+    'anything (the presets train at 1e-3).';
+}
+
+// Why a loss stuck at about 1 is stuck, where this page knows: a learning rate too small to move
+// the weights (above), or noise prediction from one example per step (the paper preset), which
+// does not learn here, as README "Presets" measures with the command line. Empty for anything
+// else (a blow-up has its own words, and other settings no measurement).
 export function unlearntWhy(curve, config, { brief = false } = {}) {
+  const tooSmall = learningRateTooSmall(curve, config);
+  if (tooSmall) return tooSmall;
   if (lossTrend(curve) !== 'stuck' || config.predict !== 'eps' || Number(config.batch) !== 1) return '';
   // the sample's verdict, often read after the Done line: the same in fewer words (the Done line
   // may be gone, after a Save or for a loaded file, so it does not point there), as HTML; the
