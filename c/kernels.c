@@ -243,11 +243,11 @@ void act_backward_scalar(float *dinp, const float *inp, const float *dout, int n
     // d/dx [x s(x)] = s + x s (1 - s), s = sigmoid(x); 0 below SILU_ZERO_BELOW, where the
     // forward is 0, and computed at the clamp there so that s stays a normal float
     for (int i = 0; i < n; i++) {
-        float x = inp[i] < SILU_ZERO_BELOW ? SILU_ZERO_BELOW : inp[i];
+        int far_left = inp[i] < SILU_ZERO_BELOW;
+        float x = far_left ? SILU_ZERO_BELOW : inp[i];
         float s = 1.0f / (1.0f + exp_scalar(-x));
         float g = s + (x * s) * (1.0f - s);
-        g = inp[i] < SILU_ZERO_BELOW ? 0.0f : g;
-        dinp[i] = dout[i] * g;
+        dinp[i] = dout[i] * (far_left ? 0.0f : g);
     }
 }
 

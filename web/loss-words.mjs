@@ -108,13 +108,14 @@ export function unlearntLoss(curve) {
 // A learning rate too small to learn with: AdamW moves a weight by at most lr (1 - beta1) /
 // sqrt(1 - beta2) a step where 1 - beta1 > sqrt(1 - beta2), else by lr (Kingma & Ba's bound; 3.2
 // lr at the presets' betas), and weights that start at a few hundredths (up to 1 / sqrt(fan_in):
-// 0.031 to 0.088 here) must move far more than a thousandth to learn. A trial trained at lr 1e-30, was accepted, and was told only
-// that the network had not learnt. Empty unless the loss is stuck and the bound over the steps
-// taken is under a thousandth.
+// 0.031 to 0.088 here) must move far more than a thousandth to learn. A trial's lr 1e-30 was
+// accepted, and the run was told only that the network had not learnt. Empty unless the loss is
+// stuck and the bound over the steps taken is under a thousandth. config is a model's (its betas
+// always there: a missing one makes the bound NaN, and nothing is said).
 const TOO_LITTLE_MOVEMENT = 1e-3;
 export function learningRateTooSmall(curve, config) {
   if (lossTrend(curve) !== 'stuck') return '';
-  const lr = Number(config.lr), b1 = Number(config.beta1 ?? 0.9), b2 = Number(config.beta2 ?? 0.999);
+  const lr = Number(config.lr), b1 = Number(config.beta1), b2 = Number(config.beta2);
   const perStep = lr * Math.max(1, (1 - b1) / Math.sqrt(1 - b2)), steps = curve.from + curve.steps;
   if (!(perStep * steps < TOO_LITTLE_MOVEMENT)) return '';
   return ` At a learning rate of ${formatNumber(lr)}, AdamW moves a weight by at most ${formatNumber(perStep)} a step, ` +
